@@ -1,0 +1,222 @@
+import { EventEmitter } from 'node:events';
+import {
+  IdempotencyConflictError,
+  START,
+  StreamNotFoundError,
+  WrongExpectedRevisionError,
+  comparePositions,
+  type AllFilter,
+  type AppendResult,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type JsonObject,
+  type Position,
+  type ReadAllOptions,
+  type ReadAllResult,
+  type RecordedEvent,
+} from '../../domain/event-store.js';
+import type { SqlDatabase } from '../sql/sql-database.js';
+import { EVENT_STORE_SCHEMA } from './postgres-schema.js';
+import { pollingSubscription } from './polling-subscription.js';
+
+interface EventRow {
+  kind: 'event' | 'head';
+  commit_position: string;
+  prepare_position: string;
+  event_id: string | null;
+  event_type: string | null;
+  stream_id: string | null;
+  stream_revision: string | null;
+  data: JsonObject | null;
+  metadata: JsonObject | null;
+  recorded_at: Date | null;
+}
+
+const EVENT_COLUMNS = `e.transaction_id::text AS commit_position, e.global_position::text AS prepare_position,
+  e.event_id::text AS event_id, e.event_type, e.stream_id, e.stream_revision::text AS stream_revision,
+  e.data, e.metadata, e.recorded_at`;
+
+export interface PostgresEventStoreOptions {
+  /** How often a caught-up subscription looks for events appended by other processes. */
+  readonly pollIntervalMs?: number;
+}
+
+/** Creates the tables (idempotent; concurrent starts are serialized by an advisory lock). */
+export async function migrateEventStore(db: SqlDatabase): Promise<void> {
+  if (db.dialect === 'pglite') return db.exec(EVENT_STORE_SCHEMA);
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(7294018311)');
+    await tx.query(EVENT_STORE_SCHEMA);
+  });
+}
+
+/** The event store on PostgreSQL or PGlite: same SQL, same behaviour. */
+export function createPostgresEventStore(db: SqlDatabase, options: PostgresEventStoreOptions = {}): EventStore {
+  // Wakes this process's subscriptions right after a local append; other processes' appends are found
+  // by polling (LISTEN/NOTIFY would serialize every commit on the notification queue lock).
+  const appended = new EventEmitter();
+  appended.setMaxListeners(0);
+
+  async function append(streamId: string, events: readonly EventToAppend[], { expectedRevision }: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+    if (events.length === 0) throw new RangeError('append needs at least one event');
+    const [mode, expected] = typeof expectedRevision === 'bigint' ? ['exact', expectedRevision.toString()] : [expectedRevision, null];
+    const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
+    const call = () =>
+      db.query<{ last_revision: number | string; commit_position: string; prepare_position: number | string; idempotent: boolean }>(
+        'SELECT last_revision::text, commit_position, prepare_position::text, idempotent FROM es_append($1, $2, $3::bigint, $4::jsonb)',
+        [streamId, mode, expected, payload],
+      );
+    let rows;
+    try {
+      rows = await call();
+    } catch (error) {
+      if (sqlState(error) === '23505') {
+        // Two appends of the same new events raced past the idempotency check on a stream that did not
+        // exist yet; once the winner has committed, the retry sees its events and returns its result.
+        rows = await call().catch((retryError: unknown) => rethrow(retryError, streamId, expectedRevision));
+      } else {
+        rethrow(error, streamId, expectedRevision);
+      }
+    }
+    const row = rows[0]!;
+    if (!row.idempotent) appended.emit('appended');
+    return {
+      nextExpectedRevision: BigInt(row.last_revision),
+      position: { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) },
+    };
+  }
+
+  async function readStream(streamId: string, opts: { direction?: 'forwards' | 'backwards'; fromRevision?: bigint; maxCount?: number } = {}): Promise<RecordedEvent[]> {
+    const [stream] = await db.query<{ truncate_before: string; deleted: boolean; last_revision: string }>(
+      'SELECT truncate_before::text, deleted, last_revision::text FROM es_streams WHERE stream_id = $1',
+      [streamId],
+    );
+    if (!stream || stream.deleted || BigInt(stream.last_revision) < 0n) throw new StreamNotFoundError(streamId);
+    const backwards = opts.direction === 'backwards';
+    const from = opts.fromRevision ?? (backwards ? BigInt(stream.last_revision) : 0n);
+    const rows = await db.query<EventRow>(
+      `SELECT 'event' AS kind, ${EVENT_COLUMNS} FROM es_events e
+        WHERE e.stream_id = $1 AND e.stream_revision >= $2::bigint AND e.stream_revision ${backwards ? '<=' : '>='} $3::bigint
+        ORDER BY e.stream_revision ${backwards ? 'DESC' : 'ASC'} LIMIT $4`,
+      [streamId, stream.truncate_before, from.toString(), opts.maxCount ?? null],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async function readAll(opts: ReadAllOptions = {}): Promise<ReadAllResult> {
+    const after = opts.after ?? START;
+    const maxCount = opts.maxCount ?? 1000;
+    const { clause, params } = filterClause(opts.filter, 4);
+    // One statement, one snapshot: the page and the head it is measured against are consistent, so a
+    // filtered reader can safely jump to the head when the page runs out.
+    const rows = await db.query<EventRow>(
+      `WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+       page AS (
+         SELECT 'event' AS kind, ${EVENT_COLUMNS} FROM es_events e, horizon h
+          WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint) AND e.transaction_id < h.xmin ${clause}
+          ORDER BY e.transaction_id, e.global_position LIMIT $3),
+       head AS (
+         SELECT 'head' AS kind, e.transaction_id::text AS commit_position, e.global_position::text AS prepare_position,
+                NULL::text AS event_id, NULL::text AS event_type, NULL::text AS stream_id, NULL::text AS stream_revision,
+                NULL::jsonb AS data, NULL::jsonb AS metadata, NULL::timestamptz AS recorded_at
+           FROM es_events e, horizon h WHERE e.transaction_id < h.xmin
+          ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1)
+       SELECT * FROM page UNION ALL SELECT * FROM head`,
+      [after.commit.toString(), after.prepare.toString(), maxCount, ...params],
+    );
+    const events = rows.filter((r) => r.kind === 'event').map(toRecordedEvent);
+    const headRow = rows.find((r) => r.kind === 'head');
+    const head = headRow ? positionOf(headRow) : START;
+    const isEnd = events.length < maxCount;
+    const lastEvent = events.at(-1)?.position ?? after;
+    const lastPosition = isEnd && comparePositions(head, lastEvent) > 0 ? head : lastEvent;
+    return { events, lastPosition, isEnd };
+  }
+
+  async function headPosition(): Promise<Position> {
+    const [row] = await db.query<{ commit_position: string; prepare_position: string }>(
+      `SELECT e.transaction_id::text AS commit_position, e.global_position::text AS prepare_position FROM es_events e
+        WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`,
+    );
+    return row ? positionOf(row) : START;
+  }
+
+  async function deleteStream(streamId: string, { expectedRevision }: { expectedRevision: ExpectedRevision }): Promise<void> {
+    await db.transaction(async (tx) => {
+      const [stream] = await tx.query<{ last_revision: string; deleted: boolean }>(
+        'SELECT last_revision::text, deleted FROM es_streams WHERE stream_id = $1 FOR UPDATE',
+        [streamId],
+      );
+      const current = stream && !stream.deleted && BigInt(stream.last_revision) >= 0n ? BigInt(stream.last_revision) : undefined;
+      if (current === undefined) {
+        if (expectedRevision === 'any' || expectedRevision === 'no_stream') throw new StreamNotFoundError(streamId);
+        throw new WrongExpectedRevisionError(streamId, expectedRevision, 'no_stream');
+      }
+      if (expectedRevision === 'no_stream' || (typeof expectedRevision === 'bigint' && expectedRevision !== current)) {
+        throw new WrongExpectedRevisionError(streamId, expectedRevision, current);
+      }
+      await tx.query('UPDATE es_streams SET deleted = true, truncate_before = last_revision + 1 WHERE stream_id = $1', [streamId]);
+    });
+  }
+
+  return {
+    append,
+    readStream,
+    readAll,
+    headPosition,
+    deleteStream,
+    subscribeToAll: (subscribeOptions) =>
+      pollingSubscription({ readAll, appended, pollIntervalMs: options.pollIntervalMs ?? 100 }, subscribeOptions),
+    async close() {
+      appended.removeAllListeners();
+    },
+  };
+}
+
+function filterClause(filter: AllFilter | undefined, firstParam: number): { clause: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (filter?.eventTypes) {
+    params.push(filter.eventTypes);
+    parts.push(`e.event_type = ANY($${firstParam + params.length - 1}::text[])`);
+  }
+  if (filter?.categories) {
+    params.push(filter.categories);
+    // The category is the stream id up to its first '-' (EventStoreDB's convention).
+    parts.push(`split_part(e.stream_id, '-', 1) = ANY($${firstParam + params.length - 1}::text[])`);
+  }
+  return { clause: parts.map((p) => `AND ${p}`).join(' '), params };
+}
+
+function positionOf(row: { commit_position: string; prepare_position: string }): Position {
+  return { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) };
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id!,
+    type: row.event_type!,
+    streamId: row.stream_id!,
+    revision: BigInt(row.stream_revision!),
+    position: positionOf(row),
+    data: row.data!,
+    metadata: row.metadata!,
+    recordedAt: row.recorded_at!,
+  };
+}
+
+function sqlState(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+}
+
+function rethrow(error: unknown, streamId: string, expected: ExpectedRevision): never {
+  const code = sqlState(error);
+  if (code === 'KY001') {
+    const detail = String((error as { detail?: unknown }).detail ?? 'no_stream');
+    throw new WrongExpectedRevisionError(streamId, expected, detail === 'no_stream' ? 'no_stream' : BigInt(detail));
+  }
+  if (code === 'KY002') throw new IdempotencyConflictError(streamId);
+  throw error;
+}

@@ -1,0 +1,87 @@
+// The event store's tables and its append function, shared by PostgreSQL and PGlite.
+//
+// Global order: a sequence alone is not enough, because transactions commit out of sequence order and a
+// reader that tails by sequence skips an event whose transaction commits after a later one. Each event
+// records the id of the transaction that wrote it; readers order by (transaction_id, global_position)
+// and only read events whose transaction id is below the snapshot's xmin. Every transaction below xmin
+// has finished, so nothing can appear later before a position that a reader has already passed.
+//
+// Append is one function call, so a single-event append is one round trip and one commit.
+
+export const EVENT_STORE_SCHEMA = /* sql */ `
+CREATE TABLE IF NOT EXISTS es_streams (
+  stream_id       text PRIMARY KEY,
+  last_revision   bigint  NOT NULL,           -- -1 before the first event
+  truncate_before bigint  NOT NULL DEFAULT 0, -- events below this revision are hidden (soft delete)
+  deleted         boolean NOT NULL DEFAULT false
+);
+
+CREATE TABLE IF NOT EXISTS es_events (
+  global_position bigserial NOT NULL,
+  transaction_id  xid8      NOT NULL DEFAULT pg_current_xact_id(),
+  stream_id       text      NOT NULL,
+  stream_revision bigint    NOT NULL,
+  event_id        uuid      NOT NULL,
+  event_type      text      NOT NULL,
+  data            jsonb     NOT NULL,
+  metadata        jsonb     NOT NULL,
+  recorded_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (transaction_id, global_position)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS es_events_stream_revision ON es_events (stream_id, stream_revision);
+CREATE INDEX IF NOT EXISTS es_events_event_id ON es_events (event_id);
+
+CREATE OR REPLACE FUNCTION es_append(p_stream text, p_mode text, p_expected bigint, p_events jsonb)
+RETURNS TABLE (last_revision bigint, commit_position text, prepare_position bigint, idempotent boolean)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_count    int := jsonb_array_length(p_events);
+  v_current  bigint;
+  v_deleted  boolean;
+  v_exists   boolean;
+  v_repeated int;
+  v_last     bigint;
+BEGIN
+  -- Lock the stream row first: it serializes writers of one stream, and the checks below then see
+  -- every append that committed before us.
+  SELECT s.last_revision, s.deleted INTO v_current, v_deleted FROM es_streams s WHERE s.stream_id = p_stream FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO es_streams (stream_id, last_revision) VALUES (p_stream, -1) ON CONFLICT (stream_id) DO NOTHING;
+    SELECT s.last_revision, s.deleted INTO v_current, v_deleted FROM es_streams s WHERE s.stream_id = p_stream FOR UPDATE;
+  END IF;
+  v_exists := v_current >= 0 AND NOT v_deleted;
+
+  -- Idempotency: the same event ids already in this stream make this append a no-op.
+  SELECT count(*)::int INTO v_repeated FROM es_events e
+   WHERE e.event_id IN (SELECT (x->>'id')::uuid FROM jsonb_array_elements(p_events) x) AND e.stream_id = p_stream;
+  IF v_repeated = v_count THEN
+    RETURN QUERY SELECT e.stream_revision, e.transaction_id::text, e.global_position, true FROM es_events e
+      WHERE e.event_id IN (SELECT (x->>'id')::uuid FROM jsonb_array_elements(p_events) x) AND e.stream_id = p_stream
+      ORDER BY e.stream_revision DESC LIMIT 1;
+    RETURN;
+  ELSIF v_repeated > 0 THEN
+    RAISE EXCEPTION 'stream %: some event ids were already appended', p_stream USING ERRCODE = 'KY002';
+  END IF;
+
+  IF (p_mode = 'no_stream' AND v_exists)
+     OR (p_mode = 'stream_exists' AND NOT v_exists)
+     OR (p_mode = 'exact' AND (NOT v_exists OR v_current <> p_expected)) THEN
+    -- Raising rolls back the stream row inserted above: a rejected append leaves nothing behind.
+    RAISE EXCEPTION 'stream %: wrong expected revision', p_stream
+      USING ERRCODE = 'KY001', DETAIL = CASE WHEN v_exists THEN v_current::text ELSE 'no_stream' END;
+  END IF;
+
+  WITH inserted AS (
+    INSERT INTO es_events (stream_id, stream_revision, event_id, event_type, data, metadata)
+    SELECT p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
+      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
+     ORDER BY t.ord
+    RETURNING global_position
+  )
+  SELECT max(global_position) INTO v_last FROM inserted;
+
+  UPDATE es_streams s SET last_revision = v_current + v_count, deleted = false WHERE s.stream_id = p_stream;
+  RETURN QUERY SELECT v_current + v_count, pg_current_xact_id()::text, v_last, false;
+END
+$fn$;
+`;

@@ -1,0 +1,126 @@
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import {
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+} from 'kysely';
+import { Mutex } from './mutex.js';
+import type { Lease, SqlDatabase, SqlQueryable } from './sql-database.js';
+
+const INT8_OID = 20;
+
+export interface PgliteDatabaseOptions {
+  /** A directory for the database files; undefined keeps everything in memory (tests). */
+  readonly dataDir?: string;
+}
+
+/**
+ * PostgreSQL embedded as WebAssembly: the zero-setup default. PGlite has exactly one session, so a
+ * process-wide mutex gives each transaction (and each Kysely connection) exclusive use of it; without it,
+ * statements of concurrent callers would interleave inside each other's transactions.
+ */
+export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}): Promise<SqlDatabase> {
+  const pglite = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    extensions: { pg_trgm },
+    // Same convention as the pg adapter: int8 as number; positions are selected as text.
+    parsers: { [INT8_OID]: (value: string) => Number(value) },
+  });
+  const mutex = new Mutex();
+  const leases = new Set<string>();
+
+  const session: SqlQueryable = {
+    async query<R>(text: string, params?: readonly unknown[]) {
+      const result = await pglite.query<R>(text, params as unknown[] | undefined);
+      return result.rows;
+    },
+  };
+
+  const kysely = new Kysely<Record<string, never>>({ dialect: pgliteDialect(pglite, mutex) });
+
+  return {
+    dialect: 'pglite',
+    kysely,
+    query: (text, params) => mutex.run(() => session.query(text, params)),
+    exec: (script) => mutex.run(async () => void (await pglite.exec(script))),
+    transaction: (fn) =>
+      mutex.run(async () => {
+        await pglite.query('BEGIN');
+        try {
+          const result = await fn(session);
+          await pglite.query('COMMIT');
+          return result;
+        } catch (error) {
+          await pglite.query('ROLLBACK');
+          throw error;
+        }
+      }),
+    async tryAcquireLease(key) {
+      if (leases.has(key)) return undefined;
+      leases.add(key);
+      const lease: Lease = {
+        key,
+        lost: new Promise<Error>(() => undefined), // a process-local lock cannot be lost
+        async release() {
+          leases.delete(key);
+        },
+      };
+      return lease;
+    },
+    async close() {
+      await mutex.run(async () => {
+        if (!pglite.closed) await pglite.close();
+      });
+    },
+  };
+}
+
+function pgliteDialect(pglite: PGlite, mutex: Mutex): Dialect {
+  return {
+    createAdapter: () => new PostgresAdapter(),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createDriver: () => pgliteDriver(pglite, mutex),
+  };
+}
+
+function pgliteDriver(pglite: PGlite, mutex: Mutex): Driver {
+  const releases = new WeakMap<DatabaseConnection, () => void>();
+  const run = (text: string) => pglite.query(text).then(() => undefined);
+  return {
+    async init() {},
+    async acquireConnection() {
+      const release = await mutex.lock();
+      const connection: DatabaseConnection = {
+        async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+          const result = await pglite.query<R>(compiled.sql, compiled.parameters as unknown[]);
+          return {
+            rows: result.rows,
+            ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}),
+          };
+        },
+        // eslint-disable-next-line require-yield
+        async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+          throw new Error('streaming queries are not supported on PGlite');
+        },
+      };
+      releases.set(connection, release);
+      return connection;
+    },
+    beginTransaction: () => run('BEGIN'),
+    commitTransaction: () => run('COMMIT'),
+    rollbackTransaction: () => run('ROLLBACK'),
+    async releaseConnection(connection) {
+      releases.get(connection)?.();
+      releases.delete(connection);
+    },
+    async destroy() {},
+  };
+}

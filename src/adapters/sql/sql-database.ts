@@ -1,0 +1,42 @@
+import type { Kysely } from 'kysely';
+
+/** The smallest SQL surface the event store and the job queue need. Both PostgreSQL (pg) and the
+ * embedded PGlite implement it, so the same SQL runs on both. */
+export interface SqlQueryable {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+}
+
+export interface SqlDatabase extends SqlQueryable {
+  readonly dialect: 'postgres' | 'pglite';
+  /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  /** Runs several statements separated by semicolons (schema scripts). */
+  exec(script: string): Promise<void>;
+  /** Kysely over the same connections (read models). Table types are given per read model. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each read model narrows it with withTables<T>()
+  readonly kysely: Kysely<any>;
+  /**
+   * Holds a session-level lease named `key` until `release` is called or the process dies.
+   * PostgreSQL: an advisory lock on a dedicated connection. PGlite: one process owns the data directory,
+   * so the lease is a process-local lock.
+   */
+  tryAcquireLease(key: string): Promise<Lease | undefined>;
+  close(): Promise<void>;
+}
+
+export interface Lease {
+  readonly key: string;
+  /** Resolves with an error when the lease is lost (its connection died). */
+  readonly lost: Promise<Error>;
+  release(): Promise<void>;
+}
+
+/** Stable 63-bit key for pg_advisory_lock from a lease name (FNV-1a, so every instance agrees). */
+export function leaseKeyToBigint(key: string): bigint {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(key, 'utf8')) {
+    hash ^= BigInt(byte);
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return hash & 0x7fffffffffffffffn;
+}

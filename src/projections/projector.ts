@@ -1,0 +1,73 @@
+import type { Kysely } from 'kysely';
+import type { AllFilter, Position, RecordedEvent } from '../domain/event-store.js';
+
+/**
+ * A projector owns one Postgres schema (`rm_<name>`) of read-model tables. It applies batches of events
+ * inside the engine's transaction, which also stores its checkpoint: exactly-once effect.
+ */
+export interface Projector {
+  /** Lowercase letters, digits and underscores; also names the schema. */
+  readonly name: string;
+  /** Only these events are delivered (the checkpoint still advances past the others). */
+  readonly filter?: AllFilter;
+  /** Creates the tables in `schema` (the live one at first start, a fresh one for a rebuild). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- DDL runs before table types exist
+  createSchema(db: Kysely<any>, schema: string): Promise<void>;
+  /** Applies a batch. `db` is the engine's transaction, already scoped with withSchema(schema). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each projector narrows it to its tables
+  apply(db: Kysely<any>, events: readonly RecordedEvent[]): Promise<void>;
+  /** After the batch committed (cache invalidation); failures are logged, never retried into the model. */
+  afterCommit?(events: readonly RecordedEvent[]): Promise<void>;
+}
+
+export const liveSchema = (projectorName: string) => `rm_${projectorName}`;
+
+export type ProjectionState = 'starting' | 'running' | 'standby' | 'rebuilding' | 'failed' | 'stopped';
+
+export interface ProjectionStatus {
+  readonly name: string;
+  readonly state: ProjectionState;
+  readonly checkpoint: Position;
+  readonly head: Position;
+  /** Events in the log after the checkpoint (all types, so 0 only when fully caught up). */
+  readonly eventsBehind: number;
+  /** Age of the oldest event not yet projected; 0 when caught up. */
+  readonly secondsBehind: number;
+  readonly lastError?: string;
+  readonly rebuild?: { readonly startedAt: Date; readonly checkpoint: Position };
+}
+
+export class ProjectionTimeoutError extends Error {
+  override readonly name = 'ProjectionTimeoutError';
+  constructor(readonly position: Position, readonly timeoutMs: number, readonly lagging: readonly string[]) {
+    super(`projections ${lagging.join(', ')} did not reach the requested position within ${timeoutMs} ms`);
+  }
+}
+
+export class RebuildInProgressError extends Error {
+  override readonly name = 'RebuildInProgressError';
+  constructor(readonly projection: string) {
+    super(`projection ${projection} is already rebuilding`);
+  }
+}
+
+export class UnknownProjectionError extends Error {
+  override readonly name = 'UnknownProjectionError';
+  constructor(readonly projection: string) {
+    super(`no projection named ${projection}`);
+  }
+}
+
+export interface ProjectionEngine {
+  /** Starts a runner per projector: it takes the projector's lease or waits in standby for it. */
+  start(): Promise<void>;
+  /** Stops runners after their current batch and releases leases. */
+  stop(): Promise<void>;
+  /** Resolves once the named projectors (default: all) have checkpoints at or past `position`, reading
+   * the shared checkpoint table so it works on any instance; rejects with ProjectionTimeoutError. */
+  waitFor(position: Position, options: { timeoutMs: number; projections?: readonly string[] }): Promise<void>;
+  status(): Promise<ProjectionStatus[]>;
+  /** Rebuilds into a fresh schema from position 0, then swaps it in atomically. Resolves when swapped.
+   * Throws RebuildInProgressError if one is running, UnknownProjectionError for an unknown name. */
+  rebuild(name: string): Promise<void>;
+}

@@ -1,0 +1,100 @@
+// Throwaway PostgreSQL and Redis servers for tests and benchmarks, from the Debian packages
+// (`apt-get install postgresql redis-server`). A URL in the environment wins over starting one.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export type Service = { url: string; stop(): Promise<void> } | { skipReason: string };
+
+const PG_BIN_DIRS = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'];
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function runAs(user: string | undefined, command: string, args: string[]): void {
+  if (user) execFileSync('runuser', ['-u', user, '--', command, ...args], { stdio: 'pipe' });
+  else execFileSync(command, args, { stdio: 'pipe' });
+}
+
+/** `durable: false` turns fsync off: fine for tests, never for benchmarks. */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<Service> {
+  const binDir = PG_BIN_DIRS.find((dir) => existsSync(join(dir, 'initdb')));
+  if (!binDir) return { skipReason: 'no PostgreSQL server binaries (apt-get install postgresql) and no TEST_DATABASE_URL' };
+  const isRoot = process.getuid?.() === 0;
+  const user = isRoot ? 'postgres' : undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'kyo-pg-'));
+  chmodSync(dir, 0o777);
+  const dataDir = join(dir, 'data');
+  const port = await freePort();
+  try {
+    runAs(user, join(binDir, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+    const settings = [
+      `-p ${port}`,
+      `-k ${dir}`,
+      '-c listen_addresses=127.0.0.1',
+      '-c max_connections=300',
+      '-c shared_buffers=512MB',
+      ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
+    ].join(' ');
+    runAs(user, join(binDir, 'pg_ctl'), ['-D', dataDir, '-o', settings, '-l', join(dir, 'log'), '-w', 'start']);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    return { skipReason: `could not start PostgreSQL: ${(error as Error).message.split('\n')[0]}` };
+  }
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async stop() {
+      try {
+        runAs(user, join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export async function startRedis(): Promise<Service> {
+  const binary = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((path) => existsSync(path));
+  if (!binary) return { skipReason: 'no redis-server binary (apt-get install redis-server) and no TEST_REDIS_URL' };
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'kyo-redis-'));
+  mkdirSync(dir, { recursive: true });
+  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const ready = await waitForPort(port, 5_000);
+  if (!ready) {
+    child.kill('SIGKILL');
+    return { skipReason: 'redis-server did not start within 5 s' };
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
