@@ -1,0 +1,91 @@
+// API keys: only a SHA-256 of the secret is stored, so a leaked table does not leak credentials.
+// Keys look like `kyo_<id>_<secret>`; the id lets an operator name a key without holding it.
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Principal } from '../../domain/principal.js';
+import type { SqlDatabase } from '../sql/sql-database.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_id text PRIMARY KEY,
+  secret_hash bytea NOT NULL,
+  tenant_id text NOT NULL,
+  user_id text NOT NULL,
+  name text NOT NULL,
+  permissions text[] NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  revoked_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id);`;
+
+export interface NewApiKey {
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly name: string;
+  readonly permissions: readonly string[];
+}
+
+export interface ApiKeyStore {
+  migrate(): Promise<void>;
+  /** Returns the key in clear text: the only moment it exists outside the caller's hands. */
+  create(key: NewApiKey): Promise<{ keyId: string; apiKey: string }>;
+  authenticate(apiKey: string): Promise<Principal | undefined>;
+  revoke(tenantId: string, keyId: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+const KEY_PATTERN = /^kyo_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+/** `cacheTtlMs` bounds how long a revoked key keeps working on an instance (default 10 s). */
+export function createApiKeyStore(db: SqlDatabase, options: { cacheTtlMs?: number } = {}): ApiKeyStore {
+  const cache = new LRUCache<string, { principal?: Principal }>({ max: 10_000, ttl: options.cacheTtlMs ?? 10_000 });
+
+  async function lookup(keyId: string, secret: string): Promise<Principal | undefined> {
+    const [row] = await db.query<{ secret_hash: Uint8Array; tenant_id: string; user_id: string; permissions: string[] }>(
+      'SELECT secret_hash, tenant_id, user_id, permissions FROM api_keys WHERE key_id = $1 AND revoked_at IS NULL',
+      [keyId],
+    );
+    if (!row) return undefined;
+    const stored = Buffer.from(row.secret_hash);
+    const given = sha256(secret);
+    if (stored.length !== given.length || !timingSafeEqual(stored, given)) return undefined;
+    return { tenantId: row.tenant_id, userId: row.user_id, permissions: new Set(row.permissions), via: 'api_key' };
+  }
+
+  return {
+    migrate: () => db.exec(SCHEMA),
+    async create(key) {
+      const keyId = randomUUID().replaceAll('-', '').slice(0, 12);
+      const secret = randomBytes(32).toString('base64url');
+      await db.query('INSERT INTO api_keys (key_id, secret_hash, tenant_id, user_id, name, permissions) VALUES ($1, $2, $3, $4, $5, $6)', [
+        keyId,
+        sha256(secret),
+        key.tenantId,
+        key.userId,
+        key.name,
+        [...key.permissions],
+      ]);
+      return { keyId, apiKey: `kyo_${keyId}_${secret}` };
+    },
+    async authenticate(apiKey) {
+      const match = KEY_PATTERN.exec(apiKey);
+      if (!match) return undefined;
+      const cacheKey = sha256(apiKey).toString('base64');
+      const cached = cache.get(cacheKey);
+      if (cached) return cached.principal;
+      const principal = await lookup(match[1]!, match[2]!);
+      cache.set(cacheKey, principal ? { principal } : {});
+      return principal;
+    },
+    async revoke(tenantId, keyId) {
+      const rows = await db.query('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND tenant_id = $2 AND revoked_at IS NULL RETURNING key_id', [keyId, tenantId]);
+      cache.clear();
+      return rows.length > 0;
+    },
+    async count() {
+      const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys');
+      return row?.n ?? 0;
+    },
+  };
+}

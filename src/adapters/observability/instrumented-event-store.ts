@@ -1,0 +1,26 @@
+import { WrongExpectedRevisionError, type EventStore } from '../../domain/event-store.js';
+import type { Metrics } from './metrics.js';
+
+/** Decorates an event store with append latency and volume metrics; everything else passes through. */
+export function instrumentEventStore(store: EventStore, metrics: Metrics): EventStore {
+  return {
+    readStream: (streamId, options) => store.readStream(streamId, options),
+    readAll: (options) => store.readAll(options),
+    subscribeToAll: (options) => store.subscribeToAll(options),
+    headPosition: () => store.headPosition(),
+    deleteStream: (streamId, options) => store.deleteStream(streamId, options),
+    close: () => store.close(),
+    async append(streamId, events, options) {
+      const stopTimer = metrics.appendDuration.startTimer();
+      try {
+        const result = await store.append(streamId, events, options);
+        stopTimer({ outcome: 'ok' });
+        metrics.appendedEvents.inc(events.length);
+        return result;
+      } catch (error) {
+        stopTimer({ outcome: error instanceof WrongExpectedRevisionError ? 'conflict' : 'error' });
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,40 @@
+// Prometheus metrics (prom-client), one registry per service instance so tests can build many apps.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly appendDuration: Histogram<'outcome'>;
+  readonly appendedEvents: Counter;
+  readonly projectionEventsBehind: Gauge<'projection'>;
+  readonly projectionSecondsBehind: Gauge<'projection'>;
+  readonly projectionEventsApplied: Counter<'projection'>;
+  readonly cacheRequests: Counter<'cache' | 'result'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency by route template and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    appendDuration: new Histogram({
+      name: 'event_store_append_duration_seconds',
+      help: 'Latency of event store appends',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    appendedEvents: new Counter({ name: 'event_store_appended_events_total', help: 'Events appended by this instance', registers: [registry] }),
+    projectionEventsBehind: new Gauge({ name: 'projection_events_behind', help: 'Events in the log after the projection checkpoint', labelNames: ['projection'], registers: [registry] }),
+    projectionSecondsBehind: new Gauge({ name: 'projection_seconds_behind', help: 'Age of the oldest event not yet projected', labelNames: ['projection'], registers: [registry] }),
+    projectionEventsApplied: new Counter({ name: 'projection_events_applied_total', help: 'Events applied by projections on this instance', labelNames: ['projection'], registers: [registry] }),
+    cacheRequests: new Counter({ name: 'cache_requests_total', help: 'Read cache lookups by result', labelNames: ['cache', 'result'], registers: [registry] }),
+  };
+}

@@ -1,0 +1,61 @@
+// One configuration, read once from the environment and validated with zod. With nothing set the service
+// runs embedded (PGlite under DATA_DIR, in-process queue, in-memory cache); each URL switches one part to
+// the real server.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+const optionalUrl = (protocols: readonly string[]) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((text) => protocols.some((p) => text.startsWith(`${p}://`)), { message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}` })
+      .optional(),
+  );
+const integer = (min: number, max: number, fallback: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+
+const environmentSchema = z.object({
+  PORT: integer(0, 65535, 3000),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
+  DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data')),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
+  DATABASE_POOL_SIZE: integer(1, 500, 20),
+  REDIS_URL: optionalUrl(['redis', 'rediss']),
+  EVENTSTORE_CONNECTION_STRING: optionalUrl(['esdb', 'esdb+discover']),
+  /** HS256 secret for JWTs (at least 32 characters); without it only API keys authenticate. */
+  JWT_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+  JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().optional()),
+  JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /** Tenant of the admin key created on the first start of an empty database. */
+  BOOTSTRAP_TENANT: z.preprocess(emptyAsUndefined, z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes').default('default')),
+  BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024, 1024 * 1024),
+  RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000, 6000),
+  /** Upper bound for a query's wait on `minPosition` (read-your-writes). */
+  READ_YOUR_WRITES_TIMEOUT_MS: integer(0, 60_000, 5000),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
+  PROJECTION_BATCH_SIZE: integer(1, 100_000, 1000),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export interface Config extends Environment {
+  readonly dataDir: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly { variable: string; message: string }[]) {
+    super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.message}`).join('; ')}`);
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })));
+  }
+  return { ...parsed.data, dataDir: resolve(parsed.data.DATA_DIR) };
+}

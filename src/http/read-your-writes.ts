@@ -1,0 +1,40 @@
+// Read-your-writes: a command answers with the global position of its last event; a query given that
+// position as `minPosition` waits (bounded) until the read models it reads have projected it.
+import { z } from 'zod';
+import { comparePositions, formatPosition, parsePosition, type EventStore, type Position } from '../domain/event-store.js';
+import { ProjectionTimeoutError, type ProjectionEngine } from '../projections/projector.js';
+import { HttpProblem } from './problem.js';
+
+export const minPositionQuery = z
+  .string()
+  .regex(/^\d{1,20}\.\d{1,20}$/, 'must be a position as returned by a command, e.g. "1234.56"')
+  .optional()
+  .describe('Wait until the read model has caught up with this position (from a command response)');
+
+export interface ReadYourWrites {
+  /** Waits until `projections` have reached `minPosition`; no-op without one. */
+  await(minPosition: string | undefined, projections: readonly string[]): Promise<void>;
+}
+
+export function readYourWrites(engine: ProjectionEngine, store: EventStore, timeoutMs: number): ReadYourWrites {
+  return {
+    async await(minPosition, projections) {
+      if (minPosition === undefined) return;
+      const position = parsePosition(minPosition) as Position;
+      try {
+        await engine.waitFor(position, { timeoutMs, projections });
+      } catch (error) {
+        if (!(error instanceof ProjectionTimeoutError)) throw error;
+        // Checked only after the wait: the visible head trails a fresh commit while older transactions are
+        // still open, so an up-front check would refuse positions that are real.
+        const head = await store.headPosition();
+        if (comparePositions(position, head) > 0) {
+          throw new HttpProblem(400, 'min_position.beyond_head', `minPosition is beyond the newest event (${formatPosition(head)})`, {
+            errors: [{ field: 'query.minPosition', rule: 'beyond_head', message: 'no event has this position' }],
+          });
+        }
+        throw error;
+      }
+    },
+  };
+}

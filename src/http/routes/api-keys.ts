@@ -1,0 +1,59 @@
+// API key administration. A tenant admin manages its own tenant's keys; a `platform` key may create keys
+// for any tenant (the bootstrap key has it, so the first tenant can be set up).
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiKeyStore } from '../../adapters/auth/api-key-store.js';
+import { PLATFORM_PERMISSION, TENANT_ID_PATTERN, hasPermission } from '../../domain/principal.js';
+import { principalOf } from '../auth.js';
+import { HttpProblem } from '../problem.js';
+
+const permission = z.string().regex(/^(admin|platform|[a-z][a-z_]{0,40}:(read|write))$/, 'must be admin, platform or <area>:read|write');
+
+export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKeyStore }): Promise<void> {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+
+  routes.post(
+    '/v1/api-keys',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an API key; the key is shown once in the response',
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(100),
+          userId: z.string().min(1).max(200).optional().describe('Defaults to the caller'),
+          tenantId: z.string().regex(TENANT_ID_PATTERN).optional().describe('Another tenant needs the platform permission'),
+          permissions: z.array(permission).min(1).max(50),
+        }),
+        response: { 201: z.object({ keyId: z.string(), apiKey: z.string(), tenantId: z.string(), userId: z.string(), permissions: z.array(z.string()) }) },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const tenantId = request.body.tenantId ?? principal.tenantId;
+      const crossTenant = tenantId !== principal.tenantId;
+      if ((crossTenant || request.body.permissions.includes(PLATFORM_PERMISSION)) && !hasPermission(principal, PLATFORM_PERMISSION)) {
+        throw new HttpProblem(403, 'auth.permission', 'creating keys for another tenant or with the platform permission needs the platform permission', {
+          errors: [{ field: crossTenant ? 'body.tenantId' : 'body.permissions', rule: 'auth.platform', message: 'needs the platform permission' }],
+        });
+      }
+      const userId = request.body.userId ?? principal.userId;
+      const created = await deps.apiKeys.create({ tenantId, userId, name: request.body.name, permissions: request.body.permissions });
+      return reply.code(201).send({ ...created, tenantId, userId, permissions: request.body.permissions });
+    },
+  );
+
+  routes.delete(
+    '/v1/api-keys/:keyId',
+    {
+      config: { permission: 'admin' },
+      schema: { tags: ['auth'], summary: 'Revoke an API key of your tenant', params: z.strictObject({ keyId: z.string().regex(/^[a-z0-9]{12}$/) }) },
+    },
+    async (request, reply) => {
+      const revoked = await deps.apiKeys.revoke(principalOf(request).tenantId, request.params.keyId);
+      if (!revoked) throw new HttpProblem(404, 'api_key.not_found', 'no such active key in your tenant');
+      return reply.code(204).send();
+    },
+  );
+}

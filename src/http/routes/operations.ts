@@ -1,0 +1,126 @@
+// Liveness, readiness, metrics and projection administration.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Metrics } from '../../adapters/observability/metrics.js';
+import { formatPosition } from '../../domain/event-store.js';
+import { RebuildInProgressError, UnknownProjectionError, type ProjectionEngine, type ProjectionStatus } from '../../projections/projector.js';
+
+export interface ReadinessCheck {
+  readonly name: string;
+  readonly check: () => Promise<void>;
+}
+
+export interface OperationsDeps {
+  readonly metrics: Metrics;
+  readonly projections: ProjectionEngine;
+  readonly checks: readonly ReadinessCheck[];
+  readonly version: string;
+}
+
+const CHECK_TIMEOUT_MS = 2000;
+
+async function runCheck(check: ReadinessCheck): Promise<{ name: string; ok: boolean; error?: string; ms: number }> {
+  const started = performance.now();
+  try {
+    await Promise.race([
+      check.check(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref()),
+    ]);
+    return { name: check.name, ok: true, ms: Math.round(performance.now() - started) };
+  } catch (error) {
+    return { name: check.name, ok: false, error: (error as Error).message, ms: Math.round(performance.now() - started) };
+  }
+}
+
+const projectionView = (status: ProjectionStatus) => ({
+  name: status.name,
+  state: status.state,
+  checkpoint: formatPosition(status.checkpoint),
+  head: formatPosition(status.head),
+  eventsBehind: status.eventsBehind,
+  secondsBehind: status.secondsBehind,
+  ...(status.lastError ? { lastError: status.lastError } : {}),
+});
+
+const projectionSchema = z.object({
+  name: z.string(),
+  state: z.string(),
+  checkpoint: z.string(),
+  head: z.string(),
+  eventsBehind: z.number(),
+  secondsBehind: z.number(),
+  lastError: z.string().optional(),
+});
+
+export async function operationsRoutes(app: FastifyInstance, deps: OperationsDeps): Promise<void> {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+
+  routes.get('/health', { config: { public: true }, schema: { tags: ['operations'], summary: 'Liveness', security: [], response: { 200: z.object({ status: z.literal('ok'), version: z.string() }) } } }, async () => ({
+    status: 'ok' as const,
+    version: deps.version,
+  }));
+
+  routes.get(
+    '/ready',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: each backing service and each projection with its lag',
+        security: [],
+        response: {
+          200: z.object({ ready: z.boolean(), checks: z.array(z.object({ name: z.string(), ok: z.boolean(), error: z.string().optional(), ms: z.number() })), projections: z.array(projectionSchema) }),
+          503: z.object({ ready: z.boolean(), checks: z.array(z.object({ name: z.string(), ok: z.boolean(), error: z.string().optional(), ms: z.number() })), projections: z.array(projectionSchema) }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const [checks, statuses] = await Promise.all([Promise.all(deps.checks.map(runCheck)), deps.projections.status().catch(() => [])]);
+      const projections = statuses.map(projectionView);
+      // A lagging projection is reported, not fatal: it catches up. A failed one needs an operator.
+      const ready = checks.every((c) => c.ok) && statuses.every((s) => s.state !== 'failed');
+      return reply.code(ready ? 200 : 503).send({ ready, checks, projections });
+    },
+  );
+
+  routes.get('/metrics', { config: { public: true }, schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [], hide: false } }, async (_request, reply) => {
+    const statuses = await deps.projections.status().catch(() => []);
+    for (const status of statuses) {
+      deps.metrics.projectionEventsBehind.set({ projection: status.name }, status.eventsBehind);
+      deps.metrics.projectionSecondsBehind.set({ projection: status.name }, status.secondsBehind);
+    }
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  routes.get(
+    '/v1/admin/projections',
+    { config: { permission: 'admin' }, schema: { tags: ['operations'], summary: 'Projection states and lag', response: { 200: z.object({ projections: z.array(projectionSchema) }) } } },
+    async () => ({ projections: (await deps.projections.status()).map(projectionView) }),
+  );
+
+  routes.post(
+    '/v1/admin/projections/:name/rebuild',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        tags: ['operations'],
+        summary: 'Rebuild a projection from position 0 into fresh tables, then swap them in',
+        description: 'Returns 202 at once; readers keep the old tables until the swap. 409 while a rebuild of it runs.',
+        params: z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/) }),
+        response: { 202: z.object({ projection: z.string(), state: z.literal('rebuilding') }) },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params;
+      const status = (await deps.projections.status()).find((s) => s.name === name);
+      if (!status) throw new UnknownProjectionError(name);
+      if (status.rebuild || status.state === 'rebuilding') throw new RebuildInProgressError(name);
+      deps.projections.rebuild(name).catch((error: unknown) => {
+        if (error instanceof RebuildInProgressError) request.log.warn({ projection: name }, 'rebuild already running');
+        else request.log.error({ err: error, projection: name }, 'projection rebuild failed');
+      });
+      return reply.code(202).send({ projection: name, state: 'rebuilding' as const });
+    },
+  );
+}
