@@ -21,3 +21,4 @@ export function hasPermission(principal: Principal, required: string): boolean {
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const PLATFORM_PERMISSION = 'platform';
+export const PERMISSION_PATTERN = /^(admin|platform|[a-z][a-z_]{0,40}:(read|write))$/;

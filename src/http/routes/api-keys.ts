@@ -4,11 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiKeyStore } from '../../adapters/auth/api-key-store.js';
-import { PLATFORM_PERMISSION, TENANT_ID_PATTERN, hasPermission } from '../../domain/principal.js';
+import { PERMISSION_PATTERN, PLATFORM_PERMISSION, TENANT_ID_PATTERN, hasPermission } from '../../domain/principal.js';
 import { principalOf } from '../auth.js';
 import { HttpProblem } from '../problem.js';
 
-const permission = z.string().regex(/^(admin|platform|[a-z][a-z_]{0,40}:(read|write))$/, 'must be admin, platform or <area>:read|write');
+const permission = z.string().regex(PERMISSION_PATTERN, 'must be admin, platform or <area>:read|write');
 
 export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKeyStore }): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();

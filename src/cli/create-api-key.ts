@@ -1,0 +1,43 @@
+// `npm run keys:create -- --tenant acme --user alice --permissions admin[,templates:write…] [--name ci]`
+// Creates an API key directly in the database and prints it once. With the embedded database, run it
+// while the service is stopped (PGlite serves one process); otherwise use POST /v1/api-keys.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createApiKeyStore } from '../adapters/auth/api-key-store.js';
+import { createPgDatabase } from '../adapters/sql/pg-database.js';
+import { createPgliteDatabase } from '../adapters/sql/pglite-database.js';
+import { loadConfig } from '../config.js';
+import { PERMISSION_PATTERN, TENANT_ID_PATTERN } from '../domain/principal.js';
+
+const { values } = parseArgs({
+  options: {
+    tenant: { type: 'string' },
+    user: { type: 'string' },
+    permissions: { type: 'string', default: 'admin' },
+    name: { type: 'string', default: 'cli' },
+  },
+});
+
+if (!values.tenant || !TENANT_ID_PATTERN.test(values.tenant) || !values.user) {
+  console.error('usage: npm run keys:create -- --tenant <lowercase-id> --user <user-id> [--permissions admin,templates:write] [--name label]');
+  process.exit(2);
+}
+
+const permissions = values.permissions.split(',').map((p) => p.trim()).filter(Boolean);
+const invalid = permissions.filter((p) => !PERMISSION_PATTERN.test(p));
+if (permissions.length === 0 || invalid.length > 0) {
+  console.error(`invalid permissions: ${invalid.join(', ') || '(none)'}; use admin, platform or <area>:read|write`);
+  process.exit(2);
+}
+
+const config = loadConfig();
+const db = config.DATABASE_URL ? createPgDatabase({ connectionString: config.DATABASE_URL }) : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
+try {
+  const store = createApiKeyStore(db);
+  await store.migrate();
+  const { keyId, apiKey } = await store.create({ tenantId: values.tenant, userId: values.user, name: values.name, permissions });
+  console.error(`created key ${keyId} for ${values.user}@${values.tenant} with ${permissions.join(', ')}`);
+  console.log(apiKey);
+} finally {
+  await db.close();
+}
