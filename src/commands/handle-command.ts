@@ -1,0 +1,159 @@
+// The generic command handler: load one stream, fold it, decide, append with the expected revision.
+// Aggregates stay pure; this is the only place that knows about retries, idempotency and metadata.
+import {
+  START,
+  StreamNotFoundError,
+  WrongExpectedRevisionError,
+  streamCategory,
+  type EventStore,
+  type EventToAppend,
+  type JsonObject,
+  type Position,
+  type RecordedEvent,
+} from '../domain/event-store.js';
+import type { Decider, DomainEvent } from '../domain/decider.js';
+import { RuleViolation } from '../domain/rule-violation.js';
+import { deterministicUuid } from './deterministic-uuid.js';
+import { upcast, schemaVersionOf, type Upcasters } from './upcasters.js';
+
+export interface CommandContext {
+  readonly tenantId: string;
+  readonly userId: string;
+  /** The idempotency key: the same command id on the same stream yields the first result again. */
+  readonly commandId: string;
+  readonly correlationId: string;
+  /** The event or command that caused this one; defaults to the command id. */
+  readonly causationId?: string;
+}
+
+export interface CommandDeps {
+  readonly eventStore: EventStore;
+  readonly clock: () => Date;
+  readonly upcasters?: Upcasters;
+  /** Reloads and decides again after a concurrency conflict at most this many times (default 3). */
+  readonly maxRetries?: number;
+}
+
+export interface AppendedEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly data: JsonObject;
+}
+
+export interface CommandResult<State> {
+  readonly streamId: string;
+  /** Revision of the stream's last event after the command (-1 when the stream still does not exist). */
+  readonly revision: bigint;
+  /** Global position of the command's last event (or of the stream's last event when nothing changed). */
+  readonly position: Position;
+  readonly events: readonly AppendedEvent[];
+  readonly state: State;
+  /** True when the command id had already been handled and nothing new was appended. */
+  readonly idempotent: boolean;
+}
+
+export interface CommandRequest<Command> {
+  readonly streamId: string;
+  readonly command: Command;
+  readonly context: CommandContext;
+  /** The caller's precondition (HTTP If-Match): a mismatch fails at once with no retry. */
+  readonly expectedRevision?: bigint | 'no_stream';
+}
+
+export interface LoadedAggregate<State> {
+  readonly state: State;
+  /** undefined when the stream does not exist. */
+  readonly revision: bigint | undefined;
+  readonly events: readonly RecordedEvent[];
+}
+
+const NO_REVISION = -1n;
+
+/** Not found, whether missing or another tenant's: the two must be indistinguishable. */
+export const notFound = (streamId: string) => new RuleViolation(`${streamCategory(streamId)}.not_found`, 'not found', 'not_found');
+
+/**
+ * Folds a stream into state. Another tenant's stream reads as not found. `asOf` folds only the events that
+ * occurred at or before that moment (audit, "as of" queries).
+ */
+export async function loadAggregate<State, Event extends DomainEvent>(
+  deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>,
+  decider: Pick<Decider<State, never, Event>, 'initialState' | 'evolve'>,
+  streamId: string,
+  options: { tenantId: string; asOf?: Date },
+): Promise<LoadedAggregate<State>> {
+  let recorded: RecordedEvent[];
+  try {
+    recorded = await deps.eventStore.readStream(streamId);
+  } catch (error) {
+    if (error instanceof StreamNotFoundError) return { state: decider.initialState(), revision: undefined, events: [] };
+    throw error;
+  }
+  if (recorded.length > 0 && recorded[0]!.metadata.tenantId !== options.tenantId) throw notFound(streamId);
+  const events = recorded.map((event) => upcast(event, deps.upcasters));
+  const asOf = options.asOf?.toISOString();
+  const folded = asOf === undefined ? events : events.filter((event) => String(event.metadata.occurredAt) <= asOf);
+  const state = folded.reduce((current, event) => decider.evolve(current, { type: event.type, data: event.data } as Event), decider.initialState());
+  return { state, revision: recorded.at(-1)?.revision, events };
+}
+
+export async function handleCommand<State, Command, Event extends DomainEvent>(
+  deps: CommandDeps,
+  decider: Decider<State, Command, Event>,
+  request: CommandRequest<Command>,
+): Promise<CommandResult<State>> {
+  const { streamId, context } = request;
+  const maxRetries = deps.maxRetries ?? 3;
+  for (let attempt = 0; ; attempt++) {
+    const loaded = await loadAggregate(deps, decider, streamId, { tenantId: context.tenantId });
+
+    const earlier = loaded.events.filter((event) => event.metadata.commandId === context.commandId);
+    if (earlier.length > 0) {
+      const last = earlier.at(-1)!;
+      return { streamId, revision: last.revision, position: last.position, events: earlier.map(({ id, type, data }) => ({ id, type, data })), state: loaded.state, idempotent: true };
+    }
+
+    const actual = loaded.revision ?? 'no_stream';
+    if (request.expectedRevision !== undefined && request.expectedRevision !== actual) {
+      throw new WrongExpectedRevisionError(streamId, request.expectedRevision, actual);
+    }
+
+    const decided = decider.decide(request.command, loaded.state);
+    if (decided.length === 0) {
+      return { streamId, revision: loaded.revision ?? NO_REVISION, position: loaded.events.at(-1)?.position ?? START, events: [], state: loaded.state, idempotent: false };
+    }
+
+    const occurredAt = deps.clock().toISOString();
+    const toAppend: EventToAppend[] = decided.map((event, index) => ({
+      id: deterministicUuid(streamId, `${context.commandId}:${index}`),
+      type: event.type,
+      data: event.data,
+      metadata: {
+        tenantId: context.tenantId,
+        userId: context.userId,
+        commandId: context.commandId,
+        correlationId: context.correlationId,
+        causationId: context.causationId ?? context.commandId,
+        occurredAt,
+        schemaVersion: schemaVersionOf(event.type, deps.upcasters),
+      },
+    }));
+    try {
+      const appended = await deps.eventStore.append(streamId, toAppend, { expectedRevision: loaded.revision ?? 'no_stream' });
+      const state = decided.reduce((current, event) => decider.evolve(current, event), loaded.state);
+      return {
+        streamId,
+        revision: appended.nextExpectedRevision,
+        position: appended.position,
+        events: toAppend.map(({ id, type, data }) => ({ id, type, data })),
+        state,
+        idempotent: false,
+      };
+    } catch (error) {
+      // Someone else appended between our read and our write. Deciding again on fresh state is safe
+      // (decide is pure) unless the caller pinned the revision it had seen.
+      const retry = error instanceof WrongExpectedRevisionError && request.expectedRevision === undefined && attempt < maxRetries;
+      if (!retry) throw error;
+    }
+  }
+}

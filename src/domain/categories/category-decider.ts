@@ -1,0 +1,74 @@
+// A course category: the sample aggregate of the foundation. Names are unique per tenant among active
+// categories; that set-wide rule lives in a reservation stream (src/commands/categories.ts), not here.
+import type { Decider } from '../decider.js';
+import { RuleViolation } from '../rule-violation.js';
+import type { CategoryCommand } from './category-commands.js';
+import type { CategoryEvent } from './category-events.js';
+
+export type CategoryState =
+  | { status: 'absent' }
+  | { status: 'active' | 'archived'; categoryId: string; name: string; description: string };
+
+export const CATEGORY_NAME_MAX = 100;
+export const CATEGORY_DESCRIPTION_MAX = 2000;
+
+function validName(raw: string): string {
+  const name = raw.trim();
+  if (name.length < 1 || name.length > CATEGORY_NAME_MAX) {
+    throw new RuleViolation('category.name.length', `name must be 1–${CATEGORY_NAME_MAX} characters`, 'invalid', 'name');
+  }
+  return name;
+}
+
+function validDescription(description: string): string {
+  if (description.length > CATEGORY_DESCRIPTION_MAX) {
+    throw new RuleViolation('category.description.length', `description must be at most ${CATEGORY_DESCRIPTION_MAX} characters`, 'invalid', 'description');
+  }
+  return description;
+}
+
+function decide(command: CategoryCommand, state: CategoryState): CategoryEvent[] {
+  if (command.type === 'CreateCategory') {
+    if (state.status !== 'absent') throw new RuleViolation('category.exists', 'this category already exists', 'conflict', 'categoryId');
+    const { categoryId } = command.data;
+    return [{ type: 'CategoryCreated', data: { categoryId, name: validName(command.data.name), description: validDescription(command.data.description) } }];
+  }
+  if (state.status === 'absent') throw new RuleViolation('category.not_found', 'no such category', 'not_found');
+  switch (command.type) {
+    case 'RenameCategory': {
+      if (state.status === 'archived') throw new RuleViolation('category.archived', 'an archived category cannot change; restore it first', 'conflict');
+      const name = validName(command.data.name);
+      return name === state.name ? [] : [{ type: 'CategoryRenamed', data: { name, previousName: state.name } }];
+    }
+    case 'DescribeCategory': {
+      if (state.status === 'archived') throw new RuleViolation('category.archived', 'an archived category cannot change; restore it first', 'conflict');
+      const description = validDescription(command.data.description);
+      return description === state.description ? [] : [{ type: 'CategoryDescribed', data: { description } }];
+    }
+    case 'ArchiveCategory':
+      return state.status === 'archived' ? [] : [{ type: 'CategoryArchived', data: { name: state.name } }];
+    case 'RestoreCategory':
+      return state.status === 'active' ? [] : [{ type: 'CategoryRestored', data: { name: state.name } }];
+  }
+}
+
+function evolve(state: CategoryState, event: CategoryEvent): CategoryState {
+  switch (event.type) {
+    case 'CategoryCreated':
+      return { status: 'active', ...event.data };
+    case 'CategoryRenamed':
+      return state.status === 'absent' ? state : { ...state, name: event.data.name };
+    case 'CategoryDescribed':
+      return state.status === 'absent' ? state : { ...state, description: event.data.description };
+    case 'CategoryArchived':
+      return state.status === 'absent' ? state : { ...state, status: 'archived' };
+    case 'CategoryRestored':
+      return state.status === 'absent' ? state : { ...state, status: 'active' };
+  }
+}
+
+export const categoryDecider: Decider<CategoryState, CategoryCommand, CategoryEvent> = {
+  initialState: () => ({ status: 'absent' }),
+  decide,
+  evolve,
+};

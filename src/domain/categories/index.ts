@@ -1,0 +1,3 @@
+export * from './category-commands.js';
+export * from './category-decider.js';
+export * from './category-events.js';

@@ -1,0 +1,173 @@
+// One checkpointed consumer of the $all log: holds a lease so only one instance runs it, subscribes from
+// its stored checkpoint, and commits each batch together with the checkpoint. Projections and process
+// managers are both consumers.
+import type { Transaction } from 'kysely';
+import type { Lease, SqlDatabase } from '../adapters/sql/sql-database.js';
+import type { AllFilter, EventStore, Position, RecordedEvent, Subscription } from '../domain/event-store.js';
+import { advanceCheckpoint, CheckpointMovedError, ensureCheckpoint, readCheckpoint } from './checkpoints.js';
+import type { ProjectionState } from './projector.js';
+
+export interface Consumer {
+  readonly name: string;
+  readonly filter?: AllFilter;
+  /** Applies a batch inside the checkpoint's transaction. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- consumers narrow to their own tables
+  handleBatch(trx: Transaction<any>, events: readonly RecordedEvent[]): Promise<void>;
+  /** After commit (cache invalidation, waking workers); failures are logged only. */
+  afterCommit?(events: readonly RecordedEvent[]): Promise<void>;
+}
+
+export interface RunnerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface RunnerOptions {
+  readonly db: SqlDatabase;
+  readonly eventStore: EventStore;
+  readonly batchSize: number;
+  readonly leaseRetryMs: number;
+  readonly logger: RunnerLogger;
+  readonly onCommitted?: (name: string, events: number, checkpoint: Position) => void;
+}
+
+export interface Runner {
+  readonly name: string;
+  state(): ProjectionState;
+  lastError(): string | undefined;
+  start(): void;
+  /** Stops after the current batch and gives the lease back. */
+  stop(): Promise<void>;
+  /** Stops consuming (keeping nothing locked) until resume(); used around a rebuild's swap. */
+  pause(): Promise<void>;
+  resume(): void;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+export function createRunner(consumer: Consumer, options: RunnerOptions): Runner {
+  let state: ProjectionState = 'stopped';
+  let lastError: string | undefined;
+  let wanted = false; // should be running (not stopped, not paused)
+  let loop: Promise<void> | undefined;
+  let current: { subscription?: Subscription; lease?: Lease } = {};
+  let wake: (() => void) | undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  async function consume(lease: Lease): Promise<void> {
+    let checkpoint = await readCheckpoint(options.db, consumer.name);
+    const subscription = options.eventStore.subscribeToAll({
+      after: checkpoint,
+      batchSize: options.batchSize,
+      ...(consumer.filter ? { filter: consumer.filter } : {}),
+      onBatch: async (events, next) => {
+        await options.db.kysely.transaction().execute(async (trx) => {
+          await advanceCheckpoint(trx, consumer.name, checkpoint, next);
+          if (events.length > 0) await consumer.handleBatch(trx, events);
+        });
+        checkpoint = next;
+        lastError = undefined;
+        options.onCommitted?.(consumer.name, events.length, next);
+        if (events.length > 0 && consumer.afterCommit) {
+          await consumer.afterCommit(events).catch((error: unknown) => options.logger.warn({ err: error, consumer: consumer.name }, 'afterCommit failed'));
+        }
+      },
+    });
+    current = { subscription, lease };
+    // A stop that arrived while we were subscribing found nothing to stop yet.
+    if (!wanted) await subscription.stop();
+    let released = false;
+    const lost = lease.lost.then((error) => {
+      if (released) return;
+      options.logger.warn({ consumer: consumer.name, err: error }, 'lease lost; stopping');
+      return subscription.stop();
+    });
+    lost.catch(() => undefined);
+    try {
+      await subscription.done;
+    } finally {
+      released = true;
+    }
+  }
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    await ensureCheckpoint(options.db, consumer.name);
+    while (wanted) {
+      let lease: Lease | undefined;
+      try {
+        lease = await options.db.tryAcquireLease(`consumer:${consumer.name}`);
+      } catch (error) {
+        lastError = (error as Error).message;
+      }
+      if (!lease) {
+        state = 'standby';
+        if (wanted) await sleep(options.leaseRetryMs);
+        continue;
+      }
+      if (!wanted) {
+        await lease.release();
+        break;
+      }
+      state = 'running';
+      try {
+        await consume(lease);
+        failures = 0;
+      } catch (error) {
+        if (error instanceof CheckpointMovedError) {
+          options.logger.info({ consumer: consumer.name }, error.message);
+        } else {
+          failures++;
+          state = 'failed';
+          lastError = (error as Error).message;
+          options.logger.error({ err: error, consumer: consumer.name, failures }, 'batch failed; rolled back, retrying');
+        }
+      } finally {
+        current = {};
+        await lease.release().catch(() => undefined);
+      }
+      if (wanted && failures > 0) await sleep(Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(failures, 10)));
+    }
+    state = 'stopped';
+  }
+
+  async function halt(): Promise<void> {
+    wanted = false;
+    wake?.();
+    await current.subscription?.stop();
+    await loop;
+    loop = undefined;
+  }
+
+  return {
+    name: consumer.name,
+    state: () => state,
+    lastError: () => lastError,
+    start() {
+      if (loop) return;
+      wanted = true;
+      state = 'starting';
+      loop = run();
+    },
+    stop: halt,
+    async pause() {
+      await halt();
+      state = 'rebuilding';
+    },
+    resume() {
+      if (loop) return;
+      wanted = true;
+      loop = run();
+    },
+  };
+}

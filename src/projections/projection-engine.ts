@@ -1,0 +1,192 @@
+// Runs every projector as a checkpointed consumer, answers lag and read-your-writes questions from the
+// shared checkpoint table, and rebuilds a projection into fresh tables that are swapped in atomically.
+import { EventEmitter } from 'node:events';
+import { sql } from 'kysely';
+import type { SqlDatabase } from '../adapters/sql/sql-database.js';
+import { START, comparePositions, type EventStore, type Position } from '../domain/event-store.js';
+import { createRunner, type Runner, type RunnerLogger } from './checkpointed-runner.js';
+import { lockCheckpoint, migrateCheckpoints, readCheckpoints, setCheckpoint } from './checkpoints.js';
+import {
+  ProjectionTimeoutError,
+  RebuildInProgressError,
+  UnknownProjectionError,
+  liveSchema,
+  type ProjectionEngine,
+  type ProjectionStatus,
+  type Projector,
+} from './projector.js';
+
+/** Counts events after a position (bounded) and the age of the first; cheaper than reading them. */
+export type LagCounter = (after: Position) => Promise<{ events: number; oldestRecordedAt?: Date }>;
+
+export interface ProjectionEngineOptions {
+  readonly db: SqlDatabase;
+  readonly eventStore: EventStore;
+  readonly projectors: readonly Projector[];
+  readonly batchSize?: number;
+  readonly leaseRetryMs?: number;
+  readonly logger?: RunnerLogger;
+  readonly lagCounter?: LagCounter;
+  readonly onBatchApplied?: (name: string, events: number, checkpoint: Position) => void;
+}
+
+const silent: RunnerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+export const rebuildSchema = (name: string) => `${liveSchema(name)}__rebuild`;
+
+export function createProjectionEngine(options: ProjectionEngineOptions): ProjectionEngine {
+  const { db, eventStore } = options;
+  const batchSize = options.batchSize ?? 1000;
+  const logger = options.logger ?? silent;
+  const committed = new EventEmitter();
+  committed.setMaxListeners(0);
+  const projectors = new Map(options.projectors.map((p) => [p.name, p]));
+  const rebuilds = new Map<string, { startedAt: Date; checkpoint: Position }>();
+
+  const runners = new Map<string, Runner>(
+    options.projectors.map((projector) => [
+      projector.name,
+      createRunner(
+        {
+          name: projector.name,
+          ...(projector.filter ? { filter: projector.filter } : {}),
+          handleBatch: (trx, events) => projector.apply(trx.withSchema(liveSchema(projector.name)), events),
+          ...(projector.afterCommit ? { afterCommit: (events) => projector.afterCommit!(events) } : {}),
+        },
+        {
+          db,
+          eventStore,
+          batchSize,
+          leaseRetryMs: options.leaseRetryMs ?? 1000,
+          logger,
+          onCommitted: (name, events, checkpoint) => {
+            options.onBatchApplied?.(name, events, checkpoint);
+            committed.emit('committed');
+          },
+        },
+      ),
+    ]),
+  );
+
+  const lagCounter: LagCounter =
+    options.lagCounter ??
+    (async (after) => {
+      const page = await eventStore.readAll({ after, maxCount: 1000 });
+      return { events: page.events.length, ...(page.events[0] ? { oldestRecordedAt: page.events[0].recordedAt } : {}) };
+    });
+
+  async function createLiveSchemas(): Promise<void> {
+    for (const projector of projectors.values()) {
+      await projector.createSchema(db.kysely, liveSchema(projector.name));
+    }
+  }
+
+  async function waitFor(position: Position, { timeoutMs, projections }: { timeoutMs: number; projections?: readonly string[] }): Promise<void> {
+    const names = projections ?? [...projectors.keys()];
+    for (const name of names) if (!projectors.has(name)) throw new UnknownProjectionError(name);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const checkpoints = await readCheckpoints(db, names);
+      const lagging = names.filter((name) => comparePositions(checkpoints.get(name) ?? START, position) < 0);
+      if (lagging.length === 0) return;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new ProjectionTimeoutError(position, timeoutMs, lagging);
+      // Woken by a local commit at once; other instances' commits are seen by polling.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(left, 25));
+        function done() {
+          clearTimeout(timer);
+          committed.off('committed', done);
+          resolve();
+        }
+        committed.once('committed', done);
+      });
+    }
+  }
+
+  async function status(): Promise<ProjectionStatus[]> {
+    const names = [...projectors.keys()];
+    const [checkpoints, head] = await Promise.all([readCheckpoints(db, names), eventStore.headPosition()]);
+    return Promise.all(
+      names.map(async (name) => {
+        const runner = runners.get(name)!;
+        const checkpoint = checkpoints.get(name) ?? START;
+        const behind = comparePositions(checkpoint, head) < 0 ? await lagCounter(checkpoint) : { events: 0 };
+        const rebuild = rebuilds.get(name);
+        const lastError = runner.lastError();
+        return {
+          name,
+          state: rebuild ? 'rebuilding' : runner.state(),
+          checkpoint,
+          head,
+          eventsBehind: behind.events,
+          secondsBehind: behind.oldestRecordedAt ? Math.max(0, (Date.now() - behind.oldestRecordedAt.getTime()) / 1000) : 0,
+          ...(lastError ? { lastError } : {}),
+          ...(rebuild ? { rebuild } : {}),
+        };
+      }),
+    );
+  }
+
+  /** Reads from `after` to the end of the log into `schema`, one transaction per page. */
+  async function replayInto(projector: Projector, schema: string, after: Position, progress: { checkpoint: Position }): Promise<Position> {
+    let checkpoint = after;
+    for (;;) {
+      const page = await eventStore.readAll({ after: checkpoint, maxCount: batchSize, ...(projector.filter ? { filter: projector.filter } : {}) });
+      if (page.events.length > 0) {
+        await db.kysely.transaction().execute((trx) => projector.apply(trx.withSchema(schema), page.events));
+      }
+      checkpoint = page.lastPosition;
+      progress.checkpoint = checkpoint;
+      if (page.isEnd) return checkpoint;
+    }
+  }
+
+  async function rebuild(name: string): Promise<void> {
+    const projector = projectors.get(name);
+    if (!projector) throw new UnknownProjectionError(name);
+    if (rebuilds.has(name)) throw new RebuildInProgressError(name);
+    const progress = { startedAt: new Date(), checkpoint: START };
+    rebuilds.set(name, progress);
+    const runner = runners.get(name)!;
+    const target = rebuildSchema(name);
+    let paused = false;
+    try {
+      // A leftover from a crashed rebuild is thrown away: rebuilds always start from zero.
+      await sql`DROP SCHEMA IF EXISTS ${sql.id(target)} CASCADE`.execute(db.kysely);
+      await projector.createSchema(db.kysely, target);
+      // The long part runs beside the live projection; readers keep the live tables.
+      let checkpoint = await replayInto(projector, target, START, progress);
+      // The swap: stop the local live runner so the live checkpoint stands still, catch up the last events,
+      // then exchange the schemas and set the checkpoint in one transaction.
+      await runner.pause();
+      paused = true;
+      checkpoint = await replayInto(projector, target, checkpoint, progress);
+      await db.kysely.transaction().execute(async (trx) => {
+        // Locking the checkpoint row makes a runner on another instance (one that holds the lease) wait,
+        // then fail its checkpoint guard and resume from the rebuilt checkpoint, which matches the new tables.
+        await lockCheckpoint(trx, name);
+        await sql`DROP SCHEMA IF EXISTS ${sql.id(liveSchema(name))} CASCADE`.execute(trx);
+        await sql`ALTER SCHEMA ${sql.id(target)} RENAME TO ${sql.id(liveSchema(name))}`.execute(trx);
+        await setCheckpoint(trx, name, checkpoint);
+      });
+      logger.info({ projection: name, seconds: (Date.now() - progress.startedAt.getTime()) / 1000 }, 'projection rebuilt and swapped in');
+    } finally {
+      rebuilds.delete(name);
+      if (paused) runner.resume();
+    }
+  }
+
+  return {
+    async start() {
+      await migrateCheckpoints(db);
+      await createLiveSchemas();
+      for (const runner of runners.values()) runner.start();
+    },
+    async stop() {
+      await Promise.all([...runners.values()].map((runner) => runner.stop()));
+    },
+    waitFor,
+    status,
+    rebuild,
+  };
+}
