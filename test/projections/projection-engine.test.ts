@@ -1,6 +1,6 @@
 // The projection engine on PGlite and on a real PostgreSQL: exactly-once batches with the checkpoint,
 // read-your-writes waits, lag, rebuild with an atomic swap, and one active runner per projector.
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresEventStore, migrateEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import { createPgDatabase } from '../../src/adapters/sql/pg-database.js';
@@ -167,8 +167,8 @@ describe.skipIf(!postgres.url)('on PostgreSQL only', () => {
     const url = await createTestDatabase(postgres.url!);
     const db = createPgDatabase({ connectionString: url });
     try {
-      await sql`CREATE SCHEMA rm_x; CREATE TABLE rm_x.t (v int); INSERT INTO rm_x.t VALUES (1)`.execute(db.kysely as Kysely<never>);
-      await sql`CREATE SCHEMA rm_x__rebuild; CREATE TABLE rm_x__rebuild.t (v int); INSERT INTO rm_x__rebuild.t VALUES (2)`.execute(db.kysely as Kysely<never>);
+      await sql`CREATE SCHEMA rm_x; CREATE TABLE rm_x.t (v int); INSERT INTO rm_x.t VALUES (1)`.execute(db.kysely);
+      await sql`CREATE SCHEMA rm_x__rebuild; CREATE TABLE rm_x__rebuild.t (v int); INSERT INTO rm_x__rebuild.t VALUES (2)`.execute(db.kysely);
       await db.transaction(async (tx) => {
         await tx.query('DROP SCHEMA rm_x CASCADE');
         await tx.query('ALTER SCHEMA rm_x__rebuild RENAME TO rm_x');
