@@ -1,0 +1,10 @@
+import { createPostgresEventStore, migrateEventStore } from '../../../src/adapters/event-store/postgres-event-store.js';
+import { createPgliteDatabase } from '../../../src/adapters/sql/pglite-database.js';
+import { eventStoreContract } from './event-store.contract.js';
+
+eventStoreContract('PGlite', async () => {
+  const db = await createPgliteDatabase();
+  await migrateEventStore(db);
+  const store = createPostgresEventStore(db, { pollIntervalMs: 10 });
+  return { store, recreatesDeletedStreams: true, cleanup: async () => (await store.close(), await db.close()) };
+});
