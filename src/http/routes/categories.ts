@@ -1,0 +1,162 @@
+// Course categories: the sample aggregate that exercises the whole path (command → event → projection →
+// query with read-your-writes).
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
+import { archiveCategory, createCategory, describeCategory, renameCategory, restoreCategory } from '../../commands/categories.js';
+import { deterministicUuid } from '../../commands/deterministic-uuid.js';
+import type { CommandDeps } from '../../commands/handle-command.js';
+import { getCategory, listCategories } from '../../projections/categories/category-queries.js';
+import { principalOf } from '../auth.js';
+import { commandAccepted, commandContextOf } from '../command-context.js';
+import { commandHeaders, expectedRevisionFrom, setEtag } from '../preconditions.js';
+import { HttpProblem } from '../problem.js';
+import { minPositionQuery, type ReadYourWrites } from '../read-your-writes.js';
+
+export interface CategoryRouteDeps {
+  readonly commands: CommandDeps;
+  readonly db: SqlDatabase;
+  readonly readYourWrites: ReadYourWrites;
+}
+
+const PROJECTIONS = ['categories'] as const;
+const name = z.string().trim().min(1).max(100);
+const description = z.string().max(2000);
+const idParams = z.strictObject({ categoryId: z.uuid() });
+const accepted = z.object({ categoryId: z.string(), revision: z.number().int(), position: z.string() });
+const category = z.object({
+  categoryId: z.string(),
+  name: z.string(),
+  description: z.string(),
+  status: z.enum(['active', 'archived']),
+  revision: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  createdBy: z.string(),
+  updatedBy: z.string(),
+});
+
+export async function categoryRoutes(app: FastifyInstance, deps: CategoryRouteDeps): Promise<void> {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['categories'];
+
+  routes.post(
+    '/v1/categories',
+    {
+      config: { permission: 'categories:write' },
+      schema: {
+        tags,
+        summary: 'Create a category (name unique per tenant among active categories)',
+        headers: commandHeaders,
+        body: z.strictObject({ categoryId: z.uuid().optional(), name, description: description.optional() }),
+        response: { 201: accepted },
+      },
+    },
+    async (request, reply) => {
+      const context = commandContextOf(request);
+      // Without an explicit id, a retried request (same Idempotency-Key) must address the same stream.
+      const categoryId = request.body.categoryId ?? deterministicUuid(`category:${context.tenantId}`, context.commandId);
+      const result = await createCategory(deps.commands, context, { categoryId, name: request.body.name, description: request.body.description ?? '' });
+      reply.header('location', `/v1/categories/${categoryId}`);
+      return reply.code(201).send({ categoryId, ...commandAccepted(reply, result) });
+    },
+  );
+
+  routes.patch(
+    '/v1/categories/:categoryId',
+    {
+      config: { permission: 'categories:write' },
+      schema: {
+        tags,
+        summary: 'Rename and/or describe a category',
+        headers: commandHeaders,
+        params: idParams,
+        body: z.strictObject({ name: name.optional(), description: description.optional() }).refine((b) => b.name !== undefined || b.description !== undefined, {
+          message: 'give name, description or both',
+        }),
+        response: { 200: accepted },
+      },
+    },
+    async (request, reply) => {
+      const context = commandContextOf(request);
+      const { categoryId } = request.params;
+      let expectedRevision = expectedRevisionFrom(request);
+      let result;
+      if (request.body.name !== undefined) {
+        result = await renameCategory(deps.commands, context, { categoryId, name: request.body.name, ...(expectedRevision !== undefined ? { expectedRevision } : {}) });
+        // The second change of the same request follows the first: its precondition is the revision just written.
+        if (expectedRevision !== undefined) expectedRevision = result.revision;
+      }
+      if (request.body.description !== undefined) {
+        const describeContext = result ? { ...context, commandId: `${context.commandId}:description` } : context;
+        result = await describeCategory(deps.commands, describeContext, {
+          categoryId,
+          description: request.body.description,
+          ...(expectedRevision !== undefined ? { expectedRevision } : {}),
+        });
+      }
+      if (!result) throw new HttpProblem(400, 'validation', 'nothing to change');
+      return reply.send({ categoryId, ...commandAccepted(reply, result) });
+    },
+  );
+
+  for (const [action, run] of [
+    ['archive', archiveCategory],
+    ['restore', restoreCategory],
+  ] as const) {
+    routes.post(
+      `/v1/categories/:categoryId/${action}`,
+      {
+        config: { permission: 'categories:write' },
+        schema: { tags, summary: `${action === 'archive' ? 'Archive' : 'Restore'} a category`, headers: commandHeaders, params: idParams, response: { 200: accepted } },
+      },
+      async (request, reply) => {
+        const expectedRevision = expectedRevisionFrom(request);
+        const { categoryId } = request.params;
+        const result = await run(deps.commands, commandContextOf(request), { categoryId, ...(expectedRevision !== undefined ? { expectedRevision } : {}) });
+        return reply.send({ categoryId, ...commandAccepted(reply, result) });
+      },
+    );
+  }
+
+  routes.get(
+    '/v1/categories/:categoryId',
+    {
+      config: { permission: 'categories:read' },
+      schema: { tags, summary: 'One category (ETag = revision)', params: idParams, querystring: z.strictObject({ minPosition: minPositionQuery }), response: { 200: category } },
+    },
+    async (request, reply) => {
+      await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
+      const found = await getCategory(deps.db.kysely, principalOf(request).tenantId, request.params.categoryId);
+      if (!found) throw new HttpProblem(404, 'category.not_found', 'no such category');
+      setEtag(reply, found.revision);
+      return reply.send(found);
+    },
+  );
+
+  routes.get(
+    '/v1/categories',
+    {
+      config: { permission: 'categories:read' },
+      schema: {
+        tags,
+        summary: 'List categories of your tenant',
+        querystring: z.strictObject({
+          status: z.enum(['active', 'archived']).optional(),
+          q: z.string().trim().min(1).max(100).optional().describe('Case-insensitive substring of the name'),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          offset: z.coerce.number().int().min(0).max(100_000).default(0),
+          minPosition: minPositionQuery,
+        }),
+        response: { 200: z.object({ items: z.array(category), total: z.number().int(), limit: z.number().int(), offset: z.number().int() }) },
+      },
+    },
+    async (request) => {
+      const { minPosition, ...filter } = request.query;
+      await deps.readYourWrites.await(minPosition, PROJECTIONS);
+      const page = await listCategories(deps.db.kysely, principalOf(request).tenantId, filter);
+      return { ...page, limit: filter.limit, offset: filter.offset };
+    },
+  );
+}

@@ -1,0 +1,146 @@
+// The composition root: picks each adapter from the configuration (embedded defaults or real servers),
+// wires commands, projections, processes and HTTP, and knows the order to stop them in.
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createApiKeyStore, type ApiKeyStore } from './adapters/auth/api-key-store.js';
+import { createEventStoreDbEventStore } from './adapters/event-store/eventstoredb-event-store.js';
+import { createPostgresEventStore, migrateEventStore } from './adapters/event-store/postgres-event-store.js';
+import { postgresLagCounter } from './adapters/event-store/postgres-lag-counter.js';
+import { instrumentEventStore } from './adapters/observability/instrumented-event-store.js';
+import { createMetrics, type Metrics } from './adapters/observability/metrics.js';
+import { createPgDatabase } from './adapters/sql/pg-database.js';
+import { createPgliteDatabase } from './adapters/sql/pglite-database.js';
+import type { SqlDatabase } from './adapters/sql/sql-database.js';
+import type { CommandDeps } from './commands/handle-command.js';
+import type { Config } from './config.js';
+import type { EventStore } from './domain/event-store.js';
+import { PLATFORM_PERMISSION } from './domain/principal.js';
+import { buildHttpApp } from './http/app.js';
+import { readYourWrites } from './http/read-your-writes.js';
+import { apiKeyRoutes } from './http/routes/api-keys.js';
+import { categoryRoutes } from './http/routes/categories.js';
+import { operationsRoutes, type ReadinessCheck } from './http/routes/operations.js';
+import { categoryProjector } from './projections/categories/category-projector.js';
+import { createProjectionEngine } from './projections/projection-engine.js';
+import type { ProjectionEngine } from './projections/projector.js';
+
+export const VERSION = '0.1.0';
+
+export interface Service {
+  readonly http: FastifyInstance;
+  readonly mode: { eventStore: string; database: string; queue: string; cache: string };
+  readonly db: SqlDatabase;
+  readonly eventStore: EventStore;
+  readonly projections: ProjectionEngine;
+  readonly apiKeys: ApiKeyStore;
+  readonly metrics: Metrics;
+  /** Drains HTTP, stops subscriptions after their current batch, then closes connections. */
+  close(): Promise<void>;
+}
+
+export interface ServiceOverrides {
+  /** Tests inject a clock; production uses the wall clock. */
+  readonly clock?: () => Date;
+  /** Tests build many services in one process; default metrics would register twice. */
+  readonly defaultMetrics?: boolean;
+}
+
+export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Service> {
+  const metrics = createMetrics({ defaultMetrics: overrides.defaultMetrics ?? true });
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const db = config.DATABASE_URL
+    ? createPgDatabase({ connectionString: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE })
+    : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
+
+  let rawStore: EventStore;
+  if (config.EVENTSTORE_CONNECTION_STRING) {
+    rawStore = createEventStoreDbEventStore(config.EVENTSTORE_CONNECTION_STRING);
+  } else {
+    await migrateEventStore(db);
+    rawStore = createPostgresEventStore(db);
+  }
+  const eventStore = instrumentEventStore(rawStore, metrics);
+
+  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: false }) : undefined;
+  redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+
+  const apiKeys = createApiKeyStore(db);
+  await apiKeys.migrate();
+  await ensureBootstrapKey(apiKeys, config, logger);
+
+  const projections = createProjectionEngine({
+    db,
+    eventStore,
+    projectors: [categoryProjector],
+    batchSize: config.PROJECTION_BATCH_SIZE,
+    logger,
+    onBatchApplied: (name: string, count: number) => metrics.projectionEventsApplied.inc({ projection: name }, count),
+    ...(config.EVENTSTORE_CONNECTION_STRING ? {} : { lagCounter: postgresLagCounter(db) }),
+  });
+  await projections.start();
+
+  const commandDeps: CommandDeps = { eventStore, clock: overrides.clock ?? (() => new Date()) };
+  const ryw = readYourWrites(projections, eventStore, config.READ_YOUR_WRITES_TIMEOUT_MS);
+
+  const checks: ReadinessCheck[] = [
+    { name: config.DATABASE_URL ? 'postgres' : 'pglite', check: async () => void (await db.query('SELECT 1')) },
+    { name: config.EVENTSTORE_CONNECTION_STRING ? 'eventstoredb' : 'event-store', check: async () => void (await eventStore.headPosition()) },
+    ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
+  ];
+
+  const http = await buildHttpApp({
+    logger,
+    apiKeys,
+    metrics,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    ...(config.JWT_SECRET
+      ? { jwt: { secret: config.JWT_SECRET, ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}), ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}) } }
+      : {}),
+    routes: async (app) => {
+      await app.register(operationsRoutes, { metrics, projections, checks, version: VERSION });
+      await app.register(apiKeyRoutes, { apiKeys });
+      await app.register(categoryRoutes, { commands: commandDeps, db, readYourWrites: ryw });
+    },
+  });
+  await http.ready();
+
+  return {
+    http,
+    mode: {
+      eventStore: config.EVENTSTORE_CONNECTION_STRING ? 'eventstoredb' : config.DATABASE_URL ? 'postgres' : 'pglite',
+      database: config.DATABASE_URL ? 'postgres' : 'pglite',
+      queue: redis ? 'bullmq' : 'sql',
+      cache: redis ? 'redis' : 'memory',
+    },
+    db,
+    eventStore,
+    projections,
+    apiKeys,
+    metrics,
+    async close() {
+      await http.close();
+      await projections.stop();
+      await eventStore.close();
+      if (redis) await redis.quit().catch(() => redis.disconnect());
+      await db.close();
+    },
+  };
+}
+
+/**
+ * First start of an empty database: create an admin key for BOOTSTRAP_TENANT and write it to
+ * DATA_DIR/bootstrap-api-key (mode 0600), so the first curl works without another step. The key itself
+ * never goes to the log.
+ */
+async function ensureBootstrapKey(apiKeys: ApiKeyStore, config: Config, logger: Logger): Promise<void> {
+  if ((await apiKeys.count()) > 0) return;
+  const file = join(config.dataDir, 'bootstrap-api-key');
+  const { keyId, apiKey } = await apiKeys.create({ tenantId: config.BOOTSTRAP_TENANT, userId: 'bootstrap-admin', name: 'bootstrap', permissions: ['admin', PLATFORM_PERMISSION] });
+  writeFileSync(file, `${apiKey}\n`, { mode: 0o600 });
+  logger.warn({ keyId, file, tenant: config.BOOTSTRAP_TENANT }, existsSync(file) ? 'created the bootstrap admin API key; read it from the file, then revoke it once you have your own keys' : 'bootstrap key file missing');
+}
