@@ -127,17 +127,23 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     );
   }
 
-  /** Reads from `after` to the end of the log into `schema`, one transaction per page. */
+  /**
+   * Reads from `after` to the end of the log into `schema`, one transaction per page. The next page is
+   * read while the current one is applied, so reading and writing overlap; memory holds two pages at most.
+   */
   async function replayInto(projector: Projector, schema: string, after: Position, progress: { checkpoint: Position }): Promise<Position> {
-    let checkpoint = after;
+    const read = (from: Position) => eventStore.readAll({ after: from, maxCount: batchSize, ...(projector.filter ? { filter: projector.filter } : {}) });
+    let page = await read(after);
     for (;;) {
-      const page = await eventStore.readAll({ after: checkpoint, maxCount: batchSize, ...(projector.filter ? { filter: projector.filter } : {}) });
+      const next = page.isEnd ? undefined : read(page.lastPosition);
+      next?.catch(() => undefined); // observed below; never an unhandled rejection meanwhile
       if (page.events.length > 0) {
-        await db.kysely.transaction().execute((trx) => projector.apply(trx.withSchema(schema), page.events));
+        const events = page.events;
+        await db.kysely.transaction().execute((trx) => projector.apply(trx.withSchema(schema), events));
       }
-      checkpoint = page.lastPosition;
-      progress.checkpoint = checkpoint;
-      if (page.isEnd) return checkpoint;
+      progress.checkpoint = page.lastPosition;
+      if (!next) return page.lastPosition;
+      page = await next;
     }
   }
 

@@ -62,19 +62,20 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
     if (events.length === 0) throw new RangeError('append needs at least one event');
     const [mode, expected] = typeof expectedRevision === 'bigint' ? ['exact', expectedRevision.toString()] : [expectedRevision, null];
     const payload = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })));
-    const call = () =>
+    const call = (callMode: string) =>
       db.query<{ last_revision: number | string; commit_position: string; prepare_position: number | string; idempotent: boolean }>(
         'SELECT last_revision::text, commit_position, prepare_position::text, idempotent FROM es_append($1, $2, $3::bigint, $4::jsonb)',
-        [streamId, mode, expected, payload],
+        [streamId, callMode, expected, payload],
       );
     let rows;
     try {
-      rows = await call();
+      rows = await call(mode);
     } catch (error) {
       if (sqlState(error) === '23505') {
-        // Two appends of the same new events raced past the idempotency check on a stream that did not
-        // exist yet; once the winner has committed, the retry sees its events and returns its result.
-        rows = await call().catch((retryError: unknown) => rethrow(retryError, streamId, expectedRevision));
+        // Either two appends of the same new events raced past the idempotency check on a stream that did
+        // not exist yet, or the fast path met a repeated event id. The checked path, once the winner has
+        // committed, returns the original result or says which rule the append broke.
+        rows = await call(mode === 'exact' ? 'exact_checked' : mode).catch((retryError: unknown) => rethrow(retryError, streamId, expectedRevision));
       } else {
         rethrow(error, streamId, expectedRevision);
       }
@@ -107,15 +108,20 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
   async function readAll(opts: ReadAllOptions = {}): Promise<ReadAllResult> {
     const after = opts.after ?? START;
     const maxCount = opts.maxCount ?? 1000;
-    const { clause, params } = filterClause(opts.filter, 4);
+    const { clause, params, singleCategory } = filterClause(opts.filter, 4);
+    // One category: walk its index in global order. Otherwise walk the log's primary key in order.
+    const range = singleCategory
+      ? '(e.category, e.transaction_id, e.global_position) > ($4::text, $1::xid8, $2::bigint)'
+      : '(e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)';
+    const order = singleCategory ? 'e.category, e.transaction_id, e.global_position' : 'e.transaction_id, e.global_position';
     // One statement, one snapshot: the page and the head it is measured against are consistent, so a
     // filtered reader can safely jump to the head when the page runs out.
     const rows = await db.query<EventRow>(
       `WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
        page AS (
          SELECT 'event' AS kind, ${EVENT_COLUMNS} FROM es_events e, horizon h
-          WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint) AND e.transaction_id < h.xmin ${clause}
-          ORDER BY e.transaction_id, e.global_position LIMIT $3),
+          WHERE ${range} AND e.transaction_id < h.xmin ${clause}
+          ORDER BY ${order} LIMIT $3),
        head AS (
          SELECT 'head' AS kind, e.transaction_id::text AS commit_position, e.global_position::text AS prepare_position,
                 NULL::text AS event_id, NULL::text AS event_type, NULL::text AS stream_id, NULL::text AS stream_revision,
@@ -175,19 +181,22 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
   };
 }
 
-function filterClause(filter: AllFilter | undefined, firstParam: number): { clause: string; params: unknown[] } {
+function filterClause(filter: AllFilter | undefined, firstParam: number): { clause: string; params: unknown[]; singleCategory: boolean } {
   const parts: string[] = [];
   const params: unknown[] = [];
+  const singleCategory = filter?.categories?.length === 1;
+  if (singleCategory) {
+    params.push(filter!.categories![0]);
+    parts.push(`e.category = $${firstParam + params.length - 1}::text`);
+  } else if (filter?.categories) {
+    params.push(filter.categories);
+    parts.push(`e.category = ANY($${firstParam + params.length - 1}::text[])`);
+  }
   if (filter?.eventTypes) {
     params.push(filter.eventTypes);
     parts.push(`e.event_type = ANY($${firstParam + params.length - 1}::text[])`);
   }
-  if (filter?.categories) {
-    params.push(filter.categories);
-    // The category is the stream id up to its first '-' (EventStoreDB's convention).
-    parts.push(`split_part(e.stream_id, '-', 1) = ANY($${firstParam + params.length - 1}::text[])`);
-  }
-  return { clause: parts.map((p) => `AND ${p}`).join(' '), params };
+  return { clause: parts.map((p) => `AND ${p}`).join(' '), params, singleCategory };
 }
 
 function positionOf(row: { commit_position: string; prepare_position: string }): Position {

@@ -29,7 +29,13 @@ CREATE TABLE IF NOT EXISTS es_events (
   PRIMARY KEY (transaction_id, global_position)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS es_events_stream_revision ON es_events (stream_id, stream_revision);
-CREATE INDEX IF NOT EXISTS es_events_event_id ON es_events (event_id);
+-- Event ids are unique per stream (as on EventStoreDB): it makes an append that repeats some ids fail
+-- even on the fast path, and serves the idempotency lookup.
+CREATE UNIQUE INDEX IF NOT EXISTS es_events_stream_event ON es_events (stream_id, event_id);
+-- The stream's category (its id up to the first '-'), stored so that a projector reading one category
+-- walks an index in global order instead of filtering the whole log.
+ALTER TABLE es_events ADD COLUMN IF NOT EXISTS category text GENERATED ALWAYS AS (split_part(stream_id, '-', 1)) STORED;
+CREATE INDEX IF NOT EXISTS es_events_category_position ON es_events (category, transaction_id, global_position);
 
 CREATE OR REPLACE FUNCTION es_append(p_stream text, p_mode text, p_expected bigint, p_events jsonb)
 RETURNS TABLE (last_revision bigint, commit_position text, prepare_position bigint, idempotent boolean)
@@ -41,7 +47,30 @@ DECLARE
   v_exists   boolean;
   v_repeated int;
   v_last     bigint;
+  v_ids      uuid[];
 BEGIN
+  -- Fast path for the common case, an exact expected revision that matches: one UPDATE takes the row
+  -- lock, checks the revision and advances it. No idempotency check is needed here: a retry of an append
+  -- that already committed carries a revision the stream has moved past, so it takes the slow path; an
+  -- append repeating only some ids hits the unique (stream_id, event_id) index, and the caller retries
+  -- with mode 'exact_checked', which takes the slow path and reports it properly.
+  IF p_mode = 'exact' THEN
+    UPDATE es_streams s SET last_revision = s.last_revision + v_count
+     WHERE s.stream_id = p_stream AND s.last_revision = p_expected AND NOT s.deleted AND s.last_revision >= 0
+    RETURNING s.last_revision - v_count INTO v_current;
+    IF FOUND THEN
+      WITH inserted AS (
+        INSERT INTO es_events (stream_id, stream_revision, event_id, event_type, data, metadata)
+        SELECT p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
+          FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
+        RETURNING global_position
+      )
+      SELECT max(global_position) INTO v_last FROM inserted;
+      RETURN QUERY SELECT v_current + v_count, pg_current_xact_id()::text, v_last, false;
+      RETURN;
+    END IF;
+  END IF;
+
   -- Lock the stream row first: it serializes writers of one stream, and the checks below then see
   -- every append that committed before us.
   SELECT s.last_revision, s.deleted INTO v_current, v_deleted FROM es_streams s WHERE s.stream_id = p_stream FOR UPDATE;
@@ -51,12 +80,13 @@ BEGIN
   END IF;
   v_exists := v_current >= 0 AND NOT v_deleted;
 
-  -- Idempotency: the same event ids already in this stream make this append a no-op.
-  SELECT count(*)::int INTO v_repeated FROM es_events e
-   WHERE e.event_id IN (SELECT (x->>'id')::uuid FROM jsonb_array_elements(p_events) x) AND e.stream_id = p_stream;
+  -- Idempotency: the same event ids already in this stream make this append a no-op. Looked up by
+  -- event id (an index probe per id), never by scanning the stream, so long streams stay cheap.
+  v_ids := ARRAY(SELECT (x->>'id')::uuid FROM jsonb_array_elements(p_events) x);
+  SELECT count(*)::int INTO v_repeated FROM es_events e WHERE e.event_id = ANY(v_ids) AND e.stream_id = p_stream;
   IF v_repeated = v_count THEN
     RETURN QUERY SELECT e.stream_revision, e.transaction_id::text, e.global_position, true FROM es_events e
-      WHERE e.event_id IN (SELECT (x->>'id')::uuid FROM jsonb_array_elements(p_events) x) AND e.stream_id = p_stream
+      WHERE e.event_id = ANY(v_ids) AND e.stream_id = p_stream
       ORDER BY e.stream_revision DESC LIMIT 1;
     RETURN;
   ELSIF v_repeated > 0 THEN
@@ -65,7 +95,7 @@ BEGIN
 
   IF (p_mode = 'no_stream' AND v_exists)
      OR (p_mode = 'stream_exists' AND NOT v_exists)
-     OR (p_mode = 'exact' AND (NOT v_exists OR v_current <> p_expected)) THEN
+     OR (p_mode IN ('exact', 'exact_checked') AND (NOT v_exists OR v_current <> p_expected)) THEN
     -- Raising rolls back the stream row inserted above: a rejected append leaves nothing behind.
     RAISE EXCEPTION 'stream %: wrong expected revision', p_stream
       USING ERRCODE = 'KY001', DETAIL = CASE WHEN v_exists THEN v_current::text ELSE 'no_stream' END;

@@ -1,0 +1,52 @@
+// `npm run bench`: prints one JSON document of measured figures. PostgreSQL runs as a throwaway, durable
+// (fsync on) local server, as in production; PGlite is measured on smaller volumes since it is the
+// single-process embedded default. BENCH_EVENTS scales the rebuild run (default 1,000,000).
+import { createPostgresEventStore, migrateEventStore } from '../src/adapters/event-store/postgres-event-store.js';
+import { createPgDatabase } from '../src/adapters/sql/pg-database.js';
+import { createPgliteDatabase } from '../src/adapters/sql/pglite-database.js';
+import { startPostgres } from '../test/support/local-services.js';
+import { benchEventStore } from './event-store-bench.js';
+import { benchProjectionRebuild } from './projection-bench.js';
+
+const rebuildEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite').split(','));
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+const report: Record<string, unknown> = {
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version, date: new Date().toISOString() },
+};
+
+if (only.has('postgres')) {
+  const server = process.env.BENCH_DATABASE_URL ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} } : await startPostgres({ durable: true });
+  if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
+  try {
+    log('postgres: event store');
+    const db = createPgDatabase({ connectionString: server.url, maxConnections: 24 });
+    await migrateEventStore(db);
+    const store = createPostgresEventStore(db);
+    const eventStore = await benchEventStore(store, {});
+    log(`postgres: rebuild of ${rebuildEvents} events`);
+    const rebuild = await benchProjectionRebuild(db, store, { events: rebuildEvents });
+    report.postgres = { eventStore, rebuild };
+    await store.close();
+    await db.close();
+  } finally {
+    await server.stop();
+  }
+}
+
+if (only.has('pglite')) {
+  log('pglite: event store');
+  const db = await createPgliteDatabase();
+  await migrateEventStore(db);
+  const store = createPostgresEventStore(db);
+  const eventStore = await benchEventStore(store, { scale: 0.2 });
+  log('pglite: rebuild of 200000 events');
+  const rebuild = await benchProjectionRebuild(db, store, { events: Math.min(rebuildEvents, 200_000) });
+  report.pglite = { eventStore, rebuild };
+  await store.close();
+  await db.close();
+}
+
+process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+process.exit(0);
