@@ -1,5 +1,11 @@
 // The event store on EventStoreDB. Expected revisions, $all positions, event-id idempotency and soft
-// delete are the server's own; this adapter only translates.
+// delete are the server's own; this adapter translates, and fills the few gaps:
+// - reads of $all are filtered here (client v6 filters only subscriptions on the server), scanning a
+//   bounded window per call so that a sparse filter still makes progress (lastPosition moves on);
+// - a refused append is checked against the stream's recent ids, to tell a retry with another
+//   expectation (a no-op) and a partial repeat (IdempotencyConflictError) from a real conflict. An append
+//   at the stream's current revision that repeats some ids is written by the server as is: unlike
+//   PostgreSQL, EventStoreDB keeps no per-stream unique index of ids.
 import {
   BACKWARDS,
   END,
@@ -8,19 +14,21 @@ import {
   START as ESDB_START,
   StreamNotFoundError as EsdbStreamNotFoundError,
   WrongExpectedVersionError,
-  eventTypeFilter,
-  excludeSystemEvents,
   jsonEvent,
-  streamNameFilter,
   type AllStreamResolvedEvent,
+  type AllStreamSubscription,
+  type Position as EsdbPosition,
   type ResolvedEvent,
 } from '@eventstore/db-client';
 import {
+  IdempotencyConflictError,
   START,
   StreamNotFoundError,
   WrongExpectedRevisionError,
   comparePositions,
+  type AppendResult,
   type EventStore,
+  type EventToAppend,
   type ExpectedRevision,
   type Position,
   type ReadAllResult,
@@ -28,147 +36,258 @@ import {
   type SubscribeToAllOptions,
   type Subscription,
 } from '../../domain/event-store.js';
-import { matchesFilter, serverFilterOf, toRecordedEvent, type EsdbRecorded } from './eventstoredb-mapping.js';
+import { assertAppendable } from './append-validation.js';
+import {
+  classifyRepeat,
+  fromCurrentRevision,
+  fromEsdbPosition,
+  isAfter,
+  isSystemEvent,
+  matchesFilter,
+  readPositionAfter,
+  subscriptionFilterOf,
+  toAppendExpectedRevision,
+  toRecordedEvent,
+  type EsdbRecorded,
+} from './eventstoredb-mapping.js';
 
-const actualOf = (error: WrongExpectedVersionError): bigint | 'no_stream' => (typeof error.actualVersion === 'bigint' ? error.actualVersion : 'no_stream');
+/** How many raw $all events one filtered readAll scans at most before returning what it found. */
+const READ_ALL_SCAN_WINDOW = 4096;
+/** How far back a refused append looks for its own ids (EventStoreDB's idempotency is bounded too). */
+const REPEAT_LOOKBACK = 1024;
 
-function translate(error: unknown, streamId: string, expected: ExpectedRevision): never {
-  if (error instanceof WrongExpectedVersionError) throw new WrongExpectedRevisionError(streamId, expected, actualOf(error));
-  if (error instanceof EsdbStreamNotFoundError) throw new StreamNotFoundError(streamId);
-  throw error;
-}
+// Markers pushed into the subscription's own stream, so that checkpoints and "caught up" reach the
+// consumer in order with the events around them (the client reports both out of band).
+const CHECKPOINT = Symbol('checkpoint');
+const CAUGHT_UP = Symbol('caughtUp');
+type Marker = { readonly [CHECKPOINT]: Position } | { readonly [CAUGHT_UP]: true };
+const isMarker = (item: unknown): item is Marker => typeof item === 'object' && item !== null && (CHECKPOINT in item || CAUGHT_UP in item);
 
 export function createEventStoreDbEventStore(connectionString: string): EventStore {
   const client = EventStoreDBClient.connectionString(connectionString);
 
-  async function readAllRaw(after: Position | undefined, maxCount: number, direction: typeof FORWARDS | typeof BACKWARDS) {
-    const from = after && comparePositions(after, START) > 0 ? after : direction === FORWARDS ? ESDB_START : END;
+  async function readStreamRaw(streamId: string, options: { direction: typeof FORWARDS | typeof BACKWARDS; fromRevision: bigint | typeof ESDB_START | typeof END; maxCount?: number }) {
     const events: EsdbRecorded[] = [];
-    for await (const resolved of client.readAll({ fromPosition: from, maxCount: maxCount + 1, direction })) {
-      const event = (resolved as AllStreamResolvedEvent).event;
-      if (event) events.push(event as EsdbRecorded);
+    try {
+      for await (const resolved of client.readStream(streamId, options)) {
+        const event = (resolved as ResolvedEvent).event;
+        if (event) events.push(event as EsdbRecorded);
+      }
+    } catch (error) {
+      if (error instanceof EsdbStreamNotFoundError) throw new StreamNotFoundError(streamId);
+      throw error;
     }
-    // fromPosition is inclusive on the server; the port's `after` is exclusive.
-    return after ? events.filter((e) => e.position && comparePositions(e.position, after) !== 0).slice(0, maxCount) : events.slice(0, maxCount);
+    return events;
+  }
+
+  async function readAllRaw(from: Position | undefined, count: number, direction: typeof FORWARDS | typeof BACKWARDS) {
+    const events: EsdbRecorded[] = [];
+    const fromPosition = direction === BACKWARDS && !from ? END : readPositionAfter(from);
+    for await (const resolved of client.readAll({ fromPosition, maxCount: count, direction })) {
+      const event = (resolved as AllStreamResolvedEvent).event;
+      if (event?.position) events.push(event as EsdbRecorded);
+    }
+    return events;
+  }
+
+  /** After WrongExpectedVersion: is this append a retry (all ids stored), a partial repeat, or neither? */
+  async function judgeRefusedAppend(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision, error: WrongExpectedVersionError): Promise<AppendResult> {
+    const actual = fromCurrentRevision(error.actualVersion);
+    let recent: EsdbRecorded[] = [];
+    if (actual !== 'no_stream') {
+      try {
+        recent = await readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: REPEAT_LOOKBACK });
+      } catch (readError) {
+        if (!(readError instanceof StreamNotFoundError)) throw readError;
+        // Revisions but nothing readable: the stream is soft-deleted, which `no_stream` accepts (as on
+        // PostgreSQL). Appending at the current revision keeps a concurrent writer detectable.
+        if (expected === 'no_stream') {
+          return append(streamId, events, { expectedRevision: actual }).catch((retryError: unknown) => {
+            if (retryError instanceof WrongExpectedRevisionError) throw new WrongExpectedRevisionError(streamId, expected, retryError.actual);
+            throw retryError;
+          });
+        }
+      }
+    }
+    const stored = new Map(recent.map((e) => [e.id.toLowerCase(), e]));
+    const repeat = classifyRepeat(events.map((e) => e.id), new Set(stored.keys()));
+    if (repeat === 'some') throw new IdempotencyConflictError(streamId);
+    if (repeat === 'all') {
+      const last = events.map((e) => stored.get(e.id.toLowerCase())!).reduce((a, b) => (b.revision > a.revision ? b : a));
+      return { nextExpectedRevision: last.revision, position: fromEsdbPosition(last.position!) };
+    }
+    throw new WrongExpectedRevisionError(streamId, expected, actual);
+  }
+
+  async function append(streamId: string, events: readonly EventToAppend[], { expectedRevision }: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+    assertAppendable(streamId, events);
+    let result;
+    try {
+      result = await client.appendToStream(
+        streamId,
+        events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })),
+        { expectedRevision: toAppendExpectedRevision(expectedRevision) },
+      );
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) return judgeRefusedAppend(streamId, events, expectedRevision, error);
+      throw error;
+    }
+    if (result.position) return { nextExpectedRevision: result.nextExpectedRevision, position: fromEsdbPosition(result.position) };
+    // An idempotent write answers without a position: it is the position of the original last event.
+    const [original] = await readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: result.nextExpectedRevision, maxCount: 1 });
+    if (!original?.position) throw new Error(`EventStoreDB returned no position for ${streamId}@${result.nextExpectedRevision}`);
+    return { nextExpectedRevision: result.nextExpectedRevision, position: fromEsdbPosition(original.position) };
+  }
+
+  async function readStream(streamId: string, options: { direction?: 'forwards' | 'backwards'; fromRevision?: bigint; maxCount?: number } = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const events = await readStreamRaw(streamId, {
+      direction: backwards ? BACKWARDS : FORWARDS,
+      fromRevision: options.fromRevision ?? (backwards ? END : ESDB_START),
+      // The server reads maxCount 0 as "no limit"; one event still proves the stream exists.
+      ...(options.maxCount !== undefined ? { maxCount: Math.max(1, options.maxCount) } : {}),
+    });
+    return events.slice(0, options.maxCount ?? events.length).map(toRecordedEvent);
+  }
+
+  async function readAll(options: { after?: Position; maxCount?: number; filter?: SubscribeToAllOptions['filter'] } = {}): Promise<ReadAllResult> {
+    const maxCount = options.maxCount ?? 1000;
+    const found: RecordedEvent[] = [];
+    let last = options.after;
+    let scanned = 0;
+    for (;;) {
+      const page = Math.min(1000, Math.max(maxCount, 100));
+      // +1: reading from `last` returns the event at `last` again, which is dropped.
+      const raw = (await readAllRaw(last, page + 1, FORWARDS)).filter((e) => isAfter(e.position!, last));
+      for (const event of raw) {
+        last = fromEsdbPosition(event.position!);
+        if (matchesFilter(options.filter, event.type, event.streamId)) found.push(toRecordedEvent(event));
+        if (found.length === maxCount) return { events: found, lastPosition: last, isEnd: false };
+      }
+      scanned += raw.length;
+      if (raw.length < page) return { events: found, lastPosition: last ?? START, isEnd: true };
+      if (scanned >= READ_ALL_SCAN_WINDOW) return { events: found, lastPosition: last!, isEnd: false };
+    }
+  }
+
+  function subscribeToAll(options: SubscribeToAllOptions): Subscription {
+    const batchSize = options.batchSize ?? 500;
+    let stopped = false;
+    let subscription: AllStreamSubscription | undefined;
+
+    async function run(): Promise<void> {
+      let reported = options.after ?? START; // the last checkpoint handed to onBatch
+      let scanned = reported; // the last position seen, delivered or filtered out
+      let atHead = false; // seen, but reported only once the events before it are delivered
+      let caughtUp = false;
+      // Servers before 23.10 send no "caught up"; reaching the head seen at the start counts as well.
+      const headAtStart = await headPosition();
+      if (comparePositions(headAtStart, reported) <= 0) atHead = true;
+      if (stopped) return;
+
+      const current = client.subscribeToAll({
+        // Exclusive: the server starts after the event at this position.
+        fromPosition: readPositionAfter(options.after),
+        filter: subscriptionFilterOf(options.filter, {
+          checkpointInterval: 1,
+          checkpointReached: (sub: AllStreamSubscription, position: EsdbPosition) => void sub.push({ [CHECKPOINT]: fromEsdbPosition(position) }),
+        }),
+      });
+      subscription = current;
+      current.on('caughtUp', () => current.push({ [CAUGHT_UP]: true }));
+
+      let pending: RecordedEvent[] = [];
+      const deliver = async () => {
+        if (pending.length > 0 || comparePositions(scanned, reported) > 0) {
+          const batch = pending;
+          pending = [];
+          reported = scanned;
+          await options.onBatch(batch, scanned);
+        }
+        if (atHead && !caughtUp) {
+          caughtUp = true;
+          options.onCaughtUp?.();
+        }
+      };
+      if (atHead) await deliver();
+      try {
+        for await (const item of current as AsyncIterable<AllStreamResolvedEvent | Marker>) {
+          if (stopped) break;
+          if (isMarker(item)) {
+            if (CHECKPOINT in item && comparePositions(item[CHECKPOINT], scanned) > 0) scanned = item[CHECKPOINT];
+            if (CAUGHT_UP in item) atHead = true;
+          } else {
+            const event = item.event as EsdbRecorded | undefined;
+            if (event?.position && isAfter(event.position, scanned)) {
+              scanned = fromEsdbPosition(event.position);
+              if (matchesFilter(options.filter, event.type, event.streamId)) pending.push(toRecordedEvent(event));
+            }
+          }
+          if (comparePositions(scanned, headAtStart) >= 0) atHead = true;
+          // Deliver once the client has nothing more buffered, or the batch is full.
+          if (pending.length >= batchSize || current.readableLength === 0) await deliver();
+        }
+        if (!stopped) await deliver();
+      } catch (error) {
+        if (!stopped) throw error;
+      } finally {
+        if (!stopped) await current.unsubscribe().catch(() => undefined);
+      }
+    }
+
+    const done = run();
+    done.catch(() => undefined); // observed through `done`
+    return {
+      done,
+      async stop() {
+        stopped = true;
+        if (subscription) {
+          await subscription.unsubscribe().catch(() => undefined);
+          subscription.destroy();
+        }
+        await done.catch(() => undefined);
+      },
+    };
+  }
+
+  async function headPosition(): Promise<Position> {
+    // The newest event that is not the server's own: page backwards through $all until one appears.
+    let before: Position | undefined;
+    for (;;) {
+      const page = await readAllRaw(before, 100, BACKWARDS);
+      const own = page.find((e) => !isSystemEvent(e.type, e.streamId) && (!before || comparePositions(e.position!, before) < 0));
+      if (own) return fromEsdbPosition(own.position!);
+      if (page.length < 100) return START;
+      before = fromEsdbPosition(page.at(-1)!.position!);
+    }
+  }
+
+  async function deleteStream(streamId: string, { expectedRevision }: { expectedRevision: ExpectedRevision }): Promise<void> {
+    // The server's delete knows no `stream_exists`: it is the stream's current revision, read first.
+    let expected: ExpectedRevision = expectedRevision;
+    if (expectedRevision === 'stream_exists') {
+      const [last] = await readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }).catch((error: unknown) => {
+        if (error instanceof StreamNotFoundError) throw new WrongExpectedRevisionError(streamId, expectedRevision, 'no_stream');
+        throw error;
+      });
+      expected = last?.revision ?? 'any';
+    }
+    try {
+      await client.deleteStream(streamId, { expectedRevision: expected === 'stream_exists' ? 'any' : expected });
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) throw new WrongExpectedRevisionError(streamId, expectedRevision, fromCurrentRevision(error.actualVersion));
+      if (error instanceof EsdbStreamNotFoundError) throw new StreamNotFoundError(streamId);
+      throw error;
+    }
   }
 
   return {
-    async append(streamId, events, { expectedRevision }) {
-      if (events.length === 0) throw new RangeError('append needs at least one event');
-      try {
-        const result = await client.appendToStream(
-          streamId,
-          events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })),
-          { expectedRevision },
-        );
-        if (!result.position) throw new Error('EventStoreDB returned no position');
-        return { nextExpectedRevision: result.nextExpectedRevision, position: { commit: result.position.commit, prepare: result.position.prepare } };
-      } catch (error) {
-        return translate(error, streamId, expectedRevision);
-      }
-    },
-
-    async readStream(streamId, options = {}) {
-      const backwards = options.direction === 'backwards';
-      const events: RecordedEvent[] = [];
-      try {
-        for await (const resolved of client.readStream(streamId, {
-          direction: backwards ? BACKWARDS : FORWARDS,
-          fromRevision: options.fromRevision ?? (backwards ? END : ESDB_START),
-          ...(options.maxCount !== undefined ? { maxCount: options.maxCount } : {}),
-        })) {
-          const event = (resolved as ResolvedEvent).event;
-          if (event?.position) events.push(toRecordedEvent(event as EsdbRecorded));
-        }
-      } catch (error) {
-        return translate(error, streamId, 'any');
-      }
-      return events;
-    },
-
-    async readAll(options = {}): Promise<ReadAllResult> {
-      const maxCount = options.maxCount ?? 1000;
-      // The server filters reads of $all only in subscriptions, so a page is scanned and filtered here;
-      // lastPosition moves past the scanned range either way.
-      const scanned = await readAllRaw(options.after, maxCount, FORWARDS);
-      const events = scanned.filter((e) => matchesFilter(options.filter, e.type, e.streamId)).map(toRecordedEvent);
-      const last = scanned.at(-1)?.position;
-      return { events, lastPosition: last ? { commit: last.commit, prepare: last.prepare } : (options.after ?? START), isEnd: scanned.length < maxCount };
-    },
-
-    subscribeToAll(options: SubscribeToAllOptions): Subscription {
-      const server = serverFilterOf(options.filter);
-      let checkpoint = options.after ?? START;
-      let chain = Promise.resolve();
-      let failed!: (error: unknown) => void;
-      let stopResolve!: () => void;
-      const done = new Promise<void>((resolve, reject) => {
-        failed = reject;
-        stopResolve = resolve;
-      });
-      const checkpointOptions = {
-        checkpointInterval: 1,
-        // Filtered-out ranges still move the checkpoint, like the SQL adapter's empty batches.
-        checkpointReached: (_subscription: unknown, position: { commit: bigint; prepare: bigint }) => {
-          const next = { commit: position.commit, prepare: position.prepare };
-          if (comparePositions(next, checkpoint) > 0) {
-            checkpoint = next;
-            chain = chain.then(() => options.onBatch([], next));
-          }
-        },
-      };
-      const filter =
-        server.on === 'stream'
-          ? streamNameFilter({ regex: server.regex!, ...checkpointOptions })
-          : server.on === 'type'
-            ? eventTypeFilter({ regex: server.regex!, ...checkpointOptions })
-            : excludeSystemEvents(checkpointOptions);
-      const subscription = client.subscribeToAll({ fromPosition: options.after && comparePositions(options.after, START) > 0 ? options.after : ESDB_START, filter });
-      subscription.on('caughtUp', () => options.onCaughtUp?.());
-      (async () => {
-        try {
-          for await (const resolved of subscription) {
-            const event = resolved.event as EsdbRecorded | undefined;
-            if (!event?.position || !matchesFilter(options.filter, event.type, event.streamId)) continue;
-            const recorded = toRecordedEvent(event);
-            checkpoint = recorded.position;
-            await chain;
-            await options.onBatch([recorded], recorded.position);
-          }
-          await chain;
-          stopResolve();
-        } catch (error) {
-          failed(error);
-        }
-      })();
-      done.catch(() => undefined);
-      return {
-        done,
-        async stop() {
-          await subscription.unsubscribe();
-          await done.catch(() => undefined);
-        },
-      };
-    },
-
-    async headPosition() {
-      // The newest non-system event: read $all backwards until one appears.
-      for await (const resolved of client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 100 })) {
-        const event = (resolved as AllStreamResolvedEvent).event;
-        if (event && matchesFilter(undefined, event.type, event.streamId) && event.position) return { commit: event.position.commit, prepare: event.position.prepare };
-      }
-      return START;
-    },
-
-    async deleteStream(streamId, { expectedRevision }) {
-      try {
-        // The server's delete knows no `stream_exists`; deleting a missing stream fails as not found anyway.
-        await client.deleteStream(streamId, { expectedRevision: expectedRevision === 'stream_exists' ? 'any' : expectedRevision });
-      } catch (error) {
-        translate(error, streamId, expectedRevision);
-      }
-    },
-
+    append,
+    readStream,
+    readAll,
+    subscribeToAll,
+    headPosition,
+    deleteStream,
     async close() {
       await client.dispose();
     },

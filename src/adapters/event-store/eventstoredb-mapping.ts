@@ -1,12 +1,60 @@
 // Pure mapping between the port and EventStoreDB's client types, unit-tested without a server.
-import type { AllFilter, JsonObject, Position, RecordedEvent } from '../../domain/event-store.js';
+import {
+  ANY,
+  NO_STREAM,
+  START as ESDB_START,
+  STREAM_EXISTS,
+  eventTypeFilter,
+  excludeSystemEvents,
+  streamNameFilter,
+  type AppendExpectedRevision,
+  type CurrentRevision,
+  type Filter,
+  type Position as EsdbPosition,
+  type ReadPosition,
+} from '@eventstore/db-client';
+import { START, comparePositions, streamCategory, type AllFilter, type ExpectedRevision, type JsonObject, type Position, type RecordedEvent } from '../../domain/event-store.js';
+
+/** The port's expectations are EventStoreDB's own (same names, same meaning); spelled out so a rename on
+ * either side fails to compile instead of passing a string through. */
+export function toAppendExpectedRevision(expected: ExpectedRevision): AppendExpectedRevision {
+  switch (expected) {
+    case 'no_stream':
+      return NO_STREAM;
+    case 'any':
+      return ANY;
+    case 'stream_exists':
+      return STREAM_EXISTS;
+    default:
+      return expected;
+  }
+}
+
+/** The server's view of a stream's revision in a WrongExpectedVersion error. */
+export function fromCurrentRevision(current: CurrentRevision): bigint | 'no_stream' {
+  return typeof current === 'bigint' && current >= 0n ? current : 'no_stream';
+}
+
+export function fromEsdbPosition(position: EsdbPosition): Position {
+  return { commit: position.commit, prepare: position.prepare };
+}
+
+/** Where to start reading $all for "strictly after `after`": the server reads from a position inclusively,
+ * so the caller drops events at or before `after` (see `isAfter`). */
+export function readPositionAfter(after: Position | undefined): ReadPosition {
+  return after && comparePositions(after, START) > 0 ? { commit: after.commit, prepare: after.prepare } : ESDB_START;
+}
+
+export const isAfter = (position: Position, after: Position | undefined) => !after || comparePositions(position, after) > 0;
 
 /** EventStoreDB's own events ($-prefixed types and streams) are never part of the domain log. */
 export const isSystemEvent = (type: string, streamId: string) => type.startsWith('$') || streamId.startsWith('$');
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** A category is the stream id up to its first '-', so `template` matches `template-…` and `template` alone. */
+/** A category is the stream id up to its first '-', so `template` matches `template-…` and `template`
+ * alone. A plain prefix filter (`template-`) would miss the latter, and `template` would also match
+ * `templates-1`, so the server gets a regex. */
 export function categoryRegex(categories: readonly string[]): string {
   return `^(${categories.map(escapeRegex).join('|')})(-|$)`;
 }
@@ -16,8 +64,8 @@ export function eventTypeRegex(types: readonly string[]): string {
 }
 
 /**
- * The server filters on one thing (stream name or event type); with both, it filters streams and the
- * client filters types. Without a filter, system events are excluded on the server.
+ * The server filters on one thing (stream name or event type); with both, it filters streams (usually
+ * the narrower) and the client filters types. Without a filter, system events are excluded on the server.
  */
 export function serverFilterOf(filter: AllFilter | undefined): { on: 'stream' | 'type' | 'no_system'; regex?: string } {
   if (filter?.categories) return { on: 'stream', regex: categoryRegex(filter.categories) };
@@ -25,15 +73,34 @@ export function serverFilterOf(filter: AllFilter | undefined): { on: 'stream' | 
   return { on: 'no_system' };
 }
 
+export interface CheckpointOptions {
+  readonly checkpointInterval: number;
+  readonly checkpointReached: NonNullable<Filter['checkpointReached']>;
+}
+
+/** The client filter for a $all subscription: server-side filtering with checkpoints reported. */
+export function subscriptionFilterOf(filter: AllFilter | undefined, checkpoints: CheckpointOptions): Filter {
+  const server = serverFilterOf(filter);
+  if (server.on === 'stream') return streamNameFilter({ regex: server.regex!, ...checkpoints });
+  if (server.on === 'type') return eventTypeFilter({ regex: server.regex!, ...checkpoints });
+  return excludeSystemEvents(checkpoints);
+}
+
 export function matchesFilter(filter: AllFilter | undefined, type: string, streamId: string): boolean {
   if (isSystemEvent(type, streamId)) return false;
   if (filter?.eventTypes && !filter.eventTypes.includes(type)) return false;
-  if (filter?.categories) {
-    const dash = streamId.indexOf('-');
-    const category = dash === -1 ? streamId : streamId.slice(0, dash);
-    if (!filter.categories.includes(category)) return false;
-  }
+  if (filter?.categories && !filter.categories.includes(streamCategory(streamId))) return false;
   return true;
+}
+
+/**
+ * An append the server refused with WrongExpectedVersion, judged by which of its ids the stream already
+ * holds: none, a real conflict; all, a retry with another expectation (a no-op, as on PostgreSQL); some,
+ * a retry that is not a retry. (The server itself answers WrongExpectedVersion to a partial repeat.)
+ */
+export function classifyRepeat(ids: readonly string[], storedIds: ReadonlySet<string>): 'none' | 'all' | 'some' {
+  const repeated = ids.filter((id) => storedIds.has(id.toLowerCase())).length;
+  return repeated === 0 ? 'none' : repeated === ids.length ? 'all' : 'some';
 }
 
 export interface EsdbRecorded {
@@ -43,8 +110,8 @@ export interface EsdbRecorded {
   readonly revision: bigint;
   readonly created: Date;
   readonly data: unknown;
-  readonly metadata: unknown;
-  readonly position?: { commit: bigint; prepare: bigint } | undefined;
+  readonly metadata?: unknown;
+  readonly position?: EsdbPosition | undefined;
 }
 
 export function toRecordedEvent(event: EsdbRecorded): RecordedEvent {
@@ -55,7 +122,7 @@ export function toRecordedEvent(event: EsdbRecorded): RecordedEvent {
     type: event.type,
     streamId: event.streamId,
     revision: event.revision,
-    position: { commit: event.position.commit, prepare: event.position.prepare } satisfies Position,
+    position: fromEsdbPosition(event.position),
     data: asObject(event.data),
     metadata: asObject(event.metadata),
     recordedAt: event.created,

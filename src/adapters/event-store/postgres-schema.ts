@@ -37,8 +37,16 @@ CREATE UNIQUE INDEX IF NOT EXISTS es_events_stream_event ON es_events (stream_id
 ALTER TABLE es_events ADD COLUMN IF NOT EXISTS category text GENERATED ALWAYS AS (split_part(stream_id, '-', 1)) STORED;
 CREATE INDEX IF NOT EXISTS es_events_category_position ON es_events (category, transaction_id, global_position);
 
-CREATE OR REPLACE FUNCTION es_append(p_stream text, p_mode text, p_expected bigint, p_events jsonb)
-RETURNS TABLE (last_revision bigint, commit_position text, prepare_position bigint, idempotent boolean)
+-- es_append returned SETOF rows in an earlier version; a single row of OUT parameters is cheaper per call.
+-- The return type cannot be replaced in place, so the old shape is dropped (in this same transaction).
+DO $drop$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'es_append' AND proretset) THEN
+    DROP FUNCTION es_append(text, text, bigint, jsonb);
+  END IF;
+END $drop$;
+
+CREATE OR REPLACE FUNCTION es_append(p_stream text, p_mode text, p_expected bigint, p_events jsonb,
+  OUT last_revision bigint, OUT commit_position text, OUT prepare_position bigint, OUT idempotent boolean)
 LANGUAGE plpgsql AS $fn$
 DECLARE
   v_count    int := jsonb_array_length(p_events);
@@ -46,9 +54,9 @@ DECLARE
   v_deleted  boolean;
   v_exists   boolean;
   v_repeated int;
-  v_last     bigint;
   v_ids      uuid[];
 BEGIN
+  idempotent := false;
   -- Fast path for the common case, an exact expected revision that matches: one UPDATE takes the row
   -- lock, checks the revision and advances it. No idempotency check is needed here: a retry of an append
   -- that already committed carries a revision the stream has moved past, so it takes the slow path; an
@@ -65,8 +73,9 @@ BEGIN
           FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
         RETURNING global_position
       )
-      SELECT max(global_position) INTO v_last FROM inserted;
-      RETURN QUERY SELECT v_current + v_count, pg_current_xact_id()::text, v_last, false;
+      SELECT max(global_position) INTO prepare_position FROM inserted;
+      last_revision := v_current + v_count;
+      commit_position := pg_current_xact_id()::text;
       RETURN;
     END IF;
   END IF;
@@ -85,9 +94,10 @@ BEGIN
   v_ids := ARRAY(SELECT (x->>'id')::uuid FROM jsonb_array_elements(p_events) x);
   SELECT count(*)::int INTO v_repeated FROM es_events e WHERE e.event_id = ANY(v_ids) AND e.stream_id = p_stream;
   IF v_repeated = v_count THEN
-    RETURN QUERY SELECT e.stream_revision, e.transaction_id::text, e.global_position, true FROM es_events e
-      WHERE e.event_id = ANY(v_ids) AND e.stream_id = p_stream
-      ORDER BY e.stream_revision DESC LIMIT 1;
+    SELECT e.stream_revision, e.transaction_id::text, e.global_position, true
+      INTO last_revision, commit_position, prepare_position, idempotent
+      FROM es_events e WHERE e.event_id = ANY(v_ids) AND e.stream_id = p_stream
+     ORDER BY e.stream_revision DESC LIMIT 1;
     RETURN;
   ELSIF v_repeated > 0 THEN
     RAISE EXCEPTION 'stream %: some event ids were already appended', p_stream USING ERRCODE = 'KY002';
@@ -108,10 +118,11 @@ BEGIN
      ORDER BY t.ord
     RETURNING global_position
   )
-  SELECT max(global_position) INTO v_last FROM inserted;
+  SELECT max(global_position) INTO prepare_position FROM inserted;
 
   UPDATE es_streams s SET last_revision = v_current + v_count, deleted = false WHERE s.stream_id = p_stream;
-  RETURN QUERY SELECT v_current + v_count, pg_current_xact_id()::text, v_last, false;
+  last_revision := v_current + v_count;
+  commit_position := pg_current_xact_id()::text;
 END
 $fn$;
 `;

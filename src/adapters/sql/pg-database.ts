@@ -40,6 +40,9 @@ export function createPgDatabase(options: PgDatabaseOptions): SqlDatabase {
     dialect: 'postgres',
     kysely,
     query,
+    async queryPrepared<R>(name: string, text: string, params: readonly unknown[]) {
+      return (await pool.query({ name, text, values: params as unknown[] })).rows as R[];
+    },
     async exec(script) {
       await pool.query(script);
     },

@@ -12,6 +12,11 @@ export interface SqlDatabase extends SqlQueryable {
   transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
   /** Runs several statements separated by semicolons (schema scripts). */
   exec(script: string): Promise<void>;
+  /**
+   * Optional: runs `text` as a named statement that the server parses and plans once per connection.
+   * pg offers it; PGlite does not (the event store then uses plain queries).
+   */
+  queryPrepared?<R = Record<string, unknown>>(name: string, text: string, params: readonly unknown[]): Promise<R[]>;
   /** Kysely over the same connections (read models). Table types are given per read model. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each read model narrows it with withTables<T>()
   readonly kysely: Kysely<any>;

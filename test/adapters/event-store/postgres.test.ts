@@ -1,52 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createPostgresEventStore, migrateEventStore } from '../../../src/adapters/event-store/postgres-event-store.js';
 import { createPgDatabase } from '../../../src/adapters/sql/pg-database.js';
+import type { RecordedEvent } from '../../../src/domain/event-store.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
 import { eventStoreContract } from './event-store.contract.js';
+import { withPreparedQueries } from './prepared-queries.js';
 
 const postgres = postgresService();
 if (postgres.skipReason) console.warn(`[skip] event store contract on PostgreSQL: ${postgres.skipReason}`);
 
 describe.skipIf(!postgres.url)('PostgreSQL', () => {
-  eventStoreContract(
-    'PostgreSQL',
-    async () => {
-      const db = createPgDatabase({ connectionString: await createTestDatabase(postgres.url!), maxConnections: 16 });
-      await migrateEventStore(db);
-      const store = createPostgresEventStore(db, { pollIntervalMs: 10 });
-      return { store, recreatesDeletedStreams: true, cleanup: async () => (await store.close(), await db.close()) };
-    },
-    { propertyRuns: 30 },
-  );
+  eventStoreContract('PostgreSQL', async () => {
+    const db = createPgDatabase({ connectionString: await createTestDatabase(postgres.url!), maxConnections: 16 });
+    await migrateEventStore(db);
+    const store = createPostgresEventStore(db, { pollIntervalMs: 10 });
+    return { store, cleanup: async () => (await store.close(), await db.close()) };
+  });
+
+  // The same SQL as named, server-prepared statements (the path a database with `queryPrepared` takes).
+  eventStoreContract('PostgreSQL, prepared statements', async () => {
+    const url = await createTestDatabase(postgres.url!);
+    const db = withPreparedQueries(createPgDatabase({ connectionString: url, maxConnections: 16 }), url);
+    await migrateEventStore(db);
+    const store = createPostgresEventStore(db, { pollIntervalMs: 10 });
+    return { store, cleanup: async () => (await store.close(), await db.close()) };
+  });
+
+  it('migrates a database twice, and concurrently, without harm', async () => {
+    const url = await createTestDatabase(postgres.url!);
+    const dbs = [createPgDatabase({ connectionString: url }), createPgDatabase({ connectionString: url })];
+    try {
+      await Promise.all(dbs.map((db) => migrateEventStore(db)));
+      await migrateEventStore(dbs[0]!);
+      const store = createPostgresEventStore(dbs[1]!);
+      expect((await store.append('migrated-1', [{ id: randomUUID(), type: 'A', data: {}, metadata: {} }], { expectedRevision: 'no_stream' })).nextExpectedRevision).toBe(0n);
+    } finally {
+      await Promise.all(dbs.map((db) => db.close()));
+    }
+  });
 });
 
 describe.skipIf(!postgres.url)('PostgreSQL gap-free order', () => {
   it('never lets a subscriber skip an event whose transaction started first but committed last', async () => {
-    const { randomUUID } = await import('node:crypto');
-    const pg = (await import('pg')).default;
     const url = await createTestDatabase(postgres.url!);
     const db = createPgDatabase({ connectionString: url });
     await migrateEventStore(db);
     const store = createPostgresEventStore(db, { pollIntervalMs: 10 });
     const slow = new pg.Client({ connectionString: url });
     await slow.connect();
-    const seen: string[] = [];
-    const subscription = store.subscribeToAll({ after: await store.headPosition(), filter: { categories: ['gap'] }, onBatch: async (events) => void seen.push(...events.map((e) => e.streamId)) });
+    const seen: RecordedEvent[] = [];
+    const subscription = store.subscribeToAll({
+      after: await store.headPosition(),
+      filter: { categories: ['gap'] },
+      onBatch: async (events) => void seen.push(...events),
+    });
     try {
       await slow.query('BEGIN');
       // Takes its transaction id (and sequence value) now, commits later.
       await slow.query("SELECT * FROM es_append('gap-early', 'no_stream', NULL, $1::jsonb)", [
         JSON.stringify([{ id: randomUUID(), type: 'Early', data: {}, metadata: {} }]),
       ]);
-      await store.append('gap-late', [{ id: randomUUID(), type: 'Late', data: {}, metadata: {} }], { expectedRevision: 'no_stream' });
+      const late = await store.append('gap-late', [{ id: randomUUID(), type: 'Late', data: {}, metadata: {} }], { expectedRevision: 'no_stream' });
       await new Promise((resolve) => setTimeout(resolve, 300));
-      // The later commit is held back while the earlier transaction is open: delivering it now would
-      // make a checkpoint jump past the early event.
+      // The later commit is held back while the earlier transaction is open: delivering it now would let
+      // a checkpoint move past the early event.
       expect(seen).toEqual([]);
+      expect((await store.readAll({ filter: { categories: ['gap'] } })).events).toEqual([]);
       await slow.query('COMMIT');
       const deadline = Date.now() + 5000;
       while (seen.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(seen).toEqual(['gap-early', 'gap-late']);
+      expect(seen.map((e) => e.streamId)).toEqual(['gap-early', 'gap-late']);
+      expect(seen[1]!.position).toEqual(late.position);
     } finally {
       await subscription.stop();
       await slow.end();
