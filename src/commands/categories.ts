@@ -1,34 +1,50 @@
-// Category commands: the aggregate's decider plus the unique-name reservation around it.
-import { categoryDecider, type CategoryCommand, type CategoryState } from '../domain/categories/index.js';
-import { normalizeReservedValue, release, reserve, type ReservationRequest } from './reservations.js';
-import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult } from './handle-command.js';
+// Category commands: the aggregate's decider plus the rule that a name is unique per tenant among active
+// categories (case-insensitively), kept with reservation streams: a name is claimed before the event that
+// gives it to a category is appended, and given back after the event that takes it away.
+import { categoryDecider, type CategoryCommand, type CategoryEvent, type CategoryState } from '../domain/categories/index.js';
+import { RuleViolation } from '../domain/rule-violation.js';
+import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type LoadedAggregate } from './handle-command.js';
+import { normalizeReservedValue, releaseIfUnheld, reserve, type ReservationRequest } from './reservations.js';
 
-export const categoryStreamId = (categoryId: string) => `category-${categoryId}`;
-const NAME_SCOPE = 'category.name';
+/** UUIDs compare case-insensitively; one spelling per category keeps one stream and one read-model row. */
+const canonicalId = (categoryId: string) => categoryId.toLowerCase();
+export const categoryStreamId = (categoryId: string) => `category-${canonicalId(categoryId)}`;
+export const CATEGORY_NAME_SCOPE = 'category.name';
 
-type Result = CommandResult<CategoryState>;
-interface Target {
+export type CategoryCommandResult = CommandResult<CategoryState, CategoryEvent>;
+
+export interface CategoryTarget {
   readonly categoryId: string;
+  /** The revision the caller last saw (HTTP If-Match). */
   readonly expectedRevision?: bigint;
 }
 
-function nameReservation(deps: CommandDeps, context: CommandContext, categoryId: string, name: string): ReservationRequest {
+const sameName = (a: string, b: string) => normalizeReservedValue(a) === normalizeReservedValue(b);
+
+async function holdsName(deps: CommandDeps, tenantId: string, ownerStreamId: string, name: string): Promise<boolean> {
+  try {
+    const { state } = await loadAggregate(deps, categoryDecider, ownerStreamId, { tenantId });
+    return state.status === 'active' && sameName(state.name, name);
+  } catch (error) {
+    if (error instanceof RuleViolation && error.kind === 'not_found') return false;
+    throw error;
+  }
+}
+
+function nameClaim(deps: CommandDeps, context: CommandContext, categoryId: string, name: string): ReservationRequest {
   return {
-    scope: NAME_SCOPE,
+    scope: CATEGORY_NAME_SCOPE,
     tenantId: context.tenantId,
     value: name.trim(),
     ownerStreamId: categoryStreamId(categoryId),
     context,
     field: 'name',
-    // The claim is backed while the category is active under that name.
-    stillHolds: async (owner) => {
-      const { state } = await loadAggregate(deps, categoryDecider, owner, { tenantId: context.tenantId }).catch(() => ({ state: { status: 'absent' } as CategoryState }));
-      return state.status === 'active' && normalizeReservedValue(state.name) === normalizeReservedValue(name);
-    },
+    // A claim is backed while its category is active under that name; otherwise it can be taken over.
+    stillHolds: (owner) => holdsName(deps, context.tenantId, owner, name),
   };
 }
 
-function run(deps: CommandDeps, context: CommandContext, target: Target, command: CategoryCommand): Promise<Result> {
+function run(deps: CommandDeps, context: CommandContext, target: CategoryTarget, command: CategoryCommand): Promise<CategoryCommandResult> {
   return handleCommand(deps, categoryDecider, {
     streamId: categoryStreamId(target.categoryId),
     command,
@@ -37,54 +53,80 @@ function run(deps: CommandDeps, context: CommandContext, target: Target, command
   });
 }
 
-async function current(deps: CommandDeps, context: CommandContext, categoryId: string): Promise<CategoryState> {
-  return (await loadAggregate(deps, categoryDecider, categoryStreamId(categoryId), { tenantId: context.tenantId })).state;
-}
+const load = (deps: CommandDeps, context: CommandContext, categoryId: string) =>
+  loadAggregate(deps, categoryDecider, categoryStreamId(categoryId), { tenantId: context.tenantId });
 
-/** Runs `command` holding a claim on `name`; gives the claim back if the command did not take effect. */
-async function withClaim(deps: CommandDeps, claim: ReservationRequest, command: () => Promise<Result>, stillNeeded: () => Promise<boolean>): Promise<Result> {
+/** A retried command goes straight to the handler, which answers with the first run's events: checking its
+ * rules again against today's state could refuse a command that in fact succeeded. */
+const alreadyHandled = (loaded: LoadedAggregate<CategoryState>, context: CommandContext) =>
+  loaded.events.some((event) => event.metadata.commandId === context.commandId);
+
+/** Gives a name back unless the category holds it. Best effort: a release that fails only leaves a claim
+ * behind, which the takeover rule frees later; it must not turn a command that took effect into an error
+ * (nor hide the error of one that did not). */
+const giveBack = (deps: CommandDeps, claim: ReservationRequest) => releaseIfUnheld(deps, claim).catch(() => undefined);
+
+/** Runs `command` holding a claim on a name; gives the claim back if the command failed and the category
+ * does not hold the name after all. */
+async function withClaim(deps: CommandDeps, claim: ReservationRequest, command: () => Promise<CategoryCommandResult>): Promise<CategoryCommandResult> {
   await reserve(deps, claim);
   try {
     return await command();
   } catch (error) {
-    if (!(await stillNeeded().catch(() => true))) await release(deps, claim).catch(() => undefined);
+    await giveBack(deps, claim);
     throw error;
   }
 }
 
-export async function createCategory(deps: CommandDeps, context: CommandContext, input: { categoryId: string; name: string; description: string }): Promise<Result> {
-  const command: CategoryCommand = { type: 'CreateCategory', data: input };
-  categoryDecider.decide(command, categoryDecider.initialState()); // invalid input fails before any claim
-  const claim = nameReservation(deps, context, input.categoryId, input.name);
-  return withClaim(deps, claim, () => run(deps, context, input, command), () => claim.stillHolds!(claim.ownerStreamId));
+export async function createCategory(
+  deps: CommandDeps,
+  context: CommandContext,
+  input: { categoryId: string; name: string; description: string },
+): Promise<CategoryCommandResult> {
+  const target = { categoryId: canonicalId(input.categoryId) };
+  const command: CategoryCommand = { type: 'CreateCategory', data: { ...input, ...target } };
+  categoryDecider.decide(command, categoryDecider.initialState()); // bad input fails before any claim
+  // An existing stream needs no claim: the handler answers a retry, or refuses with category.exists.
+  if ((await load(deps, context, input.categoryId)).revision !== undefined) return run(deps, context, target, command);
+  return withClaim(deps, nameClaim(deps, context, input.categoryId, input.name), () => run(deps, context, target, command));
 }
 
-export async function renameCategory(deps: CommandDeps, context: CommandContext, input: Target & { name: string }): Promise<Result> {
-  const before = await current(deps, context, input.categoryId);
+export async function renameCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget & { name: string }): Promise<CategoryCommandResult> {
   const command: CategoryCommand = { type: 'RenameCategory', data: { name: input.name } };
-  categoryDecider.decide(command, before);
-  if (before.status !== 'active' || normalizeReservedValue(before.name) === normalizeReservedValue(input.name)) return run(deps, context, input, command);
-  const claim = nameReservation(deps, context, input.categoryId, input.name);
-  const result = await withClaim(deps, claim, () => run(deps, context, input, command), () => claim.stillHolds!(claim.ownerStreamId));
-  if (!result.idempotent) await release(deps, nameReservation(deps, context, input.categoryId, before.name));
+  const before = await load(deps, context, input.categoryId);
+  let result: CategoryCommandResult;
+  if (alreadyHandled(before, context)) {
+    result = await run(deps, context, input, command);
+  } else {
+    categoryDecider.decide(command, before.state); // not found, archived, bad name: before any claim
+    const keepsName = before.state.status === 'active' && sameName(before.state.name, input.name);
+    result = keepsName
+      ? await run(deps, context, input, command)
+      : await withClaim(deps, nameClaim(deps, context, input.categoryId, input.name), () => run(deps, context, input, command));
+  }
+  // The names the command's events moved away from (not `before`'s: a retry may have renamed from another
+  // one), also on a replay, in case the first run stopped before giving them back.
+  for (const event of result.events) {
+    if (event.type === 'CategoryRenamed') await giveBack(deps, nameClaim(deps, context, input.categoryId, event.data.previousName));
+  }
   return result;
 }
 
-export function describeCategory(deps: CommandDeps, context: CommandContext, input: Target & { description: string }): Promise<Result> {
+export function describeCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget & { description: string }): Promise<CategoryCommandResult> {
   return run(deps, context, input, { type: 'DescribeCategory', data: { description: input.description } });
 }
 
-export async function archiveCategory(deps: CommandDeps, context: CommandContext, input: Target): Promise<Result> {
+export async function archiveCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget): Promise<CategoryCommandResult> {
   const result = await run(deps, context, input, { type: 'ArchiveCategory', data: {} });
-  if (result.state.status === 'archived') await release(deps, nameReservation(deps, context, input.categoryId, result.state.name));
+  if (result.state.status !== 'absent') await giveBack(deps, nameClaim(deps, context, input.categoryId, result.state.name));
   return result;
 }
 
-export async function restoreCategory(deps: CommandDeps, context: CommandContext, input: Target): Promise<Result> {
-  const before = await current(deps, context, input.categoryId);
+export async function restoreCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget): Promise<CategoryCommandResult> {
   const command: CategoryCommand = { type: 'RestoreCategory', data: {} };
-  categoryDecider.decide(command, before);
-  if (before.status !== 'archived') return run(deps, context, input, command);
-  const claim = nameReservation(deps, context, input.categoryId, before.name);
-  return withClaim(deps, claim, () => run(deps, context, input, command), () => claim.stillHolds!(claim.ownerStreamId));
+  const before = await load(deps, context, input.categoryId);
+  if (alreadyHandled(before, context)) return run(deps, context, input, command);
+  categoryDecider.decide(command, before.state); // not found before any claim
+  if (before.state.status !== 'archived') return run(deps, context, input, command);
+  return withClaim(deps, nameClaim(deps, context, input.categoryId, before.state.name), () => run(deps, context, input, command));
 }

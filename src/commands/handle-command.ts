@@ -1,13 +1,13 @@
 // The generic command handler: load one stream, fold it, decide, append with the expected revision.
 // Aggregates stay pure; this is the only place that knows about retries, idempotency and metadata.
 import {
+  IdempotencyConflictError,
   START,
   StreamNotFoundError,
   WrongExpectedRevisionError,
   streamCategory,
   type EventStore,
   type EventToAppend,
-  type JsonObject,
   type Position,
   type RecordedEvent,
 } from '../domain/event-store.js';
@@ -34,19 +34,16 @@ export interface CommandDeps {
   readonly maxRetries?: number;
 }
 
-export interface AppendedEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly data: JsonObject;
-}
+/** An event the command wrote (or, for an idempotent replay, had written), with its id. */
+export type AppendedEvent<Event extends DomainEvent = DomainEvent> = Event & { readonly id: string };
 
-export interface CommandResult<State> {
+export interface CommandResult<State, Event extends DomainEvent = DomainEvent> {
   readonly streamId: string;
   /** Revision of the stream's last event after the command (-1 when the stream still does not exist). */
   readonly revision: bigint;
   /** Global position of the command's last event (or of the stream's last event when nothing changed). */
   readonly position: Position;
-  readonly events: readonly AppendedEvent[];
+  readonly events: readonly AppendedEvent<Event>[];
   readonly state: State;
   /** True when the command id had already been handled and nothing new was appended. */
   readonly idempotent: boolean;
@@ -62,8 +59,10 @@ export interface CommandRequest<Command> {
 
 export interface LoadedAggregate<State> {
   readonly state: State;
-  /** undefined when the stream does not exist. */
+  /** Revision of the last folded event; undefined when the stream does not exist (or, with `asOf`, had no
+   * event yet at that moment). */
   readonly revision: bigint | undefined;
+  /** The folded events, upcast to their current shapes. */
   readonly events: readonly RecordedEvent[];
 }
 
@@ -73,8 +72,9 @@ const NO_REVISION = -1n;
 export const notFound = (streamId: string) => new RuleViolation(`${streamCategory(streamId)}.not_found`, 'not found', 'not_found');
 
 /**
- * Folds a stream into state. Another tenant's stream reads as not found. `asOf` folds only the events that
- * occurred at or before that moment (audit, "as of" queries).
+ * Folds a stream into state. Another tenant's stream reads as not found. `asOf` folds the stream's events
+ * up to the first one that occurred after that moment (audit, "as of" queries): a prefix, so the result is
+ * a state the aggregate really had even if clocks of different writers disagreed slightly.
  */
 export async function loadAggregate<State, Event extends DomainEvent>(
   deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>,
@@ -89,19 +89,31 @@ export async function loadAggregate<State, Event extends DomainEvent>(
     if (error instanceof StreamNotFoundError) return { state: decider.initialState(), revision: undefined, events: [] };
     throw error;
   }
-  if (recorded.length > 0 && recorded[0]!.metadata.tenantId !== options.tenantId) throw notFound(streamId);
-  const events = recorded.map((event) => upcast(event, deps.upcasters));
-  const asOf = options.asOf?.toISOString();
-  const folded = asOf === undefined ? events : events.filter((event) => String(event.metadata.occurredAt) <= asOf);
-  const state = folded.reduce((current, event) => decider.evolve(current, { type: event.type, data: event.data } as Event), decider.initialState());
-  return { state, revision: recorded.at(-1)?.revision, events };
+  if (recorded.some((event) => event.metadata.tenantId !== options.tenantId)) throw notFound(streamId);
+  const asOf = options.asOf?.getTime();
+  const cut = asOf === undefined ? -1 : recorded.findIndex((event) => !(Date.parse(String(event.metadata.occurredAt)) <= asOf));
+  const events = (cut === -1 ? recorded : recorded.slice(0, cut)).map((event) => upcast(event, deps.upcasters));
+  const state = events.reduce((current, event) => decider.evolve(current, { type: event.type, data: event.data } as Event), decider.initialState());
+  return { state, revision: events.at(-1)?.revision, events };
 }
 
+/**
+ * Load → fold → decide → append with the revision that was folded.
+ * - Tenancy: another tenant's stream is RuleViolation `<category>.not_found`, as if missing.
+ * - Precondition: `request.expectedRevision` (If-Match) that differs from the stream fails with
+ *   WrongExpectedRevisionError, never retried. Without it, a conflicting append is decided again on fresh
+ *   state, up to `deps.maxRetries` (3) times, then the WrongExpectedRevisionError is rethrown.
+ * - Idempotency: a stream that already holds events of `context.commandId` answers with them
+ *   (`idempotent: true`, `state` is the stream's current state) without deciding. Event ids derive from
+ *   stream, command id and index, so two copies of one command racing past that check write once: the
+ *   store treats the loser's append as a repeat (it then reads `idempotent: false` with the same revision).
+ * - Nothing decided: no append; the result carries the current revision (-1 for no stream) and position.
+ */
 export async function handleCommand<State, Command, Event extends DomainEvent>(
   deps: CommandDeps,
   decider: Decider<State, Command, Event>,
   request: CommandRequest<Command>,
-): Promise<CommandResult<State>> {
+): Promise<CommandResult<State, Event>> {
   const { streamId, context } = request;
   const maxRetries = deps.maxRetries ?? 3;
   for (let attempt = 0; ; attempt++) {
@@ -110,7 +122,7 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
     const earlier = loaded.events.filter((event) => event.metadata.commandId === context.commandId);
     if (earlier.length > 0) {
       const last = earlier.at(-1)!;
-      return { streamId, revision: last.revision, position: last.position, events: earlier.map(({ id, type, data }) => ({ id, type, data })), state: loaded.state, idempotent: true };
+      return { streamId, revision: last.revision, position: last.position, events: earlier.map(({ id, type, data }) => ({ id, type, data }) as AppendedEvent<Event>), state: loaded.state, idempotent: true };
     }
 
     const actual = loaded.revision ?? 'no_stream';
@@ -145,15 +157,19 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
         streamId,
         revision: appended.nextExpectedRevision,
         position: appended.position,
-        events: toAppend.map(({ id, type, data }) => ({ id, type, data })),
+        events: decided.map((event, index) => ({ ...event, id: toAppend[index]!.id })),
         state,
         idempotent: false,
       };
     } catch (error) {
+      if (attempt >= maxRetries) throw error;
       // Someone else appended between our read and our write. Deciding again on fresh state is safe
       // (decide is pure) unless the caller pinned the revision it had seen.
-      const retry = error instanceof WrongExpectedRevisionError && request.expectedRevision === undefined && attempt < maxRetries;
-      if (!retry) throw error;
+      if (error instanceof WrongExpectedRevisionError && request.expectedRevision === undefined) continue;
+      // The same command raced itself and decided differently the second time (some ids repeat, not all):
+      // the reload finds the first run's events and answers with them.
+      if (error instanceof IdempotencyConflictError) continue;
+      throw error;
     }
   }
 }

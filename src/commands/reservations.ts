@@ -1,8 +1,17 @@
 // Set-wide rules (a unique name per tenant) without reading a read model: one small stream per
-// (scope, tenant, value), claimed with an exact expected revision. Two concurrent claims cannot both
-// succeed, on PostgreSQL and on EventStoreDB alike, because the loser's expected revision is stale.
+// (scope, tenant, normalized value) whose last event says who holds the value. Claims append with the exact
+// revision that was read (or `no_stream`), so of two concurrent claims one loses with
+// WrongExpectedRevisionError, on PostgreSQL and on EventStoreDB alike.
+//
+// A command claims first and appends to its aggregate second; the two appends are not atomic. A crash in
+// between leaves a claim its owner does not back:
+// - the same owner (a retried request) re-uses its claim: claiming again is a no-op;
+// - anyone else may take it over once it is older than ORPHANED_CLAIM_GRACE_MS by the injected clock and
+//   the owner does not hold the value (`stillHolds`; by default: the owner stream does not exist). The
+//   grace period covers a live command between its claim and its append.
+// The same check frees a value whose release was lost (a crash after a rename or archive appended).
 import { createHash } from 'node:crypto';
-import { StreamNotFoundError, WrongExpectedRevisionError, type RecordedEvent } from '../domain/event-store.js';
+import { StreamNotFoundError, WrongExpectedRevisionError, type JsonObject, type RecordedEvent } from '../domain/event-store.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import { deterministicUuid } from './deterministic-uuid.js';
 import type { CommandContext, CommandDeps } from './handle-command.js';
@@ -12,42 +21,50 @@ export interface ReservationRequest {
   readonly scope: string;
   readonly tenantId: string;
   readonly value: string;
-  /** The stream that will hold the value (the aggregate's stream id). */
+  /** The stream that holds the value (the aggregate's stream id). */
   readonly ownerStreamId: string;
   readonly context: CommandContext;
-  /** The request field the value came from, named in a refusal. */
+  /** The request field the value came from, named in a refusal (default: the scope's last segment). */
   readonly field?: string;
-  /**
-   * Whether an owner still holds the value (its aggregate still carries it). Lets a claim left behind by a
-   * crash between claim and append, or between append and release, be taken over after the grace period.
-   * Defaults to "the owner stream exists".
-   */
+  /** Whether an owner still holds the value. Default: its stream exists. */
   readonly stillHolds?: (ownerStreamId: string) => Promise<boolean>;
 }
 
-/** A claim its owner no longer backs (a crash mid-command) can be taken over after this long; the grace
- * period covers the window in which a live command has claimed but not yet appended. */
 export const ORPHANED_CLAIM_GRACE_MS = 60_000;
+
+export const RESERVATION_CLAIMED = 'ReservationClaimed';
+export const RESERVATION_RELEASED = 'ReservationReleased';
 
 /** Values compare case-insensitively and without surrounding or repeated blanks. */
 export const normalizeReservedValue = (value: string) => value.trim().replace(/\s+/g, ' ').toLowerCase();
 
+/** NUL separates the parts: scope and tenant ids never contain it, so no two (scope, tenant, value) triples
+ * share a digest input. */
 export function reservationStreamId(scope: string, tenantId: string, value: string): string {
   const digest = createHash('sha256').update(`${scope}\u0000${tenantId}\u0000${normalizeReservedValue(value)}`).digest('hex').slice(0, 32);
   return `reservation-${digest}`;
 }
 
-async function readClaim(deps: CommandDeps, streamId: string): Promise<{ revision: bigint | undefined; last: RecordedEvent | undefined }> {
-  try {
-    const [last] = await deps.eventStore.readStream(streamId, { direction: 'backwards', maxCount: 1 });
-    return { revision: last?.revision, last };
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return { revision: undefined, last: undefined };
-    throw error;
-  }
+interface Claim {
+  /** Revision of the reservation stream's last event; undefined when the stream does not exist. */
+  readonly revision: bigint | undefined;
+  /** The holder's stream and since when, when the value is claimed. */
+  readonly holder: { readonly ownerStreamId: string; readonly claimedAt: number } | undefined;
 }
 
-async function ownerExists(deps: CommandDeps, ownerStreamId: string): Promise<boolean> {
+async function readClaim(deps: CommandDeps, streamId: string): Promise<Claim> {
+  let last: RecordedEvent | undefined;
+  try {
+    [last] = await deps.eventStore.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+  } catch (error) {
+    if (!(error instanceof StreamNotFoundError)) throw error;
+  }
+  const holder =
+    last?.type === RESERVATION_CLAIMED ? { ownerStreamId: String(last.data.ownerStreamId), claimedAt: Date.parse(String(last.metadata.occurredAt)) } : undefined;
+  return { revision: last?.revision, holder };
+}
+
+async function ownerStreamExists(deps: CommandDeps, ownerStreamId: string): Promise<boolean> {
   try {
     await deps.eventStore.readStream(ownerStreamId, { maxCount: 1 });
     return true;
@@ -57,71 +74,15 @@ async function ownerExists(deps: CommandDeps, ownerStreamId: string): Promise<bo
   }
 }
 
-/** Claims the value for the owner, or throws RuleViolation `<scope>.unique` (409). Idempotent per owner. */
-export async function reserve(deps: CommandDeps, request: ReservationRequest): Promise<void> {
-  const streamId = reservationStreamId(request.scope, request.tenantId, request.value);
-  const refused = () =>
-    new RuleViolation(`${request.scope}.unique`, `"${request.value}" is already taken`, 'conflict', request.field ?? request.scope.split('.').at(-1));
-  const { revision, last } = await readClaim(deps, streamId);
-  if (last?.type === 'ReservationClaimed') {
-    if (last.data.ownerStreamId === request.ownerStreamId) return;
-    const claimedAt = Date.parse(String(last.metadata.occurredAt));
-    const owner = String(last.data.ownerStreamId);
-    const orphaned = deps.clock().getTime() - claimedAt > ORPHANED_CLAIM_GRACE_MS && !(await (request.stillHolds ?? ((id) => ownerExists(deps, id)))(owner));
-    if (!orphaned) throw refused();
-  }
-  try {
-    await deps.eventStore.append(
-      streamId,
-      [
-        {
-          id: deterministicUuid(streamId, `${request.context.commandId}:claim:${request.ownerStreamId}`),
-          type: 'ReservationClaimed',
-          data: { scope: request.scope, value: request.value, ownerStreamId: request.ownerStreamId },
-          metadata: reservationMetadata(deps, request.context),
-        },
-      ],
-      { expectedRevision: revision ?? 'no_stream' },
-    );
-  } catch (error) {
-    if (error instanceof WrongExpectedRevisionError) {
-      // Someone changed the claim since we read it: decide again on what is there now.
-      const now = await readClaim(deps, streamId);
-      if (now.last?.type === 'ReservationClaimed' && now.last.data.ownerStreamId === request.ownerStreamId) return;
-      throw refused();
-    }
-    throw error;
-  }
-}
+const stillHolds = (deps: CommandDeps, request: ReservationRequest, ownerStreamId: string) =>
+  (request.stillHolds ?? ((owner) => ownerStreamExists(deps, owner)))(ownerStreamId);
 
-/** Gives the value back; only its owner can. A no-op when the owner does not hold it. */
-export async function release(deps: CommandDeps, request: ReservationRequest): Promise<void> {
-  const streamId = reservationStreamId(request.scope, request.tenantId, request.value);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const { revision, last } = await readClaim(deps, streamId);
-    if (last?.type !== 'ReservationClaimed' || last.data.ownerStreamId !== request.ownerStreamId || revision === undefined) return;
-    try {
-      await deps.eventStore.append(
-        streamId,
-        [
-          {
-            id: deterministicUuid(streamId, `${request.context.commandId}:release:${request.ownerStreamId}:${revision}`),
-            type: 'ReservationReleased',
-            data: { scope: request.scope, value: request.value, ownerStreamId: request.ownerStreamId },
-            metadata: reservationMetadata(deps, request.context),
-          },
-        ],
-        { expectedRevision: revision },
-      );
-      return;
-    } catch (error) {
-      if (!(error instanceof WrongExpectedRevisionError)) throw error;
-    }
-  }
-}
-
-function reservationMetadata(deps: CommandDeps, context: CommandContext) {
-  return {
+function reservationEvent(deps: CommandDeps, request: ReservationRequest, streamId: string, type: string, revision: bigint | undefined) {
+  const { context } = request;
+  // One id per (command, owner, revision claimed from): a retried command repeats its append exactly.
+  const id = deterministicUuid(streamId, `${context.commandId}:${type}:${request.ownerStreamId}:${revision ?? 'none'}`);
+  const data: JsonObject = { scope: request.scope, value: request.value, ownerStreamId: request.ownerStreamId };
+  const metadata: JsonObject = {
     tenantId: context.tenantId,
     userId: context.userId,
     commandId: context.commandId,
@@ -130,4 +91,53 @@ function reservationMetadata(deps: CommandDeps, context: CommandContext) {
     occurredAt: deps.clock().toISOString(),
     schemaVersion: 1,
   };
+  return { id, type, data, metadata };
+}
+
+/** Claims the value for the owner, or throws RuleViolation `<scope>.unique` (conflict). Idempotent per owner. */
+export async function reserve(deps: CommandDeps, request: ReservationRequest): Promise<void> {
+  const streamId = reservationStreamId(request.scope, request.tenantId, request.value);
+  const refused = () =>
+    new RuleViolation(`${request.scope}.unique`, `"${request.value}" is already taken`, 'conflict', request.field ?? request.scope.split('.').at(-1));
+  const { revision, holder } = await readClaim(deps, streamId);
+  if (holder?.ownerStreamId === request.ownerStreamId) return;
+  if (holder) {
+    const orphaned = deps.clock().getTime() - holder.claimedAt > ORPHANED_CLAIM_GRACE_MS && !(await stillHolds(deps, request, holder.ownerStreamId));
+    if (!orphaned) throw refused();
+  }
+  try {
+    await deps.eventStore.append(streamId, [reservationEvent(deps, request, streamId, RESERVATION_CLAIMED, revision)], { expectedRevision: revision ?? 'no_stream' });
+  } catch (error) {
+    if (!(error instanceof WrongExpectedRevisionError)) throw error;
+    // The claim changed since we read it. Only a claim by this same owner (a concurrent copy of this
+    // command) lets us through; anything else is someone else's value now.
+    if ((await readClaim(deps, streamId)).holder?.ownerStreamId === request.ownerStreamId) return;
+    throw refused();
+  }
+}
+
+/** Gives the value back. Only its owner can: a no-op when the owner does not hold the claim. */
+export async function release(deps: CommandDeps, request: ReservationRequest): Promise<void> {
+  const streamId = reservationStreamId(request.scope, request.tenantId, request.value);
+  // A conflict means someone moved the claim; read again to see whether it is still ours to give back.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const { revision, holder } = await readClaim(deps, streamId);
+    if (holder?.ownerStreamId !== request.ownerStreamId || revision === undefined) return;
+    try {
+      await deps.eventStore.append(streamId, [reservationEvent(deps, request, streamId, RESERVATION_RELEASED, revision)], { expectedRevision: revision });
+      return;
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+    }
+  }
+}
+
+/**
+ * Gives the value back if the owner no longer holds it (per `stillHolds`): after a command moved the owner
+ * off the value (rename, archive) or failed after claiming. Deciding on the owner's state rather than on
+ * what the command meant to do keeps a value claimed when a concurrent command moved the owner back on it;
+ * a claim kept by mistake is freed later by the takeover rule, a claim lost by mistake would not be.
+ */
+export async function releaseIfUnheld(deps: CommandDeps, request: ReservationRequest): Promise<void> {
+  if (!(await stillHolds(deps, request, request.ownerStreamId))) await release(deps, request);
 }

@@ -20,6 +20,14 @@ function validName(raw: string): string {
   return name;
 }
 
+// Ids are UUIDs: the stream id and the read model's key are built from them.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function validCategoryId(categoryId: string): string {
+  if (!UUID.test(categoryId)) throw new RuleViolation('category.id.format', 'categoryId must be a UUID', 'invalid', 'categoryId');
+  return categoryId;
+}
+
 function validDescription(description: string): string {
   if (description.length > CATEGORY_DESCRIPTION_MAX) {
     throw new RuleViolation('category.description.length', `description must be at most ${CATEGORY_DESCRIPTION_MAX} characters`, 'invalid', 'description');
@@ -30,7 +38,7 @@ function validDescription(description: string): string {
 function decide(command: CategoryCommand, state: CategoryState): CategoryEvent[] {
   if (command.type === 'CreateCategory') {
     if (state.status !== 'absent') throw new RuleViolation('category.exists', 'this category already exists', 'conflict', 'categoryId');
-    const { categoryId } = command.data;
+    const categoryId = validCategoryId(command.data.categoryId);
     return [{ type: 'CategoryCreated', data: { categoryId, name: validName(command.data.name), description: validDescription(command.data.description) } }];
   }
   if (state.status === 'absent') throw new RuleViolation('category.not_found', 'no such category', 'not_found');

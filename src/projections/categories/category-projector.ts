@@ -1,5 +1,5 @@
-// Projects category events into rm_categories.categories. Events of one batch are folded in memory per
-// category first, so a batch costs one upsert per touched category rather than one per event.
+// Projects category events into rm_categories.categories. A batch is folded in memory per category first
+// (one read of the touched rows, one multi-row upsert), rather than one statement per event.
 import type { Kysely } from 'kysely';
 import type { RecordedEvent } from '../../domain/event-store.js';
 import type { CategoryEvent } from '../../domain/categories/index.js';
@@ -8,7 +8,10 @@ import type { CategoryRow, CategoryTables } from './category-tables.js';
 
 type Pending = CategoryRow;
 
-function apply(row: Pending | undefined, event: RecordedEvent): Pending | undefined {
+const CATEGORY_STREAM = /^category-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+const categoryIdOf = (streamId: string) => CATEGORY_STREAM.exec(streamId)?.[1]?.toLowerCase();
+
+function apply(categoryId: string, row: Pending | undefined, event: RecordedEvent): Pending | undefined {
   const e = { type: event.type, data: event.data } as CategoryEvent;
   const at = new Date(String(event.metadata.occurredAt ?? event.recordedAt.toISOString()));
   const by = String(event.metadata.userId ?? '');
@@ -18,7 +21,7 @@ function apply(row: Pending | undefined, event: RecordedEvent): Pending | undefi
     case 'CategoryCreated':
       return {
         tenant_id: String(event.metadata.tenantId),
-        category_id: e.data.categoryId,
+        category_id: categoryId,
         name: e.data.name,
         description: e.data.description,
         status: 'active',
@@ -68,23 +71,31 @@ export const categoryProjector: Projector = {
 
   async apply(anyDb, events) {
     const db = anyDb as Kysely<CategoryTables>;
-    const byStream = new Map<string, RecordedEvent[]>();
-    for (const event of events) byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
-    const ids = [...byStream.keys()].map((streamId) => streamId.slice('category-'.length));
-    const existing = ids.length === 0 ? [] : await db.selectFrom('categories').selectAll().where('category_id', 'in', ids).execute();
-    const rows = new Map<string, Pending>(existing.map((row) => [`category-${row.category_id}`, row]));
-    for (const [streamId, streamEvents] of byStream) {
-      let row = rows.get(streamId);
-      for (const event of streamEvents) {
-        // Events at or below the stored revision are already in the row (never the case with the engine's
-        // checkpoint, but cheap insurance for a replay).
-        if (row && Number(event.revision) <= row.revision && event.type !== 'CategoryCreated') continue;
-        row = apply(row, event);
-      }
-      if (row) rows.set(streamId, row);
+    const byCategory = new Map<string, RecordedEvent[]>();
+    for (const event of events) {
+      const categoryId = categoryIdOf(event.streamId);
+      // A stream of the category family that is not a category (no UUID) would fail the uuid column and
+      // stall the projection for good; it carries nothing this model shows.
+      if (categoryId === undefined) continue;
+      byCategory.set(categoryId, [...(byCategory.get(categoryId) ?? []), event]);
     }
-    const changed = [...byStream.keys()].map((id) => rows.get(id)).filter((row): row is Pending => row !== undefined);
+    if (byCategory.size === 0) return;
+    const existing = await db.selectFrom('categories').selectAll().where('category_id', 'in', [...byCategory.keys()]).execute();
+    const rows = new Map<string, Pending>(existing.map((row) => [row.category_id, { ...row, revision: Number(row.revision) }]));
+    const changed: Pending[] = [];
+    for (const [categoryId, streamEvents] of byCategory) {
+      const stored = rows.get(categoryId);
+      let row = stored;
+      for (const event of streamEvents) {
+        // Events already in the row are skipped, so a replayed batch changes nothing (the engine's
+        // checkpoint makes that rare; this makes it harmless).
+        if (row && Number(event.revision) <= row.revision) continue;
+        row = apply(categoryId, row, event);
+      }
+      if (row && row !== stored) changed.push(row);
+    }
     if (changed.length === 0) return;
+    // One statement for the whole batch.
     await db
       .insertInto('categories')
       .values(changed)
