@@ -1,0 +1,107 @@
+// The job queue on BullMQ (Redis): what production runs, and what scales workers out across machines.
+import { createHash } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { JsonObject } from '../../domain/event-store.js';
+import { DEFAULT_ATTEMPTS, type JobCounts, type JobQueue } from '../../processes/job-queue.js';
+
+/**
+ * BullMQ 6 refuses ':' in queue names and job ids, and integers as job ids. Safe ids pass through; any
+ * other id maps to a hash of itself, so equal ids still collide (dedupe holds) and distinct ones do not.
+ */
+export function bullmqSafeId(id: string): string {
+  if (/^[A-Za-z0-9_.-]{1,200}$/.test(id) && !/^\d+$/.test(id)) return id;
+  return `h-${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
+}
+
+/** What BullMQ stores: the caller's id travels with the payload, because the BullMQ id may be its hash. */
+interface StoredJob {
+  readonly id: string;
+  readonly payload: JsonObject;
+}
+
+export interface BullmqJobQueueOptions {
+  /** Key prefix in Redis: separates environments (and test runs) sharing one Redis. */
+  readonly prefix?: string;
+}
+
+export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOptions = {}): JobQueue {
+  const prefix = options.prefix ?? 'kyo';
+  // Producers fail fast when Redis is down (the caller retries); workers' blocking connections must wait
+  // forever instead, which BullMQ requires (maxRetriesPerRequest: null).
+  const producerConnection = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  producerConnection.on('error', () => undefined); // ioredis reconnects; a listener keeps the error from crashing
+  const queues = new Map<string, Queue>();
+  const stops = new Set<() => Promise<void>>();
+
+  const queueOf = (name: string) => {
+    let queue = queues.get(name);
+    if (!queue) {
+      queue = new Queue(bullmqSafeId(name), { connection: producerConnection, prefix });
+      queue.on('error', () => undefined);
+      queues.set(name, queue);
+    }
+    return queue;
+  };
+
+  return {
+    async enqueue(queue, jobId, payload, enqueueOptions = {}) {
+      const attempts = enqueueOptions.attempts ?? DEFAULT_ATTEMPTS;
+      if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
+      if (!queue || !jobId) throw new RangeError('queue and job id must be non-empty');
+      const stored: StoredJob = { id: jobId, payload };
+      // A job id already known to BullMQ (waiting, active, or kept completed/failed) makes add a no-op.
+      await queueOf(queue).add(queue, stored, {
+        jobId: bullmqSafeId(jobId),
+        attempts,
+        backoff: { type: 'exponential', delay: 1000 }, // 1 s, 2 s, 4 s … like the SQL queue
+        ...(enqueueOptions.delayMs && enqueueOptions.delayMs > 0 ? { delay: Math.round(enqueueOptions.delayMs) } : {}),
+        // Bounded history. Completed jobs are kept a day: that is the window in which a re-delivered
+        // event's duplicate enqueue is still recognised; failed ones a week, for inspection.
+        removeOnComplete: { age: 86_400, count: 100_000 },
+        removeOnFail: { age: 7 * 86_400, count: 100_000 },
+      });
+    },
+
+    async work(queue, handler, workOptions = {}) {
+      const concurrency = workOptions.concurrency ?? 1;
+      if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      connection.on('error', () => undefined);
+      const worker = new Worker<StoredJob>(
+        bullmqSafeId(queue),
+        async (job) => handler({ id: job.data.id, queue, payload: job.data.payload, attempt: job.attemptsMade + 1 }),
+        { connection, prefix, concurrency },
+      );
+      worker.on('error', () => undefined); // connection errors are retried by BullMQ; never crash the process
+      await worker.waitUntilReady();
+      let stopping: Promise<void> | undefined;
+      const stop = () =>
+        (stopping ??= (async () => {
+          await worker.close(); // waits for the running jobs
+          await connection.quit().catch(() => connection.disconnect());
+          stops.delete(stop);
+        })());
+      stops.add(stop);
+      return stop;
+    },
+
+    async counts(queue): Promise<JobCounts> {
+      const counts = await queueOf(queue).getJobCounts('waiting', 'prioritized', 'waiting-children', 'active', 'completed', 'failed', 'delayed');
+      return {
+        waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts['waiting-children'] ?? 0),
+        active: counts.active ?? 0,
+        completed: counts.completed ?? 0,
+        failed: counts.failed ?? 0,
+        delayed: counts.delayed ?? 0,
+      };
+    },
+
+    async close() {
+      await Promise.all([...stops].map((stop) => stop()));
+      await Promise.all([...queues.values()].map((queue) => queue.close()));
+      queues.clear();
+      await producerConnection.quit().catch(() => producerConnection.disconnect());
+    },
+  };
+}

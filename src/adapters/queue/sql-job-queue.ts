@@ -1,0 +1,208 @@
+// The job queue in the SQL database (PGlite by default, PostgreSQL too): durable across restarts, claims
+// with SKIP LOCKED, and reclaims jobs whose worker died (their lease ran out).
+import { sql, type Transaction } from 'kysely';
+import type { JsonObject } from '../../domain/event-store.js';
+import { DEFAULT_ATTEMPTS, backoffMs, type EnqueueOptions, type Job, type JobCounts, type JobHandler, type JobQueue } from '../../processes/job-queue.js';
+import type { SqlDatabase, SqlQueryable } from '../sql/sql-database.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  queue        text        NOT NULL,
+  job_id       text        NOT NULL,
+  payload      jsonb       NOT NULL,
+  state        text        NOT NULL DEFAULT 'waiting' CHECK (state IN ('waiting', 'active', 'completed', 'failed')),
+  attempt      int         NOT NULL DEFAULT 0,
+  max_attempts int         NOT NULL CHECK (max_attempts >= 1),
+  run_at       timestamptz NOT NULL DEFAULT now(),
+  locked_until timestamptz,
+  last_error   text,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  updated_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (queue, job_id)
+);
+CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs (queue, run_at) WHERE state IN ('waiting', 'active');`;
+
+const INSERT_JOB = `INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at)
+  VALUES ($1, $2, $3::jsonb, $4, now() + ($5::int * interval '1 millisecond'))
+  ON CONFLICT (queue, job_id) DO NOTHING`;
+
+export interface SqlJobQueueOptions {
+  /** How often an idle worker looks for due jobs; a local enqueue wakes it at once. */
+  readonly pollIntervalMs?: number;
+  /** A claimed job whose lease is not renewed within this is taken to belong to a dead worker and runs again. */
+  readonly leaseMs?: number;
+}
+
+export type SqlJobQueue = JobQueue & { migrate(): Promise<void> };
+
+function insertParams(queue: string, jobId: string, payload: JsonObject, options: EnqueueOptions): unknown[] {
+  const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
+  const delayMs = Math.max(0, Math.round(options.delayMs ?? 0));
+  if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
+  if (!queue || !jobId) throw new RangeError('queue and job id must be non-empty');
+  return [queue, jobId, JSON.stringify(payload), attempts, delayMs];
+}
+
+/**
+ * Records a job in the caller's transaction (e.g. with a projection checkpoint), so the job exists exactly
+ * when the transaction commits. Workers notice it on their next poll.
+ */
+export async function enqueueInTransaction(tx: SqlQueryable, queue: string, jobId: string, payload: JsonObject, options: EnqueueOptions = {}): Promise<void> {
+  await tx.query(INSERT_JOB, insertParams(queue, jobId, payload, options));
+}
+
+// The same insert through a Kysely transaction (the checkpointed runner hands its handlers one).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database's transaction
+async function enqueueInKyselyTransaction(trx: Transaction<any>, params: unknown[]): Promise<void> {
+  const [queue, jobId, payload, attempts, delayMs] = params;
+  await sql`INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at)
+    VALUES (${queue}, ${jobId}, ${payload}::jsonb, ${attempts}, now() + (${delayMs}::int * interval '1 millisecond'))
+    ON CONFLICT (queue, job_id) DO NOTHING`.execute(trx);
+}
+
+export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions = {}): SqlJobQueue {
+  const pollIntervalMs = options.pollIntervalMs ?? 250;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const wakers = new Map<string, Set<() => void>>();
+  const stops = new Set<() => Promise<void>>();
+
+  const wakeWorkers = (queue: string) => wakers.get(queue)?.forEach((wake) => wake());
+
+  /** Claims up to `limit` due jobs, including those whose worker's lease ran out (crashed process). */
+  async function claim(queue: string, limit: number): Promise<Job[]> {
+    // A job that keeps killing its worker would be reclaimed forever: once its attempts are used up, fail it.
+    await db.query(
+      `UPDATE jobs SET state = 'failed', locked_until = NULL, last_error = 'lease expired: the worker stopped during the last attempt', updated_at = now()
+        WHERE queue = $1 AND state = 'active' AND locked_until < now() AND attempt >= max_attempts`,
+      [queue],
+    );
+    const rows = await db.query<{ job_id: string; payload: JsonObject; attempt: number }>(
+      `UPDATE jobs SET state = 'active', attempt = attempt + 1, locked_until = now() + ($3::int * interval '1 millisecond'), updated_at = now()
+        WHERE (queue, job_id) IN (
+          SELECT queue, job_id FROM jobs
+           WHERE queue = $1 AND run_at <= now() AND (state = 'waiting' OR (state = 'active' AND locked_until < now()))
+           ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+        RETURNING job_id, payload, attempt`,
+      [queue, limit, leaseMs],
+    );
+    return rows.map((row) => ({ id: row.job_id, queue, payload: row.payload, attempt: Number(row.attempt) }));
+  }
+
+  // Every update of a claimed job names its attempt: if the lease ran out and another worker took the job
+  // over, the late worker's renewal or result touches nothing.
+  const renewLease = (job: Job) =>
+    db.query(
+      `UPDATE jobs SET locked_until = now() + ($4::int * interval '1 millisecond') WHERE queue = $1 AND job_id = $2 AND state = 'active' AND attempt = $3`,
+      [job.queue, job.id, job.attempt, leaseMs],
+    );
+
+  async function finish(job: Job, error?: Error): Promise<void> {
+    if (!error) {
+      await db.query(
+        `UPDATE jobs SET state = 'completed', locked_until = NULL, last_error = NULL, updated_at = now() WHERE queue = $1 AND job_id = $2 AND state = 'active' AND attempt = $3`,
+        [job.queue, job.id, job.attempt],
+      );
+      return;
+    }
+    await db.query(
+      `UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'waiting' END,
+              run_at = now() + ($4::int * interval '1 millisecond'), locked_until = NULL, last_error = $5, updated_at = now()
+        WHERE queue = $1 AND job_id = $2 AND state = 'active' AND attempt = $3`,
+      [job.queue, job.id, job.attempt, backoffMs(job.attempt), (error.stack ?? error.message).slice(0, 4000)],
+    );
+  }
+
+  async function runJob(job: Job, handler: JobHandler): Promise<void> {
+    // Renew well before the lease runs out, so a long job is not mistaken for an orphan.
+    const renewal = setInterval(() => void renewLease(job).catch(() => undefined), Math.max(10, Math.floor(leaseMs / 3)));
+    let failure: Error | undefined;
+    try {
+      await handler(job);
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+    } finally {
+      clearInterval(renewal);
+    }
+    // If recording the result fails (database down), the lease runs out and the job runs again: at least once.
+    await finish(job, failure).catch(() => undefined);
+  }
+
+  return {
+    migrate: () => db.exec(SCHEMA),
+
+    async enqueue(queue, jobId, payload, enqueueOptions = {}) {
+      const params = insertParams(queue, jobId, payload, enqueueOptions);
+      if (enqueueOptions.transaction) await enqueueInKyselyTransaction(enqueueOptions.transaction, params);
+      else await db.query(INSERT_JOB, params);
+      // Inside a transaction the row is not visible yet; the wake costs one empty claim, the poll finds it later.
+      wakeWorkers(queue);
+    },
+
+    async work(queue, handler: JobHandler, workOptions = {}) {
+      const concurrency = workOptions.concurrency ?? 1;
+      if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+      let stopped = false;
+      const running = new Set<Promise<void>>();
+      let wakeLoop: (() => void) | undefined;
+      let wokenEarly = false;
+      const wake = () => (wakeLoop ? wakeLoop() : (wokenEarly = true));
+      const queueWakers = wakers.get(queue) ?? new Set();
+      wakers.set(queue, queueWakers.add(wake));
+
+      const sleep = () =>
+        new Promise<void>((resolve) => {
+          if (wokenEarly || stopped) return resolve();
+          const timer = setTimeout(done, pollIntervalMs);
+          function done() {
+            clearTimeout(timer);
+            wakeLoop = undefined;
+            resolve();
+          }
+          wakeLoop = done;
+        });
+
+      const loop = (async () => {
+        while (!stopped) {
+          wokenEarly = false;
+          const free = concurrency - running.size;
+          // A failed claim (database briefly unreachable) is retried on the next poll.
+          const jobs = free > 0 ? await claim(queue, free).catch((): Job[] => []) : [];
+          for (const job of jobs) {
+            const run: Promise<void> = runJob(job, handler).finally(() => {
+              running.delete(run);
+              wake();
+            });
+            running.add(run);
+          }
+          if (jobs.length === 0 || running.size >= concurrency) await sleep();
+        }
+      })();
+
+      let stopping: Promise<void> | undefined;
+      const stop = () =>
+        (stopping ??= (async () => {
+          stopped = true;
+          wake();
+          queueWakers.delete(wake);
+          await loop;
+          await Promise.all(running);
+          stops.delete(stop);
+        })());
+      stops.add(stop);
+      return stop;
+    },
+
+    async counts(queue): Promise<JobCounts> {
+      const rows = await db.query<{ state: string; delayed: boolean; n: number }>(
+        `SELECT state, (state = 'waiting' AND run_at > now()) AS delayed, count(*)::int AS n FROM jobs WHERE queue = $1 GROUP BY 1, 2`,
+        [queue],
+      );
+      const count = (state: string, delayed = false) => rows.filter((r) => r.state === state && r.delayed === delayed).reduce((sum, r) => sum + Number(r.n), 0);
+      return { waiting: count('waiting'), delayed: count('waiting', true), active: count('active'), completed: count('completed'), failed: count('failed') };
+    },
+
+    async close() {
+      await Promise.all([...stops].map((stop) => stop()));
+    },
+  };
+}

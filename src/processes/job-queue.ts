@@ -1,0 +1,44 @@
+// The job queue port: BullMQ on Redis in production, a table in the SQL database for the embedded default.
+import type { Transaction } from 'kysely';
+import type { JsonObject } from '../domain/event-store.js';
+
+export interface Job {
+  readonly id: string;
+  readonly queue: string;
+  readonly payload: JsonObject;
+  /** 1 on the first run. */
+  readonly attempt: number;
+}
+
+export interface EnqueueOptions {
+  readonly delayMs?: number;
+  /** Runs before the job is marked failed (default 5), with exponential backoff between them. */
+  readonly attempts?: number;
+  /** The SQL queue records the job in this transaction (a process manager's checkpoint transaction), so
+   * the job exists exactly when the checkpoint moves. Other queues ignore it and rely on id dedupe. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database's transaction
+  readonly transaction?: Transaction<any>;
+}
+
+export type JobHandler = (job: Job) => Promise<void>;
+
+export interface JobCounts {
+  readonly waiting: number;
+  readonly active: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly delayed: number;
+}
+
+export interface JobQueue {
+  /** Enqueues once: the same job id again is a no-op, so a re-delivered event never doubles its work. */
+  enqueue(queue: string, jobId: string, payload: JsonObject, options?: EnqueueOptions): Promise<void>;
+  /** Starts consuming; resolves to a function that stops after the running jobs finish. */
+  work(queue: string, handler: JobHandler, options?: { concurrency?: number }): Promise<() => Promise<void>>;
+  counts(queue: string): Promise<JobCounts>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_ATTEMPTS = 5;
+/** Backoff before attempt n + 1: 1 s, 2 s, 4 s … capped at 5 minutes. */
+export const backoffMs = (attempt: number) => Math.min(300_000, 1000 * 2 ** Math.max(0, attempt - 1));

@@ -1,0 +1,187 @@
+// One specification of the job queue port, run against the SQL queue (PGlite, PostgreSQL) and BullMQ.
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job, JobQueue } from '../../../src/processes/job-queue.js';
+
+export const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 15_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function jobQueueContract(name: string, open: () => Promise<{ queue: JobQueue; cleanup(): Promise<void> }>) {
+  describe(`job queue contract: ${name}`, () => {
+    let queue: JobQueue;
+    let cleanup: () => Promise<void>;
+    const queueName = () => `q${randomUUID().slice(0, 8)}`;
+    beforeAll(async () => ({ queue, cleanup } = await open()));
+    afterAll(async () => cleanup?.());
+
+    it('runs a job once with its payload, and a duplicate enqueue is a no-op', async () => {
+      const q = queueName();
+      const seen: Job[] = [];
+      await queue.enqueue(q, 'job-1', { hello: 'world', nested: { n: [1, 2] } });
+      await queue.enqueue(q, 'job-1', { hello: 'again' });
+      const stop = await queue.work(q, async (job) => void seen.push(job));
+      try {
+        await until(() => seen.length >= 1);
+        await sleep(300);
+        expect(seen).toEqual([{ id: 'job-1', queue: q, payload: { hello: 'world', nested: { n: [1, 2] } }, attempt: 1 }]);
+        await until(async () => (await queue.counts(q)).completed === 1);
+        // Enqueued again after it completed: still the same job, it does not run again.
+        await queue.enqueue(q, 'job-1', { hello: 'late' });
+        await sleep(300);
+        expect(seen).toHaveLength(1);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('keeps ids that a backend cannot store as they are (colons, integers) and dedupes them', async () => {
+      const q = queueName();
+      const seen: string[] = [];
+      for (const id of ['pm:event:1', 'pm:event:1', 'pm:event:2', '42', '42']) await queue.enqueue(q, id, {});
+      const stop = await queue.work(q, async (job) => void seen.push(job.id), { concurrency: 2 });
+      try {
+        await until(() => seen.length >= 3);
+        await sleep(300);
+        expect(seen.sort()).toEqual(['42', 'pm:event:1', 'pm:event:2']);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('retries a failing job with the attempt number incremented, until it succeeds', async () => {
+      const q = queueName();
+      const attempts: number[] = [];
+      await queue.enqueue(q, 'flaky-then-fine', { x: 1 }, { attempts: 3 });
+      const stop = await queue.work(q, async (job) => {
+        attempts.push(job.attempt);
+        expect(job.payload).toEqual({ x: 1 });
+        if (job.attempt < 2) throw new Error('transient');
+      });
+      try {
+        await until(async () => (await queue.counts(q)).completed === 1);
+        expect(attempts).toEqual([1, 2]);
+        expect(await queue.counts(q)).toMatchObject({ failed: 0, active: 0, waiting: 0, delayed: 0 });
+      } finally {
+        await stop();
+      }
+    });
+
+    it('marks a job failed when its attempts run out', async () => {
+      const q = queueName();
+      const attempts: number[] = [];
+      await queue.enqueue(q, 'doomed', {}, { attempts: 2 });
+      const stop = await queue.work(q, async (job) => {
+        attempts.push(job.attempt);
+        throw new Error('boom');
+      });
+      try {
+        await until(async () => (await queue.counts(q)).failed === 1);
+        await sleep(200);
+        expect(attempts).toEqual([1, 2]);
+        expect(await queue.counts(q)).toMatchObject({ failed: 1, completed: 0, waiting: 0, delayed: 0, active: 0 });
+      } finally {
+        await stop();
+      }
+    });
+
+    it('delays a job, and counts it as delayed meanwhile', async () => {
+      const q = queueName();
+      let ranAt = 0;
+      const enqueuedAt = Date.now();
+      await queue.enqueue(q, 'later', {}, { delayMs: 700 });
+      expect(await queue.counts(q)).toMatchObject({ delayed: 1, waiting: 0 });
+      const stop = await queue.work(q, async () => void (ranAt = Date.now()));
+      try {
+        await until(() => ranAt > 0);
+        expect(ranAt - enqueuedAt).toBeGreaterThanOrEqual(650);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('respects the concurrency bound', async () => {
+      const q = queueName();
+      let running = 0;
+      let peak = 0;
+      let finished = 0;
+      for (let i = 0; i < 9; i++) await queue.enqueue(q, `c${i}`, { i });
+      const stop = await queue.work(
+        q,
+        async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await sleep(80);
+          running--;
+          finished++;
+        },
+        { concurrency: 3 },
+      );
+      try {
+        await until(() => finished === 9);
+        expect(peak).toBe(3);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('stop waits for the running jobs and takes no new ones', async () => {
+      const q = queueName();
+      let started = 0;
+      let finished = 0;
+      for (let i = 0; i < 6; i++) await queue.enqueue(q, `s${i}`, {});
+      const stop = await queue.work(
+        q,
+        async () => {
+          started++;
+          await sleep(300);
+          finished++;
+        },
+        { concurrency: 2 },
+      );
+      await until(() => started === 2);
+      await stop();
+      expect(finished).toBe(started);
+      const startedAtStop = started;
+      await sleep(300);
+      expect(started).toBe(startedAtStop);
+      expect(startedAtStop).toBeLessThan(6);
+    });
+
+    it('rejects invalid options and records nothing', async () => {
+      const q = queueName();
+      await expect(queue.enqueue(q, 'bad', {}, { attempts: 0 })).rejects.toBeInstanceOf(RangeError);
+      await expect(queue.work(q, async () => undefined, { concurrency: 0 })).rejects.toBeInstanceOf(RangeError);
+      expect(await queue.counts(q)).toEqual({ waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 });
+    });
+
+    it('property: any mix of duplicate enqueues runs each distinct id exactly once', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 25 }), async (ids) => {
+          const q = queueName();
+          const runs = new Map<string, number>();
+          await Promise.all(ids.map((id) => queue.enqueue(q, `id:${id}`, { id })));
+          const stop = await queue.work(q, async (job) => void runs.set(job.id, (runs.get(job.id) ?? 0) + 1), { concurrency: 4 });
+          try {
+            const distinct = new Set(ids.map((id) => `id:${id}`));
+            await until(() => runs.size === distinct.size);
+            await sleep(100);
+            expect([...runs.keys()].sort()).toEqual([...distinct].sort());
+            expect([...runs.values()].every((n) => n === 1)).toBe(true);
+            await until(async () => (await queue.counts(q)).completed === distinct.size);
+          } finally {
+            await stop();
+          }
+        }),
+        { numRuns: 8 },
+      );
+    });
+  });
+}

@@ -1,0 +1,166 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqlJobQueue, enqueueInTransaction, type SqlJobQueue } from '../../../src/adapters/queue/sql-job-queue.js';
+import { createPgDatabase } from '../../../src/adapters/sql/pg-database.js';
+import { createPgliteDatabase } from '../../../src/adapters/sql/pglite-database.js';
+import type { SqlDatabase } from '../../../src/adapters/sql/sql-database.js';
+import { createTestDatabase, postgresService } from '../../support/services.js';
+import { jobQueueContract, sleep, until } from './job-queue.contract.js';
+
+/** What only the SQL queue promises: durability across a crash, and enqueueing inside a caller's transaction. */
+function sqlJobQueueSpec(name: string, openDatabase: () => Promise<SqlDatabase>) {
+  describe(`SQL job queue: ${name}`, () => {
+    let db: SqlDatabase;
+    let queue: SqlJobQueue;
+    let n = 0;
+    const queueName = () => `sql${n++}`;
+    beforeAll(async () => {
+      db = await openDatabase();
+      queue = createSqlJobQueue(db, { pollIntervalMs: 20, leaseMs: 60_000 });
+      await queue.migrate();
+      await queue.migrate(); // idempotent
+    });
+    afterAll(async () => {
+      await queue?.close();
+      await db?.close();
+    });
+
+    it('reclaims a job whose worker died mid-run (its lease ran out)', async () => {
+      const q = queueName();
+      await queue.enqueue(q, 'orphan', { n: 1 });
+      // What a crashed process leaves behind: claimed, lease expired, never finished.
+      await db.query(`UPDATE jobs SET state = 'active', attempt = 1, locked_until = now() - interval '1 second' WHERE queue = $1`, [q]);
+      const seen: number[] = [];
+      const stop = await queue.work(q, async (job) => void seen.push(job.attempt));
+      try {
+        await until(() => seen.length > 0, 5000);
+        await until(async () => (await queue.counts(q)).completed === 1, 5000);
+        expect(seen).toEqual([2]);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('leaves a job alone while its lease is live', async () => {
+      const q = queueName();
+      await queue.enqueue(q, 'busy-elsewhere', {});
+      await db.query(`UPDATE jobs SET state = 'active', attempt = 1, locked_until = now() + interval '1 minute' WHERE queue = $1`, [q]);
+      let ran = false;
+      const stop = await queue.work(q, async () => void (ran = true));
+      await sleep(300);
+      await stop();
+      expect(ran).toBe(false);
+      expect(await queue.counts(q)).toMatchObject({ active: 1 });
+    });
+
+    it('fails an orphaned job that had used its last attempt instead of reclaiming it forever', async () => {
+      const q = queueName();
+      await queue.enqueue(q, 'poison', {}, { attempts: 2 });
+      await db.query(`UPDATE jobs SET state = 'active', attempt = 2, locked_until = now() - interval '1 second' WHERE queue = $1`, [q]);
+      let ran = false;
+      const stop = await queue.work(q, async () => void (ran = true));
+      try {
+        await until(async () => (await queue.counts(q)).failed === 1, 5000);
+        expect(ran).toBe(false);
+        const [row] = await db.query<{ last_error: string }>(`SELECT last_error FROM jobs WHERE queue = $1`, [q]);
+        expect(row?.last_error).toMatch(/lease expired/);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('renews the lease of a long job, so a second worker does not run it too', async () => {
+      const shortLease = createSqlJobQueue(db, { pollIntervalMs: 20, leaseMs: 150 });
+      const q = queueName();
+      let runs = 0;
+      await shortLease.enqueue(q, 'long', {});
+      const handler = async () => {
+        runs++;
+        await sleep(700);
+      };
+      const stopA = await shortLease.work(q, handler);
+      const stopB = await shortLease.work(q, handler);
+      try {
+        await until(async () => (await shortLease.counts(q)).completed === 1, 5000);
+        expect(runs).toBe(1);
+      } finally {
+        await stopA();
+        await stopB();
+      }
+    });
+
+    it('records the last error of a failed job', async () => {
+      const q = queueName();
+      await queue.enqueue(q, 'broken', {}, { attempts: 1 });
+      const stop = await queue.work(q, async () => {
+        throw new Error('disk on fire');
+      });
+      try {
+        await until(async () => (await queue.counts(q)).failed === 1);
+        const [row] = await db.query<{ last_error: string; attempt: number }>(`SELECT last_error, attempt FROM jobs WHERE queue = $1`, [q]);
+        expect(row?.last_error).toMatch(/disk on fire/);
+        expect(row?.attempt).toBe(1);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('enqueueInTransaction records the job only if the transaction commits', async () => {
+      const q = queueName();
+      await expect(
+        db.transaction(async (tx) => {
+          await enqueueInTransaction(tx, q, 'rolled-back', {});
+          throw new Error('checkpoint failed');
+        }),
+      ).rejects.toThrow('checkpoint failed');
+      await db.transaction((tx) => enqueueInTransaction(tx, q, 'committed', { ok: true }));
+      await db.transaction((tx) => enqueueInTransaction(tx, q, 'committed', { ok: false })); // duplicate: no-op
+      const seen: unknown[] = [];
+      const stop = await queue.work(q, async (job) => void seen.push([job.id, job.payload]));
+      try {
+        await until(() => seen.length > 0);
+        await sleep(200);
+        expect(seen).toEqual([['committed', { ok: true }]]);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('enqueue with a Kysely transaction records the job only if it commits', async () => {
+      const q = queueName();
+      await expect(
+        db.kysely.transaction().execute(async (trx) => {
+          await queue.enqueue(q, 'rolled-back', {}, { transaction: trx });
+          await sql`SELECT 1`.execute(trx);
+          throw new Error('checkpoint failed');
+        }),
+      ).rejects.toThrow('checkpoint failed');
+      await db.kysely.transaction().execute((trx) => queue.enqueue(q, 'committed', { n: 2 }, { transaction: trx }));
+      const rows = await db.query<{ job_id: string; payload: unknown }>(`SELECT job_id, payload FROM jobs WHERE queue = $1`, [q]);
+      expect(rows).toEqual([{ job_id: 'committed', payload: { n: 2 } }]);
+    });
+  });
+}
+
+const openPglite = () => createPgliteDatabase();
+
+jobQueueContract('SQL on PGlite', async () => {
+  const db = await openPglite();
+  const queue = createSqlJobQueue(db, { pollIntervalMs: 20 });
+  await queue.migrate();
+  return { queue, cleanup: async () => (await queue.close(), await db.close()) };
+});
+sqlJobQueueSpec('PGlite', openPglite);
+
+const postgres = postgresService();
+if (postgres.skipReason) console.warn(`[skip] SQL job queue on PostgreSQL: ${postgres.skipReason}`);
+describe.skipIf(!postgres.url)('PostgreSQL', () => {
+  const openPostgres = async () => createPgDatabase({ connectionString: await createTestDatabase(postgres.url!) });
+  jobQueueContract('SQL on PostgreSQL', async () => {
+    const db = await openPostgres();
+    const queue = createSqlJobQueue(db, { pollIntervalMs: 20 });
+    await queue.migrate();
+    return { queue, cleanup: async () => (await queue.close(), await db.close()) };
+  });
+  sqlJobQueueSpec('PostgreSQL', openPostgres);
+});

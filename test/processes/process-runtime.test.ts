@@ -1,0 +1,69 @@
+// Process managers on the embedded stack: an event leads to exactly one job, even when the events are
+// delivered again (checkpoint reset, restart), because job ids derive from event ids.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresEventStore, migrateEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
+import { createSqlJobQueue } from '../../src/adapters/queue/sql-job-queue.js';
+import { createPgliteDatabase } from '../../src/adapters/sql/pglite-database.js';
+import type { SqlDatabase } from '../../src/adapters/sql/sql-database.js';
+import type { EventStore } from '../../src/domain/event-store.js';
+import { createProcessRuntime } from '../../src/processes/process-runtime.js';
+import { processCommandContext, type ProcessManager } from '../../src/processes/process-manager.js';
+import { counted } from '../projections/fixtures/events.js';
+
+const echo: ProcessManager = {
+  name: 'echo',
+  filter: { categories: ['counted'], eventTypes: ['Ping'] },
+  async handle(event, context) {
+    await context.enqueue('echo', { streamId: event.streamId, n: Number(event.data.n) });
+  },
+};
+
+describe('process runtime with the SQL job queue', () => {
+  let db: SqlDatabase;
+  let store: EventStore;
+  beforeAll(async () => {
+    db = await createPgliteDatabase();
+    await migrateEventStore(db);
+    store = createPostgresEventStore(db, { pollIntervalMs: 10 });
+  });
+  afterAll(async () => db?.close());
+
+  it('turns each event into one job, and a redelivery into none', async () => {
+    const queue = createSqlJobQueue(db, { pollIntervalMs: 10 });
+    await queue.migrate();
+    const handled: number[] = [];
+    const stopWorker = await queue.work('echo', async (job) => void handled.push(Number(job.payload.n)), { concurrency: 2 });
+    const runtime = createProcessRuntime({ db, eventStore: store, queue, processes: [echo], leaseRetryMs: 20 });
+    await runtime.start();
+    try {
+      await store.append('counted-pm1', [counted('Ping', { n: 1 }), counted('Other'), counted('Ping', { n: 2 })], { expectedRevision: 'no_stream' });
+      await store.append('counted-pm2', [counted('Ping', { n: 3 })], { expectedRevision: 'no_stream' });
+      const waitFor = async (n: number) => {
+        const deadline = Date.now() + 10_000;
+        while (handled.length < n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      };
+      await waitFor(3);
+      expect([...handled].sort()).toEqual([1, 2, 3]);
+      // Redeliver everything: a restart after a lost checkpoint must not double the work.
+      await runtime.stop();
+      await db.query(`UPDATE projection_checkpoints SET commit_position = 0, prepare_position = 0 WHERE name = 'process_echo'`);
+      await runtime.start();
+      await store.append('counted-pm3', [counted('Ping', { n: 4 })], { expectedRevision: 'no_stream' });
+      await waitFor(4);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect([...handled].sort()).toEqual([1, 2, 3, 4]);
+      expect(runtime.states()).toEqual([{ name: 'process_echo', state: 'running' }]);
+    } finally {
+      await runtime.stop();
+      await stopWorker();
+    }
+  });
+
+  it('gives follow-up commands an idempotent context caused by the event', async () => {
+    const [event] = await store.readStream('counted-pm1', { maxCount: 1 });
+    const first = processCommandContext('echo', event!);
+    expect(first).toEqual(processCommandContext('echo', event!));
+    expect(first).toMatchObject({ tenantId: 't1', userId: 'process:echo', causationId: event!.id });
+    expect(processCommandContext('echo', event!, 'second').commandId).not.toBe(first.commandId);
+  });
+});
