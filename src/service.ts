@@ -26,6 +26,11 @@ import { operationsRoutes, type ReadinessCheck } from './http/routes/operations.
 import { categoryProjector } from './projections/categories/category-projector.js';
 import { createProjectionEngine } from './projections/projection-engine.js';
 import type { ProjectionEngine } from './projections/projector.js';
+import { createBullmqJobQueue } from './adapters/queue/bullmq-job-queue.js';
+import { createSqlJobQueue } from './adapters/queue/sql-job-queue.js';
+import type { JobHandler, JobQueue } from './processes/job-queue.js';
+import type { ProcessManager } from './processes/process-manager.js';
+import { createProcessRuntime, type ProcessRuntime } from './processes/process-runtime.js';
 
 export const VERSION = '0.1.0';
 
@@ -35,6 +40,8 @@ export interface Service {
   readonly db: SqlDatabase;
   readonly eventStore: EventStore;
   readonly projections: ProjectionEngine;
+  readonly processes: ProcessRuntime;
+  readonly queue: JobQueue;
   readonly apiKeys: ApiKeyStore;
   readonly metrics: Metrics;
   /** Drains HTTP, stops subscriptions after their current batch, then closes connections. */
@@ -46,6 +53,15 @@ export interface ServiceOverrides {
   readonly clock?: () => Date;
   /** Tests build many services in one process; default metrics would register twice. */
   readonly defaultMetrics?: boolean;
+  /** Process managers and job workers to run (each feature module contributes its own). */
+  readonly processes?: readonly ProcessManager[];
+  readonly workers?: readonly JobWorker[];
+}
+
+export interface JobWorker {
+  readonly queue: string;
+  readonly handler: JobHandler;
+  readonly concurrency?: number;
 }
 
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Service> {
@@ -83,6 +99,20 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   });
   await projections.start();
 
+  // BullMQ when Redis is configured; otherwise the jobs table in the same database, which process managers
+  // write in their checkpoint transaction, so pending work survives a restart.
+  let queue: JobQueue;
+  if (config.REDIS_URL) {
+    queue = createBullmqJobQueue(config.REDIS_URL);
+  } else {
+    const sqlQueue = createSqlJobQueue(db);
+    await sqlQueue.migrate();
+    queue = sqlQueue;
+  }
+  const processes = createProcessRuntime({ db, eventStore, queue, processes: overrides.processes ?? [], logger, batchSize: config.PROJECTION_BATCH_SIZE });
+  await processes.start();
+  const stopWorkers = await Promise.all((overrides.workers ?? []).map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })));
+
   const commandDeps: CommandDeps = { eventStore, clock: overrides.clock ?? (() => new Date()) };
   const ryw = readYourWrites(projections, eventStore, config.READ_YOUR_WRITES_TIMEOUT_MS);
 
@@ -90,6 +120,13 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     { name: config.DATABASE_URL ? 'postgres' : 'pglite', check: async () => void (await db.query('SELECT 1')) },
     { name: config.EVENTSTORE_CONNECTION_STRING ? 'eventstoredb' : 'event-store', check: async () => void (await eventStore.headPosition()) },
     ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
+    {
+      name: 'process-managers',
+      check: async () => {
+        const failed = processes.states().filter((state) => state.state === 'failed');
+        if (failed.length > 0) throw new Error(failed.map((state) => `${state.name}: ${state.lastError ?? 'failed'}`).join('; '));
+      },
+    },
   ];
 
   const http = await buildHttpApp({
@@ -120,10 +157,16 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     db,
     eventStore,
     projections,
+    processes,
+    queue,
     apiKeys,
     metrics,
     async close() {
       await http.close();
+      // Producers first (process managers enqueue), then the workers finish their running jobs.
+      await processes.stop();
+      await Promise.all(stopWorkers.map((stop) => stop()));
+      await queue.close();
       await projections.stop();
       await eventStore.close();
       if (redis) await redis.quit().catch(() => redis.disconnect());
