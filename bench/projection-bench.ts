@@ -65,19 +65,28 @@ export async function benchProjectionRebuild(db: SqlDatabase, store: EventStore,
   await seedEvents(db, options.events);
   const seedSeconds = (performance.now() - started) / 1000;
 
-  const engine = createProjectionEngine({ db, eventStore: store, projectors: [countsByType], batchSize: options.batchSize ?? 5000 });
+  // RSS and heap are sampled on a timer and after every batch: PGlite runs in this thread and can keep
+  // the timer from firing for a whole rebuild.
+  const samples: { rss: number; heap: number }[] = [];
+  const sample = () => {
+    const { rss, heapUsed } = process.memoryUsage();
+    samples.push({ rss, heap: heapUsed });
+  };
+  const sampled: Projector = {
+    ...countsByType,
+    async apply(db, events) {
+      await countsByType.apply(db, events);
+      sample();
+    },
+  };
+  const engine = createProjectionEngine({ db, eventStore: store, projectors: [sampled], batchSize: options.batchSize ?? 5000 });
   await engine.start();
   await engine.stop(); // the live runner is not part of the measurement; rebuild replays from zero
   const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
   global.gc?.();
   const startRss = process.memoryUsage().rss;
-  let peakRss = startRss;
-  const samples: number[] = [];
-  const sampler = setInterval(() => {
-    const rss = process.memoryUsage().rss;
-    peakRss = Math.max(peakRss, rss);
-    samples.push(rss);
-  }, 100);
+  samples.length = 0;
+  const sampler = setInterval(sample, 100);
   started = performance.now();
   await engine.rebuild(countsByType.name);
   const seconds = (performance.now() - started) / 1000;
@@ -86,6 +95,7 @@ export async function benchProjectionRebuild(db: SqlDatabase, store: EventStore,
   const projected = Number(row?.total ?? 0);
   const quarter = Math.max(1, Math.floor(samples.length / 4));
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const peakRss = Math.max(startRss, ...samples.map((s) => s.rss));
   return {
     seededEvents: projected,
     seedSeconds: Number(seedSeconds.toFixed(1)),
@@ -94,7 +104,10 @@ export async function benchProjectionRebuild(db: SqlDatabase, store: EventStore,
     startRssMb: mb(startRss),
     peakRssMb: mb(peakRss),
     // Flat memory: the last quarter of the run uses no more than the first quarter (plus noise).
-    rssFirstQuarterMb: mb(avg(samples.slice(0, quarter))),
-    rssLastQuarterMb: mb(avg(samples.slice(-quarter))),
+    memorySamples: samples.length,
+    rssFirstQuarterMb: mb(avg(samples.slice(0, quarter).map((s) => s.rss))),
+    rssLastQuarterMb: mb(avg(samples.slice(-quarter).map((s) => s.rss))),
+    heapFirstQuarterMb: mb(avg(samples.slice(0, quarter).map((s) => s.heap))),
+    heapLastQuarterMb: mb(avg(samples.slice(-quarter).map((s) => s.heap))),
   };
 }
