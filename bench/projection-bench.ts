@@ -85,12 +85,17 @@ export async function benchProjectionRebuild(db: SqlDatabase, store: EventStore,
   const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
   global.gc?.();
   const startRss = process.memoryUsage().rss;
+  const startHeap = process.memoryUsage().heapUsed;
   samples.length = 0;
   const sampler = setInterval(sample, 100);
   started = performance.now();
   await engine.rebuild(countsByType.name);
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
+  // With --expose-gc (npm run bench sets it): the heap after a full collection shows whether the rebuild
+  // retained anything, as opposed to garbage not yet collected.
+  global.gc?.();
+  const heapAfterGc = process.memoryUsage().heapUsed;
   const [row] = await db.query<{ total: string }>('SELECT sum(n)::text AS total FROM rm_bench_counts.counts');
   const projected = Number(row?.total ?? 0);
   const quarter = Math.max(1, Math.floor(samples.length / 4));
@@ -109,5 +114,7 @@ export async function benchProjectionRebuild(db: SqlDatabase, store: EventStore,
     rssLastQuarterMb: mb(avg(samples.slice(-quarter).map((s) => s.rss))),
     heapFirstQuarterMb: mb(avg(samples.slice(0, quarter).map((s) => s.heap))),
     heapLastQuarterMb: mb(avg(samples.slice(-quarter).map((s) => s.heap))),
+    heapBeforeMb: mb(startHeap),
+    heapAfterGcMb: mb(heapAfterGc),
   };
 }
