@@ -37,6 +37,10 @@ const environmentSchema = z.object({
   READ_YOUR_WRITES_TIMEOUT_MS: integer(0, 60_000, 5000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
   PROJECTION_BATCH_SIZE: integer(1, 100_000, 1000),
+  /** Templates a tenant may have (all statuses). */
+  TEMPLATE_MAX_PER_TENANT: integer(1, 10_000_000, 10_000),
+  /** Usage count from which a template counts as popular (search `popularOnly=true`). */
+  TEMPLATE_POPULAR_THRESHOLD: integer(1, 1_000_000_000, 10),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

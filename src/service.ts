@@ -22,6 +22,10 @@ import { buildHttpApp } from './http/app.js';
 import { readYourWrites } from './http/read-your-writes.js';
 import { apiKeyRoutes } from './http/routes/api-keys.js';
 import { categoryRoutes } from './http/routes/categories.js';
+import { templateRoutes } from './http/routes/templates.js';
+import { templateProjector } from './projections/templates/template-projector.js';
+import type { TemplateCommandDeps } from './commands/templates.js';
+import { countTenantTemplates, templateSubtreeDepth } from './projections/templates/template-queries.js';
 import { operationsRoutes, type ReadinessCheck } from './http/routes/operations.js';
 import { categoryProjector } from './projections/categories/category-projector.js';
 import { createProjectionEngine } from './projections/projection-engine.js';
@@ -91,7 +95,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const projections = createProjectionEngine({
     db,
     eventStore,
-    projectors: [categoryProjector],
+    projectors: [categoryProjector, templateProjector()],
     batchSize: config.PROJECTION_BATCH_SIZE,
     logger,
     onBatchApplied: (name: string, count: number) => metrics.projectionEventsApplied.inc({ projection: name }, count),
@@ -114,6 +118,12 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const stopWorkers = await Promise.all((overrides.workers ?? []).map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })));
 
   const commandDeps: CommandDeps = { eventStore, clock: overrides.clock ?? (() => new Date()) };
+  const templateCommands: TemplateCommandDeps = {
+    ...commandDeps,
+    limits: { maxTemplatesPerTenant: config.TEMPLATE_MAX_PER_TENANT },
+    countTemplates: (tenantId) => countTenantTemplates(db.kysely, tenantId),
+    subtreeDepth: (templateId) => templateSubtreeDepth(db.kysely, templateId),
+  };
   const ryw = readYourWrites(projections, eventStore, config.READ_YOUR_WRITES_TIMEOUT_MS);
 
   const checks: ReadinessCheck[] = [
@@ -142,6 +152,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await app.register(operationsRoutes, { metrics, projections, checks, version: VERSION });
       await app.register(apiKeyRoutes, { apiKeys });
       await app.register(categoryRoutes, { commands: commandDeps, db, readYourWrites: ryw });
+      await app.register(templateRoutes, { commands: templateCommands, db, readYourWrites: ryw, popularThreshold: config.TEMPLATE_POPULAR_THRESHOLD });
     },
   });
   await http.ready();

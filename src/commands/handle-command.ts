@@ -49,13 +49,24 @@ export interface CommandResult<State, Event extends DomainEvent = DomainEvent> {
   readonly idempotent: boolean;
 }
 
-export interface CommandRequest<Command> {
+export interface CommandRequest<Command, State = unknown> {
   readonly streamId: string;
   readonly command: Command;
   readonly context: CommandContext;
   /** The caller's precondition (HTTP If-Match): a mismatch fails at once with no retry. */
   readonly expectedRevision?: bigint | 'no_stream';
+  /** Who may read the stream (default: every event is the caller's tenant's); see loadAggregate. */
+  readonly access?: StreamAccess<State>;
+  /** Runs on the folded state before each decision (e.g. only the owner may change it); throws to refuse. */
+  readonly authorize?: (state: State) => void;
 }
+
+/**
+ * Whether `tenantId` may read a stream, judged on its folded state. Aggregates that other tenants may
+ * touch (a public template favorited by another tenant's user) carry events of several tenants, so the
+ * default rule (every event is the caller's tenant's) does not fit them.
+ */
+export type StreamAccess<State> = (state: State, tenantId: string) => boolean;
 
 export interface LoadedAggregate<State> {
   readonly state: State;
@@ -80,7 +91,7 @@ export async function loadAggregate<State, Event extends DomainEvent>(
   deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>,
   decider: Pick<Decider<State, never, Event>, 'initialState' | 'evolve'>,
   streamId: string,
-  options: { tenantId: string; asOf?: Date },
+  options: { tenantId: string; asOf?: Date; access?: StreamAccess<State> },
 ): Promise<LoadedAggregate<State>> {
   let recorded: RecordedEvent[];
   try {
@@ -89,7 +100,12 @@ export async function loadAggregate<State, Event extends DomainEvent>(
     if (error instanceof StreamNotFoundError) return { state: decider.initialState(), revision: undefined, events: [] };
     throw error;
   }
-  if (recorded.some((event) => event.metadata.tenantId !== options.tenantId)) throw notFound(streamId);
+  if (!options.access && recorded.some((event) => event.metadata.tenantId !== options.tenantId)) throw notFound(streamId);
+  if (options.access) {
+    // Judged on the current state, also for an `asOf` read: a template made private since is private now.
+    const current = recorded.map((event) => upcast(event, deps.upcasters)).reduce((state, event) => decider.evolve(state, { type: event.type, data: event.data } as Event), decider.initialState());
+    if (!options.access(current, options.tenantId)) throw notFound(streamId);
+  }
   const asOf = options.asOf?.getTime();
   const cut = asOf === undefined ? -1 : recorded.findIndex((event) => !(Date.parse(String(event.metadata.occurredAt)) <= asOf));
   const events = (cut === -1 ? recorded : recorded.slice(0, cut)).map((event) => upcast(event, deps.upcasters));
@@ -112,12 +128,12 @@ export async function loadAggregate<State, Event extends DomainEvent>(
 export async function handleCommand<State, Command, Event extends DomainEvent>(
   deps: CommandDeps,
   decider: Decider<State, Command, Event>,
-  request: CommandRequest<Command>,
+  request: CommandRequest<Command, State>,
 ): Promise<CommandResult<State, Event>> {
   const { streamId, context } = request;
   const maxRetries = deps.maxRetries ?? 3;
   for (let attempt = 0; ; attempt++) {
-    const loaded = await loadAggregate(deps, decider, streamId, { tenantId: context.tenantId });
+    const loaded = await loadAggregate(deps, decider, streamId, { tenantId: context.tenantId, ...(request.access ? { access: request.access } : {}) });
 
     const earlier = loaded.events.filter((event) => event.metadata.commandId === context.commandId);
     if (earlier.length > 0) {
@@ -130,6 +146,7 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
       throw new WrongExpectedRevisionError(streamId, request.expectedRevision, actual);
     }
 
+    request.authorize?.(loaded.state);
     const decided = decider.decide(request.command, loaded.state);
     if (decided.length === 0) {
       return { streamId, revision: loaded.revision ?? NO_REVISION, position: loaded.events.at(-1)?.position ?? START, events: [], state: loaded.state, idempotent: false };

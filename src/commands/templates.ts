@@ -1,0 +1,246 @@
+// Template commands: the aggregate's decider, plus the rules that need more than one stream:
+// - tenancy: owners change their templates; public and system templates are readable (favorite, use) by
+//   every tenant; system templates are read-only; another tenant's private template is "not found";
+// - the name is unique per tenant among templates that are not archived (reservation streams);
+// - a parent must be visible to the caller, the chain acyclic and at most 10 deep (checked on the
+//   ancestors' streams, so it never trusts a lagging read model);
+// - at most `maxTemplatesPerTenant` templates per tenant (counted on the read model: approximate under
+//   a burst of concurrent creates, by at most the projection's lag).
+import {
+  assertTenantMayChange,
+  templateDecider,
+  validateParentChain,
+  type CreateTemplateData,
+  type LiveTemplateState,
+  type RecordTemplateUsageData,
+  type TemplateChanges,
+  type TemplateCommand,
+  type TemplateEvent,
+  type TemplateState,
+  type TemplateTag,
+  type TemplateTagKey,
+} from '../domain/templates/index.js';
+import { RuleViolation } from '../domain/rule-violation.js';
+import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type StreamAccess } from './handle-command.js';
+import { normalizeReservedValue, releaseIfUnheld, reserve, type ReservationRequest } from './reservations.js';
+
+export const templateStreamId = (templateId: string) => `template-${templateId.toLowerCase()}`;
+export const TEMPLATE_NAME_SCOPE = 'template.name';
+
+export interface TemplateLimits {
+  readonly maxTemplatesPerTenant: number;
+}
+
+export interface TemplateCommandDeps extends CommandDeps {
+  readonly limits: TemplateLimits;
+  /** Templates of a tenant that exist (read model). */
+  countTemplates(tenantId: string): Promise<number>;
+  /** Levels of a template's subtree counting itself (read model; 1 for a leaf). */
+  subtreeDepth(templateId: string): Promise<number>;
+}
+
+export type TemplateCommandResult = CommandResult<TemplateState, TemplateEvent>;
+
+export interface TemplateTarget {
+  readonly templateId: string;
+  /** The revision the caller last saw (HTTP If-Match). */
+  readonly expectedRevision?: bigint;
+}
+
+/** Readable: the owner's, or public, or system. Absent streams are "readable" so creation can proceed. */
+export const templateAccess: StreamAccess<TemplateState> = (state, tenantId) =>
+  state.status === 'absent' || state.ownerTenantId === tenantId || state.content.isPublic || state.isSystemTemplate;
+
+/** Favorites are per user; user ids are only unique inside a tenant. */
+export const favoriteUserKey = (tenantId: string, userId: string) => `${tenantId}:${userId}`;
+
+const holdsNameState = (state: TemplateState, name: string) =>
+  state.status !== 'absent' && state.status !== 'archived' && normalizeReservedValue(state.content.name) === normalizeReservedValue(name);
+
+function nameClaim(deps: CommandDeps, context: CommandContext, templateId: string, name: string): ReservationRequest {
+  return {
+    scope: TEMPLATE_NAME_SCOPE,
+    tenantId: context.tenantId,
+    value: name.trim(),
+    ownerStreamId: templateStreamId(templateId),
+    context,
+    field: 'name',
+    stillHolds: async (owner) => {
+      try {
+        return holdsNameState((await loadAggregate(deps, templateDecider, owner, { tenantId: context.tenantId, access: templateAccess })).state, name);
+      } catch (error) {
+        if (error instanceof RuleViolation && error.kind === 'not_found') return false;
+        throw error;
+      }
+    },
+  };
+}
+
+const giveBack = (deps: CommandDeps, claim: ReservationRequest) => releaseIfUnheld(deps, claim).catch(() => undefined);
+
+async function withClaim(deps: CommandDeps, claim: ReservationRequest, command: () => Promise<TemplateCommandResult>): Promise<TemplateCommandResult> {
+  await reserve(deps, claim);
+  try {
+    return await command();
+  } catch (error) {
+    await giveBack(deps, claim);
+    throw error;
+  }
+}
+
+const load = (deps: CommandDeps, context: CommandContext, templateId: string) =>
+  loadAggregate(deps, templateDecider, templateStreamId(templateId), { tenantId: context.tenantId, access: templateAccess });
+
+const ownerOnly = (context: CommandContext) => (state: TemplateState) => assertTenantMayChange(state, context.tenantId);
+const visible = (state: TemplateState): void => {
+  if (state.status === 'absent') throw new RuleViolation('template.not_found', 'no such template', 'not_found');
+};
+
+function run(
+  deps: CommandDeps,
+  context: CommandContext,
+  target: TemplateTarget,
+  command: TemplateCommand,
+  authorize: (state: TemplateState) => void,
+): Promise<TemplateCommandResult> {
+  return handleCommand(deps, templateDecider, {
+    streamId: templateStreamId(target.templateId),
+    command,
+    context,
+    access: templateAccess,
+    authorize,
+    ...(target.expectedRevision !== undefined ? { expectedRevision: target.expectedRevision } : {}),
+  });
+}
+
+/**
+ * Checks a parent for `templateId`: visible to the caller, and the chain it makes acyclic and at most
+ * MAX_INHERITANCE_DEPTH deep. Ancestors above the parent are read whatever their tenant (a public
+ * parent may itself inherit from its owner's private template).
+ */
+async function checkParent(deps: TemplateCommandDeps, context: CommandContext, templateId: string, parentTemplateId: string | null, subtreeDepth: number): Promise<void> {
+  if (parentTemplateId === null) return;
+  const parent = await load(deps, context, parentTemplateId).catch((error: unknown) => {
+    if (error instanceof RuleViolation && error.kind === 'not_found') return undefined;
+    throw error;
+  });
+  if (!parent || parent.state.status === 'absent') {
+    throw new RuleViolation('template.parent.not_found', 'the parent template does not exist', 'not_found', 'parentTemplateId');
+  }
+  // Snapshot of the chain above the parent, read from the streams (at most 10 reads, stops at a loop).
+  const links = new Map<string, string | null>([[parentTemplateId.toLowerCase(), parent.state.parentTemplateId]]);
+  for (let next = parent.state.parentTemplateId; next !== null && !links.has(next) && links.size <= 11; ) {
+    const ancestor = await loadAggregate(deps, templateDecider, templateStreamId(next), { tenantId: context.tenantId, access: () => true });
+    const link = ancestor.state.status === 'absent' ? undefined : ancestor.state.parentTemplateId;
+    if (link === undefined) break;
+    links.set(next, link);
+    next = link;
+  }
+  validateParentChain({
+    templateId: templateId.toLowerCase(),
+    newParentId: parentTemplateId.toLowerCase(),
+    lookup: (id) => (links.has(id) ? { parentTemplateId: links.get(id)! } : undefined),
+    subtreeDepth,
+  });
+}
+
+export async function createTemplate(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  input: Omit<CreateTemplateData, 'ownerTenantId'>,
+): Promise<TemplateCommandResult> {
+  const templateId = input.templateId.toLowerCase();
+  const command: TemplateCommand = { type: 'CreateTemplate', data: { ...input, templateId, ownerTenantId: context.tenantId } };
+  templateDecider.decide(command, templateDecider.initialState()); // bad input fails before anything else
+  const existing = await load(deps, context, templateId);
+  // An existing stream: the handler answers a retry, or refuses with template.exists.
+  if (existing.revision !== undefined) return run(deps, context, { templateId }, command, () => undefined);
+  if ((await deps.countTemplates(context.tenantId)) >= deps.limits.maxTemplatesPerTenant) {
+    throw new RuleViolation('template.tenant.limit', `a tenant has at most ${deps.limits.maxTemplatesPerTenant} templates`, 'conflict');
+  }
+  await checkParent(deps, context, templateId, input.parentTemplateId?.toLowerCase() ?? null, 1);
+  return withClaim(deps, nameClaim(deps, context, templateId, input.name), () => run(deps, context, { templateId }, command, () => undefined));
+}
+
+export async function updateTemplate(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { changes: TemplateChanges }): Promise<TemplateCommandResult> {
+  const command: TemplateCommand = { type: 'UpdateTemplate', data: input.changes };
+  const before = await load(deps, context, input.templateId);
+  const handled = before.events.some((event) => event.metadata.commandId === context.commandId);
+  const newName = input.changes.name;
+  let result: TemplateCommandResult;
+  if (handled || newName === undefined) {
+    result = await run(deps, context, input, command, ownerOnly(context));
+  } else {
+    assertTenantMayChange(before.state, context.tenantId);
+    templateDecider.decide(command, before.state); // bad input before any claim
+    const keepsName = holdsNameState(before.state, newName);
+    result = keepsName
+      ? await run(deps, context, input, command, ownerOnly(context))
+      : await withClaim(deps, nameClaim(deps, context, input.templateId, newName), () => run(deps, context, input, command, ownerOnly(context)));
+  }
+  // Give back the names this command's events moved away from.
+  if (newName !== undefined && before.state.status !== 'absent' && !holdsNameState(before.state, newName)) {
+    await giveBack(deps, nameClaim(deps, context, input.templateId, before.state.content.name));
+  }
+  return result;
+}
+
+export async function changeTemplateParent(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { parentTemplateId: string | null }): Promise<TemplateCommandResult> {
+  const command: TemplateCommand = { type: 'ChangeTemplateParent', data: { parentTemplateId: input.parentTemplateId?.toLowerCase() ?? null } };
+  const before = await load(deps, context, input.templateId);
+  if (!before.events.some((event) => event.metadata.commandId === context.commandId)) {
+    assertTenantMayChange(before.state, context.tenantId);
+    await checkParent(deps, context, input.templateId, input.parentTemplateId, await deps.subtreeDepth(input.templateId.toLowerCase()));
+  }
+  return run(deps, context, input, command, ownerOnly(context));
+}
+
+const STATUS_COMMANDS = { activate: 'ActivateTemplate', archive: 'ArchiveTemplate', deprecate: 'DeprecateTemplate', unarchive: 'UnarchiveTemplate' } as const;
+export type TemplateStatusAction = keyof typeof STATUS_COMMANDS;
+
+export async function changeTemplateStatus(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { action: TemplateStatusAction }): Promise<TemplateCommandResult> {
+  const command = { type: STATUS_COMMANDS[input.action], data: {} } as TemplateCommand;
+  if (input.action !== 'unarchive') {
+    const result = await run(deps, context, input, command, ownerOnly(context));
+    if (input.action === 'archive' && result.state.status !== 'absent') await giveBack(deps, nameClaim(deps, context, input.templateId, result.state.content.name));
+    return result;
+  }
+  // Back from the archive takes the name again, if it is still free.
+  const before = await load(deps, context, input.templateId);
+  if (before.events.some((event) => event.metadata.commandId === context.commandId)) return run(deps, context, input, command, ownerOnly(context));
+  assertTenantMayChange(before.state, context.tenantId);
+  templateDecider.decide(command, before.state);
+  if (before.state.status !== 'archived') return run(deps, context, input, command, ownerOnly(context));
+  return withClaim(deps, nameClaim(deps, context, input.templateId, before.state.content.name), () => run(deps, context, input, command, ownerOnly(context)));
+}
+
+export async function restoreTemplateVersion(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { version: number }): Promise<TemplateCommandResult> {
+  const before = await load(deps, context, input.templateId);
+  const command: TemplateCommand = { type: 'RestoreTemplateVersion', data: { version: input.version } };
+  if (before.events.some((event) => event.metadata.commandId === context.commandId)) return run(deps, context, input, command, ownerOnly(context));
+  assertTenantMayChange(before.state, context.tenantId);
+  const restored = (before.state as LiveTemplateState).versions[input.version];
+  if (!restored || holdsNameState(before.state, restored.name)) return run(deps, context, input, command, ownerOnly(context));
+  // The old version has another name: it must be free now.
+  const result = await withClaim(deps, nameClaim(deps, context, input.templateId, restored.name), () => run(deps, context, input, command, ownerOnly(context)));
+  await giveBack(deps, nameClaim(deps, context, input.templateId, before.state.content.name));
+  return result;
+}
+
+export function addTemplateTags(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { tags: TemplateTag[] }): Promise<TemplateCommandResult> {
+  return run(deps, context, input, { type: 'AddTemplateTags', data: { tags: input.tags } }, ownerOnly(context));
+}
+
+export function removeTemplateTags(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { tags: TemplateTagKey[] }): Promise<TemplateCommandResult> {
+  return run(deps, context, input, { type: 'RemoveTemplateTags', data: { tags: input.tags } }, ownerOnly(context));
+}
+
+export function favoriteTemplate(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { favorite: boolean }): Promise<TemplateCommandResult> {
+  const userId = favoriteUserKey(context.tenantId, context.userId);
+  const command: TemplateCommand = input.favorite ? { type: 'FavoriteTemplate', data: { userId } } : { type: 'UnfavoriteTemplate', data: { userId } };
+  return run(deps, context, input, command, visible);
+}
+
+export function recordTemplateUsage(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { usage: Omit<RecordTemplateUsageData, 'usedBy'> }): Promise<TemplateCommandResult> {
+  return run(deps, context, input, { type: 'RecordTemplateUsage', data: { ...input.usage, usedBy: context.userId } }, visible);
+}

@@ -1,0 +1,56 @@
+import type { JsonObject } from '../event-store.js';
+import type { TemplateChanges, TemplateContent, TemplateStatus, TemplateTag, TemplateTagKey } from './template-content.js';
+import type { UsageOutcome, UsageType } from './template-commands.js';
+
+export type TemplateCreatedData = TemplateContent & {
+  templateId: string;
+  ownerTenantId: string;
+  parentTemplateId: string | null;
+  isSystemTemplate: boolean;
+  status: 'draft';
+  version: 1;
+};
+
+export type TemplateEvent =
+  | { type: 'TemplateCreated'; data: TemplateCreatedData }
+  /** Only the fields that changed, with the version they make. */
+  | { type: 'TemplateUpdated'; data: { changes: TemplateChanges; version: number } }
+  | { type: 'TemplateParentChanged'; data: { parentTemplateId: string | null; previousParentTemplateId: string | null; version: number } }
+  | { type: 'TemplateActivated'; data: { from: TemplateStatus } }
+  | { type: 'TemplateArchived'; data: { from: TemplateStatus } }
+  | { type: 'TemplateDeprecated'; data: { from: TemplateStatus } }
+  | { type: 'TemplateUnarchived'; data: { from: TemplateStatus } }
+  /** A new version whose content equals version `restoredFrom`; earlier versions stay as they were. */
+  | { type: 'TemplateVersionRestored'; data: { restoredFrom: number; version: number; content: TemplateContent } }
+  | { type: 'TemplateTagsAdded'; data: { tags: TemplateTag[]; version: number } }
+  | { type: 'TemplateTagsRemoved'; data: { tags: TemplateTagKey[]; version: number } }
+  | { type: 'TemplateFavorited'; data: { userId: string } }
+  | { type: 'TemplateUnfavorited'; data: { userId: string } }
+  | {
+      type: 'TemplateUsageRecorded';
+      data: {
+        usageType: UsageType;
+        customizations: JsonObject;
+        outcome: UsageOutcome;
+        errorMessage: string | null;
+        usedBy: string;
+        courseId: string | null;
+        templateVersion: number;
+      };
+    };
+
+export const TEMPLATE_EVENT_TYPES: readonly TemplateEvent['type'][] = [
+  'TemplateCreated',
+  'TemplateUpdated',
+  'TemplateParentChanged',
+  'TemplateActivated',
+  'TemplateArchived',
+  'TemplateDeprecated',
+  'TemplateUnarchived',
+  'TemplateVersionRestored',
+  'TemplateTagsAdded',
+  'TemplateTagsRemoved',
+  'TemplateFavorited',
+  'TemplateUnfavorited',
+  'TemplateUsageRecorded',
+];

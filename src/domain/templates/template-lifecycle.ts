@@ -1,0 +1,45 @@
+// The status lifecycle of a course template.
+//
+//   draft ──► active ──► deprecated
+//     │         │  ▲         │
+//     │         │  └─────────┤        (deprecated → active: un-deprecate)
+//     ▼         ▼            ▼
+//   archived ◄──┴────────────┘
+//     │
+//     └──► draft                      (UnarchiveTemplate: back to draft, to be reviewed and re-activated)
+//
+// A command whose target is the current status is a no-op (emits nothing), so retries are harmless.
+// Any other transition missing from the table is refused with 'template.status.transition' (conflict).
+// Archived templates cannot be updated, re-parented, restored, tagged, favorited or used ('template.archived').
+// Usage can be recorded for active and deprecated templates (deprecated ones still serve existing course
+// flows; both outcomes allowed); for a draft it is refused with 'template.usage.status' (conflict).
+import { RuleViolation } from '../rule-violation.js';
+import type { TemplateStatus } from './template-content.js';
+
+export const TEMPLATE_STATUS_TRANSITIONS: Readonly<Record<TemplateStatus, readonly TemplateStatus[]>> = {
+  draft: ['active', 'archived'],
+  active: ['deprecated', 'archived'],
+  deprecated: ['active', 'archived'],
+  archived: ['draft'],
+};
+
+/** The command that moves a template into each status. */
+export const STATUS_COMMAND = {
+  active: 'ActivateTemplate',
+  archived: 'ArchiveTemplate',
+  deprecated: 'DeprecateTemplate',
+  draft: 'UnarchiveTemplate',
+} as const satisfies Record<TemplateStatus, string>;
+
+/** The statuses in which a template may be used to make courses. */
+export const USABLE_STATUSES: readonly TemplateStatus[] = ['active', 'deprecated'];
+
+export function canTransition(from: TemplateStatus, to: TemplateStatus): boolean {
+  return TEMPLATE_STATUS_TRANSITIONS[from].includes(to);
+}
+
+export function assertTransition(from: TemplateStatus, to: TemplateStatus): void {
+  if (!canTransition(from, to)) {
+    throw new RuleViolation('template.status.transition', `a ${from} template cannot become ${to}`, 'conflict', 'status');
+  }
+}

@@ -1,0 +1,82 @@
+// DDL of the template read models. Keyword search uses PostgreSQL full-text search with the `simple`
+// configuration over name, description and tags: it is built in (PGlite has it too, no extension to
+// install), a GIN expression index serves it, and `simple` keeps words as written (lower-cased, no
+// stemming), which suits names and tags in any language. Prefix matching (`word:*`) covers typing.
+import { sql, type Kysely } from 'kysely';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- DDL runs before table types exist
+export async function createTemplateSchema(db: Kysely<any>, schema: string): Promise<void> {
+  const s = sql.id(schema);
+  await sql`CREATE SCHEMA IF NOT EXISTS ${s}`.execute(db);
+  await sql`CREATE TABLE IF NOT EXISTS ${s}.templates (
+      template_id uuid PRIMARY KEY,
+      tenant_id text NOT NULL,
+      is_public boolean NOT NULL,
+      is_system boolean NOT NULL,
+      name text NOT NULL,
+      description text,
+      category_id uuid,
+      template_type text NOT NULL,
+      status text NOT NULL,
+      parent_template_id uuid,
+      content jsonb NOT NULL,
+      effective jsonb NOT NULL,
+      skill_level text,
+      price_minor bigint,
+      currency text,
+      duration integer,
+      tag_keys text[] NOT NULL,
+      search_text text NOT NULL,
+      version integer NOT NULL,
+      revision bigint NOT NULL,
+      usage_count integer NOT NULL,
+      success_count integer NOT NULL,
+      last_used_at timestamptz,
+      favorites_count integer NOT NULL,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL,
+      created_by text NOT NULL,
+      updated_by text NOT NULL)`.execute(db);
+  // Tenant-first for the default listing; the visibility rule ORs in public and system templates,
+  // which the partial index serves.
+  await sql`CREATE INDEX IF NOT EXISTS templates_tenant_status ON ${s}.templates (tenant_id, status, name)`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS templates_shared ON ${s}.templates (status, name) WHERE is_public OR is_system`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS templates_parent ON ${s}.templates (parent_template_id) WHERE parent_template_id IS NOT NULL`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS templates_keywords ON ${s}.templates USING gin (to_tsvector('simple', search_text))`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS templates_tags ON ${s}.templates USING gin (tag_keys)`.execute(db);
+  await sql`CREATE TABLE IF NOT EXISTS ${s}.favorites (
+      template_id uuid NOT NULL,
+      tenant_id text NOT NULL,
+      user_id text NOT NULL,
+      created_at timestamptz NOT NULL,
+      PRIMARY KEY (tenant_id, user_id, template_id))`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS favorites_template ON ${s}.favorites (template_id)`.execute(db);
+  await sql`CREATE TABLE IF NOT EXISTS ${s}.usage_days (
+      template_id uuid NOT NULL,
+      tenant_id text NOT NULL,
+      day date NOT NULL,
+      usage_type text NOT NULL,
+      success_count integer NOT NULL,
+      error_count integer NOT NULL,
+      PRIMARY KEY (template_id, tenant_id, day, usage_type))`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS usage_days_tenant ON ${s}.usage_days (tenant_id, day)`.execute(db);
+  await sql`CREATE TABLE IF NOT EXISTS ${s}.versions (
+      template_id uuid NOT NULL,
+      version integer NOT NULL,
+      content jsonb NOT NULL,
+      parent_template_id uuid,
+      event_type text NOT NULL,
+      changed_by text NOT NULL,
+      changed_at timestamptz NOT NULL,
+      PRIMARY KEY (template_id, version))`.execute(db);
+  await sql`CREATE TABLE IF NOT EXISTS ${s}.history (
+      template_id uuid NOT NULL,
+      revision bigint NOT NULL,
+      event_type text NOT NULL,
+      changes jsonb NOT NULL,
+      tenant_id text NOT NULL,
+      user_id text NOT NULL,
+      correlation_id text,
+      occurred_at timestamptz NOT NULL,
+      PRIMARY KEY (template_id, revision))`.execute(db);
+}
