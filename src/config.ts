@@ -41,6 +41,8 @@ const environmentSchema = z.object({
   TEMPLATE_MAX_PER_TENANT: integer(1, 10_000_000, 10_000),
   /** Usage count from which a template counts as popular (search `popularOnly=true`). */
   TEMPLATE_POPULAR_THRESHOLD: integer(1, 1_000_000_000, 10),
+  /** Template commands a tenant may send per minute (on top of RATE_LIMIT_PER_MINUTE for all requests). */
+  TEMPLATE_OPS_PER_MINUTE: integer(1, 10_000_000, 1200),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

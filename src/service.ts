@@ -152,7 +152,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await app.register(operationsRoutes, { metrics, projections, checks, version: VERSION });
       await app.register(apiKeyRoutes, { apiKeys });
       await app.register(categoryRoutes, { commands: commandDeps, db, readYourWrites: ryw });
-      await app.register(templateRoutes, { commands: templateCommands, db, readYourWrites: ryw, popularThreshold: config.TEMPLATE_POPULAR_THRESHOLD });
+      await app.register(templateRoutes, { commands: templateCommands, db, readYourWrites: ryw, popularThreshold: config.TEMPLATE_POPULAR_THRESHOLD, opsPerMinute: config.TEMPLATE_OPS_PER_MINUTE });
     },
   });
   await http.ready();

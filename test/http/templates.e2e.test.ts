@@ -358,3 +358,43 @@ if (postgres.skipReason) console.warn(`[skip] templates end to end on PostgreSQL
 if (postgres.url) {
   e2e('templates end to end on PostgreSQL', async () => ({ DATABASE_URL: await createTestDatabase(postgres.url!) }));
 }
+
+describe('template limits per tenant (embedded)', () => {
+  let service: Service;
+  let dataDir: string;
+  let keyA: string;
+  let keyB: string;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'kyo-template-limits-'));
+    const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', TEMPLATE_OPS_PER_MINUTE: '4', TEMPLATE_MAX_PER_TENANT: '2' });
+    service = await startService(config, pino({ level: 'silent' }), { defaultMetrics: false });
+    keyA = (await service.apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'a', permissions: ['templates:write'] })).apiKey;
+    keyB = (await service.apiKeys.create({ tenantId: 'globex', userId: 'bob', name: 'b', permissions: ['templates:write'] })).apiKey;
+  });
+  afterAll(async () => {
+    await service?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const post = (key: string, body: unknown, query = '') =>
+    service.http.inject({ method: 'POST', url: `/v1/templates${query}`, headers: { authorization: `Bearer ${key}` }, payload: body as object });
+
+  it('caps templates per tenant and template commands per minute, per tenant, with Retry-After', async () => {
+    const first = await post(keyA, { name: 'One', templateType: 'base' });
+    const second = await post(keyA, { name: 'Two', templateType: 'base' });
+    expect([first.statusCode, second.statusCode]).toEqual([201, 201]);
+    // The count is read from the read model: wait until it has both.
+    await service.projections.waitFor(await service.eventStore.headPosition(), { timeoutMs: 5000 });
+    const third = await post(keyA, { name: 'Three', templateType: 'base' });
+    expect(third.statusCode).toBe(409);
+    expect(third.json().rule).toBe('template.tenant.limit');
+    // Fourth command this minute is allowed, the fifth is not; reads are not counted; B has its own budget.
+    expect((await post(keyA, { name: 'Four', templateType: 'base' })).statusCode).toBe(409);
+    const limited = await post(keyA, { name: 'Five', templateType: 'base' });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['content-type']).toContain('application/problem+json');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.json().type).toContain('template.rate_limit');
+    expect((await service.http.inject({ method: 'GET', url: '/v1/templates', headers: { authorization: `Bearer ${keyA}` } })).statusCode).toBe(200);
+    expect((await post(keyB, { name: 'Five', templateType: 'base' })).statusCode).toBe(201);
+  });
+});

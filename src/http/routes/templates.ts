@@ -48,6 +48,8 @@ export interface TemplateRouteDeps {
   readonly readYourWrites: ReadYourWrites;
   /** Usage count from which a template is "popular" (search `popularOnly`). */
   readonly popularThreshold: number;
+  /** Template commands per tenant per minute. */
+  readonly opsPerMinute: number;
 }
 
 const PROJECTIONS = ['templates'] as const;
@@ -174,6 +176,17 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const write = { permission: 'templates:write' };
   const read = { permission: 'templates:read' };
+
+  // One budget per tenant shared by every template command, in the same store as the global limit (the
+  // plugin's per-route limits would count each route apart). Runs after authentication and permissions.
+  const opsLimit = app.createRateLimit({ max: deps.opsPerMinute, timeWindow: 60_000, keyGenerator: (request) => `template-ops:${principalOf(request).tenantId}` });
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method === 'GET') return;
+    const verdict = await opsLimit(request);
+    if (verdict.isAllowed || !verdict.isExceeded) return;
+    reply.header('retry-after', String(verdict.ttlInSeconds));
+    throw new HttpProblem(429, 'template.rate_limit', `at most ${verdict.max} template commands per minute per tenant; retry in ${verdict.ttlInSeconds} s`);
+  });
 
   routes.post(
     '/v1/templates',
