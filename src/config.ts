@@ -38,6 +38,8 @@ const environmentSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
   PROJECTION_BATCH_SIZE: integer(1, 100_000, 1000),
   /** Templates a tenant may have (all statuses). */
+  /** Prefix of every Redis key (queue and cache), so environments can share one Redis. */
+  REDIS_KEY_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - (1–64)').default('kyo')),
   TEMPLATE_MAX_PER_TENANT: integer(1, 10_000_000, 10_000),
   /** Usage count from which a template counts as popular (search `popularOnly=true`). */
   TEMPLATE_POPULAR_THRESHOLD: integer(1, 1_000_000_000, 10),

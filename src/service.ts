@@ -23,7 +23,11 @@ import { readYourWrites } from './http/read-your-writes.js';
 import { apiKeyRoutes } from './http/routes/api-keys.js';
 import { categoryRoutes } from './http/routes/categories.js';
 import { templateRoutes } from './http/routes/templates.js';
-import { templateProjector } from './projections/templates/template-projector.js';
+import { templateProjector, type TemplateBatchEffect } from './projections/templates/template-projector.js';
+import { createMemoryReadCache } from './adapters/cache/memory-read-cache.js';
+import { createRedisReadCache } from './adapters/cache/redis-read-cache.js';
+import { sharedSearchTag, templateTag, tenantSearchTag, type ReadCache } from './adapters/cache/read-cache.js';
+import { cacheCounters } from './adapters/observability/metrics.js';
 import type { TemplateCommandDeps } from './commands/templates.js';
 import { countTenantTemplates, templateSubtreeDepth } from './projections/templates/template-queries.js';
 import { operationsRoutes, type ReadinessCheck } from './http/routes/operations.js';
@@ -87,6 +91,34 @@ export async function startService(config: Config, logger: Logger, overrides: Se
 
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: false }) : undefined;
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  // Commands fail fast while the client is not connected (no offline queue), so give it a moment to
+  // connect before serving; a Redis that is down does not stop the start (reads fall back to the database).
+  if (redis && redis.status !== 'ready') {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 3000);
+      redis.once('ready', done);
+      function done() {
+        clearTimeout(timer);
+        redis!.off('ready', done);
+        resolve();
+      }
+    });
+  }
+
+  // Cache-aside for template reads: Redis when configured, else an in-process LRU. Invalidated by the
+  // template projector after each commit, never by the command side.
+  const cache: ReadCache = redis
+    ? createRedisReadCache(redis, {
+        prefix: `${config.REDIS_KEY_PREFIX}:cache`,
+        counters: cacheCounters(metrics, 'redis'),
+        onError: (error, context) => logger.debug({ err: error, ...context }, 'cache unavailable; reading the database'),
+      })
+    : createMemoryReadCache({ counters: cacheCounters(metrics, 'memory') });
+  const invalidateTemplates = (effect: TemplateBatchEffect) =>
+    cache.invalidateTags([
+      ...effect.templateIds.map(templateTag),
+      ...effect.tenantIds.map((tenantId) => (tenantId === '*' ? sharedSearchTag : tenantSearchTag(tenantId))),
+    ]);
 
   const apiKeys = createApiKeyStore(db);
   await apiKeys.migrate();
@@ -95,7 +127,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const projections = createProjectionEngine({
     db,
     eventStore,
-    projectors: [categoryProjector, templateProjector()],
+    projectors: [categoryProjector, templateProjector({ afterCommit: invalidateTemplates })],
     batchSize: config.PROJECTION_BATCH_SIZE,
     logger,
     onBatchApplied: (name: string, count: number) => metrics.projectionEventsApplied.inc({ projection: name }, count),
@@ -107,7 +139,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   // write in their checkpoint transaction, so pending work survives a restart.
   let queue: JobQueue;
   if (config.REDIS_URL) {
-    queue = createBullmqJobQueue(config.REDIS_URL);
+    queue = createBullmqJobQueue(config.REDIS_URL, { prefix: config.REDIS_KEY_PREFIX });
   } else {
     const sqlQueue = createSqlJobQueue(db);
     await sqlQueue.migrate();
@@ -152,7 +184,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await app.register(operationsRoutes, { metrics, projections, checks, version: VERSION });
       await app.register(apiKeyRoutes, { apiKeys });
       await app.register(categoryRoutes, { commands: commandDeps, db, readYourWrites: ryw });
-      await app.register(templateRoutes, { commands: templateCommands, db, readYourWrites: ryw, popularThreshold: config.TEMPLATE_POPULAR_THRESHOLD, opsPerMinute: config.TEMPLATE_OPS_PER_MINUTE });
+      await app.register(templateRoutes, { commands: templateCommands, db, readYourWrites: ryw, cache, popularThreshold: config.TEMPLATE_POPULAR_THRESHOLD, opsPerMinute: config.TEMPLATE_OPS_PER_MINUTE });
     },
   });
   await http.ready();
@@ -179,6 +211,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await Promise.all(stopWorkers.map((stop) => stop()));
       await queue.close();
       await projections.stop();
+      await cache.close();
       await eventStore.close();
       if (redis) await redis.quit().catch(() => redis.disconnect());
       await db.close();

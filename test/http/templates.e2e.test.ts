@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
-import { createTestDatabase, postgresService } from '../support/services.js';
+import { createTestDatabase, postgresService, redisService } from '../support/services.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -396,5 +396,92 @@ describe('template limits per tenant (embedded)', () => {
     expect(limited.json().type).toContain('template.rate_limit');
     expect((await service.http.inject({ method: 'GET', url: '/v1/templates', headers: { authorization: `Bearer ${keyA}` } })).statusCode).toBe(200);
     expect((await post(keyB, { name: 'Five', templateType: 'base' })).statusCode).toBe(201);
+  });
+});
+
+const redis = redisService();
+if (redis.skipReason) console.warn(`[skip] template cache on Redis: ${redis.skipReason}`);
+
+function cacheSuite(label: string, environment: () => Record<string, string>) {
+  describe(label, () => {
+    let service: Service;
+    let dataDir: string;
+    let key: string;
+    beforeAll(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), 'kyo-template-cache-'));
+      const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', REDIS_KEY_PREFIX: `t${randomUUID().slice(0, 8)}`, ...environment() });
+      service = await startService(config, pino({ level: 'silent' }), { defaultMetrics: false });
+      key = (await service.apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'a', permissions: ['templates:write'] })).apiKey;
+    });
+    afterAll(async () => {
+      await service?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    const call = (method: Method, url: string, body?: unknown) =>
+      service.http.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(body !== undefined ? { payload: body as object } : {}) });
+    const cacheCount = async (result: 'hit' | 'miss' | 'error') => {
+      const text = (await service.http.inject({ method: 'GET', url: '/metrics' })).body;
+      return text
+        .split('\n')
+        .filter((line) => line.startsWith('cache_requests_total{') && line.includes(`result="${result}"`))
+        .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+    };
+
+    it('serves repeated reads from the cache and drops them when the projector commits a change', async () => {
+      const created = await call('POST', '/v1/templates', { name: 'Cached calligraphy', templateType: 'base', isPublic: false });
+      const { templateId } = created.json();
+      const activated = await call('POST', `/v1/templates/${templateId}/activate`);
+      await service.projections.waitFor(await service.eventStore.headPosition(), { timeoutMs: 5000 });
+      expect(activated.statusCode).toBe(200);
+      const hitsBefore = await cacheCount('hit');
+      const first = await call('GET', '/v1/templates?q=calligraphy');
+      const second = await call('GET', '/v1/templates?q=calligraphy');
+      expect(second.json()).toEqual(first.json());
+      expect(first.json().items[0].name).toBe('Cached calligraphy');
+      expect([await cacheCount('hit'), await cacheCount('error')]).toEqual([hitsBefore + 1, 0]);
+      expect((await call('GET', `/v1/templates/${templateId}`)).statusCode).toBe(200);
+      expect((await call('GET', `/v1/templates/${templateId}`)).json().name).toBe('Cached calligraphy');
+
+      // The change lands in the cache through the projector's invalidation: an unbusted entry would
+      // serve the old name for its whole TTL (60 s / 300 s).
+      expect((await call('PATCH', `/v1/templates/${templateId}`, { name: 'Cached calligraphy II' })).statusCode).toBe(200);
+      const deadline = Date.now() + 3000;
+      let names: [string, string] = ['', ''];
+      while (Date.now() < deadline) {
+        names = [(await call('GET', '/v1/templates?q=calligraphy')).json().items[0]?.name, (await call('GET', `/v1/templates/${templateId}`)).json().name];
+        if (names.every((name) => name === 'Cached calligraphy II')) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(names).toEqual(['Cached calligraphy II', 'Cached calligraphy II']);
+    });
+  });
+}
+
+cacheSuite('template cache in memory (embedded)', () => ({}));
+if (redis.url) cacheSuite('template cache on Redis', () => ({ REDIS_URL: redis.url! }));
+
+describe('template reads with Redis down', () => {
+  let service: Service;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'kyo-template-noredis-'));
+    // Port 1: nothing listens; every cache call fails at once.
+    service = await startService(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:1' }), pino({ level: 'silent' }), { defaultMetrics: false });
+  });
+  afterAll(async () => {
+    await service?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('reads from PostgreSQL and counts cache errors; readiness names Redis', async () => {
+    const key = (await service.apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'a', permissions: ['templates:read'] })).apiKey;
+    const search = await service.http.inject({ method: 'GET', url: '/v1/templates?q=anything', headers: { authorization: `Bearer ${key}` } });
+    expect(search.statusCode).toBe(200);
+    expect(search.json()).toMatchObject({ total: 0, items: [] });
+    const metrics = (await service.http.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/cache_requests_total\{cache="redis",result="error"\} [1-9]/);
+    const ready = await service.http.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'redis', ok: false })]));
   });
 });

@@ -1,5 +1,6 @@
 // Prometheus metrics (prom-client), one registry per service instance so tests can build many apps.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReadCacheCounters } from '../cache/read-cache.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -37,4 +38,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     projectionEventsApplied: new Counter({ name: 'projection_events_applied_total', help: 'Events applied by projections on this instance', labelNames: ['projection'], registers: [registry] }),
     cacheRequests: new Counter({ name: 'cache_requests_total', help: 'Read cache lookups by result', labelNames: ['cache', 'result'], registers: [registry] }),
   };
+}
+
+/** The read cache's hit/miss/error counters, as `cache_requests_total{cache, result}` (series start at 0). */
+export function cacheCounters(metrics: Pick<Metrics, 'cacheRequests'>, cache: 'redis' | 'memory'): ReadCacheCounters {
+  const [hit, miss, error] = (['hit', 'miss', 'error'] as const).map((result) => {
+    const child = metrics.cacheRequests.labels({ cache, result });
+    child.inc(0);
+    return child;
+  }) as [Counter.Internal, Counter.Internal, Counter.Internal];
+  return { hit: () => hit.inc(), miss: () => miss.inc(), error: () => error.inc() };
 }

@@ -3,6 +3,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { createHash } from 'node:crypto';
+import { sharedSearchTag, templateTag, tenantSearchTag, type ReadCache } from '../../adapters/cache/read-cache.js';
 import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import { loadAggregate } from '../../commands/handle-command.js';
@@ -35,7 +37,7 @@ import {
   type LiveTemplateState,
   type TemplateContent,
 } from '../../domain/templates/index.js';
-import { getVisibleTemplate, SEARCH_SORTS, searchTemplates, templateHistory, templateUsage, templateVersions, templateView, tenantTemplateStats } from '../../projections/templates/template-queries.js';
+import { getVisibleTemplate, SEARCH_SORTS, type TemplateSearch, searchTemplates, templateHistory, templateUsage, templateVersions, templateView, tenantTemplateStats } from '../../projections/templates/template-queries.js';
 import { principalOf } from '../auth.js';
 import { commandAccepted, commandContextOf } from '../command-context.js';
 import { commandHeaders, expectedRevisionFrom, setEtag } from '../preconditions.js';
@@ -46,6 +48,8 @@ export interface TemplateRouteDeps {
   readonly commands: TemplateCommandDeps;
   readonly db: SqlDatabase;
   readonly readYourWrites: ReadYourWrites;
+  /** Search pages and single templates, invalidated by the projector after it commits. */
+  readonly cache: ReadCache;
   /** Usage count from which a template is "popular" (search `popularOnly`). */
   readonly popularThreshold: number;
   /** Template commands per tenant per minute. */
@@ -53,6 +57,8 @@ export interface TemplateRouteDeps {
 }
 
 const PROJECTIONS = ['templates'] as const;
+const SEARCH_TTL_SECONDS = 60;
+const TEMPLATE_TTL_SECONDS = 300;
 const tags = ['templates'];
 
 const jsonObject = z.record(z.string(), z.json());
@@ -345,7 +351,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       const q = request.query;
       await deps.readYourWrites.await(q.minPosition, PROJECTIONS);
       const principal = principalOf(request);
-      return searchTemplates(deps.db.kysely, principal.tenantId, {
+      const search: TemplateSearch = {
         statuses: q.status?.length ? q.status : ['active'],
         ...(q.categoryIds ? { categoryIds: q.categoryIds } : {}),
         ...(q.templateTypes ? { templateTypes: q.templateTypes } : {}),
@@ -362,7 +368,13 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
         order: q.order ?? (q.sort === 'name' ? 'asc' : 'desc'),
         page: q.page,
         pageSize: q.pageSize,
-      });
+      };
+      const load = () => searchTemplates(deps.db.kysely, principal.tenantId, search);
+      // A query that waited for its own write reads the database: the projector's invalidation runs just
+      // after the commit it waited for.
+      if (q.minPosition !== undefined) return load();
+      const key = `search:${principal.tenantId}:${createHash('sha256').update(JSON.stringify(search)).digest('base64url')}`;
+      return deps.cache.getOrLoad(key, load, { ttlSeconds: SEARCH_TTL_SECONDS, tags: [tenantSearchTag(principal.tenantId), sharedSearchTag] });
     },
   );
 
@@ -410,10 +422,17 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       const templateId = request.params.templateId.toLowerCase();
       if (request.query.asOf) return reply.send(await templateAsOf(deps, tenantId, templateId, new Date(request.query.asOf)));
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
-      const row = await getVisibleTemplate(deps.db.kysely, tenantId, templateId);
-      if (!row) throw new HttpProblem(404, 'template.not_found', 'no such template');
-      setEtag(reply, Number(row.revision));
-      return reply.send(templateView(row));
+      const load = async () => {
+        const row = await getVisibleTemplate(deps.db.kysely, tenantId, templateId);
+        return row && templateView(row);
+      };
+      const view =
+        request.query.minPosition !== undefined
+          ? await load()
+          : await deps.cache.getOrLoad(`template:${tenantId}:${templateId}`, load, { ttlSeconds: TEMPLATE_TTL_SECONDS, tags: [templateTag(templateId)] });
+      if (!view) throw new HttpProblem(404, 'template.not_found', 'no such template');
+      setEtag(reply, view.revision);
+      return reply.send(view);
     },
   );
 

@@ -248,8 +248,11 @@ async function refreshEffective(db: Kysely<TemplateTables>, roots: Set<string>, 
   const affected = new Set([...roots, ...descendants.map((row) => row.template_id)]);
   await loadRows(db, [...affected], rows);
   // Load ancestors level by level until every chain reaches a root or a template this model lacks.
+  // A parent already in memory (touched by this batch) still needs its own ancestors walked.
+  const walked = new Set<string>();
   for (let frontier = [...affected]; frontier.length > 0; ) {
-    const parents = frontier.map((id) => rows.get(id)?.parent_template_id).filter((id): id is string => !!id && !rows.has(id));
+    for (const id of frontier) walked.add(id);
+    const parents = [...new Set(frontier.map((id) => rows.get(id)?.parent_template_id).filter((id): id is string => !!id && !walked.has(id)))];
     await loadRows(db, parents, rows);
     frontier = parents.filter((id) => rows.has(id));
   }
