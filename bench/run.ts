@@ -7,9 +7,12 @@ import { createPgliteDatabase } from '../src/adapters/sql/pglite-database.js';
 import { startPostgres } from '../test/support/local-services.js';
 import { benchEventStore } from './event-store-bench.js';
 import { benchProjectionRebuild } from './projection-bench.js';
+import { benchTemplates } from './template-bench.js';
+import { startRedis } from '../test/support/local-services.js';
 
 const rebuildEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite,templates').split(','));
+const benchTemplatesCount = Number(process.env.BENCH_TEMPLATES ?? 100_000);
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 const report: Record<string, unknown> = {
@@ -31,6 +34,20 @@ if (only.has('postgres')) {
     await store.close();
     await db.close();
   } finally {
+    await server.stop();
+  }
+}
+
+if (only.has('templates')) {
+  // Its own database on its own durable server, so the event-store figures above do not weigh on it.
+  const server = process.env.BENCH_DATABASE_URL ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} } : await startPostgres({ durable: true });
+  if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
+  const redis = process.env.BENCH_REDIS_URL ? { url: process.env.BENCH_REDIS_URL, stop: async () => {} } : await startRedis();
+  try {
+    log(`templates: ${benchTemplatesCount} templates over 50 tenants`);
+    report.templates = await benchTemplates(server.url, { templates: benchTemplatesCount, tenants: 50, ...('url' in redis ? { redisUrl: redis.url } : {}) });
+  } finally {
+    if ('url' in redis) await redis.stop();
     await server.stop();
   }
 }

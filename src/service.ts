@@ -153,7 +153,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const templateCommands: TemplateCommandDeps = {
     ...commandDeps,
     limits: { maxTemplatesPerTenant: config.TEMPLATE_MAX_PER_TENANT },
-    countTemplates: (tenantId) => countTenantTemplates(db.kysely, tenantId),
+    countTemplates: tenantTemplateCounter(db),
     subtreeDepth: (templateId) => templateSubtreeDepth(db.kysely, templateId),
   };
   const ryw = readYourWrites(projections, eventStore, config.READ_YOUR_WRITES_TIMEOUT_MS);
@@ -216,6 +216,25 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       if (redis) await redis.quit().catch(() => redis.disconnect());
       await db.close();
     },
+  };
+}
+
+/**
+ * Templates per tenant for the tenant cap. The count comes from the read model, which trails the commands
+ * anyway, so it is kept for a second per tenant (the cap is approximate by that much) instead of counting
+ * on every create.
+ */
+function tenantTemplateCounter(db: SqlDatabase): (tenantId: string) => Promise<number> {
+  const counted = new Map<string, { at: number; count: Promise<number> }>();
+  return (tenantId) => {
+    const now = Date.now();
+    const hit = counted.get(tenantId);
+    if (hit && now - hit.at < 1000) return hit.count;
+    const count = countTenantTemplates(db.kysely, tenantId);
+    counted.set(tenantId, { at: now, count });
+    count.catch(() => counted.delete(tenantId));
+    if (counted.size > 10_000) counted.delete(counted.keys().next().value!);
+    return count;
   };
 }
 

@@ -7,6 +7,7 @@ import {
   WrongExpectedRevisionError,
   streamCategory,
   type EventStore,
+  type AppendResult,
   type EventToAppend,
   type Position,
   type RecordedEvent,
@@ -59,6 +60,12 @@ export interface CommandRequest<Command, State = unknown> {
   readonly access?: StreamAccess<State>;
   /** Runs on the folded state before each decision (e.g. only the owner may change it); throws to refuse. */
   readonly authorize?: (state: State) => void;
+  /**
+   * The command creates the stream (a create with a fresh id): decide on the initial state and append with
+   * `no_stream` straight away, skipping the read. A stream that exists already (a retry, or a clash) falls
+   * back to the full path, which answers the retry or refuses as usual.
+   */
+  readonly expectNew?: boolean;
 }
 
 /**
@@ -132,6 +139,10 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
 ): Promise<CommandResult<State, Event>> {
   const { streamId, context } = request;
   const maxRetries = deps.maxRetries ?? 3;
+  if (request.expectNew && request.expectedRevision === undefined) {
+    const created = await createOptimistically(deps, decider, request);
+    if (created) return created;
+  }
   for (let attempt = 0; ; attempt++) {
     const loaded = await loadAggregate(deps, decider, streamId, { tenantId: context.tenantId, ...(request.access ? { access: request.access } : {}) });
 
@@ -152,21 +163,7 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
       return { streamId, revision: loaded.revision ?? NO_REVISION, position: loaded.events.at(-1)?.position ?? START, events: [], state: loaded.state, idempotent: false };
     }
 
-    const occurredAt = deps.clock().toISOString();
-    const toAppend: EventToAppend[] = decided.map((event, index) => ({
-      id: deterministicUuid(streamId, `${context.commandId}:${index}`),
-      type: event.type,
-      data: event.data,
-      metadata: {
-        tenantId: context.tenantId,
-        userId: context.userId,
-        commandId: context.commandId,
-        correlationId: context.correlationId,
-        causationId: context.causationId ?? context.commandId,
-        occurredAt,
-        schemaVersion: schemaVersionOf(event.type, deps.upcasters),
-      },
-    }));
+    const toAppend = eventsToAppend(deps, streamId, context, decided);
     try {
       const appended = await deps.eventStore.append(streamId, toAppend, { expectedRevision: loaded.revision ?? 'no_stream' });
       const state = decided.reduce((current, event) => decider.evolve(current, event), loaded.state);
@@ -189,4 +186,53 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
       throw error;
     }
   }
+}
+
+function eventsToAppend(deps: CommandDeps, streamId: string, context: CommandContext, decided: readonly DomainEvent[]): EventToAppend[] {
+  const occurredAt = deps.clock().toISOString();
+  return decided.map((event, index) => ({
+    // Derived from the command id: a repeated command writes the same ids, which the store recognises.
+    id: deterministicUuid(streamId, `${context.commandId}:${index}`),
+    type: event.type,
+    data: event.data,
+    metadata: {
+      tenantId: context.tenantId,
+      userId: context.userId,
+      commandId: context.commandId,
+      correlationId: context.correlationId,
+      causationId: context.causationId ?? context.commandId,
+      occurredAt,
+      schemaVersion: schemaVersionOf(event.type, deps.upcasters),
+    },
+  }));
+}
+
+/** The `expectNew` path: one append and no read. Undefined sends the caller down the full path. */
+async function createOptimistically<State, Command, Event extends DomainEvent>(
+  deps: CommandDeps,
+  decider: Decider<State, Command, Event>,
+  request: CommandRequest<Command, State>,
+): Promise<CommandResult<State, Event> | undefined> {
+  const initial = decider.initialState();
+  request.authorize?.(initial);
+  const decided = decider.decide(request.command, initial);
+  if (decided.length === 0) return undefined;
+  const toAppend = eventsToAppend(deps, request.streamId, request.context, decided);
+  let appended: AppendResult;
+  try {
+    appended = await deps.eventStore.append(request.streamId, toAppend, { expectedRevision: 'no_stream' });
+  } catch (error) {
+    if (error instanceof WrongExpectedRevisionError || error instanceof IdempotencyConflictError) return undefined;
+    throw error;
+  }
+  // A repeat of an earlier run: the full path answers it with the events that run wrote.
+  if (appended.idempotent) return undefined;
+  return {
+    streamId: request.streamId,
+    revision: appended.nextExpectedRevision,
+    position: appended.position,
+    events: decided.map((event, index) => ({ ...event, id: toAppend[index]!.id })),
+    state: decided.reduce((current, event) => decider.evolve(current, event), initial),
+    idempotent: false,
+  };
 }

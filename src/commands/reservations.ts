@@ -11,7 +11,7 @@
 //   grace period covers a live command between its claim and its append.
 // The same check frees a value whose release was lost (a crash after a rename or archive appended).
 import { createHash } from 'node:crypto';
-import { StreamNotFoundError, WrongExpectedRevisionError, type JsonObject, type RecordedEvent } from '../domain/event-store.js';
+import { IdempotencyConflictError, StreamNotFoundError, WrongExpectedRevisionError, type JsonObject, type RecordedEvent } from '../domain/event-store.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import { deterministicUuid } from './deterministic-uuid.js';
 import type { CommandContext, CommandDeps } from './handle-command.js';
@@ -99,6 +99,14 @@ export async function reserve(deps: CommandDeps, request: ReservationRequest): P
   const streamId = reservationStreamId(request.scope, request.tenantId, request.value);
   const refused = () =>
     new RuleViolation(`${request.scope}.unique`, `"${request.value}" is already taken`, 'conflict', request.field ?? request.scope.split('.').at(-1));
+  // Most values were never claimed: try that first, with the very event the full path would write for
+  // an absent stream (same id, so a retry is recognised), and read only when the stream exists.
+  try {
+    await deps.eventStore.append(streamId, [reservationEvent(deps, request, streamId, RESERVATION_CLAIMED, undefined)], { expectedRevision: 'no_stream' });
+    return;
+  } catch (error) {
+    if (!(error instanceof WrongExpectedRevisionError) && !(error instanceof IdempotencyConflictError)) throw error;
+  }
   const { revision, holder } = await readClaim(deps, streamId);
   if (holder?.ownerStreamId === request.ownerStreamId) return;
   if (holder) {

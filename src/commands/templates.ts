@@ -152,14 +152,16 @@ export async function createTemplate(
   const templateId = input.templateId.toLowerCase();
   const command: TemplateCommand = { type: 'CreateTemplate', data: { ...input, templateId, ownerTenantId: context.tenantId } };
   templateDecider.decide(command, templateDecider.initialState()); // bad input fails before anything else
-  const existing = await load(deps, context, templateId);
-  // An existing stream: the handler answers a retry, or refuses with template.exists.
-  if (existing.revision !== undefined) return run(deps, context, { templateId }, command, () => undefined);
   if ((await deps.countTemplates(context.tenantId)) >= deps.limits.maxTemplatesPerTenant) {
     throw new RuleViolation('template.tenant.limit', `a tenant has at most ${deps.limits.maxTemplatesPerTenant} templates`, 'conflict');
   }
   await checkParent(deps, context, templateId, input.parentTemplateId?.toLowerCase() ?? null, 1);
-  return withClaim(deps, nameClaim(deps, context, templateId, input.name), () => run(deps, context, { templateId }, command, () => undefined));
+  // No read of the template's stream first: the claim is idempotent per owner, and the handler appends
+  // with no_stream, falling back to a full load for a retry (answered with the first result) or a clash
+  // (template.exists, after which the claim is given back unless that template holds the name).
+  return withClaim(deps, nameClaim(deps, context, templateId, input.name), () =>
+    handleCommand(deps, templateDecider, { streamId: templateStreamId(templateId), command, context, access: templateAccess, expectNew: true }),
+  );
 }
 
 export async function updateTemplate(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { changes: TemplateChanges }): Promise<TemplateCommandResult> {

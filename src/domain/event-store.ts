@@ -58,6 +58,8 @@ export interface AppendResult {
   readonly nextExpectedRevision: bigint;
   /** Global position of the last event written. */
   readonly position: Position;
+  /** True when every event was already in the stream and nothing was written (a repeated append). */
+  readonly idempotent?: boolean;
 }
 
 export interface ReadStreamOptions {

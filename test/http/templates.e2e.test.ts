@@ -145,6 +145,24 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(back.json().rule).toBe('template.name.unique');
     });
 
+    it('answers a repeated create (same Idempotency-Key) with the first result, and refuses an existing id', async () => {
+      const headers = { 'idempotency-key': `create-${randomUUID()}` };
+      const body = { name: unique('Idempotent'), templateType: 'base' };
+      const first = await call('POST', '/v1/templates', { body, headers });
+      const again = await call('POST', '/v1/templates', { body, headers });
+      expect([first.statusCode, again.statusCode]).toEqual([201, 201]);
+      expect(again.json()).toEqual(first.json());
+      expect(again.headers['idempotent-replay']).toBe('true');
+      const history = (await call('GET', `/v1/templates/${first.json().templateId}/history?minPosition=${first.json().position}`)).json().items;
+      expect(history).toHaveLength(1);
+      // The same id again under another name: template.exists, and the new name is not left claimed.
+      const otherName = unique('Clash');
+      const clash = await call('POST', '/v1/templates', { body: { templateId: first.json().templateId, name: otherName, templateType: 'base' } });
+      expect(clash.statusCode).toBe(409);
+      expect(clash.json().rule).toBe('template.exists');
+      expect((await call('POST', '/v1/templates', { body: { name: otherName, templateType: 'base' } })).statusCode).toBe(201);
+    });
+
     it('refuses bad input with the field and rule, writing nothing', async () => {
       const head = await service.eventStore.headPosition();
       const cases: [unknown, string, string][] = [
@@ -382,8 +400,9 @@ describe('template limits per tenant (embedded)', () => {
     const first = await post(keyA, { name: 'One', templateType: 'base' });
     const second = await post(keyA, { name: 'Two', templateType: 'base' });
     expect([first.statusCode, second.statusCode]).toEqual([201, 201]);
-    // The count is read from the read model: wait until it has both.
+    // The count is read from the read model and kept for a second: wait until it has both, and a second.
     await service.projections.waitFor(await service.eventStore.headPosition(), { timeoutMs: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const third = await post(keyA, { name: 'Three', templateType: 'base' });
     expect(third.statusCode).toBe(409);
     expect(third.json().rule).toBe('template.tenant.limit');

@@ -114,7 +114,7 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
     if (repeat === 'some') throw new IdempotencyConflictError(streamId);
     if (repeat === 'all') {
       const last = events.map((e) => stored.get(e.id.toLowerCase())!).reduce((a, b) => (b.revision > a.revision ? b : a));
-      return { nextExpectedRevision: last.revision, position: fromEsdbPosition(last.position!) };
+      return { nextExpectedRevision: last.revision, position: fromEsdbPosition(last.position!), idempotent: true };
     }
     throw new WrongExpectedRevisionError(streamId, expected, actual);
   }
@@ -132,11 +132,11 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
       if (error instanceof WrongExpectedVersionError) return judgeRefusedAppend(streamId, events, expectedRevision, error);
       throw error;
     }
-    if (result.position) return { nextExpectedRevision: result.nextExpectedRevision, position: fromEsdbPosition(result.position) };
+    if (result.position) return { nextExpectedRevision: result.nextExpectedRevision, position: fromEsdbPosition(result.position), idempotent: false };
     // An idempotent write answers without a position: it is the position of the original last event.
     const [original] = await readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: result.nextExpectedRevision, maxCount: 1 });
     if (!original?.position) throw new Error(`EventStoreDB returned no position for ${streamId}@${result.nextExpectedRevision}`);
-    return { nextExpectedRevision: result.nextExpectedRevision, position: fromEsdbPosition(original.position) };
+    return { nextExpectedRevision: result.nextExpectedRevision, position: fromEsdbPosition(original.position), idempotent: true };
   }
 
   async function readStream(streamId: string, options: { direction?: 'forwards' | 'backwards'; fromRevision?: bigint; maxCount?: number } = {}): Promise<RecordedEvent[]> {

@@ -165,6 +165,7 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
     return {
       nextExpectedRevision: BigInt(row.last_revision),
       position: { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) },
+      idempotent: row.idempotent,
     };
   }
 

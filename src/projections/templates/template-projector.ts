@@ -223,16 +223,24 @@ async function loadRows(db: Kysely<TemplateTables>, ids: readonly string[], into
  * refuses cycles, but two concurrent re-parentings could still close one; the walk stops at a repeated
  * template, so the projection never loops.
  */
-async function refreshEffective(db: Kysely<TemplateTables>, roots: Set<string>, rows: Map<string, TemplateRow>, dirty: Set<string>): Promise<void> {
+async function refreshEffective(
+  db: Kysely<TemplateTables>,
+  roots: Set<string>,
+  storedRoots: readonly string[],
+  rows: Map<string, TemplateRow>,
+  dirty: Set<string>,
+): Promise<void> {
   if (roots.size === 0) return;
+  // Stored descendants exist only below templates that were stored before this batch (a parent exists
+  // before any child names it), so a batch of creations, like most of a rebuild, needs no query here.
   // The query builder (not raw SQL) so that the transaction's withSchema reaches the table names and a
   // rebuild reads its own tables; the CTE name is left alone by it.
-  const descendants = await db
+  const descendants = storedRoots.length === 0 ? [] : await db
     .withRecursive('tree(template_id, depth)', (qb) =>
       qb
         .selectFrom('templates')
         .select(['template_id', sql<number>`0`.as('depth')])
-        .where('template_id', 'in', [...roots])
+        .where('template_id', 'in', [...storedRoots])
         .union((u) =>
           u
             .selectFrom('templates as c')
@@ -247,6 +255,16 @@ async function refreshEffective(db: Kysely<TemplateTables>, roots: Set<string>, 
     .execute();
   const affected = new Set([...roots, ...descendants.map((row) => row.template_id)]);
   await loadRows(db, [...affected], rows);
+  // Descendants that only this batch knows (created or re-parented in it), by the links in memory.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [id, row] of rows) {
+      if (!affected.has(id) && row.parent_template_id && affected.has(row.parent_template_id)) {
+        affected.add(id);
+        grew = true;
+      }
+    }
+  }
   // Load ancestors level by level until every chain reaches a root or a template this model lacks.
   // A parent already in memory (touched by this batch) still needs its own ancestors walked.
   const walked = new Set<string>();
@@ -296,6 +314,7 @@ export function templateProjector(options: { afterCommit?: (effect: TemplateBatc
       if (byTemplate.size === 0) return;
       const changes: Changes = { rows: new Map(), dirty: new Set(), reshaped: new Set(), versions: [], history: [], favoritesAdded: [], favoritesRemoved: [], usage: new Map() };
       await loadRows(db, [...byTemplate.keys()], changes.rows);
+      const stored = new Set(changes.rows.keys());
       const touchedTenants = new Set<string>();
       for (const [templateId, streamEvents] of byTemplate) {
         let row = changes.rows.get(templateId);
@@ -310,10 +329,10 @@ export function templateProjector(options: { afterCommit?: (effect: TemplateBatc
           touchedTenants.add(row.is_public || row.is_system ? '*' : row.tenant_id);
         }
       }
-      // Own content first, so the recursive query and the chain walk see this batch's parents.
-      await upsertTemplates(db, [...changes.dirty].map((id) => changes.rows.get(id)!));
-      changes.dirty.clear();
-      await refreshEffective(db, changes.reshaped, changes.rows, changes.dirty);
+      const storedRoots = [...changes.reshaped].filter((id) => stored.has(id));
+      // The recursive query reads parent links from the table: store this batch's first when it runs.
+      if (storedRoots.length > 0) await upsertTemplates(db, [...changes.dirty].map((id) => changes.rows.get(id)!));
+      await refreshEffective(db, changes.reshaped, storedRoots, changes.rows, changes.dirty);
       await upsertTemplates(db, [...changes.dirty].map((id) => changes.rows.get(id)!));
       for (const id of changes.dirty) {
         const row = changes.rows.get(id)!;
