@@ -362,6 +362,15 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect((await call('GET', `/v1/templates/${made.json().templateId}?minPosition=${made.json().position}`, { key: keyB })).statusCode).toBe(200);
     });
 
+    it('documents every template endpoint in the OpenAPI document', async () => {
+      const openapi = (await service.http.inject({ method: 'GET', url: '/docs/json' })).json();
+      const operations = Object.entries(openapi.paths as Record<string, Record<string, unknown>>)
+        .filter(([path]) => path.startsWith('/v1/templates'))
+        .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+      expect(operations).toHaveLength(19);
+      expect(operations).toEqual(expect.arrayContaining(['POST /v1/templates', 'GET /v1/templates', 'PATCH /v1/templates/{templateId}', 'PUT /v1/templates/{templateId}/parent', 'GET /v1/templates/stats']));
+    });
+
     it('needs templates:write for commands', async () => {
       const response = await call('POST', '/v1/templates', { key: readerA, body: { name: unique('No'), templateType: 'base' } });
       expect(response.statusCode).toBe(403);
