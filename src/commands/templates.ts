@@ -21,6 +21,9 @@ import {
   type TemplateTagKey,
 } from '../domain/templates/index.js';
 import { RuleViolation } from '../domain/rule-violation.js';
+import type { Decider } from '../domain/decider.js';
+import type { Position } from '../domain/event-store.js';
+import { deterministicUuid } from './deterministic-uuid.js';
 import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type StreamAccess } from './handle-command.js';
 import { normalizeReservedValue, releaseIfUnheld, reserve, type ReservationRequest } from './reservations.js';
 
@@ -92,9 +95,6 @@ const load = (deps: CommandDeps, context: CommandContext, templateId: string) =>
   loadAggregate(deps, templateDecider, templateStreamId(templateId), { tenantId: context.tenantId, access: templateAccess });
 
 const ownerOnly = (context: CommandContext) => (state: TemplateState) => assertTenantMayChange(state, context.tenantId);
-const visible = (state: TemplateState): void => {
-  if (state.status === 'absent') throw new RuleViolation('template.not_found', 'no such template', 'not_found');
-};
 
 function run(
   deps: CommandDeps,
@@ -237,12 +237,78 @@ export function removeTemplateTags(deps: TemplateCommandDeps, context: CommandCo
   return run(deps, context, input, { type: 'RemoveTemplateTags', data: { tags: input.tags } }, ownerOnly(context));
 }
 
-export function favoriteTemplate(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { favorite: boolean }): Promise<TemplateCommandResult> {
-  const userId = favoriteUserKey(context.tenantId, context.userId);
-  const command: TemplateCommand = input.favorite ? { type: 'FavoriteTemplate', data: { userId } } : { type: 'UnfavoriteTemplate', data: { userId } };
-  return run(deps, context, input, command, visible);
+// Favorites and usages live beside the template's stream, not in it: they come from every tenant that
+// may see the template and from every course made with it, so in the template's stream they would grow
+// it without bound and move its revision (the owner's ETag) on every click. A favorite is one small
+// stream per (template, user); usages append to one stream per template.
+export const templateUsageStreamId = (templateId: string) => `templateusage-${templateId.toLowerCase()}`;
+export const templateFavoriteStreamId = (templateId: string, userKey: string) => `templatefavorite-${deterministicUuid(`favorite:${templateId.toLowerCase()}`, userKey)}`;
+
+/** What a favorite or usage command answers: the template's own revision (its ETag) and the position of
+ * the side event for read-your-writes. */
+export interface TemplateSideEffectResult {
+  readonly revision: bigint;
+  readonly position: Position;
+  readonly idempotent: boolean;
+  readonly version: number;
 }
 
-export function recordTemplateUsage(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { usage: Omit<RecordTemplateUsageData, 'usedBy'> }): Promise<TemplateCommandResult> {
-  return run(deps, context, input, { type: 'RecordTemplateUsage', data: { ...input.usage, usedBy: context.userId } }, visible);
+type FavoriteState = { favorited: boolean };
+type FavoriteEvent = { type: 'TemplateFavorited' | 'TemplateUnfavorited'; data: { templateId: string; userId: string } };
+const favoriteDecider: Decider<FavoriteState, FavoriteEvent, FavoriteEvent> = {
+  initialState: () => ({ favorited: false }),
+  // The command is the event it asks for; asking for the current state is a no-op.
+  decide: (command, state) => ((command.type === 'TemplateFavorited') === state.favorited ? [] : [command]),
+  evolve: (_state, event) => ({ favorited: event.type === 'TemplateFavorited' }),
+};
+
+async function loadVisibleTemplate(deps: TemplateCommandDeps, context: CommandContext, templateId: string) {
+  const loaded = await load(deps, context, templateId);
+  if (loaded.state.status === 'absent') throw new RuleViolation('template.not_found', 'no such template', 'not_found');
+  return { ...loaded, state: loaded.state };
+}
+
+export async function favoriteTemplate(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { favorite: boolean }): Promise<TemplateSideEffectResult> {
+  const templateId = input.templateId.toLowerCase();
+  const userId = favoriteUserKey(context.tenantId, context.userId);
+  const template = await loadVisibleTemplate(deps, context, templateId);
+  // The template's rules (archived templates take no new favorites) on its current state.
+  templateDecider.decide(input.favorite ? { type: 'FavoriteTemplate', data: { userId } } : { type: 'UnfavoriteTemplate', data: { userId } }, template.state);
+  const event: FavoriteEvent = { type: input.favorite ? 'TemplateFavorited' : 'TemplateUnfavorited', data: { templateId, userId } };
+  const result = await handleCommand(deps, favoriteDecider, { streamId: templateFavoriteStreamId(templateId, userId), command: event, context });
+  return { revision: template.revision!, version: template.state.version, position: result.position, idempotent: result.idempotent };
+}
+
+export async function recordTemplateUsage(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  input: TemplateTarget & { usage: Omit<RecordTemplateUsageData, 'usedBy'> },
+): Promise<TemplateSideEffectResult> {
+  const templateId = input.templateId.toLowerCase();
+  const template = await loadVisibleTemplate(deps, context, templateId);
+  // Validation and the status rule come from the aggregate; the event goes to the usage stream.
+  const [event] = templateDecider.decide({ type: 'RecordTemplateUsage', data: { ...input.usage, usedBy: context.userId } }, template.state);
+  const streamId = templateUsageStreamId(templateId);
+  const appended = await deps.eventStore.append(
+    streamId,
+    [
+      {
+        // From the command id: a retried request appends nothing new.
+        id: deterministicUuid(streamId, `${context.commandId}:0`),
+        type: event!.type,
+        data: { ...event!.data, templateId },
+        metadata: {
+          tenantId: context.tenantId,
+          userId: context.userId,
+          commandId: context.commandId,
+          correlationId: context.correlationId,
+          causationId: context.causationId ?? context.commandId,
+          occurredAt: deps.clock().toISOString(),
+          schemaVersion: 1,
+        },
+      },
+    ],
+    { expectedRevision: 'any' },
+  );
+  return { revision: template.revision!, version: template.state.version, position: appended.position, idempotent: appended.idempotent ?? false };
 }

@@ -332,7 +332,8 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(asParent.statusCode).toBe(404);
       expect(asParent.json().rule).toBe('template.parent.not_found');
       // Not in search or stats.
-      const position = (await call('PATCH', `/v1/templates/${shared.templateId}`, { body: { description: 'for all' } })).json().position;
+      const described = (await call('PATCH', `/v1/templates/${shared.templateId}`, { body: { description: 'for all' } })).json();
+      const position = described.position;
       expect((await call('GET', `/v1/templates?q=zzqx&minPosition=${position}`, { key: keyB })).json().total).toBe(0);
       expect((await call('GET', `/v1/templates?q=zzqx`)).json().total).toBe(1);
       const statsB = (await call('GET', '/v1/templates/stats', { key: keyB })).json();
@@ -347,8 +348,11 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(child.statusCode).toBe(201);
       const childView = (await call('GET', `/v1/templates/${child.json().templateId}?minPosition=${child.json().position}`, { key: keyB })).json();
       expect(childView.effective.dynamicProperties).toEqual({ shared: true });
-      // A still owns and changes it; B's favorite does not break A's stream.
-      expect((await call('PATCH', `/v1/templates/${shared.templateId}`, { body: { description: 'still mine' } })).statusCode).toBe(200);
+      // A still owns and changes it, and B's favorite and usage did not move A's ETag.
+      const mine = await call('PATCH', `/v1/templates/${shared.templateId}`, { body: { description: 'still mine' }, headers: { 'if-match': `"${described.revision}"` } });
+      expect(mine.statusCode, mine.body).toBe(200);
+      const counted = (await call('GET', `/v1/templates/${shared.templateId}?minPosition=${mine.json().position}`)).json();
+      expect(counted).toMatchObject({ favoritesCount: 1, usageCount: 1, description: 'still mine' });
     });
 
     it('reserves system templates to the platform permission and keeps them read-only', async () => {

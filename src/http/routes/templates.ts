@@ -23,6 +23,7 @@ import {
   updateTemplate,
   type TemplateCommandDeps,
   type TemplateCommandResult,
+  type TemplateSideEffectResult,
 } from '../../commands/templates.js';
 import { hasPermission, PLATFORM_PERMISSION } from '../../domain/principal.js';
 import {
@@ -168,8 +169,8 @@ const searchQuery = z
   .refine((q) => q.priceMin === undefined || q.priceMax === undefined || q.priceMin <= q.priceMax, { message: 'priceMin must not exceed priceMax', path: ['priceMin'] })
   .refine((q) => q.durationMin === undefined || q.durationMax === undefined || q.durationMin <= q.durationMax, { message: 'durationMin must not exceed durationMax', path: ['durationMin'] });
 
-function accept(reply: FastifyReply, templateId: string, result: TemplateCommandResult) {
-  const version = result.state.status === 'absent' ? null : result.state.version;
+function accept(reply: FastifyReply, templateId: string, result: TemplateCommandResult | TemplateSideEffectResult) {
+  const version = 'state' in result ? (result.state.status === 'absent' ? null : result.state.version) : result.version;
   return { templateId, version, ...commandAccepted(reply, result) };
 }
 

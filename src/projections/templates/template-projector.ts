@@ -10,8 +10,18 @@ import type { Projector } from '../projector.js';
 import { createTemplateSchema } from './template-schema.js';
 import type { FavoriteRow, HistoryRow, TemplateRow, TemplateTables, UsageDayRow, VersionRow } from './template-tables.js';
 
-const TEMPLATE_STREAM = /^template-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+const UUID_PATTERN = '([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})';
+const TEMPLATE_STREAM = new RegExp(`^template-${UUID_PATTERN}$`, 'i');
+const USAGE_STREAM = new RegExp(`^templateusage-${UUID_PATTERN}$`, 'i');
+const UUID = new RegExp(`^${UUID_PATTERN}$`, 'i');
 export const templateIdOfStream = (streamId: string) => TEMPLATE_STREAM.exec(streamId)?.[1]?.toLowerCase();
+
+/** The template a side event (favorite, usage) is about. */
+function sideTemplateId(event: RecordedEvent): string | undefined {
+  const fromStream = USAGE_STREAM.exec(event.streamId)?.[1];
+  const id = fromStream ?? (event.streamId.startsWith('templatefavorite-') ? String(event.data.templateId ?? '') : undefined);
+  return id !== undefined && UUID.test(id) ? id.toLowerCase() : undefined;
+}
 
 /** What a committed batch touched, for cache invalidation. */
 export interface TemplateBatchEffect {
@@ -162,24 +172,35 @@ function applyEvent(changes: Changes, templateId: string, row: TemplateRow | und
     case 'TemplateUnarchived':
       audit();
       return touched({ status: 'draft' });
+    default:
+      return row;
+  }
+}
+
+/** A favorite or a usage, from the streams beside the template's: counters only, never its revision. */
+function applySideEvent(changes: Changes, templateId: string, row: TemplateRow, event: RecordedEvent): TemplateRow {
+  const at = new Date(String(event.metadata.occurredAt ?? event.recordedAt.toISOString()));
+  const tenant = String(event.metadata.tenantId ?? '');
+  switch (event.type) {
     case 'TemplateFavorited':
-      changes.favoritesAdded.push({ template_id: templateId, tenant_id: tenant, user_id: e.data.userId, created_at: at });
-      return { ...row, revision, favorites_count: row.favorites_count + 1 };
+      changes.favoritesAdded.push({ template_id: templateId, tenant_id: tenant, user_id: String(event.data.userId), created_at: at });
+      return row;
     case 'TemplateUnfavorited':
-      changes.favoritesRemoved.push({ template_id: templateId, tenant_id: tenant, user_id: e.data.userId });
-      return { ...row, revision, favorites_count: Math.max(0, row.favorites_count - 1) };
+      changes.favoritesRemoved.push({ template_id: templateId, tenant_id: tenant, user_id: String(event.data.userId) });
+      return row;
     case 'TemplateUsageRecorded': {
+      const usageType = String(event.data.usageType);
+      const success = event.data.outcome === 'success';
       const day = at.toISOString().slice(0, 10);
-      const key = `${templateId}|${tenant}|${day}|${e.data.usageType}`;
-      const entry = changes.usage.get(key) ?? { template_id: templateId, tenant_id: tenant, day, usage_type: e.data.usageType, success_count: 0, error_count: 0 };
-      if (e.data.outcome === 'success') entry.success_count++;
+      const key = `${templateId}|${tenant}|${day}|${usageType}`;
+      const entry = changes.usage.get(key) ?? { template_id: templateId, tenant_id: tenant, day, usage_type: usageType, success_count: 0, error_count: 0 };
+      if (success) entry.success_count++;
       else entry.error_count++;
       changes.usage.set(key, entry);
       return {
         ...row,
-        revision,
         usage_count: row.usage_count + 1,
-        success_count: row.success_count + (e.data.outcome === 'success' ? 1 : 0),
+        success_count: row.success_count + (success ? 1 : 0),
         last_used_at: row.last_used_at && row.last_used_at > at ? row.last_used_at : at,
       };
     }
@@ -300,20 +321,24 @@ export function templateProjector(options: { afterCommit?: (effect: TemplateBatc
   const effects = new WeakMap<readonly RecordedEvent[], TemplateBatchEffect>();
   return {
     name: 'templates',
-    filter: { categories: ['template'] },
+    filter: { categories: ['template', 'templateusage', 'templatefavorite'] },
     createSchema: createTemplateSchema,
 
     async apply(anyDb, events) {
       const db = anyDb as Kysely<TemplateTables>;
       const byTemplate = new Map<string, RecordedEvent[]>();
+      const side: { templateId: string; event: RecordedEvent }[] = [];
       for (const event of events) {
         const templateId = templateIdOfStream(event.streamId);
-        if (templateId === undefined) continue;
-        byTemplate.set(templateId, [...(byTemplate.get(templateId) ?? []), event]);
+        if (templateId !== undefined) byTemplate.set(templateId, [...(byTemplate.get(templateId) ?? []), event]);
+        else {
+          const sideId = sideTemplateId(event);
+          if (sideId !== undefined) side.push({ templateId: sideId, event });
+        }
       }
-      if (byTemplate.size === 0) return;
+      if (byTemplate.size === 0 && side.length === 0) return;
       const changes: Changes = { rows: new Map(), dirty: new Set(), reshaped: new Set(), versions: [], history: [], favoritesAdded: [], favoritesRemoved: [], usage: new Map() };
-      await loadRows(db, [...byTemplate.keys()], changes.rows);
+      await loadRows(db, [...new Set([...byTemplate.keys(), ...side.map((s) => s.templateId)])], changes.rows);
       const stored = new Set(changes.rows.keys());
       const touchedTenants = new Set<string>();
       for (const [templateId, streamEvents] of byTemplate) {
@@ -328,6 +353,14 @@ export function templateProjector(options: { afterCommit?: (effect: TemplateBatc
           changes.dirty.add(templateId);
           touchedTenants.add(row.is_public || row.is_system ? '*' : row.tenant_id);
         }
+      }
+      // Favorites and usages after the templates' own events: a template they name exists by then.
+      for (const { templateId, event } of side) {
+        const row = changes.rows.get(templateId);
+        if (!row) continue;
+        changes.rows.set(templateId, applySideEvent(changes, templateId, row, event));
+        changes.dirty.add(templateId);
+        touchedTenants.add(row.is_public || row.is_system ? '*' : row.tenant_id);
       }
       const storedRoots = [...changes.reshaped].filter((id) => stored.has(id));
       // The recursive query reads parent links from the table: store this batch's first when it runs.
@@ -351,6 +384,15 @@ export function templateProjector(options: { afterCommit?: (effect: TemplateBatc
       for (const favorite of changes.favoritesRemoved) {
         await db.deleteFrom('favorites').where('tenant_id', '=', favorite.tenant_id).where('user_id', '=', favorite.user_id).where('template_id', '=', favorite.template_id).execute();
       }
+      const favorited = new Set([...changes.favoritesAdded, ...changes.favoritesRemoved].map((f) => f.template_id));
+      if (favorited.size > 0) {
+        // Counted from the table, so a favorite repeated or removed twice can never skew the count.
+        await db
+          .updateTable('templates')
+          .set((eb) => ({ favorites_count: eb.selectFrom('favorites').select((f) => f.fn.countAll<number>().as('n')).whereRef('favorites.template_id', '=', 'templates.template_id') }))
+          .where('template_id', 'in', [...favorited])
+          .execute();
+      }
       if (changes.usage.size > 0) {
         await db
           .insertInto('usage_days')
@@ -363,7 +405,7 @@ export function templateProjector(options: { afterCommit?: (effect: TemplateBatc
           )
           .execute();
       }
-      effects.set(events, { templateIds: [...byTemplate.keys(), ...changes.dirty], tenantIds: [...touchedTenants] });
+      effects.set(events, { templateIds: [...new Set([...byTemplate.keys(), ...changes.dirty])], tenantIds: [...touchedTenants] });
     },
 
     async afterCommit(events) {

@@ -69,6 +69,7 @@ describe('template projector', () => {
         const contents = templates.map((t, i) => content(`T${i}`, t.dynamicProperties, t.mergeStrategy, t.duration));
         const versions = templates.map(() => 1);
         const revisions = templates.map(() => 0);
+        const favorites = templates.map(() => new Set<string>());
         let position = 0n;
         const events: RecordedEvent[] = [];
         const emit = (i: number, type: string, data: JsonObject, revision: number) =>
@@ -87,7 +88,12 @@ describe('template projector', () => {
           if (created === 0) continue;
           const i = step.index % created;
           if (step.kind === 'favorite') {
-            emit(i, 'TemplateFavorited', { userId: `t:u${revisions[i]}` }, ++revisions[i]!);
+            // A favorite lives in its own stream: the template is in the batch without a change of its own.
+            const userId = `t:u${favorites[i]!.size % 2}`;
+            const type = favorites[i]!.has(userId) ? 'TemplateUnfavorited' : 'TemplateFavorited';
+            if (type === 'TemplateFavorited') favorites[i]!.add(userId);
+            else favorites[i]!.delete(userId);
+            events.push({ id: randomUUID(), type, data: { templateId: ids[i]!, userId }, streamId: `templatefavorite-${randomUUID()}`, revision: 0n, position: { commit: 1n, prepare: ++position }, metadata: { tenantId: 't', userId: 'u' }, recordedAt: new Date() });
           } else if (step.kind === 'update') {
             contents[i] = { ...contents[i]!, dynamicProperties: step.dynamicProperties, mergeStrategy: step.mergeStrategy };
             emit(i, 'TemplateUpdated', { changes: { dynamicProperties: step.dynamicProperties, mergeStrategy: step.mergeStrategy }, version: ++versions[i]! }, ++revisions[i]!);
@@ -112,17 +118,20 @@ describe('template projector', () => {
           offset += batch.length;
         }
 
-        const rows = await db.query<{ template_id: string; effective: JsonObject; parent_template_id: string | null; version: number }>(`SELECT template_id, effective, parent_template_id, version FROM ${schema}.templates`);
+        const rows = await db.query<{ template_id: string; effective: JsonObject; parent_template_id: string | null; version: number; favorites_count: number }>(
+          `SELECT template_id, effective, parent_template_id, version, favorites_count FROM ${schema}.templates`,
+        );
         expect(rows).toHaveLength(templates.length);
         for (const row of rows) {
           const i = ids.indexOf(row.template_id);
           const chain = [...ancestors(i)].reverse().map((j) => contents[j]!);
           expect(row.parent_template_id).toBe(parents[i] === null ? null : ids[parents[i]!]);
           expect(row.version).toBe(versions[i]);
+          expect(row.favorites_count).toBe(favorites[i]!.size);
           expect(row.effective).toEqual(JSON.parse(JSON.stringify(effectiveTemplate(chain))));
         }
         const history = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.history`);
-        expect(history[0]!.n).toBe(events.filter((e) => e.type !== 'TemplateFavorited').length);
+        expect(history[0]!.n).toBe(events.filter((e) => e.streamId.startsWith('template-')).length);
         await db.exec(`DROP SCHEMA ${schema} CASCADE`);
       }),
       { numRuns: 40 },
