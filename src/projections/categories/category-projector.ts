@@ -3,6 +3,7 @@
 import type { Kysely } from 'kysely';
 import type { RecordedEvent } from '../../domain/event-store.js';
 import type { CategoryEvent } from '../../domain/categories/index.js';
+import { chunked, rowsPerStatement } from '../chunks.js';
 import type { Projector } from '../projector.js';
 import type { CategoryRow, CategoryTables } from './category-tables.js';
 
@@ -80,7 +81,10 @@ export const categoryProjector: Projector = {
       byCategory.set(categoryId, [...(byCategory.get(categoryId) ?? []), event]);
     }
     if (byCategory.size === 0) return;
-    const existing = await db.selectFrom('categories').selectAll().where('category_id', 'in', [...byCategory.keys()]).execute();
+    const existing = [];
+    for (const ids of chunked([...byCategory.keys()], rowsPerStatement(1))) {
+      existing.push(...(await db.selectFrom('categories').selectAll().where('category_id', 'in', ids).execute()));
+    }
     const rows = new Map<string, Pending>(existing.map((row) => [row.category_id, { ...row, revision: Number(row.revision) }]));
     const changed: Pending[] = [];
     for (const [categoryId, streamEvents] of byCategory) {
@@ -95,20 +99,22 @@ export const categoryProjector: Projector = {
       if (row && row !== stored) changed.push(row);
     }
     if (changed.length === 0) return;
-    // One statement for the whole batch.
-    await db
-      .insertInto('categories')
-      .values(changed)
-      .onConflict((oc) =>
-        oc.columns(['tenant_id', 'category_id']).doUpdateSet({
-          name: (eb) => eb.ref('excluded.name'),
-          description: (eb) => eb.ref('excluded.description'),
-          status: (eb) => eb.ref('excluded.status'),
-          revision: (eb) => eb.ref('excluded.revision'),
-          updated_at: (eb) => eb.ref('excluded.updated_at'),
-          updated_by: (eb) => eb.ref('excluded.updated_by'),
-        }),
-      )
-      .execute();
+    // One statement per chunk of the batch (a statement takes at most 65,535 parameters).
+    for (const chunk of chunked(changed, rowsPerStatement(10))) {
+      await db
+        .insertInto('categories')
+        .values(chunk)
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'category_id']).doUpdateSet({
+            name: (eb) => eb.ref('excluded.name'),
+            description: (eb) => eb.ref('excluded.description'),
+            status: (eb) => eb.ref('excluded.status'),
+            revision: (eb) => eb.ref('excluded.revision'),
+            updated_at: (eb) => eb.ref('excluded.updated_at'),
+            updated_by: (eb) => eb.ref('excluded.updated_by'),
+          }),
+        )
+        .execute();
+    }
   },
 };

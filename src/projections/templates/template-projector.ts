@@ -7,6 +7,7 @@ import type { JsonObject, RecordedEvent } from '../../domain/event-store.js';
 import type { TemplateContent, TemplateEvent, TemplateTag } from '../../domain/templates/index.js';
 import { effectiveTemplate, tagKey } from '../../domain/templates/index.js';
 import type { Projector } from '../projector.js';
+import { chunked, rowsPerStatement } from '../chunks.js';
 import { createTemplateSchema } from './template-schema.js';
 import type { FavoriteRow, HistoryRow, TemplateRow, TemplateTables, UsageDayRow, VersionRow } from './template-tables.js';
 
@@ -221,20 +222,21 @@ function toDbRow(row: TemplateRow) {
 }
 
 async function upsertTemplates(db: Kysely<TemplateTables>, rows: TemplateRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db
-    .insertInto('templates')
-    .values(rows.map(toDbRow))
-    .onConflict((oc) =>
-      oc.column('template_id').doUpdateSet(Object.fromEntries(NON_KEY_COLUMNS.map((column) => [column, sql.ref(`excluded.${column}`)])) as never),
-    )
-    .execute();
+  for (const chunk of chunked(rows, rowsPerStatement(NON_KEY_COLUMNS.length + 3))) {
+    await db
+      .insertInto('templates')
+      .values(chunk.map(toDbRow))
+      .onConflict((oc) =>
+        oc.column('template_id').doUpdateSet(Object.fromEntries(NON_KEY_COLUMNS.map((column) => [column, sql.ref(`excluded.${column}`)])) as never),
+      )
+      .execute();
+  }
 }
 
 async function loadRows(db: Kysely<TemplateTables>, ids: readonly string[], into: Map<string, TemplateRow>): Promise<void> {
   const missing = ids.filter((id) => !into.has(id));
-  if (missing.length === 0) return;
-  const rows = await db.selectFrom('templates').selectAll().where('template_id', 'in', missing).execute();
+  const rows = [];
+  for (const chunk of chunked(missing, rowsPerStatement(1))) rows.push(...(await db.selectFrom('templates').selectAll().where('template_id', 'in', chunk).execute()));
   for (const row of rows) into.set(row.template_id, { ...row, revision: Number(row.revision), price_minor: row.price_minor === null ? null : Number(row.price_minor) });
 }
 
@@ -373,10 +375,14 @@ export function templateProjector(options: { afterCommit?: (effect: TemplateBatc
       }
 
       if (changes.versions.length > 0) {
-        await db.insertInto('versions').values(changes.versions.map((v) => ({ ...v, content: JSON.stringify(v.content) as unknown as JsonObject }))).onConflict((oc) => oc.doNothing()).execute();
+        for (const chunk of chunked(changes.versions, rowsPerStatement(7))) {
+          await db.insertInto('versions').values(chunk.map((v) => ({ ...v, content: JSON.stringify(v.content) as unknown as JsonObject }))).onConflict((oc) => oc.doNothing()).execute();
+        }
       }
       if (changes.history.length > 0) {
-        await db.insertInto('history').values(changes.history.map((h) => ({ ...h, changes: JSON.stringify(h.changes) as unknown as JsonObject }))).onConflict((oc) => oc.doNothing()).execute();
+        for (const chunk of chunked(changes.history, rowsPerStatement(8))) {
+          await db.insertInto('history').values(chunk.map((h) => ({ ...h, changes: JSON.stringify(h.changes) as unknown as JsonObject }))).onConflict((oc) => oc.doNothing()).execute();
+        }
       }
       for (const favorite of changes.favoritesAdded) {
         await db.insertInto('favorites').values(favorite).onConflict((oc) => oc.doNothing()).execute();
@@ -385,18 +391,18 @@ export function templateProjector(options: { afterCommit?: (effect: TemplateBatc
         await db.deleteFrom('favorites').where('tenant_id', '=', favorite.tenant_id).where('user_id', '=', favorite.user_id).where('template_id', '=', favorite.template_id).execute();
       }
       const favorited = new Set([...changes.favoritesAdded, ...changes.favoritesRemoved].map((f) => f.template_id));
-      if (favorited.size > 0) {
-        // Counted from the table, so a favorite repeated or removed twice can never skew the count.
+      // Counted from the table, so a favorite repeated or removed twice can never skew the count.
+      for (const chunk of chunked([...favorited], rowsPerStatement(1))) {
         await db
           .updateTable('templates')
           .set((eb) => ({ favorites_count: eb.selectFrom('favorites').select((f) => f.fn.countAll<number>().as('n')).whereRef('favorites.template_id', '=', 'templates.template_id') }))
-          .where('template_id', 'in', [...favorited])
+          .where('template_id', 'in', chunk)
           .execute();
       }
-      if (changes.usage.size > 0) {
+      for (const chunk of chunked([...changes.usage.values()], rowsPerStatement(6))) {
         await db
           .insertInto('usage_days')
-          .values([...changes.usage.values()])
+          .values(chunk)
           .onConflict((oc) =>
             oc.columns(['template_id', 'tenant_id', 'day', 'usage_type']).doUpdateSet({
               success_count: sql`usage_days.success_count + excluded.success_count`,

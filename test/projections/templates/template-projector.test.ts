@@ -164,4 +164,27 @@ describe('template projector', () => {
     const [row] = await db.query<{ effective: JsonObject }>(`SELECT effective FROM ${schema}.templates WHERE template_id = $1`, [grandchild]);
     expect(row!.effective).toMatchObject({ dynamicProperties: { a: 1, b: 2, c: 3 }, defaultDuration: 60 });
   });
+
+  it('applies a batch larger than one statement can carry (65,535 parameters)', async () => {
+    const projector = templateProjector();
+    const schema = `rm_p${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    await projector.createSchema(db.kysely, schema);
+    const ids = Array.from({ length: 3000 }, () => randomUUID());
+    const events: RecordedEvent[] = ids.map((templateId, i) => ({
+      id: randomUUID(),
+      type: 'TemplateCreated',
+      data: { ...content(`Bulk ${i}`, { i }, 'merge', 30), templateId, ownerTenantId: 't', parentTemplateId: i > 0 && i % 2 === 0 ? ids[i - 1]! : null, isSystemTemplate: false, status: 'draft', version: 1 } as unknown as JsonObject,
+      streamId: `template-${templateId}`,
+      revision: 0n,
+      position: { commit: 1n, prepare: BigInt(i + 1) },
+      metadata: { tenantId: 't', userId: 'u', occurredAt: new Date().toISOString() },
+      recordedAt: new Date(),
+    }));
+    await db.kysely.transaction().execute((trx) => projector.apply(trx.withSchema(schema), events));
+    const [counted] = await db.query<{ n: number; inherited: number }>(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE effective->'dynamicProperties' ? 'i' AND parent_template_id IS NOT NULL)::int AS inherited FROM ${schema}.templates`,
+    );
+    expect(counted).toEqual({ n: 3000, inherited: 1499 });
+    await db.exec(`DROP SCHEMA ${schema} CASCADE`);
+  });
 });
