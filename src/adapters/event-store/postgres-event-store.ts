@@ -32,7 +32,8 @@ interface EventRow {
   stream_revision: string | null;
   data: JsonObject | null;
   metadata: JsonObject | null;
-  recorded_at: Date | null;
+  /** Milliseconds since the epoch: a number decodes far faster than a timestamptz string. */
+  recorded_at: number | null;
 }
 
 interface StreamRow extends EventRow {
@@ -76,7 +77,7 @@ function statement(text: string): Statement {
 
 const EVENT_COLUMNS = `e.transaction_id::text AS commit_position, e.global_position::text AS prepare_position,
   e.event_id::text AS event_id, e.event_type, e.stream_id, e.stream_revision::text AS stream_revision,
-  e.data, e.metadata, e.recorded_at`;
+  e.data, e.metadata, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at`;
 
 const APPEND = statement(
   'SELECT last_revision::text, commit_position, prepare_position::text, idempotent FROM es_append($1, $2, $3::bigint, $4::jsonb)',
@@ -109,7 +110,7 @@ const readAllStatement = (range: string, clause: string, order: string) =>
      head AS (
        SELECT 'head' AS kind, e.transaction_id::text AS commit_position, e.global_position::text AS prepare_position,
               NULL::text AS event_id, NULL::text AS event_type, NULL::text AS stream_id, NULL::text AS stream_revision,
-              NULL::jsonb AS data, NULL::jsonb AS metadata, NULL::timestamptz AS recorded_at
+              NULL::jsonb AS data, NULL::jsonb AS metadata, NULL::float8 AS recorded_at
          FROM es_events e WHERE e.transaction_id < (SELECT xmin FROM horizon)
         ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1)
      SELECT * FROM page UNION ALL SELECT * FROM head`);
@@ -268,7 +269,7 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
     position: positionOf(row),
     data: row.data!,
     metadata: row.metadata!,
-    recordedAt: row.recorded_at!,
+    recordedAt: new Date(row.recorded_at!),
   };
 }
 
