@@ -26,7 +26,7 @@ if (only.has('postgres')) {
     log('postgres: event store');
     const db = createPgDatabase({ connectionString: server.url, maxConnections: 24 });
     await migrateEventStore(db);
-    const store = createPostgresEventStore(db);
+    const store = createPostgresEventStore(db, process.env.BENCH_IN_FLIGHT ? { maxAppendsInFlight: Number(process.env.BENCH_IN_FLIGHT) } : {});
     const eventStore = await benchEventStore(store, {});
     log(`postgres: rebuild of ${rebuildEvents} events`);
     const rebuild = await benchProjectionRebuild(db, store, { events: rebuildEvents });

@@ -37,6 +37,8 @@ const environmentSchema = z.object({
   READ_YOUR_WRITES_TIMEOUT_MS: integer(0, 60_000, 5000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
   PROJECTION_BATCH_SIZE: integer(1, 100_000, 1000),
+  /** PostgreSQL event store: append calls at once; appends beyond wait and commit together as a group. */
+  APPENDS_IN_FLIGHT: integer(1, 256, 2),
   /** Templates a tenant may have (all statuses). */
   /** Prefix of every Redis key (queue and cache), so environments can share one Redis. */
   REDIS_KEY_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - (1–64)').default('kyo')),

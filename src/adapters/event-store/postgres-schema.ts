@@ -125,4 +125,38 @@ BEGIN
   commit_position := pg_current_xact_id()::text;
 END
 $fn$;
+
+-- Group commit: several appends in one transaction, one round trip and one WAL flush. Each runs in its
+-- own subtransaction, so one that breaks its rule (wrong revision, repeated ids) is rolled back alone and
+-- reported by its SQLSTATE and detail; the others commit together. The caller orders the appends by
+-- stream so that two groups lock their streams in the same order.
+CREATE OR REPLACE FUNCTION es_append_many(p_appends jsonb)
+RETURNS TABLE (ord int, last_revision bigint, commit_position text, prepare_position bigint, idempotent boolean, error_code text, error_detail text)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  a jsonb;
+  r record;
+BEGIN
+  ord := 0;
+  FOR a IN SELECT value FROM jsonb_array_elements(p_appends) LOOP
+    BEGIN
+      SELECT * INTO r FROM es_append(a->>'s', a->>'m', (a->>'e')::bigint, a->'v');
+      last_revision := r.last_revision;
+      commit_position := r.commit_position;
+      prepare_position := r.prepare_position;
+      idempotent := r.idempotent;
+      error_code := NULL;
+      error_detail := NULL;
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_detail = PG_EXCEPTION_DETAIL;
+      last_revision := NULL;
+      commit_position := NULL;
+      prepare_position := NULL;
+      idempotent := NULL;
+    END;
+    RETURN NEXT;
+    ord := ord + 1;
+  END LOOP;
+END
+$fn$;
 `;

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createPostgresEventStore, migrateEventStore } from '../../../src/adapters/event-store/postgres-event-store.js';
 import { createPgDatabase } from '../../../src/adapters/sql/pg-database.js';
+import type { SqlDatabase } from '../../../src/adapters/sql/sql-database.js';
 import type { RecordedEvent } from '../../../src/domain/event-store.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
 import { eventStoreContract } from './event-store.contract.js';
@@ -12,8 +13,9 @@ const postgres = postgresService();
 if (postgres.skipReason) console.warn(`[skip] event store contract on PostgreSQL: ${postgres.skipReason}`);
 
 describe.skipIf(!postgres.url)('PostgreSQL', () => {
-  eventStoreContract('PostgreSQL', async () => {
-    const db = createPgDatabase({ connectionString: await createTestDatabase(postgres.url!), maxConnections: 16 });
+  eventStoreContract('PostgreSQL, plain statements', async () => {
+    // Without `queryPrepared`: every statement parsed and planned per call (the PGlite path, on pg).
+    const db: SqlDatabase = { ...createPgDatabase({ connectionString: await createTestDatabase(postgres.url!), maxConnections: 16 }), queryPrepared: undefined };
     await migrateEventStore(db);
     const store = createPostgresEventStore(db, { pollIntervalMs: 10 });
     return { store, cleanup: async () => (await store.close(), await db.close()) };
@@ -26,6 +28,58 @@ describe.skipIf(!postgres.url)('PostgreSQL', () => {
     await migrateEventStore(db);
     const store = createPostgresEventStore(db, { pollIntervalMs: 10 });
     return { store, cleanup: async () => (await store.close(), await db.close()) };
+  });
+
+  // One append call in flight: every concurrent append waits and goes in a group (es_append_many), so the
+  // whole contract, the concurrency property included, runs through group commit.
+  eventStoreContract('PostgreSQL, group commit', async () => {
+    const db = createPgDatabase({ connectionString: await createTestDatabase(postgres.url!), maxConnections: 16 });
+    await migrateEventStore(db);
+    const store = createPostgresEventStore(db, { pollIntervalMs: 10, maxAppendsInFlight: 1 });
+    return { store, cleanup: async () => (await store.close(), await db.close()) };
+  });
+
+  it('commits a group together, refusing only the appends that break their rule', async () => {
+    const db = createPgDatabase({ connectionString: await createTestDatabase(postgres.url!), maxConnections: 4 });
+    await migrateEventStore(db);
+    let groups = 0;
+    const counting: SqlDatabase = {
+      ...db,
+      queryPrepared: (name, text, params) => {
+        if (text.includes('es_append_many')) groups++;
+        return db.queryPrepared!(name, text, params);
+      },
+    };
+    const store = createPostgresEventStore(counting, { maxAppendsInFlight: 1 });
+    const event = () => ({ id: randomUUID(), type: 'Grouped', data: {}, metadata: {} });
+    try {
+      await store.append('group-a', [event()], { expectedRevision: 'no_stream' });
+      const repeated = event();
+      await store.append('group-b', [repeated], { expectedRevision: 'no_stream' });
+      const outcomes = await Promise.allSettled([
+        store.append('group-c', [event()], { expectedRevision: 'no_stream' }), // goes alone: the slot is free
+        store.append('group-a', [event()], { expectedRevision: 0n }), // ok
+        store.append('group-a', [event()], { expectedRevision: 0n }), // wrong by then: the one before moved it
+        store.append('group-b', [repeated, event()], { expectedRevision: 'any' }), // some ids repeated
+        store.append('group-d', [event(), event()], { expectedRevision: 'no_stream' }), // ok
+        store.append('group-b', [repeated], { expectedRevision: 'any' }), // a repeat: no-op
+      ]);
+      expect(groups).toBeGreaterThan(0);
+      expect(outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as Error).name))).toEqual([
+        'ok',
+        'ok',
+        'WrongExpectedRevisionError',
+        'IdempotencyConflictError',
+        'ok',
+        'ok',
+      ]);
+      expect((await store.readStream('group-a')).map((e) => e.revision)).toEqual([0n, 1n]);
+      expect(await store.readStream('group-b')).toHaveLength(1);
+      expect(await store.readStream('group-d')).toHaveLength(2);
+    } finally {
+      await store.close();
+      await db.close();
+    }
   });
 
   it('migrates a database twice, and concurrently, without harm', async () => {
