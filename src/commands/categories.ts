@@ -4,7 +4,7 @@
 import { categoryDecider, type CategoryCommand, type CategoryEvent, type CategoryState } from '../domain/categories/index.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type LoadedAggregate } from './handle-command.js';
-import { normalizeReservedValue, releaseIfUnheld, reserve, type ReservationRequest } from './reservations.js';
+import { giveBack, normalizeReservedValue, withClaim, type ReservationRequest } from './reservations.js';
 
 /** UUIDs compare case-insensitively; one spelling per category keeps one stream and one read-model row. */
 const canonicalId = (categoryId: string) => categoryId.toLowerCase();
@@ -60,23 +60,6 @@ const load = (deps: CommandDeps, context: CommandContext, categoryId: string) =>
  * rules again against today's state could refuse a command that in fact succeeded. */
 const alreadyHandled = (loaded: LoadedAggregate<CategoryState>, context: CommandContext) =>
   loaded.events.some((event) => event.metadata.commandId === context.commandId);
-
-/** Gives a name back unless the category holds it. Best effort: a release that fails only leaves a claim
- * behind, which the takeover rule frees later; it must not turn a command that took effect into an error
- * (nor hide the error of one that did not). */
-const giveBack = (deps: CommandDeps, claim: ReservationRequest) => releaseIfUnheld(deps, claim).catch(() => undefined);
-
-/** Runs `command` holding a claim on a name; gives the claim back if the command failed and the category
- * does not hold the name after all. */
-async function withClaim(deps: CommandDeps, claim: ReservationRequest, command: () => Promise<CategoryCommandResult>): Promise<CategoryCommandResult> {
-  await reserve(deps, claim);
-  try {
-    return await command();
-  } catch (error) {
-    await giveBack(deps, claim);
-    throw error;
-  }
-}
 
 export async function createCategory(
   deps: CommandDeps,

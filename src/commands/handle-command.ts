@@ -9,6 +9,7 @@ import {
   type EventStore,
   type AppendResult,
   type EventToAppend,
+  type JsonObject,
   type Position,
   type RecordedEvent,
 } from '../domain/event-store.js';
@@ -188,6 +189,19 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
   }
 }
 
+/** The metadata every event carries: who, which command, why, when (injected clock), which shape. */
+export function eventMetadata(context: CommandContext, occurredAt: string, schemaVersion: number): JsonObject {
+  return {
+    tenantId: context.tenantId,
+    userId: context.userId,
+    commandId: context.commandId,
+    correlationId: context.correlationId,
+    causationId: context.causationId ?? context.commandId,
+    occurredAt,
+    schemaVersion,
+  };
+}
+
 function eventsToAppend(deps: CommandDeps, streamId: string, context: CommandContext, decided: readonly DomainEvent[]): EventToAppend[] {
   const occurredAt = deps.clock().toISOString();
   return decided.map((event, index) => ({
@@ -195,15 +209,7 @@ function eventsToAppend(deps: CommandDeps, streamId: string, context: CommandCon
     id: deterministicUuid(streamId, `${context.commandId}:${index}`),
     type: event.type,
     data: event.data,
-    metadata: {
-      tenantId: context.tenantId,
-      userId: context.userId,
-      commandId: context.commandId,
-      correlationId: context.correlationId,
-      causationId: context.causationId ?? context.commandId,
-      occurredAt,
-      schemaVersion: schemaVersionOf(event.type, deps.upcasters),
-    },
+    metadata: eventMetadata(context, occurredAt, schemaVersionOf(event.type, deps.upcasters)),
   }));
 }
 

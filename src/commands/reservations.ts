@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { IdempotencyConflictError, StreamNotFoundError, WrongExpectedRevisionError, type JsonObject, type RecordedEvent } from '../domain/event-store.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import { deterministicUuid } from './deterministic-uuid.js';
-import type { CommandContext, CommandDeps } from './handle-command.js';
+import { eventMetadata, type CommandContext, type CommandDeps } from './handle-command.js';
 
 export interface ReservationRequest {
   /** What is unique, e.g. `category.name`; also the rule id prefix of the refusal. */
@@ -82,16 +82,7 @@ function reservationEvent(deps: CommandDeps, request: ReservationRequest, stream
   // One id per (command, owner, revision claimed from): a retried command repeats its append exactly.
   const id = deterministicUuid(streamId, `${context.commandId}:${type}:${request.ownerStreamId}:${revision ?? 'none'}`);
   const data: JsonObject = { scope: request.scope, value: request.value, ownerStreamId: request.ownerStreamId };
-  const metadata: JsonObject = {
-    tenantId: context.tenantId,
-    userId: context.userId,
-    commandId: context.commandId,
-    correlationId: context.correlationId,
-    causationId: context.causationId ?? context.commandId,
-    occurredAt: deps.clock().toISOString(),
-    schemaVersion: 1,
-  };
-  return { id, type, data, metadata };
+  return { id, type, data, metadata: eventMetadata(context, deps.clock().toISOString(), 1) };
 }
 
 /** Claims the value for the owner, or throws RuleViolation `<scope>.unique` (conflict). Idempotent per owner. */
@@ -148,4 +139,21 @@ export async function release(deps: CommandDeps, request: ReservationRequest): P
  */
 export async function releaseIfUnheld(deps: CommandDeps, request: ReservationRequest): Promise<void> {
   if (!(await stillHolds(deps, request, request.ownerStreamId))) await release(deps, request);
+}
+
+/** Gives a claim back unless its owner holds the value. Best effort: a release that fails only leaves a
+ * claim behind, which the takeover rule frees later; it must not turn a command that took effect into an
+ * error (nor hide the error of one that did not). */
+export const giveBack = (deps: CommandDeps, claim: ReservationRequest): Promise<void> => releaseIfUnheld(deps, claim).catch(() => undefined);
+
+/** Runs `command` holding a claim on a value; gives the claim back if the command failed and the owner
+ * does not hold the value after all. */
+export async function withClaim<T>(deps: CommandDeps, claim: ReservationRequest, command: () => Promise<T>): Promise<T> {
+  await reserve(deps, claim);
+  try {
+    return await command();
+  } catch (error) {
+    await giveBack(deps, claim);
+    throw error;
+  }
 }

@@ -24,8 +24,8 @@ import { RuleViolation } from '../domain/rule-violation.js';
 import type { Decider } from '../domain/decider.js';
 import type { Position } from '../domain/event-store.js';
 import { deterministicUuid } from './deterministic-uuid.js';
-import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type StreamAccess } from './handle-command.js';
-import { normalizeReservedValue, releaseIfUnheld, reserve, type ReservationRequest } from './reservations.js';
+import { eventMetadata, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type StreamAccess } from './handle-command.js';
+import { giveBack, normalizeReservedValue, withClaim, type ReservationRequest } from './reservations.js';
 
 export const templateStreamId = (templateId: string) => `template-${templateId.toLowerCase()}`;
 export const TEMPLATE_NAME_SCOPE = 'template.name';
@@ -77,18 +77,6 @@ function nameClaim(deps: CommandDeps, context: CommandContext, templateId: strin
       }
     },
   };
-}
-
-const giveBack = (deps: CommandDeps, claim: ReservationRequest) => releaseIfUnheld(deps, claim).catch(() => undefined);
-
-async function withClaim(deps: CommandDeps, claim: ReservationRequest, command: () => Promise<TemplateCommandResult>): Promise<TemplateCommandResult> {
-  await reserve(deps, claim);
-  try {
-    return await command();
-  } catch (error) {
-    await giveBack(deps, claim);
-    throw error;
-  }
 }
 
 const load = (deps: CommandDeps, context: CommandContext, templateId: string) =>
@@ -297,15 +285,7 @@ export async function recordTemplateUsage(
         id: deterministicUuid(streamId, `${context.commandId}:0`),
         type: event!.type,
         data: { ...event!.data, templateId },
-        metadata: {
-          tenantId: context.tenantId,
-          userId: context.userId,
-          commandId: context.commandId,
-          correlationId: context.correlationId,
-          causationId: context.causationId ?? context.commandId,
-          occurredAt: deps.clock().toISOString(),
-          schemaVersion: 1,
-        },
+        metadata: eventMetadata(context, deps.clock().toISOString(), 1),
       },
     ],
     { expectedRevision: 'any' },
