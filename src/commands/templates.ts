@@ -22,7 +22,7 @@ import {
 } from '../domain/templates/index.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import type { Decider } from '../domain/decider.js';
-import type { Position } from '../domain/event-store.js';
+import { WrongExpectedRevisionError, type Position } from '../domain/event-store.js';
 import { deterministicUuid } from './deterministic-uuid.js';
 import { eventMetadata, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type StreamAccess } from './handle-command.js';
 import { giveBack, normalizeReservedValue, withClaim, type ReservationRequest } from './reservations.js';
@@ -250,16 +250,20 @@ const favoriteDecider: Decider<FavoriteState, FavoriteEvent, FavoriteEvent> = {
   evolve: (_state, event) => ({ favorited: event.type === 'TemplateFavorited' }),
 };
 
-async function loadVisibleTemplate(deps: TemplateCommandDeps, context: CommandContext, templateId: string) {
-  const loaded = await load(deps, context, templateId);
+/** The template a favorite or usage is about, visible to the caller and, with If-Match, unchanged. */
+async function loadVisibleTemplate(deps: TemplateCommandDeps, context: CommandContext, target: TemplateTarget) {
+  const loaded = await load(deps, context, target.templateId);
   if (loaded.state.status === 'absent') throw new RuleViolation('template.not_found', 'no such template', 'not_found');
+  if (target.expectedRevision !== undefined && target.expectedRevision !== loaded.revision) {
+    throw new WrongExpectedRevisionError(templateStreamId(target.templateId), target.expectedRevision, loaded.revision ?? 'no_stream');
+  }
   return { ...loaded, state: loaded.state };
 }
 
 export async function favoriteTemplate(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { favorite: boolean }): Promise<TemplateSideEffectResult> {
   const templateId = input.templateId.toLowerCase();
   const userId = favoriteUserKey(context.tenantId, context.userId);
-  const template = await loadVisibleTemplate(deps, context, templateId);
+  const template = await loadVisibleTemplate(deps, context, { ...input, templateId });
   // The template's rules (archived templates take no new favorites) on its current state.
   templateDecider.decide(input.favorite ? { type: 'FavoriteTemplate', data: { userId } } : { type: 'UnfavoriteTemplate', data: { userId } }, template.state);
   const event: FavoriteEvent = { type: input.favorite ? 'TemplateFavorited' : 'TemplateUnfavorited', data: { templateId, userId } };
@@ -273,7 +277,7 @@ export async function recordTemplateUsage(
   input: TemplateTarget & { usage: Omit<RecordTemplateUsageData, 'usedBy'> },
 ): Promise<TemplateSideEffectResult> {
   const templateId = input.templateId.toLowerCase();
-  const template = await loadVisibleTemplate(deps, context, templateId);
+  const template = await loadVisibleTemplate(deps, context, { ...input, templateId });
   // Validation and the status rule come from the aggregate; the event goes to the usage stream.
   const [event] = templateDecider.decide({ type: 'RecordTemplateUsage', data: { ...input.usage, usedBy: context.userId } }, template.state);
   const streamId = templateUsageStreamId(templateId);

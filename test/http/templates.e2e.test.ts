@@ -269,7 +269,11 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       const used = await call('POST', `/v1/templates/${ids[1]}/usages`, { body: { usageType: 'create_course', outcome: 'success' } });
       expect(used.statusCode, used.body).toBe(200);
       await call('POST', `/v1/templates/${ids[1]}/usages`, { body: { usageType: 'bulk_create', outcome: 'error', errorMessage: 'room full' } });
-      const fav = await call('PUT', `/v1/templates/${ids[3]}/favorite`, { key: readerA });
+      // If-Match holds for favorites and usages too: a stale revision changes nothing.
+      const stale = await call('PUT', `/v1/templates/${ids[3]}/favorite`, { key: readerA, headers: { 'if-match': '"0"' } });
+      expect(stale.statusCode).toBe(409);
+      expect(stale.json()).toMatchObject({ currentRevision: 1 });
+      const fav = await call('PUT', `/v1/templates/${ids[3]}/favorite`, { key: readerA, headers: { 'if-match': '"1"' } });
       expect(fav.statusCode, fav.body).toBe(200);
       const position = fav.json().position;
 
