@@ -109,15 +109,15 @@ export async function loadAggregate<State, Event extends DomainEvent>(
     throw error;
   }
   if (!options.access && recorded.some((event) => event.metadata.tenantId !== options.tenantId)) throw notFound(streamId);
-  if (options.access) {
-    // Judged on the current state, also for an `asOf` read: a template made private since is private now.
-    const current = recorded.map((event) => upcast(event, deps.upcasters)).reduce((state, event) => decider.evolve(state, { type: event.type, data: event.data } as Event), decider.initialState());
-    if (!options.access(current, options.tenantId)) throw notFound(streamId);
-  }
+  const upcasted = recorded.map((event) => upcast(event, deps.upcasters));
+  const fold = (events: readonly RecordedEvent[]) => events.reduce((current, event) => decider.evolve(current, { type: event.type, data: event.data } as Event), decider.initialState());
   const asOf = options.asOf?.getTime();
-  const cut = asOf === undefined ? -1 : recorded.findIndex((event) => !(Date.parse(String(event.metadata.occurredAt)) <= asOf));
-  const events = (cut === -1 ? recorded : recorded.slice(0, cut)).map((event) => upcast(event, deps.upcasters));
-  const state = events.reduce((current, event) => decider.evolve(current, { type: event.type, data: event.data } as Event), decider.initialState());
+  const cut = asOf === undefined ? -1 : upcasted.findIndex((event) => !(Date.parse(String(event.metadata.occurredAt)) <= asOf));
+  const events = cut === -1 ? upcasted : upcasted.slice(0, cut);
+  const state = fold(events);
+  // Access is judged on the current state, also for an `asOf` read: a template made private since is
+  // private now. Without a cut, the current state is the one just folded.
+  if (options.access && !options.access(cut === -1 ? state : fold(upcasted), options.tenantId)) throw notFound(streamId);
   return { state, revision: events.at(-1)?.revision, events };
 }
 

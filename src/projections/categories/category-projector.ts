@@ -78,7 +78,9 @@ export const categoryProjector: Projector = {
       // A stream of the category family that is not a category (no UUID) would fail the uuid column and
       // stall the projection for good; it carries nothing this model shows.
       if (categoryId === undefined) continue;
-      byCategory.set(categoryId, [...(byCategory.get(categoryId) ?? []), event]);
+      const list = byCategory.get(categoryId);
+      if (list) list.push(event);
+      else byCategory.set(categoryId, [event]);
     }
     if (byCategory.size === 0) return;
     const existing = [];

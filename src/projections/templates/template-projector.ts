@@ -332,8 +332,11 @@ export function templateProjector(options: { afterCommit?: (effect: TemplateBatc
       const side: { templateId: string; event: RecordedEvent }[] = [];
       for (const event of events) {
         const templateId = templateIdOfStream(event.streamId);
-        if (templateId !== undefined) byTemplate.set(templateId, [...(byTemplate.get(templateId) ?? []), event]);
-        else {
+        if (templateId !== undefined) {
+          const list = byTemplate.get(templateId);
+          if (list) list.push(event);
+          else byTemplate.set(templateId, [event]);
+        } else {
           const sideId = sideTemplateId(event);
           if (sideId !== undefined) side.push({ templateId: sideId, event });
         }
