@@ -8,6 +8,7 @@
 //   a burst of concurrent creates, by at most the projection's lag).
 import {
   assertTenantMayChange,
+  isVisibleTo,
   templateDecider,
   validateParentChain,
   type CreateTemplateData,
@@ -52,7 +53,7 @@ export interface TemplateTarget {
 
 /** Readable: the owner's, or public, or system. Absent streams are "readable" so creation can proceed. */
 export const templateAccess: StreamAccess<TemplateState> = (state, tenantId) =>
-  state.status === 'absent' || state.ownerTenantId === tenantId || state.content.isPublic || state.isSystemTemplate;
+  state.status === 'absent' || isVisibleTo({ ownerTenantId: state.ownerTenantId, isPublic: state.content.isPublic, isSystemTemplate: state.isSystemTemplate }, tenantId);
 
 /** Favorites are per user; user ids are only unique inside a tenant. */
 export const favoriteUserKey = (tenantId: string, userId: string) => `${tenantId}:${userId}`;
