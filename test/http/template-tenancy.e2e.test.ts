@@ -115,12 +115,13 @@ function tenancySuite(label: string, environment: () => Promise<Record<string, s
       // And the private parent cannot be taken again.
       const reparent = await call('PUT', `/v1/templates/${child2.templateId}/parent`, keyB, { parentTemplateId: twoSteps.templateId });
       expect(reparent.statusCode).toBe(404);
-      expect(reparent.json().code).toBe('template.parent.not_found');
+      expect(reparent.json().rule).toBe('template.parent.not_found');
     });
 
     it('#7.2 a search page cached by another tenant drops a template that went private', async () => {
       const name = unique('Soon private');
-      const { templateId } = await create(keyA, { name, isPublic: true });
+      const { templateId, position } = await create(keyA, { name, isPublic: true });
+      await projected(position);
       const before = await call('GET', `/v1/templates?q=${encodeURIComponent(name)}`, keyB);
       expect(before.json().items.map((item: { templateId: string }) => item.templateId)).toEqual([templateId]);
       await projected(await command('PATCH', `/v1/templates/${templateId}`, keyA, { isPublic: false }));

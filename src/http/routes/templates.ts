@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { sharedSearchTag, templateTag, tenantSearchTag, type ReadCache } from '../../adapters/cache/read-cache.js';
+import { sharedSearchTag, templateReadModelTag, templateTag, tenantSearchTag, type ReadCache } from '../../adapters/cache/read-cache.js';
 import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import {
@@ -372,7 +372,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       // after the commit it waited for.
       if (q.minPosition !== undefined) return load();
       const key = `search:${principal.tenantId}:${createHash('sha256').update(JSON.stringify(search)).digest('base64url')}`;
-      return deps.cache.getOrLoad(key, load, { ttlSeconds: SEARCH_TTL_SECONDS, tags: [tenantSearchTag(principal.tenantId), sharedSearchTag] });
+      return deps.cache.getOrLoad(key, load, { ttlSeconds: SEARCH_TTL_SECONDS, tags: [tenantSearchTag(principal.tenantId), sharedSearchTag, templateReadModelTag] });
     },
   );
 
@@ -427,7 +427,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       const view =
         request.query.minPosition !== undefined
           ? await load()
-          : await deps.cache.getOrLoad(`template:${tenantId}:${templateId}`, load, { ttlSeconds: TEMPLATE_TTL_SECONDS, tags: [templateTag(templateId)] });
+          : await deps.cache.getOrLoad(`template:${tenantId}:${templateId}`, load, { ttlSeconds: TEMPLATE_TTL_SECONDS, tags: [templateTag(templateId), templateReadModelTag] });
       if (!view) throw new HttpProblem(404, 'template.not_found', 'no such template');
       setEtag(reply, view.revision);
       return reply.send(view);
