@@ -103,9 +103,12 @@ function run(
 }
 
 /**
- * Checks a parent for `templateId`: visible to the caller, and the chain it makes acyclic and at most
- * MAX_INHERITANCE_DEPTH deep. Ancestors above the parent are read whatever their tenant (a public
- * parent may itself inherit from its owner's private template).
+ * Checks a parent for `templateId`: visible to the caller (isVisibleTo, the rule under which content
+ * flows at all: another tenant's private template is "not found" as a parent, as everywhere), and the
+ * chain it makes acyclic and at most MAX_INHERITANCE_DEPTH deep. Ancestors above the parent are read
+ * whatever their tenant, for their links only: a public parent may itself inherit from its owner's
+ * private template, and what reaches the child is then the parent's effective content, which its owner
+ * published.
  */
 async function checkParent(deps: TemplateCommandDeps, context: CommandContext, templateId: string, parentTemplateId: string | null, subtreeDepth: number): Promise<void> {
   if (parentTemplateId === null) return;

@@ -11,11 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { parsePosition } from '../../src/domain/event-store.js';
 import { startService, type Service } from '../../src/service.js';
-import { createTestDatabase, postgresService } from '../support/services.js';
+import { createTestDatabase, postgresService, redisService } from '../support/services.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
-function tenancySuite(label: string, environment: () => Promise<Record<string, string>>) {
+function tenancySuite(label: string, environment: () => Promise<Record<string, string>>, options: { memoryCache: boolean } = { memoryCache: true }) {
   describe(label, () => {
     let service: Service;
     let dataDir: string;
@@ -130,7 +130,7 @@ function tenancySuite(label: string, environment: () => Promise<Record<string, s
       expect(after.json()).toMatchObject({ total: 0, items: [] });
     });
 
-    it('#7.26 reports the in-process cache size and its bound in /metrics', async () => {
+    it.runIf(options.memoryCache)('#7.26 reports the in-process cache size and its bound in /metrics', async () => {
       await call('GET', '/v1/templates', keyA);
       const metrics = (await service.http.inject({ method: 'GET', url: '/metrics' })).body;
       expect(metrics).toMatch(/read_cache_size_bytes\{cache="memory"\} [1-9]/);
@@ -158,3 +158,7 @@ tenancySuite('template tenancy of derived data on the embedded default (PGlite)'
 const postgres = postgresService();
 if (postgres.skipReason) console.warn(`[skip] template tenancy on PostgreSQL: ${postgres.skipReason}`);
 if (postgres.url) tenancySuite('template tenancy of derived data on PostgreSQL', async () => ({ DATABASE_URL: await createTestDatabase(postgres.url!) }));
+const redis = redisService();
+if (postgres.url && redis.url) {
+  tenancySuite('template tenancy of derived data on PostgreSQL with the Redis cache', async () => ({ DATABASE_URL: await createTestDatabase(postgres.url!), REDIS_URL: redis.url!, REDIS_KEY_PREFIX: `tenancy${randomUUID().slice(0, 8)}` }), { memoryCache: false });
+}
