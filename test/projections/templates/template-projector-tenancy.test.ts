@@ -1,11 +1,14 @@
 // Tenancy of what the template projector derives: inherited content stops flowing at the moment a parent
 // stops being visible to the child's tenant, whatever the batches (#7.1), and a batch that hides a
-// template reports every tenant that could see it for cache invalidation (#7.2).
+// template reports every tenant that could see it for cache invalidation (#7.2). The projector and the
+// as-of fold implement the rule apart; a property holds them to the same answer.
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteDatabase } from '../../../src/adapters/sql/pglite-database.js';
 import type { SqlDatabase } from '../../../src/adapters/sql/sql-database.js';
-import type { JsonObject, RecordedEvent } from '../../../src/domain/event-store.js';
+import type { EventStore, JsonObject, RecordedEvent } from '../../../src/domain/event-store.js';
+import { templateAsOf } from '../../../src/http/routes/template-as-of.js';
 import type { TemplateContent } from '../../../src/domain/templates/index.js';
 import { templateProjector, type TemplateBatchEffect } from '../../../src/projections/templates/template-projector.js';
 
@@ -131,5 +134,58 @@ describe('template projector tenancy', () => {
     const { effects } = await project([[created(template, 'a', null, content('P', {}, true))], [event(template, 'a', 'TemplateUpdated', { changes: { isPublic: false }, version: 2 })]]);
     expect(effects[1]!.templateIds).toContain(template);
     expect(effects[1]!.tenantIds).toContain('*');
+  });
+
+  it('#7.1 the as-of fold and the projector agree on every effective template, whatever the tenants, visibility changes and batches', async () => {
+    const small = fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 9 }), { maxKeys: 2 });
+    const scenario = fc.record({
+      templates: fc.array(fc.record({ tenant: fc.constantFrom('a', 'b'), isPublic: fc.boolean(), parent: fc.nat(), dynamicProperties: small }), { minLength: 2, maxLength: 5 }),
+      steps: fc.array(
+        fc.oneof(
+          fc.record({ kind: fc.constant('content' as const), index: fc.nat(), dynamicProperties: small }),
+          fc.record({ kind: fc.constant('visibility' as const), index: fc.nat(), isPublic: fc.boolean(), dynamicProperties: fc.option(small, { nil: undefined }) }),
+          fc.record({ kind: fc.constant('parent' as const), index: fc.nat(), parent: fc.option(fc.nat(), { nil: null }) }),
+        ),
+        { maxLength: 12 },
+      ),
+      cuts: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 10 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ templates, steps, cuts }) => {
+        const { event, created } = eventLog();
+        const ids = templates.map(() => randomUUID());
+        const parents = templates.map((t, i) => (i === 0 || t.parent % 3 === 0 ? null : t.parent % i));
+        const versions = templates.map(() => 1);
+        const events = templates.map((t, i) => created(ids[i]!, t.tenant, parents[i] === null ? null : ids[parents[i]!]!, content(`T${i}`, t.dynamicProperties, t.isPublic)));
+        const ancestors = (i: number | null): number[] => (i === null ? [] : [i, ...ancestors(parents[i]!)]);
+        for (const step of steps) {
+          const i = step.index % templates.length;
+          const tenant = templates[i]!.tenant;
+          if (step.kind === 'content') events.push(event(ids[i]!, tenant, 'TemplateUpdated', { changes: { dynamicProperties: step.dynamicProperties }, version: ++versions[i]! }));
+          else if (step.kind === 'visibility') {
+            const changes = { isPublic: step.isPublic, ...(step.dynamicProperties ? { dynamicProperties: step.dynamicProperties } : {}) };
+            events.push(event(ids[i]!, tenant, 'TemplateUpdated', { changes, version: ++versions[i]! }));
+          } else {
+            const parent = step.parent === null ? null : step.parent % templates.length;
+            if (parent !== null && ancestors(parent).includes(i)) continue;
+            events.push(event(ids[i]!, tenant, 'TemplateParentChanged', { parentTemplateId: parent === null ? null : ids[parent]!, previousParentTemplateId: parents[i] === null ? null : ids[parents[i]!]!, version: ++versions[i]! }));
+            parents[i] = parent;
+          }
+        }
+        const batches: RecordedEvent[][] = [];
+        for (let offset = 0, c = 0; offset < events.length; c++) {
+          batches.push(events.slice(offset, offset + cuts[c % cuts.length]!));
+          offset += batches.at(-1)!.length;
+        }
+        const { rows } = await project(batches);
+        const eventStore = { readStream: async (streamId: string) => events.filter((e) => e.streamId === streamId) } as unknown as EventStore;
+        for (const [i, id] of ids.entries()) {
+          const asOf = await templateAsOf({ eventStore }, templates[i]!.tenant, id, new Date(Date.now() + 60_000));
+          const row = rows.get(id)!;
+          expect({ effective: JSON.parse(JSON.stringify(asOf.effective)), parentUnavailable: asOf.parentUnavailable }).toEqual({ effective: row.effective, parentUnavailable: row.parent_unavailable });
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
