@@ -39,6 +39,8 @@ const environmentSchema = z.object({
   PROJECTION_BATCH_SIZE: integer(1, 100_000, 1000),
   /** PostgreSQL event store: append calls at once; appends beyond wait and commit together as a group. */
   APPENDS_IN_FLIGHT: integer(1, 256, 2),
+  /** Bytes the in-process read cache may hold (used when REDIS_URL is not set). */
+  CACHE_MAX_BYTES: integer(64 * 1024, 64 * 1024 * 1024 * 1024, 32 * 1024 * 1024),
   /** Templates a tenant may have (all statuses). */
   /** Prefix of every Redis key (queue and cache), so environments can share one Redis. */
   REDIS_KEY_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - (1–64)').default('kyo')),

@@ -26,8 +26,8 @@ import { templateRoutes } from './http/routes/templates.js';
 import { templateProjector, type TemplateBatchEffect } from './projections/templates/template-projector.js';
 import { createMemoryReadCache } from './adapters/cache/memory-read-cache.js';
 import { createRedisReadCache } from './adapters/cache/redis-read-cache.js';
-import { sharedSearchTag, templateTag, tenantSearchTag, type ReadCache } from './adapters/cache/read-cache.js';
-import { cacheCounters } from './adapters/observability/metrics.js';
+import { sharedSearchTag, templateReadModelTag, templateTag, tenantSearchTag, type ReadCache } from './adapters/cache/read-cache.js';
+import { cacheCounters, readCacheSizeGauges } from './adapters/observability/metrics.js';
 import type { TemplateCommandDeps } from './commands/templates.js';
 import { countTenantTemplates, templateSubtreeDepth } from './projections/templates/template-queries.js';
 import { operationsRoutes, type ReadinessCheck } from './http/routes/operations.js';
@@ -107,13 +107,18 @@ export async function startService(config: Config, logger: Logger, overrides: Se
 
   // Cache-aside for template reads: Redis when configured, else an in-process LRU. Invalidated by the
   // template projector after each commit, never by the command side.
-  const cache: ReadCache = redis
-    ? createRedisReadCache(redis, {
-        prefix: `${config.REDIS_KEY_PREFIX}:cache`,
-        counters: cacheCounters(metrics, 'redis'),
-        onError: (error, context) => logger.debug({ err: error, ...context }, 'cache unavailable; reading the database'),
-      })
-    : createMemoryReadCache({ counters: cacheCounters(metrics, 'memory') });
+  let cache: ReadCache;
+  if (redis) {
+    cache = createRedisReadCache(redis, {
+      prefix: `${config.REDIS_KEY_PREFIX}:cache`,
+      counters: cacheCounters(metrics, 'redis'),
+      onError: (error, context) => logger.debug({ err: error, ...context }, 'cache unavailable; reading the database'),
+    });
+  } else {
+    const memoryCache = createMemoryReadCache({ counters: cacheCounters(metrics, 'memory'), maxBytes: config.CACHE_MAX_BYTES });
+    readCacheSizeGauges(metrics, () => memoryCache.size());
+    cache = memoryCache;
+  }
   const invalidateTemplates = (effect: TemplateBatchEffect) =>
     cache.invalidateTags([
       ...effect.templateIds.map(templateTag),
@@ -127,7 +132,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const projections = createProjectionEngine({
     db,
     eventStore,
-    projectors: [categoryProjector, templateProjector({ afterCommit: invalidateTemplates })],
+    projectors: [categoryProjector, templateProjector({ afterCommit: invalidateTemplates, afterRebuild: () => cache.invalidateTags([templateReadModelTag]) })],
     batchSize: config.PROJECTION_BATCH_SIZE,
     logger,
     onBatchApplied: (name: string, count: number) => metrics.projectionEventsApplied.inc({ projection: name }, count),

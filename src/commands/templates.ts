@@ -8,6 +8,7 @@
 //   a burst of concurrent creates, by at most the projection's lag).
 import {
   assertTenantMayChange,
+  isVisibleTo,
   templateDecider,
   validateParentChain,
   type CreateTemplateData,
@@ -52,7 +53,7 @@ export interface TemplateTarget {
 
 /** Readable: the owner's, or public, or system. Absent streams are "readable" so creation can proceed. */
 export const templateAccess: StreamAccess<TemplateState> = (state, tenantId) =>
-  state.status === 'absent' || state.ownerTenantId === tenantId || state.content.isPublic || state.isSystemTemplate;
+  state.status === 'absent' || isVisibleTo({ ownerTenantId: state.ownerTenantId, isPublic: state.content.isPublic, isSystemTemplate: state.isSystemTemplate }, tenantId);
 
 /** Favorites are per user; user ids are only unique inside a tenant. */
 export const favoriteUserKey = (tenantId: string, userId: string) => `${tenantId}:${userId}`;
@@ -102,9 +103,12 @@ function run(
 }
 
 /**
- * Checks a parent for `templateId`: visible to the caller, and the chain it makes acyclic and at most
- * MAX_INHERITANCE_DEPTH deep. Ancestors above the parent are read whatever their tenant (a public
- * parent may itself inherit from its owner's private template).
+ * Checks a parent for `templateId`: visible to the caller (isVisibleTo, the rule under which content
+ * flows at all: another tenant's private template is "not found" as a parent, as everywhere), and the
+ * chain it makes acyclic and at most MAX_INHERITANCE_DEPTH deep. Ancestors above the parent are read
+ * whatever their tenant, for their links only: a public parent may itself inherit from its owner's
+ * private template, and what reaches the child is then the parent's effective content, which its owner
+ * published.
  */
 async function checkParent(deps: TemplateCommandDeps, context: CommandContext, templateId: string, parentTemplateId: string | null, subtreeDepth: number): Promise<void> {
   if (parentTemplateId === null) return;

@@ -175,6 +175,8 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
         await sql`ALTER SCHEMA ${sql.id(target)} RENAME TO ${sql.id(liveSchema(name))}`.execute(trx);
         await setCheckpoint(trx, name, checkpoint);
       });
+      // Answers cached from the old tables would outlive the swap (#7.13): the projector drops them.
+      await projector.afterRebuild?.().catch((error: unknown) => logger.error({ err: error, projection: name }, 'dropping the cache after a rebuild failed'));
       logger.info({ projection: name, seconds: (Date.now() - progress.startedAt.getTime()) / 1000 }, 'projection rebuilt and swapped in');
     } finally {
       rebuilds.delete(name);

@@ -18,6 +18,8 @@ export interface Projector {
   apply(db: Kysely<any>, events: readonly RecordedEvent[]): Promise<void>;
   /** After the batch committed (cache invalidation); failures are logged, never retried into the model. */
   afterCommit?(events: readonly RecordedEvent[]): Promise<void>;
+  /** After a rebuild swapped its tables in (drop caches built from the old ones); failures are logged. */
+  afterRebuild?(): Promise<void>;
 }
 
 export const liveSchema = (projectorName: string) => `rm_${projectorName}`;

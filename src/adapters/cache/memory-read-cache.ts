@@ -7,6 +7,12 @@
 // bounded: it is an LRU of at most `maxTags` tags, and a tag evicted from it raises `floor`, the
 // generation assumed for any tag not in the table. That over-invalidates (entries older than the floor
 // miss) but never serves a value written before an invalidation.
+//
+// Memory: entries are bounded by their size in bytes (`maxBytes`), not only by their number: template
+// pages are 14–68 KB each, so 10,000 of them held several hundred MB. An entry is counted as two bytes per
+// UTF-16 code unit of its key, JSON and tags (V8 keeps one-byte strings when it can, so this is an upper
+// bound of the payload) plus a fixed overhead for the objects around them. An entry larger than the whole
+// bound is not stored at all.
 import { LRUCache } from 'lru-cache';
 import { readCacheFrom, type ReadCache, type ReadCacheBackend, type ReadCacheOptions } from './read-cache.js';
 
@@ -16,16 +22,37 @@ interface Entry {
   readonly stamp: number;
 }
 
+/** What the cache holds now, for /metrics. */
+export interface MemoryReadCacheSize {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly maxBytes: number;
+}
+
+export interface MemoryReadCache extends ReadCache {
+  size(): MemoryReadCacheSize;
+}
+
+/** Default byte bound: small enough for a 512 MB machine beside the embedded database. */
+export const DEFAULT_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+const ENTRY_OVERHEAD_BYTES = 200;
+
 export interface MemoryReadCacheOptions extends ReadCacheOptions {
   readonly maxEntries?: number;
+  /** Upper bound of the entries' total size (default DEFAULT_CACHE_MAX_BYTES). */
+  readonly maxBytes?: number;
   /** Invalidated tags remembered individually (default 10 × maxEntries). */
   readonly maxTags?: number;
 }
 
-export function createMemoryReadCache({ maxEntries = 10_000, maxTags, ...options }: MemoryReadCacheOptions = {}): ReadCache {
+export function createMemoryReadCache({ maxEntries = 10_000, maxBytes = DEFAULT_CACHE_MAX_BYTES, maxTags, ...options }: MemoryReadCacheOptions = {}): MemoryReadCache {
   let clock = 0;
   let floor = 0;
-  const entries = new LRUCache<string, Entry>({ max: maxEntries });
+  const entries = new LRUCache<string, Entry>({
+    max: maxEntries,
+    maxSize: maxBytes,
+    sizeCalculation: (entry, key) => 2 * (key.length + entry.json.length + entry.tags.reduce((sum, tag) => sum + tag.length, 0)) + ENTRY_OVERHEAD_BYTES,
+  });
   const invalidatedAt = new LRUCache<string, number>({
     max: maxTags ?? maxEntries * 10,
     dispose: (generation, _tag, reason) => {
@@ -61,5 +88,5 @@ export function createMemoryReadCache({ maxEntries = 10_000, maxTags, ...options
       entries.clear();
     },
   };
-  return readCacheFrom(backend, options);
+  return { ...readCacheFrom(backend, options), size: () => ({ entries: entries.size, bytes: entries.calculatedSize, maxBytes }) };
 }

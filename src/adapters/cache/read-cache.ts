@@ -64,6 +64,8 @@ export const tenantSearchTag = (tenantId: string) => `tenant:${tenantId}:search`
 export const sharedSearchTag = 'search:shared';
 /** Tag of everything cached about one template. */
 export const templateTag = (templateId: string) => `template:${templateId}`;
+/** Tag of everything cached from the template read model, dropped when a rebuild swaps its tables. */
+export const templateReadModelTag = 'read-model:templates';
 
 export const noopCounters: ReadCacheCounters = { hit() {}, miss() {}, error() {} };
 

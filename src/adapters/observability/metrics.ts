@@ -49,3 +49,23 @@ export function cacheCounters(metrics: Pick<Metrics, 'cacheRequests'>, cache: 'r
   }) as [Counter.Internal, Counter.Internal, Counter.Internal];
   return { hit: () => hit.inc(), miss: () => miss.inc(), error: () => error.inc() };
 }
+
+/**
+ * The in-process read cache's size as gauges read at scrape time: `read_cache_size_bytes`,
+ * `read_cache_entries` and its bound `read_cache_max_bytes` (label cache="memory").
+ */
+export function readCacheSizeGauges(metrics: Pick<Metrics, 'registry'>, size: () => { entries: number; bytes: number; maxBytes: number }): void {
+  const gauge = (name: string, help: string, read: (s: ReturnType<typeof size>) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['cache'],
+      registers: [metrics.registry],
+      collect() {
+        this.set({ cache: 'memory' }, read(size()));
+      },
+    });
+  gauge('read_cache_size_bytes', 'Bytes held by the in-process read cache (upper estimate)', (s) => s.bytes);
+  gauge('read_cache_entries', 'Entries held by the in-process read cache', (s) => s.entries);
+  gauge('read_cache_max_bytes', 'Bound of the in-process read cache (CACHE_MAX_BYTES)', (s) => s.maxBytes);
+}

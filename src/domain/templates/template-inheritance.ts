@@ -189,3 +189,12 @@ export function validateParentChain(input: { templateId: string; newParentId: st
 
 const depthViolation = () =>
   new RuleViolation('template.parent.depth', `an inheritance chain has at most ${MAX_INHERITANCE_DEPTH} levels`, 'conflict', 'parentTemplateId');
+
+/**
+ * One step of the fold: a template's effective content from what it inherits (its parent's effective
+ * content, or null for none) and its own layer. Folding a chain step by step gives effectiveTemplate of
+ * the chain; the step form lets a child inherit from a frozen copy (a parent it can no longer see).
+ */
+export function inheritEffective(inherited: EffectiveTemplate | null, own: TemplateLayer): EffectiveTemplate {
+  return effectiveTemplate(inherited ? [{ ...inherited, mergeStrategy: 'override', selectiveKeys: [] }, own] : [own]);
+}

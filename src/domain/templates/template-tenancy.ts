@@ -10,3 +10,11 @@ export function assertTenantMayChange(state: TemplateState, callerTenantId: stri
   if (state.isSystemTemplate) throw new RuleViolation('template.system.read_only', 'system templates are read-only', 'forbidden');
   if (state.ownerTenantId !== callerTenantId) throw new RuleViolation('template.not_found', 'no such template', 'not_found');
 }
+
+/**
+ * Whether a tenant may see a template: its own, or public, or system. One rule for reads, for the
+ * commands that read another template (parent, favorite, usage) and for inheritance: a child's tenant
+ * receives its parent's content only while this holds (see the projector and the as-of fold).
+ */
+export const isVisibleTo = (template: { ownerTenantId: string; isPublic: boolean; isSystemTemplate: boolean }, tenantId: string) =>
+  template.ownerTenantId === tenantId || template.isPublic || template.isSystemTemplate;

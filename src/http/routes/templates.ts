@@ -4,10 +4,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { sharedSearchTag, templateTag, tenantSearchTag, type ReadCache } from '../../adapters/cache/read-cache.js';
+import { sharedSearchTag, templateReadModelTag, templateTag, tenantSearchTag, type ReadCache } from '../../adapters/cache/read-cache.js';
 import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
-import { loadAggregate } from '../../commands/handle-command.js';
 import {
   addTemplateTags,
   changeTemplateParent,
@@ -18,8 +17,6 @@ import {
   recordTemplateUsage,
   removeTemplateTags,
   restoreTemplateVersion,
-  templateAccess,
-  templateStreamId,
   updateTemplate,
   type TemplateCommandDeps,
   type TemplateCommandResult,
@@ -27,16 +24,12 @@ import {
 } from '../../commands/templates.js';
 import { hasPermission, PLATFORM_PERMISSION } from '../../domain/principal.js';
 import {
-  effectiveTemplate,
   MERGE_STRATEGIES,
   SKILL_LEVELS,
   TAG_TYPES,
   TEMPLATE_STATUSES,
   TEMPLATE_TYPES,
-  templateDecider,
   USAGE_TYPES,
-  type LiveTemplateState,
-  type TemplateContent,
 } from '../../domain/templates/index.js';
 import { getVisibleTemplate, SEARCH_SORTS, type TemplateSearch, searchTemplates, templateHistory, templateUsage, templateVersions, templateView, tenantTemplateStats } from '../../projections/templates/template-queries.js';
 import { principalOf } from '../auth.js';
@@ -44,6 +37,7 @@ import { commandAccepted, commandContextOf } from '../command-context.js';
 import { commandHeaders, expectedRevisionFrom, setEtag } from '../preconditions.js';
 import { HttpProblem } from '../problem.js';
 import { minPositionQuery, type ReadYourWrites } from '../read-your-writes.js';
+import { templateAsOf } from './template-as-of.js';
 
 export interface TemplateRouteDeps {
   readonly commands: TemplateCommandDeps;
@@ -129,6 +123,9 @@ const templateResponse = z.object({
   revision: z.number().int(),
   content: jsonObject,
   effective: jsonObject,
+  parentUnavailable: z
+    .boolean()
+    .describe('the parent is no longer visible to this template’s tenant (another tenant made it private): `effective` keeps what it inherited up to then, and nothing the parent’s owner writes later reaches it'),
   usageCount: z.number().int(),
   lastUsedAt: z.string().nullable(),
   favoritesCount: z.number().int(),
@@ -375,7 +372,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       // after the commit it waited for.
       if (q.minPosition !== undefined) return load();
       const key = `search:${principal.tenantId}:${createHash('sha256').update(JSON.stringify(search)).digest('base64url')}`;
-      return deps.cache.getOrLoad(key, load, { ttlSeconds: SEARCH_TTL_SECONDS, tags: [tenantSearchTag(principal.tenantId), sharedSearchTag] });
+      return deps.cache.getOrLoad(key, load, { ttlSeconds: SEARCH_TTL_SECONDS, tags: [tenantSearchTag(principal.tenantId), sharedSearchTag, templateReadModelTag] });
     },
   );
 
@@ -421,7 +418,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
     async (request, reply) => {
       const tenantId = principalOf(request).tenantId;
       const templateId = request.params.templateId.toLowerCase();
-      if (request.query.asOf) return reply.send(await templateAsOf(deps, tenantId, templateId, new Date(request.query.asOf)));
+      if (request.query.asOf) return reply.send(await templateAsOf(deps.commands, tenantId, templateId, new Date(request.query.asOf)));
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const load = async () => {
         const row = await getVisibleTemplate(deps.db.kysely, tenantId, templateId);
@@ -430,7 +427,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       const view =
         request.query.minPosition !== undefined
           ? await load()
-          : await deps.cache.getOrLoad(`template:${tenantId}:${templateId}`, load, { ttlSeconds: TEMPLATE_TTL_SECONDS, tags: [templateTag(templateId)] });
+          : await deps.cache.getOrLoad(`template:${tenantId}:${templateId}`, load, { ttlSeconds: TEMPLATE_TTL_SECONDS, tags: [templateTag(templateId), templateReadModelTag] });
       if (!view) throw new HttpProblem(404, 'template.not_found', 'no such template');
       setEtag(reply, view.revision);
       return reply.send(view);
@@ -509,37 +506,4 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       return templateUsage(deps.db.kysely, principalOf(request).tenantId, row, request.query.days);
     },
   );
-}
-
-/** The template as it was at `asOf`, folded from its stream (and its ancestors' streams, at that moment). */
-async function templateAsOf(deps: TemplateRouteDeps, tenantId: string, templateId: string, asOf: Date) {
-  const load = (id: string, access: typeof templateAccess) => loadAggregate(deps.commands, templateDecider, templateStreamId(id), { tenantId, asOf, access });
-  const loaded = await load(templateId, templateAccess);
-  if (loaded.state.status === 'absent') throw new HttpProblem(404, 'template.not_found', 'no such template at that moment');
-  const state = loaded.state;
-  const chain: TemplateContent[] = [state.content];
-  const seen = new Set([templateId]);
-  for (let parent = state.parentTemplateId; parent && !seen.has(parent) && chain.length < 16; ) {
-    seen.add(parent);
-    const ancestor = await load(parent, () => true);
-    if (ancestor.state.status === 'absent') break;
-    chain.unshift(ancestor.state.content);
-    parent = (ancestor.state as LiveTemplateState).parentTemplateId;
-  }
-  return {
-    templateId,
-    ownerTenantId: state.ownerTenantId,
-    name: state.content.name,
-    description: state.content.description,
-    categoryId: state.content.categoryId,
-    templateType: state.content.templateType,
-    status: state.status,
-    parentTemplateId: state.parentTemplateId,
-    isPublic: state.content.isPublic,
-    isSystemTemplate: state.isSystemTemplate,
-    version: state.version,
-    revision: Number(loaded.revision ?? -1),
-    content: state.content as unknown as Record<string, never>,
-    effective: effectiveTemplate(chain) as unknown as Record<string, never>,
-  };
 }

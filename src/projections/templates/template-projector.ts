@@ -1,13 +1,15 @@
 // Projects template events into rm_templates: the search row, favorites, usage by day, versions and the
 // audit trail. A batch is folded in memory per template (one read of the touched rows, one upsert), then
 // the effective template is recomputed for every template whose content or parent changed and for all of
-// their descendants, so a parent's change reaches the whole subtree in the same transaction.
+// their descendants, so a parent's change reaches the whole subtree in the same transaction (see
+// effective-templates.ts, also for what a child inherits from a parent its tenant can no longer see).
 import { sql, type Kysely } from 'kysely';
 import type { JsonObject, RecordedEvent } from '../../domain/event-store.js';
 import type { TemplateContent, TemplateEvent, TemplateTag } from '../../domain/templates/index.js';
-import { effectiveTemplate, tagKey } from '../../domain/templates/index.js';
+import { tagKey } from '../../domain/templates/index.js';
 import type { Projector } from '../projector.js';
 import { chunked, rowsPerStatement } from '../chunks.js';
+import { loadRows, refreshEffective } from './effective-templates.js';
 import { createTemplateSchema } from './template-schema.js';
 import type { FavoriteRow, HistoryRow, TemplateRow, TemplateTables, UsageDayRow, VersionRow } from './template-tables.js';
 
@@ -38,8 +40,8 @@ interface Changes {
   reshaped: Set<string>;
   versions: VersionRow[];
   history: HistoryRow[];
-  favoritesAdded: FavoriteRow[];
-  favoritesRemoved: Pick<FavoriteRow, 'template_id' | 'tenant_id' | 'user_id'>[];
+  /** Per (tenant, user, template): the last favorite event of the batch, and whether one was removed. */
+  favorites: Map<string, { row: FavoriteRow; favorited: boolean; removedInBatch: boolean }>;
   usage: Map<string, UsageDayRow>;
 }
 
@@ -119,6 +121,8 @@ function applyEvent(changes: Changes, templateId: string, row: TemplateRow | und
         parent_template_id: parentTemplateId,
         content: {},
         effective: {},
+        inherited: null,
+        parent_unavailable: false,
         skill_level: null,
         price_minor: null,
         currency: null,
@@ -148,7 +152,8 @@ function applyEvent(changes: Changes, templateId: string, row: TemplateRow | und
       return versioned(touched({ ...withContent(row, { ...contentOf(row), ...e.data.changes }), version: e.data.version }));
     case 'TemplateParentChanged':
       audit();
-      return versioned(touched({ parent_template_id: e.data.parentTemplateId, version: e.data.version }));
+      // What the child received from its old parent says nothing about the new one.
+      return versioned(touched({ parent_template_id: e.data.parentTemplateId, inherited: null, parent_unavailable: false, version: e.data.version }));
     case 'TemplateVersionRestored':
       audit();
       return versioned(touched({ ...withContent(row, e.data.content), version: e.data.version }));
@@ -184,11 +189,15 @@ function applySideEvent(changes: Changes, templateId: string, row: TemplateRow, 
   const tenant = String(event.metadata.tenantId ?? '');
   switch (event.type) {
     case 'TemplateFavorited':
-      changes.favoritesAdded.push({ template_id: templateId, tenant_id: tenant, user_id: String(event.data.userId), created_at: at });
+    case 'TemplateUnfavorited': {
+      // The last event per user wins, in event order (#7.12: favorite, unfavorite, favorite is favorited).
+      const userId = String(event.data.userId);
+      const key = JSON.stringify([tenant, userId, templateId]);
+      const favorited = event.type === 'TemplateFavorited';
+      const removedInBatch = (changes.favorites.get(key)?.removedInBatch ?? false) || !favorited;
+      changes.favorites.set(key, { row: { template_id: templateId, tenant_id: tenant, user_id: userId, created_at: at }, favorited, removedInBatch });
       return row;
-    case 'TemplateUnfavorited':
-      changes.favoritesRemoved.push({ template_id: templateId, tenant_id: tenant, user_id: String(event.data.userId) });
-      return row;
+    }
     case 'TemplateUsageRecorded': {
       const usageType = String(event.data.usageType);
       const success = event.data.outcome === 'success';
@@ -212,13 +221,13 @@ function applySideEvent(changes: Changes, templateId: string, row: TemplateRow, 
 
 const NON_KEY_COLUMNS = [
   'tenant_id', 'is_public', 'is_system', 'name', 'description', 'category_id', 'template_type', 'status', 'parent_template_id', 'content',
-  'effective', 'skill_level', 'price_minor', 'currency', 'duration', 'tag_keys', 'search_text', 'version', 'revision', 'usage_count',
+  'effective', 'inherited', 'parent_unavailable', 'skill_level', 'price_minor', 'currency', 'duration', 'tag_keys', 'search_text', 'version', 'revision', 'usage_count',
   'success_count', 'last_used_at', 'favorites_count', 'updated_at', 'updated_by',
 ] as const satisfies readonly (keyof TemplateRow)[];
 
 /** jsonb columns go to pg as JSON text; kysely would send a JS array/object as a Postgres array/record. */
 function toDbRow(row: TemplateRow) {
-  return { ...row, content: JSON.stringify(row.content), effective: JSON.stringify(row.effective) } as unknown as TemplateRow;
+  return { ...row, content: JSON.stringify(row.content), effective: JSON.stringify(row.effective), inherited: row.inherited === null ? null : JSON.stringify(row.inherited) } as unknown as TemplateRow;
 }
 
 async function upsertTemplates(db: Kysely<TemplateTables>, rows: TemplateRow[]): Promise<void> {
@@ -233,93 +242,131 @@ async function upsertTemplates(db: Kysely<TemplateTables>, rows: TemplateRow[]):
   }
 }
 
-async function loadRows(db: Kysely<TemplateTables>, ids: readonly string[], into: Map<string, TemplateRow>): Promise<void> {
-  const missing = ids.filter((id) => !into.has(id));
-  const rows = [];
-  for (const chunk of chunked(missing, rowsPerStatement(1))) rows.push(...(await db.selectFrom('templates').selectAll().where('template_id', 'in', chunk).execute()));
-  for (const row of rows) into.set(row.template_id, { ...row, revision: Number(row.revision), price_minor: row.price_minor === null ? null : Number(row.price_minor) });
-}
+const sharedOrOwner = (row: TemplateRow) => (row.is_public || row.is_system ? '*' : row.tenant_id);
 
 /**
- * Recomputes the effective template of `roots` and all their descendants. Chains are walked upwards
- * through `rows` (loading missing ancestors a level at a time) and folded from the root. The command side
- * refuses cycles, but two concurrent re-parentings could still close one; the walk stops at a repeated
- * template, so the projection never loops.
+ * An event after which some tenant may no longer see its template (it sets isPublic to false). A batch is
+ * cut before each one, so that the children of that template are refreshed with what they could see up to
+ * that moment, and the event's own changes (and any later ones) never reach them (#7.1).
  */
-async function refreshEffective(
-  db: Kysely<TemplateTables>,
-  roots: Set<string>,
-  storedRoots: readonly string[],
-  rows: Map<string, TemplateRow>,
-  dirty: Set<string>,
-): Promise<void> {
-  if (roots.size === 0) return;
-  // Stored descendants exist only below templates that were stored before this batch (a parent exists
-  // before any child names it), so a batch of creations, like most of a rebuild, needs no query here.
-  // The query builder (not raw SQL) so that the transaction's withSchema reaches the table names and a
-  // rebuild reads its own tables; the CTE name is left alone by it.
-  const descendants = storedRoots.length === 0 ? [] : await db
-    .withRecursive('tree(template_id, depth)', (qb) =>
-      qb
-        .selectFrom('templates')
-        .select(['template_id', sql<number>`0`.as('depth')])
-        .where('template_id', 'in', [...storedRoots])
-        .union((u) =>
-          u
-            .selectFrom('templates as c')
-            .innerJoin('tree', 'tree.template_id', 'c.parent_template_id')
-            .select(['c.template_id', sql<number>`tree.depth + 1`.as('depth')])
-            .where('tree.depth', '<', 64),
-        ),
-    )
-    .selectFrom('tree')
-    .select('template_id')
-    .distinct()
-    .execute();
-  const affected = new Set([...roots, ...descendants.map((row) => row.template_id)]);
-  await loadRows(db, [...affected], rows);
-  // Descendants that only this batch knows (created or re-parented in it), by the links in memory.
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [id, row] of rows) {
-      if (!affected.has(id) && row.parent_template_id && affected.has(row.parent_template_id)) {
-        affected.add(id);
-        grew = true;
-      }
-    }
-  }
-  // Load ancestors level by level until every chain reaches a root or a template this model lacks.
-  // A parent already in memory (touched by this batch) still needs its own ancestors walked.
-  const walked = new Set<string>();
-  for (let frontier = [...affected]; frontier.length > 0; ) {
-    for (const id of frontier) walked.add(id);
-    const parents = [...new Set(frontier.map((id) => rows.get(id)?.parent_template_id).filter((id): id is string => !!id && !walked.has(id)))];
-    await loadRows(db, parents, rows);
-    frontier = parents.filter((id) => rows.has(id));
-  }
-  for (const id of affected) {
-    const row = rows.get(id);
-    if (!row) continue;
-    const chain: TemplateContent[] = [];
-    const seen = new Set<string>();
-    for (let current: TemplateRow | undefined = row; current && !seen.has(current.template_id); current = current.parent_template_id ? rows.get(current.parent_template_id) : undefined) {
-      seen.add(current.template_id);
-      chain.unshift(contentOf(current));
-    }
-    const effective = effectiveTemplate(chain);
-    rows.set(id, {
-      ...row,
-      effective: effective as unknown as JsonObject,
-      skill_level: effective.defaultSkillLevel,
-      price_minor: effective.defaultPrice?.amountMinor ?? null,
-      currency: effective.defaultPrice?.currency ?? null,
-      duration: effective.defaultDuration,
-    });
-    dirty.add(id);
-  }
+function mayHideTemplate(event: RecordedEvent): boolean {
+  if (templateIdOfStream(event.streamId) === undefined) return false;
+  const data = event.data as { changes?: { isPublic?: unknown }; content?: { isPublic?: unknown } };
+  if (event.type === 'TemplateUpdated') return data.changes?.isPublic === false;
+  if (event.type === 'TemplateVersionRestored') return data.content?.isPublic === false;
+  return false;
 }
 
-export function templateProjector(options: { afterCommit?: (effect: TemplateBatchEffect) => Promise<void> } = {}): Projector {
+function segments(events: readonly RecordedEvent[]): RecordedEvent[][] {
+  const result: RecordedEvent[][] = [[]];
+  for (const event of events) {
+    if (mayHideTemplate(event) && result.at(-1)!.length > 0) result.push([]);
+    result.at(-1)!.push(event);
+  }
+  return result;
+}
+
+/** Applies one segment of a batch; returns what it touched. */
+async function applySegment(db: Kysely<TemplateTables>, events: readonly RecordedEvent[]): Promise<TemplateBatchEffect | undefined> {
+  const byTemplate = new Map<string, RecordedEvent[]>();
+  const side: { templateId: string; event: RecordedEvent }[] = [];
+  for (const event of events) {
+    const templateId = templateIdOfStream(event.streamId);
+    if (templateId !== undefined) {
+      const list = byTemplate.get(templateId);
+      if (list) list.push(event);
+      else byTemplate.set(templateId, [event]);
+    } else {
+      const sideId = sideTemplateId(event);
+      if (sideId !== undefined) side.push({ templateId: sideId, event });
+    }
+  }
+  if (byTemplate.size === 0 && side.length === 0) return undefined;
+  const changes: Changes = { rows: new Map(), dirty: new Set(), reshaped: new Set(), versions: [], history: [], favorites: new Map(), usage: new Map() };
+  await loadRows(db, [...new Set([...byTemplate.keys(), ...side.map((s) => s.templateId)])], changes.rows);
+  const stored = new Set(changes.rows.keys());
+  // Tenants that could see each stored template before this segment: a template that stops being public
+  // must drop the cached pages of every tenant, not only its owner's (#7.2).
+  const audienceBefore = new Map([...changes.rows].map(([id, row]) => [id, sharedOrOwner(row)]));
+  const touchedTenants = new Set<string>();
+  for (const [templateId, streamEvents] of byTemplate) {
+    let row = changes.rows.get(templateId);
+    for (const event of streamEvents) {
+      // Events already in the row are skipped: a replayed batch changes nothing.
+      if (row && Number(event.revision) <= row.revision) continue;
+      row = applyEvent(changes, templateId, row, event);
+    }
+    if (row && row !== changes.rows.get(templateId)) {
+      changes.rows.set(templateId, row);
+      changes.dirty.add(templateId);
+    }
+  }
+  // Favorites and usages after the templates' own events: a template they name exists by then.
+  for (const { templateId, event } of side) {
+    const row = changes.rows.get(templateId);
+    if (!row) continue;
+    changes.rows.set(templateId, applySideEvent(changes, templateId, row, event));
+    changes.dirty.add(templateId);
+  }
+  const storedRoots = [...changes.reshaped].filter((id) => stored.has(id));
+  // The recursive query reads parent links from the table: store this batch's first when it runs.
+  if (storedRoots.length > 0) await upsertTemplates(db, [...changes.dirty].map((id) => changes.rows.get(id)!));
+  await refreshEffective(db, changes.reshaped, storedRoots, changes.rows, changes.dirty);
+  await upsertTemplates(db, [...changes.dirty].map((id) => changes.rows.get(id)!));
+  for (const id of changes.dirty) {
+    touchedTenants.add(sharedOrOwner(changes.rows.get(id)!));
+    const before = audienceBefore.get(id);
+    if (before !== undefined) touchedTenants.add(before);
+  }
+
+  if (changes.versions.length > 0) {
+    for (const chunk of chunked(changes.versions, rowsPerStatement(7))) {
+      await db.insertInto('versions').values(chunk.map((v) => ({ ...v, content: JSON.stringify(v.content) as unknown as JsonObject }))).onConflict((oc) => oc.doNothing()).execute();
+    }
+  }
+  if (changes.history.length > 0) {
+    for (const chunk of chunked(changes.history, rowsPerStatement(8))) {
+      await db.insertInto('history').values(chunk.map((h) => ({ ...h, changes: JSON.stringify(h.changes) as unknown as JsonObject }))).onConflict((oc) => oc.doNothing()).execute();
+    }
+  }
+  for (const { row, favorited, removedInBatch } of changes.favorites.values()) {
+    const remove = () => db.deleteFrom('favorites').where('tenant_id', '=', row.tenant_id).where('user_id', '=', row.user_id).where('template_id', '=', row.template_id).execute();
+    // Removed and favorited again in this batch: a new favorite (its time is the last one's).
+    if (!favorited || removedInBatch) await remove();
+    if (favorited) await db.insertInto('favorites').values(row).onConflict((oc) => oc.doNothing()).execute();
+  }
+  const favorited = new Set([...changes.favorites.values()].map((f) => f.row.template_id));
+  // Counted from the table, so a favorite repeated or removed twice can never skew the count.
+  for (const chunk of chunked([...favorited], rowsPerStatement(1))) {
+    await db
+      .updateTable('templates')
+      .set((eb) => ({ favorites_count: eb.selectFrom('favorites').select((f) => f.fn.countAll<number>().as('n')).whereRef('favorites.template_id', '=', 'templates.template_id') }))
+      .where('template_id', 'in', chunk)
+      .execute();
+  }
+  for (const chunk of chunked([...changes.usage.values()], rowsPerStatement(6))) {
+    await db
+      .insertInto('usage_days')
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.columns(['template_id', 'tenant_id', 'day', 'usage_type']).doUpdateSet({
+          success_count: sql`usage_days.success_count + excluded.success_count`,
+          error_count: sql`usage_days.error_count + excluded.error_count`,
+        }),
+      )
+      .execute();
+  }
+  return { templateIds: [...new Set([...byTemplate.keys(), ...changes.dirty])], tenantIds: [...touchedTenants] };
+}
+
+export interface TemplateProjectorOptions {
+  /** After a batch committed: invalidate what it touched. */
+  readonly afterCommit?: (effect: TemplateBatchEffect) => Promise<void>;
+  /** After a rebuild swapped in new tables: every cached answer came from the old ones (#7.13). */
+  readonly afterRebuild?: () => Promise<void>;
+}
+
+export function templateProjector(options: TemplateProjectorOptions = {}): Projector {
   const effects = new WeakMap<readonly RecordedEvent[], TemplateBatchEffect>();
   return {
     name: 'templates',
@@ -328,98 +375,21 @@ export function templateProjector(options: { afterCommit?: (effect: TemplateBatc
 
     async apply(anyDb, events) {
       const db = anyDb as Kysely<TemplateTables>;
-      const byTemplate = new Map<string, RecordedEvent[]>();
-      const side: { templateId: string; event: RecordedEvent }[] = [];
-      for (const event of events) {
-        const templateId = templateIdOfStream(event.streamId);
-        if (templateId !== undefined) {
-          const list = byTemplate.get(templateId);
-          if (list) list.push(event);
-          else byTemplate.set(templateId, [event]);
-        } else {
-          const sideId = sideTemplateId(event);
-          if (sideId !== undefined) side.push({ templateId: sideId, event });
-        }
+      const templateIds = new Set<string>();
+      const tenantIds = new Set<string>();
+      for (const segment of segments(events)) {
+        const effect = await applySegment(db, segment);
+        effect?.templateIds.forEach((id) => templateIds.add(id));
+        effect?.tenantIds.forEach((id) => tenantIds.add(id));
       }
-      if (byTemplate.size === 0 && side.length === 0) return;
-      const changes: Changes = { rows: new Map(), dirty: new Set(), reshaped: new Set(), versions: [], history: [], favoritesAdded: [], favoritesRemoved: [], usage: new Map() };
-      await loadRows(db, [...new Set([...byTemplate.keys(), ...side.map((s) => s.templateId)])], changes.rows);
-      const stored = new Set(changes.rows.keys());
-      const touchedTenants = new Set<string>();
-      for (const [templateId, streamEvents] of byTemplate) {
-        let row = changes.rows.get(templateId);
-        for (const event of streamEvents) {
-          // Events already in the row are skipped: a replayed batch changes nothing.
-          if (row && Number(event.revision) <= row.revision) continue;
-          row = applyEvent(changes, templateId, row, event);
-        }
-        if (row && row !== changes.rows.get(templateId)) {
-          changes.rows.set(templateId, row);
-          changes.dirty.add(templateId);
-          touchedTenants.add(row.is_public || row.is_system ? '*' : row.tenant_id);
-        }
-      }
-      // Favorites and usages after the templates' own events: a template they name exists by then.
-      for (const { templateId, event } of side) {
-        const row = changes.rows.get(templateId);
-        if (!row) continue;
-        changes.rows.set(templateId, applySideEvent(changes, templateId, row, event));
-        changes.dirty.add(templateId);
-        touchedTenants.add(row.is_public || row.is_system ? '*' : row.tenant_id);
-      }
-      const storedRoots = [...changes.reshaped].filter((id) => stored.has(id));
-      // The recursive query reads parent links from the table: store this batch's first when it runs.
-      if (storedRoots.length > 0) await upsertTemplates(db, [...changes.dirty].map((id) => changes.rows.get(id)!));
-      await refreshEffective(db, changes.reshaped, storedRoots, changes.rows, changes.dirty);
-      await upsertTemplates(db, [...changes.dirty].map((id) => changes.rows.get(id)!));
-      for (const id of changes.dirty) {
-        const row = changes.rows.get(id)!;
-        touchedTenants.add(row.is_public || row.is_system ? '*' : row.tenant_id);
-      }
-
-      if (changes.versions.length > 0) {
-        for (const chunk of chunked(changes.versions, rowsPerStatement(7))) {
-          await db.insertInto('versions').values(chunk.map((v) => ({ ...v, content: JSON.stringify(v.content) as unknown as JsonObject }))).onConflict((oc) => oc.doNothing()).execute();
-        }
-      }
-      if (changes.history.length > 0) {
-        for (const chunk of chunked(changes.history, rowsPerStatement(8))) {
-          await db.insertInto('history').values(chunk.map((h) => ({ ...h, changes: JSON.stringify(h.changes) as unknown as JsonObject }))).onConflict((oc) => oc.doNothing()).execute();
-        }
-      }
-      for (const favorite of changes.favoritesAdded) {
-        await db.insertInto('favorites').values(favorite).onConflict((oc) => oc.doNothing()).execute();
-      }
-      for (const favorite of changes.favoritesRemoved) {
-        await db.deleteFrom('favorites').where('tenant_id', '=', favorite.tenant_id).where('user_id', '=', favorite.user_id).where('template_id', '=', favorite.template_id).execute();
-      }
-      const favorited = new Set([...changes.favoritesAdded, ...changes.favoritesRemoved].map((f) => f.template_id));
-      // Counted from the table, so a favorite repeated or removed twice can never skew the count.
-      for (const chunk of chunked([...favorited], rowsPerStatement(1))) {
-        await db
-          .updateTable('templates')
-          .set((eb) => ({ favorites_count: eb.selectFrom('favorites').select((f) => f.fn.countAll<number>().as('n')).whereRef('favorites.template_id', '=', 'templates.template_id') }))
-          .where('template_id', 'in', chunk)
-          .execute();
-      }
-      for (const chunk of chunked([...changes.usage.values()], rowsPerStatement(6))) {
-        await db
-          .insertInto('usage_days')
-          .values(chunk)
-          .onConflict((oc) =>
-            oc.columns(['template_id', 'tenant_id', 'day', 'usage_type']).doUpdateSet({
-              success_count: sql`usage_days.success_count + excluded.success_count`,
-              error_count: sql`usage_days.error_count + excluded.error_count`,
-            }),
-          )
-          .execute();
-      }
-      effects.set(events, { templateIds: [...new Set([...byTemplate.keys(), ...changes.dirty])], tenantIds: [...touchedTenants] });
+      if (templateIds.size > 0 || tenantIds.size > 0) effects.set(events, { templateIds: [...templateIds], tenantIds: [...tenantIds] });
     },
 
     async afterCommit(events) {
       const effect = effects.get(events);
       if (effect && options.afterCommit) await options.afterCommit(effect);
     },
+
+    ...(options.afterRebuild ? { afterRebuild: options.afterRebuild } : {}),
   };
 }

@@ -26,6 +26,8 @@ export interface TemplateView {
   revision: number;
   content: JsonObject;
   effective: JsonObject;
+  /** The parent is no longer visible to this template's tenant: `effective` keeps what it inherited until then. */
+  parentUnavailable: boolean;
   usageCount: number;
   lastUsedAt: string | null;
   favoritesCount: number;
@@ -52,6 +54,7 @@ export const templateView = (row: TemplateRow): TemplateView => ({
   revision: Number(row.revision),
   content: row.content,
   effective: row.effective,
+  parentUnavailable: row.parent_unavailable,
   usageCount: row.usage_count,
   lastUsedAt: iso(row.last_used_at),
   favoritesCount: row.favorites_count,

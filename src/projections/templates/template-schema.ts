@@ -21,6 +21,8 @@ export async function createTemplateSchema(db: Kysely<any>, schema: string): Pro
       parent_template_id uuid,
       content jsonb NOT NULL,
       effective jsonb NOT NULL,
+      inherited jsonb,
+      parent_unavailable boolean NOT NULL DEFAULT false,
       skill_level text,
       price_minor bigint,
       currency text,
@@ -37,6 +39,12 @@ export async function createTemplateSchema(db: Kysely<any>, schema: string): Pro
       updated_at timestamptz NOT NULL,
       created_by text NOT NULL,
       updated_by text NOT NULL)`.execute(db);
+  // Tables made before inheritance was frozen for unavailable parents (#7.1) gain the columns; a child
+  // whose parent is still visible takes the parent's current effective content as what it last saw.
+  await sql`ALTER TABLE ${s}.templates ADD COLUMN IF NOT EXISTS inherited jsonb`.execute(db);
+  await sql`ALTER TABLE ${s}.templates ADD COLUMN IF NOT EXISTS parent_unavailable boolean NOT NULL DEFAULT false`.execute(db);
+  await sql`UPDATE ${s}.templates c SET inherited = p.effective FROM ${s}.templates p
+      WHERE c.parent_template_id = p.template_id AND c.inherited IS NULL AND (p.tenant_id = c.tenant_id OR p.is_public OR p.is_system)`.execute(db);
   // Tenant-first for the default listing; the visibility rule ORs in public and system templates,
   // which the partial index serves.
   await sql`CREATE INDEX IF NOT EXISTS templates_tenant_status ON ${s}.templates (tenant_id, status, name)`.execute(db);

@@ -17,6 +17,14 @@ export interface TemplateRow {
   content: JsonObject;
   /** The content folded down the inheritance chain from the root. */
   effective: JsonObject;
+  /**
+   * The parent's effective content as this template's tenant last saw it (null without a parent, or when
+   * the parent was never visible since the link). While the parent is visible it follows the parent;
+   * once the parent stops being visible to this tenant it stays frozen and `effective` folds from it.
+   */
+  inherited: JsonObject | null;
+  /** The parent exists but is no longer visible to this template's tenant: inheritance is frozen. */
+  parent_unavailable: boolean;
   /** Filter columns, taken from the effective template. */
   skill_level: string | null;
   price_minor: number | null;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createMemoryReadCache } from '../../../src/adapters/cache/memory-read-cache.js';
@@ -31,6 +32,46 @@ describe('memory read cache', () => {
     expect(await cache.get('k')).toBeUndefined();
     await cache.set('k', 'new', { ttlSeconds: 60, tags: ['t1'] });
     expect(await cache.get('k')).toBe('new');
+  });
+
+  it('#7.26 never holds more bytes than maxBytes, whatever is stored, and reports its size', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2_000, max: 40_000 }),
+        fc.array(fc.record({ key: fc.integer({ min: 0, max: 30 }), text: fc.string({ unit: 'binary', maxLength: 3_000 }), repeat: fc.integer({ min: 1, max: 8 }) }), { maxLength: 60 }),
+        async (maxBytes, writes) => {
+          const cache = createMemoryReadCache({ maxBytes, maxEntries: 1_000 });
+          const keys = new Set<string>();
+          for (const { key, text, repeat } of writes) {
+            const name = `k${key}`;
+            keys.add(name);
+            await cache.set(name, { text: text.repeat(repeat) }, { ttlSeconds: 60, tags: [`template:${key}`] });
+            expect(cache.size().bytes).toBeLessThanOrEqual(maxBytes);
+          }
+          // Counted independently of the cache's own bookkeeping: what it still serves fits in the bound
+          // (two bytes per UTF-16 code unit of the key and of the stored JSON).
+          let served = 0;
+          for (const key of keys) {
+            const value = await cache.get(key);
+            if (value !== undefined) served += 2 * (key.length + JSON.stringify(value).length);
+          }
+          expect(served).toBeLessThanOrEqual(maxBytes);
+          expect(cache.size().bytes).toBeGreaterThanOrEqual(served);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('#7.26 stores nothing larger than its whole bound, and keeps the newest entries that fit', async () => {
+    const cache = createMemoryReadCache({ maxBytes: 1_000 });
+    await cache.set('huge', 'x'.repeat(2_000), { ttlSeconds: 60 });
+    expect(await cache.get('huge')).toBeUndefined();
+    for (let i = 0; i < 20; i++) await cache.set(`k${i}`, 'y'.repeat(100), { ttlSeconds: 60 });
+    expect(await cache.get('k19')).toBe('y'.repeat(100));
+    expect(await cache.get('k0')).toBeUndefined();
+    expect(cache.size().entries).toBeGreaterThan(1);
+    expect(cache.size().bytes).toBeLessThanOrEqual(1_000);
   });
 
   it('rejects a TTL that is not positive', async () => {

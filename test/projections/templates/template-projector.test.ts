@@ -54,6 +54,14 @@ const scenario = fc.record({
   cuts: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 20 }),
 });
 
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+const favoriteToggledInOneBatch: Scenario = {
+  templates: [{ parent: 0, dynamicProperties: {}, mergeStrategy: 'merge', duration: null }],
+  // Per template the favorite steps go +u0, +u1, -u0, -u1, +u0: u0 ends favorited, all in one batch of six.
+  steps: [{ kind: 'create' }, ...Array.from({ length: 5 }, () => ({ kind: 'favorite' as const, index: 0 }))],
+  cuts: [6],
+};
+
 describe('template projector', () => {
   let db: SqlDatabase;
   beforeAll(async () => {
@@ -134,7 +142,10 @@ describe('template projector', () => {
         expect(history[0]!.n).toBe(events.filter((e) => e.streamId.startsWith('template-')).length);
         await db.exec(`DROP SCHEMA ${schema} CASCADE`);
       }),
-      { numRuns: 40 },
+      // #7.12: favorite, unfavorite, favorite again in one batch ended as "not favorite" (all of a batch's
+      // favorites were inserted before its deletes). The property found it in about 1 run of 4; this is
+      // that case, kept so that it runs every time.
+      { numRuns: 40, examples: [[favoriteToggledInOneBatch]] },
     );
   });
 
