@@ -38,7 +38,7 @@ describe('npm start', () => {
     expect(code === 0 || signal === 'SIGTERM', `npm exited with ${code ?? signal}:\n${npm.output()}`).toBe(true);
   });
 
-  it('runs on production dependencies only: every package dist/ imports is in "dependencies"', () => {
+  it('runs on production dependencies only: every package dist/ imports is in "dependencies"', { timeout: 180_000 }, () => {
     execFileSync('npm', ['run', 'build'], { cwd: projectRoot, stdio: 'pipe' });
     const manifest = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
     const builtins = new Set(builtinModules);
