@@ -1,5 +1,6 @@
 // Process entry: read the configuration, start the service, stop it cleanly on SIGTERM/SIGINT.
 import { pino } from 'pino';
+import { DataDirectoryHeldError, lockDataDirectory } from './adapters/sql/data-directory-lock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startService } from './service.js';
 
@@ -12,6 +13,22 @@ try {
     process.exit(2);
   }
   throw error;
+}
+
+// The embedded database belongs to this process while it runs; `keys:create` and a second start are refused
+// instead of writing where this process never looks. Released on every exit but SIGKILL (then the next
+// start sees a dead pid and takes over).
+if (!config.DATABASE_URL) {
+  try {
+    const lock = lockDataDirectory(config.dataDir, 'running service');
+    process.once('exit', () => lock.release());
+  } catch (error) {
+    if (error instanceof DataDirectoryHeldError) {
+      console.error(`${error.message}. Stop it first, or set DATA_DIR to another directory.`);
+      process.exit(1);
+    }
+    throw error;
+  }
 }
 
 const logger = pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] });

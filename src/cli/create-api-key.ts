@@ -1,9 +1,11 @@
 // `npm run keys:create -- --tenant acme --user alice --permissions admin[,templates:write…] [--name ci]`
-// Creates an API key directly in the database and prints it once. With the embedded database, run it
-// while the service is stopped (PGlite serves one process); otherwise use POST /v1/api-keys.
+// Creates an API key directly in the database and prints it once. With the embedded database it runs only
+// while the service is stopped (PGlite serves one process) and says so otherwise; with a running service,
+// POST /v1/api-keys does the same.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApiKeyStore } from '../adapters/auth/api-key-store.js';
+import { DataDirectoryHeldError, lockDataDirectory, type DataDirectoryLock } from '../adapters/sql/data-directory-lock.js';
 import { createPgDatabase } from '../adapters/sql/pg-database.js';
 import { createPgliteDatabase } from '../adapters/sql/pglite-database.js';
 import { loadConfig } from '../config.js';
@@ -31,6 +33,18 @@ if (permissions.length === 0 || invalid.length > 0) {
 }
 
 const config = loadConfig();
+let lock: DataDirectoryLock | undefined;
+if (!config.DATABASE_URL) {
+  try {
+    lock = lockDataDirectory(config.dataDir, 'keys:create command');
+  } catch (error) {
+    if (!(error instanceof DataDirectoryHeldError)) throw error;
+    console.error(`${error.message}.`);
+    console.error('No key was created. Create it through the running service (POST /v1/api-keys with an admin key, e.g. the one in');
+    console.error(`${join(config.dataDir, 'bootstrap-api-key')}), or stop the service and run this command again.`);
+    process.exit(1);
+  }
+}
 const db = config.DATABASE_URL ? createPgDatabase({ connectionString: config.DATABASE_URL }) : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
 try {
   const store = createApiKeyStore(db);
@@ -40,4 +54,5 @@ try {
   console.log(apiKey);
 } finally {
   await db.close();
+  lock?.release();
 }
