@@ -28,6 +28,8 @@ export interface ProjectionEngineOptions {
   readonly logger?: RunnerLogger;
   readonly lagCounter?: LagCounter;
   readonly onBatchApplied?: (name: string, events: number, checkpoint: Position) => void;
+  /** Backoff after failed batches (default: 0.5 s doubling to 30 s); tests shorten it. */
+  readonly retryDelayMs?: (consecutiveFailures: number) => number;
 }
 
 const silent: RunnerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -58,6 +60,7 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
           batchSize,
           leaseRetryMs: options.leaseRetryMs ?? 1000,
           logger,
+          ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
           onCommitted: (name, events, checkpoint) => {
             options.onBatchApplied?.(name, events, checkpoint);
             committed.emit('committed');
