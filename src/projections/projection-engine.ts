@@ -32,6 +32,13 @@ export interface ProjectionEngineOptions {
   readonly retryDelayMs?: (consecutiveFailures: number) => number;
 }
 
+/** The swap's catch-up did not reach the live checkpoint; the swap transaction is rolled back. */
+class SwapBehindError extends Error {
+  constructor(projection: string) {
+    super(`the rebuilt ${projection} is still behind the live checkpoint`);
+  }
+}
+
 const silent: RunnerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 export const rebuildSchema = (name: string) => `${liveSchema(name)}__rebuild`;
 /** One rebuild of a projection at a time across every instance on the database. */
@@ -177,6 +184,9 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
         if (db.dialect === 'pglite') return undefined;
         // Elsewhere the log is read on other connections while the row lock holds the live runner still.
         checkpoint = await replayInto(projector, target, checkpoint, progress, trx);
+        // Never expected (the runner only saw events this read sees too), but never swap below it: roll
+        // the catch-up back with the swap and try again.
+        if (comparePositions(live, checkpoint) > 0) throw new SwapBehindError(name);
       }
       await sql`DROP SCHEMA IF EXISTS ${sql.id(liveSchema(name))} CASCADE`.execute(trx);
       await sql`ALTER SCHEMA ${sql.id(target)} RENAME TO ${sql.id(liveSchema(name))}`.execute(trx);
@@ -210,7 +220,11 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
         stillHeld();
         checkpoint = await replayInto(projector, target, checkpoint, progress);
         stillHeld();
-        if (await swapIn(projector, target, checkpoint, progress)) break;
+        const swapped = await swapIn(projector, target, checkpoint, progress).catch((error: unknown) => {
+          if (error instanceof SwapBehindError) return undefined;
+          throw error;
+        });
+        if (swapped) break;
         logger.info({ projection: name }, 'the live projection moved past the rebuild; catching up before the swap');
       }
       logger.info({ projection: name, seconds: (Date.now() - progress.startedAt.getTime()) / 1000 }, 'projection rebuilt and swapped in');
