@@ -36,6 +36,8 @@ const environmentSchema = z.object({
   /** Upper bound for a query's wait on `minPosition` (read-your-writes). */
   READ_YOUR_WRITES_TIMEOUT_MS: integer(0, 60_000, 5000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
+  /** `/ready` reports `degraded` once the oldest open transaction on the database server is older than this. */
+  HORIZON_DEGRADED_SECONDS: integer(0, 86_400, 30),
   PROJECTION_BATCH_SIZE: integer(1, 100_000, 1000),
   /** PostgreSQL event store: append calls at once; appends beyond wait and commit together as a group. */
   APPENDS_IN_FLIGHT: integer(1, 256, 2),

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { createApiKeyStore, type ApiKeyStore } from './adapters/auth/api-key-store.js';
 import { createEventStoreDbEventStore } from './adapters/event-store/eventstoredb-event-store.js';
 import { createPostgresEventStore, migrateEventStore } from './adapters/event-store/postgres-event-store.js';
+import { postgresHorizon } from './adapters/event-store/postgres-horizon.js';
 import { postgresLagCounter } from './adapters/event-store/postgres-lag-counter.js';
 import { instrumentEventStore } from './adapters/observability/instrumented-event-store.js';
 import { createMetrics, type Metrics } from './adapters/observability/metrics.js';
@@ -161,7 +162,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     countTemplates: tenantTemplateCounter(db),
     subtreeDepth: (templateId) => templateSubtreeDepth(db.kysely, templateId),
   };
-  const ryw = readYourWrites(projections, eventStore, config.READ_YOUR_WRITES_TIMEOUT_MS);
+  const horizon = config.EVENTSTORE_CONNECTION_STRING ? undefined : postgresHorizon(db);
+  const ryw = readYourWrites(projections, eventStore, config.READ_YOUR_WRITES_TIMEOUT_MS, horizon?.acknowledgedHead);
 
   const checks: ReadinessCheck[] = [
     { name: config.DATABASE_URL ? 'postgres' : 'pglite', check: async () => void (await db.query('SELECT 1')) },
@@ -186,7 +188,13 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       ? { jwt: { secret: config.JWT_SECRET, ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}), ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}) } }
       : {}),
     routes: async (app) => {
-      await app.register(operationsRoutes, { metrics, projections, checks, version: VERSION });
+      await app.register(operationsRoutes, {
+        metrics,
+        projections,
+        checks,
+        version: VERSION,
+        ...(horizon ? { horizon: { probe: horizon, degradedAfterSeconds: config.HORIZON_DEGRADED_SECONDS } } : {}),
+      });
       await app.register(apiKeyRoutes, { apiKeys });
       await app.register(categoryRoutes, { commands: commandDeps, db, readYourWrites: ryw });
       await app.register(templateRoutes, { commands: templateCommands, db, readYourWrites: ryw, cache, popularThreshold: config.TEMPLATE_POPULAR_THRESHOLD, opsPerMinute: config.TEMPLATE_OPS_PER_MINUTE });

@@ -106,7 +106,7 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
       lagging: error.lagging,
     });
   }
-  if (error instanceof RebuildInProgressError) return sendProblem(reply, 409, 'projection.rebuild_in_progress', error.message);
+  if (error instanceof RebuildInProgressError) return sendProblem(reply, 409, 'rebuild.in_progress', error.message);
   if (error instanceof UnknownProjectionError) return sendProblem(reply, 404, 'projection.unknown', error.message);
 
   const fastifyError = error as FastifyError;

@@ -1,7 +1,7 @@
 // Read-your-writes: a command answers with the global position of its last event; a query given that
 // position as `minPosition` waits (bounded) until the read models it reads have projected it.
 import { z } from 'zod';
-import { comparePositions, formatPosition, parsePosition, type EventStore, type Position } from '../domain/event-store.js';
+import { START, comparePositions, formatPosition, parsePosition, type EventStore, type Position } from '../domain/event-store.js';
 import { ProjectionTimeoutError, type ProjectionEngine } from '../projections/projector.js';
 import { HttpProblem } from './problem.js';
 
@@ -16,7 +16,17 @@ export interface ReadYourWrites {
   await(minPosition: string | undefined, projections: readonly string[]): Promise<void>;
 }
 
-export function readYourWrites(engine: ProjectionEngine, store: EventStore, timeoutMs: number): ReadYourWrites {
+/**
+ * `acknowledgedHead` is the newest position the store has acknowledged to a writer. It is the visible head
+ * (the default) except on the SQL store, where a transaction held open anywhere on the server keeps
+ * readers below committed events (see postgres-horizon.ts).
+ */
+export function readYourWrites(
+  engine: ProjectionEngine,
+  store: EventStore,
+  timeoutMs: number,
+  acknowledgedHead: () => Promise<Position | undefined> = () => store.headPosition(),
+): ReadYourWrites {
   return {
     async await(minPosition, projections) {
       if (minPosition === undefined) return;
@@ -25,9 +35,10 @@ export function readYourWrites(engine: ProjectionEngine, store: EventStore, time
         await engine.waitFor(position, { timeoutMs, projections });
       } catch (error) {
         if (!(error instanceof ProjectionTimeoutError)) throw error;
-        // Checked only after the wait: the visible head trails a fresh commit while older transactions are
-        // still open, so an up-front check would refuse positions that are real.
-        const head = await store.headPosition();
+        // Checked only after the wait, and against what the store acknowledged, not what readers can see: the
+        // visible head trails fresh commits while an older transaction is open, and those positions are real
+        // (503 with Retry-After: they become visible once that transaction ends).
+        const head = (await acknowledgedHead()) ?? START;
         if (comparePositions(position, head) > 0) {
           throw new HttpProblem(400, 'min_position.beyond_head', `minPosition is beyond the newest event (${formatPosition(head)})`, {
             errors: [{ field: 'query.minPosition', rule: 'beyond_head', message: 'no event has this position' }],

@@ -20,6 +20,8 @@ export function createProcessRuntime(options: {
   logger?: RunnerLogger;
   batchSize?: number;
   leaseRetryMs?: number;
+  /** Backoff after failed batches (default: 0.5 s doubling to 30 s); tests shorten it. */
+  retryDelayMs?: (consecutiveFailures: number) => number;
 }): ProcessRuntime {
   const logger = options.logger ?? { info: () => undefined, warn: () => undefined, error: () => undefined };
   const runners: Runner[] = options.processes.map((process) =>
@@ -41,7 +43,14 @@ export function createProcessRuntime(options: {
           }
         },
       },
-      { db: options.db, eventStore: options.eventStore, batchSize: options.batchSize ?? 100, leaseRetryMs: options.leaseRetryMs ?? 1000, logger },
+      {
+        db: options.db,
+        eventStore: options.eventStore,
+        batchSize: options.batchSize ?? 100,
+        leaseRetryMs: options.leaseRetryMs ?? 1000,
+        logger,
+        ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+      },
     ),
   );
   return {

@@ -30,6 +30,8 @@ export interface RunnerOptions {
   readonly leaseRetryMs: number;
   readonly logger: RunnerLogger;
   readonly onCommitted?: (name: string, events: number, checkpoint: Position) => void;
+  /** The wait before retrying after `consecutiveFailures` failed batches in a row (tests shorten it). */
+  readonly retryDelayMs?: (consecutiveFailures: number) => number;
 }
 
 export interface Runner {
@@ -46,6 +48,9 @@ export interface Runner {
 
 const MAX_BACKOFF_MS = 30_000;
 
+/** 0.5 s, 1 s, 2 s … at most 30 s: grows only while batches keep failing one after another. */
+export const defaultRetryDelayMs = (consecutiveFailures: number) => Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(consecutiveFailures, 10));
+
 export function createRunner(consumer: Consumer, options: RunnerOptions): Runner {
   let state: ProjectionState = 'stopped';
   let lastError: string | undefined;
@@ -53,6 +58,8 @@ export function createRunner(consumer: Consumer, options: RunnerOptions): Runner
   let loop: Promise<void> | undefined;
   let current: { subscription?: Subscription; lease?: Lease } = {};
   let wake: (() => void) | undefined;
+  // Failed batches in a row. A committed batch ends the streak: the next failure waits the shortest delay.
+  let failures = 0;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
@@ -77,6 +84,7 @@ export function createRunner(consumer: Consumer, options: RunnerOptions): Runner
         });
         checkpoint = next;
         lastError = undefined;
+        failures = 0;
         // Cache invalidation first, then the local wake-up of read-your-writes waiters.
         if (events.length > 0 && consumer.afterCommit) {
           await consumer.afterCommit(events).catch((error: unknown) => options.logger.warn({ err: error, consumer: consumer.name }, 'afterCommit failed'));
@@ -102,7 +110,7 @@ export function createRunner(consumer: Consumer, options: RunnerOptions): Runner
   }
 
   async function run(): Promise<void> {
-    let failures = 0;
+    failures = 0;
     await ensureCheckpoint(options.db, consumer.name);
     while (wanted) {
       let lease: Lease | undefined;
@@ -137,7 +145,7 @@ export function createRunner(consumer: Consumer, options: RunnerOptions): Runner
         current = {};
         await lease.release().catch(() => undefined);
       }
-      if (wanted && failures > 0) await sleep(Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(failures, 10)));
+      if (wanted && failures > 0) await sleep((options.retryDelayMs ?? defaultRetryDelayMs)(failures));
     }
     state = 'stopped';
   }

@@ -1,8 +1,8 @@
 // Runs every projector as a checkpointed consumer, answers lag and read-your-writes questions from the
 // shared checkpoint table, and rebuilds a projection into fresh tables that are swapped in atomically.
 import { EventEmitter } from 'node:events';
-import { sql } from 'kysely';
-import type { SqlDatabase } from '../adapters/sql/sql-database.js';
+import { sql, type Transaction } from 'kysely';
+import type { Lease, SqlDatabase } from '../adapters/sql/sql-database.js';
 import { START, comparePositions, type EventStore, type Position } from '../domain/event-store.js';
 import { createRunner, type Runner, type RunnerLogger } from './checkpointed-runner.js';
 import { lockCheckpoint, migrateCheckpoints, readCheckpoints, setCheckpoint } from './checkpoints.js';
@@ -28,10 +28,21 @@ export interface ProjectionEngineOptions {
   readonly logger?: RunnerLogger;
   readonly lagCounter?: LagCounter;
   readonly onBatchApplied?: (name: string, events: number, checkpoint: Position) => void;
+  /** Backoff after failed batches (default: 0.5 s doubling to 30 s); tests shorten it. */
+  readonly retryDelayMs?: (consecutiveFailures: number) => number;
+}
+
+/** The swap's catch-up did not reach the live checkpoint; the swap transaction is rolled back. */
+class SwapBehindError extends Error {
+  constructor(projection: string) {
+    super(`the rebuilt ${projection} is still behind the live checkpoint`);
+  }
 }
 
 const silent: RunnerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 export const rebuildSchema = (name: string) => `${liveSchema(name)}__rebuild`;
+/** One rebuild of a projection at a time across every instance on the database. */
+export const rebuildLockKey = (name: string) => `rebuild:${name}`;
 
 export function createProjectionEngine(options: ProjectionEngineOptions): ProjectionEngine {
   const { db, eventStore } = options;
@@ -58,6 +69,7 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
           batchSize,
           leaseRetryMs: options.leaseRetryMs ?? 1000,
           logger,
+          ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
           onCommitted: (name, events, checkpoint) => {
             options.onBatchApplied?.(name, events, checkpoint);
             committed.emit('committed');
@@ -130,8 +142,15 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
   /**
    * Reads from `after` to the end of the log into `schema`, one transaction per page. The next page is
    * read while the current one is applied, so reading and writing overlap; memory holds two pages at most.
+   * `within` applies every page in that one transaction instead (the swap's catch-up).
    */
-  async function replayInto(projector: Projector, schema: string, after: Position, progress: { checkpoint: Position }): Promise<Position> {
+  async function replayInto(
+    projector: Projector,
+    schema: string,
+    after: Position,
+    progress: { checkpoint: Position },
+    within?: Transaction<unknown>,
+  ): Promise<Position> {
     const read = (from: Position) => eventStore.readAll({ after: from, maxCount: batchSize, ...(projector.filter ? { filter: projector.filter } : {}) });
     let page = await read(after);
     for (;;) {
@@ -139,7 +158,8 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
       next?.catch(() => undefined); // observed below; never an unhandled rejection meanwhile
       if (page.events.length > 0) {
         const events = page.events;
-        await db.kysely.transaction().execute((trx) => projector.apply(trx.withSchema(schema), events));
+        if (within) await projector.apply(within.withSchema(schema), events);
+        else await db.kysely.transaction().execute((trx) => projector.apply(trx.withSchema(schema), events));
       }
       progress.checkpoint = page.lastPosition;
       if (!next) return page.lastPosition;
@@ -147,14 +167,44 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     }
   }
 
-  async function rebuild(name: string): Promise<void> {
-    const projector = projectors.get(name);
-    if (!projector) throw new UnknownProjectionError(name);
-    if (rebuilds.has(name)) throw new RebuildInProgressError(name);
-    const progress = { startedAt: new Date(), checkpoint: START };
-    rebuilds.set(name, progress);
+  /**
+   * Exchanges the schemas and sets the checkpoint in one transaction, or answers false when the live
+   * projection has moved past `checkpoint` and the caller must catch up first. The swap never lowers the
+   * checkpoint: that would drop events from the read model that readers were already told were there.
+   */
+  async function swapIn(projector: Projector, target: string, rebuilt: Position, progress: { checkpoint: Position }): Promise<Position | undefined> {
+    const name = projector.name;
+    return db.kysely.transaction().execute(async (trx) => {
+      // Locking the checkpoint row makes a runner on another instance (one that holds the lease) wait,
+      // then fail its checkpoint guard and resume from the rebuilt checkpoint, which matches the new tables.
+      const live = await lockCheckpoint(trx, name);
+      let checkpoint = rebuilt;
+      if (comparePositions(live, checkpoint) > 0) {
+        // PGlite has one session, held by this transaction: the log cannot be read until it ends.
+        if (db.dialect === 'pglite') return undefined;
+        // Elsewhere the log is read on other connections while the row lock holds the live runner still.
+        checkpoint = await replayInto(projector, target, checkpoint, progress, trx);
+        // Never expected (the runner only saw events this read sees too), but never swap below it: roll
+        // the catch-up back with the swap and try again.
+        if (comparePositions(live, checkpoint) > 0) throw new SwapBehindError(name);
+      }
+      await sql`DROP SCHEMA IF EXISTS ${sql.id(liveSchema(name))} CASCADE`.execute(trx);
+      await sql`ALTER SCHEMA ${sql.id(target)} RENAME TO ${sql.id(liveSchema(name))}`.execute(trx);
+      await setCheckpoint(trx, name, checkpoint);
+      return checkpoint;
+    });
+  }
+
+  async function runRebuild(projector: Projector, progress: { startedAt: Date; checkpoint: Position }, lock: Lease): Promise<void> {
+    const name = projector.name;
     const runner = runners.get(name)!;
     const target = rebuildSchema(name);
+    let lost: Error | undefined;
+    void lock.lost.then((error) => (lost = error));
+    const stillHeld = () => {
+      // Without the lock another instance may start the same rebuild on the same schema: stop here.
+      if (lost) throw new Error(`rebuild of ${name} lost its lock: ${lost.message}`);
+    };
     let paused = false;
     try {
       // A leftover from a crashed rebuild is thrown away: rebuilds always start from zero.
@@ -162,26 +212,50 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
       await projector.createSchema(db.kysely, target);
       // The long part runs beside the live projection; readers keep the live tables.
       let checkpoint = await replayInto(projector, target, START, progress);
-      // The swap: stop the local live runner so the live checkpoint stands still, catch up the last events,
-      // then exchange the schemas and set the checkpoint in one transaction.
+      // The swap: stop the local live runner so the live checkpoint stands still (unless another instance
+      // holds the lease and keeps projecting), catch up the last events, then swap.
       await runner.pause();
       paused = true;
-      checkpoint = await replayInto(projector, target, checkpoint, progress);
-      await db.kysely.transaction().execute(async (trx) => {
-        // Locking the checkpoint row makes a runner on another instance (one that holds the lease) wait,
-        // then fail its checkpoint guard and resume from the rebuilt checkpoint, which matches the new tables.
-        await lockCheckpoint(trx, name);
-        await sql`DROP SCHEMA IF EXISTS ${sql.id(liveSchema(name))} CASCADE`.execute(trx);
-        await sql`ALTER SCHEMA ${sql.id(target)} RENAME TO ${sql.id(liveSchema(name))}`.execute(trx);
-        await setCheckpoint(trx, name, checkpoint);
-      });
+      for (;;) {
+        stillHeld();
+        checkpoint = await replayInto(projector, target, checkpoint, progress);
+        stillHeld();
+        const swapped = await swapIn(projector, target, checkpoint, progress).catch((error: unknown) => {
+          if (error instanceof SwapBehindError) return undefined;
+          throw error;
+        });
+        if (swapped) break;
+        logger.info({ projection: name }, 'the live projection moved past the rebuild; catching up before the swap');
+      }
       // Answers cached from the old tables would outlive the swap (#7.13): the projector drops them.
       await projector.afterRebuild?.().catch((error: unknown) => logger.error({ err: error, projection: name }, 'dropping the cache after a rebuild failed'));
       logger.info({ projection: name, seconds: (Date.now() - progress.startedAt.getTime()) / 1000 }, 'projection rebuilt and swapped in');
     } finally {
       rebuilds.delete(name);
+      await lock.release().catch(() => undefined);
       if (paused) runner.resume();
     }
+  }
+
+  /**
+   * Takes the projection's rebuild lock (database-wide: an advisory lock on PostgreSQL) or refuses with
+   * RebuildInProgressError, then runs the rebuild in the background while holding the lock throughout.
+   */
+  async function startRebuild(name: string): Promise<{ finished: Promise<void> }> {
+    const projector = projectors.get(name);
+    if (!projector) throw new UnknownProjectionError(name);
+    // Claimed locally before the first await, so two calls on this instance cannot both pass.
+    if (rebuilds.has(name)) throw new RebuildInProgressError(name);
+    const progress = { startedAt: new Date(), checkpoint: START };
+    rebuilds.set(name, progress);
+    let lock: Lease | undefined;
+    try {
+      lock = await db.tryAcquireLease(rebuildLockKey(name));
+    } finally {
+      if (!lock) rebuilds.delete(name);
+    }
+    if (!lock) throw new RebuildInProgressError(name);
+    return { finished: runRebuild(projector, progress, lock) };
   }
 
   return {
@@ -195,6 +269,7 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     },
     waitFor,
     status,
-    rebuild,
+    startRebuild,
+    rebuild: async (name) => (await startRebuild(name)).finished,
   };
 }

@@ -72,4 +72,7 @@ export interface ProjectionEngine {
   /** Rebuilds into a fresh schema from position 0, then swaps it in atomically. Resolves when swapped.
    * Throws RebuildInProgressError if one is running, UnknownProjectionError for an unknown name. */
   rebuild(name: string): Promise<void>;
+  /** Resolves as soon as this instance holds the projection's rebuild lock (database-wide), with the
+   * rebuild running in the background; throws RebuildInProgressError if any instance is rebuilding it. */
+  startRebuild(name: string): Promise<{ finished: Promise<void> }>;
 }

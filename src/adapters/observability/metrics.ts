@@ -10,6 +10,8 @@ export interface Metrics {
   readonly projectionEventsBehind: Gauge<'projection'>;
   readonly projectionSecondsBehind: Gauge<'projection'>;
   readonly projectionEventsApplied: Counter<'projection'>;
+  readonly horizonOldestTransactionSeconds: Gauge;
+  readonly horizonEventsAbove: Gauge;
   readonly cacheRequests: Counter<'cache' | 'result'>;
 }
 
@@ -36,6 +38,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     projectionEventsBehind: new Gauge({ name: 'projection_events_behind', help: 'Events in the log after the projection checkpoint', labelNames: ['projection'], registers: [registry] }),
     projectionSecondsBehind: new Gauge({ name: 'projection_seconds_behind', help: 'Age of the oldest event not yet projected', labelNames: ['projection'], registers: [registry] }),
     projectionEventsApplied: new Counter({ name: 'projection_events_applied_total', help: 'Events applied by projections on this instance', labelNames: ['projection'], registers: [registry] }),
+    horizonOldestTransactionSeconds: new Gauge({
+      name: 'event_store_horizon_oldest_transaction_seconds',
+      help: 'Age of the oldest open transaction on the database server; subscribers see no event committed after it started',
+      registers: [registry],
+    }),
+    horizonEventsAbove: new Gauge({
+      name: 'event_store_events_above_horizon',
+      help: 'Committed events that subscribers cannot see yet because an older transaction is still open',
+      registers: [registry],
+    }),
     cacheRequests: new Counter({ name: 'cache_requests_total', help: 'Read cache lookups by result', labelNames: ['cache', 'result'], registers: [registry] }),
   };
 }

@@ -12,6 +12,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import { Mutex } from './mutex.js';
+import { createPgliteMaintenance, type PgliteMaintenance, type PgliteMaintenanceOptions } from './pglite-maintenance.js';
 import type { Lease, SqlDatabase, SqlQueryable } from './sql-database.js';
 
 const INT8_OID = 20;
@@ -19,6 +20,8 @@ const INT8_OID = 20;
 export interface PgliteDatabaseOptions {
   /** A directory for the database files; undefined keeps everything in memory (tests). */
   readonly dataDir?: string;
+  /** Analyze and vacuum as autovacuum would (on by default; see pglite-maintenance.ts). */
+  readonly maintenance?: PgliteMaintenanceOptions | false;
 }
 
 /**
@@ -35,15 +38,23 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
   });
   const mutex = new Mutex();
   const leases = new Set<string>();
+  const maintenance =
+    options.maintenance === false
+      ? undefined
+      : createPgliteMaintenance(
+          (text) => mutex.run(async () => (pglite.closed ? [] : (await pglite.query(text)).rows as never[])),
+          options.maintenance,
+        );
 
   const session: SqlQueryable = {
     async query<R>(text: string, params?: readonly unknown[]) {
       const result = await pglite.query<R>(text, params as unknown[] | undefined);
+      maintenance?.noteRawWrite();
       return result.rows;
     },
   };
 
-  const kysely = new Kysely<Record<string, never>>({ dialect: pgliteDialect(pglite, mutex) });
+  const kysely = new Kysely<Record<string, never>>({ dialect: pgliteDialect(pglite, mutex, maintenance) });
 
   return {
     dialect: 'pglite',
@@ -75,6 +86,7 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
       return lease;
     },
     async close() {
+      await maintenance?.close();
       await mutex.run(async () => {
         if (!pglite.closed) await pglite.close();
       });
@@ -82,16 +94,16 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
   };
 }
 
-function pgliteDialect(pglite: PGlite, mutex: Mutex): Dialect {
+function pgliteDialect(pglite: PGlite, mutex: Mutex, maintenance: PgliteMaintenance | undefined): Dialect {
   return {
     createAdapter: () => new PostgresAdapter(),
     createQueryCompiler: () => new PostgresQueryCompiler(),
     createIntrospector: (db) => new PostgresIntrospector(db),
-    createDriver: () => pgliteDriver(pglite, mutex),
+    createDriver: () => pgliteDriver(pglite, mutex, maintenance),
   };
 }
 
-function pgliteDriver(pglite: PGlite, mutex: Mutex): Driver {
+function pgliteDriver(pglite: PGlite, mutex: Mutex, maintenance: PgliteMaintenance | undefined): Driver {
   const releases = new WeakMap<DatabaseConnection, () => void>();
   const run = (text: string) => pglite.query(text).then(() => undefined);
   return {
@@ -101,6 +113,7 @@ function pgliteDriver(pglite: PGlite, mutex: Mutex): Driver {
       const connection: DatabaseConnection = {
         async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
           const result = await pglite.query<R>(compiled.sql, compiled.parameters as unknown[]);
+          maintenance?.noteStatement(compiled.query, result.affectedRows);
           return {
             rows: result.rows,
             ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}),

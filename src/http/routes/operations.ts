@@ -2,9 +2,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { HorizonProbe, StoreHorizon } from '../../adapters/event-store/postgres-horizon.js';
 import type { Metrics } from '../../adapters/observability/metrics.js';
 import { formatPosition } from '../../domain/event-store.js';
-import { RebuildInProgressError, UnknownProjectionError, type ProjectionEngine, type ProjectionStatus } from '../../projections/projector.js';
+import type { ProjectionEngine, ProjectionStatus } from '../../projections/projector.js';
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -16,6 +17,8 @@ export interface OperationsDeps {
   readonly projections: ProjectionEngine;
   readonly checks: readonly ReadinessCheck[];
   readonly version: string;
+  /** The SQL store's visibility horizon (absent on EventStoreDB, which has none). */
+  readonly horizon?: { readonly probe: Pick<HorizonProbe, 'horizon'>; readonly degradedAfterSeconds: number };
 }
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -53,8 +56,26 @@ const projectionSchema = z.object({
   lastError: z.string().optional(),
 });
 
+const horizonSchema = z.object({ oldestTransactionSeconds: z.number(), eventsAboveHorizon: z.number(), degraded: z.boolean() });
+
+const readySchema = z.object({
+  ready: z.boolean(),
+  /** True while a long-open transaction holds subscribers back: serving, but reads trail writes. */
+  degraded: z.boolean(),
+  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), error: z.string().optional(), ms: z.number() })),
+  horizon: horizonSchema.optional(),
+  projections: z.array(projectionSchema),
+});
+
 export async function operationsRoutes(app: FastifyInstance, deps: OperationsDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
+
+  /** Undefined without a SQL store or when the database does not answer (the checks report that). */
+  async function readHorizon(): Promise<(StoreHorizon & { degraded: boolean }) | undefined> {
+    if (!deps.horizon) return undefined;
+    const horizon = await deps.horizon.probe.horizon().catch(() => undefined);
+    return horizon && { ...horizon, degraded: horizon.oldestTransactionSeconds > deps.horizon.degradedAfterSeconds };
+  }
 
   routes.get('/health', { config: { public: true }, schema: { tags: ['operations'], summary: 'Liveness', security: [], response: { 200: z.object({ status: z.literal('ok'), version: z.string() }) } } }, async () => ({
     status: 'ok' as const,
@@ -70,22 +91,29 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
         summary: 'Readiness: each backing service and each projection with its lag',
         security: [],
         response: {
-          200: z.object({ ready: z.boolean(), checks: z.array(z.object({ name: z.string(), ok: z.boolean(), error: z.string().optional(), ms: z.number() })), projections: z.array(projectionSchema) }),
-          503: z.object({ ready: z.boolean(), checks: z.array(z.object({ name: z.string(), ok: z.boolean(), error: z.string().optional(), ms: z.number() })), projections: z.array(projectionSchema) }),
+          200: readySchema,
+          503: readySchema,
         },
       },
     },
     async (_request, reply) => {
-      const [checks, statuses] = await Promise.all([Promise.all(deps.checks.map(runCheck)), deps.projections.status().catch(() => [])]);
+      const [checks, statuses, horizon] = await Promise.all([Promise.all(deps.checks.map(runCheck)), deps.projections.status().catch(() => []), readHorizon()]);
       const projections = statuses.map(projectionView);
       // A lagging projection is reported, not fatal: it catches up. A failed one needs an operator.
       const ready = checks.every((c) => c.ok) && statuses.every((s) => s.state !== 'failed');
-      return reply.code(ready ? 200 : 503).send({ ready, checks, projections });
+      // A held-back horizon degrades without failing readiness: every instance shares it, and taking them
+      // all out of rotation would turn stale reads into no service at all.
+      const degraded = horizon?.degraded ?? false;
+      return reply.code(ready ? 200 : 503).send({ ready, degraded, checks, ...(horizon ? { horizon } : {}), projections });
     },
   );
 
   routes.get('/metrics', { config: { public: true }, schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [], hide: false } }, async (_request, reply) => {
-    const statuses = await deps.projections.status().catch(() => []);
+    const [statuses, horizon] = await Promise.all([deps.projections.status().catch(() => []), readHorizon()]);
+    if (horizon) {
+      deps.metrics.horizonOldestTransactionSeconds.set(horizon.oldestTransactionSeconds);
+      deps.metrics.horizonEventsAbove.set(horizon.eventsAboveHorizon);
+    }
     for (const status of statuses) {
       deps.metrics.projectionEventsBehind.set({ projection: status.name }, status.eventsBehind);
       deps.metrics.projectionSecondsBehind.set({ projection: status.name }, status.secondsBehind);
@@ -106,20 +134,17 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
       schema: {
         tags: ['operations'],
         summary: 'Rebuild a projection from position 0 into fresh tables, then swap them in',
-        description: 'Returns 202 at once; readers keep the old tables until the swap. 409 while a rebuild of it runs.',
+        description: 'Returns 202 at once; readers keep the old tables until the swap. 409 `rebuild.in_progress` while a rebuild of it runs on any instance.',
         params: z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/) }),
         response: { 202: z.object({ projection: z.string(), state: z.literal('rebuilding') }) },
       },
     },
     async (request, reply) => {
       const { name } = request.params;
-      const status = (await deps.projections.status()).find((s) => s.name === name);
-      if (!status) throw new UnknownProjectionError(name);
-      if (status.rebuild || status.state === 'rebuilding') throw new RebuildInProgressError(name);
-      deps.projections.rebuild(name).catch((error: unknown) => {
-        if (error instanceof RebuildInProgressError) request.log.warn({ projection: name }, 'rebuild already running');
-        else request.log.error({ err: error, projection: name }, 'projection rebuild failed');
-      });
+      // Resolves once this instance holds the database-wide rebuild lock: a rebuild running on any
+      // instance makes this a 409 (RebuildInProgressError) before anything is touched.
+      const { finished } = await deps.projections.startRebuild(name);
+      finished.catch((error: unknown) => request.log.error({ err: error, projection: name }, 'projection rebuild failed'));
       return reply.code(202).send({ projection: name, state: 'rebuilding' as const });
     },
   );

@@ -1,0 +1,159 @@
+// Rebuilds against other instances, on PGlite (two engines sharing the embedded database) and on a real
+// PostgreSQL (two engines with their own connection pools on one database):
+// #7.9  two rebuilds of one projection at once must not both run: the second is refused at once.
+// #7.10 a swap must never move the live checkpoint backwards while another instance holds the lease
+//       and keeps projecting.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresEventStore, migrateEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
+import { createPgDatabase } from '../../src/adapters/sql/pg-database.js';
+import { createPgliteDatabase } from '../../src/adapters/sql/pglite-database.js';
+import type { SqlDatabase } from '../../src/adapters/sql/sql-database.js';
+import { comparePositions, type EventStore, type Position } from '../../src/domain/event-store.js';
+import { readCheckpoint } from '../../src/projections/checkpoints.js';
+import { createProjectionEngine } from '../../src/projections/projection-engine.js';
+import { RebuildInProgressError, liveSchema, type ProjectionEngine } from '../../src/projections/projector.js';
+import { createTestDatabase, postgresService } from '../support/services.js';
+import { countingProjector } from './fixtures/counting-projector.js';
+import { counted, seedCounted } from './fixtures/events.js';
+
+interface TwoInstances {
+  /** Each instance's database handle (the same one on PGlite, where one process owns the database). */
+  readonly dbA: SqlDatabase;
+  readonly dbB: SqlDatabase;
+  close(): Promise<void>;
+}
+
+/** Waits until `engine` has projected everything acknowledged so far. The store's visible head is not
+ * enough: it trails acknowledged appends while any transaction on the server is open. */
+async function caughtUp(engine: ProjectionEngine, store: EventStore) {
+  const marker = await store.append(`counted-marker${Date.now()}${Math.random()}`, [counted()], { expectedRevision: 'no_stream' });
+  await engine.waitFor(marker.position, { timeoutMs: 20_000 });
+}
+
+const until = async (condition: () => Promise<boolean>, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+/** Every stream's count must equal its length: an event applied twice or lost shows up here. */
+async function expectExactCounts(db: SqlDatabase, store: EventStore, name: string, streams: readonly string[]) {
+  const rows = await db.query<{ stream_id: string; n: number }>(`SELECT stream_id, n FROM ${liveSchema(name)}.counts`);
+  const counts = new Map(rows.map((row) => [row.stream_id, Number(row.n)]));
+  for (const stream of streams) expect(counts.get(stream), stream).toBe((await store.readStream(stream)).length);
+}
+
+function rebuildSuite(label: string, open: () => Promise<TwoInstances>) {
+  describe(label, () => {
+    let instances: TwoInstances;
+    let storeA: EventStore;
+    let storeB: EventStore;
+    beforeAll(async () => {
+      instances = await open();
+      await migrateEventStore(instances.dbA);
+      storeA = createPostgresEventStore(instances.dbA, { pollIntervalMs: 10 });
+      storeB = createPostgresEventStore(instances.dbB, { pollIntervalMs: 10 });
+    });
+    afterAll(async () => instances?.close());
+
+    async function startPair(name: string, storeForB: EventStore = storeB): Promise<[ProjectionEngine, ProjectionEngine]> {
+      const engineA = createProjectionEngine({ db: instances.dbA, eventStore: storeA, projectors: [countingProjector(name)], batchSize: 50, leaseRetryMs: 20 });
+      const engineB = createProjectionEngine({ db: instances.dbB, eventStore: storeForB, projectors: [countingProjector(name)], batchSize: 50, leaseRetryMs: 20 });
+      await engineA.start();
+      await until(async () => (await engineA.status())[0]!.state === 'running');
+      await engineB.start();
+      await until(async () => (await engineB.status())[0]!.state === 'standby');
+      return [engineA, engineB];
+    }
+
+    it('#7.9 refuses a second rebuild of the same projection on another instance while one runs', async () => {
+      const name = `twice_${label.includes('PGlite') ? 'l' : 'p'}`;
+      const streams = await seedCounted(storeA, 4, 300);
+      const [engineA, engineB] = await startPair(name);
+      try {
+        await caughtUp(engineA, storeA);
+        const writes = seedCounted(storeA, 2, 150, `during-${name}`);
+        // Both at once, each instance with its own engine (the local guard of one engine cannot see the other).
+        const first = engineA.rebuild(name);
+        const second = engineB.rebuild(name);
+        const outcomes = await Promise.allSettled([first, second]);
+        const refused = outcomes.filter((o) => o.status === 'rejected');
+        expect(refused.map((o) => (o as PromiseRejectedResult).reason)).toEqual([expect.any(RebuildInProgressError)]);
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        const during = await writes;
+        await caughtUp(engineA, storeA);
+        await expectExactCounts(instances.dbA, storeA, name, [...streams, ...during]);
+        // Once the first is done, a rebuild may run again, on either instance.
+        await engineB.rebuild(name);
+        await caughtUp(engineA, storeA);
+        await expectExactCounts(instances.dbA, storeA, name, [...streams, ...during]);
+      } finally {
+        await engineA.stop();
+        await engineB.stop();
+      }
+    });
+
+    it('#7.10 never moves the live checkpoint backwards when the lease holder keeps projecting during the swap', async () => {
+      const name = `forward_${label.includes('PGlite') ? 'l' : 'p'}`;
+      const streams = await seedCounted(storeA, 3, 200);
+      // Instance B rebuilds while A holds the lease. Each time B's rebuild reaches the end of the log (the
+      // first two times), more events are written and A projects them before B goes on to its swap.
+      const lateWriter: { engine?: ProjectionEngine } = {}; // A, once started
+      let interventions = 0;
+      let liveAhead: Position | undefined;
+      const extra: string[] = [];
+      const racingStoreB: EventStore = {
+        ...storeB,
+        async readAll(options) {
+          const page = await storeB.readAll(options);
+          if (page.isEnd && rebuilding && interventions < 2) {
+            interventions++;
+            const stream = `counted-late-${name}-${interventions}`;
+            extra.push(stream);
+            const { position } = await storeA.append(stream, [counted(), counted(), counted()], { expectedRevision: 'no_stream' });
+            await lateWriter.engine!.waitFor(position, { timeoutMs: 20_000 });
+            liveAhead = await readCheckpoint(instances.dbA, name);
+          }
+          return page;
+        },
+      };
+      let rebuilding = false;
+      const [engineA, engineB] = await startPair(name, racingStoreB);
+      lateWriter.engine = engineA;
+      try {
+        await caughtUp(engineA, storeA);
+        rebuilding = true;
+        await engineB.rebuild(name);
+        rebuilding = false;
+        expect(interventions).toBe(2);
+        const afterSwap = await readCheckpoint(instances.dbA, name);
+        expect(comparePositions(afterSwap, liveAhead!), 'checkpoint after the swap must not be below the one A had reached').toBeGreaterThanOrEqual(0);
+        // What A had projected (and a reader had been told was there) is in the swapped-in tables.
+        await expectExactCounts(instances.dbA, storeA, name, [...streams, ...extra]);
+        await caughtUp(engineA, storeA);
+        await expectExactCounts(instances.dbA, storeA, name, [...streams, ...extra]);
+      } finally {
+        await engineA.stop();
+        await engineB.stop();
+      }
+    });
+  });
+}
+
+rebuildSuite('rebuild against another instance on PGlite', async () => {
+  const db = await createPgliteDatabase();
+  return { dbA: db, dbB: db, close: () => db.close() };
+});
+
+const postgres = postgresService();
+if (postgres.skipReason) console.warn(`[skip] rebuild against another instance on PostgreSQL: ${postgres.skipReason}`);
+describe.skipIf(!postgres.url)('on PostgreSQL', () => {
+  rebuildSuite('rebuild against another instance on PostgreSQL', async () => {
+    const url = await createTestDatabase(postgres.url!);
+    const dbA = createPgDatabase({ connectionString: url });
+    const dbB = createPgDatabase({ connectionString: url });
+    return { dbA, dbB, close: async () => void (await Promise.all([dbA.close(), dbB.close()])) };
+  });
+});
