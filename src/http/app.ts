@@ -5,11 +5,12 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { ApiKeyStore } from '../adapters/auth/api-key-store.js';
 import type { Metrics } from '../adapters/observability/metrics.js';
 import { authentication } from './auth.js';
+import { openApiObjectTransform, openApiRouteTransform } from './openapi.js';
 import { HttpProblem, registerProblemHandlers } from './problem.js';
 
 export interface HttpOptions {
@@ -60,7 +61,8 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
       },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: openApiRouteTransform,
+    transformObject: openApiObjectTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 

@@ -48,7 +48,12 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKey
     '/v1/api-keys/:keyId',
     {
       config: { permission: 'admin' },
-      schema: { tags: ['auth'], summary: 'Revoke an API key of your tenant', params: z.strictObject({ keyId: z.string().regex(/^[a-z0-9]{12}$/) }) },
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke an API key of your tenant',
+        params: z.strictObject({ keyId: z.string().regex(/^[a-z0-9]{12}$/) }),
+        response: { 204: z.undefined().describe('Revoked; no body') },
+      },
     },
     async (request, reply) => {
       const revoked = await deps.apiKeys.revoke(principalOf(request).tenantId, request.params.keyId);

@@ -102,7 +102,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
   routes.post(
     '/v1/admin/projections/:name/rebuild',
     {
-      config: { permission: 'admin' },
+      config: { permission: 'admin', problems: [409] },
       schema: {
         tags: ['operations'],
         summary: 'Rebuild a projection from position 0 into fresh tables, then swap them in',

@@ -43,6 +43,7 @@ import { principalOf } from '../auth.js';
 import { commandAccepted, commandContextOf } from '../command-context.js';
 import { commandHeaders, expectedRevisionFrom, setEtag } from '../preconditions.js';
 import { HttpProblem } from '../problem.js';
+import { jsonValue } from '../openapi.js';
 import { minPositionQuery, type ReadYourWrites } from '../read-your-writes.js';
 
 export interface TemplateRouteDeps {
@@ -62,7 +63,7 @@ const SEARCH_TTL_SECONDS = 60;
 const TEMPLATE_TTL_SECONDS = 300;
 const tags = ['templates'];
 
-const jsonObject = z.record(z.string(), z.json());
+const jsonObject = z.record(z.string(), jsonValue);
 const money = z.strictObject({ amountMinor: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. EUR') });
 const tag = z.strictObject({ name: z.string().trim().min(1).max(64), value: z.string().max(256).default(''), type: z.enum(TAG_TYPES).default('custom') });
 const tagKey = z.strictObject({ name: z.string().trim().min(1).max(64), type: z.enum(TAG_TYPES).default('custom') });
