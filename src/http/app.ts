@@ -42,6 +42,7 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+  acceptJsonOnly(app);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -80,4 +81,20 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
 
   await app.register(options.routes);
   return app;
+}
+
+/**
+ * Bodies are JSON only: Fastify's built-in text/plain parser would hand a string to the body schema (a
+ * 400 that hides the real fault), so it goes and such bodies get 415. An empty JSON body is accepted on
+ * routes that take no body (lifecycle commands such as archive), since clients send the header anyway;
+ * routes that need a body still refuse it.
+ */
+function acceptJsonOnly(app: FastifyInstance): void {
+  app.removeContentTypeParser('text/plain');
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' && !request.routeOptions.schema?.body) return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
 }

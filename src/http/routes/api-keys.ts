@@ -6,6 +6,8 @@ import { z } from 'zod';
 import type { ApiKeyStore } from '../../adapters/auth/api-key-store.js';
 import { PERMISSION_PATTERN, PLATFORM_PERMISSION, TENANT_ID_PATTERN, hasPermission } from '../../domain/principal.js';
 import { principalOf } from '../auth.js';
+import { pageOf, pageOffset } from '../../projections/paging.js';
+import { pageQuery, pageResponse } from '../paging.js';
 import { HttpProblem } from '../problem.js';
 
 const permission = z.string().regex(PERMISSION_PATTERN, 'must be admin, platform or <area>:read|write');
@@ -41,6 +43,36 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKey
       const userId = request.body.userId ?? principal.userId;
       const created = await deps.apiKeys.create({ tenantId, userId, name: request.body.name, permissions: request.body.permissions });
       return reply.code(201).send({ ...created, tenantId, userId, permissions: request.body.permissions });
+    },
+  );
+
+  routes.get(
+    '/v1/api-keys',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        tags: ['auth'],
+        summary: 'List the API keys of your tenant (never their secrets), oldest first, revoked ones included',
+        querystring: z.strictObject(pageQuery),
+        response: {
+          200: pageResponse(
+            z.object({
+              keyId: z.string(),
+              name: z.string(),
+              tenantId: z.string(),
+              userId: z.string(),
+              permissions: z.array(z.string()),
+              createdAt: z.string(),
+              revokedAt: z.string().nullable(),
+            }),
+          ),
+        },
+      },
+    },
+    async (request) => {
+      const page = request.query;
+      const { keys, total } = await deps.apiKeys.list(principalOf(request).tenantId, { offset: pageOffset(page), limit: page.pageSize });
+      return pageOf(keys.map((key) => ({ ...key, permissions: [...key.permissions] })), total, page);
     },
   );
 

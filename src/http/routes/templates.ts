@@ -44,6 +44,7 @@ import { commandAccepted, commandContextOf } from '../command-context.js';
 import { commandHeaders, expectedRevisionFrom, setEtag } from '../preconditions.js';
 import { HttpProblem } from '../problem.js';
 import { jsonValue } from '../openapi.js';
+import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery, type ReadYourWrites } from '../read-your-writes.js';
 
 export interface TemplateRouteDeps {
@@ -139,6 +140,13 @@ const templateResponse = z.object({
   updatedBy: z.string(),
 });
 
+/** An ISO date-time, or an ISO date meaning the start of that day in UTC. */
+const asOfQuery = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date()])
+  .transform((value) => new Date(value.length === 10 ? `${value}T00:00:00Z` : value))
+  .optional()
+  .describe('ISO date-time (e.g. 2026-11-26T09:30:00Z) or date (2026-11-26 = start of that day, UTC)');
+
 const csv = <T extends readonly [string, ...string[]]>(values: T) =>
   z
     .string()
@@ -163,8 +171,7 @@ const searchQuery = z
     popularOnly: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     sort: z.enum(SEARCH_SORTS).default('name'),
     order: z.enum(['asc', 'desc']).optional(),
-    page: z.coerce.number().int().min(1).max(10_000).default(1),
-    pageSize: z.coerce.number().int().min(1).max(100).default(20),
+    ...pageQuery,
     minPosition: minPositionQuery,
   })
   .refine((q) => q.priceMin === undefined || q.priceMax === undefined || q.priceMin <= q.priceMax, { message: 'priceMin must not exceed priceMax', path: ['priceMin'] })
@@ -336,17 +343,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
         tags,
         summary: 'Search templates: yours plus public and system ones',
         querystring: searchQuery,
-        response: {
-          200: z.object({
-            items: z.array(templateResponse),
-            total: z.number().int(),
-            page: z.number().int(),
-            pageSize: z.number().int(),
-            pages: z.number().int(),
-            hasNext: z.boolean(),
-            hasPrevious: z.boolean(),
-          }),
-        },
+        response: { 200: pageResponse(templateResponse) },
       },
     },
     async (request) => {
@@ -415,14 +412,14 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
         tags,
         summary: 'One template: own content and effective (inherited) content; asOf folds its history up to a moment',
         params: idParams,
-        querystring: z.strictObject({ asOf: z.iso.datetime({ offset: true }).optional(), minPosition: minPositionQuery }),
+        querystring: z.strictObject({ asOf: asOfQuery, minPosition: minPositionQuery }),
         response: { 200: templateResponse.partial({ usageCount: true, lastUsedAt: true, favoritesCount: true, createdAt: true, updatedAt: true, createdBy: true, updatedBy: true }) },
       },
     },
     async (request, reply) => {
       const tenantId = principalOf(request).tenantId;
       const templateId = request.params.templateId.toLowerCase();
-      if (request.query.asOf) return reply.send(await templateAsOf(deps, tenantId, templateId, new Date(request.query.asOf)));
+      if (request.query.asOf) return reply.send(await templateAsOf(deps, tenantId, templateId, request.query.asOf));
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const load = async () => {
         const row = await getVisibleTemplate(deps.db.kysely, tenantId, templateId);
@@ -451,15 +448,16 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       config: read,
       schema: {
         tags,
-        summary: 'Every version of a template',
+        summary: 'Every version of a template, oldest first, a page at a time',
         params: idParams,
-        querystring: z.strictObject({ minPosition: minPositionQuery }),
-        response: { 200: z.object({ items: z.array(z.object({ version: z.number().int(), content: jsonObject, parentTemplateId: z.string().nullable(), eventType: z.string(), changedBy: z.string(), changedAt: z.string() })) }) },
+        querystring: z.strictObject({ ...pageQuery, minPosition: minPositionQuery }),
+        response: { 200: pageResponse(z.object({ version: z.number().int(), content: jsonObject, parentTemplateId: z.string().nullable(), eventType: z.string(), changedBy: z.string(), changedAt: z.string() })) },
       },
     },
     async (request) => {
-      const row = await visibleOr404(request, request.params.templateId, request.query.minPosition);
-      return { items: await templateVersions(deps.db.kysely, row.template_id) };
+      const { minPosition, ...page } = request.query;
+      const row = await visibleOr404(request, request.params.templateId, minPosition);
+      return templateVersions(deps.db.kysely, row.template_id, page);
     },
   );
 
@@ -469,19 +467,18 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       config: read,
       schema: {
         tags,
-        summary: 'Who changed what and when',
+        summary: 'Who changed what and when, oldest first, a page at a time',
         params: idParams,
-        querystring: z.strictObject({ minPosition: minPositionQuery }),
+        querystring: z.strictObject({ ...pageQuery, minPosition: minPositionQuery }),
         response: {
-          200: z.object({
-            items: z.array(z.object({ revision: z.number().int(), eventType: z.string(), changes: jsonObject, tenantId: z.string(), userId: z.string(), correlationId: z.string().nullable(), occurredAt: z.string() })),
-          }),
+          200: pageResponse(z.object({ revision: z.number().int(), eventType: z.string(), changes: jsonObject, tenantId: z.string(), userId: z.string(), correlationId: z.string().nullable(), occurredAt: z.string() })),
         },
       },
     },
     async (request) => {
-      const row = await visibleOr404(request, request.params.templateId, request.query.minPosition);
-      return { items: await templateHistory(deps.db.kysely, principalOf(request).tenantId, row.template_id) };
+      const { minPosition, ...page } = request.query;
+      const row = await visibleOr404(request, request.params.templateId, minPosition);
+      return templateHistory(deps.db.kysely, principalOf(request).tenantId, row.template_id, page);
     },
   );
 
