@@ -78,6 +78,7 @@ describe('the OpenAPI document', () => {
     const problem = document.components.schemas.Problem as { properties: Record<string, Json> };
     expect(Object.keys(problem.properties)).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail', 'errors']));
     for (const { path, method, operation } of operations()) {
+      expect([path, method, Object.keys(operation.responses).some((status) => status.startsWith('2'))]).toEqual([path, method, true]);
       const errors = Object.keys(operation.responses).filter((status) => /^[45]\d\d$/.test(status));
       expect([path, method, errors]).toEqual([path, method, expect.arrayContaining(['500'])]);
       for (const status of errors) {

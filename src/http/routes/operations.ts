@@ -53,6 +53,9 @@ const projectionSchema = z.object({
   lastError: z.string().optional(),
 });
 
+// The body is Prometheus text, not JSON: documented under its own media type.
+const metricsText = { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } };
+
 export async function operationsRoutes(app: FastifyInstance, deps: OperationsDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
@@ -84,7 +87,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
     },
   );
 
-  routes.get('/metrics', { config: { public: true }, schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [], hide: false } }, async (_request, reply) => {
+  routes.get('/metrics', { config: { public: true }, schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [], response: { 200: metricsText } } }, async (_request, reply) => {
     const statuses = await deps.projections.status().catch(() => []);
     for (const status of statuses) {
       deps.metrics.projectionEventsBehind.set({ projection: status.name }, status.eventsBehind);
