@@ -145,9 +145,13 @@ export async function createTemplate(
     throw new RuleViolation('template.tenant.limit', `a tenant has at most ${deps.limits.maxTemplatesPerTenant} templates`, 'conflict');
   }
   await checkParent(deps, context, templateId, input.parentTemplateId?.toLowerCase() ?? null, 1);
-  await checkTemplateCategory(deps, context, input.categoryId);
-  const bounds = boundsAfter(templateDecider.initialState(), { defaultMinParticipants: input.defaultMinParticipants ?? null, defaultMaxParticipants: input.defaultMaxParticipants ?? null });
-  await checkInheritedParticipants(deps, context, input.parentTemplateId ?? null, bounds.own, bounds.field ?? 'parentTemplateId');
+  await checkCreateReferences(deps, context, input).catch(async (error: unknown) => {
+    // A retry of a create that succeeded is answered with its first result even if the category was
+    // archived since: only a refusal costs this read of the template's stream.
+    if (!(error instanceof RuleViolation)) throw error;
+    const existing = await load(deps, context, templateId).catch(() => undefined);
+    if (!existing?.events.some((event) => event.metadata.commandId === context.commandId)) throw error;
+  });
   // No read of the template's stream first: the claim is idempotent per owner, and the handler appends
   // with no_stream, falling back to a full load for a retry (answered with the first result) or a clash
   // (template.exists, after which the claim is given back unless that template holds the name).
@@ -178,6 +182,13 @@ export async function updateTemplate(deps: TemplateCommandDeps, context: Command
     await giveBack(deps, nameClaim(deps, context, input.templateId, before.state.content.name));
   }
   return result;
+}
+
+/** The category and the inherited participant bounds of a new template. */
+async function checkCreateReferences(deps: TemplateCommandDeps, context: CommandContext, input: Omit<CreateTemplateData, 'ownerTenantId'>): Promise<void> {
+  await checkTemplateCategory(deps, context, input.categoryId);
+  const bounds = boundsAfter(templateDecider.initialState(), { defaultMinParticipants: input.defaultMinParticipants ?? null, defaultMaxParticipants: input.defaultMaxParticipants ?? null });
+  await checkInheritedParticipants(deps, context, input.parentTemplateId ?? null, bounds.own, bounds.field ?? 'parentTemplateId');
 }
 
 /** The category and the inherited participant bounds an update leads to, checked before any claim. */
