@@ -25,6 +25,7 @@ import { RuleViolation } from '../domain/rule-violation.js';
 import type { Decider } from '../domain/decider.js';
 import { WrongExpectedRevisionError, type Position } from '../domain/event-store.js';
 import { deterministicUuid } from './deterministic-uuid.js';
+import { boundsAfter, checkInheritedParticipants, checkTemplateCategory } from './template-references.js';
 import { eventMetadata, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type StreamAccess } from './handle-command.js';
 import { giveBack, normalizeReservedValue, withClaim, type ReservationRequest } from './reservations.js';
 
@@ -148,6 +149,13 @@ export async function createTemplate(
     throw new RuleViolation('template.tenant.limit', `a tenant has at most ${deps.limits.maxTemplatesPerTenant} templates`, 'conflict');
   }
   await checkParent(deps, context, templateId, input.parentTemplateId?.toLowerCase() ?? null, 1);
+  await checkCreateReferences(deps, context, input).catch(async (error: unknown) => {
+    // A retry of a create that succeeded is answered with its first result even if the category was
+    // archived since: only a refusal costs this read of the template's stream.
+    if (!(error instanceof RuleViolation)) throw error;
+    const existing = await load(deps, context, templateId).catch(() => undefined);
+    if (!existing?.events.some((event) => event.metadata.commandId === context.commandId)) throw error;
+  });
   // No read of the template's stream first: the claim is idempotent per owner, and the handler appends
   // with no_stream, falling back to a full load for a retry (answered with the first result) or a clash
   // (template.exists, after which the claim is given back unless that template holds the name).
@@ -160,6 +168,7 @@ export async function updateTemplate(deps: TemplateCommandDeps, context: Command
   const command: TemplateCommand = { type: 'UpdateTemplate', data: input.changes };
   const before = await load(deps, context, input.templateId);
   const handled = before.events.some((event) => event.metadata.commandId === context.commandId);
+  if (!handled) await checkUpdateReferences(deps, context, before.state, command, input.changes);
   const newName = input.changes.name;
   let result: TemplateCommandResult;
   if (handled || newName === undefined) {
@@ -179,12 +188,29 @@ export async function updateTemplate(deps: TemplateCommandDeps, context: Command
   return result;
 }
 
+/** The category and the inherited participant bounds of a new template. */
+async function checkCreateReferences(deps: TemplateCommandDeps, context: CommandContext, input: Omit<CreateTemplateData, 'ownerTenantId'>): Promise<void> {
+  await checkTemplateCategory(deps, context, input.categoryId);
+  const bounds = boundsAfter(templateDecider.initialState(), { defaultMinParticipants: input.defaultMinParticipants ?? null, defaultMaxParticipants: input.defaultMaxParticipants ?? null });
+  await checkInheritedParticipants(deps, context, input.parentTemplateId ?? null, bounds.own, bounds.field ?? 'parentTemplateId');
+}
+
+/** The category and the inherited participant bounds an update leads to, checked before any claim. */
+async function checkUpdateReferences(deps: TemplateCommandDeps, context: CommandContext, state: TemplateState, command: TemplateCommand, changes: TemplateChanges): Promise<void> {
+  assertTenantMayChange(state, context.tenantId);
+  templateDecider.decide(command, state); // bad input first
+  if (changes.categoryId && changes.categoryId.toLowerCase() !== state.content.categoryId?.toLowerCase()) await checkTemplateCategory(deps, context, changes.categoryId);
+  const bounds = boundsAfter(state, changes);
+  if (bounds.field) await checkInheritedParticipants(deps, context, state.parentTemplateId, bounds.own, bounds.field);
+}
+
 export async function changeTemplateParent(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { parentTemplateId: string | null }): Promise<TemplateCommandResult> {
   const command: TemplateCommand = { type: 'ChangeTemplateParent', data: { parentTemplateId: input.parentTemplateId?.toLowerCase() ?? null } };
   const before = await load(deps, context, input.templateId);
   if (!before.events.some((event) => event.metadata.commandId === context.commandId)) {
     assertTenantMayChange(before.state, context.tenantId);
     await checkParent(deps, context, input.templateId, input.parentTemplateId, await deps.subtreeDepth(input.templateId.toLowerCase()));
+    await checkInheritedParticipants(deps, context, input.parentTemplateId, before.state.content, 'parentTemplateId');
   }
   return run(deps, context, input, command, ownerOnly(context));
 }
@@ -214,6 +240,7 @@ export async function restoreTemplateVersion(deps: TemplateCommandDeps, context:
   if (before.events.some((event) => event.metadata.commandId === context.commandId)) return run(deps, context, input, command, ownerOnly(context));
   assertTenantMayChange(before.state, context.tenantId);
   const restored = (before.state as LiveTemplateState).versions[input.version];
+  if (restored) await checkInheritedParticipants(deps, context, before.state.parentTemplateId, restored, 'version');
   if (!restored || holdsNameState(before.state, restored.name)) return run(deps, context, input, command, ownerOnly(context));
   // The old version has another name: it must be free now.
   const result = await withClaim(deps, nameClaim(deps, context, input.templateId, restored.name), () => run(deps, context, input, command, ownerOnly(context)));

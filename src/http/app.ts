@@ -5,11 +5,12 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { ApiKeyStore } from '../adapters/auth/api-key-store.js';
 import type { Metrics } from '../adapters/observability/metrics.js';
 import { authentication } from './auth.js';
+import { openApiObjectTransform, openApiRouteTransform } from './openapi.js';
 import { HttpProblem, registerProblemHandlers } from './problem.js';
 
 export interface HttpOptions {
@@ -41,6 +42,7 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+  acceptJsonOnly(app);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -60,7 +62,8 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
       },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: openApiRouteTransform,
+    transformObject: openApiObjectTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
@@ -78,4 +81,20 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
 
   await app.register(options.routes);
   return app;
+}
+
+/**
+ * Bodies are JSON only: Fastify's built-in text/plain parser would hand a string to the body schema (a
+ * 400 that hides the real fault), so it goes and such bodies get 415. An empty JSON body is accepted on
+ * routes that take no body (lifecycle commands such as archive), since clients send the header anyway;
+ * routes that need a body still refuse it.
+ */
+function acceptJsonOnly(app: FastifyInstance): void {
+  app.removeContentTypeParser('text/plain');
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' && !request.routeOptions.schema?.body) return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
 }

@@ -49,13 +49,14 @@ const TITLES: Record<number, string> = {
   412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   428: 'Precondition Required',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
-const STATUS_OF_KIND: Record<RuleViolationKind, number> = { invalid: 400, conflict: 409, not_found: 404, forbidden: 403, too_many: 429 };
+const STATUS_OF_KIND: Record<RuleViolationKind, number> = { invalid: 400, conflict: 409, not_found: 404, forbidden: 403, too_many: 429, unprocessable: 422 };
 
 const problemType = (rule: string) => `https://kyo.dev/problems/${rule}`;
 

@@ -142,7 +142,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       }
       expect((await call('GET', '/v1/categories/not-a-uuid')).statusCode).toBe(400);
       expect((await call('GET', '/v1/categories?minPosition=abc')).json().errors[0].field).toBe('query.minPosition');
-      expect((await call('GET', '/v1/categories?limit=0')).statusCode).toBe(400);
+      expect((await call('GET', '/v1/categories?pageSize=0')).statusCode).toBe(400);
       expect((await call('PATCH', '/v1/categories/00000000-0000-4000-8000-000000000000', { body: { name: 'x' }, headers: { 'if-match': 'W/"x"' } })).statusCode).toBe(400);
       expect((await call('POST', '/v1/categories', { key: readerKey, body: { name: 'Nope' } })).statusCode).toBe(403);
       expect(await service.eventStore.headPosition()).toEqual(before);
@@ -160,7 +160,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
     it('rebuilds the projection on request, refusing a second rebuild while one runs', async () => {
       const { position } = (await call('POST', '/v1/categories', { body: { name: 'Theatre' } })).json();
       await call('GET', `/v1/categories?minPosition=${position}`);
-      const before = (await call('GET', '/v1/categories?limit=200')).json();
+      const before = (await call('GET', '/v1/categories?pageSize=100')).json();
       const started = await call('POST', '/v1/admin/projections/categories/rebuild');
       expect(started.statusCode).toBe(202);
       const second = await call('POST', '/v1/admin/projections/categories/rebuild');
@@ -169,7 +169,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect((await call('POST', '/v1/admin/projections/categories/rebuild', { key: readerKey })).statusCode).toBe(403);
       const deadline = Date.now() + 15_000;
       while ((await service.projections.status()).some((s) => s.state === 'rebuilding') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      const after = (await call('GET', '/v1/categories?limit=200')).json();
+      const after = (await call('GET', '/v1/categories?pageSize=100')).json();
       expect(after).toEqual(before);
     });
 

@@ -25,12 +25,25 @@ export interface NewApiKey {
   readonly permissions: readonly string[];
 }
 
+/** What may be shown about a key: never its secret nor its hash. */
+export interface ApiKeyInfo {
+  readonly keyId: string;
+  readonly name: string;
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly permissions: readonly string[];
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
 export interface ApiKeyStore {
   migrate(): Promise<void>;
   /** Returns the key in clear text: the only moment it exists outside the caller's hands. */
   create(key: NewApiKey): Promise<{ keyId: string; apiKey: string }>;
   authenticate(apiKey: string): Promise<Principal | undefined>;
   revoke(tenantId: string, keyId: string): Promise<boolean>;
+  /** A tenant's keys, oldest first, revoked ones included. */
+  list(tenantId: string, page: { offset: number; limit: number }): Promise<{ keys: ApiKeyInfo[]; total: number }>;
   count(): Promise<number>;
 }
 
@@ -82,6 +95,28 @@ export function createApiKeyStore(db: SqlDatabase, options: { cacheTtlMs?: numbe
       const rows = await db.query('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND tenant_id = $2 AND revoked_at IS NULL RETURNING key_id', [keyId, tenantId]);
       cache.clear();
       return rows.length > 0;
+    },
+    async list(tenantId, page) {
+      const [rows, [counted]] = await Promise.all([
+        db.query<{ key_id: string; name: string; tenant_id: string; user_id: string; permissions: string[]; created_at: Date | string; revoked_at: Date | string | null }>(
+          'SELECT key_id, name, tenant_id, user_id, permissions, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, key_id LIMIT $2 OFFSET $3',
+          [tenantId, page.limit, page.offset],
+        ),
+        db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE tenant_id = $1', [tenantId]),
+      ]);
+      const iso = (value: Date | string) => new Date(value).toISOString();
+      return {
+        keys: rows.map((row) => ({
+          keyId: row.key_id,
+          name: row.name,
+          tenantId: row.tenant_id,
+          userId: row.user_id,
+          permissions: row.permissions,
+          createdAt: iso(row.created_at),
+          revokedAt: row.revoked_at === null ? null : iso(row.revoked_at),
+        })),
+        total: counted?.n ?? 0,
+      };
     },
     async count() {
       const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys');

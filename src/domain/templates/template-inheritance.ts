@@ -145,6 +145,37 @@ export function effectiveTemplate(chain: readonly TemplateLayer[]): EffectiveTem
   );
 }
 
+type ParticipantBounds = Pick<TemplateLayer, 'defaultMinParticipants' | 'defaultMaxParticipants'>;
+
+/** The participant bounds at the end of a root-first chain: each is the last one set (null inherits). */
+export function effectiveParticipants(chain: readonly ParticipantBounds[]): { min: number | null; max: number | null } {
+  let min: number | null = null;
+  let max: number | null = null;
+  for (const layer of chain) {
+    min = layer.defaultMinParticipants ?? min;
+    max = layer.defaultMaxParticipants ?? max;
+  }
+  return { min, max };
+}
+
+/**
+ * min ≤ max must hold for what a template effectively says, not only for its own values: a child that
+ * sets only a minimum above its parent's maximum would describe courses nobody can run. Refuses with
+ * 'template.participants.effective_order' (unprocessable) on `field`, the input that made the clash.
+ * The message names no inherited value: the ancestors may belong to another tenant.
+ */
+export function validateEffectiveParticipants(chain: readonly ParticipantBounds[], field: string): void {
+  const { min, max } = effectiveParticipants(chain);
+  if (min !== null && max !== null && min > max) {
+    throw new RuleViolation(
+      'template.participants.effective_order',
+      'after inheritance, the minimum participants would exceed the maximum; set both on this template or change the inherited one',
+      'unprocessable',
+      field,
+    );
+  }
+}
+
 /** The deepest chain allowed, counting the template itself as level 1 (a root alone has depth 1). */
 export const MAX_INHERITANCE_DEPTH = 10;
 

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import type { ApiKeyStore } from '../../adapters/auth/api-key-store.js';
 import { PERMISSION_PATTERN, PLATFORM_PERMISSION, TENANT_ID_PATTERN, hasPermission } from '../../domain/principal.js';
 import { principalOf } from '../auth.js';
+import { pageOf, pageOffset } from '../../projections/paging.js';
+import { pageQuery, pageResponse } from '../paging.js';
 import { HttpProblem } from '../problem.js';
 
 const permission = z.string().regex(PERMISSION_PATTERN, 'must be admin, platform or <area>:read|write');
@@ -44,11 +46,46 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKey
     },
   );
 
+  routes.get(
+    '/v1/api-keys',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        tags: ['auth'],
+        summary: 'List the API keys of your tenant (never their secrets), oldest first, revoked ones included',
+        querystring: z.strictObject(pageQuery),
+        response: {
+          200: pageResponse(
+            z.object({
+              keyId: z.string(),
+              name: z.string(),
+              tenantId: z.string(),
+              userId: z.string(),
+              permissions: z.array(z.string()),
+              createdAt: z.string(),
+              revokedAt: z.string().nullable(),
+            }),
+          ),
+        },
+      },
+    },
+    async (request) => {
+      const page = request.query;
+      const { keys, total } = await deps.apiKeys.list(principalOf(request).tenantId, { offset: pageOffset(page), limit: page.pageSize });
+      return pageOf(keys.map((key) => ({ ...key, permissions: [...key.permissions] })), total, page);
+    },
+  );
+
   routes.delete(
     '/v1/api-keys/:keyId',
     {
       config: { permission: 'admin' },
-      schema: { tags: ['auth'], summary: 'Revoke an API key of your tenant', params: z.strictObject({ keyId: z.string().regex(/^[a-z0-9]{12}$/) }) },
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke an API key of your tenant',
+        params: z.strictObject({ keyId: z.string().regex(/^[a-z0-9]{12}$/) }),
+        response: { 204: z.undefined().describe('Revoked; no body') },
+      },
     },
     async (request, reply) => {
       const revoked = await deps.apiKeys.revoke(principalOf(request).tenantId, request.params.keyId);

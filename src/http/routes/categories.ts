@@ -12,6 +12,7 @@ import { principalOf } from '../auth.js';
 import { commandAccepted, commandContextOf } from '../command-context.js';
 import { commandHeaders, expectedRevisionFrom, setEtag } from '../preconditions.js';
 import { HttpProblem } from '../problem.js';
+import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery, type ReadYourWrites } from '../read-your-writes.js';
 
 export interface CategoryRouteDeps {
@@ -141,22 +142,20 @@ export async function categoryRoutes(app: FastifyInstance, deps: CategoryRouteDe
       config: { permission: 'categories:read' },
       schema: {
         tags,
-        summary: 'List categories of your tenant',
+        summary: 'List categories of your tenant, by name, a page at a time',
         querystring: z.strictObject({
           status: z.enum(['active', 'archived']).optional(),
           q: z.string().trim().min(1).max(100).optional().describe('Case-insensitive substring of the name'),
-          limit: z.coerce.number().int().min(1).max(200).default(50),
-          offset: z.coerce.number().int().min(0).max(100_000).default(0),
+          ...pageQuery,
           minPosition: minPositionQuery,
         }),
-        response: { 200: z.object({ items: z.array(category), total: z.number().int(), limit: z.number().int(), offset: z.number().int() }) },
+        response: { 200: pageResponse(category) },
       },
     },
     async (request) => {
       const { minPosition, ...filter } = request.query;
       await deps.readYourWrites.await(minPosition, PROJECTIONS);
-      const page = await listCategories(deps.db.kysely, principalOf(request).tenantId, filter);
-      return { ...page, limit: filter.limit, offset: filter.offset };
+      return listCategories(deps.db.kysely, principalOf(request).tenantId, filter);
     },
   );
 }

@@ -67,6 +67,9 @@ const readySchema = z.object({
   projections: z.array(projectionSchema),
 });
 
+// The body is Prometheus text, not JSON: documented under its own media type.
+const metricsText = { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } };
+
 export async function operationsRoutes(app: FastifyInstance, deps: OperationsDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
@@ -108,7 +111,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
     },
   );
 
-  routes.get('/metrics', { config: { public: true }, schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [], hide: false } }, async (_request, reply) => {
+  routes.get('/metrics', { config: { public: true }, schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [], response: { 200: metricsText } } }, async (_request, reply) => {
     const [statuses, horizon] = await Promise.all([deps.projections.status().catch(() => []), readHorizon()]);
     if (horizon) {
       deps.metrics.horizonOldestTransactionSeconds.set(horizon.oldestTransactionSeconds);
@@ -130,7 +133,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
   routes.post(
     '/v1/admin/projections/:name/rebuild',
     {
-      config: { permission: 'admin' },
+      config: { permission: 'admin', problems: [409] },
       schema: {
         tags: ['operations'],
         summary: 'Rebuild a projection from position 0 into fresh tables, then swap them in',

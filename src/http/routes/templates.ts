@@ -36,6 +36,8 @@ import { principalOf } from '../auth.js';
 import { commandAccepted, commandContextOf } from '../command-context.js';
 import { commandHeaders, expectedRevisionFrom, setEtag } from '../preconditions.js';
 import { HttpProblem } from '../problem.js';
+import { jsonValue } from '../openapi.js';
+import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery, type ReadYourWrites } from '../read-your-writes.js';
 import { templateAsOf } from './template-as-of.js';
 
@@ -56,7 +58,7 @@ const SEARCH_TTL_SECONDS = 60;
 const TEMPLATE_TTL_SECONDS = 300;
 const tags = ['templates'];
 
-const jsonObject = z.record(z.string(), z.json());
+const jsonObject = z.record(z.string(), jsonValue);
 const money = z.strictObject({ amountMinor: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. EUR') });
 const tag = z.strictObject({ name: z.string().trim().min(1).max(64), value: z.string().max(256).default(''), type: z.enum(TAG_TYPES).default('custom') });
 const tagKey = z.strictObject({ name: z.string().trim().min(1).max(64), type: z.enum(TAG_TYPES).default('custom') });
@@ -135,6 +137,13 @@ const templateResponse = z.object({
   updatedBy: z.string(),
 });
 
+/** An ISO date-time, or an ISO date meaning the start of that day in UTC. */
+const asOfQuery = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date()])
+  .transform((value) => new Date(value.length === 10 ? `${value}T00:00:00Z` : value))
+  .optional()
+  .describe('ISO date-time (e.g. 2026-11-26T09:30:00Z) or date (2026-11-26 = start of that day, UTC)');
+
 const csv = <T extends readonly [string, ...string[]]>(values: T) =>
   z
     .string()
@@ -159,8 +168,7 @@ const searchQuery = z
     popularOnly: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     sort: z.enum(SEARCH_SORTS).default('name'),
     order: z.enum(['asc', 'desc']).optional(),
-    page: z.coerce.number().int().min(1).max(10_000).default(1),
-    pageSize: z.coerce.number().int().min(1).max(100).default(20),
+    ...pageQuery,
     minPosition: minPositionQuery,
   })
   .refine((q) => q.priceMin === undefined || q.priceMax === undefined || q.priceMin <= q.priceMax, { message: 'priceMin must not exceed priceMax', path: ['priceMin'] })
@@ -332,17 +340,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
         tags,
         summary: 'Search templates: yours plus public and system ones',
         querystring: searchQuery,
-        response: {
-          200: z.object({
-            items: z.array(templateResponse),
-            total: z.number().int(),
-            page: z.number().int(),
-            pageSize: z.number().int(),
-            pages: z.number().int(),
-            hasNext: z.boolean(),
-            hasPrevious: z.boolean(),
-          }),
-        },
+        response: { 200: pageResponse(templateResponse) },
       },
     },
     async (request) => {
@@ -411,14 +409,14 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
         tags,
         summary: 'One template: own content and effective (inherited) content; asOf folds its history up to a moment',
         params: idParams,
-        querystring: z.strictObject({ asOf: z.iso.datetime({ offset: true }).optional(), minPosition: minPositionQuery }),
+        querystring: z.strictObject({ asOf: asOfQuery, minPosition: minPositionQuery }),
         response: { 200: templateResponse.partial({ usageCount: true, lastUsedAt: true, favoritesCount: true, createdAt: true, updatedAt: true, createdBy: true, updatedBy: true }) },
       },
     },
     async (request, reply) => {
       const tenantId = principalOf(request).tenantId;
       const templateId = request.params.templateId.toLowerCase();
-      if (request.query.asOf) return reply.send(await templateAsOf(deps.commands, tenantId, templateId, new Date(request.query.asOf)));
+      if (request.query.asOf) return reply.send(await templateAsOf(deps.commands, tenantId, templateId, request.query.asOf));
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const load = async () => {
         const row = await getVisibleTemplate(deps.db.kysely, tenantId, templateId);
@@ -447,15 +445,16 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       config: read,
       schema: {
         tags,
-        summary: 'Every version of a template',
+        summary: 'Every version of a template, oldest first, a page at a time',
         params: idParams,
-        querystring: z.strictObject({ minPosition: minPositionQuery }),
-        response: { 200: z.object({ items: z.array(z.object({ version: z.number().int(), content: jsonObject, parentTemplateId: z.string().nullable(), eventType: z.string(), changedBy: z.string(), changedAt: z.string() })) }) },
+        querystring: z.strictObject({ ...pageQuery, minPosition: minPositionQuery }),
+        response: { 200: pageResponse(z.object({ version: z.number().int(), content: jsonObject, parentTemplateId: z.string().nullable(), eventType: z.string(), changedBy: z.string(), changedAt: z.string() })) },
       },
     },
     async (request) => {
-      const row = await visibleOr404(request, request.params.templateId, request.query.minPosition);
-      return { items: await templateVersions(deps.db.kysely, row.template_id) };
+      const { minPosition, ...page } = request.query;
+      const row = await visibleOr404(request, request.params.templateId, minPosition);
+      return templateVersions(deps.db.kysely, row.template_id, page);
     },
   );
 
@@ -465,19 +464,18 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       config: read,
       schema: {
         tags,
-        summary: 'Who changed what and when',
+        summary: 'Who changed what and when, oldest first, a page at a time',
         params: idParams,
-        querystring: z.strictObject({ minPosition: minPositionQuery }),
+        querystring: z.strictObject({ ...pageQuery, minPosition: minPositionQuery }),
         response: {
-          200: z.object({
-            items: z.array(z.object({ revision: z.number().int(), eventType: z.string(), changes: jsonObject, tenantId: z.string(), userId: z.string(), correlationId: z.string().nullable(), occurredAt: z.string() })),
-          }),
+          200: pageResponse(z.object({ revision: z.number().int(), eventType: z.string(), changes: jsonObject, tenantId: z.string(), userId: z.string(), correlationId: z.string().nullable(), occurredAt: z.string() })),
         },
       },
     },
     async (request) => {
-      const row = await visibleOr404(request, request.params.templateId, request.query.minPosition);
-      return { items: await templateHistory(deps.db.kysely, principalOf(request).tenantId, row.template_id) };
+      const { minPosition, ...page } = request.query;
+      const row = await visibleOr404(request, request.params.templateId, minPosition);
+      return templateHistory(deps.db.kysely, principalOf(request).tenantId, row.template_id, page);
     },
   );
 

@@ -1,5 +1,6 @@
 // Queries on the categories read model. Every query filters on the caller's tenant.
 import type { Kysely } from 'kysely';
+import { pageOf, pageOffset, type Page, type PageRequest } from '../paging.js';
 import { liveSchema } from '../projector.js';
 import type { CategoryRow, CategoryTables } from './category-tables.js';
 
@@ -43,15 +44,15 @@ export async function listCategories(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
   db: Kysely<any>,
   tenantId: string,
-  filter: { status?: 'active' | 'archived'; q?: string; limit: number; offset: number },
-): Promise<{ items: CategoryView[]; total: number }> {
+  filter: { status?: 'active' | 'archived'; q?: string } & PageRequest,
+): Promise<Page<CategoryView>> {
   let query = categories(db).selectFrom('categories').where('tenant_id', '=', tenantId);
   if (filter.status) query = query.where('status', '=', filter.status);
   // The pattern is a bound parameter; LIKE wildcards in the input are escaped so they match literally.
   if (filter.q) query = query.where('name', 'ilike', `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   const [rows, count] = await Promise.all([
-    query.selectAll().orderBy('name').orderBy('category_id').limit(filter.limit).offset(filter.offset).execute(),
+    query.selectAll().orderBy('name').orderBy('category_id').limit(filter.pageSize).offset(pageOffset(filter)).execute(),
     query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
   ]);
-  return { items: rows.map(view), total: Number(count.total) };
+  return pageOf(rows.map(view), Number(count.total), filter);
 }

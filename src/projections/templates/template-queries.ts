@@ -2,6 +2,7 @@
 // templates of any tenant. Sort fields come from a fixed map (never from input into SQL).
 import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { JsonObject } from '../../domain/event-store.js';
+import { pageOf, pageOffset, type Page, type PageRequest } from '../paging.js';
 import { liveSchema } from '../projector.js';
 import type { TemplateRow, TemplateTables } from './template-tables.js';
 
@@ -98,15 +99,7 @@ export interface TemplateSearch {
   readonly pageSize: number;
 }
 
-export interface TemplatePage {
-  items: TemplateView[];
-  total: number;
-  page: number;
-  pageSize: number;
-  pages: number;
-  hasNext: boolean;
-  hasPrevious: boolean;
-}
+export type TemplatePage = Page<TemplateView>;
 
 /** Words of the keyword as a prefix tsquery ('ital:* & cook:*'); only letters and digits survive. */
 export function keywordQuery(keyword: string): string | undefined {
@@ -164,22 +157,11 @@ export async function searchTemplates(db: AnyDb, tenantId: string, search: Templ
         return query.orderBy('t.favorites_count', direction).orderBy('t.usage_count', direction);
     }
   })();
-  const offset = (search.page - 1) * search.pageSize;
   const [rows, count] = await Promise.all([
-    ordered.orderBy('t.template_id').selectAll('t').limit(search.pageSize).offset(offset).execute(),
+    ordered.orderBy('t.template_id').selectAll('t').limit(search.pageSize).offset(pageOffset(search)).execute(),
     query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
   ]);
-  const total = Number(count.total);
-  const pages = Math.ceil(total / search.pageSize);
-  return {
-    items: rows.map(templateView),
-    total,
-    page: search.page,
-    pageSize: search.pageSize,
-    pages,
-    hasNext: search.page < pages,
-    hasPrevious: search.page > 1 && total > 0,
-  };
+  return pageOf(rows.map(templateView), Number(count.total), search);
 }
 
 export interface VersionView {
@@ -191,9 +173,13 @@ export interface VersionView {
   changedAt: string;
 }
 
-export async function templateVersions(db: AnyDb, templateId: string): Promise<VersionView[]> {
-  const rows = await rm(db).selectFrom('versions').selectAll().where('template_id', '=', templateId).orderBy('version').execute();
-  return rows.map((row) => ({
+export async function templateVersions(db: AnyDb, templateId: string, request: PageRequest): Promise<Page<VersionView>> {
+  const versions = rm(db).selectFrom('versions').where('template_id', '=', templateId);
+  const [rows, count] = await Promise.all([
+    versions.selectAll().orderBy('version').limit(request.pageSize).offset(pageOffset(request)).execute(),
+    versions.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  const items = rows.map((row) => ({
     version: row.version,
     content: row.content,
     parentTemplateId: row.parent_template_id,
@@ -201,6 +187,7 @@ export async function templateVersions(db: AnyDb, templateId: string): Promise<V
     changedBy: row.changed_by,
     changedAt: iso(row.changed_at)!,
   }));
+  return pageOf(items, Number(count.total), request);
 }
 
 export interface HistoryView {
@@ -214,9 +201,13 @@ export interface HistoryView {
 }
 
 /** The audit trail. Entries made by another tenant's users (on a public template) show no user. */
-export async function templateHistory(db: AnyDb, callerTenantId: string, templateId: string): Promise<HistoryView[]> {
-  const rows = await rm(db).selectFrom('history').selectAll().where('template_id', '=', templateId).orderBy('revision').execute();
-  return rows.map((row) => ({
+export async function templateHistory(db: AnyDb, callerTenantId: string, templateId: string, request: PageRequest): Promise<Page<HistoryView>> {
+  const history = rm(db).selectFrom('history').where('template_id', '=', templateId);
+  const [rows, count] = await Promise.all([
+    history.selectAll().orderBy('revision').limit(request.pageSize).offset(pageOffset(request)).execute(),
+    history.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  const items = rows.map((row) => ({
     revision: Number(row.revision),
     eventType: row.event_type,
     changes: row.changes,
@@ -225,6 +216,7 @@ export async function templateHistory(db: AnyDb, callerTenantId: string, templat
     correlationId: row.tenant_id === callerTenantId ? row.correlation_id : null,
     occurredAt: iso(row.occurred_at)!,
   }));
+  return pageOf(items, Number(count.total), request);
 }
 
 export interface UsageStats {

@@ -5,8 +5,10 @@ import type { JsonObject, JsonValue } from '../../../src/domain/event-store.js';
 import {
   MAX_INHERITANCE_DEPTH,
   MERGE_STRATEGIES,
+  effectiveParticipants,
   effectiveTemplate,
   mergeByStrategy,
+  validateEffectiveParticipants,
   validateParentChain,
   type MergeStrategy,
   type ParentLookup,
@@ -294,5 +296,39 @@ describe('validateParentChain', () => {
   it('works for every strategy name exported', () => {
     const all: readonly MergeStrategy[] = MERGE_STRATEGIES;
     expect(all).toEqual(['override', 'merge', 'extend', 'selective']);
+  });
+});
+
+describe('effective participant bounds', () => {
+  const bound = fc.option(fc.integer({ min: 1, max: 30 }), { nil: null });
+  const bounds = fc.record({ defaultMinParticipants: bound, defaultMaxParticipants: bound });
+
+  it('are what effectiveTemplate folds, and are refused exactly when the effective minimum exceeds the maximum', () => {
+    fc.assert(
+      fc.property(fc.array(bounds, { minLength: 1, maxLength: 10 }), (chain) => {
+        const layers = chain.map((b) => ({ ...b, dynamicProperties: {}, validationRules: {}, uiConfiguration: {}, mergeStrategy: 'merge' as const, selectiveKeys: [], description: null, categoryId: null, defaultDuration: null, defaultPrice: null, defaultSkillLevel: null }));
+        const folded = effectiveTemplate(layers);
+        const { min, max } = effectiveParticipants(chain);
+        expect([min, max]).toEqual([folded.defaultMinParticipants, folded.defaultMaxParticipants]);
+        let violation: RuleViolation | undefined;
+        try {
+          validateEffectiveParticipants(chain, 'defaultMinParticipants');
+        } catch (error) {
+          if (!(error instanceof RuleViolation)) throw error;
+          violation = error;
+        }
+        const clash = min !== null && max !== null && min > max;
+        expect(violation === undefined).toBe(!clash);
+        if (violation) expect(violation).toMatchObject({ rule: 'template.participants.effective_order', kind: 'unprocessable', field: 'defaultMinParticipants' });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses a child minimum above the inherited maximum, and accepts it once the child sets its own maximum', () => {
+    const parent = { defaultMinParticipants: 2, defaultMaxParticipants: 10 };
+    expect(() => validateEffectiveParticipants([parent, { defaultMinParticipants: 20, defaultMaxParticipants: null }], 'defaultMinParticipants')).toThrow(RuleViolation);
+    expect(() => validateEffectiveParticipants([parent, { defaultMinParticipants: 20, defaultMaxParticipants: 25 }], 'defaultMinParticipants')).not.toThrow();
+    expect(() => validateEffectiveParticipants([parent, { defaultMinParticipants: null, defaultMaxParticipants: 1 }], 'defaultMaxParticipants')).toThrow(/minimum participants would exceed/);
   });
 });

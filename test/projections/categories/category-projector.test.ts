@@ -121,7 +121,7 @@ describe('category projector on PGlite', () => {
     const other = randomUUID();
     await applyInTransaction(recorded(other, [createdAs(other, 'Alpha')], { tenantId: 'someone-else' }));
 
-    const list = (filter: Partial<Parameters<typeof listCategories>[2]> = {}) => listCategories(db.kysely, tenantId, { limit: 50, offset: 0, ...filter });
+    const list = (filter: Partial<Parameters<typeof listCategories>[2]> = {}) => listCategories(db.kysely, tenantId, { page: 1, pageSize: 50, ...filter });
     const namesOf = async (filter: Partial<Parameters<typeof listCategories>[2]> = {}) => (await list(filter)).items.map((c) => c.name);
 
     expect((await list()).total).toBe(6);
@@ -130,11 +130,11 @@ describe('category projector on PGlite', () => {
     expect((await namesOf({ q: 'ALPHA' })).sort()).toEqual(['Alpha', 'Alphabet']);
     expect(await namesOf({ q: '%' })).toEqual(['100% Cotton']); // wildcards match literally
     expect(await namesOf({ q: '_' })).toEqual(['under_score']);
-    const page = await list({ limit: 2, offset: 1 });
+    const page = await list({ page: 2, pageSize: 2 });
     expect(page.items).toHaveLength(2);
-    expect(page.total).toBe(6);
+    expect(page).toMatchObject({ total: 6, page: 2, pageSize: 2, pages: 3, hasNext: true, hasPrevious: true });
     const all = (await list()).items.map((c) => c.categoryId);
-    expect(page.items.map((c) => c.categoryId)).toEqual(all.slice(1, 3));
+    expect(page.items.map((c) => c.categoryId)).toEqual(all.slice(2, 4));
     expect(await getCategory(db.kysely, tenantId, other)).toBeUndefined(); // another tenant's row
   });
 });
@@ -167,11 +167,16 @@ describe('category read model through the projection engine on PGlite', () => {
           expect.objectContaining({ categoryId: a, name: 'Probability', status: 'active', revision: 1, createdBy: 'dana', updatedAt: '2026-05-05T05:05:05.000Z' }),
         ],
         total: 2,
+        page: 1,
+        pageSize: 10,
+        pages: 1,
+        hasNext: false,
+        hasPrevious: false,
       };
-      expect(await listCategories(db.kysely, 'tenant-a', { limit: 10, offset: 0 })).toEqual(expected);
+      expect(await listCategories(db.kysely, 'tenant-a', { page: 1, pageSize: 10 })).toEqual(expected);
 
       await engine.rebuild('categories');
-      expect(await listCategories(db.kysely, 'tenant-a', { limit: 10, offset: 0 })).toEqual(expected);
+      expect(await listCategories(db.kysely, 'tenant-a', { page: 1, pageSize: 10 })).toEqual(expected);
       const [{ n }] = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM rm_categories.categories`.execute(db.kysely)).rows as [{ n: number }];
       expect(n).toBe(2);
     } finally {
