@@ -80,7 +80,7 @@ const EVENT_COLUMNS = `e.transaction_id::text AS commit_position, e.global_posit
   e.data, e.metadata, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at`;
 
 const APPEND_MANY = statement(
-  'SELECT ord, last_revision::text, commit_position, prepare_position::text, idempotent, error_code, error_detail FROM es_append_many($1::jsonb)',
+  'SELECT ord, last_revision::text, commit_position, prepare_position::text, idempotent, error_code, error_detail FROM es_append_many($1::json)',
 );
 
 const APPEND = statement(
@@ -358,6 +358,6 @@ function rethrow(error: unknown, streamId: string, expected: ExpectedRevision): 
     const detail = String((error as { detail?: unknown }).detail ?? 'no_stream');
     throw new WrongExpectedRevisionError(streamId, expected, detail === 'no_stream' ? 'no_stream' : BigInt(detail));
   }
-  if (code === 'KY002') throw new IdempotencyConflictError(streamId);
+  if (code === 'KY002') throw new IdempotencyConflictError(streamId, (error as { detail?: unknown }).detail === 'deleted' ? 'deleted' : 'partial');
   throw error;
 }

@@ -52,8 +52,10 @@ DECLARE
   v_count    int := jsonb_array_length(p_events);
   v_current  bigint;
   v_deleted  boolean;
+  v_truncate bigint;
   v_exists   boolean;
   v_repeated int;
+  v_hidden   int;
   v_ids      uuid[];
 BEGIN
   idempotent := false;
@@ -82,18 +84,23 @@ BEGIN
 
   -- Lock the stream row first: it serializes writers of one stream, and the checks below then see
   -- every append that committed before us.
-  SELECT s.last_revision, s.deleted INTO v_current, v_deleted FROM es_streams s WHERE s.stream_id = p_stream FOR UPDATE;
+  SELECT s.last_revision, s.deleted, s.truncate_before INTO v_current, v_deleted, v_truncate FROM es_streams s WHERE s.stream_id = p_stream FOR UPDATE;
   IF NOT FOUND THEN
     INSERT INTO es_streams (stream_id, last_revision) VALUES (p_stream, -1) ON CONFLICT (stream_id) DO NOTHING;
-    SELECT s.last_revision, s.deleted INTO v_current, v_deleted FROM es_streams s WHERE s.stream_id = p_stream FOR UPDATE;
+    SELECT s.last_revision, s.deleted, s.truncate_before INTO v_current, v_deleted, v_truncate FROM es_streams s WHERE s.stream_id = p_stream FOR UPDATE;
   END IF;
   v_exists := v_current >= 0 AND NOT v_deleted;
 
   -- Idempotency: the same event ids already in this stream make this append a no-op. Looked up by
   -- event id (an index probe per id), never by scanning the stream, so long streams stay cheap.
   v_ids := ARRAY(SELECT (x->>'id')::uuid FROM jsonb_array_elements(p_events) x);
-  SELECT count(*)::int INTO v_repeated FROM es_events e WHERE e.event_id = ANY(v_ids) AND e.stream_id = p_stream;
-  IF v_repeated = v_count THEN
+  -- Ids of events hidden by a soft delete are spent: the append they belong to can be neither answered as
+  -- done (its events no longer read) nor written again (ids are unique per stream), so it is refused.
+  SELECT count(*)::int, count(*) FILTER (WHERE e.stream_revision < v_truncate)::int INTO v_repeated, v_hidden
+    FROM es_events e WHERE e.event_id = ANY(v_ids) AND e.stream_id = p_stream;
+  IF v_hidden > 0 THEN
+    RAISE EXCEPTION 'stream %: some event ids belong to deleted events', p_stream USING ERRCODE = 'KY002', DETAIL = 'deleted';
+  ELSIF v_repeated = v_count THEN
     SELECT e.stream_revision, e.transaction_id::text, e.global_position, true
       INTO last_revision, commit_position, prepare_position, idempotent
       FROM es_events e WHERE e.event_id = ANY(v_ids) AND e.stream_id = p_stream
@@ -130,17 +137,21 @@ $fn$;
 -- own subtransaction, so one that breaks its rule (wrong revision, repeated ids) is rolled back alone and
 -- reported by its SQLSTATE and detail; the others commit together. The caller orders the appends by
 -- stream so that two groups lock their streams in the same order.
-CREATE OR REPLACE FUNCTION es_append_many(p_appends jsonb)
+-- The group arrives as json (checked for syntax only) and each append's events are cast to jsonb inside
+-- its own subtransaction: a value jsonb refuses (a NUL, a lone surrogate) then fails that append alone.
+-- (Taking jsonb, an earlier version cast the whole group up front, so one such value failed them all.)
+DROP FUNCTION IF EXISTS es_append_many(jsonb);
+CREATE OR REPLACE FUNCTION es_append_many(p_appends json)
 RETURNS TABLE (ord int, last_revision bigint, commit_position text, prepare_position bigint, idempotent boolean, error_code text, error_detail text)
 LANGUAGE plpgsql AS $fn$
 DECLARE
-  a jsonb;
+  a json;
   r record;
 BEGIN
   ord := 0;
-  FOR a IN SELECT value FROM jsonb_array_elements(p_appends) LOOP
+  FOR a IN SELECT value FROM json_array_elements(p_appends) LOOP
     BEGIN
-      SELECT * INTO r FROM es_append(a->>'s', a->>'m', (a->>'e')::bigint, a->'v');
+      SELECT * INTO r FROM es_append(a->>'s', a->>'m', (a->>'e')::bigint, (a->'v')::jsonb);
       last_revision := r.last_revision;
       commit_position := r.commit_position;
       prepare_position := r.prepare_position;
