@@ -4,6 +4,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** NUL, or a surrogate half without its partner: text that PostgreSQL refuses (text and jsonb) and that has
  * no UTF-8 form (EventStoreDB would silently store U+FFFD instead). */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
 const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** The path of the first string or key in `root` that cannot be stored, or undefined. Iterative, so a deep
