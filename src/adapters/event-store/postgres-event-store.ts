@@ -106,7 +106,7 @@ const READ_STREAM_BACKWARDS = readStreamStatement(
 // scalar subquery, not joined, so that it bounds the index scans: while some transaction holds the
 // horizon back, the events above it are never walked (a join filter walked them all on every poll).
 const readAllStatement = (range: string, clause: string, order: string) =>
-  statement(`WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+  statement(`WITH horizon AS MATERIALIZED (SELECT es_horizon() AS xmin),
      page AS (
        SELECT 'event' AS kind, ${EVENT_COLUMNS} FROM es_events e
         WHERE ${range} AND e.transaction_id < (SELECT xmin FROM horizon) ${clause}
@@ -120,7 +120,7 @@ const readAllStatement = (range: string, clause: string, order: string) =>
      SELECT * FROM page UNION ALL SELECT * FROM head`);
 
 const HEAD_POSITION = statement(`SELECT e.transaction_id::text AS commit_position, e.global_position::text AS prepare_position FROM es_events e
-  WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  WHERE e.transaction_id < es_horizon()
   ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`);
 
 export interface PostgresEventStoreOptions {
@@ -154,10 +154,12 @@ function reportedError(code: string, detail: string | null): Error {
 
 /** Creates the tables (idempotent; concurrent starts are serialized by an advisory lock). */
 export async function migrateEventStore(db: SqlDatabase): Promise<void> {
-  if (db.dialect === 'pglite') return db.exec(EVENT_STORE_SCHEMA);
+  if (db.dialect === 'pglite') return db.exec(`${EVENT_STORE_SCHEMA}; SELECT es_realign_positions();`);
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(7294018311)');
     await tx.query(EVENT_STORE_SCHEMA);
+    // After a restore into another cluster: new positions must sort after the restored ones.
+    await tx.query('SELECT es_realign_positions()');
   });
 }
 

@@ -3,8 +3,16 @@
 // Global order: a sequence alone is not enough, because transactions commit out of sequence order and a
 // reader that tails by sequence skips an event whose transaction commits after a later one. Each event
 // records the id of the transaction that wrote it; readers order by (transaction_id, global_position)
-// and only read events whose transaction id is below the snapshot's xmin. Every transaction below xmin
-// has finished, so nothing can appear later before a position that a reader has already passed.
+// and only read events whose transaction id is below the horizon (es_horizon): the oldest transaction of
+// this database still in flight when the reader's snapshot was taken. Every transaction below it has
+// finished, so nothing can appear later before a position that a reader has already passed.
+//
+// The store's positions, not the cluster's: `transaction_id` is the cluster's transaction id plus the
+// store's commit offset (es_position_offset, 0 until a restore into another cluster). A logical restore
+// (pg_dump) carries the events' positions but not the cluster's transaction counter: in a fresh cluster
+// the counter is far below them, and new appends would sort before the restored events. Migration then
+// raises the offset (es_realign_positions), so the restored positions stay as they were and every new
+// one sorts after them. See README, "Backup and restore".
 //
 // Append is one function call, so a single-event append is one round trip and one commit.
 
@@ -16,9 +24,41 @@ CREATE TABLE IF NOT EXISTS es_streams (
   deleted         boolean NOT NULL DEFAULT false
 );
 
+-- One row: what this store adds to the cluster's transaction ids to make its commit positions.
+CREATE TABLE IF NOT EXISTS es_position_offset (
+  singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  commit_offset bigint  NOT NULL CHECK (commit_offset >= 0)
+);
+INSERT INTO es_position_offset (commit_offset) VALUES (0) ON CONFLICT (singleton) DO NOTHING;
+
+-- The commit position of the calling transaction. Read by es_append only after it has locked its stream
+-- row, so that es_realign_positions (which locks es_streams) never changes the offset under an append.
+CREATE OR REPLACE FUNCTION es_current_commit() RETURNS xid8 LANGUAGE sql VOLATILE AS $fn$
+  SELECT (pg_current_xact_id()::text::bigint + o.commit_offset)::text::xid8 FROM es_position_offset o
+$fn$;
+
+-- The horizon, as a commit position: readers take events strictly below it. It is the oldest transaction
+-- id in the caller's snapshot that may belong to this database, else the snapshot's xmax (nothing in
+-- flight). Transactions of other databases are skipped, since they cannot write this log (a held one
+-- elsewhere on the server stalled every reader here); one is skipped only when the server confirms its
+-- database, so a transaction that has ended since the snapshot, or is not visible to this role, counts.
+-- STABLE: it sees the calling statement's snapshot, the one the statement reads events with.
+CREATE OR REPLACE FUNCTION es_horizon() RETURNS xid8 LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+  v_snapshot pg_snapshot := pg_current_snapshot();
+  v_oldest   bigint;
+BEGIN
+  SELECT min(x::text::bigint) INTO v_oldest FROM pg_snapshot_xip(v_snapshot) x
+   WHERE (x::text::bigint % 4294967296) NOT IN (
+     SELECT a.backend_xid::text::bigint FROM pg_stat_get_activity(NULL) a
+      WHERE a.backend_xid IS NOT NULL AND a.datid <> (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()));
+  RETURN (COALESCE(v_oldest, pg_snapshot_xmax(v_snapshot)::text::bigint) + (SELECT o.commit_offset FROM es_position_offset o))::text::xid8;
+END
+$fn$;
+
 CREATE TABLE IF NOT EXISTS es_events (
   global_position bigserial NOT NULL,
-  transaction_id  xid8      NOT NULL DEFAULT pg_current_xact_id(),
+  transaction_id  xid8      NOT NULL DEFAULT es_current_commit(), -- the commit position (see above)
   stream_id       text      NOT NULL,
   stream_revision bigint    NOT NULL,
   event_id        uuid      NOT NULL,
@@ -36,6 +76,40 @@ CREATE UNIQUE INDEX IF NOT EXISTS es_events_stream_event ON es_events (stream_id
 -- walks an index in global order instead of filtering the whole log.
 ALTER TABLE es_events ADD COLUMN IF NOT EXISTS category text GENERATED ALWAYS AS (split_part(stream_id, '-', 1)) STORED;
 CREATE INDEX IF NOT EXISTS es_events_category_position ON es_events (category, transaction_id, global_position);
+
+-- Databases made before the commit offset default to the bare transaction id.
+DO $default$ BEGIN
+  IF (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+       WHERE d.adrelid = 'es_events'::regclass AND a.attname = 'transaction_id') NOT LIKE '%es_current_commit%' THEN
+    ALTER TABLE es_events ALTER COLUMN transaction_id SET DEFAULT es_current_commit();
+  END IF;
+END $default$;
+
+-- After a logical restore into a cluster whose transaction counter is behind the restored positions, raise
+-- the commit offset so that the next commit sorts after every stored event; returns the offset. Cheap when
+-- nothing is to do (one index probe). When it moves the offset it first locks es_streams, which waits for
+-- appends in flight and holds new ones until it commits: none then mixes the old offset with the new.
+CREATE OR REPLACE FUNCTION es_realign_positions() RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_offset bigint;
+  v_needed bigint;
+BEGIN
+  FOR attempt IN 1..2 LOOP
+    SELECT o.commit_offset INTO v_offset FROM es_position_offset o;
+    SELECT e.transaction_id::text::bigint + 1 - pg_current_xact_id()::text::bigint INTO v_needed
+      FROM es_events e ORDER BY e.transaction_id DESC LIMIT 1;
+    IF v_needed IS NULL OR v_needed <= v_offset THEN
+      RETURN v_offset;
+    END IF;
+    IF attempt = 1 THEN
+      LOCK TABLE es_streams IN EXCLUSIVE MODE; -- then look again: appends in flight have committed
+    ELSE
+      UPDATE es_position_offset SET commit_offset = v_needed;
+      RETURN v_needed;
+    END IF;
+  END LOOP;
+END
+$fn$;
 
 -- es_append returned SETOF rows in an earlier version; a single row of OUT parameters is cheaper per call.
 -- The return type cannot be replaced in place, so the old shape is dropped (in this same transaction).
@@ -57,6 +131,7 @@ DECLARE
   v_repeated int;
   v_hidden   int;
   v_ids      uuid[];
+  v_commit   xid8;
 BEGIN
   idempotent := false;
   -- Fast path for the common case, an exact expected revision that matches: one UPDATE takes the row
@@ -69,15 +144,16 @@ BEGIN
      WHERE s.stream_id = p_stream AND s.last_revision = p_expected AND NOT s.deleted AND s.last_revision >= 0
     RETURNING s.last_revision - v_count INTO v_current;
     IF FOUND THEN
+      v_commit := es_current_commit();
       WITH inserted AS (
-        INSERT INTO es_events (stream_id, stream_revision, event_id, event_type, data, metadata)
-        SELECT p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
+        INSERT INTO es_events (transaction_id, stream_id, stream_revision, event_id, event_type, data, metadata)
+        SELECT v_commit, p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
           FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
         RETURNING global_position
       )
       SELECT max(global_position) INTO prepare_position FROM inserted;
       last_revision := v_current + v_count;
-      commit_position := pg_current_xact_id()::text;
+      commit_position := v_commit::text;
       RETURN;
     END IF;
   END IF;
@@ -118,9 +194,10 @@ BEGIN
       USING ERRCODE = 'KY001', DETAIL = CASE WHEN v_exists THEN v_current::text ELSE 'no_stream' END;
   END IF;
 
+  v_commit := es_current_commit();
   WITH inserted AS (
-    INSERT INTO es_events (stream_id, stream_revision, event_id, event_type, data, metadata)
-    SELECT p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
+    INSERT INTO es_events (transaction_id, stream_id, stream_revision, event_id, event_type, data, metadata)
+    SELECT v_commit, p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
       FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
      ORDER BY t.ord
     RETURNING global_position
@@ -129,7 +206,7 @@ BEGIN
 
   UPDATE es_streams s SET last_revision = v_current + v_count, deleted = false WHERE s.stream_id = p_stream;
   last_revision := v_current + v_count;
-  commit_position := pg_current_xact_id()::text;
+  commit_position := v_commit::text;
 END
 $fn$;
 
