@@ -37,23 +37,41 @@ CREATE OR REPLACE FUNCTION es_current_commit() RETURNS xid8 LANGUAGE sql VOLATIL
   SELECT (pg_current_xact_id()::text::bigint + o.commit_offset)::text::xid8 FROM es_position_offset o
 $fn$;
 
--- The horizon, as a commit position: readers take events strictly below it. It is the oldest transaction
--- id in the caller's snapshot that may belong to this database, else the snapshot's xmax (nothing in
--- flight). Transactions of other databases are skipped, since they cannot write this log (a held one
--- elsewhere on the server stalled every reader here); one is skipped only when the server confirms its
--- database, so a transaction that has ended since the snapshot, or is not visible to this role, counts.
--- STABLE: it sees the calling statement's snapshot, the one the statement reads events with.
-CREATE OR REPLACE FUNCTION es_horizon() RETURNS xid8 LANGUAGE plpgsql STABLE AS $fn$
+-- The horizon of a reader's snapshot, as a commit position: readers take events strictly below it. It is
+-- the oldest transaction in the snapshot that may have written this log, else the snapshot's xmax
+-- (nothing was in flight). Transactions of other databases cannot write this log and are passed over (a
+-- held one elsewhere on the server stalled every reader here), but only on proof: the server shows the
+-- transaction running in another database, or it has ended and left no event here. A transaction still
+-- running that the server does not place elsewhere (this database, a prepared transaction, a backend this
+-- role cannot see) holds the horizon. VOLATILE: each check after the first takes a fresh snapshot, which
+-- is what lets it see the events of a transaction that committed after the reader's snapshot.
+CREATE OR REPLACE FUNCTION es_horizon_of(p_snapshot pg_snapshot, p_offset bigint) RETURNS xid8 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
-  v_snapshot pg_snapshot := pg_current_snapshot();
-  v_oldest   bigint;
+  v_xid     xid8;
+  v_foreign bigint[];
 BEGIN
-  SELECT min(x::text::bigint) INTO v_oldest FROM pg_snapshot_xip(v_snapshot) x
-   WHERE (x::text::bigint % 4294967296) NOT IN (
-     SELECT a.backend_xid::text::bigint FROM pg_stat_get_activity(NULL) a
-      WHERE a.backend_xid IS NOT NULL AND a.datid <> (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()));
-  RETURN (COALESCE(v_oldest, pg_snapshot_xmax(v_snapshot)::text::bigint) + (SELECT o.commit_offset FROM es_position_offset o))::text::xid8;
+  IF pg_snapshot_xmin(p_snapshot) <> pg_snapshot_xmax(p_snapshot) THEN
+    v_foreign := ARRAY(SELECT a.backend_xid::text::bigint FROM pg_stat_get_activity(NULL) a
+                        WHERE a.backend_xid IS NOT NULL AND a.datid <> (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()));
+    FOR v_xid IN SELECT x FROM pg_snapshot_xip(p_snapshot) x ORDER BY x LOOP
+      CONTINUE WHEN (v_xid::text::bigint % 4294967296) = ANY(v_foreign);
+      IF pg_xact_status(v_xid) = 'in progress'
+         OR (pg_xact_status(v_xid) = 'committed' AND EXISTS (
+              SELECT 1 FROM es_events e WHERE e.transaction_id IN (
+                (v_xid::text::bigint + p_offset)::text::xid8,
+                (v_xid::text::bigint + (SELECT o.commit_offset FROM es_position_offset o))::text::xid8))) THEN
+        RETURN (v_xid::text::bigint + p_offset)::text::xid8;
+      END IF;
+    END LOOP;
+  END IF;
+  RETURN (pg_snapshot_xmax(p_snapshot)::text::bigint + p_offset)::text::xid8;
 END
+$fn$;
+
+-- The horizon of the calling statement's snapshot (STABLE: it runs in that snapshot), with the offset
+-- that snapshot sees.
+CREATE OR REPLACE FUNCTION es_horizon() RETURNS xid8 LANGUAGE sql STABLE AS $fn$
+  SELECT es_horizon_of(pg_current_snapshot(), o.commit_offset) FROM es_position_offset o
 $fn$;
 
 CREATE TABLE IF NOT EXISTS es_events (
