@@ -7,12 +7,14 @@ import {
   IdempotencyConflictError,
   InvalidEventError,
   StreamNotFoundError,
+  WrongExpectedRevisionError,
   type EventStore,
   type EventToAppend,
 } from '../../../src/domain/event-store.js';
 
 const event = (type = 'Happened', data: EventToAppend['data'] = {}): EventToAppend => ({ id: randomUUID(), type, data, metadata: { tenantId: 'contract' } });
 const unique = () => randomUUID().replaceAll('-', '').slice(0, 12);
+const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
 const outcome = (settled: PromiseSettledResult<unknown>) => (settled.status === 'fulfilled' ? 'ok' : (settled.reason as Error).name);
 
 export function eventStoreRulesContract(storeOf: () => EventStore): void {
@@ -69,6 +71,61 @@ export function eventStoreRulesContract(storeOf: () => EventStore): void {
         expect((await store.append(id, [again], { expectedRevision: 'any' })).idempotent).toBe(true);
         expect((await store.readStream(id)).map((e) => e.type)).toEqual(['Again']);
       }
+    });
+  });
+
+  describe('retries long after the first attempt', () => {
+    // Usage appends rely on event-id dedupe with expectation `any`: a retry must be recognised exactly,
+    // however far the stream has moved on since (a store that looks back over a bounded window, or
+    // dedupes `any` on a best-effort basis, would count the usage twice).
+    it('answers a retry with any, stream_exists or the original revision as done, past 1,024 later events', async () => {
+      const store = storeOf();
+      const id = `late${unique()}-1`;
+      await store.append(id, [event('Setup')], { expectedRevision: 'no_stream' });
+      const batch = [event('Counted'), event('Counted')];
+      const first = await store.append(id, batch, { expectedRevision: 'any' });
+      for (let i = 0; i < 11; i++) await store.append(id, Array.from({ length: 100 }, () => event('Later')), { expectedRevision: 'any' });
+      for (const expectedRevision of ['any', 'stream_exists', 0n] as const) {
+        const retried = await store.append(id, batch, { expectedRevision });
+        expect({ ...retried, expectation: String(expectedRevision) }).toEqual({ ...first, idempotent: true, expectation: String(expectedRevision) });
+      }
+      await expect(store.append(id, [batch[0]!, event('New')], { expectedRevision: 'any' })).rejects.toBeInstanceOf(IdempotencyConflictError);
+      expect((await store.readStream(id)).filter((e) => e.type === 'Counted')).toHaveLength(2);
+      expect((await store.readStream(id, { direction: 'backwards', maxCount: 1 }))[0]!.revision).toBe(1102n);
+    });
+  });
+
+  describe('deleting with stream_exists', () => {
+    it('never fails with a conflict because of an append that lands at the same moment', async () => {
+      const store = storeOf();
+      for (let round = 0; round < 10; round++) {
+        const id = `race${unique()}-1`;
+        await store.append(id, [event()], { expectedRevision: 'no_stream' });
+        const [appended, deleted] = await Promise.allSettled([
+          store.append(id, [event(), event()], { expectedRevision: 'any' }),
+          store.deleteStream(id, { expectedRevision: 'stream_exists' }),
+        ]);
+        expect([outcome(appended), outcome(deleted)]).toEqual(['ok', 'ok']);
+      }
+    });
+  });
+
+  describe('a soft-deleted stream', () => {
+    it("reports its actual revision as no_stream, as a stream that never existed", async () => {
+      const store = storeOf();
+      const id = `del${unique()}-1`;
+      await store.append(id, [event(), event()], { expectedRevision: 'no_stream' });
+      await store.deleteStream(id, { expectedRevision: 1n });
+      for (const expectedRevision of [1n, 'stream_exists'] as const) {
+        const refused = await failure(store.append(id, [event()], { expectedRevision }));
+        expect(refused).toBeInstanceOf(WrongExpectedRevisionError);
+        expect(refused).toMatchObject({ expected: expectedRevision, actual: 'no_stream' });
+      }
+      const deletedAgain = await failure(store.deleteStream(id, { expectedRevision: 1n }));
+      expect(deletedAgain).toBeInstanceOf(WrongExpectedRevisionError);
+      expect(deletedAgain).toMatchObject({ expected: 1n, actual: 'no_stream' });
+      expect(await failure(store.deleteStream(id, { expectedRevision: 'stream_exists' }))).toMatchObject({ actual: 'no_stream' });
+      await expect(store.readStream(id)).rejects.toBeInstanceOf(StreamNotFoundError);
     });
   });
 }
