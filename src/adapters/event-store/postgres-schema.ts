@@ -162,14 +162,15 @@ BEGIN
      WHERE s.stream_id = p_stream AND s.last_revision = p_expected AND NOT s.deleted AND s.last_revision >= 0
     RETURNING s.last_revision - v_count INTO v_current;
     IF FOUND THEN
-      v_commit := es_current_commit();
+      -- The commit position is es_current_commit(), written out: one statement, a plan PL/pgSQL caches.
       WITH inserted AS (
         INSERT INTO es_events (transaction_id, stream_id, stream_revision, event_id, event_type, data, metadata)
-        SELECT v_commit, p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
-          FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
-        RETURNING global_position
+        SELECT c.commit, p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
+          FROM (SELECT (pg_current_xact_id()::text::bigint + o.commit_offset)::text::xid8 AS commit FROM es_position_offset o) c,
+               jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
+        RETURNING transaction_id, global_position
       )
-      SELECT max(global_position) INTO prepare_position FROM inserted;
+      SELECT max(global_position), max(transaction_id) INTO prepare_position, v_commit FROM inserted;
       last_revision := v_current + v_count;
       commit_position := v_commit::text;
       RETURN;
@@ -212,15 +213,15 @@ BEGIN
       USING ERRCODE = 'KY001', DETAIL = CASE WHEN v_exists THEN v_current::text ELSE 'no_stream' END;
   END IF;
 
-  v_commit := es_current_commit();
   WITH inserted AS (
     INSERT INTO es_events (transaction_id, stream_id, stream_revision, event_id, event_type, data, metadata)
-    SELECT v_commit, p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
-      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
+    SELECT c.commit, p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
+      FROM (SELECT (pg_current_xact_id()::text::bigint + o.commit_offset)::text::xid8 AS commit FROM es_position_offset o) c,
+           jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
      ORDER BY t.ord
-    RETURNING global_position
+    RETURNING transaction_id, global_position
   )
-  SELECT max(global_position) INTO prepare_position FROM inserted;
+  SELECT max(global_position), max(transaction_id) INTO prepare_position, v_commit FROM inserted;
 
   UPDATE es_streams s SET last_revision = v_current + v_count, deleted = false WHERE s.stream_id = p_stream;
   last_revision := v_current + v_count;
@@ -241,12 +242,14 @@ RETURNS TABLE (ord int, last_revision bigint, commit_position text, prepare_posi
 LANGUAGE plpgsql AS $fn$
 DECLARE
   a json;
+  b jsonb;
   r record;
 BEGIN
   ord := 0;
   FOR a IN SELECT value FROM json_array_elements(p_appends) LOOP
     BEGIN
-      SELECT * INTO r FROM es_append(a->>'s', a->>'m', (a->>'e')::bigint, (a->'v')::jsonb);
+      b := a::jsonb; -- once per append, inside its subtransaction
+      SELECT * INTO r FROM es_append(b->>'s', b->>'m', (b->>'e')::bigint, b->'v');
       last_revision := r.last_revision;
       commit_position := r.commit_position;
       prepare_position := r.prepare_position;
