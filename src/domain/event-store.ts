@@ -120,7 +120,8 @@ export interface EventStore {
   subscribeToAll(options: SubscribeToAllOptions): Subscription;
   /** The position of the newest readable event (START when the log is empty). */
   headPosition(): Promise<Position>;
-  /** Soft delete: the stream reads as not found; appending again continues after its last revision. */
+  /** Soft delete: the stream reads as not found; appending again continues after its last revision. The
+   * deleted events' ids stay spent: an append repeating any of them is an IdempotencyConflictError. */
   deleteStream(streamId: string, options: { expectedRevision: ExpectedRevision }): Promise<void>;
   close(): Promise<void>;
 }
@@ -144,11 +145,30 @@ export class StreamNotFoundError extends Error {
   }
 }
 
-/** Some, not all, of the appended event ids were already in the stream: a retry that is not a retry. */
+/** A retry that is not a retry: some, not all, of the appended event ids were already in the stream
+ * (`partial`), or some belong to events a soft delete has hidden (`deleted`: the append they came with can
+ * be neither answered as done, its events no longer read, nor written again, ids being unique per stream). */
 export class IdempotencyConflictError extends Error {
   override readonly name = 'IdempotencyConflictError';
-  constructor(readonly streamId: string) {
-    super(`stream ${streamId}: the append repeats some event ids but not all`);
+  constructor(
+    readonly streamId: string,
+    readonly reason: 'partial' | 'deleted' = 'partial',
+  ) {
+    super(reason === 'partial' ? `stream ${streamId}: the append repeats some event ids but not all` : `stream ${streamId}: the append repeats ids of deleted events`);
+  }
+}
+
+/** An event carries text that no store keeps as written: a NUL character (PostgreSQL's text and jsonb
+ * refuse it) or a lone UTF-16 surrogate (it has no UTF-8 form). Refused before any I/O, so it fails alone,
+ * never the appends grouped with it. `path` names the value, e.g. `data.title` or `metadata.tags[2]`. */
+export class InvalidEventError extends RangeError {
+  override readonly name = 'InvalidEventError';
+  constructor(
+    readonly streamId: string,
+    readonly eventId: string,
+    readonly path: string,
+  ) {
+    super(`stream ${JSON.stringify(streamId)}: event ${eventId}: ${path} holds a NUL character or a lone surrogate, which cannot be stored`);
   }
 }
 

@@ -2,10 +2,14 @@
 // delete are the server's own; this adapter translates, and fills the few gaps:
 // - reads of $all are filtered here (client v6 filters only subscriptions on the server), scanning a
 //   bounded window per call so that a sparse filter still makes progress (lastPosition moves on);
-// - a refused append is checked against the stream's recent ids, to tell a retry with another
-//   expectation (a no-op) and a partial repeat (IdempotencyConflictError) from a real conflict. An append
-//   at the stream's current revision that repeats some ids is written by the server as is: unlike
-//   PostgreSQL, EventStoreDB keeps no per-stream unique index of ids.
+// - a refused append is checked against the stream's ids, to tell a retry with another expectation (a
+//   no-op) and a partial repeat (IdempotencyConflictError) from a real conflict. An append at the stream's
+//   current revision that repeats some ids is written by the server as is: unlike PostgreSQL, EventStoreDB
+//   keeps no per-stream unique index of ids;
+// - `any` and `stream_exists` are exact, not the server's best effort: the stream is searched for the
+//   append's ids first (the whole stream if need be), then the append is pinned to the revision searched,
+//   so one landing in between is caught and searched too. That costs a read of the stream per such append;
+// - a soft-deleted stream's `actual` is `no_stream`, as on PostgreSQL (the server reports its revision).
 import {
   BACKWARDS,
   END,
@@ -38,7 +42,10 @@ import {
 } from '../../domain/event-store.js';
 import { assertAppendable } from './append-validation.js';
 import {
+  actualRevisionOf,
   classifyRepeat,
+  collectRepeatedIds,
+  deleteRetryRevision,
   fromCurrentRevision,
   fromEsdbPosition,
   isAfter,
@@ -53,8 +60,10 @@ import {
 
 /** How many raw $all events one filtered readAll scans at most before returning what it found. */
 const READ_ALL_SCAN_WINDOW = 4096;
-/** How far back a refused append looks for its own ids (EventStoreDB's idempotency is bounded too). */
-const REPEAT_LOOKBACK = 1024;
+/** Events per page when a stream is searched for an append's ids. */
+const ID_SEARCH_PAGE = 1000;
+/** Attempts of an `any`/`stream_exists` append pinned to a revision that other writers keep moving. */
+const PINNED_ATTEMPTS = 20;
 
 // Markers pushed into the subscription's own stream, so that checkpoints and "caught up" reach the
 // consumer in order with the events around them (the client reports both out of band).
@@ -90,53 +99,99 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
     return events;
   }
 
-  /** After WrongExpectedVersion: is this append a retry (all ids stored), a partial repeat, or neither? */
-  async function judgeRefusedAppend(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision, error: WrongExpectedVersionError): Promise<AppendResult> {
-    const actual = fromCurrentRevision(error.actualVersion);
-    let recent: EsdbRecorded[] = [];
-    if (actual !== 'no_stream') {
+  /** The stream's events that carry the append's ids, and its last readable revision ('no_stream' when
+   * nothing reads: never written, or soft-deleted). */
+  async function findRepeats(streamId: string, events: readonly EventToAppend[]): Promise<{ found: Map<string, EsdbRecorded>; last: bigint | 'no_stream' }> {
+    const ids = new Set(events.map((e) => e.id.toLowerCase()));
+    const found = new Map<string, EsdbRecorded>();
+    let last: bigint | 'no_stream' = 'no_stream';
+    let from: bigint | typeof END = END;
+    for (;;) {
+      let page: EsdbRecorded[];
       try {
-        recent = await readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: REPEAT_LOOKBACK });
-      } catch (readError) {
-        if (!(readError instanceof StreamNotFoundError)) throw readError;
-        // Revisions but nothing readable: the stream is soft-deleted, which `no_stream` accepts (as on
-        // PostgreSQL). Appending at the current revision keeps a concurrent writer detectable.
-        if (expected === 'no_stream') {
-          return append(streamId, events, { expectedRevision: actual }).catch((retryError: unknown) => {
-            if (retryError instanceof WrongExpectedRevisionError) throw new WrongExpectedRevisionError(streamId, expected, retryError.actual);
-            throw retryError;
-          });
-        }
+        page = await readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: from, maxCount: ID_SEARCH_PAGE });
+      } catch (error) {
+        if (error instanceof StreamNotFoundError) return { found, last };
+        throw error;
       }
+      if (last === 'no_stream' && page[0]) last = page[0].revision;
+      if (collectRepeatedIds(ids, found, page, ID_SEARCH_PAGE) === 'done') return { found, last };
+      from = page.at(-1)!.revision - 1n;
     }
-    const stored = new Map(recent.map((e) => [e.id.toLowerCase(), e]));
-    const repeat = classifyRepeat(events.map((e) => e.id), new Set(stored.keys()));
-    if (repeat === 'some') throw new IdempotencyConflictError(streamId);
-    if (repeat === 'all') {
-      const last = events.map((e) => stored.get(e.id.toLowerCase())!).reduce((a, b) => (b.revision > a.revision ? b : a));
-      return { nextExpectedRevision: last.revision, position: fromEsdbPosition(last.position!), idempotent: true };
-    }
-    throw new WrongExpectedRevisionError(streamId, expected, actual);
   }
 
-  async function append(streamId: string, events: readonly EventToAppend[], { expectedRevision }: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
-    assertAppendable(streamId, events);
-    let result;
-    try {
-      result = await client.appendToStream(
-        streamId,
-        events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })),
-        { expectedRevision: toAppendExpectedRevision(expectedRevision) },
-      );
-    } catch (error) {
-      if (error instanceof WrongExpectedVersionError) return judgeRefusedAppend(streamId, events, expectedRevision, error);
-      throw error;
+  /** A repeat of all ids answers with the original result; of some, IdempotencyConflictError. */
+  function answerRepeat(streamId: string, events: readonly EventToAppend[], found: Map<string, EsdbRecorded>): AppendResult | undefined {
+    const repeat = classifyRepeat(events.map((e) => e.id), new Set(found.keys()));
+    if (repeat === 'some') throw new IdempotencyConflictError(streamId);
+    if (repeat === 'none') return undefined;
+    const last = events.map((e) => found.get(e.id.toLowerCase())!).reduce((a, b) => (b.revision > a.revision ? b : a));
+    return { nextExpectedRevision: last.revision, position: fromEsdbPosition(last.position!), idempotent: true };
+  }
+
+  /** After WrongExpectedVersion: is this append a retry (all ids stored), a partial repeat, or neither? */
+  async function judgeRefusedAppend(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision, error: WrongExpectedVersionError): Promise<AppendResult> {
+    const serverActual = fromCurrentRevision(error.actualVersion);
+    const { found, last } = serverActual === 'no_stream' ? { found: new Map<string, EsdbRecorded>(), last: 'no_stream' as const } : await findRepeats(streamId, events);
+    const readable = serverActual === 'no_stream' || last !== 'no_stream';
+    // Revisions but nothing readable: the stream is soft-deleted, which `no_stream` accepts (as on
+    // PostgreSQL). Appending at the current revision keeps a concurrent writer detectable.
+    if (!readable && expected === 'no_stream') {
+      return append(streamId, events, { expectedRevision: serverActual }).catch((retryError: unknown) => {
+        if (retryError instanceof WrongExpectedRevisionError) throw new WrongExpectedRevisionError(streamId, expected, 'no_stream');
+        throw retryError;
+      });
     }
+    const repeated = answerRepeat(streamId, events, found);
+    if (repeated) return repeated;
+    throw new WrongExpectedRevisionError(streamId, expected, actualRevisionOf(serverActual, readable));
+  }
+
+  /** `any` and `stream_exists`, exactly: search the stream for the ids, then append pinned to the revision
+   * searched; another append landing in between makes the server refuse, and the search runs again. */
+  async function appendSearchingIds(streamId: string, events: readonly EventToAppend[], expected: 'any' | 'stream_exists'): Promise<AppendResult> {
+    for (let attempt = 1; ; attempt++) {
+      const { found, last } = await findRepeats(streamId, events);
+      const repeated = answerRepeat(streamId, events, found);
+      if (repeated) return repeated;
+      if (last === 'no_stream') {
+        if (expected === 'stream_exists') throw new WrongExpectedRevisionError(streamId, expected, 'no_stream');
+        // Never written or soft-deleted: the `no_stream` path covers both, and reports a race as a conflict.
+        return append(streamId, events, { expectedRevision: 'no_stream' }).catch((error: unknown) => {
+          if (error instanceof WrongExpectedRevisionError && attempt < PINNED_ATTEMPTS) return appendSearchingIds(streamId, events, expected);
+          throw error;
+        });
+      }
+      try {
+        return await appendAt(streamId, events, last);
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError) || attempt >= PINNED_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async function appendAt(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    const result = await client.appendToStream(
+      streamId,
+      events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })),
+      { expectedRevision: toAppendExpectedRevision(expectedRevision) },
+    );
     if (result.position) return { nextExpectedRevision: result.nextExpectedRevision, position: fromEsdbPosition(result.position), idempotent: false };
     // An idempotent write answers without a position: it is the position of the original last event.
     const [original] = await readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: result.nextExpectedRevision, maxCount: 1 });
     if (!original?.position) throw new Error(`EventStoreDB returned no position for ${streamId}@${result.nextExpectedRevision}`);
     return { nextExpectedRevision: result.nextExpectedRevision, position: fromEsdbPosition(original.position), idempotent: true };
+  }
+
+  async function append(streamId: string, events: readonly EventToAppend[], { expectedRevision }: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+    assertAppendable(streamId, events);
+    if (expectedRevision === 'any' || expectedRevision === 'stream_exists') return appendSearchingIds(streamId, events, expectedRevision);
+    try {
+      return await appendAt(streamId, events, expectedRevision);
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) return judgeRefusedAppend(streamId, events, expectedRevision, error);
+      throw error;
+    }
   }
 
   async function readStream(streamId: string, options: { direction?: 'forwards' | 'backwards'; fromRevision?: bigint; maxCount?: number } = {}): Promise<RecordedEvent[]> {
@@ -263,21 +318,28 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
   }
 
   async function deleteStream(streamId: string, { expectedRevision }: { expectedRevision: ExpectedRevision }): Promise<void> {
-    // The server's delete knows no `stream_exists`: it is the stream's current revision, read first.
-    let expected: ExpectedRevision = expectedRevision;
-    if (expectedRevision === 'stream_exists') {
-      const [last] = await readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }).catch((error: unknown) => {
-        if (error instanceof StreamNotFoundError) throw new WrongExpectedRevisionError(streamId, expectedRevision, 'no_stream');
-        throw error;
-      });
-      expected = last?.revision ?? 'any';
-    }
-    try {
-      await client.deleteStream(streamId, { expectedRevision: expected === 'stream_exists' ? 'any' : expected });
-    } catch (error) {
-      if (error instanceof WrongExpectedVersionError) throw new WrongExpectedRevisionError(streamId, expectedRevision, fromCurrentRevision(error.actualVersion));
-      if (error instanceof EsdbStreamNotFoundError) throw new StreamNotFoundError(streamId);
-      throw error;
+    // A soft-deleted stream reads as not found: no revision to delete at, whatever the expectation.
+    const [last] = await readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }).catch((error: unknown) => {
+      if (!(error instanceof StreamNotFoundError)) throw error;
+      if (expectedRevision === 'any' || expectedRevision === 'no_stream') throw error;
+      throw new WrongExpectedRevisionError(streamId, expectedRevision, 'no_stream');
+    });
+    if (!last) throw new StreamNotFoundError(streamId);
+    // The server's delete knows no `stream_exists` (the client sends it as a revision): the stream's
+    // current revision stands in for it, and an append landing in between is retried past, not reported.
+    let expected: Exclude<ExpectedRevision, 'stream_exists'> = expectedRevision === 'stream_exists' ? last.revision : expectedRevision;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.deleteStream(streamId, { expectedRevision: expected });
+        return;
+      } catch (error) {
+        if (error instanceof EsdbStreamNotFoundError) throw new StreamNotFoundError(streamId);
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        const actual = fromCurrentRevision(error.actualVersion);
+        const retryAt = deleteRetryRevision(expectedRevision, actual);
+        if (retryAt === undefined || attempt >= PINNED_ATTEMPTS) throw new WrongExpectedRevisionError(streamId, expectedRevision, actual);
+        expected = retryAt;
+      }
     }
   }
 

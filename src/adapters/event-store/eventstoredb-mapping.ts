@@ -103,6 +103,33 @@ export function classifyRepeat(ids: readonly string[], storedIds: ReadonlySet<st
   return repeated === 0 ? 'none' : repeated === ids.length ? 'all' : 'some';
 }
 
+/**
+ * Adds to `found` the events of one page (read backwards from the stream's end) whose ids the append
+ * repeats; says whether to read on. The whole stream is read if need be: EventStoreDB keeps no per-stream
+ * index of ids, and a retry must be recognised however far the stream has moved on since.
+ */
+export function collectRepeatedIds(ids: ReadonlySet<string>, found: Map<string, EsdbRecorded>, page: readonly EsdbRecorded[], pageSize: number): 'more' | 'done' {
+  for (const event of page) {
+    const id = event.id.toLowerCase();
+    if (ids.has(id)) found.set(id, event);
+  }
+  const oldest = page.at(-1);
+  return found.size === ids.size || page.length < pageSize || !oldest || oldest.revision === 0n ? 'done' : 'more';
+}
+
+/** The port's `actual` for a refusal: a soft-deleted stream still has revisions on the server, but reads
+ * as not found, and the port (as on PostgreSQL) calls it `no_stream`. */
+export function actualRevisionOf(serverActual: bigint | 'no_stream', readable: boolean): bigint | 'no_stream' {
+  return readable ? serverActual : 'no_stream';
+}
+
+/** After a delete refused with WrongExpectedVersion: the revision to delete at again, or undefined to
+ * report the conflict. With `stream_exists`, an append that landed between the read of the revision and
+ * the delete is no conflict: the stream still exists, so delete at the revision the server reports. */
+export function deleteRetryRevision(expected: ExpectedRevision, serverActual: bigint | 'no_stream'): bigint | undefined {
+  return expected === 'stream_exists' && serverActual !== 'no_stream' ? serverActual : undefined;
+}
+
 export interface EsdbRecorded {
   readonly id: string;
   readonly type: string;

@@ -80,7 +80,7 @@ const EVENT_COLUMNS = `e.transaction_id::text AS commit_position, e.global_posit
   e.data, e.metadata, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_at`;
 
 const APPEND_MANY = statement(
-  'SELECT ord, last_revision::text, commit_position, prepare_position::text, idempotent, error_code, error_detail FROM es_append_many($1::jsonb)',
+  'SELECT ord, last_revision::text, commit_position, prepare_position::text, idempotent, error_code, error_detail FROM es_append_many($1::json)',
 );
 
 const APPEND = statement(
@@ -106,7 +106,7 @@ const READ_STREAM_BACKWARDS = readStreamStatement(
 // scalar subquery, not joined, so that it bounds the index scans: while some transaction holds the
 // horizon back, the events above it are never walked (a join filter walked them all on every poll).
 const readAllStatement = (range: string, clause: string, order: string) =>
-  statement(`WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+  statement(`WITH horizon AS MATERIALIZED (SELECT es_horizon() AS xmin),
      page AS (
        SELECT 'event' AS kind, ${EVENT_COLUMNS} FROM es_events e
         WHERE ${range} AND e.transaction_id < (SELECT xmin FROM horizon) ${clause}
@@ -120,7 +120,7 @@ const readAllStatement = (range: string, clause: string, order: string) =>
      SELECT * FROM page UNION ALL SELECT * FROM head`);
 
 const HEAD_POSITION = statement(`SELECT e.transaction_id::text AS commit_position, e.global_position::text AS prepare_position FROM es_events e
-  WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  WHERE e.transaction_id < es_horizon()
   ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`);
 
 export interface PostgresEventStoreOptions {
@@ -154,10 +154,12 @@ function reportedError(code: string, detail: string | null): Error {
 
 /** Creates the tables (idempotent; concurrent starts are serialized by an advisory lock). */
 export async function migrateEventStore(db: SqlDatabase): Promise<void> {
-  if (db.dialect === 'pglite') return db.exec(EVENT_STORE_SCHEMA);
+  if (db.dialect === 'pglite') return db.exec(`${EVENT_STORE_SCHEMA}; SELECT es_realign_positions();`);
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(7294018311)');
     await tx.query(EVENT_STORE_SCHEMA);
+    // After a restore into another cluster: new positions must sort after the restored ones.
+    await tx.query('SELECT es_realign_positions()');
   });
 }
 
@@ -358,6 +360,6 @@ function rethrow(error: unknown, streamId: string, expected: ExpectedRevision): 
     const detail = String((error as { detail?: unknown }).detail ?? 'no_stream');
     throw new WrongExpectedRevisionError(streamId, expected, detail === 'no_stream' ? 'no_stream' : BigInt(detail));
   }
-  if (code === 'KY002') throw new IdempotencyConflictError(streamId);
+  if (code === 'KY002') throw new IdempotencyConflictError(streamId, (error as { detail?: unknown }).detail === 'deleted' ? 'deleted' : 'partial');
   throw error;
 }

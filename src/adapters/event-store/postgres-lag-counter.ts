@@ -9,9 +9,9 @@ export function postgresLagCounter(db: SqlDatabase) {
   return async (after: Position): Promise<{ events: number; oldestRecordedAt?: Date }> => {
     const [row] = await db.query<{ events: number; oldest: Date | null }>(
       `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM es_events e WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint)
-                 AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) LIMIT ${LAG_COUNT_CAP}) capped) AS events,
+                 AND e.transaction_id < es_horizon() LIMIT ${LAG_COUNT_CAP}) capped) AS events,
               (SELECT e.recorded_at FROM es_events e WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint)
-                 AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY e.transaction_id, e.global_position LIMIT 1) AS oldest`,
+                 AND e.transaction_id < es_horizon() ORDER BY e.transaction_id, e.global_position LIMIT 1) AS oldest`,
       [after.commit.toString(), after.prepare.toString()],
     );
     return { events: row?.events ?? 0, ...(row?.oldest ? { oldestRecordedAt: new Date(row.oldest) } : {}) };

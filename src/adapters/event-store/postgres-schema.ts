@@ -3,8 +3,16 @@
 // Global order: a sequence alone is not enough, because transactions commit out of sequence order and a
 // reader that tails by sequence skips an event whose transaction commits after a later one. Each event
 // records the id of the transaction that wrote it; readers order by (transaction_id, global_position)
-// and only read events whose transaction id is below the snapshot's xmin. Every transaction below xmin
-// has finished, so nothing can appear later before a position that a reader has already passed.
+// and only read events whose transaction id is below the horizon (es_horizon): the oldest transaction of
+// this database still in flight when the reader's snapshot was taken. Every transaction below it has
+// finished, so nothing can appear later before a position that a reader has already passed.
+//
+// The store's positions, not the cluster's: `transaction_id` is the cluster's transaction id plus the
+// store's commit offset (es_position_offset, 0 until a restore into another cluster). A logical restore
+// (pg_dump) carries the events' positions but not the cluster's transaction counter: in a fresh cluster
+// the counter is far below them, and new appends would sort before the restored events. Migration then
+// raises the offset (es_realign_positions), so the restored positions stay as they were and every new
+// one sorts after them. See README, "Backup and restore".
 //
 // Append is one function call, so a single-event append is one round trip and one commit.
 
@@ -16,9 +24,59 @@ CREATE TABLE IF NOT EXISTS es_streams (
   deleted         boolean NOT NULL DEFAULT false
 );
 
+-- One row: what this store adds to the cluster's transaction ids to make its commit positions.
+CREATE TABLE IF NOT EXISTS es_position_offset (
+  singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  commit_offset bigint  NOT NULL CHECK (commit_offset >= 0)
+);
+INSERT INTO es_position_offset (commit_offset) VALUES (0) ON CONFLICT (singleton) DO NOTHING;
+
+-- The commit position of the calling transaction. Read by es_append only after it has locked its stream
+-- row, so that es_realign_positions (which locks es_streams) never changes the offset under an append.
+CREATE OR REPLACE FUNCTION es_current_commit() RETURNS xid8 LANGUAGE sql VOLATILE AS $fn$
+  SELECT (pg_current_xact_id()::text::bigint + o.commit_offset)::text::xid8 FROM es_position_offset o
+$fn$;
+
+-- The horizon of a reader's snapshot, as a commit position: readers take events strictly below it. It is
+-- the oldest transaction in the snapshot that may have written this log, else the snapshot's xmax
+-- (nothing was in flight). Transactions of other databases cannot write this log and are passed over (a
+-- held one elsewhere on the server stalled every reader here), but only on proof: the server shows the
+-- transaction running in another database, or it has ended and left no event here. A transaction still
+-- running that the server does not place elsewhere (this database, a prepared transaction, a backend this
+-- role cannot see) holds the horizon. VOLATILE: each check after the first takes a fresh snapshot, which
+-- is what lets it see the events of a transaction that committed after the reader's snapshot.
+CREATE OR REPLACE FUNCTION es_horizon_of(p_snapshot pg_snapshot, p_offset bigint) RETURNS xid8 LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  v_xid     xid8;
+  v_foreign bigint[];
+BEGIN
+  IF pg_snapshot_xmin(p_snapshot) <> pg_snapshot_xmax(p_snapshot) THEN
+    v_foreign := ARRAY(SELECT a.backend_xid::text::bigint FROM pg_stat_get_activity(NULL) a
+                        WHERE a.backend_xid IS NOT NULL AND a.datid <> (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()));
+    FOR v_xid IN SELECT x FROM pg_snapshot_xip(p_snapshot) x ORDER BY x LOOP
+      CONTINUE WHEN (v_xid::text::bigint % 4294967296) = ANY(v_foreign);
+      IF pg_xact_status(v_xid) = 'in progress'
+         OR (pg_xact_status(v_xid) = 'committed' AND EXISTS (
+              SELECT 1 FROM es_events e WHERE e.transaction_id IN (
+                (v_xid::text::bigint + p_offset)::text::xid8,
+                (v_xid::text::bigint + (SELECT o.commit_offset FROM es_position_offset o))::text::xid8))) THEN
+        RETURN (v_xid::text::bigint + p_offset)::text::xid8;
+      END IF;
+    END LOOP;
+  END IF;
+  RETURN (pg_snapshot_xmax(p_snapshot)::text::bigint + p_offset)::text::xid8;
+END
+$fn$;
+
+-- The horizon of the calling statement's snapshot (STABLE: it runs in that snapshot), with the offset
+-- that snapshot sees.
+CREATE OR REPLACE FUNCTION es_horizon() RETURNS xid8 LANGUAGE sql STABLE AS $fn$
+  SELECT es_horizon_of(pg_current_snapshot(), o.commit_offset) FROM es_position_offset o
+$fn$;
+
 CREATE TABLE IF NOT EXISTS es_events (
   global_position bigserial NOT NULL,
-  transaction_id  xid8      NOT NULL DEFAULT pg_current_xact_id(),
+  transaction_id  xid8      NOT NULL DEFAULT es_current_commit(), -- the commit position (see above)
   stream_id       text      NOT NULL,
   stream_revision bigint    NOT NULL,
   event_id        uuid      NOT NULL,
@@ -37,6 +95,40 @@ CREATE UNIQUE INDEX IF NOT EXISTS es_events_stream_event ON es_events (stream_id
 ALTER TABLE es_events ADD COLUMN IF NOT EXISTS category text GENERATED ALWAYS AS (split_part(stream_id, '-', 1)) STORED;
 CREATE INDEX IF NOT EXISTS es_events_category_position ON es_events (category, transaction_id, global_position);
 
+-- Databases made before the commit offset default to the bare transaction id.
+DO $default$ BEGIN
+  IF (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+       WHERE d.adrelid = 'es_events'::regclass AND a.attname = 'transaction_id') NOT LIKE '%es_current_commit%' THEN
+    ALTER TABLE es_events ALTER COLUMN transaction_id SET DEFAULT es_current_commit();
+  END IF;
+END $default$;
+
+-- After a logical restore into a cluster whose transaction counter is behind the restored positions, raise
+-- the commit offset so that the next commit sorts after every stored event; returns the offset. Cheap when
+-- nothing is to do (one index probe). When it moves the offset it first locks es_streams, which waits for
+-- appends in flight and holds new ones until it commits: none then mixes the old offset with the new.
+CREATE OR REPLACE FUNCTION es_realign_positions() RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_offset bigint;
+  v_needed bigint;
+BEGIN
+  FOR attempt IN 1..2 LOOP
+    SELECT o.commit_offset INTO v_offset FROM es_position_offset o;
+    SELECT e.transaction_id::text::bigint + 1 - pg_current_xact_id()::text::bigint INTO v_needed
+      FROM es_events e ORDER BY e.transaction_id DESC LIMIT 1;
+    IF v_needed IS NULL OR v_needed <= v_offset THEN
+      RETURN v_offset;
+    END IF;
+    IF attempt = 1 THEN
+      LOCK TABLE es_streams IN EXCLUSIVE MODE; -- then look again: appends in flight have committed
+    ELSE
+      UPDATE es_position_offset SET commit_offset = v_needed;
+      RETURN v_needed;
+    END IF;
+  END LOOP;
+END
+$fn$;
+
 -- es_append returned SETOF rows in an earlier version; a single row of OUT parameters is cheaper per call.
 -- The return type cannot be replaced in place, so the old shape is dropped (in this same transaction).
 DO $drop$ BEGIN
@@ -52,9 +144,12 @@ DECLARE
   v_count    int := jsonb_array_length(p_events);
   v_current  bigint;
   v_deleted  boolean;
+  v_truncate bigint;
   v_exists   boolean;
   v_repeated int;
+  v_hidden   int;
   v_ids      uuid[];
+  v_commit   xid8;
 BEGIN
   idempotent := false;
   -- Fast path for the common case, an exact expected revision that matches: one UPDATE takes the row
@@ -67,33 +162,40 @@ BEGIN
      WHERE s.stream_id = p_stream AND s.last_revision = p_expected AND NOT s.deleted AND s.last_revision >= 0
     RETURNING s.last_revision - v_count INTO v_current;
     IF FOUND THEN
+      -- The commit position is es_current_commit(), written out: one statement, a plan PL/pgSQL caches.
       WITH inserted AS (
-        INSERT INTO es_events (stream_id, stream_revision, event_id, event_type, data, metadata)
-        SELECT p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
-          FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
-        RETURNING global_position
+        INSERT INTO es_events (transaction_id, stream_id, stream_revision, event_id, event_type, data, metadata)
+        SELECT c.commit, p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
+          FROM (SELECT (pg_current_xact_id()::text::bigint + o.commit_offset)::text::xid8 AS commit FROM es_position_offset o) c,
+               jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
+        RETURNING transaction_id, global_position
       )
-      SELECT max(global_position) INTO prepare_position FROM inserted;
+      SELECT max(global_position), max(transaction_id) INTO prepare_position, v_commit FROM inserted;
       last_revision := v_current + v_count;
-      commit_position := pg_current_xact_id()::text;
+      commit_position := v_commit::text;
       RETURN;
     END IF;
   END IF;
 
   -- Lock the stream row first: it serializes writers of one stream, and the checks below then see
   -- every append that committed before us.
-  SELECT s.last_revision, s.deleted INTO v_current, v_deleted FROM es_streams s WHERE s.stream_id = p_stream FOR UPDATE;
+  SELECT s.last_revision, s.deleted, s.truncate_before INTO v_current, v_deleted, v_truncate FROM es_streams s WHERE s.stream_id = p_stream FOR UPDATE;
   IF NOT FOUND THEN
     INSERT INTO es_streams (stream_id, last_revision) VALUES (p_stream, -1) ON CONFLICT (stream_id) DO NOTHING;
-    SELECT s.last_revision, s.deleted INTO v_current, v_deleted FROM es_streams s WHERE s.stream_id = p_stream FOR UPDATE;
+    SELECT s.last_revision, s.deleted, s.truncate_before INTO v_current, v_deleted, v_truncate FROM es_streams s WHERE s.stream_id = p_stream FOR UPDATE;
   END IF;
   v_exists := v_current >= 0 AND NOT v_deleted;
 
   -- Idempotency: the same event ids already in this stream make this append a no-op. Looked up by
   -- event id (an index probe per id), never by scanning the stream, so long streams stay cheap.
   v_ids := ARRAY(SELECT (x->>'id')::uuid FROM jsonb_array_elements(p_events) x);
-  SELECT count(*)::int INTO v_repeated FROM es_events e WHERE e.event_id = ANY(v_ids) AND e.stream_id = p_stream;
-  IF v_repeated = v_count THEN
+  -- Ids of events hidden by a soft delete are spent: the append they belong to can be neither answered as
+  -- done (its events no longer read) nor written again (ids are unique per stream), so it is refused.
+  SELECT count(*)::int, count(*) FILTER (WHERE e.stream_revision < v_truncate)::int INTO v_repeated, v_hidden
+    FROM es_events e WHERE e.event_id = ANY(v_ids) AND e.stream_id = p_stream;
+  IF v_hidden > 0 THEN
+    RAISE EXCEPTION 'stream %: some event ids belong to deleted events', p_stream USING ERRCODE = 'KY002', DETAIL = 'deleted';
+  ELSIF v_repeated = v_count THEN
     SELECT e.stream_revision, e.transaction_id::text, e.global_position, true
       INTO last_revision, commit_position, prepare_position, idempotent
       FROM es_events e WHERE e.event_id = ANY(v_ids) AND e.stream_id = p_stream
@@ -112,17 +214,18 @@ BEGIN
   END IF;
 
   WITH inserted AS (
-    INSERT INTO es_events (stream_id, stream_revision, event_id, event_type, data, metadata)
-    SELECT p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
-      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
+    INSERT INTO es_events (transaction_id, stream_id, stream_revision, event_id, event_type, data, metadata)
+    SELECT c.commit, p_stream, v_current + t.ord, (t.x->>'id')::uuid, t.x->>'type', t.x->'data', t.x->'metadata'
+      FROM (SELECT (pg_current_xact_id()::text::bigint + o.commit_offset)::text::xid8 AS commit FROM es_position_offset o) c,
+           jsonb_array_elements(p_events) WITH ORDINALITY AS t(x, ord)
      ORDER BY t.ord
-    RETURNING global_position
+    RETURNING transaction_id, global_position
   )
-  SELECT max(global_position) INTO prepare_position FROM inserted;
+  SELECT max(global_position), max(transaction_id) INTO prepare_position, v_commit FROM inserted;
 
   UPDATE es_streams s SET last_revision = v_current + v_count, deleted = false WHERE s.stream_id = p_stream;
   last_revision := v_current + v_count;
-  commit_position := pg_current_xact_id()::text;
+  commit_position := v_commit::text;
 END
 $fn$;
 
@@ -130,17 +233,23 @@ $fn$;
 -- own subtransaction, so one that breaks its rule (wrong revision, repeated ids) is rolled back alone and
 -- reported by its SQLSTATE and detail; the others commit together. The caller orders the appends by
 -- stream so that two groups lock their streams in the same order.
-CREATE OR REPLACE FUNCTION es_append_many(p_appends jsonb)
+-- The group arrives as json (checked for syntax only) and each append's events are cast to jsonb inside
+-- its own subtransaction: a value jsonb refuses (a NUL, a lone surrogate) then fails that append alone.
+-- (Taking jsonb, an earlier version cast the whole group up front, so one such value failed them all.)
+DROP FUNCTION IF EXISTS es_append_many(jsonb);
+CREATE OR REPLACE FUNCTION es_append_many(p_appends json)
 RETURNS TABLE (ord int, last_revision bigint, commit_position text, prepare_position bigint, idempotent boolean, error_code text, error_detail text)
 LANGUAGE plpgsql AS $fn$
 DECLARE
-  a jsonb;
+  a json;
+  b jsonb;
   r record;
 BEGIN
   ord := 0;
-  FOR a IN SELECT value FROM jsonb_array_elements(p_appends) LOOP
+  FOR a IN SELECT value FROM json_array_elements(p_appends) LOOP
     BEGIN
-      SELECT * INTO r FROM es_append(a->>'s', a->>'m', (a->>'e')::bigint, a->'v');
+      b := a::jsonb; -- once per append, inside its subtransaction
+      SELECT * INTO r FROM es_append(b->>'s', b->>'m', (b->>'e')::bigint, b->'v');
       last_revision := r.last_revision;
       commit_position := r.commit_position;
       prepare_position := r.prepare_position;

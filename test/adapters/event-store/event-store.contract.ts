@@ -16,6 +16,7 @@ import {
   type Position,
   type RecordedEvent,
 } from '../../../src/domain/event-store.js';
+import { eventStoreRulesContract } from './event-store-rules.contract.js';
 
 /** Where stores legitimately differ; each store's test file says which applies and why. */
 export interface StoreBehaviour {
@@ -51,6 +52,7 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
       store = target.store;
     });
     afterAll(async () => target?.cleanup());
+    eventStoreRulesContract(() => store);
 
     describe('append', () => {
       it('honours no_stream, stream_exists, an exact revision and any, with typed errors carrying the actual revision', async () => {

@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  actualRevisionOf,
   categoryRegex,
   classifyRepeat,
+  collectRepeatedIds,
+  deleteRetryRevision,
   eventTypeRegex,
   fromCurrentRevision,
   isAfter,
@@ -13,6 +16,7 @@ import {
   subscriptionFilterOf,
   toAppendExpectedRevision,
   toRecordedEvent,
+  type EsdbRecorded,
 } from '../../../src/adapters/event-store/eventstoredb-mapping.js';
 import { START, comparePositions, streamCategory } from '../../../src/domain/event-store.js';
 
@@ -113,6 +117,53 @@ describe('EventStoreDB mapping', () => {
       expect(classifyRepeat(['AAAAAAAA-0000-4000-8000-000000000001', 'aaaaaaaa-0000-4000-8000-000000000002'], stored)).toBe('all');
       expect(classifyRepeat(['aaaaaaaa-0000-4000-8000-000000000002', 'aaaaaaaa-0000-4000-8000-000000000003'], stored)).toBe('some');
       expect(classifyRepeat(['aaaaaaaa-0000-4000-8000-000000000003'], stored)).toBe('none');
+    });
+
+    const recorded = (revision: number): EsdbRecorded => ({
+      id: `aaaaaaaa-0000-4000-8000-${String(revision).padStart(12, '0')}`,
+      type: 'A',
+      streamId: 'c-1',
+      revision: BigInt(revision),
+      created: new Date(0),
+      data: {},
+      position: { commit: BigInt(revision), prepare: BigInt(revision) },
+    });
+
+    it('searches a stream for repeated ids page by page, to its start if need be: no window (property)', () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 1, max: 500 }), fc.uniqueArray(fc.nat({ max: 3500 }), { minLength: 1, maxLength: 4 }), (length, pageSize, wanted) => {
+          const stream = Array.from({ length }, (_, i) => recorded(i)); // what the server holds
+          const ids = new Set(wanted.map((r) => recorded(r).id));
+          const found = new Map<string, EsdbRecorded>();
+          let end = length; // read backwards from the end, like the adapter
+          for (;;) {
+            const page = stream.slice(Math.max(0, end - pageSize), end).reverse();
+            if (collectRepeatedIds(ids, found, page, pageSize) === 'done') break;
+            end -= pageSize;
+          }
+          expect([...found.keys()].sort()).toEqual(wanted.filter((r) => r < length).map((r) => recorded(r).id).sort());
+        }),
+      );
+    });
+
+    it('stops searching once every id is found, before the start of a long stream', () => {
+      const ids = new Set([recorded(5000).id]);
+      const found = new Map<string, EsdbRecorded>();
+      expect(collectRepeatedIds(ids, found, [recorded(5001), recorded(5000)], 2)).toBe('done');
+      expect(collectRepeatedIds(new Set([recorded(1).id]), new Map(), [recorded(5001), recorded(5000)], 2)).toBe('more');
+    });
+
+    it("reports a soft-deleted stream's actual revision as no_stream, as PostgreSQL does", () => {
+      expect(actualRevisionOf(4n, false)).toBe('no_stream');
+      expect(actualRevisionOf(4n, true)).toBe(4n);
+      expect(actualRevisionOf('no_stream', true)).toBe('no_stream');
+    });
+
+    it('deletes again past a concurrent append only for stream_exists', () => {
+      expect(deleteRetryRevision('stream_exists', 7n)).toBe(7n);
+      expect(deleteRetryRevision('stream_exists', 'no_stream')).toBeUndefined();
+      expect(deleteRetryRevision(3n, 7n)).toBeUndefined();
+      expect(deleteRetryRevision('any', 7n)).toBeUndefined();
     });
   });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createPostgresEventStore, migrateEventStore } from '../../../src/adapters/event-store/postgres-event-store.js';
 import { createPgDatabase } from '../../../src/adapters/sql/pg-database.js';
 import type { SqlDatabase } from '../../../src/adapters/sql/sql-database.js';
-import type { RecordedEvent } from '../../../src/domain/event-store.js';
+import { START, comparePositions, type RecordedEvent } from '../../../src/domain/event-store.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
 import { eventStoreContract } from './event-store.contract.js';
 import { withPreparedQueries } from './prepared-queries.js';
@@ -130,6 +130,45 @@ describe.skipIf(!postgres.url)('PostgreSQL gap-free order', () => {
     } finally {
       await subscription.stop();
       await slow.end();
+      await store.close();
+      await db.close();
+    }
+  });
+
+  // The flake of "moves lastPosition past a range it filtered out" (#7.23): other test files create
+  // databases and hold transactions on the same server, and a cluster-wide horizon (the snapshot's xmin)
+  // hid this database's fresh appends behind them. Only a transaction in this database can write its log.
+  it('is not held back by a transaction open in another database of the cluster', async () => {
+    const url = await createTestDatabase(postgres.url!);
+    const db = createPgDatabase({ connectionString: url });
+    await migrateEventStore(db);
+    const store = createPostgresEventStore(db);
+    const elsewhere = new pg.Client({ connectionString: postgres.url! });
+    await elsewhere.connect();
+    const sameDatabase = new pg.Client({ connectionString: url });
+    await sameDatabase.connect();
+    const event = (type: string) => ({ id: randomUUID(), type, data: {}, metadata: {} });
+    try {
+      await elsewhere.query('BEGIN');
+      await elsewhere.query('SELECT pg_current_xact_id()'); // holds an xid: the cluster's xmin stays below it
+      const mine = await store.append('skip-1', [event('Mine')], { expectedRevision: 'no_stream' });
+      const others = await store.append('other-1', [event('Other'), event('Other')], { expectedRevision: 'no_stream' });
+      expect(await store.headPosition()).toEqual(others.position);
+      const page = await store.readAll({ after: mine.position, filter: { categories: ['skip'] } });
+      expect(page).toMatchObject({ events: [], isEnd: true });
+      expect(comparePositions(page.lastPosition, others.position)).toBeGreaterThanOrEqual(0);
+      expect((await store.readAll({ after: START })).events.map((e) => e.type)).toEqual(['Mine', 'Other', 'Other']);
+
+      // A transaction of this database, though, may still append below the head: readers wait for it.
+      await sameDatabase.query('BEGIN');
+      await sameDatabase.query('SELECT pg_current_xact_id()');
+      const later = await store.append('other-2', [event('Later')], { expectedRevision: 'no_stream' });
+      expect(await store.headPosition()).toEqual(others.position);
+      await sameDatabase.query('ROLLBACK');
+      expect(await store.headPosition()).toEqual(later.position);
+    } finally {
+      await elsewhere.query('ROLLBACK').catch(() => undefined);
+      await Promise.all([elsewhere.end(), sameDatabase.end()]);
       await store.close();
       await db.close();
     }
