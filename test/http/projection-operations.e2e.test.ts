@@ -1,6 +1,6 @@
 // Operations through the real service, on embedded PGlite and on a real PostgreSQL:
 // #7.9  a rebuild requested while any instance holds the projection's rebuild lock is 409 rebuild.in_progress;
-// #7.14 a transaction held open elsewhere on the server (another database even) shows in /ready and
+// #7.14 a transaction held open on the store's database shows in /ready and
 //       /metrics as the horizon, and a query for a position the store acknowledged answers 503
 //       read_model.lagging with Retry-After, not 400 min_position.beyond_head.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -94,11 +94,11 @@ describe.skipIf(!postgres.url)('on PostgreSQL', () => {
       };
     },
     (context) => {
-      it('#7.14 a transaction held open in another database: horizon reported, acknowledged positions are 503 read_model.lagging', async () => {
+      it('#7.14 a transaction held open in the database: horizon reported, acknowledged positions are 503 read_model.lagging', async () => {
         const { service, adminKey } = context();
         const call = (method: 'GET' | 'POST', path: string, body?: object) =>
           service.http.inject({ method, url: path, headers: { authorization: `Bearer ${adminKey}` }, ...(body ? { payload: body } : {}) });
-        const elsewhere = new pg.Client({ connectionString: await createTestDatabase(postgres.url!) });
+        const elsewhere = new pg.Client({ connectionString: url }); // the service's own database
         await elsewhere.connect();
         let open = false;
         try {
@@ -134,6 +134,24 @@ describe.skipIf(!postgres.url)('on PostgreSQL', () => {
           expect((await call('GET', `/v1/categories?minPosition=${position}`)).statusCode).toBe(200);
         } finally {
           if (open) await elsewhere.query('ROLLBACK').catch(() => undefined);
+          await elsewhere.end();
+        }
+      });
+
+      it('#7.14/#7.23 a transaction held open in another database of the server holds nothing back', async () => {
+        const { service, adminKey } = context();
+        const call = (method: 'GET' | 'POST', path: string, body?: object) =>
+          service.http.inject({ method, url: path, headers: { authorization: `Bearer ${adminKey}` }, ...(body ? { payload: body } : {}) });
+        const elsewhere = new pg.Client({ connectionString: await createTestDatabase(postgres.url!) });
+        await elsewhere.connect();
+        try {
+          await elsewhere.query('BEGIN');
+          await elsewhere.query('SELECT pg_current_xact_id()');
+          const created = await call('POST', '/v1/categories', { name: `Elsewhere ${Date.now()}` });
+          expect(created.statusCode).toBe(201);
+          expect((await call('GET', `/v1/categories?minPosition=${created.json().position}`)).statusCode).toBe(200);
+        } finally {
+          await elsewhere.query('ROLLBACK').catch(() => undefined);
           await elsewhere.end();
         }
       });

@@ -1,6 +1,7 @@
-// The visibility horizon of the SQL event store. Readers stop below the oldest transaction still open on
-// the server (pg_snapshot_xmin), so one long transaction anywhere in the cluster (even in another database)
-// holds every subscriber back while appends keep committing above it. This makes that visible, and tells
+// The visibility horizon of the SQL event store. Readers stop below the oldest transaction that may still
+// write to this database's log (es_horizon: transactions of other databases are skipped once the server
+// shows where they run), so one long transaction holds every subscriber back while appends keep committing
+// above it. This makes that visible, and tells
 // an acknowledged position that is merely not visible yet apart from one that no event has.
 import type { Position } from '../../domain/event-store.js';
 import type { SqlDatabase } from '../sql/sql-database.js';
@@ -25,13 +26,13 @@ export interface HorizonProbe {
 // committed event above the horizon: that event's transaction got its id after the one holding the horizon,
 // so the holder is at least that old.
 const HORIZON_SQL = `
-WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+WITH horizon AS MATERIALIZED (SELECT es_horizon() AS xmin)
 SELECT
   (SELECT count(*)::int FROM (SELECT 1 FROM es_events e WHERE e.transaction_id >= (SELECT xmin FROM horizon) LIMIT ${COUNT_CAP}) above) AS events,
   (SELECT extract(epoch FROM clock_timestamp() - e.recorded_at)::float8 FROM es_events e
     WHERE e.transaction_id >= (SELECT xmin FROM horizon) ORDER BY e.transaction_id, e.global_position LIMIT 1) AS first_event_age,
   (SELECT extract(epoch FROM clock_timestamp() - min(a.xact_start))::float8 FROM pg_stat_activity a
-    WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()) AS transaction_age,
+    WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid() AND a.datname = current_database()) AS transaction_age,
   (SELECT extract(epoch FROM clock_timestamp() - min(p.prepared))::float8 FROM pg_prepared_xacts p) AS prepared_age`;
 
 // Rows of committed transactions are visible to a fresh statement even above the horizon.
