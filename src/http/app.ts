@@ -8,8 +8,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { ApiKeyStore } from '../adapters/auth/api-key-store.js';
+import type { IdempotencyRecordStore } from '../adapters/idempotency/idempotency-record-store.js';
 import type { Metrics } from '../adapters/observability/metrics.js';
 import { authentication } from './auth.js';
+import { idempotencyKeys } from './idempotency.js';
 import { HttpProblem, registerProblemHandlers } from './problem.js';
 
 export interface HttpOptions {
@@ -19,6 +21,8 @@ export interface HttpOptions {
   readonly bodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
   readonly jwt?: { secret: string; issuer?: string; audience?: string };
+  /** Where Idempotency-Keys are bound to their first request; without it a reused key is not detected. */
+  readonly idempotencyRecords?: IdempotencyRecordStore;
   /** Registers the routes; called inside the app once the shared plugins are in place. */
   readonly routes: (app: FastifyInstance) => Promise<void>;
 }
@@ -75,6 +79,8 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
     errorResponseBuilder: (_request, context) =>
       new HttpProblem(429, 'rate_limit', `at most ${context.max} requests per minute per tenant; retry in ${Math.ceil(context.ttl / 1000)} s`),
   });
+
+  if (options.idempotencyRecords) await app.register(idempotencyKeys, { records: options.idempotencyRecords });
 
   await app.register(options.routes);
   return app;
