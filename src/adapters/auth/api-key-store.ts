@@ -25,12 +25,26 @@ export interface NewApiKey {
   readonly permissions: readonly string[];
 }
 
+/** What an operator may see of a key: never its secret nor its hash. */
+export interface ApiKeyInfo {
+  readonly keyId: string;
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly name: string;
+  readonly permissions: string[];
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
 export interface ApiKeyStore {
   migrate(): Promise<void>;
   /** Returns the key in clear text: the only moment it exists outside the caller's hands. */
   create(key: NewApiKey): Promise<{ keyId: string; apiKey: string }>;
   authenticate(apiKey: string): Promise<Principal | undefined>;
-  revoke(tenantId: string, keyId: string): Promise<boolean>;
+  /** Revokes an active key of `tenantId`, or of any tenant when `tenantId` is undefined (platform). */
+  revoke(tenantId: string | undefined, keyId: string): Promise<boolean>;
+  /** A tenant's keys, newest first, revoked ones included (at most `limit`). */
+  list(tenantId: string, limit: number): Promise<ApiKeyInfo[]>;
   count(): Promise<number>;
 }
 
@@ -79,9 +93,28 @@ export function createApiKeyStore(db: SqlDatabase, options: { cacheTtlMs?: numbe
       return principal;
     },
     async revoke(tenantId, keyId) {
-      const rows = await db.query('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND tenant_id = $2 AND revoked_at IS NULL RETURNING key_id', [keyId, tenantId]);
+      const rows = await db.query('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND ($2::text IS NULL OR tenant_id = $2) AND revoked_at IS NULL RETURNING key_id', [
+        keyId,
+        tenantId ?? null,
+      ]);
       cache.clear();
       return rows.length > 0;
+    },
+    async list(tenantId, limit) {
+      const rows = await db.query<{ key_id: string; tenant_id: string; user_id: string; name: string; permissions: string[]; created_at: Date | string; revoked_at: Date | string | null }>(
+        'SELECT key_id, tenant_id, user_id, name, permissions, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, key_id LIMIT $2',
+        [tenantId, limit],
+      );
+      const iso = (value: Date | string) => new Date(value).toISOString();
+      return rows.map((row) => ({
+        keyId: row.key_id,
+        tenantId: row.tenant_id,
+        userId: row.user_id,
+        name: row.name,
+        permissions: row.permissions,
+        createdAt: iso(row.created_at),
+        revokedAt: row.revoked_at === null ? null : iso(row.revoked_at),
+      }));
     },
     async count() {
       const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys');

@@ -1,5 +1,5 @@
-// API key administration. A tenant admin manages its own tenant's keys; a `platform` key may create keys
-// for any tenant (the bootstrap key has it, so the first tenant can be set up).
+// API key administration. A tenant admin manages its own tenant's keys; a `platform` key may create, list
+// and revoke keys of any tenant (the bootstrap key has it, so the first tenant can be set up).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -44,14 +44,49 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKey
     },
   );
 
+  routes.get(
+    '/v1/api-keys',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        tags: ['auth'],
+        summary: "List a tenant's API keys (never their secrets), newest first",
+        querystring: z.strictObject({
+          tenantId: z.string().regex(TENANT_ID_PATTERN).optional().describe('Another tenant needs the platform permission; default: yours'),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
+        response: {
+          200: z.object({
+            items: z.array(
+              z.object({ keyId: z.string(), tenantId: z.string(), userId: z.string(), name: z.string(), permissions: z.array(z.string()), createdAt: z.string(), revokedAt: z.string().nullable() }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const tenantId = request.query.tenantId ?? principal.tenantId;
+      if (tenantId !== principal.tenantId && !hasPermission(principal, PLATFORM_PERMISSION)) {
+        throw new HttpProblem(403, 'auth.permission', "listing another tenant's keys needs the platform permission", {
+          errors: [{ field: 'query.tenantId', rule: 'auth.platform', message: 'needs the platform permission' }],
+        });
+      }
+      return { items: await deps.apiKeys.list(tenantId, request.query.limit) };
+    },
+  );
+
   routes.delete(
     '/v1/api-keys/:keyId',
     {
       config: { permission: 'admin' },
-      schema: { tags: ['auth'], summary: 'Revoke an API key of your tenant', params: z.strictObject({ keyId: z.string().regex(/^[a-z0-9]{12}$/) }) },
+      schema: { tags: ['auth'], summary: 'Revoke an API key of your tenant (any tenant with the platform permission)', params: z.strictObject({ keyId: z.string().regex(/^[a-z0-9]{12}$/) }) },
     },
     async (request, reply) => {
-      const revoked = await deps.apiKeys.revoke(principalOf(request).tenantId, request.params.keyId);
+      const principal = principalOf(request);
+      // A platform key creates keys for other tenants, so it must be able to take them back.
+      const scope = hasPermission(principal, PLATFORM_PERMISSION) ? undefined : principal.tenantId;
+      const revoked = await deps.apiKeys.revoke(scope, request.params.keyId);
       if (!revoked) throw new HttpProblem(404, 'api_key.not_found', 'no such active key in your tenant');
       return reply.code(204).send();
     },
