@@ -12,6 +12,7 @@ import type { IdempotencyRecordStore } from '../adapters/idempotency/idempotency
 import type { Metrics } from '../adapters/observability/metrics.js';
 import { authentication } from './auth.js';
 import { idempotencyKeys } from './idempotency.js';
+import { inputGuard } from './input-guard.js';
 import { HttpProblem, registerProblemHandlers } from './problem.js';
 
 export interface HttpOptions {
@@ -80,6 +81,7 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
       new HttpProblem(429, 'rate_limit', `at most ${context.max} requests per minute per tenant; retry in ${Math.ceil(context.ttl / 1000)} s`),
   });
 
+  await app.register(inputGuard);
   if (options.idempotencyRecords) await app.register(idempotencyKeys, { records: options.idempotencyRecords });
 
   await app.register(options.routes);
