@@ -17,6 +17,9 @@ export const MAX_REQUEST_DEPTH = 32;
 // eslint-disable-next-line no-control-regex -- finding NUL is the point
 const BAD_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** Whether PostgreSQL (text, jsonb) and UTF-8 can hold `text`. */
+export const isStorableText = (text: string): boolean => !BAD_TEXT.test(text);
+
 /** Escapes what cannot be shown in a field name (the offending characters themselves). */
 // eslint-disable-next-line no-control-regex -- escaping control characters is the point
 const printable = (text: string) => text.replace(/[\u0000-\u001f\ud800-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
