@@ -4,7 +4,7 @@
 import { categoryDecider, type CategoryCommand, type CategoryEvent, type CategoryState } from '../domain/categories/index.js';
 import type { Decider } from '../domain/decider.js';
 import { RuleViolation } from '../domain/rule-violation.js';
-import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type LoadedAggregate } from './handle-command.js';
+import { assertExpectedRevision, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type LoadedAggregate } from './handle-command.js';
 import { giveBack, normalizeReservedValue, withClaim, type ReservationRequest } from './reservations.js';
 
 /** UUIDs compare case-insensitively; one spelling per category keeps one stream and one read-model row. */
@@ -110,6 +110,7 @@ export async function changeCategory(deps: CommandDeps, context: CommandContext,
     result = await run(deps, context, input, commands);
   } else {
     changesDecider.decide(commands, before.state); // not found, archived, bad name: before any claim
+    assertExpectedRevision(categoryStreamId(input.categoryId), input.expectedRevision, before);
     const keepsName = before.state.status === 'active' && sameName(before.state.name, input.name);
     result = keepsName
       ? await run(deps, context, input, commands)
@@ -138,6 +139,7 @@ export async function restoreCategory(deps: CommandDeps, context: CommandContext
   const before = await load(deps, context, input.categoryId);
   if (alreadyHandled(before, context)) return run(deps, context, input, command);
   categoryDecider.decide(command, before.state); // not found before any claim
+  assertExpectedRevision(categoryStreamId(input.categoryId), input.expectedRevision, before);
   if (before.state.status !== 'archived') return run(deps, context, input, command);
   return withClaim(deps, nameClaim(deps, context, input.categoryId, before.state.name), () => run(deps, context, input, command));
 }

@@ -15,7 +15,7 @@ import {
   updateTemplate,
   type TemplateCommandDeps,
 } from '../../src/commands/templates.js';
-import { StreamNotFoundError, type EventStore, type RecordedEvent } from '../../src/domain/event-store.js';
+import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../src/domain/event-store.js';
 import { postgresService } from '../support/services.js';
 import { contextFor, manualClock, openPgliteStore, openPostgresStore, type OpenStore } from './fixtures/store.js';
 
@@ -107,6 +107,32 @@ function rollbackSuite(label: string, open: () => Promise<OpenStore>) {
         await changeTemplateStatus(deps, ctx(), { templateId: archivedId, action: 'archive' });
         await failsCleanly(archivedId, () => changeTemplateStatus(deps, ctx(), { templateId: archivedId, action: 'unarchive' }));
         await expectFree(TEMPLATE_NAME_SCOPE, 'Mosaic');
+      });
+    });
+
+    describe('refused before any claim', () => {
+      it('a stale If-Match on a rename, restore or unarchive writes no reservation event at all', async () => {
+        tenantId = randomUUID();
+        const deps: TemplateCommandDeps = { eventStore: opened.store, clock: clock.now, limits: { maxTemplatesPerTenant: 1000 }, countTemplates: async () => 0, subtreeDepth: async () => 1 };
+        const templateId = randomUUID();
+        await createTemplate(deps, ctx(), { templateId, name: 'Weaving', templateType: 'base' } as Parameters<typeof createTemplate>[2]);
+        await updateTemplate(deps, ctx(), { templateId, changes: { name: 'Knitting' } }); // revision 1
+        const stale = { templateId, expectedRevision: 0n };
+        await expect(updateTemplate(deps, ctx(), { ...stale, changes: { name: 'Felting' } })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        await expect(restoreTemplateVersion(deps, ctx(), { ...stale, version: 1 })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        await changeTemplateStatus(deps, ctx(), { templateId, action: 'archive' }); // revision 2, gives "Knitting" back
+        await expect(changeTemplateStatus(deps, ctx(), { ...stale, action: 'unarchive' })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        for (const name of ['Felting', 'Weaving']) expect(await eventsOf(reservationStreamId(TEMPLATE_NAME_SCOPE, tenantId, name)), name).toHaveLength(name === 'Weaving' ? 2 : 0);
+        expect((await eventsOf(reservationStreamId(TEMPLATE_NAME_SCOPE, tenantId, 'Knitting'))).map((event) => event.type)).toEqual([RESERVATION_CLAIMED, 'ReservationReleased']);
+
+        const categories = { eventStore: opened.store, clock: clock.now };
+        const categoryId = randomUUID();
+        await createCategory(categories, ctx(), { categoryId, name: 'Dyeing', description: '' });
+        await expect(renameCategory(categories, ctx(), { categoryId, name: 'Spinning', expectedRevision: 5n })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        await archiveCategory(categories, ctx(), { categoryId });
+        await expect(restoreCategory(categories, ctx(), { categoryId, expectedRevision: 0n })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        expect(await eventsOf(reservationStreamId(CATEGORY_NAME_SCOPE, tenantId, 'Spinning'))).toEqual([]);
+        expect((await eventsOf(reservationStreamId(CATEGORY_NAME_SCOPE, tenantId, 'Dyeing'))).map((event) => event.type)).toEqual([RESERVATION_CLAIMED, 'ReservationReleased']);
       });
     });
 
