@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { comparePositions, parsePosition, type Position } from '../../src/domain/event-store.js';
 import { startService, type Service } from '../../src/service.js';
 import { createTestDatabase, postgresService } from '../support/services.js';
 
@@ -93,7 +94,13 @@ function idempotencySuite(label: string, environment: () => Promise<Record<strin
       const body = { name: unique('Keyed'), templateType: 'base' };
       const first = await call('POST', '/v1/templates', keyA, { body, idempotencyKey: key });
       expect(first.statusCode, first.body).toBe(201);
-      const head = await service.eventStore.headPosition();
+      // The head once it shows the first request (PostgreSQL's visible head may trail a fresh commit).
+      const firstPosition = parsePosition(first.json().position) as Position;
+      let head = await service.eventStore.headPosition();
+      while (comparePositions(head, firstPosition) < 0) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        head = await service.eventStore.headPosition();
+      }
 
       const otherBody = await call('POST', '/v1/templates', keyA, { body: { ...body, name: unique('Other') }, idempotencyKey: key });
       expect(otherBody.statusCode, otherBody.body).toBe(422);
