@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createApiKeyStore, type ApiKeyStore } from './adapters/auth/api-key-store.js';
+import { createIdempotencyRecordStore } from './adapters/idempotency/idempotency-record-store.js';
 import { createEventStoreDbEventStore } from './adapters/event-store/eventstoredb-event-store.js';
 import { createPostgresEventStore, migrateEventStore } from './adapters/event-store/postgres-event-store.js';
 import { postgresHorizon } from './adapters/event-store/postgres-horizon.js';
@@ -129,6 +130,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const apiKeys = createApiKeyStore(db);
   await apiKeys.migrate();
   await ensureBootstrapKey(apiKeys, config, logger);
+  const idempotencyRecords = createIdempotencyRecordStore(db);
+  await idempotencyRecords.migrate();
 
   const projections = createProjectionEngine({
     db,
@@ -181,6 +184,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const http = await buildHttpApp({
     logger,
     apiKeys,
+    idempotencyRecords,
     metrics,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,

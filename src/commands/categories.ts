@@ -2,8 +2,9 @@
 // categories (case-insensitively), kept with reservation streams: a name is claimed before the event that
 // gives it to a category is appended, and given back after the event that takes it away.
 import { categoryDecider, type CategoryCommand, type CategoryEvent, type CategoryState } from '../domain/categories/index.js';
+import type { Decider } from '../domain/decider.js';
 import { RuleViolation } from '../domain/rule-violation.js';
-import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type LoadedAggregate } from './handle-command.js';
+import { assertExpectedRevision, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type LoadedAggregate } from './handle-command.js';
 import { giveBack, normalizeReservedValue, withClaim, type ReservationRequest } from './reservations.js';
 
 /** UUIDs compare case-insensitively; one spelling per category keeps one stream and one read-model row. */
@@ -44,10 +45,28 @@ function nameClaim(deps: CommandDeps, context: CommandContext, categoryId: strin
   };
 }
 
-function run(deps: CommandDeps, context: CommandContext, target: CategoryTarget, command: CategoryCommand): Promise<CategoryCommandResult> {
-  return handleCommand(deps, categoryDecider, {
+/** Several changes decided in turn, each on the state the previous one left, and appended as one batch:
+ * a request that renames and describes takes effect whole or not at all. */
+const changesDecider: Decider<CategoryState, readonly CategoryCommand[], CategoryEvent> = {
+  initialState: categoryDecider.initialState,
+  evolve: categoryDecider.evolve,
+  decide: (commands, state) => {
+    const events: CategoryEvent[] = [];
+    let current = state;
+    for (const command of commands) {
+      const decided = categoryDecider.decide(command, current);
+      current = decided.reduce(categoryDecider.evolve, current);
+      events.push(...decided);
+    }
+    return events;
+  },
+};
+
+function run(deps: CommandDeps, context: CommandContext, target: CategoryTarget, command: CategoryCommand | readonly CategoryCommand[]): Promise<CategoryCommandResult> {
+  const commands = Array.isArray(command) ? command : [command as CategoryCommand];
+  return handleCommand(deps, changesDecider, {
     streamId: categoryStreamId(target.categoryId),
-    command,
+    command: commands,
     context,
     ...(target.expectedRevision !== undefined ? { expectedRevision: target.expectedRevision } : {}),
   });
@@ -74,18 +93,28 @@ export async function createCategory(
   return withClaim(deps, nameClaim(deps, context, input.categoryId, input.name), () => run(deps, context, target, command));
 }
 
-export async function renameCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget & { name: string }): Promise<CategoryCommandResult> {
-  const command: CategoryCommand = { type: 'RenameCategory', data: { name: input.name } };
+export function renameCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget & { name: string }): Promise<CategoryCommandResult> {
+  return changeCategory(deps, context, input);
+}
+
+/** Renames and/or describes in one append; a new name is claimed first. */
+export async function changeCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget & { name?: string; description?: string }): Promise<CategoryCommandResult> {
+  const commands: CategoryCommand[] = [
+    ...(input.name !== undefined ? [{ type: 'RenameCategory', data: { name: input.name } } as const] : []),
+    ...(input.description !== undefined ? [{ type: 'DescribeCategory', data: { description: input.description } } as const] : []),
+  ];
+  if (input.name === undefined) return run(deps, context, input, commands);
   const before = await load(deps, context, input.categoryId);
   let result: CategoryCommandResult;
   if (alreadyHandled(before, context)) {
-    result = await run(deps, context, input, command);
+    result = await run(deps, context, input, commands);
   } else {
-    categoryDecider.decide(command, before.state); // not found, archived, bad name: before any claim
+    changesDecider.decide(commands, before.state); // not found, archived, bad name: before any claim
+    assertExpectedRevision(categoryStreamId(input.categoryId), input.expectedRevision, before);
     const keepsName = before.state.status === 'active' && sameName(before.state.name, input.name);
     result = keepsName
-      ? await run(deps, context, input, command)
-      : await withClaim(deps, nameClaim(deps, context, input.categoryId, input.name), () => run(deps, context, input, command));
+      ? await run(deps, context, input, commands)
+      : await withClaim(deps, nameClaim(deps, context, input.categoryId, input.name), () => run(deps, context, input, commands));
   }
   // The names the command's events moved away from (not `before`'s: a retry may have renamed from another
   // one), also on a replay, in case the first run stopped before giving them back.
@@ -110,6 +139,7 @@ export async function restoreCategory(deps: CommandDeps, context: CommandContext
   const before = await load(deps, context, input.categoryId);
   if (alreadyHandled(before, context)) return run(deps, context, input, command);
   categoryDecider.decide(command, before.state); // not found before any claim
+  assertExpectedRevision(categoryStreamId(input.categoryId), input.expectedRevision, before);
   if (before.state.status !== 'archived') return run(deps, context, input, command);
   return withClaim(deps, nameClaim(deps, context, input.categoryId, before.state.name), () => run(deps, context, input, command));
 }

@@ -122,6 +122,16 @@ export async function loadAggregate<State, Event extends DomainEvent>(
 }
 
 /**
+ * The caller's precondition (If-Match) on a stream already loaded. A command that writes to another stream
+ * first (a name claim) checks it up front, so a stale request is refused before it writes anything.
+ */
+export function assertExpectedRevision(streamId: string, expected: bigint | 'no_stream' | undefined, loaded: { readonly revision: bigint | undefined }): void {
+  if (expected === undefined) return;
+  const actual = loaded.revision ?? 'no_stream';
+  if (expected !== actual) throw new WrongExpectedRevisionError(streamId, expected, actual);
+}
+
+/**
  * Load → fold → decide → append with the revision that was folded.
  * - Tenancy: another tenant's stream is RuleViolation `<category>.not_found`, as if missing.
  * - Precondition: `request.expectedRevision` (If-Match) that differs from the stream fails with

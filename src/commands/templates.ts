@@ -26,7 +26,7 @@ import type { Decider } from '../domain/decider.js';
 import { WrongExpectedRevisionError, type Position } from '../domain/event-store.js';
 import { deterministicUuid } from './deterministic-uuid.js';
 import { boundsAfter, checkInheritedParticipants, checkTemplateCategory } from './template-references.js';
-import { eventMetadata, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type StreamAccess } from './handle-command.js';
+import { assertExpectedRevision, eventMetadata, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type StreamAccess } from './handle-command.js';
 import { giveBack, normalizeReservedValue, withClaim, type ReservationRequest } from './reservations.js';
 
 export const templateStreamId = (templateId: string) => `template-${templateId.toLowerCase()}`;
@@ -175,6 +175,7 @@ export async function updateTemplate(deps: TemplateCommandDeps, context: Command
     result = await run(deps, context, input, command, ownerOnly(context));
   } else {
     assertTenantMayChange(before.state, context.tenantId);
+    assertExpectedRevision(templateStreamId(input.templateId), input.expectedRevision, before);
     templateDecider.decide(command, before.state); // bad input before any claim
     const keepsName = holdsNameState(before.state, newName);
     result = keepsName
@@ -229,6 +230,7 @@ export async function changeTemplateStatus(deps: TemplateCommandDeps, context: C
   const before = await load(deps, context, input.templateId);
   if (before.events.some((event) => event.metadata.commandId === context.commandId)) return run(deps, context, input, command, ownerOnly(context));
   assertTenantMayChange(before.state, context.tenantId);
+  assertExpectedRevision(templateStreamId(input.templateId), input.expectedRevision, before);
   templateDecider.decide(command, before.state);
   if (before.state.status !== 'archived') return run(deps, context, input, command, ownerOnly(context));
   return withClaim(deps, nameClaim(deps, context, input.templateId, before.state.content.name), () => run(deps, context, input, command, ownerOnly(context)));
@@ -239,6 +241,7 @@ export async function restoreTemplateVersion(deps: TemplateCommandDeps, context:
   const command: TemplateCommand = { type: 'RestoreTemplateVersion', data: { version: input.version } };
   if (before.events.some((event) => event.metadata.commandId === context.commandId)) return run(deps, context, input, command, ownerOnly(context));
   assertTenantMayChange(before.state, context.tenantId);
+  assertExpectedRevision(templateStreamId(input.templateId), input.expectedRevision, before);
   const restored = (before.state as LiveTemplateState).versions[input.version];
   if (restored) await checkInheritedParticipants(deps, context, before.state.parentTemplateId, restored, 'version');
   if (!restored || holdsNameState(before.state, restored.name)) return run(deps, context, input, command, ownerOnly(context));

@@ -8,9 +8,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { ApiKeyStore } from '../adapters/auth/api-key-store.js';
+import type { IdempotencyRecordStore } from '../adapters/idempotency/idempotency-record-store.js';
 import type { Metrics } from '../adapters/observability/metrics.js';
 import { authentication } from './auth.js';
 import { openApiObjectTransform, openApiRouteTransform } from './openapi.js';
+import { idempotencyKeys } from './idempotency.js';
+import { inputGuard } from './input-guard.js';
 import { HttpProblem, registerProblemHandlers } from './problem.js';
 
 export interface HttpOptions {
@@ -20,6 +23,8 @@ export interface HttpOptions {
   readonly bodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
   readonly jwt?: { secret: string; issuer?: string; audience?: string };
+  /** Where Idempotency-Keys are bound to their first request; without it a reused key is not detected. */
+  readonly idempotencyRecords?: IdempotencyRecordStore;
   /** Registers the routes; called inside the app once the shared plugins are in place. */
   readonly routes: (app: FastifyInstance) => Promise<void>;
 }
@@ -78,6 +83,9 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
     errorResponseBuilder: (_request, context) =>
       new HttpProblem(429, 'rate_limit', `at most ${context.max} requests per minute per tenant; retry in ${Math.ceil(context.ttl / 1000)} s`),
   });
+
+  await app.register(inputGuard);
+  if (options.idempotencyRecords) await app.register(idempotencyKeys, { records: options.idempotencyRecords });
 
   await app.register(options.routes);
   return app;

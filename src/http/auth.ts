@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import { z } from 'zod';
 import type { ApiKeyStore } from '../adapters/auth/api-key-store.js';
 import { TENANT_ID_PATTERN, hasPermission, type Principal } from '../domain/principal.js';
+import { isStorableText } from './input-guard.js';
 import { HttpProblem } from './problem.js';
 
 declare module 'fastify' {
@@ -28,7 +29,8 @@ export interface AuthOptions {
 }
 
 const jwtClaims = z.object({
-  sub: z.string().min(1).max(200),
+  // The subject becomes the userId in every event the caller writes: it must be storable text.
+  sub: z.string().min(1).max(200).refine(isStorableText),
   tenant_id: z.string().regex(TENANT_ID_PATTERN),
   permissions: z.array(z.string().max(100)).max(100).optional(),
   scope: z.string().max(2000).optional(),

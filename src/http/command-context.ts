@@ -3,17 +3,19 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CommandContext } from '../commands/handle-command.js';
 import { formatPosition, type Position } from '../domain/event-store.js';
 import { principalOf } from './auth.js';
+import { scopedCommandId } from './idempotency.js';
 import { setEtag } from './preconditions.js';
 
-/** The metadata a command carries, from the authenticated caller and the request's headers. */
+/** The metadata a command carries, from the authenticated caller and the request's headers. The command id
+ * comes from the Idempotency-Key scoped to (tenant, principal, route): the raw key would let one tenant's
+ * key answer another tenant's command on a shared stream. */
 export function commandContextOf(request: FastifyRequest): CommandContext {
   const principal = principalOf(request);
-  const key = request.headers['idempotency-key'];
   const correlation = request.headers['x-correlation-id'];
   return {
     tenantId: principal.tenantId,
     userId: principal.userId,
-    commandId: typeof key === 'string' ? key : randomUUID(),
+    commandId: scopedCommandId(request) ?? randomUUID(),
     correlationId: typeof correlation === 'string' ? correlation : request.id,
   };
 }

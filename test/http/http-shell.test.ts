@@ -123,6 +123,13 @@ describe('authentication', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(expired) })).statusCode).toBe(401);
   });
+
+  it('refuses a JWT whose subject cannot be stored (NUL, lone surrogate): it would become every event’s userId', async () => {
+    const sign = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 60_000 });
+    for (const sub of ['da\u0000ve', 'da\ud800ve']) {
+      expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(sign({ sub, tenant_id: 'globex', permissions: ['things:read'] })) })).statusCode).toBe(401);
+    }
+  });
 });
 
 describe('bad input', () => {

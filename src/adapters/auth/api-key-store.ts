@@ -41,7 +41,8 @@ export interface ApiKeyStore {
   /** Returns the key in clear text: the only moment it exists outside the caller's hands. */
   create(key: NewApiKey): Promise<{ keyId: string; apiKey: string }>;
   authenticate(apiKey: string): Promise<Principal | undefined>;
-  revoke(tenantId: string, keyId: string): Promise<boolean>;
+  /** Revokes an active key of `tenantId`, or of any tenant when `tenantId` is undefined (platform). */
+  revoke(tenantId: string | undefined, keyId: string): Promise<boolean>;
   /** A tenant's keys, oldest first, revoked ones included. */
   list(tenantId: string, page: { offset: number; limit: number }): Promise<{ keys: ApiKeyInfo[]; total: number }>;
   count(): Promise<number>;
@@ -92,7 +93,10 @@ export function createApiKeyStore(db: SqlDatabase, options: { cacheTtlMs?: numbe
       return principal;
     },
     async revoke(tenantId, keyId) {
-      const rows = await db.query('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND tenant_id = $2 AND revoked_at IS NULL RETURNING key_id', [keyId, tenantId]);
+      const rows = await db.query('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND ($2::text IS NULL OR tenant_id = $2) AND revoked_at IS NULL RETURNING key_id', [
+        keyId,
+        tenantId ?? null,
+      ]);
       cache.clear();
       return rows.length > 0;
     },

@@ -1,5 +1,5 @@
-// API key administration. A tenant admin manages its own tenant's keys; a `platform` key may create keys
-// for any tenant (the bootstrap key has it, so the first tenant can be set up).
+// API key administration. A tenant admin manages its own tenant's keys; a `platform` key may create, list
+// and revoke keys of any tenant (the bootstrap key has it, so the first tenant can be set up).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -52,8 +52,11 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKey
       config: { permission: 'admin' },
       schema: {
         tags: ['auth'],
-        summary: 'List the API keys of your tenant (never their secrets), oldest first, revoked ones included',
-        querystring: z.strictObject(pageQuery),
+        summary: "List a tenant's API keys (never their secrets), oldest first, revoked ones included",
+        querystring: z.strictObject({
+          ...pageQuery,
+          tenantId: z.string().regex(TENANT_ID_PATTERN).optional().describe('Another tenant needs the platform permission; default: yours'),
+        }),
         response: {
           200: pageResponse(
             z.object({
@@ -71,7 +74,14 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKey
     },
     async (request) => {
       const page = request.query;
-      const { keys, total } = await deps.apiKeys.list(principalOf(request).tenantId, { offset: pageOffset(page), limit: page.pageSize });
+      const principal = principalOf(request);
+      const tenantId = page.tenantId ?? principal.tenantId;
+      if (tenantId !== principal.tenantId && !hasPermission(principal, PLATFORM_PERMISSION)) {
+        throw new HttpProblem(403, 'auth.permission', "listing another tenant's keys needs the platform permission", {
+          errors: [{ field: 'query.tenantId', rule: 'auth.platform', message: 'needs the platform permission' }],
+        });
+      }
+      const { keys, total } = await deps.apiKeys.list(tenantId, { offset: pageOffset(page), limit: page.pageSize });
       return pageOf(keys.map((key) => ({ ...key, permissions: [...key.permissions] })), total, page);
     },
   );
@@ -82,13 +92,16 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKey
       config: { permission: 'admin' },
       schema: {
         tags: ['auth'],
-        summary: 'Revoke an API key of your tenant',
+        summary: 'Revoke an API key of your tenant (any tenant with the platform permission)',
         params: z.strictObject({ keyId: z.string().regex(/^[a-z0-9]{12}$/) }),
         response: { 204: z.undefined().describe('Revoked; no body') },
       },
     },
     async (request, reply) => {
-      const revoked = await deps.apiKeys.revoke(principalOf(request).tenantId, request.params.keyId);
+      const principal = principalOf(request);
+      // A platform key creates keys for other tenants, so it must be able to take them back.
+      const scope = hasPermission(principal, PLATFORM_PERMISSION) ? undefined : principal.tenantId;
+      const revoked = await deps.apiKeys.revoke(scope, request.params.keyId);
       if (!revoked) throw new HttpProblem(404, 'api_key.not_found', 'no such active key in your tenant');
       return reply.code(204).send();
     },

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
-import { archiveCategory, createCategory, describeCategory, renameCategory, restoreCategory } from '../../commands/categories.js';
+import { archiveCategory, changeCategory, createCategory, restoreCategory } from '../../commands/categories.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import type { CommandDeps } from '../../commands/handle-command.js';
 import { getCategory, listCategories } from '../../projections/categories/category-queries.js';
@@ -80,24 +80,15 @@ export async function categoryRoutes(app: FastifyInstance, deps: CategoryRouteDe
       },
     },
     async (request, reply) => {
-      const context = commandContextOf(request);
       const { categoryId } = request.params;
-      let expectedRevision = expectedRevisionFrom(request);
-      let result;
-      if (request.body.name !== undefined) {
-        result = await renameCategory(deps.commands, context, { categoryId, name: request.body.name, ...(expectedRevision !== undefined ? { expectedRevision } : {}) });
-        // The second change of the same request follows the first: its precondition is the revision just written.
-        if (expectedRevision !== undefined) expectedRevision = result.revision;
-      }
-      if (request.body.description !== undefined) {
-        const describeContext = result ? { ...context, commandId: `${context.commandId}:description` } : context;
-        result = await describeCategory(deps.commands, describeContext, {
-          categoryId,
-          description: request.body.description,
-          ...(expectedRevision !== undefined ? { expectedRevision } : {}),
-        });
-      }
-      if (!result) throw new HttpProblem(400, 'validation', 'nothing to change');
+      const expectedRevision = expectedRevisionFrom(request);
+      // One command for both changes: a request takes effect whole or not at all.
+      const result = await changeCategory(deps.commands, commandContextOf(request), {
+        categoryId,
+        ...(request.body.name !== undefined ? { name: request.body.name } : {}),
+        ...(request.body.description !== undefined ? { description: request.body.description } : {}),
+        ...(expectedRevision !== undefined ? { expectedRevision } : {}),
+      });
       return reply.send({ categoryId, ...commandAccepted(reply, result) });
     },
   );

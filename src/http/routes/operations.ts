@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { HorizonProbe, StoreHorizon } from '../../adapters/event-store/postgres-horizon.js';
 import type { Metrics } from '../../adapters/observability/metrics.js';
 import { formatPosition } from '../../domain/event-store.js';
+import { PLATFORM_PERMISSION } from '../../domain/principal.js';
 import type { ProjectionEngine, ProjectionStatus } from '../../projections/projector.js';
 
 export interface ReadinessCheck {
@@ -126,14 +127,15 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
 
   routes.get(
     '/v1/admin/projections',
-    { config: { permission: 'admin' }, schema: { tags: ['operations'], summary: 'Projection states and lag', response: { 200: z.object({ projections: z.array(projectionSchema) }) } } },
+    { config: { permission: PLATFORM_PERMISSION }, schema: { tags: ['operations'], summary: 'Projection states and lag (platform: projections and heads are shared by every tenant)', response: { 200: z.object({ projections: z.array(projectionSchema) }) } } },
     async () => ({ projections: (await deps.projections.status()).map(projectionView) }),
   );
 
   routes.post(
     '/v1/admin/projections/:name/rebuild',
     {
-      config: { permission: 'admin', problems: [409] },
+      // platform, not admin: a projection holds every tenant's rows, so a rebuild affects all of them.
+      config: { permission: PLATFORM_PERMISSION, problems: [409] },
       schema: {
         tags: ['operations'],
         summary: 'Rebuild a projection from position 0 into fresh tables, then swap them in',

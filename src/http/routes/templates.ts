@@ -62,6 +62,8 @@ const jsonObject = z.record(z.string(), jsonValue);
 const money = z.strictObject({ amountMinor: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. EUR') });
 const tag = z.strictObject({ name: z.string().trim().min(1).max(64), value: z.string().max(256).default(''), type: z.enum(TAG_TYPES).default('custom') });
 const tagKey = z.strictObject({ name: z.string().trim().min(1).max(64), type: z.enum(TAG_TYPES).default('custom') });
+/** The largest PostgreSQL `integer`. */
+const INT4_MAX = 2_147_483_647;
 const nullableInt = (min: number, max: number) => z.number().int().min(min).max(max).nullable();
 
 const contentFields = {
@@ -160,10 +162,12 @@ const searchQuery = z
     skillLevels: csv(SKILL_LEVELS),
     q: z.string().trim().min(1).max(200).optional().describe('keywords over name, description and tags (prefix match)'),
     tags: z.string().max(2000).transform((s) => s.split(',').map((v) => v.trim().toLowerCase()).filter(Boolean)).pipe(z.array(z.string().regex(/^(category|skill|topic|custom):.{1,64}$/, 'type:name')).max(20)).optional(),
-    priceMin: z.coerce.number().int().min(0).optional(),
-    priceMax: z.coerce.number().int().min(0).optional(),
-    durationMin: z.coerce.number().int().min(0).optional(),
-    durationMax: z.coerce.number().int().min(0).optional(),
+    // Bounded by their columns (price_minor bigint, read as a safe JS integer; duration integer): a value
+    // past them reached the database and failed there (500).
+    priceMin: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    priceMax: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    durationMin: z.coerce.number().int().min(0).max(INT4_MAX).optional(),
+    durationMax: z.coerce.number().int().min(0).max(INT4_MAX).optional(),
     favoritesOnly: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     popularOnly: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     sort: z.enum(SEARCH_SORTS).default('name'),
@@ -260,7 +264,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
         tags,
         summary: 'Append a new version equal to an earlier one',
         headers: commandHeaders,
-        params: z.strictObject({ templateId: z.uuid(), version: z.coerce.number().int().min(1) }),
+        params: z.strictObject({ templateId: z.uuid(), version: z.coerce.number().int().min(1).max(INT4_MAX) }),
         response: { 200: accepted },
       },
     },
