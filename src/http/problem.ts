@@ -2,7 +2,7 @@
 // never a stack trace; a 500 is logged with the request id and answered with that id only.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { IdempotencyConflictError, StreamNotFoundError, WrongExpectedRevisionError } from '../domain/event-store.js';
+import { IdempotencyConflictError, InvalidEventError, StreamNotFoundError, WrongExpectedRevisionError } from '../domain/event-store.js';
 import { RuleViolation, type RuleViolationKind } from '../domain/rule-violation.js';
 import { ProjectionTimeoutError, RebuildInProgressError, UnknownProjectionError } from '../projections/projector.js';
 
@@ -101,6 +101,12 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     return sendProblem(reply, 409, 'idempotency', 'this command id was already used for a different change');
   }
   if (error instanceof StreamNotFoundError) return sendProblem(reply, 404, 'not_found', 'resource not found');
+  // The edge refuses such text first; this catches a value built by the service itself (never a 500).
+  if (error instanceof InvalidEventError) {
+    return sendProblem(reply, 400, 'text.characters', 'a value holds a NUL character or a lone surrogate, which cannot be stored', {
+      errors: [{ field: error.path, rule: 'text.characters', message: 'holds a NUL character or a lone surrogate' }],
+    });
+  }
   if (error instanceof ProjectionTimeoutError) {
     reply.header('retry-after', '1');
     return sendProblem(reply, 503, 'read_model.lagging', `the read model has not reached position minPosition yet (waited ${error.timeoutMs} ms); retry shortly`, {

@@ -10,7 +10,7 @@ import { createApiKeyStore, type ApiKeyStore } from '../../src/adapters/auth/api
 import { createMetrics } from '../../src/adapters/observability/metrics.js';
 import { createPgliteDatabase } from '../../src/adapters/sql/pglite-database.js';
 import type { SqlDatabase } from '../../src/adapters/sql/sql-database.js';
-import { WrongExpectedRevisionError } from '../../src/domain/event-store.js';
+import { InvalidEventError, WrongExpectedRevisionError } from '../../src/domain/event-store.js';
 import { RuleViolation } from '../../src/domain/rule-violation.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { principalOf } from '../../src/http/auth.js';
@@ -44,6 +44,9 @@ async function fixtureRoutes(instance: FastifyInstance): Promise<void> {
   });
   routes.post('/conflict', { config: { permission: 'things:write' } }, async () => {
     throw new WrongExpectedRevisionError('thing-1', 3n, 5n);
+  });
+  routes.post('/unstorable', { config: { permission: 'things:write' } }, async () => {
+    throw new InvalidEventError('thing-1', '00000000-0000-4000-8000-000000000000', 'data.name');
   });
   routes.get('/boom', { config: { permission: 'things:read' } }, async () => {
     throw new Error('database password is hunter2');
@@ -179,6 +182,12 @@ describe('bad input', () => {
     expect(response.statusCode).toBe(409);
     expect(response.json()).toMatchObject({ currentRevision: 5 });
     expect(response.headers.etag).toBe('"5"');
+  });
+
+  it('maps text the event store cannot hold to a 400 naming the field, never a 500', async () => {
+    const response = await app.inject({ method: 'POST', url: '/unstorable', headers: auth(writerKey) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ errors: [{ field: 'data.name', rule: 'text.characters' }] });
   });
 
   it('hides a real fault behind a 500 that quotes the request id', async () => {
