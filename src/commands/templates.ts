@@ -20,6 +20,9 @@ import {
   type TemplateState,
   type TemplateTag,
   type TemplateTagKey,
+  templateFavoriteStreamId,
+  templateStreamId,
+  templateUsageStreamId,
 } from '../domain/templates/index.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import type { Decider } from '../domain/decider.js';
@@ -29,7 +32,6 @@ import { boundsAfter, checkInheritedParticipants, checkTemplateCategory } from '
 import { assertExpectedRevision, eventMetadata, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type StreamAccess } from './handle-command.js';
 import { giveBack, normalizeReservedValue, withClaim, type ReservationRequest } from './reservations.js';
 
-export const templateStreamId = (templateId: string) => `template-${templateId.toLowerCase()}`;
 export const TEMPLATE_NAME_SCOPE = 'template.name';
 
 export interface TemplateLimits {
@@ -259,12 +261,8 @@ export function removeTemplateTags(deps: TemplateCommandDeps, context: CommandCo
   return run(deps, context, input, { type: 'RemoveTemplateTags', data: { tags: input.tags } }, ownerOnly(context));
 }
 
-// Favorites and usages live beside the template's stream, not in it: they come from every tenant that
-// may see the template and from every course made with it, so in the template's stream they would grow
-// it without bound and move its revision (the owner's ETag) on every click. A favorite is one small
-// stream per (template, user); usages append to one stream per template.
-export const templateUsageStreamId = (templateId: string) => `templateusage-${templateId.toLowerCase()}`;
-export const templateFavoriteStreamId = (templateId: string, userKey: string) => `templatefavorite-${deterministicUuid(`favorite:${templateId.toLowerCase()}`, userKey)}`;
+/** One favorite stream per (template, user): user ids are only unique inside a tenant, hence the user key. */
+const favoriteStreamOf = (templateId: string, userKey: string) => templateFavoriteStreamId(deterministicUuid(`favorite:${templateId.toLowerCase()}`, userKey));
 
 /** What a favorite or usage command answers: the template's own revision (its ETag) and the position of
  * the side event for read-your-writes. */
@@ -301,7 +299,7 @@ export async function favoriteTemplate(deps: TemplateCommandDeps, context: Comma
   // The template's rules (archived templates take no new favorites) on its current state.
   templateDecider.decide(input.favorite ? { type: 'FavoriteTemplate', data: { userId } } : { type: 'UnfavoriteTemplate', data: { userId } }, template.state);
   const event: FavoriteEvent = { type: input.favorite ? 'TemplateFavorited' : 'TemplateUnfavorited', data: { templateId, userId } };
-  const result = await handleCommand(deps, favoriteDecider, { streamId: templateFavoriteStreamId(templateId, userId), command: event, context });
+  const result = await handleCommand(deps, favoriteDecider, { streamId: favoriteStreamOf(templateId, userId), command: event, context });
   return { revision: template.revision!, version: template.state.version, position: result.position, idempotent: result.idempotent };
 }
 

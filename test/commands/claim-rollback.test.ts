@@ -11,10 +11,10 @@ import {
   changeTemplateStatus,
   createTemplate,
   restoreTemplateVersion,
-  templateStreamId,
   updateTemplate,
   type TemplateCommandDeps,
 } from '../../src/commands/templates.js';
+import { templateStreamId } from '../../src/domain/templates/index.js';
 import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../src/domain/event-store.js';
 import { postgresService } from '../support/services.js';
 import { contextFor, manualClock, openPgliteStore, openPostgresStore, type OpenStore } from './fixtures/store.js';

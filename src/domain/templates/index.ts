@@ -8,3 +8,4 @@ export * from './template-lifecycle.js';
 export * from './template-state.js';
 export * from './template-tenancy.js';
 export * from './template-validation.js';
+export * from './template-streams.js';

@@ -5,9 +5,10 @@
 // received up to that event, and is flagged `parentUnavailable`.
 import type { CommandDeps } from '../../commands/handle-command.js';
 import { loadAggregate } from '../../commands/handle-command.js';
-import { templateAccess, templateStreamId } from '../../commands/templates.js';
+import { templateAccess } from '../../commands/templates.js';
 import { comparePositions, type Position, type RecordedEvent } from '../../domain/event-store.js';
 import {
+  templateStreamId,
   inheritEffective,
   isVisibleTo,
   MAX_INHERITANCE_DEPTH,

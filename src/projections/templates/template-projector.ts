@@ -6,24 +6,20 @@
 import { sql, type Kysely } from 'kysely';
 import type { JsonObject, RecordedEvent } from '../../domain/event-store.js';
 import type { TemplateContent, TemplateEvent, TemplateTag } from '../../domain/templates/index.js';
-import { tagKey } from '../../domain/templates/index.js';
+import { isTemplateFavoriteStream, tagKey, TEMPLATE_FAMILY_CATEGORIES, templateIdOfStream, templateIdOfUsageStream } from '../../domain/templates/index.js';
+import { isUuid } from '../../domain/uuid.js';
 import type { Projector } from '../projector.js';
 import { chunked, rowsPerStatement } from '../chunks.js';
 import { loadRows, refreshEffective } from './effective-templates.js';
 import { createTemplateSchema } from './template-schema.js';
 import type { FavoriteRow, HistoryRow, TemplateRow, TemplateTables, UsageDayRow, VersionRow } from './template-tables.js';
 
-const UUID_PATTERN = '([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})';
-const TEMPLATE_STREAM = new RegExp(`^template-${UUID_PATTERN}$`, 'i');
-const USAGE_STREAM = new RegExp(`^templateusage-${UUID_PATTERN}$`, 'i');
-const UUID = new RegExp(`^${UUID_PATTERN}$`, 'i');
-export const templateIdOfStream = (streamId: string) => TEMPLATE_STREAM.exec(streamId)?.[1]?.toLowerCase();
 
 /** The template a side event (favorite, usage) is about. */
 function sideTemplateId(event: RecordedEvent): string | undefined {
-  const fromStream = USAGE_STREAM.exec(event.streamId)?.[1];
-  const id = fromStream ?? (event.streamId.startsWith('templatefavorite-') ? String(event.data.templateId ?? '') : undefined);
-  return id !== undefined && UUID.test(id) ? id.toLowerCase() : undefined;
+  const fromStream = templateIdOfUsageStream(event.streamId);
+  const id = fromStream ?? (isTemplateFavoriteStream(event.streamId) ? String(event.data.templateId ?? '') : undefined);
+  return id !== undefined && isUuid(id) ? id.toLowerCase() : undefined;
 }
 
 /** What a committed batch touched, for cache invalidation. */
@@ -370,7 +366,7 @@ export function templateProjector(options: TemplateProjectorOptions = {}): Proje
   const effects = new WeakMap<readonly RecordedEvent[], TemplateBatchEffect>();
   return {
     name: 'templates',
-    filter: { categories: ['template', 'templateusage', 'templatefavorite'] },
+    filter: { categories: [...TEMPLATE_FAMILY_CATEGORIES] },
     createSchema: createTemplateSchema,
 
     async apply(anyDb, events) {
