@@ -45,11 +45,17 @@ function validIds(data: { batchId: string; tenantId: string; requestedBy: string
 const fold = (state: BatchState, events: readonly BatchEvent[]) => events.reduce(evolveBatch, state);
 const countsOf = (state: LiveBatchState): BatchCounts => ({ ...state.counts, total: state.total });
 
+/** The batch cancelled: its counts are the final ones, every pending item cancelled. */
+const cancelled = (state: LiveBatchState, now: string): BatchEvent => ({
+  type: 'BatchCancelled',
+  data: { finishedAt: now, cancelled: state.counts.pending, counts: { ...countsOf(state), pending: 0, cancelled: state.counts.cancelled + state.counts.pending } },
+});
+
 /** The end event once nothing is pending or queued: see the rules at the top. */
 function endEvents(state: BatchState, now: string): BatchEvent[] {
   if (state.status === 'absent') return [];
   const { pending, queued, succeeded } = state.counts;
-  if (state.status === 'cancelling' && queued === 0) return [{ type: 'BatchCancelled', data: { finishedAt: now, cancelled: pending, counts: countsOf(state) } }];
+  if (state.status === 'cancelling' && queued === 0) return [cancelled(state, now)];
   if (state.status !== 'running' || pending + queued > 0) return [];
   const data = { finishedAt: now, counts: countsOf(state) };
   if (succeeded === state.total) return [{ type: 'BatchCompleted', data }];
@@ -208,7 +214,7 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
       const { requestedBy, reason, now } = command.data;
       const requested: BatchEvent = { type: 'BatchCancelRequested', data: { requestedBy, reason: reason ?? null, requestedAt: now } };
       const after = evolveBatch(batch, requested) as LiveBatchState;
-      if (after.status === 'scheduled') return [requested, { type: 'BatchCancelled', data: { finishedAt: now, cancelled: after.counts.pending, counts: countsOf(after) } }];
+      if (after.status === 'scheduled') return [requested, cancelled(after, now)];
       return [requested, ...endEvents(after, now)];
     }
     case 'RetryBatch': {
