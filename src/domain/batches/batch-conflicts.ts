@@ -126,12 +126,15 @@ function liveStateOf(template: TemplateSnapshot): LiveTemplateState {
   };
 }
 
-function integrity(command: TemplateCommand, state: LiveTemplateState | { status: 'absent' }, prefix: string): Found[] {
+/** The template decider's refusal, if any. A field the item gave is named by its path in the item
+ * (`prefix` + field: 'changes.defaultMinParticipants'); one it did not ('status') is named as is. */
+function integrity(command: TemplateCommand, state: LiveTemplateState | { status: 'absent' }, prefix = '', given: readonly string[] = []): Found[] {
   try {
     templateDecider.decide(command, state);
     return [];
   } catch (error) {
-    return [fromViolation('integrity', error, prefix)];
+    const field = error instanceof RuleViolation ? (error.field ?? '') : '';
+    return [fromViolation('integrity', error, given.includes(field.split('.')[0] ?? '') ? prefix : '')];
   }
 }
 
@@ -203,7 +206,7 @@ function itemConflicts(item: BatchItem, snapshot: BatchSnapshot, overlay: Overla
   if (item.operation === 'create') {
     if (template !== undefined || overlay.parents.has(item.templateId)) return [found('integrity', 'template.exists', 'this template id is already taken', { field: 'templateId' })];
     const data = { ...item.create, templateId: item.templateId, ownerTenantId: snapshot.tenantId } as unknown as Extract<TemplateCommand, { type: 'CreateTemplate' }>['data'];
-    const conflicts = integrity({ type: 'CreateTemplate', data }, { status: 'absent' }, '');
+    const conflicts = integrity({ type: 'CreateTemplate', data }, { status: 'absent' });
     const parentId = (item.create.parentTemplateId ?? null) as string | null;
     conflicts.push(...parentConflicts(item.templateId, parentId, 1, snapshot, overlay), ...nameConflict(item.templateId, item.create.name, overlay));
     if (snapshot.tenant.templateCount + overlay.created >= snapshot.tenant.maxTemplatesPerTenant) {
@@ -217,15 +220,15 @@ function itemConflicts(item: BatchItem, snapshot: BatchSnapshot, overlay: Overla
   const state = liveStateOf(template);
   switch (item.operation) {
     case 'update':
-      conflicts.push(...integrity({ type: 'UpdateTemplate', data: item.changes as never }, state, 'changes.'), ...nameConflict(item.templateId, item.changes.name, overlay));
+      conflicts.push(...integrity({ type: 'UpdateTemplate', data: item.changes as never }, state, 'changes.', Object.keys(item.changes)), ...nameConflict(item.templateId, item.changes.name, overlay));
       break;
     case 'changeParent':
-      conflicts.push(...integrity({ type: 'ChangeTemplateParent', data: { parentTemplateId: item.parentTemplateId } }, state, ''));
+      conflicts.push(...integrity({ type: 'ChangeTemplateParent', data: { parentTemplateId: item.parentTemplateId } }, state));
       conflicts.push(...parentConflicts(item.templateId, item.parentTemplateId, template.subtreeDepth, snapshot, overlay));
       break;
     case 'archive':
     case 'delete': {
-      if (item.operation === 'archive') conflicts.push(...integrity({ type: 'ArchiveTemplate', data: {} }, state, ''));
+      if (item.operation === 'archive') conflicts.push(...integrity({ type: 'ArchiveTemplate', data: {} }, state));
       const orphaned = template.children.filter((child) => child.status !== 'archived' && !removedInBatch.has(child.templateId.toLowerCase())).map((child) => child.templateId);
       if (orphaned.length > 0) {
         conflicts.push(
