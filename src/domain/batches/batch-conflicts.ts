@@ -285,5 +285,7 @@ export function detectConflicts(plan: Pick<BatchPlan, 'items' | 'options'>, snap
     const moved = found.some((c) => c.type === 'version') && current !== undefined;
     return { index, templateId: item.templateId, run, runAgainstRevision: moved ? current.revision : item.expectedRevision, resolution };
   });
-  return { resolution: strategy, aborted: decisions.some((d) => d.resolution === 'aborted'), conflicts, decisions };
+  const aborted = decisions.some((d) => d.resolution === 'aborted');
+  // Under abort one conflict stops everything: no item is planned to run, conflicting or not.
+  return { resolution: strategy, aborted, conflicts, decisions: aborted ? decisions.map((d) => ({ ...d, run: false })) : decisions };
 }
