@@ -5,10 +5,11 @@
 //   item then runs against R', so a change after the snapshot still fails it). Mergeable when the item
 //   is an update whose fields do not overlap the fields changed by every revision R+1..R' (the snapshot's
 //   history must cover them all; a gap means "unknown", not mergeable).
-// - dependency: archive/delete of a template with active children (listed); a new parent that is missing,
-//   invisible, would make a cycle or exceed depth 10 (validateParentChain). Only archiving over active
-//   children is overridable: the children keep their link and inherit from the archived template. A
-//   delete would leave them dangling, a cycle or depth breaks an invariant.
+// - dependency: archive/delete of a template with active (= not archived) children, listed unless the
+//   same batch archives or deletes them too; a new parent that is missing, invisible, would make a cycle
+//   or exceed depth 10 (validateParentChain). Only archiving over active children is overridable: the
+//   children keep their link and inherit from the archived template. A delete would leave them
+//   dangling; a cycle or depth breaks an invariant.
 // - integrity: the template domain would refuse the item's command (participants, price, name length,
 //   status transition, an archived template, an id already taken). Never overridable.
 // - business_rule: a name already held by another template or by an earlier item of the batch; the
@@ -175,7 +176,8 @@ function parentConflicts(templateId: string, parentId: string | null, subtreeDep
   }
   const lookup = (id: string) => {
     if (overlay.parents.has(id)) return { parentTemplateId: overlay.parents.get(id) ?? null };
-    return snapshotOf(snapshot, id);
+    const known = snapshotOf(snapshot, id);
+    return known === undefined ? undefined : { parentTemplateId: known.parentTemplateId?.toLowerCase() ?? null };
   };
   try {
     validateParentChain({ templateId, newParentId: parentId, lookup, subtreeDepth });

@@ -23,7 +23,7 @@ import { TENANT_ID_PATTERN } from '../principal.js';
 import { RuleViolation } from '../rule-violation.js';
 import { UUID } from '../templates/template-validation.js';
 import type { BatchCommand, ItemOutcomeReport } from './batch-commands.js';
-import { detectConflicts } from './batch-conflicts.js';
+import { detectConflicts, type BatchConflict } from './batch-conflicts.js';
 import type { BatchCounts, BatchEvent } from './batch-events.js';
 import { evolveBatch } from './batch-evolve.js';
 import { validateBatchOptions, validateBatchPlan, type BatchItem, type BatchOperation, type BatchOptions } from './batch-plan.js';
@@ -81,8 +81,10 @@ function planEvents(
         items: resolved.map((d) => ({ index: d.index, templateId: d.templateId, resolution: d.resolution as Exclude<typeof d.resolution, 'none'>, run: d.run, runAgainstRevision: d.runAgainstRevision })),
       },
     });
+    const byIndex = new Map<number, BatchConflict[]>();
+    for (const conflict of report.conflicts) byIndex.set(conflict.index, [...(byIndex.get(conflict.index) ?? []), conflict]);
     for (const decision of resolved.filter((d) => !d.run)) {
-      const mine = report.conflicts.filter((c) => c.index === decision.index);
+      const mine = byIndex.get(decision.index) ?? [];
       events.push({
         type: 'BatchItemSkipped',
         data: { index: decision.index, templateId: decision.templateId, conflictTypes: [...new Set(mine.map((c) => c.type))], reason: mine.map((c) => c.message).join('; ') },

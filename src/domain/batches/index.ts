@@ -5,6 +5,7 @@ export * from './batch-decider.js';
 export * from './batch-events.js';
 export * from './batch-evolve.js';
 export * from './batch-impact.js';
+export * from './batch-item-commands.js';
 export * from './batch-plan.js';
 export * from './batch-progress.js';
 export * from './batch-snapshot.js';

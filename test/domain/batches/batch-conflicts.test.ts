@@ -4,8 +4,10 @@ import {
   analyzeBatch,
   batchProgress,
   detectConflicts,
+  batchItemCommandId,
   restoreCommands,
   statusPath,
+  templateCommandsForItem,
   validateBatchPlan,
   type BatchPlanInput,
   type BatchSnapshot,
@@ -216,6 +218,19 @@ describe('Batch undo commands', () => {
     expect(restoreCommands(active, { exists: false, version: null, status: null, parentTemplateId: null })).toEqual([{ type: 'ArchiveTemplate', data: {} }]);
     expect(statusPath('archived', 'deprecated')).toEqual(['draft', 'active', 'deprecated']);
     expect(statusPath('active', 'active')).toEqual([]);
+  });
+});
+
+describe('Batch item commands', () => {
+  it('turns a create item into the template command of the batch tenant, with batchId:index as its id', () => {
+    const plan = validateBatchPlan({ operation: 'create', items: [{ templateId: uuid(7).toUpperCase(), name: ' New ', templateType: 'base', defaultDuration: 30 }] }, { maxItems: 10, now: NOW });
+    const [command, ...rest] = templateCommandsForItem(plan.items[0]!, TENANT, { status: 'absent' });
+    expect(rest).toEqual([]);
+    expect(templateDecider.decide(command!, { status: 'absent' })).toMatchObject([
+      { type: 'TemplateCreated', data: { templateId: uuid(7), ownerTenantId: TENANT, name: 'New', defaultDuration: 30, parentTemplateId: null } },
+    ]);
+    expect(batchItemCommandId(uuid(1), 4)).toBe(`${uuid(1)}:4`);
+    expect(batchItemCommandId(uuid(1), 4, 2)).toBe(`${uuid(1)}:4:2`);
   });
 });
 
