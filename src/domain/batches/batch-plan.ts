@@ -8,6 +8,7 @@
 // by batch-conflicts.ts, which runs the template domain's own rules.
 import type { JsonObject, JsonValue } from '../event-store.js';
 import { RuleViolation } from '../rule-violation.js';
+import type { CreateTemplateData } from '../templates/template-commands.js';
 import { UPDATABLE_FIELDS } from '../templates/template-content.js';
 import { cloneJson, isPlainObject } from '../templates/template-json.js';
 import { UUID } from '../templates/template-validation.js';
@@ -141,10 +142,34 @@ function changesOf(raw: unknown, at: string): JsonObject {
   return cloneJson(raw);
 }
 
+/** The fields of CreateTemplateData a batch item may give. Not ownerTenantId (the batch tenant owns what it
+ * creates) nor isSystemTemplate (system templates need the platform permission, one at a time). */
+export const CREATE_ITEM_FIELDS: readonly string[] = [
+  'templateId',
+  'name',
+  'templateType',
+  'description',
+  'categoryId',
+  'parentTemplateId',
+  'mergeStrategy',
+  'selectiveKeys',
+  'defaultDuration',
+  'defaultMaxParticipants',
+  'defaultMinParticipants',
+  'defaultPrice',
+  'defaultSkillLevel',
+  'dynamicProperties',
+  'validationRules',
+  'uiConfiguration',
+  'tags',
+  'isPublic',
+] satisfies readonly (keyof CreateTemplateData)[];
+
 function createOf(item: Record<string, unknown>, index: number): JsonObject {
+  const unknown = Object.keys(item).find((key) => !CREATE_ITEM_FIELDS.includes(key));
+  if (unknown !== undefined) throw shape(index, unknown, `${unknown} cannot be given to a batch create (one of ${CREATE_ITEM_FIELDS.join(', ')})`);
   if (typeof item.name !== 'string') throw shape(index, 'name', 'name must be a string');
   if (typeof item.templateType !== 'string') throw shape(index, 'templateType', 'templateType must be a string');
-  if ('ownerTenantId' in item) throw shape(index, 'ownerTenantId', 'the batch tenant owns what it creates; ownerTenantId is not accepted');
   const parent = item.parentTemplateId ?? null;
   if (parent !== null && (typeof parent !== 'string' || !UUID.test(parent))) throw shape(index, 'parentTemplateId', 'parentTemplateId must be a UUID or null');
   const { templateId: _id, ...fields } = item;

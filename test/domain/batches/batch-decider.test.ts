@@ -100,6 +100,10 @@ describe('Batch decider', () => {
       given().when(update(['just a string'])).thenRefuses('batch.item.shape', 'invalid', 'items.0.');
       given().when(startBatch({ operation: 'create', items: [{ templateId: uuid(9), templateType: 'base' }] }, snap)).thenRefuses('batch.item.shape', 'invalid', 'items.0.name');
       given().when(startBatch({ operation: 'changeParent', items: [{ templateId: uuid(1) }] }, snap)).thenRefuses('batch.item.shape', 'invalid', 'items.0.parentTemplateId');
+      const create = (item: Record<string, unknown>) => startBatch({ operation: 'create', items: [{ templateId: uuid(9), name: 'N', templateType: 'base', ...item }] }, snap);
+      given().when(create({ ownerTenantId: 'other' })).thenRefuses('batch.item.shape', 'invalid', 'items.0.ownerTenantId');
+      given().when(create({ isSystemTemplate: true })).thenRefuses('batch.item.shape', 'invalid', 'items.0.isSystemTemplate');
+      given().when(create({ parentTemplateId: 'x' })).thenRefuses('batch.item.shape', 'invalid', 'items.0.parentTemplateId');
       given()
         .when(update([{ templateId: uuid(1), changes: { name: 'a' } }, { templateId: uuid(1).toUpperCase(), changes: { name: 'b' } }]))
         .thenRefuses('batch.item.duplicate', 'invalid', 'items.1.templateId');
