@@ -276,15 +276,15 @@ export function detectConflicts(plan: Pick<BatchPlan, 'items' | 'options'>, snap
   const removedInBatch = new Set(plan.items.filter((item) => item.operation === 'archive' || item.operation === 'delete').map((item) => item.templateId));
   const conflicts: BatchConflict[] = [];
   const decisions = plan.items.map((item, index): ItemDecision => {
-    const found = itemConflicts(item, snapshot, overlay, removedInBatch);
-    const { run, resolution } = decideItem(strategy, found);
-    for (const conflict of found) {
+    const detected = itemConflicts(item, snapshot, overlay, removedInBatch);
+    const { run, resolution } = decideItem(strategy, detected);
+    for (const conflict of detected) {
       const applied: AppliedResolution = resolution === 'none' ? 'skipped' : resolution;
       conflicts.push({ ...conflict, index, templateId: item.templateId, overridable: conflict.overridable ?? false, mergeable: conflict.mergeable ?? false, resolution: applied });
     }
     if (run) applyToOverlay(item, overlay);
     const current = snapshotOf(snapshot, item.templateId);
-    const moved = found.some((c) => c.type === 'version') && current !== undefined;
+    const moved = detected.some((c) => c.type === 'version') && current !== undefined;
     return { index, templateId: item.templateId, run, runAgainstRevision: moved ? current.revision : item.expectedRevision, resolution };
   });
   const aborted = decisions.some((d) => d.resolution === 'aborted');
