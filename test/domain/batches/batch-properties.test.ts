@@ -153,6 +153,14 @@ describe('Batch invariants', () => {
           expect(FINISHED_BATCH_STATUSES).toContain(end.status);
           expect(itemsOf(end.items).every((item) => ITEM_OUTCOMES.includes(item.status))).toBe(true);
           expect(end.counts.pending + end.counts.queued).toBe(0);
+          // Undo restores exactly the applied items, latest first; unchanged since, it is not refused.
+          const applied = itemsOf(end.items).flatMap((item) => (item.status === 'succeeded' ? [item.templateId] : []));
+          const revisions = Object.fromEntries(applied.map((id) => [id, 4]));
+          if (applied.length > 0) {
+            const undone = batchDecider.decide({ type: 'UndoBatch', data: { undoBatchId: uuid(0xd0), requestedBy: USER, currentRevisions: revisions, now: LATER } }, end);
+            expect(undone[1]).toMatchObject({ type: 'BatchUndoPlanned', data: { changedSinceBatch: [] } });
+            expect((undone[1] as Extract<BatchEvent, { type: 'BatchUndoPlanned' }>).data.items.map((item) => item.templateId)).toEqual([...applied].reverse());
+          }
           // Finished for good: nothing but a retry (with failed items) moves it again.
           for (const s of steps.slice(0, 10)) {
             const command = commandFor(end, s);
@@ -256,6 +264,14 @@ describe('Batch conflict resolution invariants', () => {
         }
         // Whatever the strategy, every item is decided exactly once, in order.
         expect(report.decisions.map((d) => d.index)).toEqual(plan.items.map((_, i) => i));
+        // And the recorded batch plans to run exactly the items the report runs: the rest are skipped.
+        if (!report.aborted) {
+          const state = live(batchDecider.decide(startBatch({ operation: 'update', items: plan.items, options: plan.options }, snap), { status: 'absent' }).reduce(batchDecider.evolve, batchDecider.initialState()));
+          const runs = report.decisions.filter((d) => d.run).map((d) => d.index);
+          expect(state.chunks.flat()).toEqual(runs);
+          expect(state.counts.skipped).toBe(plan.items.length - runs.length);
+          runs.forEach((index) => expect(itemsOf(state.items)[index]?.runAgainstRevision).toBe(report.decisions[index]?.runAgainstRevision));
+        }
       }),
       { numRuns: 400 },
     );
