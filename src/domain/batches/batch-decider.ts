@@ -34,6 +34,9 @@ import { BatchConflictViolation, BatchUndoViolation } from './batch-violations.j
 
 const notFound = () => new RuleViolation('batch.not_found', 'no such batch', 'not_found');
 
+/** A failure reason is cut to this many characters: a worker's error must never make its report refused. */
+export const BATCH_REASON_MAX = 2000;
+
 function validIds(data: { batchId: string; tenantId: string; requestedBy: string }): void {
   if (typeof data.batchId !== 'string' || !UUID.test(data.batchId)) throw new RuleViolation('batch.id.format', 'batchId must be a UUID', 'invalid', 'batchId');
   if (typeof data.tenantId !== 'string' || !TENANT_ID_PATTERN.test(data.tenantId)) throw new RuleViolation('batch.tenant.format', 'tenantId must be a tenant id', 'invalid', 'tenantId');
@@ -139,7 +142,7 @@ function recordOutcomes(state: LiveBatchState, outcomes: readonly ItemOutcomeRep
     } else {
       if (report.attempt <= item.attempts) return; // this attempt's failure is already recorded
       const final = !report.retryable || report.attempt >= state.options.maxAttempts;
-      event = { type: 'BatchItemFailed', data: { index: report.index, templateId: item.templateId, reason: report.reason, attempt: report.attempt, retryable: report.retryable, final } };
+      event = { type: 'BatchItemFailed', data: { index: report.index, templateId: item.templateId, reason: report.reason.slice(0, BATCH_REASON_MAX), attempt: report.attempt, retryable: report.retryable, final } };
     }
     events.push(event);
     working = evolveBatch(working, event);

@@ -19,7 +19,7 @@ export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 export const BATCH_STATUS_TRANSITIONS: Readonly<Record<BatchStatus, readonly BatchStatus[]>> = {
   scheduled: ['running', 'cancelled'],
-  running: ['completed', 'partially_completed', 'failed', 'cancelling', 'cancelled'],
+  running: ['completed', 'partially_completed', 'failed', 'cancelling'],
   cancelling: ['cancelled'],
   completed: [],
   partially_completed: ['running'],
