@@ -35,13 +35,13 @@ export interface BatchStack {
   close(): Promise<void>;
 }
 
-export async function createBatchStack(options: { databaseUrl?: string; maxItems?: number; maxTemplatesPerTenant?: number } = {}): Promise<BatchStack> {
+export async function createBatchStack(options: { databaseUrl?: string; maxItems?: number; maxTemplatesPerTenant?: number; queueLeaseMs?: number } = {}): Promise<BatchStack> {
   const db = options.databaseUrl ? createPgDatabase({ connectionString: options.databaseUrl, maxConnections: 10 }) : await createPgliteDatabase();
   await migrateEventStore(db);
   const eventStore = createPostgresEventStore(db, { pollIntervalMs: 10 });
-  const projections = createProjectionEngine({ db, eventStore, projectors: [templateProjector(), batchProjector], leaseRetryMs: 20 } as Parameters<typeof createProjectionEngine>[0]);
+  const projections = createProjectionEngine({ db, eventStore, projectors: [templateProjector(), batchProjector], leaseRetryMs: 20 });
   await projections.start();
-  const queue = createSqlJobQueue(db, { pollIntervalMs: 10 });
+  const queue = createSqlJobQueue(db, { pollIntervalMs: 10, ...(options.queueLeaseMs ? { leaseMs: options.queueLeaseMs } : {}) });
   await queue.migrate();
   const clock = () => new Date();
   const templates: TemplateCommandDeps = {
