@@ -10,7 +10,7 @@ import type { BatchCommandDeps } from '../../src/commands/batches/batch-commands
 import type { CommandContext } from '../../src/commands/handle-command.js';
 import type { TemplateCommandDeps } from '../../src/commands/templates.js';
 import type { EventStore } from '../../src/domain/event-store.js';
-import { BATCH_CONTROL_QUEUE, BATCH_ITEMS_QUEUE, batchControlWorker, batchItemsWorker, batchProcessManager } from '../../src/processes/batches/batch-process.js';
+import { BATCH_CONTROL_QUEUE, BATCH_ITEMS_QUEUE, batchControlWorker, batchItemsWorker, batchProcessManager, batchWorkerCache } from '../../src/processes/batches/batch-process.js';
 import { createProcessRuntime, type ProcessRuntime } from '../../src/processes/process-runtime.js';
 import { batchProjector } from '../../src/projections/batches/batch-projector.js';
 import { batchSnapshotReads } from '../../src/projections/batches/batch-snapshot-reads.js';
@@ -69,7 +69,8 @@ export async function createBatchStack(options: { databaseUrl?: string; maxItems
     batches,
     async startWorkers() {
       await processes.start();
-      stops = [await queue.work(BATCH_CONTROL_QUEUE, batchControlWorker(batches), { concurrency: 2 }), await queue.work(BATCH_ITEMS_QUEUE, batchItemsWorker(templates), { concurrency: 4 })];
+      const cache = batchWorkerCache(batches);
+      stops = [await queue.work(BATCH_CONTROL_QUEUE, batchControlWorker(batches, cache), { concurrency: 2 }), await queue.work(BATCH_ITEMS_QUEUE, batchItemsWorker(templates, cache), { concurrency: 4 })];
     },
     async stopWorkers() {
       await processes.stop();

@@ -13,11 +13,12 @@
 //   exponential backoff; the next attempt runs only the items still queued.
 // - BatchUndoPlanned → a 'startUndo' control job (the HTTP undo starts the undo batch itself; this
 //   finishes it if the service died in between; StartUndoBatch is idempotent).
-import { BATCH_OPTION_LIMITS, itemAt, type BatchEvent, type BatchItem, type ItemOutcomeReport, type LiveBatchState } from '../../domain/batches/index.js';
+import { BATCH_OPTION_LIMITS, itemAt, type BatchEvent, type ItemOutcomeReport, type LiveBatchState } from '../../domain/batches/index.js';
 import { batchIdOfStream, batchStreamId } from '../../domain/batches/batch-streams.js';
 import type { CommandContext, CommandDeps } from '../../commands/handle-command.js';
 import type { TemplateCommandDeps } from '../../commands/templates.js';
-import { beginScheduledBatch, enqueueChunk, loadBatch, recordItemOutcomes, startUndoBatch, withdrawQueuedItems } from '../../commands/batches/batch-commands.js';
+import { startUndoBatch } from '../../commands/batches/batch-commands.js';
+import { createBatchStreamCache, type BatchStreamCache } from '../../commands/batches/batch-stream-cache.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import { randomUUID } from 'node:crypto';
 import type { Job, JobHandler } from '../job-queue.js';
@@ -73,19 +74,6 @@ const workerContext = (tenantId: string, batchId: string, commandId: string): Co
   correlationId: batchId,
 });
 
-async function liveBatch(deps: CommandDeps, tenantId: string, batchId: string): Promise<LiveBatchState | undefined> {
-  const { state } = await loadBatch(deps, tenantId, batchId);
-  return state.status === 'absent' ? undefined : state;
-}
-
-/** The batch with its planned items (the state keeps only each item's progress; the plan is in the first event). */
-async function batchWithPlan(deps: CommandDeps, tenantId: string, batchId: string): Promise<{ state: LiveBatchState; items: BatchItem[] } | undefined> {
-  const { state, events } = await loadBatch(deps, tenantId, batchId);
-  const plan = events.find((event) => event.type === 'BatchPlanRecorded');
-  if (state.status === 'absent' || !plan) return undefined;
-  return { state, items: plan.data.items as unknown as BatchItem[] };
-}
-
 /** Chunks of the current round enqueued and still holding a queued item. */
 function chunksInFlight(state: LiveBatchState): number {
   let inFlight = 0;
@@ -95,7 +83,15 @@ function chunksInFlight(state: LiveBatchState): number {
   return inFlight;
 }
 
-export function batchControlWorker(deps: CommandDeps): JobHandler {
+/** The workers' shared view of the batch streams (see batch-stream-cache.ts): one per process. */
+export const batchWorkerCache = (deps: CommandDeps): BatchStreamCache => createBatchStreamCache(deps);
+
+async function liveBatch(cache: BatchStreamCache, tenantId: string, batchId: string): Promise<LiveBatchState | undefined> {
+  const { state } = await cache.load(tenantId, batchId);
+  return state.status === 'absent' ? undefined : state;
+}
+
+export function batchControlWorker(deps: CommandDeps, cache: BatchStreamCache = batchWorkerCache(deps)): JobHandler {
   return async (job: Job) => {
     const { action, batchId, tenantId } = job.payload as { action: string; batchId: string; tenantId: string };
     if (action === 'startUndo') {
@@ -106,18 +102,18 @@ export function batchControlWorker(deps: CommandDeps): JobHandler {
       await startUndoBatch(deps, { ...workerContext(tenantId, batchId, `undo:${undoBatchId}`), userId: requestedBy }, batchId, undoBatchId, plan.data.items as never);
       return;
     }
-    let state = await liveBatch(deps, tenantId, batchId);
+    let state = await liveBatch(cache, tenantId, batchId);
     if (!state) return;
     if (action === 'begin') {
       if (state.status !== 'scheduled') return;
-      await beginScheduledBatch(deps, workerContext(tenantId, batchId, `begin:${batchId}`), batchId);
+      await cache.run(workerContext(tenantId, batchId, `begin:${batchId}`), batchId, { type: 'BeginScheduledBatch', data: { now: deps.clock().toISOString() } });
       return;
     }
     // advance: the next chunks of the round, in order, within the window.
     while (state.status === 'running' && state.chunksEnqueued < state.chunks.length && chunksInFlight(state) < CHUNKS_IN_FLIGHT) {
       const chunkIndex = state.chunksEnqueued;
       const commandId = deterministicUuid(`batch:${batchId}`, `enqueue:${state.round}:${chunkIndex}`);
-      const result = await enqueueChunk(deps, workerContext(tenantId, batchId, commandId), batchId, chunkIndex);
+      const result = await cache.run(workerContext(tenantId, batchId, commandId), batchId, { type: 'EnqueueChunk', data: { chunkIndex, now: deps.clock().toISOString() } });
       if (result.state.status === 'absent') return;
       state = result.state;
     }
@@ -125,17 +121,18 @@ export function batchControlWorker(deps: CommandDeps): JobHandler {
 }
 
 /** Runs the items of a chunk with `concurrency` lanes; see the top. */
-export function batchItemsWorker(deps: TemplateCommandDeps): JobHandler {
+export function batchItemsWorker(deps: TemplateCommandDeps, cache: BatchStreamCache = batchWorkerCache(deps)): JobHandler {
   return async (job: Job) => {
     const { batchId, tenantId, round, indexes } = job.payload as { batchId: string; tenantId: string; round: number; indexes: number[] };
-    const loaded = await batchWithPlan(deps, tenantId, batchId);
-    if (!loaded || loaded.state.round !== round) return; // a job of an earlier round: its items were re-chunked
-    const { state, items } = loaded;
+    const { state, items } = await cache.load(tenantId, batchId);
+    if (state.status === 'absent' || state.round !== round) return; // a job of an earlier round: its items were re-chunked
     const queued = indexes.filter((index) => itemAt(state.items, index)?.status === 'queued');
     if (queued.length === 0) return;
     const context = () => workerContext(tenantId, batchId, randomUUID());
+    const now = () => deps.clock().toISOString();
+    const withdraw = (indexes: number[]) => cache.run(context(), batchId, { type: 'WithdrawQueuedItems', data: { indexes, now: now() } });
     if (state.status === 'cancelling') {
-      await withdrawQueuedItems(deps, context(), batchId, queued);
+      await withdraw(queued);
       return;
     }
     if (state.status !== 'running') return;
@@ -151,7 +148,7 @@ export function batchItemsWorker(deps: TemplateCommandDeps): JobHandler {
       buffer = [];
       appending = appending.then(async () => {
         if (outcomes.length === 0) return;
-        const result = await recordItemOutcomes(deps, context(), batchId, outcomes);
+        const result = await cache.run(context(), batchId, { type: 'RecordItemOutcomes', data: { outcomes, now: now() } });
         if (result.state.status === 'cancelling' || result.state.status === 'cancelled') stopped = true;
       });
       return appending;
@@ -177,7 +174,7 @@ export function batchItemsWorker(deps: TemplateCommandDeps): JobHandler {
     await append();
     if (stopped) {
       const rest = queued.slice(next);
-      if (rest.length > 0) await withdrawQueuedItems(deps, context(), batchId, rest);
+      if (rest.length > 0) await withdraw(rest);
       return;
     }
     if (pendingRetry) throw new Error(`batch ${batchId}: retryable item failures; the chunk runs again`);
