@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchStreamId } from '../../../src/domain/batches/batch-streams.js';
 import { templateStreamId } from '../../../src/domain/templates/index.js';
+import { comparePositions } from '../../../src/domain/event-store.js';
 import { cancelBatch, retryBatch, startBatch, undoBatch } from '../../../src/commands/batches/batch-commands.js';
 import { changeTemplateParent, changeTemplateStatus, createTemplate, updateTemplate } from '../../../src/commands/templates.js';
 import { getBatch, listBatchItems } from '../../../src/projections/batches/batch-queries.js';
@@ -52,6 +53,24 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
       const page = await listBatchItems(stack.db.kysely, 'acme', batchId, { page: 2, pageSize: 50, outcome: 'succeeded' });
       expect(page).toMatchObject({ total: 200, page: 2, pageSize: 50, pages: 4, hasNext: true, hasPrevious: true });
       expect(page.items[0]).toMatchObject({ index: 50, templateId: ids[50], status: 'succeeded', revisionBefore: null, revision: 0 });
+    });
+
+    it("is fair: a tenant's small batch finishes while another tenant's large one is still running", async () => {
+      const large = randomUUID();
+      const small = randomUUID();
+      const items = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ templateId: randomUUID(), name: `${tag} ${i}`, templateType: 'base' }));
+      await startBatch(stack.batches, contextOf('bigcorp', 'bob', randomUUID()), { batchId: large, operation: 'create', items: items(600, `Large ${large}`), options: { chunkSize: 20, concurrency: 2 } });
+      await startBatch(stack.batches, ctx(), { batchId: small, operation: 'create', items: items(10, `Small ${small}`), options: { chunkSize: 20 } });
+      await until(async () => {
+        await stack.caughtUp();
+        return (await getBatch(stack.db.kysely, 'bigcorp', large, new Date()))?.status === 'completed';
+      }, 'the large batch to complete', 120_000);
+      // Judged on the log, not on when a poll sees it: the large batch's items applied before the small
+      // batch's end event.
+      const smallEnd = (await stack.eventStore.readStream(batchStreamId(small))).find((e) => e.type === 'BatchCompleted')!;
+      const largeEvents = await stack.eventStore.readStream(batchStreamId(large));
+      const largeDoneBefore = largeEvents.filter((e) => e.type === 'BatchItemSucceeded' && comparePositions(e.position, smallEnd.position) < 0).length;
+      expect(largeDoneBefore).toBeLessThan(300);
     });
 
     it('shows skip, override and merge resolutions in the outcomes', async () => {
