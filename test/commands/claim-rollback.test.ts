@@ -15,7 +15,7 @@ import {
   type TemplateCommandDeps,
 } from '../../src/commands/templates.js';
 import { templateStreamId } from '../../src/domain/templates/index.js';
-import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../src/domain/event-store.js';
+import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../src/ports/event-store.js';
 import { postgresService } from '../support/services.js';
 import { contextFor, manualClock, openPgliteStore, openPostgresStore, type OpenStore } from './fixtures/store.js';
 

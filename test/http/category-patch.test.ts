@@ -9,7 +9,7 @@ import { createApiKeyStore } from '../../src/adapters/auth/api-key-store.js';
 import { createMetrics } from '../../src/adapters/observability/metrics.js';
 import { CATEGORY_NAME_SCOPE, categoryStreamId } from '../../src/commands/categories.js';
 import { RESERVATION_CLAIMED, reservationStreamId } from '../../src/commands/reservations.js';
-import { StreamNotFoundError, type EventStore } from '../../src/domain/event-store.js';
+import { StreamNotFoundError, type EventStore } from '../../src/ports/event-store.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { categoryRoutes } from '../../src/http/routes/categories.js';
 import { postgresService } from '../support/services.js';

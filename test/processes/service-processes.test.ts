@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import type { Job } from '../../src/processes/job-queue.js';
+import type { Job } from '../../src/ports/job-queue.js';
 import type { ProcessManager } from '../../src/processes/process-manager.js';
 import { startService, type JobWorker, type Service } from '../../src/service.js';
 

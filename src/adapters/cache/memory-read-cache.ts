@@ -14,7 +14,8 @@
 // bound of the payload) plus a fixed overhead for the objects around them. An entry larger than the whole
 // bound is not stored at all.
 import { LRUCache } from 'lru-cache';
-import { readCacheFrom, type ReadCache, type ReadCacheBackend, type ReadCacheOptions } from './read-cache.js';
+import { readCacheFrom, type ReadCacheBackend, type ReadCacheOptions } from './cache-aside.js';
+import type { ReadCache } from '../../ports/read-cache.js';
 
 interface Entry {
   readonly json: string;

@@ -18,7 +18,8 @@
 // while Redis is down and getOrLoad falls back to load(). close() leaves the client open: its owner quits it.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { readCacheFrom, type ReadCache, type ReadCacheBackend, type ReadCacheOptions } from './read-cache.js';
+import { readCacheFrom, type ReadCacheBackend, type ReadCacheOptions } from './cache-aside.js';
+import type { ReadCache } from '../../ports/read-cache.js';
 
 // KEYS[1] entry; ARGV[1] tag key prefix, ARGV[2..] tags whose current generations are returned (the stamp).
 // Returns { entry value or false, generations of ARGV[2..] }.

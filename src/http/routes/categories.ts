@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
+import type { SqlDatabase } from '../../ports/sql-database.js';
 import { archiveCategory, changeCategory, createCategory, restoreCategory } from '../../commands/categories.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import type { CommandDeps } from '../../commands/handle-command.js';
