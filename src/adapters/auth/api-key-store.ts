@@ -3,7 +3,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Principal } from '../../domain/principal.js';
-import type { ApiKeyInfo, ApiKeyStore, NewApiKey } from '../../ports/api-keys.js';
+import type { ApiKeyStore } from '../../ports/api-keys.js';
 import type { SqlDatabase } from '../../ports/sql-database.js';
 
 const SCHEMA = `

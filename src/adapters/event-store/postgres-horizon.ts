@@ -3,9 +3,8 @@
 // shows where they run), so one long transaction holds every subscriber back while appends keep committing
 // above it. This makes that visible, and tells
 // an acknowledged position that is merely not visible yet apart from one that no event has.
-import type { Position } from '../../ports/event-store.js';
 import type { SqlDatabase } from '../../ports/sql-database.js';
-import type { HorizonProbe, StoreHorizon } from '../../ports/store-horizon.js';
+import type { HorizonProbe } from '../../ports/store-horizon.js';
 
 const COUNT_CAP = 1_000_000;
 

@@ -1,7 +1,7 @@
 // Which request an Idempotency-Key was first used for. The command id (derived from tenant, principal,
 // route and key) is the row's key; the fingerprint is a digest of the request (path parameters, query,
 // body). A replay needs the same fingerprint; another one is refused before the command runs.
-import type { IdempotencyRecordStore, IdempotencyVerdict } from '../../ports/idempotency-records.js';
+import type { IdempotencyRecordStore } from '../../ports/idempotency-records.js';
 import type { SqlDatabase } from '../../ports/sql-database.js';
 
 const SCHEMA = `
