@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresEventStore, migrateEventStore } from '../../../src/adapters/event-store/postgres-event-store.js';
 import { createPgliteDatabase } from '../../../src/adapters/sql/pglite-database.js';
 import type { SqlDatabase } from '../../../src/ports/sql-database.js';
-import { archiveCategory, createCategory, renameCategory } from '../../../src/commands/categories.js';
+import { archiveCategory, createCategory, renameCategory } from '../../../src/commands/categories/index.js';
 import type { CategoryEvent } from '../../../src/domain/categories/index.js';
 import type { RecordedEvent } from '../../../src/ports/event-store.js';
 import { categoryProjector } from '../../../src/projections/categories/category-projector.js';
