@@ -4,7 +4,7 @@
 //                            JSON never contains a raw newline, so the first '\n' ends the header.
 //        <prefix>:tag:<tag>  the tag's generation (INCR by invalidateTags; missing = "0").
 // Each operation is one round trip: a small Lua script reads the entry and the generations (MGET) together,
-// so a lookup, a conditional store and an invalidation are each atomic (see read-cache.ts for why).
+// so a lookup, a conditional store and an invalidation are each atomic (see ports/read-cache.ts for why).
 //
 // Generation keys expire, but never before an entry stamped with them: a store extends the tag key's TTL
 // to at least the entry's, and an invalidation keeps the tag key at least `tagTtlSeconds` (default one day),
