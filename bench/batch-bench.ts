@@ -11,7 +11,15 @@ import { startService } from '../src/service.js';
 
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
-export async function benchBatch(databaseUrl: string, options: { items: number; redisUrl?: string; chunkSize?: number; concurrency?: number }) {
+export async function benchBatch(
+  databaseUrl: string,
+  options: {
+    items: number;
+    redisUrl?: string;
+    chunkSize?: number;
+    concurrency?: number;
+  },
+) {
   const dataDir = mkdtempSync(join(tmpdir(), 'kyo-bench-batches-'));
   const config = loadConfig({
     DATA_DIR: dataDir,
@@ -22,28 +30,50 @@ export async function benchBatch(databaseUrl: string, options: { items: number; 
     BODY_LIMIT_BYTES: String(64 * 1024 * 1024),
     TEMPLATE_MAX_PER_TENANT: String(10_000_000),
   });
-  const service = await startService(config, pino({ level: 'silent' }), { defaultMetrics: false });
+  const service = await startService(config, pino({ level: 'silent' }), {
+    defaultMetrics: false,
+  });
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
   try {
     const tenantId = `bench${randomUUID().slice(0, 8)}`;
-    const { apiKey } = await service.apiKeys.create({ tenantId, userId: 'bench', name: 'bench', permissions: ['templates:write'] });
+    const { apiKey } = await service.apiKeys.create({
+      tenantId,
+      userId: 'bench',
+      name: 'bench',
+      permissions: ['templates:write'],
+    });
     const headers = { authorization: `Bearer ${apiKey}` };
-    const items = Array.from({ length: options.items }, (_, i) => ({ templateId: randomUUID(), name: `Bench ${i}`, templateType: 'base' }));
+    const items = Array.from({ length: options.items }, (_, i) => ({
+      templateId: randomUUID(),
+      name: `Bench ${i}`,
+      templateType: 'base',
+    }));
     const rssBefore = process.memoryUsage().rss;
     const started = Date.now();
     const response = await service.http.inject({
       method: 'POST',
       url: '/v1/batches',
       headers,
-      payload: { operation: 'create', items, options: { chunkSize: options.chunkSize ?? 500, concurrency: options.concurrency ?? 16 } },
+      payload: {
+        operation: 'create',
+        items,
+        options: {
+          chunkSize: options.chunkSize ?? 500,
+          concurrency: options.concurrency ?? 16,
+        },
+      },
     });
     if (response.statusCode !== 202) throw new Error(`POST /v1/batches answered ${response.statusCode}: ${response.body}`);
     const acceptedMs = Date.now() - started;
     const { batchId } = response.json() as { batchId: string };
     let batch: { status: string; progress: { succeeded: number; failed: number } } | undefined;
     for (;;) {
-      const got = await service.http.inject({ method: 'GET', url: `/v1/batches/${batchId}`, headers });
+      const got = await service.http.inject({
+        method: 'GET',
+        url: `/v1/batches/${batchId}`,
+        headers,
+      });
       if (got.statusCode === 200) batch = got.json();
       if (batch && ['completed', 'partially_completed', 'failed', 'cancelled'].includes(batch.status)) break;
       await new Promise((resolve) => setTimeout(resolve, 100));

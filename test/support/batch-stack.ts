@@ -5,11 +5,11 @@ import { createPostgresEventStore, migrateEventStore } from '../../src/adapters/
 import { createSqlJobQueue, type SqlJobQueue } from '../../src/adapters/queue/sql-job-queue.js';
 import { createPgDatabase } from '../../src/adapters/sql/pg-database.js';
 import { createPgliteDatabase } from '../../src/adapters/sql/pglite-database.js';
-import type { SqlDatabase } from '../../src/adapters/sql/sql-database.js';
+import type { SqlDatabase } from '../../src/ports/sql-database.js';
 import type { BatchCommandDeps } from '../../src/commands/batches/batch-commands.js';
 import type { CommandContext } from '../../src/commands/handle-command.js';
 import type { TemplateCommandDeps } from '../../src/commands/templates.js';
-import type { EventStore } from '../../src/domain/event-store.js';
+import type { EventStore } from '../../src/ports/event-store.js';
 import { BATCH_CONTROL_QUEUE, BATCH_ITEMS_QUEUE, batchControlWorker, batchItemsWorker, batchProcessManager, batchWorkerCache } from '../../src/processes/batches/batch-process.js';
 import { createProcessRuntime, type ProcessRuntime } from '../../src/processes/process-runtime.js';
 import { batchProjector } from '../../src/projections/batches/batch-projector.js';
@@ -35,13 +35,33 @@ export interface BatchStack {
   close(): Promise<void>;
 }
 
-export async function createBatchStack(options: { databaseUrl?: string; maxItems?: number; maxTemplatesPerTenant?: number; queueLeaseMs?: number } = {}): Promise<BatchStack> {
-  const db = options.databaseUrl ? createPgDatabase({ connectionString: options.databaseUrl, maxConnections: 10 }) : await createPgliteDatabase();
+export async function createBatchStack(
+  options: {
+    databaseUrl?: string;
+    maxItems?: number;
+    maxTemplatesPerTenant?: number;
+    queueLeaseMs?: number;
+  } = {},
+): Promise<BatchStack> {
+  const db = options.databaseUrl
+    ? createPgDatabase({
+        connectionString: options.databaseUrl,
+        maxConnections: 10,
+      })
+    : await createPgliteDatabase();
   await migrateEventStore(db);
   const eventStore = createPostgresEventStore(db, { pollIntervalMs: 10 });
-  const projections = createProjectionEngine({ db, eventStore, projectors: [templateProjector(), batchProjector], leaseRetryMs: 20 });
+  const projections = createProjectionEngine({
+    db,
+    eventStore,
+    projectors: [templateProjector(), batchProjector],
+    leaseRetryMs: 20,
+  });
   await projections.start();
-  const queue = createSqlJobQueue(db, { pollIntervalMs: 10, ...(options.queueLeaseMs ? { leaseMs: options.queueLeaseMs } : {}) });
+  const queue = createSqlJobQueue(db, {
+    pollIntervalMs: 10,
+    ...(options.queueLeaseMs ? { leaseMs: options.queueLeaseMs } : {}),
+  });
   await queue.migrate();
   const clock = () => new Date();
   const templates: TemplateCommandDeps = {
@@ -51,13 +71,26 @@ export async function createBatchStack(options: { databaseUrl?: string; maxItems
     countTemplates: (tenantId) => countTenantTemplates(db.kysely, tenantId),
     subtreeDepth: (templateId) => templateSubtreeDepth(db.kysely, templateId),
   };
+  const streams = batchWorkerCache({ eventStore, clock });
   const batches: BatchCommandDeps = {
     eventStore,
     clock,
+    streams,
     reads: batchSnapshotReads(db.kysely),
-    limits: { maxItems: options.maxItems ?? 100_000, maxTemplatesPerTenant: options.maxTemplatesPerTenant ?? 10_000, maxBatchesPerMinute: 1000 },
+    limits: {
+      maxItems: options.maxItems ?? 100_000,
+      maxTemplatesPerTenant: options.maxTemplatesPerTenant ?? 10_000,
+      maxBatchesPerMinute: 1000,
+    },
   };
-  const processes = createProcessRuntime({ db, eventStore, queue, processes: [batchProcessManager], leaseRetryMs: 20, retryDelayMs: () => 50 });
+  const processes = createProcessRuntime({
+    db,
+    eventStore,
+    queue,
+    processes: [batchProcessManager],
+    leaseRetryMs: 20,
+    retryDelayMs: () => 50,
+  });
   let stops: (() => Promise<void>)[] = [];
   const stack: BatchStack = {
     db,
@@ -69,8 +102,11 @@ export async function createBatchStack(options: { databaseUrl?: string; maxItems
     batches,
     async startWorkers() {
       await processes.start();
-      const cache = batchWorkerCache(batches);
-      stops = [await queue.work(BATCH_CONTROL_QUEUE, batchControlWorker(batches, cache), { concurrency: 2 }), await queue.work(BATCH_ITEMS_QUEUE, batchItemsWorker(templates, cache), { concurrency: 4 })];
+      const cache = streams;
+      stops = [
+        await queue.work(BATCH_CONTROL_QUEUE, batchControlWorker(batches, cache), { concurrency: 2 }),
+        await queue.work(BATCH_ITEMS_QUEUE, batchItemsWorker(templates, cache), { concurrency: 4 }),
+      ];
     },
     async stopWorkers() {
       await processes.stop();
@@ -92,7 +128,12 @@ export async function createBatchStack(options: { databaseUrl?: string; maxItems
   return stack;
 }
 
-export const contextOf = (tenantId: string, userId: string, commandId: string): CommandContext => ({ tenantId, userId, commandId, correlationId: commandId });
+export const contextOf = (tenantId: string, userId: string, commandId: string): CommandContext => ({
+  tenantId,
+  userId,
+  commandId,
+  correlationId: commandId,
+});
 
 export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

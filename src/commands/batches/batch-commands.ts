@@ -6,7 +6,6 @@
 // - Delete is refused (422 'batch.operation.unsupported'): the template aggregate cannot be deleted yet.
 // - Undo plans on the original batch (BatchUndoRequested + BatchUndoPlanned), then starts the undo batch
 //   (operation 'restore') whose id derives from the original's: a retried undo lands on the same batch.
-import { randomUUID } from 'node:crypto';
 import {
   analyzeBatch,
   assertUndoable,
@@ -20,15 +19,15 @@ import {
   type BatchPlanInput,
   type BatchState,
   type ChangedSinceBatch,
-  type ItemOutcomeReport,
 } from '../../domain/batches/index.js';
 import { batchStreamId } from '../../domain/batches/batch-streams.js';
-import { StreamNotFoundError } from '../../domain/event-store.js';
+import { StreamNotFoundError } from '../../ports/event-store.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
 import { templateStreamId } from '../../domain/templates/index.js';
 import { deterministicUuid } from '../deterministic-uuid.js';
 import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult } from '../handle-command.js';
 import { buildBatchSnapshot, type BatchSnapshotReads } from './batch-snapshot-builder.js';
+import type { BatchRunResult, BatchStreamCache } from './batch-stream-cache.js';
 
 export interface BatchLimits {
   /** BATCH_MAX_ITEMS: the most items one batch may hold. */
@@ -40,6 +39,8 @@ export interface BatchLimits {
 export interface BatchCommandDeps extends CommandDeps {
   readonly reads: BatchSnapshotReads;
   readonly limits: BatchLimits;
+  /** The writer of existing batch streams, shared with this process's workers (see batch-stream-cache.ts). */
+  readonly streams: BatchStreamCache;
 }
 
 export type BatchCommandResult = CommandResult<BatchState, BatchEvent>;
@@ -56,8 +57,7 @@ export function runBatchCommand(deps: CommandDeps, context: CommandContext, batc
   });
 }
 
-export const loadBatch = (deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>, tenantId: string, batchId: string) =>
-  loadAggregate(deps, batchDecider, batchStreamId(batchId), { tenantId });
+export const loadBatch = (deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>, tenantId: string, batchId: string) => loadAggregate(deps, batchDecider, batchStreamId(batchId), { tenantId });
 
 const now = (deps: CommandDeps) => deps.clock().toISOString();
 
@@ -69,22 +69,45 @@ export async function startBatch(deps: BatchCommandDeps, context: CommandContext
   if (input.operation === 'delete') {
     throw new RuleViolation('batch.operation.unsupported', 'delete is not supported yet: templates cannot be deleted; archive them instead', 'unprocessable', 'operation');
   }
-  const plan = validateBatchPlan(input, { maxItems: deps.limits.maxItems, now: at });
+  const plan = validateBatchPlan(input, {
+    maxItems: deps.limits.maxItems,
+    now: at,
+  });
   const batchId = (input.batchId ?? deterministicUuid(`batch:${context.tenantId}`, context.commandId)).toLowerCase();
   const snapshot = await buildBatchSnapshot(deps, deps.reads, deps.limits, context.tenantId, plan.items);
   if (plan.options.dryRun) return { dryRun: true, batchId, analysis: analyzeBatch(plan, snapshot) };
   const command: BatchCommand = {
     type: 'StartBatch',
-    data: { batchId, tenantId: context.tenantId, requestedBy: context.userId, request: input, maxItems: deps.limits.maxItems, snapshot, now: at },
+    data: {
+      batchId,
+      tenantId: context.tenantId,
+      requestedBy: context.userId,
+      request: input,
+      maxItems: deps.limits.maxItems,
+      snapshot,
+      now: at,
+    },
   };
-  return { dryRun: false, batchId, result: await runBatchCommand(deps, context, batchId, command, { expectNew: true }) };
+  return {
+    dryRun: false,
+    batchId,
+    result: await runBatchCommand(deps, context, batchId, command, {
+      expectNew: true,
+    }),
+  };
 }
 
-export const cancelBatch = (deps: CommandDeps, context: CommandContext, batchId: string, reason: string | null) =>
-  runBatchCommand(deps, context, batchId, { type: 'CancelBatch', data: { requestedBy: context.userId, reason, now: now(deps) } });
+export const cancelBatch = (deps: BatchCommandDeps, context: CommandContext, batchId: string, reason: string | null): Promise<BatchRunResult> =>
+  deps.streams.run(context, batchId, {
+    type: 'CancelBatch',
+    data: { requestedBy: context.userId, reason, now: now(deps) },
+  });
 
-export const retryBatch = (deps: CommandDeps, context: CommandContext, batchId: string, indexes: number[] | null) =>
-  runBatchCommand(deps, context, batchId, { type: 'RetryBatch', data: { requestedBy: context.userId, indexes, now: now(deps) } });
+export const retryBatch = (deps: BatchCommandDeps, context: CommandContext, batchId: string, indexes: number[] | null): Promise<BatchRunResult> =>
+  deps.streams.run(context, batchId, {
+    type: 'RetryBatch',
+    data: { requestedBy: context.userId, indexes, now: now(deps) },
+  });
 
 /** The undo batch of `batchId`: one per batch, so its id derives from the original's. */
 export const undoBatchIdOf = (batchId: string) => deterministicUuid('batch:undo', batchId.toLowerCase());
@@ -104,10 +127,16 @@ async function currentRevisions(deps: Pick<CommandDeps, 'eventStore'>, templateI
   return revisions;
 }
 
-export type UndoPreview = { undoOf: string; undoBatchId: string; items: BatchItem[]; changedSinceBatch: ChangedSinceBatch[]; refused: boolean };
+export type UndoPreview = {
+  undoOf: string;
+  undoBatchId: string;
+  items: BatchItem[];
+  changedSinceBatch: ChangedSinceBatch[];
+  refused: boolean;
+};
 export type UndoResult = { dryRun: true; preview: UndoPreview } | { dryRun: false; undoBatchId: string; result: BatchCommandResult };
 
-export async function undoBatch(deps: CommandDeps, context: CommandContext, batchId: string, options: { override: boolean; dryRun: boolean }): Promise<UndoResult> {
+export async function undoBatch(deps: BatchCommandDeps, context: CommandContext, batchId: string, options: { override: boolean; dryRun: boolean }): Promise<UndoResult> {
   const loaded = await loadBatch(deps, context.tenantId, batchId);
   const state = loaded.state;
   assertUndoable(state);
@@ -117,36 +146,45 @@ export async function undoBatch(deps: CommandDeps, context: CommandContext, batc
   const undoBatchId = undoBatchIdOf(state.batchId);
   if (options.dryRun) {
     const { items, changedSinceBatch } = planUndo(state, revisions, options.override);
-    return { dryRun: true, preview: { undoOf: state.batchId, undoBatchId, items, changedSinceBatch, refused: changedSinceBatch.length > 0 && !options.override } };
+    return {
+      dryRun: true,
+      preview: {
+        undoOf: state.batchId,
+        undoBatchId,
+        items,
+        changedSinceBatch,
+        refused: changedSinceBatch.length > 0 && !options.override,
+      },
+    };
   }
-  const planned = await runBatchCommand(deps, context, batchId, {
+  const planned = await deps.streams.run(context, batchId, {
     type: 'UndoBatch',
-    data: { undoBatchId, requestedBy: context.userId, currentRevisions: revisions, override: options.override, now: now(deps) },
+    data: {
+      undoBatchId,
+      requestedBy: context.userId,
+      currentRevisions: revisions,
+      override: options.override,
+      now: now(deps),
+    },
   });
   const plan = planned.events.find((event) => event.type === 'BatchUndoPlanned');
   if (!plan || plan.type !== 'BatchUndoPlanned') throw new RuleViolation('batch.undo.already_requested', `this batch is already undone by batch ${undoBatchId}`, 'conflict');
-  const result = await startUndoBatch(deps, { ...context, causationId: plan.id }, state.batchId, plan.data.undoBatchId, plan.data.items);
+  const result = await startUndoBatch(deps, context, state.batchId, plan.data.undoBatchId, plan.data.items);
   return { dryRun: false, undoBatchId, result };
 }
 
 /** Starts the undo batch planned on `undoOf`; idempotent (the process manager repeats it after a crash). */
 export function startUndoBatch(deps: CommandDeps, context: CommandContext, undoOf: string, undoBatchId: string, items: BatchItem[]): Promise<BatchCommandResult> {
-  const command: BatchCommand = { type: 'StartUndoBatch', data: { batchId: undoBatchId, tenantId: context.tenantId, requestedBy: context.userId, undoOf, items, now: now(deps) } };
+  const command: BatchCommand = {
+    type: 'StartUndoBatch',
+    data: {
+      batchId: undoBatchId,
+      tenantId: context.tenantId,
+      requestedBy: context.userId,
+      undoOf,
+      items,
+      now: now(deps),
+    },
+  };
   return runBatchCommand(deps, { ...context, commandId: `undo:${undoBatchId}` }, undoBatchId, command, { expectNew: true });
 }
-
-// Commands of the process manager and its workers.
-export const beginScheduledBatch = (deps: CommandDeps, context: CommandContext, batchId: string) =>
-  runBatchCommand(deps, context, batchId, { type: 'BeginScheduledBatch', data: { now: now(deps) } });
-
-export const enqueueChunk = (deps: CommandDeps, context: CommandContext, batchId: string, chunkIndex: number) =>
-  runBatchCommand(deps, context, batchId, { type: 'EnqueueChunk', data: { chunkIndex, now: now(deps) } });
-
-export const recordItemOutcomes = (deps: CommandDeps, context: CommandContext, batchId: string, outcomes: ItemOutcomeReport[]) =>
-  runBatchCommand(deps, context, batchId, { type: 'RecordItemOutcomes', data: { outcomes, now: now(deps) } });
-
-export const withdrawQueuedItems = (deps: CommandDeps, context: CommandContext, batchId: string, indexes: number[]) =>
-  runBatchCommand(deps, context, batchId, { type: 'WithdrawQueuedItems', data: { indexes, now: now(deps) } });
-
-/** A command id for worker commands that must not be merged with a retry of the same job. */
-export const freshCommandId = () => randomUUID();

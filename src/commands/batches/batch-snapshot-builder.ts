@@ -6,7 +6,7 @@
 // worker's template command re-checks the parent chain on the streams when it runs.
 import type { BatchItem, BatchSnapshot, TemplateSnapshot } from '../../domain/batches/index.js';
 import { normalizeTemplateName } from '../../domain/batches/index.js';
-import type { RecordedEvent } from '../../domain/event-store.js';
+import type { RecordedEvent } from '../../ports/event-store.js';
 import { templateDecider, templateStreamId, UPDATABLE_FIELDS, type TemplateStatus } from '../../domain/templates/index.js';
 import { loadAggregate, type CommandDeps } from '../handle-command.js';
 
@@ -76,7 +76,15 @@ async function readTemplate(deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>,
   const loaded = await loadAggregate(deps, templateDecider, templateStreamId(templateId), { tenantId: '', access: () => true });
   const state = loaded.state;
   if (state.status === 'absent' || loaded.revision === undefined) return undefined;
-  const history = historyFrom === null ? [] : loaded.events.filter((e) => Number(e.revision) > historyFrom).map((e) => ({ revision: Number(e.revision), fields: fieldsChangedBy(e) }));
+  const history =
+    historyFrom === null
+      ? []
+      : loaded.events
+          .filter((e) => Number(e.revision) > historyFrom)
+          .map((e) => ({
+            revision: Number(e.revision),
+            fields: fieldsChangedBy(e),
+          }));
   return {
     templateId: state.templateId.toLowerCase(),
     revision: Number(loaded.revision),
@@ -137,7 +145,13 @@ export async function buildBatchSnapshot(
   );
   const templates: Record<string, TemplateSnapshot> = {};
   for (const [id, fact] of facts) {
-    templates[id] = { ...fact, children: children.get(id) ?? [], descendantIds: descendants.get(id) ?? [], subtreeDepth: depthOf.get(id) ?? 1, usageCount: usage.get(id) ?? 0 };
+    templates[id] = {
+      ...fact,
+      children: children.get(id) ?? [],
+      descendantIds: descendants.get(id) ?? [],
+      subtreeDepth: depthOf.get(id) ?? 1,
+      usageCount: usage.get(id) ?? 0,
+    };
   }
   const names = new Set<string>();
   for (const item of items) {
@@ -153,6 +167,12 @@ export async function buildBatchSnapshot(
   return {
     tenantId,
     templates,
-    tenant: { templateCount, maxTemplatesPerTenant: limits.maxTemplatesPerTenant, names: namesInUse, batchesLastMinute, maxBatchesPerMinute: limits.maxBatchesPerMinute },
+    tenant: {
+      templateCount,
+      maxTemplatesPerTenant: limits.maxTemplatesPerTenant,
+      names: namesInUse,
+      batchesLastMinute,
+      maxBatchesPerMinute: limits.maxBatchesPerMinute,
+    },
   };
 }

@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { batchStreamId } from '../../domain/batches/batch-streams.js';
-import { StreamNotFoundError, type EventStore, type JsonObject, type RecordedEvent } from '../../domain/event-store.js';
+import type { JsonObject } from '../../domain/json.js';
+import { StreamNotFoundError, type EventStore, type RecordedEvent } from '../../ports/event-store.js';
 import { principalOf } from '../auth.js';
 import { HttpProblem } from '../problem.js';
 
@@ -17,8 +18,15 @@ const HEARTBEAT_MS = 15_000;
 
 /** The event as a client needs it: the item lists of plans are left out (GET …/items pages them). */
 function summary(event: RecordedEvent): JsonObject {
-  const { items: _items, ...data } = event.data as JsonObject & { items?: unknown };
-  return { type: event.type, revision: Number(event.revision), occurredAt: String(event.metadata.occurredAt ?? ''), data: data as JsonObject };
+  const { items: _items, ...data } = event.data as JsonObject & {
+    items?: unknown;
+  };
+  return {
+    type: event.type,
+    revision: Number(event.revision),
+    occurredAt: String(event.metadata.occurredAt ?? ''),
+    data: data as JsonObject,
+  };
 }
 
 async function eventsAfter(store: EventStore, streamId: string, after: bigint): Promise<RecordedEvent[]> {
@@ -40,7 +48,15 @@ export async function batchEventsRoute(app: FastifyInstance, deps: { eventStore:
         tags: ['batches'],
         summary: "The batch's events as Server-Sent Events (text/event-stream); resume with Last-Event-ID",
         params: z.strictObject({ batchId: z.uuid() }),
-        headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/, 'a revision sent as an SSE id').optional() }),
+        headers: z.object({
+          'last-event-id': z
+            .string()
+            .regex(/^\d{1,15}$/, 'a revision sent as an SSE id')
+            .optional(),
+        }),
+        response: {
+          200: z.string().describe('text/event-stream: per event `id: <stream revision>`, `event: <type>`, `data: {"type","revision","occurredAt","data"}`; ends after an end event'),
+        },
       },
     },
     async (request, reply) => {
@@ -53,7 +69,12 @@ export async function batchEventsRoute(app: FastifyInstance, deps: { eventStore:
 
       reply.hijack();
       const raw = reply.raw;
-      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
       let open = true;
       request.raw.on('close', () => (open = false));
       let lastWrite = Date.now();

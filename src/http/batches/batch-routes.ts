@@ -5,10 +5,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
+import type { SqlDatabase } from '../../ports/sql-database.js';
 import { cancelBatch, retryBatch, startBatch, undoBatch, type BatchCommandDeps } from '../../commands/batches/batch-commands.js';
 import { BATCH_OPERATIONS, BATCH_STATUSES, BatchConflictViolation, BatchUndoViolation, CONFLICT_RESOLUTIONS, ITEM_STATUSES } from '../../domain/batches/index.js';
-import { formatPosition } from '../../domain/event-store.js';
+import { formatPosition } from '../../ports/event-store.js';
 import { getBatch, listBatchItems, listBatches } from '../../projections/batches/batch-queries.js';
 import { principalOf } from '../auth.js';
 import { commandContextOf } from '../command-context.js';
@@ -44,13 +44,22 @@ const options = z
 const startBody = z.strictObject({
   batchId: z.uuid().optional(),
   operation: z.enum(BATCH_OPERATIONS).describe('delete is refused (422) until templates can be deleted'),
-  items: z.array(z.unknown()).describe('create: template fields with templateId; update: {templateId, changes, expectedRevision?}; changeParent: {templateId, parentTemplateId, expectedRevision?}; archive: {templateId, expectedRevision?}'),
+  items: z
+    .array(z.unknown())
+    .describe(
+      'create: template fields with templateId; update: {templateId, changes, expectedRevision?}; changeParent: {templateId, parentTemplateId, expectedRevision?}; archive: {templateId, expectedRevision?}',
+    ),
   sharedChanges: z.record(z.string(), jsonValue).optional().describe('update only: one change for every item without its own changes'),
   options,
 });
 
 const idParams = z.strictObject({ batchId: z.uuid() });
-const accepted = z.object({ batchId: z.string(), status: z.string(), revision: z.number().int(), position: z.string() });
+const accepted = z.object({
+  batchId: z.string(),
+  status: z.string(),
+  revision: z.number().int(),
+  position: z.string(),
+});
 const report = z.looseObject({ dryRun: z.literal(true) });
 const progress = z.object({
   total: z.number(),
@@ -97,8 +106,16 @@ async function withLists<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if (error instanceof BatchConflictViolation) throw new HttpProblem(409, error.rule, error.message, { rule: error.rule, conflicts: error.conflicts });
-    if (error instanceof BatchUndoViolation) throw new HttpProblem(409, error.rule, error.message, { rule: error.rule, changedSinceBatch: error.changedSinceBatch });
+    if (error instanceof BatchConflictViolation)
+      throw new HttpProblem(409, error.rule, error.message, {
+        rule: error.rule,
+        conflicts: error.conflicts,
+      });
+    if (error instanceof BatchUndoViolation)
+      throw new HttpProblem(409, error.rule, error.message, {
+        rule: error.rule,
+        changedSinceBatch: error.changedSinceBatch,
+      });
     throw error;
   }
 }
@@ -113,7 +130,13 @@ export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): P
     '/v1/batches',
     {
       config: { ...write, problems: [409, 422, 429] },
-      schema: { tags, summary: 'Start a batch of template commands (202), or dry-run it (200, nothing written)', headers: commandHeaders, body: startBody, response: { 200: report, 202: accepted } },
+      schema: {
+        tags,
+        summary: 'Start a batch of template commands (202), or dry-run it (200, nothing written)',
+        headers: commandHeaders,
+        body: startBody,
+        response: { 200: report, 202: accepted },
+      },
     },
     async (request, reply) => {
       const started = await withLists(() => startBatch(deps.commands, commandContextOf(request), request.body as Parameters<typeof startBatch>[2]));
@@ -122,7 +145,12 @@ export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): P
       const position = formatPosition(result.position);
       reply.header('location', `/v1/batches/${batchId}`).header('x-event-position', position);
       if (result.idempotent) reply.header('idempotent-replay', 'true');
-      return reply.code(202).send({ batchId, status: result.state.status, revision: Number(result.revision), position });
+      return reply.code(202).send({
+        batchId,
+        status: result.state.status,
+        revision: Number(result.revision),
+        position,
+      });
     },
   );
 
@@ -150,7 +178,11 @@ export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): P
       return listBatches(
         deps.db.kysely,
         principalOf(request).tenantId,
-        { ...filter, ...(requestedFrom ? { requestedFrom: new Date(requestedFrom) } : {}), ...(requestedTo ? { requestedTo: new Date(requestedTo) } : {}) },
+        {
+          ...filter,
+          ...(requestedFrom ? { requestedFrom: new Date(requestedFrom) } : {}),
+          ...(requestedTo ? { requestedTo: new Date(requestedTo) } : {}),
+        },
         now(),
       );
     },
@@ -158,7 +190,16 @@ export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): P
 
   routes.get(
     '/v1/batches/:batchId',
-    { config: read, schema: { tags, summary: 'A batch: status, progress, throughput, ETA, conflicts', params: idParams, querystring: z.strictObject({ minPosition: minPositionQuery }), response: { 200: batchView } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'A batch: status, progress, throughput, ETA, conflicts',
+        params: idParams,
+        querystring: z.strictObject({ minPosition: minPositionQuery }),
+        response: { 200: batchView },
+      },
+    },
     async (request) => {
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const batch = await getBatch(deps.db.kysely, principalOf(request).tenantId, request.params.batchId, now());
@@ -175,7 +216,11 @@ export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): P
         tags,
         summary: "A batch's items with their outcome, error and conflicts",
         params: idParams,
-        querystring: z.strictObject({ outcome: z.enum(ITEM_STATUSES).optional(), ...pageQuery, minPosition: minPositionQuery }),
+        querystring: z.strictObject({
+          outcome: z.enum(ITEM_STATUSES).optional(),
+          ...pageQuery,
+          minPosition: minPositionQuery,
+        }),
         response: { 200: pageResponse(itemView) },
       },
     },
@@ -192,14 +237,26 @@ export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): P
     const position = formatPosition(result.position);
     reply.header('x-event-position', position);
     if (result.idempotent) reply.header('idempotent-replay', 'true');
-    return { batchId, status: result.state.status, revision: Number(result.revision), position };
+    return {
+      batchId,
+      status: result.state.status,
+      revision: Number(result.revision),
+      position,
+    };
   };
 
   routes.post(
     '/v1/batches/:batchId/cancel',
     {
       config: { ...write, problems: [409] },
-      schema: { tags, summary: 'Cancel: queued chunks stop, running items finish', headers: commandHeaders, params: idParams, body: z.strictObject({ reason: z.string().max(500).optional() }).optional(), response: { 200: accepted } },
+      schema: {
+        tags,
+        summary: 'Cancel: queued chunks stop, running items finish',
+        headers: commandHeaders,
+        params: idParams,
+        body: z.strictObject({ reason: z.string().max(500).optional() }).nullish(),
+        response: { 200: accepted },
+      },
     },
     async (request, reply) => {
       const batchId = request.params.batchId.toLowerCase();
@@ -217,7 +274,11 @@ export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): P
         summary: 'Run failed items again (all, or the given indexes); an applied item is never applied twice',
         headers: commandHeaders,
         params: idParams,
-        body: z.strictObject({ indexes: z.array(z.number().int().min(0)).min(1).max(100_000).optional() }).optional(),
+        body: z
+          .strictObject({
+            indexes: z.array(z.number().int().min(0)).min(1).max(100_000).optional(),
+          })
+          .nullish(),
         response: { 202: accepted },
       },
     },
@@ -237,16 +298,29 @@ export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): P
         summary: 'Undo: a new batch restores every template this one changed (refused, with the list, where a template changed since, unless override)',
         headers: commandHeaders,
         params: idParams,
-        body: z.strictObject({ override: z.boolean().optional(), dryRun: z.boolean().optional() }).optional(),
+        body: z
+          .strictObject({
+            override: z.boolean().optional(),
+            dryRun: z.boolean().optional(),
+          })
+          .nullish(),
         response: { 200: report, 202: accepted.extend({ undoOf: z.string() }) },
       },
     },
     async (request, reply) => {
       const batchId = request.params.batchId.toLowerCase();
-      const undone = await withLists(() => undoBatch(deps.commands, commandContextOf(request), batchId, { override: request.body?.override ?? false, dryRun: request.body?.dryRun ?? false }));
+      const undone = await withLists(() =>
+        undoBatch(deps.commands, commandContextOf(request), batchId, {
+          override: request.body?.override ?? false,
+          dryRun: request.body?.dryRun ?? false,
+        }),
+      );
       if (undone.dryRun) return reply.code(200).send({ dryRun: true, ...undone.preview });
       reply.header('location', `/v1/batches/${undone.undoBatchId}`);
-      return reply.code(202).send({ ...commandReply(reply, undone.undoBatchId, undone.result), undoOf: batchId });
+      return reply.code(202).send({
+        ...commandReply(reply, undone.undoBatchId, undone.result),
+        undoOf: batchId,
+      });
     },
   );
 }

@@ -2,14 +2,8 @@
 // parent chain on the streams, tenancy), each with commandId `batchId:itemIndex[:step]` and the first
 // with If-Match on the revision the plan resolved. A redelivered or retried item finds its commands
 // already in the template's stream and is answered with their result: an item is applied once.
-import {
-  batchItemCommandId,
-  templateCommandsForItem,
-  type BatchItem,
-  type ItemOutcomeReport,
-  type TemplateMark,
-} from '../../domain/batches/index.js';
-import { IdempotencyConflictError, WrongExpectedRevisionError, type RecordedEvent } from '../../domain/event-store.js';
+import { batchItemCommandId, templateCommandsForItem, type BatchItem, type ItemOutcomeReport, type TemplateMark } from '../../domain/batches/index.js';
+import { IdempotencyConflictError, WrongExpectedRevisionError, type RecordedEvent } from '../../ports/event-store.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
 import { templateDecider, templateStreamId, type CreateTemplateData, type TemplateCommand, type TemplateState } from '../../domain/templates/index.js';
 import { loadAggregate, type CommandContext } from '../../commands/handle-command.js';
@@ -44,21 +38,39 @@ const STATUS_ACTIONS: Partial<Record<TemplateCommand['type'], TemplateStatusActi
 };
 
 const markOf = (state: TemplateState): TemplateMark | null =>
-  state.status === 'absent' ? null : { version: state.version, status: state.status, parentTemplateId: state.parentTemplateId };
+  state.status === 'absent'
+    ? null
+    : {
+        version: state.version,
+        status: state.status,
+        parentTemplateId: state.parentTemplateId,
+      };
 
 function runTemplateCommand(deps: TemplateCommandDeps, context: CommandContext, templateId: string, command: TemplateCommand, expectedRevision: bigint | undefined): Promise<TemplateCommandResult> {
-  const target = { templateId, ...(expectedRevision !== undefined ? { expectedRevision } : {}) };
+  const target = {
+    templateId,
+    ...(expectedRevision !== undefined ? { expectedRevision } : {}),
+  };
   switch (command.type) {
     case 'CreateTemplate': {
       const { ownerTenantId: _owner, ...data } = command.data;
       return createTemplate(deps, context, data as Omit<CreateTemplateData, 'ownerTenantId'>);
     }
     case 'UpdateTemplate':
-      return updateTemplate(deps, context, { ...target, changes: command.data });
+      return updateTemplate(deps, context, {
+        ...target,
+        changes: command.data,
+      });
     case 'ChangeTemplateParent':
-      return changeTemplateParent(deps, context, { ...target, parentTemplateId: command.data.parentTemplateId });
+      return changeTemplateParent(deps, context, {
+        ...target,
+        parentTemplateId: command.data.parentTemplateId,
+      });
     case 'RestoreTemplateVersion':
-      return restoreTemplateVersion(deps, context, { ...target, version: command.data.version });
+      return restoreTemplateVersion(deps, context, {
+        ...target,
+        version: command.data.version,
+      });
     default: {
       const action = STATUS_ACTIONS[command.type];
       if (action === undefined) throw new RuleViolation('batch.item.command', `a batch cannot run ${command.type}`, 'unprocessable');
@@ -75,7 +87,14 @@ async function stateBeforeItem(deps: TemplateCommandDeps, tenantId: string, temp
   const loaded = await loadAggregate(deps, templateDecider, templateStreamId(templateId), { tenantId, access: () => true });
   const first = loaded.events.findIndex((event) => event.metadata.commandId === commandId);
   const prefix: readonly RecordedEvent[] = first === -1 ? loaded.events : loaded.events.slice(0, first);
-  const state = prefix.reduce((current, event) => templateDecider.evolve(current, { type: event.type, data: event.data } as never), templateDecider.initialState());
+  const state = prefix.reduce(
+    (current, event) =>
+      templateDecider.evolve(current, {
+        type: event.type,
+        data: event.data,
+      } as never),
+    templateDecider.initialState(),
+  );
   const revision = prefix.at(-1)?.revision;
   return { state, revision: revision === undefined ? null : Number(revision) };
 }
@@ -83,9 +102,20 @@ async function stateBeforeItem(deps: TemplateCommandDeps, tenantId: string, temp
 /** Whether running the item again could succeed: rule refusals and stale revisions will not. */
 function failureOf(error: unknown): { reason: string; retryable: boolean } {
   if (error instanceof RuleViolation) return { reason: `${error.rule}: ${error.message}`, retryable: false };
-  if (error instanceof WrongExpectedRevisionError) return { reason: `concurrency: the template is at revision ${String(error.actual)}, the item expected ${String(error.expected)}`, retryable: false };
-  if (error instanceof IdempotencyConflictError) return { reason: 'idempotency: this item id was used for a different change', retryable: false };
-  return { reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error), retryable: true };
+  if (error instanceof WrongExpectedRevisionError)
+    return {
+      reason: `concurrency: the template is at revision ${String(error.actual)}, the item expected ${String(error.expected)}`,
+      retryable: false,
+    };
+  if (error instanceof IdempotencyConflictError)
+    return {
+      reason: 'idempotency: this item id was used for a different change',
+      retryable: false,
+    };
+  return {
+    reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    retryable: true,
+  };
 }
 
 export async function runBatchItem(deps: TemplateCommandDeps, target: BatchItemTarget): Promise<ItemOutcome> {
@@ -97,7 +127,14 @@ export async function runBatchItem(deps: TemplateCommandDeps, target: BatchItemT
     if (commands.length === 0) {
       if (item.operation !== 'restore' || before.revision === null) throw new RuleViolation('batch.item.nothing_to_run', 'the item maps to no template command', 'unprocessable');
       // Already at the restore target: nothing to append.
-      return { index, outcome: 'succeeded', revisionBefore: before.revision, revision: before.revision, before: markOf(before.state), after: markOf(before.state) };
+      return {
+        index,
+        outcome: 'succeeded',
+        revisionBefore: before.revision,
+        revision: before.revision,
+        before: markOf(before.state),
+        after: markOf(before.state),
+      };
     }
     let result: TemplateCommandResult | undefined;
     for (const [step, command] of commands.entries()) {

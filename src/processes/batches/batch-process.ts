@@ -21,7 +21,7 @@ import { startUndoBatch } from '../../commands/batches/batch-commands.js';
 import { createBatchStreamCache, type BatchStreamCache } from '../../commands/batches/batch-stream-cache.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import { randomUUID } from 'node:crypto';
-import type { Job, JobHandler } from '../job-queue.js';
+import type { Job, JobHandler } from '../../ports/job-queue.js';
 import type { ProcessManager } from '../process-manager.js';
 import { runBatchItem, type ItemOutcome } from './batch-item-runner.js';
 
@@ -35,7 +35,10 @@ const OUTCOMES_PER_APPEND = 25;
 
 export const batchProcessManager: ProcessManager = {
   name: BATCH_PROCESS,
-  filter: { categories: ['batch'], eventTypes: ['BatchPlanRecorded', 'BatchStarted', 'BatchRetryRequested', 'BatchProgressRecorded', 'BatchChunkEnqueued', 'BatchUndoPlanned'] },
+  filter: {
+    categories: ['batch'],
+    eventTypes: ['BatchPlanRecorded', 'BatchStarted', 'BatchRetryRequested', 'BatchProgressRecorded', 'BatchChunkEnqueued', 'BatchUndoPlanned'],
+  },
   async handle(recorded, context) {
     const batchId = batchIdOfStream(recorded.streamId);
     if (batchId === undefined) return;
@@ -59,7 +62,13 @@ export const batchProcessManager: ProcessManager = {
         return;
       }
       case 'BatchUndoPlanned':
-        await context.enqueue(BATCH_CONTROL_QUEUE, { action: 'startUndo', batchId, tenantId, undoBatchId: event.data.undoBatchId, requestedBy: String(recorded.metadata.userId ?? '') });
+        await context.enqueue(BATCH_CONTROL_QUEUE, {
+          action: 'startUndo',
+          batchId,
+          tenantId,
+          undoBatchId: event.data.undoBatchId,
+          requestedBy: String(recorded.metadata.userId ?? ''),
+        });
         return;
       default:
         return;
@@ -93,27 +102,49 @@ async function liveBatch(cache: BatchStreamCache, tenantId: string, batchId: str
 
 export function batchControlWorker(deps: CommandDeps, cache: BatchStreamCache = batchWorkerCache(deps)): JobHandler {
   return async (job: Job) => {
-    const { action, batchId, tenantId } = job.payload as { action: string; batchId: string; tenantId: string };
+    const { action, batchId, tenantId } = job.payload as {
+      action: string;
+      batchId: string;
+      tenantId: string;
+    };
     if (action === 'startUndo') {
-      const { undoBatchId, requestedBy } = job.payload as { undoBatchId: string; requestedBy: string };
+      const { undoBatchId, requestedBy } = job.payload as {
+        undoBatchId: string;
+        requestedBy: string;
+      };
       const events = await deps.eventStore.readStream(batchStreamId(batchId));
       const plan = events.find((event) => event.type === 'BatchUndoPlanned' && event.data.undoBatchId === undoBatchId);
       if (!plan) return;
-      await startUndoBatch(deps, { ...workerContext(tenantId, batchId, `undo:${undoBatchId}`), userId: requestedBy }, batchId, undoBatchId, plan.data.items as never);
+      await startUndoBatch(
+        deps,
+        {
+          ...workerContext(tenantId, batchId, `undo:${undoBatchId}`),
+          userId: requestedBy,
+        },
+        batchId,
+        undoBatchId,
+        plan.data.items as never,
+      );
       return;
     }
     let state = await liveBatch(cache, tenantId, batchId);
     if (!state) return;
     if (action === 'begin') {
       if (state.status !== 'scheduled') return;
-      await cache.run(workerContext(tenantId, batchId, `begin:${batchId}`), batchId, { type: 'BeginScheduledBatch', data: { now: deps.clock().toISOString() } });
+      await cache.run(workerContext(tenantId, batchId, `begin:${batchId}`), batchId, {
+        type: 'BeginScheduledBatch',
+        data: { now: deps.clock().toISOString() },
+      });
       return;
     }
     // advance: the next chunks of the round, in order, within the window.
     while (state.status === 'running' && state.chunksEnqueued < state.chunks.length && chunksInFlight(state) < CHUNKS_IN_FLIGHT) {
       const chunkIndex = state.chunksEnqueued;
       const commandId = deterministicUuid(`batch:${batchId}`, `enqueue:${state.round}:${chunkIndex}`);
-      const result = await cache.run(workerContext(tenantId, batchId, commandId), batchId, { type: 'EnqueueChunk', data: { chunkIndex, now: deps.clock().toISOString() } });
+      const result = await cache.run(workerContext(tenantId, batchId, commandId), batchId, {
+        type: 'EnqueueChunk',
+        data: { chunkIndex, now: deps.clock().toISOString() },
+      });
       if (result.state.status === 'absent') return;
       state = result.state;
     }
@@ -123,14 +154,23 @@ export function batchControlWorker(deps: CommandDeps, cache: BatchStreamCache = 
 /** Runs the items of a chunk with `concurrency` lanes; see the top. */
 export function batchItemsWorker(deps: TemplateCommandDeps, cache: BatchStreamCache = batchWorkerCache(deps)): JobHandler {
   return async (job: Job) => {
-    const { batchId, tenantId, round, indexes } = job.payload as { batchId: string; tenantId: string; round: number; indexes: number[] };
+    const { batchId, tenantId, round, indexes } = job.payload as {
+      batchId: string;
+      tenantId: string;
+      round: number;
+      indexes: number[];
+    };
     const { state, items } = await cache.load(tenantId, batchId);
     if (state.status === 'absent' || state.round !== round) return; // a job of an earlier round: its items were re-chunked
     const queued = indexes.filter((index) => itemAt(state.items, index)?.status === 'queued');
     if (queued.length === 0) return;
     const context = () => workerContext(tenantId, batchId, randomUUID());
     const now = () => deps.clock().toISOString();
-    const withdraw = (indexes: number[]) => cache.run(context(), batchId, { type: 'WithdrawQueuedItems', data: { indexes, now: now() } });
+    const withdraw = (indexes: number[]) =>
+      cache.run(context(), batchId, {
+        type: 'WithdrawQueuedItems',
+        data: { indexes, now: now() },
+      });
     if (state.status === 'cancelling') {
       await withdraw(queued);
       return;
@@ -148,7 +188,10 @@ export function batchItemsWorker(deps: TemplateCommandDeps, cache: BatchStreamCa
       buffer = [];
       appending = appending.then(async () => {
         if (outcomes.length === 0) return;
-        const result = await cache.run(context(), batchId, { type: 'RecordItemOutcomes', data: { outcomes, now: now() } });
+        const result = await cache.run(context(), batchId, {
+          type: 'RecordItemOutcomes',
+          data: { outcomes, now: now() },
+        });
         if (result.state.status === 'cancelling' || result.state.status === 'cancelled') stopped = true;
       });
       return appending;
@@ -168,6 +211,9 @@ export function batchItemsWorker(deps: TemplateCommandDeps, cache: BatchStreamCa
         if (outcome.outcome === 'failed' && outcome.retryable && job.attempt < maxAttempts) pendingRetry = true;
         buffer.push({ ...outcome, attempt: job.attempt } as ItemOutcomeReport);
         if (buffer.length >= OUTCOMES_PER_APPEND) await append();
+        // Let the event loop breathe between items: on the embedded database every query resolves on this
+        // thread, and a chunk of items would otherwise hold off HTTP requests and timers until it ends.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, queued.length) }, lane));

@@ -5,7 +5,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { BatchCounts, BatchEvent } from '../../domain/batches/index.js';
 import { batchIdOfStream } from '../../domain/batches/batch-streams.js';
-import type { JsonValue, RecordedEvent } from '../../domain/event-store.js';
+import type { JsonValue } from '../../domain/json.js';
+import type { RecordedEvent } from '../../ports/event-store.js';
 import { chunked, rowsPerStatement } from '../chunks.js';
 import type { Projector } from '../projector.js';
 import { CONFLICTS_KEPT, type BatchItemRow, type BatchRow, type BatchTables } from './batch-tables.js';
@@ -31,7 +32,12 @@ function touchedIndexes(event: BatchEvent): number[] {
   }
 }
 
-type Work = { batch: BatchRow | undefined; items: Map<number, BatchItemRow>; cancelPendingInStore: boolean; changed: boolean };
+type Work = {
+  batch: BatchRow | undefined;
+  items: Map<number, BatchItemRow>;
+  cancelPendingInStore: boolean;
+  changed: boolean;
+};
 
 function setStatus(work: Work, row: BatchItemRow, status: string, more: Partial<BatchItemRow>, at: Date): void {
   const batch = work.batch!;
@@ -40,7 +46,11 @@ function setStatus(work: Work, row: BatchItemRow, status: string, more: Partial<
   Object.assign(row, more, { status, updated_at: at });
 }
 
-const setCounts = (batch: BatchRow, counts: BatchCounts) => Object.assign(batch, { ...Object.fromEntries(COUNTED.map((k) => [k, counts[k]])), total: counts.total });
+const setCounts = (batch: BatchRow, counts: BatchCounts) =>
+  Object.assign(batch, {
+    ...Object.fromEntries(COUNTED.map((k) => [k, counts[k]])),
+    total: counts.total,
+  });
 
 function applyEvent(work: Work, recorded: RecordedEvent, batchId: string): void {
   const event = { type: recorded.type, data: recorded.data } as BatchEvent;
@@ -74,7 +84,19 @@ function applyEvent(work: Work, recorded: RecordedEvent, batchId: string): void 
       updated_at: at,
     };
     d.items.forEach((item, index) => {
-      work.items.set(index, { batch_id: batchId, item_index: index, tenant_id: d.tenantId, template_id: item.templateId, status: 'pending', attempts: 0, reason: null, revision_before: null, revision: null, conflicts: [], updated_at: at });
+      work.items.set(index, {
+        batch_id: batchId,
+        item_index: index,
+        tenant_id: d.tenantId,
+        template_id: item.templateId,
+        status: 'pending',
+        attempts: 0,
+        reason: null,
+        revision_before: null,
+        revision: null,
+        conflicts: [],
+        updated_at: at,
+      });
     });
     work.changed = true;
     return;
@@ -100,7 +122,10 @@ function applyEvent(work: Work, recorded: RecordedEvent, batchId: string): void 
       return;
     }
     case 'BatchStarted':
-      Object.assign(batch, { status: 'running', started_at: new Date(event.data.startedAt) });
+      Object.assign(batch, {
+        status: 'running',
+        started_at: new Date(event.data.startedAt),
+      });
       return;
     case 'BatchChunkEnqueued':
       for (const index of event.data.indexes) {
@@ -110,7 +135,19 @@ function applyEvent(work: Work, recorded: RecordedEvent, batchId: string): void 
       return;
     case 'BatchItemSucceeded': {
       const row = item(event.data.index);
-      if (row) setStatus(work, row, 'succeeded', { attempts: event.data.attempt, reason: null, revision_before: event.data.revisionBefore, revision: event.data.revision }, at);
+      if (row)
+        setStatus(
+          work,
+          row,
+          'succeeded',
+          {
+            attempts: event.data.attempt,
+            reason: null,
+            revision_before: event.data.revisionBefore,
+            revision: event.data.revision,
+          },
+          at,
+        );
       return;
     }
     case 'BatchItemFailed': {
@@ -131,7 +168,10 @@ function applyEvent(work: Work, recorded: RecordedEvent, batchId: string): void 
     case 'BatchPartiallyCompleted':
     case 'BatchFailed': {
       const status = event.type === 'BatchCompleted' ? 'completed' : event.type === 'BatchFailed' ? 'failed' : 'partially_completed';
-      Object.assign(batch, { status, finished_at: new Date(event.data.finishedAt) });
+      Object.assign(batch, {
+        status,
+        finished_at: new Date(event.data.finishedAt),
+      });
       setCounts(batch, event.data.counts);
       return;
     }
@@ -139,9 +179,18 @@ function applyEvent(work: Work, recorded: RecordedEvent, batchId: string): void 
       if (batch.status === 'running') batch.status = 'cancelling';
       return;
     case 'BatchCancelled':
-      for (const row of work.items.values()) if (row.status === 'pending') Object.assign(row, { status: 'cancelled', reason: 'the batch was cancelled', updated_at: at });
+      for (const row of work.items.values())
+        if (row.status === 'pending')
+          Object.assign(row, {
+            status: 'cancelled',
+            reason: 'the batch was cancelled',
+            updated_at: at,
+          });
       work.cancelPendingInStore = true;
-      Object.assign(batch, { status: 'cancelled', finished_at: new Date(event.data.finishedAt) });
+      Object.assign(batch, {
+        status: 'cancelled',
+        finished_at: new Date(event.data.finishedAt),
+      });
       setCounts(batch, event.data.counts);
       return;
     case 'BatchRetryRequested':
@@ -149,7 +198,11 @@ function applyEvent(work: Work, recorded: RecordedEvent, batchId: string): void 
         const row = item(index);
         if (row) setStatus(work, row, 'pending', { attempts: 0, reason: null }, at);
       }
-      Object.assign(batch, { status: 'running', finished_at: null, round: event.data.round });
+      Object.assign(batch, {
+        status: 'running',
+        finished_at: null,
+        round: event.data.round,
+      });
       return;
     case 'BatchUndoRequested':
       batch.undone_by = event.data.undoBatchId;
@@ -202,16 +255,30 @@ export const batchProjector: Projector = {
     }
     const works: [string, Work][] = [];
     for (const [batchId, batchEvents] of byBatch) {
-      const work: Work = { batch: stored.get(batchId), items: new Map(), cancelPendingInStore: false, changed: false };
+      const work: Work = {
+        batch: stored.get(batchId),
+        items: new Map(),
+        cancelPendingInStore: false,
+        changed: false,
+      };
       // Items already in the store that these events touch, read once.
       if (work.batch) {
         const wanted = new Set<number>();
         for (const event of batchEvents) {
-          if (Number(event.revision) > work.batch.revision) touchedIndexes({ type: event.type, data: event.data } as BatchEvent).forEach((i) => wanted.add(i));
+          if (Number(event.revision) > work.batch.revision)
+            touchedIndexes({
+              type: event.type,
+              data: event.data,
+            } as BatchEvent).forEach((i) => wanted.add(i));
         }
         for (const chunk of chunked([...wanted], rowsPerStatement(1))) {
           const rows = await db.selectFrom('batch_items').selectAll().where('batch_id', '=', batchId).where('item_index', 'in', chunk).execute();
-          for (const row of rows) work.items.set(row.item_index, { ...row, revision_before: row.revision_before === null ? null : Number(row.revision_before), revision: row.revision === null ? null : Number(row.revision) });
+          for (const row of rows)
+            work.items.set(row.item_index, {
+              ...row,
+              revision_before: row.revision_before === null ? null : Number(row.revision_before),
+              revision: row.revision === null ? null : Number(row.revision),
+            });
         }
       }
       for (const event of batchEvents) applyEvent(work, event, batchId);
@@ -222,12 +289,25 @@ export const batchProjector: Projector = {
         await db.updateTable('batch_items').set({ status: 'cancelled', reason: 'the batch was cancelled' }).where('batch_id', '=', batchId).where('status', '=', 'pending').execute();
       }
     }
-    const batches = works.map(([, work]) => ({ ...work.batch!, conflicts: json(work.batch!.conflicts), options: json(work.batch!.options) }));
+    const batches = works.map(([, work]) => ({
+      ...work.batch!,
+      conflicts: json(work.batch!.conflicts),
+      options: json(work.batch!.options),
+    }));
     for (const chunk of chunked(batches, rowsPerStatement(24))) {
       await db
         .insertInto('batches')
         .values(chunk)
-        .onConflict((oc) => oc.column('batch_id').doUpdateSet((eb) => Object.fromEntries(Object.keys(chunk[0]!).filter((k) => k !== 'batch_id').map((k) => [k, eb.ref(`excluded.${k}` as never)])) as never))
+        .onConflict((oc) =>
+          oc.column('batch_id').doUpdateSet(
+            (eb) =>
+              Object.fromEntries(
+                Object.keys(chunk[0]!)
+                  .filter((k) => k !== 'batch_id')
+                  .map((k) => [k, eb.ref(`excluded.${k}` as never)]),
+              ) as never,
+          ),
+        )
         .execute();
     }
     const items = works.flatMap(([, work]) => [...work.items.values()]).map((row) => ({ ...row, conflicts: json(row.conflicts) }));

@@ -2,7 +2,7 @@
 // tenant's batch reads as missing.
 import type { Kysely } from 'kysely';
 import { batchProgress, type BatchItemStatus, type BatchProgress, type BatchStatus } from '../../domain/batches/index.js';
-import type { JsonObject, JsonValue } from '../../domain/event-store.js';
+import type { JsonObject, JsonValue } from '../../domain/json.js';
 import { pageOf, pageOffset, type Page, type PageRequest } from '../paging.js';
 import { liveSchema } from '../projector.js';
 import type { BatchItemRow, BatchRow, BatchTables } from './batch-tables.js';
@@ -44,13 +44,23 @@ const iso = (date: Date | null) => (date === null ? null : new Date(date).toISOS
 
 /** `now`: the caller's clock, for throughput and ETA of a batch still running. */
 export function batchView(row: BatchRow, now: Date): BatchView {
-  const counts = { pending: row.pending, queued: row.queued, succeeded: row.succeeded, failed: row.failed, skipped: row.skipped, cancelled: row.cancelled };
+  const counts = {
+    pending: row.pending,
+    queued: row.queued,
+    succeeded: row.succeeded,
+    failed: row.failed,
+    skipped: row.skipped,
+    cancelled: row.cancelled,
+  };
   const end = row.finished_at === null ? now : new Date(row.finished_at);
   return {
     batchId: row.batch_id,
     operation: row.operation,
     status: row.status as BatchStatus,
-    progress: batchProgress(counts, { startedAt: iso(row.started_at), now: end.toISOString() }),
+    progress: batchProgress(counts, {
+      startedAt: iso(row.started_at),
+      now: end.toISOString(),
+    }),
     conflicts: { total: row.conflict_count, items: row.conflicts },
     options: row.options,
     requestedBy: row.requested_by,
@@ -101,7 +111,11 @@ export async function listBatches(db: AnyDb, tenantId: string, filter: BatchList
     query.selectAll().orderBy('requested_at', 'desc').orderBy('batch_id').limit(filter.pageSize).offset(pageOffset(filter)).execute(),
     query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
-  return pageOf(rows.map((row) => batchView(row, now)), Number(total.n), filter);
+  return pageOf(
+    rows.map((row) => batchView(row, now)),
+    Number(total.n),
+    filter,
+  );
 }
 
 export async function listBatchItems(db: AnyDb, tenantId: string, batchId: string, filter: PageRequest & { outcome?: string }): Promise<Page<BatchItemView>> {
@@ -115,6 +129,11 @@ export async function listBatchItems(db: AnyDb, tenantId: string, batchId: strin
 }
 
 export async function countBatchesSince(db: AnyDb, tenantId: string, since: Date): Promise<number> {
-  const row = await rm(db).selectFrom('batches').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where('requested_at', '>=', since).executeTakeFirstOrThrow();
+  const row = await rm(db)
+    .selectFrom('batches')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('tenant_id', '=', tenantId)
+    .where('requested_at', '>=', since)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }

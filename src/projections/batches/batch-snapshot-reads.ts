@@ -1,7 +1,6 @@
 // The read-model side of a batch snapshot (see src/commands/batches/batch-snapshot-builder.ts): relations
 // between templates that no single stream holds, the tenant's names and counts, recent batches.
 import { sql, type Kysely } from 'kysely';
-import type { BatchSnapshotReads } from '../../commands/batches/batch-snapshot-builder.js';
 import type { TemplateStatus } from '../../domain/templates/index.js';
 import { chunked } from '../chunks.js';
 import { liveSchema } from '../projector.js';
@@ -13,22 +12,29 @@ import { countBatchesSince } from './batch-queries.js';
 type AnyDb = Kysely<any>;
 const IDS_PER_QUERY = 5000;
 
-export function batchSnapshotReads(db: AnyDb): BatchSnapshotReads {
+/** Fits BatchSnapshotReads (commands/batches/batch-snapshot-builder.ts), which this layer may not import. */
+export function batchSnapshotReads(db: AnyDb) {
   const templates = () => (db as Kysely<TemplateTables>).withSchema(liveSchema('templates'));
   const table = sql.table(`${liveSchema('templates')}.templates`);
   return {
-    async children(templateIds) {
+    async children(templateIds: readonly string[]) {
       const result = new Map<string, { templateId: string; status: TemplateStatus }[]>();
       for (const ids of chunked(templateIds, IDS_PER_QUERY)) {
         const rows = await templates().selectFrom('templates').select(['template_id', 'parent_template_id', 'status']).where('parent_template_id', 'in', ids).execute();
         for (const row of rows) {
           const parent = row.parent_template_id!;
-          result.set(parent, [...(result.get(parent) ?? []), { templateId: row.template_id, status: row.status as TemplateStatus }]);
+          result.set(parent, [
+            ...(result.get(parent) ?? []),
+            {
+              templateId: row.template_id,
+              status: row.status as TemplateStatus,
+            },
+          ]);
         }
       }
       return result;
     },
-    async descendants(templateIds) {
+    async descendants(templateIds: readonly string[]) {
       const result = new Map<string, string[]>();
       for (const ids of chunked(templateIds, IDS_PER_QUERY)) {
         const rows = await sql<{ root: string; template_id: string }>`
@@ -41,8 +47,8 @@ export function batchSnapshotReads(db: AnyDb): BatchSnapshotReads {
       }
       return result;
     },
-    subtreeDepth: (templateId) => templateSubtreeDepth(db, templateId),
-    async usageCounts(templateIds) {
+    subtreeDepth: (templateId: string) => templateSubtreeDepth(db, templateId),
+    async usageCounts(templateIds: readonly string[]) {
       const result = new Map<string, number>();
       for (const ids of chunked(templateIds, IDS_PER_QUERY)) {
         const rows = await templates().selectFrom('templates').select(['template_id', 'success_count']).where('template_id', 'in', ids).execute();
@@ -50,14 +56,17 @@ export function batchSnapshotReads(db: AnyDb): BatchSnapshotReads {
       }
       return result;
     },
-    templateCount: (tenantId) => countTenantTemplates(db, tenantId),
-    async namesInUse(tenantId, normalizedNames) {
+    templateCount: (tenantId: string) => countTenantTemplates(db, tenantId),
+    async namesInUse(tenantId: string, normalizedNames: readonly string[]) {
       const rows = await sql<{ name: string; template_id: string }>`
         SELECT name, template_id FROM ${table}
         WHERE tenant_id = ${tenantId} AND status <> 'archived'
           AND lower(regexp_replace(btrim(name), '\\s+', ' ', 'g')) = ANY(${[...normalizedNames]}::text[])`.execute(db);
-      return rows.rows.map((row) => ({ name: row.name, templateId: row.template_id }));
+      return rows.rows.map((row) => ({
+        name: row.name,
+        templateId: row.template_id,
+      }));
     },
-    batchesSince: (tenantId, since) => countBatchesSince(db, tenantId, since),
+    batchesSince: (tenantId: string, since: Date) => countBatchesSince(db, tenantId, since),
   };
 }

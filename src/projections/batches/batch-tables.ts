@@ -1,6 +1,6 @@
 // The batch progress read model (schema rm_batches): one row per batch with its counts per item state, and
 // one row per item with its outcome, error and conflicts.
-import type { JsonObject, JsonValue } from '../../domain/event-store.js';
+import type { JsonObject, JsonValue } from '../../domain/json.js';
 
 export interface BatchRow {
   batch_id: string;

@@ -18,17 +18,27 @@ if (postgres.skipReason) console.warn(`[skip] batch worker crash: ${postgres.ski
 describe.skipIf(!postgres.url)('batch worker killed mid-batch (PostgreSQL)', () => {
   it('ends with every item applied exactly once', { timeout: 120_000 }, async () => {
     const url = await createTestDatabase(postgres.url!);
-    const stack = await createBatchStack({ databaseUrl: url, queueLeaseMs: 1500 });
+    const stack = await createBatchStack({
+      databaseUrl: url,
+      queueLeaseMs: 1500,
+    });
     try {
       const batchId = randomUUID();
       const ids = Array.from({ length: 300 }, () => randomUUID());
       await startBatch(stack.batches, contextOf('acme', 'alice', randomUUID()), {
         batchId,
         operation: 'create',
-        items: ids.map((templateId, i) => ({ templateId, name: `Crash ${i} ${batchId}`, templateType: 'base' })),
+        items: ids.map((templateId, i) => ({
+          templateId,
+          name: `Crash ${i} ${batchId}`,
+          templateType: 'base',
+        })),
         options: { chunkSize: 25, concurrency: 4 },
       });
-      const child = spawn('npx', ['tsx', fixture, url], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('npx', ['tsx', fixture, url], {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
       const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
@@ -43,12 +53,22 @@ describe.skipIf(!postgres.url)('batch worker killed mid-batch (PostgreSQL)', () 
       expect(atKill).toBeLessThan(300);
 
       await stack.startWorkers();
-      await until(async () => {
-        await stack.caughtUp();
-        return (await getBatch(stack.db.kysely, 'acme', batchId, new Date()))?.status === 'completed';
-      }, 'the batch to complete after the crash', 90_000);
+      await until(
+        async () => {
+          await stack.caughtUp();
+          return (await getBatch(stack.db.kysely, 'acme', batchId, new Date()))?.status === 'completed';
+        },
+        'the batch to complete after the crash',
+        90_000,
+      );
       const batch = (await getBatch(stack.db.kysely, 'acme', batchId, new Date()))!;
-      expect(batch.progress).toMatchObject({ total: 300, succeeded: 300, failed: 0, pending: 0, queued: 0 });
+      expect(batch.progress).toMatchObject({
+        total: 300,
+        succeeded: 300,
+        failed: 0,
+        pending: 0,
+        queued: 0,
+      });
       for (const [index, templateId] of ids.entries()) {
         const events = await stack.eventStore.readStream(templateStreamId(templateId));
         expect(events.map((e) => `${e.type}@${String(e.metadata.commandId)}`)).toEqual([`TemplateCreated@${batchId}:${index}`]);
