@@ -56,6 +56,7 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
         attempts,
         backoff: { type: 'exponential', delay: 1000 }, // 1 s, 2 s, 4 s … like the SQL queue
         ...(enqueueOptions.delayMs && enqueueOptions.delayMs > 0 ? { delay: Math.round(enqueueOptions.delayMs) } : {}),
+        ...(enqueueOptions.priority && enqueueOptions.priority > 0 ? { priority: enqueueOptions.priority } : {}),
         // Bounded history. Completed jobs are kept a day: that is the window in which a re-delivered
         // event's duplicate enqueue is still recognised; failed ones a week, for inspection.
         removeOnComplete: { age: 86_400, count: 100_000 },

@@ -58,7 +58,7 @@ export const batchProcessManager: ProcessManager = {
         return;
       case 'BatchChunkEnqueued': {
         const { round, chunkIndex, indexes } = event.data;
-        await context.enqueue(BATCH_ITEMS_QUEUE, { batchId, tenantId, round, chunkIndex, indexes }, { attempts: BATCH_OPTION_LIMITS.maxAttempts.max });
+        await context.enqueue(BATCH_ITEMS_QUEUE, { batchId, tenantId, round, chunkIndex, indexes }, { attempts: BATCH_OPTION_LIMITS.maxAttempts.max, priority: event.data.priority });
         return;
       }
       case 'BatchUndoPlanned':
