@@ -8,6 +8,7 @@ import { batchRoutes } from '../http/batches/batch-routes.js';
 import { BATCH_CONTROL_QUEUE, BATCH_ITEMS_QUEUE, batchControlWorker, batchItemsWorker, batchProcessManager, batchWorkerCache } from '../processes/batches/batch-process.js';
 import { batchProjector } from '../projections/batches/batch-projector.js';
 import { batchSnapshotReads } from '../projections/batches/batch-snapshot-reads.js';
+import { batchMetrics } from './batch-metrics.js';
 import { featureRoutes, type FeatureDeps, type FeatureModule } from './feature-module.js';
 import { templateCommandDeps } from './templates.js';
 
@@ -30,6 +31,7 @@ export const batchesFeature: FeatureModule = {
     // One writer per batch stream in this process, shared by the routes' commands and the workers.
     const cache = batchWorkerCache(deps.commands);
     const commands = batchCommandDeps(deps, cache);
+    const metrics = batchMetrics(deps.metrics.registry, deps.queue, [BATCH_CONTROL_QUEUE, BATCH_ITEMS_QUEUE]);
     return {
       projectors: [batchProjector],
       processManagers: [batchProcessManager],
@@ -41,7 +43,7 @@ export const batchesFeature: FeatureModule = {
         },
         {
           queue: BATCH_ITEMS_QUEUE,
-          handler: batchItemsWorker(templateCommandDeps(deps), cache),
+          handler: batchItemsWorker(templateCommandDeps(deps), cache, metrics),
           concurrency: 4,
         },
       ],

@@ -148,6 +148,14 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
         const events = await service.eventStore.readStream(`template-${item.templateId}`);
         expect(events.map((e) => e.metadata.commandId)).toEqual([`${batchId}:${index}`]);
       }
+      const metrics = (await service.http.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/^batch_items_total\{outcome="succeeded"\} (\d+)$/m);
+      expect(Number(/^batch_items_total\{outcome="succeeded"\} (\d+)$/m.exec(metrics)![1])).toBeGreaterThanOrEqual(200);
+      expect(metrics).toMatch(/^batch_item_duration_seconds_count \d+$/m);
+      expect(metrics).toMatch(/^batch_queue_depth \d+$/m);
+      expect(metrics).toMatch(/^batch_failure_rate 0$/m);
+      expect(metrics).toMatch(/^batch_alert\{alert="failure_rate"\} 0$/m);
+      expect(metrics).toMatch(/^batch_alert\{alert="backlog"\} 0$/m);
       const listed = await call('GET', '/v1/batches?status=completed&operation=create', { key: readerA });
       expect(listed.json().items.map((b: { batchId: string }) => b.batchId)).toContain(batchId);
 

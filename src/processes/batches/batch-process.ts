@@ -151,8 +151,13 @@ export function batchControlWorker(deps: CommandDeps, cache: BatchStreamCache = 
   };
 }
 
+/** Told of every item run (metrics). */
+export interface BatchItemObserver {
+  itemFinished(outcome: 'succeeded' | 'failed', seconds: number): void;
+}
+
 /** Runs the items of a chunk with `concurrency` lanes; see the top. */
-export function batchItemsWorker(deps: TemplateCommandDeps, cache: BatchStreamCache = batchWorkerCache(deps)): JobHandler {
+export function batchItemsWorker(deps: TemplateCommandDeps, cache: BatchStreamCache = batchWorkerCache(deps), observer?: BatchItemObserver): JobHandler {
   return async (job: Job) => {
     const { batchId, tenantId, round, indexes } = job.payload as {
       batchId: string;
@@ -200,6 +205,7 @@ export function batchItemsWorker(deps: TemplateCommandDeps, cache: BatchStreamCa
       while (!stopped && next < queued.length) {
         const index = queued[next++]!;
         const record = itemAt(state.items, index)!;
+        const started = performance.now();
         const outcome: ItemOutcome = await runBatchItem(deps, {
           batchId,
           tenantId,
@@ -208,6 +214,7 @@ export function batchItemsWorker(deps: TemplateCommandDeps, cache: BatchStreamCa
           item: items[index]!,
           runAgainstRevision: record.runAgainstRevision,
         });
+        observer?.itemFinished(outcome.outcome, (performance.now() - started) / 1000);
         if (outcome.outcome === 'failed' && outcome.retryable && job.attempt < maxAttempts) pendingRetry = true;
         buffer.push({ ...outcome, attempt: job.attempt } as ItemOutcomeReport);
         if (buffer.length >= OUTCOMES_PER_APPEND) await append();
