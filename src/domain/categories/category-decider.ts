@@ -4,6 +4,7 @@ import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
 import type { CategoryCommand } from './category-commands.js';
 import type { CategoryEvent } from './category-events.js';
+import { isUuid } from '../uuid.js';
 
 export type CategoryState =
   | { status: 'absent' }
@@ -21,10 +22,9 @@ function validName(raw: string): string {
 }
 
 // Ids are UUIDs: the stream id and the read model's key are built from them.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function validCategoryId(categoryId: string): string {
-  if (!UUID.test(categoryId)) throw new RuleViolation('category.id.format', 'categoryId must be a UUID', 'invalid', 'categoryId');
+  if (!isUuid(categoryId)) throw new RuleViolation('category.id.format', 'categoryId must be a UUID', 'invalid', 'categoryId');
   return categoryId;
 }
 
