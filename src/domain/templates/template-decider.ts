@@ -10,7 +10,7 @@
 // a status command whose target is the current status.
 //
 // The command layer runs some of these rules before it writes elsewhere (a name claim): the named checks
-// below (assertValidCreate, assertMayUpdate, assertMayChangeStatus) are the very rules `decide` applies.
+// below (assertValidTemplateCreate, assertMayUpdateTemplate, assertMayChangeTemplateStatus) are the very rules `decide` applies.
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
 import type { TemplateCommand } from './template-commands.js';
@@ -160,17 +160,17 @@ function assertNotArchived(state: LiveTemplateState): void {
 }
 
 /** Refuses bad input for a create (whatever the template's stream holds). */
-export function assertValidCreate(data: CreateTemplateData): void {
+export function assertValidTemplateCreate(data: CreateTemplateData): void {
   createdData(data);
 }
 
 /** Refuses an update of a missing or archived template, and bad input for one. */
-export function assertMayUpdate(state: TemplateState, changes: TemplateChanges): asserts state is LiveTemplateState {
+export function assertMayUpdateTemplate(state: TemplateState, changes: TemplateChanges): asserts state is LiveTemplateState {
   updatedFields(state, changes);
 }
 
 /** Refuses a status change the lifecycle does not allow (the current status is allowed: a no-op). */
-export function assertMayChangeStatus(state: TemplateState, to: TemplateStatus): asserts state is LiveTemplateState {
+export function assertMayChangeTemplateStatus(state: TemplateState, to: TemplateStatus): asserts state is LiveTemplateState {
   assertLive(state);
   if (state.status !== to) assertTransition(state.status, to);
 }
