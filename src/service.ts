@@ -30,7 +30,7 @@ import { createMemoryReadCache } from './adapters/cache/memory-read-cache.js';
 import { createRedisReadCache } from './adapters/cache/redis-read-cache.js';
 import { sharedSearchTag, templateReadModelTag, templateTag, tenantSearchTag, type ReadCache } from './adapters/cache/read-cache.js';
 import { cacheCounters, readCacheSizeGauges } from './adapters/observability/metrics.js';
-import type { TemplateCommandDeps } from './commands/templates.js';
+import type { TemplateCommandDeps } from './commands/templates/index.js';
 import { countTenantTemplates, templateSubtreeDepth } from './projections/templates/template-queries.js';
 import { operationsRoutes, type ReadinessCheck } from './http/routes/operations.js';
 import { categoryProjector } from './projections/categories/category-projector.js';

@@ -5,7 +5,7 @@
 // received up to that event, and is flagged `parentUnavailable`.
 import type { CommandDeps } from '../../commands/handle-command.js';
 import { loadAggregate } from '../../commands/handle-command.js';
-import { templateAccess } from '../../commands/templates.js';
+import { templateAccess } from '../../commands/templates/index.js';
 import { comparePositions, type Position, type RecordedEvent } from '../../domain/event-store.js';
 import {
   templateStreamId,

@@ -21,7 +21,7 @@ import {
   type TemplateCommandDeps,
   type TemplateCommandResult,
   type TemplateSideEffectResult,
-} from '../../commands/templates.js';
+} from '../../commands/templates/index.js';
 import { hasPermission, PLATFORM_PERMISSION } from '../../domain/principal.js';
 import {
   MERGE_STRATEGIES,

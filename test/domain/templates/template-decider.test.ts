@@ -12,7 +12,6 @@ import {
   type TemplateCommand,
   type TemplateContent,
   type TemplateEvent,
-  type TemplateState,
   type TemplateStatus,
   type TemplateTag,
 } from '../../../src/domain/templates/index.js';
