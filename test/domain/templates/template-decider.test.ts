@@ -6,7 +6,10 @@ import {
   TEMPLATE_STATUSES,
   TEMPLATE_STATUS_TRANSITIONS,
   STATUS_COMMAND,
+  assertMayChangeTemplateStatus,
+  assertMayUpdateTemplate,
   assertTenantMayChange,
+  assertValidTemplateCreate,
   templateDecider,
   type CreateTemplateData,
   type TemplateCommand,
@@ -371,6 +374,32 @@ describe('Template decider', () => {
         expect(refusal(() => assertTenantMayChange(stateAfter([system]), tenant))).toMatchObject({ rule: 'template.system.read_only', kind: 'forbidden' });
       }
     });
+  });
+
+  describe('named checks (the rules decide applies, for the command layer to run before a claim)', () => {
+    it('refuses what decide refuses, and passes what it accepts', () => {
+      expect(() => assertValidTemplateCreate(baseData)).not.toThrow();
+      expect(refusal(() => assertValidTemplateCreate({ ...baseData, name: ' ' }))).toMatchObject({ rule: 'template.name.length', field: 'name' });
+      expect(refusal(() => assertValidTemplateCreate({ ...baseData, parentTemplateId: ID }))).toMatchObject({ rule: 'template.parent.self' });
+
+      expect(() => assertMayUpdateTemplate(stateAfter([created]), { name: 'B' })).not.toThrow();
+      expect(refusal(() => assertMayUpdateTemplate(stateAfter([]), { name: 'B' }))).toMatchObject({ rule: 'template.not_found', kind: 'not_found' });
+      expect(refusal(() => assertMayUpdateTemplate(stateAfter([created, archived]), { name: 'B' }))).toMatchObject({ rule: 'template.archived', kind: 'conflict' });
+      expect(refusal(() => assertMayUpdateTemplate(stateAfter([created]), { defaultDuration: 0 }))).toMatchObject({ field: 'defaultDuration' });
+
+      expect(() => assertMayChangeTemplateStatus(stateAfter([created, archived]), 'draft')).not.toThrow();
+      expect(() => assertMayChangeTemplateStatus(stateAfter([created]), 'draft')).not.toThrow(); // a no-op
+      expect(refusal(() => assertMayChangeTemplateStatus(stateAfter([created]), 'deprecated'))).toMatchObject({ rule: 'template.status.transition' });
+      expect(refusal(() => assertMayChangeTemplateStatus(stateAfter([]), 'draft'))).toMatchObject({ rule: 'template.not_found' });
+    });
+  });
+
+  it('skips favorites and usages written into its stream before they had streams of their own', () => {
+    const legacy = [
+      { type: 'TemplateFavorited', data: { userId: 'u' } },
+      { type: 'TemplateUsageRecorded', data: { usageType: 'create_course', outcome: 'success' } },
+    ] as unknown as TemplateEvent[];
+    expect(stateAfter([created, ...legacy, activated])).toEqual(stateAfter([created, activated]));
   });
 
   it('folds events into the state', () => {
