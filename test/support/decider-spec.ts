@@ -23,6 +23,7 @@ export function deciderSpec<State, Command, Event extends DomainEvent>(decider: 
       thenRefuses: (rule: string, kind: RuleViolation['kind'], field?: string) => {
         const thrown = refusal(() => decider.decide(command, stateAfter(events)));
         expect(thrown).toMatchObject({ rule, kind, ...(field ? { field } : {}) });
+        return thrown;
       },
     }),
   });
