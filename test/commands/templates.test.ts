@@ -3,7 +3,7 @@
 // streams beside the template's, and retries answered with their first result.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { archiveCategory, createCategory } from '../../src/commands/categories.js';
+import { archiveCategory, createCategory } from '../../src/commands/categories/index.js';
 import type { CommandContext } from '../../src/commands/handle-command.js';
 import { RESERVATION_CLAIMED, reservationStreamId } from '../../src/commands/reservations.js';
 import {
@@ -17,7 +17,7 @@ import {
   updateTemplate,
   type TemplateCommandDeps,
 } from '../../src/commands/templates/index.js';
-import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../src/domain/event-store.js';
+import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../src/ports/event-store.js';
 import { RuleViolation } from '../../src/domain/rule-violation.js';
 import { MAX_INHERITANCE_DEPTH, templateStreamId, templateUsageStreamId, type CreateTemplateData } from '../../src/domain/templates/index.js';
 import { contextFor, manualClock, openPgliteStore, type OpenStore } from './fixtures/store.js';

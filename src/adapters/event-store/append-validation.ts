@@ -1,4 +1,4 @@
-import { InvalidEventError, type EventToAppend } from '../../domain/event-store.js';
+import { InvalidEventError, type EventToAppend } from '../../ports/event-store.js';
 import { isUuid } from '../../domain/uuid.js';
 
 

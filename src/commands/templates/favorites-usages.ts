@@ -3,7 +3,7 @@
 // that sees them; the template's own state decides whether it takes them (assertTakesFavorites,
 // assertUsable). The answer carries the template's revision (its ETag), which they never move.
 import { assertExpectedRevision, eventMetadata, handleCommand, type CommandContext } from '../handle-command.js';
-import type { Position } from '../../domain/event-store.js';
+import type { Position } from '../../ports/event-store.js';
 import {
   assertTakesFavorites,
   assertUsable,

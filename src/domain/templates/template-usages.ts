@@ -3,7 +3,7 @@
 // the template itself (only active and deprecated templates are used, see template-lifecycle.ts) is
 // `assertUsable`, which the command layer runs on the template's state first.
 import type { Decider } from '../decider.js';
-import type { JsonObject } from '../event-store.js';
+import type { JsonObject } from '../json.js';
 import { RuleViolation } from '../rule-violation.js';
 import { validJsonObject } from './template-json.js';
 import { templateArchived } from './template-lifecycle.js';
