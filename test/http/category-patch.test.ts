@@ -11,7 +11,7 @@ import { CATEGORY_NAME_SCOPE, categoryStreamId } from '../../src/commands/catego
 import { RESERVATION_CLAIMED, reservationStreamId } from '../../src/commands/reservations.js';
 import { StreamNotFoundError, type EventStore } from '../../src/domain/event-store.js';
 import { buildHttpApp } from '../../src/http/app.js';
-import { categoryRoutes } from '../../src/http/routes/categories.js';
+import { categoryRoutes } from '../../src/http/categories/index.js';
 import { postgresService } from '../support/services.js';
 import { openPgliteStore, openPostgresStore, type OpenStore } from '../commands/fixtures/store.js';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteDatabase } from '../../../src/adapters/sql/pglite-database.js';
 import type { SqlDatabase } from '../../../src/adapters/sql/sql-database.js';
 import type { EventStore, JsonObject, RecordedEvent } from '../../../src/domain/event-store.js';
-import { templateAsOf } from '../../../src/http/routes/template-as-of.js';
+import { templateAsOf } from '../../../src/projections/templates/template-as-of.js';
 import type { TemplateContent } from '../../../src/domain/templates/index.js';
 import { templateProjector, type TemplateBatchEffect } from '../../../src/projections/templates/template-projector.js';
 

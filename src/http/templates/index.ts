@@ -39,7 +39,7 @@ import { HttpProblem } from '../problem.js';
 import { jsonValue } from '../openapi.js';
 import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery, type ReadYourWrites } from '../read-your-writes.js';
-import { templateAsOf } from './template-as-of.js';
+import { templateAsOf } from '../../projections/templates/template-as-of.js';
 
 export interface TemplateRouteDeps {
   readonly commands: TemplateCommandDeps;

@@ -17,7 +17,7 @@ import {
   type TemplateEvent,
   type TemplateState,
 } from '../../domain/templates/index.js';
-import { HttpProblem } from '../problem.js';
+import { HttpProblem } from '../../http/problem.js';
 
 const fold = (events: readonly RecordedEvent[]) =>
   events.reduce<TemplateState>((state, event) => templateDecider.evolve(state, { type: event.type, data: event.data } as TemplateEvent), templateDecider.initialState());
