@@ -1,23 +1,58 @@
-// GET /v1/templates/{id}?asOf=…: the template as it was at a moment, folded from its stream and its
-// ancestors' streams. Inheritance follows the projector's rule (src/projections/templates/
-// effective-templates.ts): a child receives its parent's effective content only while the parent is
+// A template as it was at a moment (GET /v1/templates/{id}?asOf=…), folded from its stream and its
+// ancestors' streams with the aggregate's own evolve(). Inheritance follows the projector's rule
+// (effective-templates.ts): a child receives its parent's effective content only while the parent is
 // visible to the child's tenant; from the event that hid the parent on, the child keeps what it had
 // received up to that event, and is flagged `parentUnavailable`.
-import type { CommandDeps } from '../../commands/handle-command.js';
-import { loadAggregate } from '../../commands/handle-command.js';
-import { templateAccess } from '../../commands/templates.js';
-import { comparePositions, type Position, type RecordedEvent } from '../../domain/event-store.js';
+import { upcast, type Upcasters } from '../../commands/upcasters.js';
+import { comparePositions, StreamNotFoundError, streamCategory, type EventStore, type Position, type RecordedEvent } from '../../domain/event-store.js';
+import { RuleViolation } from '../../domain/rule-violation.js';
 import {
-  templateStreamId,
   inheritEffective,
   isVisibleTo,
   MAX_INHERITANCE_DEPTH,
   templateDecider,
+  templateStreamId,
   type EffectiveTemplate,
+  type LiveTemplateState,
+  type TemplateContent,
   type TemplateEvent,
   type TemplateState,
 } from '../../domain/templates/index.js';
-import { HttpProblem } from '../../http/problem.js';
+
+export interface TemplateAsOfDeps {
+  readonly eventStore: Pick<EventStore, 'readStream'>;
+  /** Events are folded in their current shapes, as the commands fold them. */
+  readonly upcasters?: Upcasters;
+}
+
+export interface TemplateAsOf {
+  readonly templateId: string;
+  readonly ownerTenantId: string;
+  readonly name: string;
+  readonly description: string | null;
+  readonly categoryId: string | null;
+  readonly templateType: string;
+  readonly status: LiveTemplateState['status'];
+  readonly parentTemplateId: string | null;
+  readonly isPublic: boolean;
+  readonly isSystemTemplate: boolean;
+  readonly version: number;
+  readonly revision: number;
+  readonly content: TemplateContent;
+  readonly effective: EffectiveTemplate;
+  readonly parentUnavailable: boolean;
+}
+
+/** The template had no event yet at that moment (it is visible to the caller now). */
+export class TemplateAbsentAsOfError extends Error {
+  override readonly name = 'TemplateAbsentAsOfError';
+  constructor(
+    readonly templateId: string,
+    readonly asOf: Date,
+  ) {
+    super(`template ${templateId} did not exist at ${asOf.toISOString()}`);
+  }
+}
 
 const fold = (events: readonly RecordedEvent[]) =>
   events.reduce<TemplateState>((state, event) => templateDecider.evolve(state, { type: event.type, data: event.data } as TemplateEvent), templateDecider.initialState());
@@ -25,26 +60,49 @@ const fold = (events: readonly RecordedEvent[]) =>
 const visibleTo = (state: TemplateState, tenantId: string) =>
   state.status !== 'absent' && isVisibleTo({ ownerTenantId: state.ownerTenantId, isPublic: state.content.isPublic, isSystemTemplate: state.isSystemTemplate }, tenantId);
 
-export async function templateAsOf(deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>, tenantId: string, templateId: string, asOf: Date) {
-  const loaded = await loadAggregate(deps, templateDecider, templateStreamId(templateId), { tenantId, asOf, access: templateAccess });
-  if (loaded.state.status === 'absent') throw new HttpProblem(404, 'template.not_found', 'no such template at that moment');
-  const state = loaded.state;
+/** A template stream's events in their current shapes; a missing stream has none. */
+async function readTemplateStream(deps: TemplateAsOfDeps, templateId: string): Promise<readonly RecordedEvent[]> {
+  try {
+    return (await deps.eventStore.readStream(templateStreamId(templateId))).map((event) => upcast(event, deps.upcasters));
+  } catch (error) {
+    if (error instanceof StreamNotFoundError) return [];
+    throw error;
+  }
+}
+
+/**
+ * The template `templateId` as `tenantId` may see it at `asOf`. Visibility is judged on the current state,
+ * as for every read: a template made private since is "not found" (RuleViolation `template.not_found`, the
+ * commands' answer for another tenant's stream). A template that did not exist yet at that moment is
+ * TemplateAbsentAsOfError.
+ */
+export async function templateAsOf(deps: TemplateAsOfDeps, tenantId: string, templateId: string, asOf: Date): Promise<TemplateAsOf> {
+  const asOfMs = asOf.getTime();
+  /** The events up to `asOf` (a prefix, ending before the first one that occurred later), and strictly
+   * before `limit` when given. */
+  const cut = (events: readonly RecordedEvent[], limit?: Position) => {
+    const end = events.findIndex((event) => !(Date.parse(String(event.metadata.occurredAt)) <= asOfMs) || (limit !== undefined && comparePositions(event.position, limit) >= 0));
+    return end === -1 ? events : events.slice(0, end);
+  };
+
+  const all = await readTemplateStream(deps, templateId);
+  const ownEvents = cut(all);
+  const state = fold(ownEvents);
+  const now = ownEvents.length === all.length ? state : fold(all);
+  if (now.status !== 'absent' && !visibleTo(now, tenantId)) {
+    throw new RuleViolation(`${streamCategory(templateStreamId(templateId))}.not_found`, 'not found', 'not_found');
+  }
+  if (state.status === 'absent') throw new TemplateAbsentAsOfError(templateId, asOf);
 
   // Every stream read once, whole: which content flows is decided below by the rule, not by who reads.
-  const streams = new Map<string, readonly RecordedEvent[]>([[templateId, loaded.events]]);
+  const streams = new Map<string, readonly RecordedEvent[]>([[templateId, ownEvents]]);
   const eventsOf = async (id: string) => {
     let events = streams.get(id);
     if (!events) {
-      events = (await loadAggregate(deps, templateDecider, templateStreamId(id), { tenantId, access: () => true })).events;
+      events = await readTemplateStream(deps, id);
       streams.set(id, events);
     }
     return events;
-  };
-  const asOfMs = asOf.getTime();
-  /** The events up to `asOf`, and strictly before `limit` when given (a prefix, like loadAggregate's). */
-  const cut = (events: readonly RecordedEvent[], limit: Position | undefined) => {
-    const end = events.findIndex((event) => !(Date.parse(String(event.metadata.occurredAt)) <= asOfMs) || (limit !== undefined && comparePositions(event.position, limit) >= 0));
-    return end === -1 ? events : events.slice(0, end);
   };
 
   const effectiveAt = async (id: string, limit: Position | undefined, depth: number): Promise<{ effective: EffectiveTemplate; parentUnavailable: boolean } | undefined> => {
@@ -89,9 +147,9 @@ export async function templateAsOf(deps: Pick<CommandDeps, 'eventStore' | 'upcas
     isPublic: state.content.isPublic,
     isSystemTemplate: state.isSystemTemplate,
     version: state.version,
-    revision: Number(loaded.revision ?? -1),
-    content: state.content as unknown as Record<string, never>,
-    effective: effective as unknown as Record<string, never>,
+    revision: Number(ownEvents.at(-1)!.revision),
+    content: state.content,
+    effective,
     parentUnavailable,
   };
 }
