@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { sharedSearchTag, templateReadModelTag, templateTag, tenantSearchTag, type ReadCache } from '../../adapters/cache/read-cache.js';
 import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
 import { favoriteUserKey, type TemplateCommandDeps } from '../../commands/templates.js';
+import { upcast } from '../../commands/upcasters.js';
+import type { RecordedEvent } from '../../domain/event-store.js';
 import { TemplateAbsentAsOfError, templateAsOf } from '../../projections/templates/template-as-of.js';
 import {
   getVisibleTemplate,
@@ -57,6 +59,7 @@ const notFound = () => new HttpProblem(404, 'template.not_found', 'no such templ
 
 export async function templateQueryRoutes(app: FastifyInstance, deps: TemplateQueryRouteDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
+  const history = { eventStore: deps.commands.eventStore, upcast: (event: RecordedEvent) => upcast(event, deps.commands.upcasters) };
 
   routes.get(
     '',
@@ -117,7 +120,7 @@ export async function templateQueryRoutes(app: FastifyInstance, deps: TemplateQu
       const tenantId = principalOf(request).tenantId;
       const templateId = request.params.templateId.toLowerCase();
       if (request.query.asOf) {
-        const asOf = await templateAsOf(deps.commands, tenantId, templateId, request.query.asOf).catch((error: unknown) => {
+        const asOf = await templateAsOf(history, tenantId, templateId, request.query.asOf).catch((error: unknown) => {
           throw error instanceof TemplateAbsentAsOfError ? new HttpProblem(404, 'template.not_found', 'no such template at that moment') : error;
         });
         return reply.send(asOf);

@@ -3,7 +3,6 @@
 // (effective-templates.ts): a child receives its parent's effective content only while the parent is
 // visible to the child's tenant; from the event that hid the parent on, the child keeps what it had
 // received up to that event, and is flagged `parentUnavailable`.
-import { upcast, type Upcasters } from '../../commands/upcasters.js';
 import { comparePositions, StreamNotFoundError, streamCategory, type EventStore, type Position, type RecordedEvent } from '../../domain/event-store.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
 import {
@@ -21,8 +20,9 @@ import {
 
 export interface TemplateAsOfDeps {
   readonly eventStore: Pick<EventStore, 'readStream'>;
-  /** Events are folded in their current shapes, as the commands fold them. */
-  readonly upcasters?: Upcasters;
+  /** Brings a stored event to its current shape (the commands' upcasting), so the fold sees what the
+   * commands see; without it events are folded as stored. */
+  readonly upcast?: (event: RecordedEvent) => RecordedEvent;
 }
 
 export interface TemplateAsOf {
@@ -63,7 +63,8 @@ const visibleTo = (state: TemplateState, tenantId: string) =>
 /** A template stream's events in their current shapes; a missing stream has none. */
 async function readTemplateStream(deps: TemplateAsOfDeps, templateId: string): Promise<readonly RecordedEvent[]> {
   try {
-    return (await deps.eventStore.readStream(templateStreamId(templateId))).map((event) => upcast(event, deps.upcasters));
+    const events = await deps.eventStore.readStream(templateStreamId(templateId));
+    return deps.upcast ? events.map(deps.upcast) : events;
   } catch (error) {
     if (error instanceof StreamNotFoundError) return [];
     throw error;
