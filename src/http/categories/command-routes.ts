@@ -2,7 +2,7 @@
 // (see index.ts).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { archiveCategory, changeCategory, createCategory, restoreCategory } from '../../commands/categories.js';
+import { archiveCategory, changeCategory, createCategory, restoreCategory } from '../../commands/categories/index.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import type { CommandDeps } from '../../commands/handle-command.js';
 import { commandAccepted, commandContextOf } from '../command-context.js';

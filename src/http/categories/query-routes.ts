@@ -2,7 +2,7 @@
 // index.ts).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
+import type { SqlDatabase } from '../../ports/sql-database.js';
 import { getCategory, listCategories } from '../../projections/categories/category-queries.js';
 import { principalOf } from '../auth.js';
 import { setEtag } from '../preconditions.js';

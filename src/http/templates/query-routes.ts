@@ -3,11 +3,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createHash } from 'node:crypto';
-import { sharedSearchTag, templateReadModelTag, templateTag, tenantSearchTag, type ReadCache } from '../../adapters/cache/read-cache.js';
-import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
+import type { SqlDatabase } from '../../ports/sql-database.js';
+import { sharedSearchTag, templateReadModelTag, templateTag, tenantSearchTag } from '../../projections/templates/template-cache-tags.js';
+import type { ReadCache } from '../../ports/read-cache.js';
 import { favoriteUserKey, type TemplateCommandDeps } from '../../commands/templates.js';
 import { upcast } from '../../commands/upcasters.js';
-import type { RecordedEvent } from '../../domain/event-store.js';
+import type { RecordedEvent } from '../../ports/event-store.js';
 import { TemplateAbsentAsOfError, templateAsOf } from '../../projections/templates/template-as-of.js';
 import {
   getVisibleTemplate,

@@ -3,7 +3,7 @@
 // (effective-templates.ts): a child receives its parent's effective content only while the parent is
 // visible to the child's tenant; from the event that hid the parent on, the child keeps what it had
 // received up to that event, and is flagged `parentUnavailable`.
-import { comparePositions, StreamNotFoundError, streamCategory, type EventStore, type Position, type RecordedEvent } from '../../domain/event-store.js';
+import { comparePositions, StreamNotFoundError, streamCategory, type EventStore, type Position, type RecordedEvent } from '../../ports/event-store.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
 import {
   inheritEffective,

@@ -4,7 +4,8 @@
 // their descendants, so a parent's change reaches the whole subtree in the same transaction (see
 // effective-templates.ts, also for what a child inherits from a parent its tenant can no longer see).
 import { sql, type Kysely } from 'kysely';
-import type { JsonObject, RecordedEvent } from '../../domain/event-store.js';
+import type { JsonObject } from '../../domain/json.js';
+import type { RecordedEvent } from '../../ports/event-store.js';
 import type { TemplateContent, TemplateEvent, TemplateTag } from '../../domain/templates/index.js';
 import { isTemplateFavoriteStream, tagKey, TEMPLATE_FAMILY_CATEGORIES, templateIdOfStream, templateIdOfUsageStream } from '../../domain/templates/index.js';
 import { isUuid } from '../../domain/uuid.js';
