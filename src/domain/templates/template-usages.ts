@@ -13,7 +13,8 @@ import { TEMPLATE_ERROR_MESSAGE_MAX, validOptionalUuid, validUserId } from './te
 
 export const USAGE_TYPES = ['create_course', 'bulk_create', 'schedule_generation'] as const;
 export type UsageType = (typeof USAGE_TYPES)[number];
-export type UsageOutcome = 'success' | 'error';
+export const USAGE_OUTCOMES = ['success', 'error'] as const;
+export type UsageOutcome = (typeof USAGE_OUTCOMES)[number];
 
 export type RecordTemplateUsageData = {
   usageType: UsageType;
