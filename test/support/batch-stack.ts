@@ -8,7 +8,7 @@ import { createPgliteDatabase } from '../../src/adapters/sql/pglite-database.js'
 import type { SqlDatabase } from '../../src/ports/sql-database.js';
 import type { BatchCommandDeps } from '../../src/commands/batches/batch-commands.js';
 import type { CommandContext } from '../../src/commands/handle-command.js';
-import type { TemplateCommandDeps } from '../../src/commands/templates.js';
+import type { TemplateCommandDeps } from '../../src/commands/templates/index.js';
 import type { EventStore } from '../../src/ports/event-store.js';
 import { BATCH_CONTROL_QUEUE, BATCH_ITEMS_QUEUE, batchControlWorker, batchItemsWorker, batchProcessManager, batchWorkerCache } from '../../src/processes/batches/batch-process.js';
 import { createProcessRuntime, type ProcessRuntime } from '../../src/processes/process-runtime.js';

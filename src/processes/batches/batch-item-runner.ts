@@ -16,7 +16,7 @@ import {
   type TemplateCommandDeps,
   type TemplateCommandResult,
   type TemplateStatusAction,
-} from '../../commands/templates.js';
+} from '../../commands/templates/index.js';
 
 export interface BatchItemTarget {
   readonly batchId: string;

@@ -16,7 +16,7 @@
 import { BATCH_OPTION_LIMITS, itemAt, type BatchEvent, type ItemOutcomeReport, type LiveBatchState } from '../../domain/batches/index.js';
 import { batchIdOfStream, batchStreamId } from '../../domain/batches/batch-streams.js';
 import type { CommandContext, CommandDeps } from '../../commands/handle-command.js';
-import type { TemplateCommandDeps } from '../../commands/templates.js';
+import type { TemplateCommandDeps } from '../../commands/templates/index.js';
 import { startUndoBatch } from '../../commands/batches/batch-commands.js';
 import { createBatchStreamCache, type BatchStreamCache } from '../../commands/batches/batch-stream-cache.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';

@@ -7,7 +7,7 @@ import { BatchConflictViolation } from '../../../src/domain/batches/index.js';
 import { batchStreamId } from '../../../src/domain/batches/batch-streams.js';
 import { StreamNotFoundError } from '../../../src/ports/event-store.js';
 import { cancelBatch, startBatch, undoBatch } from '../../../src/commands/batches/batch-commands.js';
-import { createTemplate, updateTemplate } from '../../../src/commands/templates.js';
+import { createTemplate, updateTemplate } from '../../../src/commands/templates/index.js';
 import { createBatchStack, contextOf, type BatchStack } from '../../support/batch-stack.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
 

@@ -8,7 +8,7 @@ import { batchStreamId } from '../../../src/domain/batches/batch-streams.js';
 import { templateStreamId } from '../../../src/domain/templates/index.js';
 import { comparePositions } from '../../../src/ports/event-store.js';
 import { cancelBatch, retryBatch, startBatch, undoBatch } from '../../../src/commands/batches/batch-commands.js';
-import { changeTemplateParent, changeTemplateStatus, createTemplate, updateTemplate } from '../../../src/commands/templates.js';
+import { changeTemplateParent, changeTemplateStatus, createTemplate, updateTemplate } from '../../../src/commands/templates/index.js';
 import { getBatch, listBatchItems } from '../../../src/projections/batches/batch-queries.js';
 import { createBatchStack, contextOf, until, type BatchStack } from '../../support/batch-stack.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
