@@ -10,6 +10,7 @@ export const BATCH_ALERT_FAILURE_RATE = 0.1;
 export const BATCH_ALERT_BACKLOG = 100;
 /** The failure rate is taken over this many most recent items. */
 const WINDOW = 1000;
+const COUNTS_TIMEOUT_MS = 1000;
 
 export function batchMetrics(registry: Registry, queue: JobQueue, queues: readonly string[]): BatchItemObserver {
   const recent: boolean[] = [];
@@ -22,13 +23,16 @@ export function batchMetrics(registry: Registry, queue: JobQueue, queues: readon
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+  // Bounded: a scrape must answer while Redis is down (the depth then reads NaN, the backlog alert 0).
   const depth = async () => {
-    let total = 0;
-    for (const name of queues) {
-      const counts = await queue.counts(name);
-      total += counts.waiting + counts.delayed + counts.active;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('queue counts timed out')), COUNTS_TIMEOUT_MS)));
+    try {
+      const all = await Promise.race([Promise.all(queues.map((name) => queue.counts(name))), timeout]);
+      return all.reduce((total, counts) => total + counts.waiting + counts.delayed + counts.active, 0);
+    } finally {
+      clearTimeout(timer);
     }
-    return total;
   };
   new Gauge({
     name: 'batch_queue_depth',

@@ -177,7 +177,11 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect((await service.http.inject({ method: 'GET', url: '/health' })).json()).toMatchObject({ status: 'ok' });
       const ready = await service.http.inject({ method: 'GET', url: '/ready' });
       expect(ready.statusCode).toBe(200);
-      expect(ready.json().projections).toEqual([expect.objectContaining({ name: 'categories', state: 'running' }), expect.objectContaining({ name: 'templates', state: 'running' })]);
+      expect(ready.json().projections).toEqual([
+        expect.objectContaining({ name: 'categories', state: 'running' }),
+        expect.objectContaining({ name: 'templates', state: 'running' }),
+        expect.objectContaining({ name: 'batches', state: 'running' }),
+      ]);
       const metrics = (await service.http.inject({ method: 'GET', url: '/metrics' })).body;
       expect(metrics).toContain('http_request_duration_seconds_bucket');
       expect(metrics).toContain('event_store_append_duration_seconds');
