@@ -2,7 +2,7 @@
 // rows, the stored subtree below them) and the writes of what the fold and the effective recompute
 // changed. PostgreSQL's wire protocol caps a statement at 65,535 parameters, so every multi-row statement
 // and every `IN (…)` list is cut into chunks (chunks.ts).
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { chunked, rowsPerStatement } from '../chunks.js';
 import type { FavoriteChange, TemplateFold } from './template-fold.js';
 import type { TemplateRow, TemplateTables } from './template-tables.js';
@@ -51,6 +51,13 @@ const NON_KEY_COLUMNS = [
   'success_count', 'last_used_at', 'favorites_count', 'updated_at', 'updated_by',
 ] as const satisfies readonly (keyof TemplateRow)[];
 
+type NonKeyColumn = (typeof NON_KEY_COLUMNS)[number];
+
+/** ON CONFLICT: every column but the key takes the value the insert proposed. */
+type Proposed = { [C in NonKeyColumn]?: RawBuilder<TemplateRow[C]> };
+const proposed = <C extends NonKeyColumn>(set: Proposed, column: C): Proposed => ({ ...set, [column]: sql.ref<TemplateRow[C]>(`excluded.${column}`) });
+const proposedValues = (): Proposed => NON_KEY_COLUMNS.reduce<Proposed>(proposed, {});
+
 const templateValues = (row: TemplateRow) => ({
   ...row,
   content: jsonb(row.content),
@@ -64,7 +71,7 @@ export async function upsertTemplates(db: Kysely<TemplateTables>, rows: readonly
       .insertInto('templates')
       .values(chunk.map(templateValues))
       .onConflict((oc) =>
-        oc.column('template_id').doUpdateSet(Object.fromEntries(NON_KEY_COLUMNS.map((column) => [column, sql.ref(`excluded.${column}`)])) as never),
+        oc.column('template_id').doUpdateSet(proposedValues()),
       )
       .execute();
   }
