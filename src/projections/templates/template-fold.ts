@@ -4,7 +4,7 @@
 // need them again is in `reshaped`, and effective-templates.ts recomputes them over the subtree.
 import type { TemplateContent, TemplateEvent, TemplateTag } from '../../domain/templates/index.js';
 import { inheritEffective, tagKey } from '../../domain/templates/index.js';
-import type { EventContext, TemplateFamilyEvent, TemplateFavoriteEvent, TemplateUsageEvent } from './template-projection-events.js';
+import type { EventContext, TemplateFamilyEvent, TemplateFavoriteEvent, TemplateOwnEvent, TemplateUsageEvent } from './template-projection-events.js';
 import type { FavoriteRow, HistoryRow, TemplateRow, UsageDayRow, VersionRow } from './template-tables.js';
 
 /** The last favorite event of a batch for one (tenant, user, template). */
@@ -98,7 +98,7 @@ function createdRow(templateId: string, event: Extract<TemplateEvent, { type: 'T
 }
 
 /** The row after one of its template's own events; the same row for an event that changes nothing. */
-function foldTemplateEvent(fold: TemplateFold, row: TemplateRow | undefined, item: Extract<TemplateFamilyEvent, { stream: 'template' }>): TemplateRow | undefined {
+function foldTemplateEvent(fold: TemplateFold, row: TemplateRow | undefined, item: TemplateOwnEvent): TemplateRow | undefined {
   const { templateId, revision, context, event } = item;
   const audit = () =>
     fold.history.push({
@@ -201,7 +201,7 @@ function foldUsage(fold: TemplateFold, templateId: string, row: TemplateRow, eve
  */
 export function foldTemplateEvents(stored: ReadonlyMap<string, TemplateRow>, events: readonly TemplateFamilyEvent[]): TemplateFold {
   const fold: TemplateFold = { rows: new Map(stored), dirty: new Set(), reshaped: new Set(), versions: [], history: [], favorites: new Map(), usage: new Map() };
-  const byTemplate = new Map<string, Extract<TemplateFamilyEvent, { stream: 'template' }>[]>();
+  const byTemplate = new Map<string, TemplateOwnEvent[]>();
   for (const item of events) {
     if (item.stream !== 'template') continue;
     const list = byTemplate.get(item.templateId);

@@ -53,10 +53,10 @@ const NON_KEY_COLUMNS = [
 
 type NonKeyColumn = (typeof NON_KEY_COLUMNS)[number];
 
-/** ON CONFLICT: every column but the key takes the value the insert proposed. */
 type Proposed = { [C in NonKeyColumn]?: RawBuilder<TemplateRow[C]> };
-const proposed = <C extends NonKeyColumn>(set: Proposed, column: C): Proposed => ({ ...set, [column]: sql.ref<TemplateRow[C]>(`excluded.${column}`) });
-const proposedValues = (): Proposed => NON_KEY_COLUMNS.reduce<Proposed>(proposed, {});
+const withProposed = <C extends NonKeyColumn>(set: Proposed, column: C): Proposed => ({ ...set, [column]: sql.ref<TemplateRow[C]>(`excluded.${column}`) });
+/** ON CONFLICT: every column but the key takes the value the insert proposed. */
+const PROPOSED_VALUES = NON_KEY_COLUMNS.reduce<Proposed>(withProposed, {});
 
 const templateValues = (row: TemplateRow) => ({
   ...row,
@@ -70,9 +70,7 @@ export async function upsertTemplates(db: Kysely<TemplateTables>, rows: readonly
     await db
       .insertInto('templates')
       .values(chunk.map(templateValues))
-      .onConflict((oc) =>
-        oc.column('template_id').doUpdateSet(proposedValues()),
-      )
+      .onConflict((oc) => oc.column('template_id').doUpdateSet(PROPOSED_VALUES))
       .execute();
   }
 }

@@ -35,6 +35,9 @@ export type TemplateFamilyEvent =
   | { readonly stream: 'favorite'; readonly templateId: string; readonly context: EventContext; readonly event: TemplateFavoriteEvent }
   | { readonly stream: 'usage'; readonly templateId: string; readonly context: EventContext; readonly event: TemplateUsageEvent };
 
+/** An event of a template's own stream. */
+export type TemplateOwnEvent = Extract<TemplateFamilyEvent, { stream: 'template' }>;
+
 type Untyped = { readonly type: string; readonly data: unknown };
 
 const TEMPLATE_TYPES = new Set<string>(TEMPLATE_EVENT_TYPES);
