@@ -10,7 +10,7 @@ import { isUuid } from '../../domain/uuid.js';
 /** A favorite stream's events (one stream per template and user). */
 export type TemplateFavoriteEvent = { type: 'TemplateFavorited' | 'TemplateUnfavorited'; data: { templateId: string; userId: string } };
 /** A usage stream's events (one stream per template). */
-export type TemplateUsageEvent = Extract<TemplateEvent, { type: 'TemplateUsageRecorded' }>;
+export type TemplateUsageEvent = { type: 'TemplateUsageRecorded'; data: Extract<TemplateEvent, { type: 'TemplateUsageRecorded' }>['data'] & { templateId: string } };
 
 /** What the metadata of a recorded event says, read the one way every row of the projection uses. */
 export interface EventContext {

@@ -52,7 +52,7 @@ const usage = (templateId: string, outcome: 'success' | 'error', at: EventContex
   stream: 'usage',
   templateId,
   context: at,
-  event: { type: 'TemplateUsageRecorded', data: { usageType, customizations: {}, outcome, errorMessage: outcome === 'success' ? null : 'failed', usedBy: at.userId, courseId: null, templateVersion: 1 } },
+  event: { type: 'TemplateUsageRecorded', data: { usageType, customizations: {}, outcome, errorMessage: outcome === 'success' ? null : 'failed', usedBy: at.userId, courseId: null, templateVersion: 1, templateId } },
 });
 
 const onlyRow = (fold: TemplateFold, id: string) => fold.rows.get(id)!;
