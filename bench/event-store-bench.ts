@@ -2,7 +2,7 @@
 // append latency. Events are built before each timer starts, so the figures measure the store, not the
 // making of test data.
 import { randomUUID } from 'node:crypto';
-import type { EventStore, EventToAppend, Position } from '../src/domain/event-store.js';
+import type { EventStore, EventToAppend, Position } from '../src/ports/event-store.js';
 
 export interface EventStoreBenchOptions {
   /** Multiplies the volumes (PGlite runs a fifth of PostgreSQL's). */

@@ -1,8 +1,8 @@
 // Projection rebuild: seed N events straight into the event store's tables, then time a rebuild of a
 // small read model (event counts per tenant and type) from zero, sampling RSS on the way.
 import { sql, type Kysely } from 'kysely';
-import type { SqlDatabase } from '../src/adapters/sql/sql-database.js';
-import type { EventStore } from '../src/domain/event-store.js';
+import type { SqlDatabase } from '../src/ports/sql-database.js';
+import type { EventStore } from '../src/ports/event-store.js';
 import { createProjectionEngine } from '../src/projections/projection-engine.js';
 import type { Projector } from '../src/projections/projector.js';
 

@@ -3,7 +3,7 @@
 // merge strategy), three tags each from a small vocabulary, 85% activated, a third used once, 1% public.
 // Written by SQL rather than commands so that the seed takes seconds; the events have exactly the shapes
 // the commands write (the projection rebuild then reads them like any others).
-import type { SqlDatabase } from '../src/adapters/sql/sql-database.js';
+import type { SqlDatabase } from '../src/ports/sql-database.js';
 
 const WORDS = ['Italian', 'Spanish', 'Pottery', 'Watercolour', 'Yoga', 'Pilates', 'Photography', 'Guitar', 'Piano', 'Cooking', 'Baking', 'Python', 'Excel', 'Leadership', 'Negotiation', 'Sketching', 'Calligraphy', 'Chess', 'Dance', 'Swimming'];
 const LEVELS = ['beginner', 'intermediate', 'advanced', 'expert', 'all_levels'];

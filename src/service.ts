@@ -1,46 +1,45 @@
 // The composition root: picks each adapter from the configuration (embedded defaults or real servers),
-// wires commands, projections, processes and HTTP, and knows the order to stop them in.
+// hands them to every feature module (src/features) and wires what the features return into the
+// projections, processes and HTTP, and knows the order to stop them in. It names no feature.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createApiKeyStore, type ApiKeyStore } from './adapters/auth/api-key-store.js';
+import { createApiKeyStore } from './adapters/auth/api-key-store.js';
+import type { ApiKeyStore } from './ports/api-keys.js';
 import { createIdempotencyRecordStore } from './adapters/idempotency/idempotency-record-store.js';
 import { createEventStoreDbEventStore } from './adapters/event-store/eventstoredb-event-store.js';
 import { createPostgresEventStore, migrateEventStore } from './adapters/event-store/postgres-event-store.js';
 import { postgresHorizon } from './adapters/event-store/postgres-horizon.js';
 import { postgresLagCounter } from './adapters/event-store/postgres-lag-counter.js';
 import { instrumentEventStore } from './adapters/observability/instrumented-event-store.js';
-import { createMetrics, type Metrics } from './adapters/observability/metrics.js';
+import { createMetrics } from './adapters/observability/metrics.js';
+import type { Metrics } from './ports/metrics.js';
 import { createPgDatabase } from './adapters/sql/pg-database.js';
 import { createPgliteDatabase } from './adapters/sql/pglite-database.js';
-import type { SqlDatabase } from './adapters/sql/sql-database.js';
-import type { CommandDeps } from './commands/handle-command.js';
+import type { SqlDatabase } from './ports/sql-database.js';
 import type { Config } from './config.js';
-import type { EventStore } from './domain/event-store.js';
+import type { EventStore } from './ports/event-store.js';
 import { PLATFORM_PERMISSION } from './domain/principal.js';
 import { buildHttpApp } from './http/app.js';
 import { readYourWrites } from './http/read-your-writes.js';
 import { apiKeyRoutes } from './http/routes/api-keys.js';
-import { categoryRoutes } from './http/routes/categories.js';
-import { templateRoutes } from './http/routes/templates.js';
-import { templateProjector, type TemplateBatchEffect } from './projections/templates/template-projector.js';
 import { createMemoryReadCache } from './adapters/cache/memory-read-cache.js';
 import { createRedisReadCache } from './adapters/cache/redis-read-cache.js';
-import { sharedSearchTag, templateReadModelTag, templateTag, tenantSearchTag, type ReadCache } from './adapters/cache/read-cache.js';
+import type { ReadCache } from './ports/read-cache.js';
 import { cacheCounters, readCacheSizeGauges } from './adapters/observability/metrics.js';
-import type { TemplateCommandDeps } from './commands/templates.js';
-import { countTenantTemplates, templateSubtreeDepth } from './projections/templates/template-queries.js';
 import { operationsRoutes, type ReadinessCheck } from './http/routes/operations.js';
-import { categoryProjector } from './projections/categories/category-projector.js';
 import { createProjectionEngine } from './projections/projection-engine.js';
 import type { ProjectionEngine } from './projections/projector.js';
 import { createBullmqJobQueue } from './adapters/queue/bullmq-job-queue.js';
 import { createSqlJobQueue } from './adapters/queue/sql-job-queue.js';
-import type { JobHandler, JobQueue } from './processes/job-queue.js';
+import type { JobQueue } from './ports/job-queue.js';
+import type { JobWorker } from './processes/job-worker.js';
 import type { ProcessManager } from './processes/process-manager.js';
 import { createProcessRuntime, type ProcessRuntime } from './processes/process-runtime.js';
+import type { FeatureDeps } from './features/feature-module.js';
+import { features } from './features/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -63,15 +62,9 @@ export interface ServiceOverrides {
   readonly clock?: () => Date;
   /** Tests build many services in one process; default metrics would register twice. */
   readonly defaultMetrics?: boolean;
-  /** Process managers and job workers to run (each feature module contributes its own). */
+  /** Process managers and job workers to run besides the ones the feature modules contribute. */
   readonly processes?: readonly ProcessManager[];
   readonly workers?: readonly JobWorker[];
-}
-
-export interface JobWorker {
-  readonly queue: string;
-  readonly handler: JobHandler;
-  readonly concurrency?: number;
 }
 
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Service> {
@@ -107,8 +100,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     });
   }
 
-  // Cache-aside for template reads: Redis when configured, else an in-process LRU. Invalidated by the
-  // template projector after each commit, never by the command side.
+  // Cache-aside for read models: Redis when configured, else an in-process LRU. Invalidated by the
+  // features' projectors after each commit, never by the command side.
   let cache: ReadCache;
   if (redis) {
     cache = createRedisReadCache(redis, {
@@ -121,28 +114,12 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     readCacheSizeGauges(metrics, () => memoryCache.size());
     cache = memoryCache;
   }
-  const invalidateTemplates = (effect: TemplateBatchEffect) =>
-    cache.invalidateTags([
-      ...effect.templateIds.map(templateTag),
-      ...effect.tenantIds.map((tenantId) => (tenantId === '*' ? sharedSearchTag : tenantSearchTag(tenantId))),
-    ]);
 
   const apiKeys = createApiKeyStore(db);
   await apiKeys.migrate();
   await ensureBootstrapKey(apiKeys, config, logger);
   const idempotencyRecords = createIdempotencyRecordStore(db);
   await idempotencyRecords.migrate();
-
-  const projections = createProjectionEngine({
-    db,
-    eventStore,
-    projectors: [categoryProjector, templateProjector({ afterCommit: invalidateTemplates, afterRebuild: () => cache.invalidateTags([templateReadModelTag]) })],
-    batchSize: config.PROJECTION_BATCH_SIZE,
-    logger,
-    onBatchApplied: (name: string, count: number) => metrics.projectionEventsApplied.inc({ projection: name }, count),
-    ...(config.EVENTSTORE_CONNECTION_STRING ? {} : { lagCounter: postgresLagCounter(db) }),
-  });
-  await projections.start();
 
   // BullMQ when Redis is configured; otherwise the jobs table in the same database, which process managers
   // write in their checkpoint transaction, so pending work survives a restart.
@@ -154,17 +131,34 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     await sqlQueue.migrate();
     queue = sqlQueue;
   }
-  const processes = createProcessRuntime({ db, eventStore, queue, processes: overrides.processes ?? [], logger, batchSize: config.PROJECTION_BATCH_SIZE });
-  await processes.start();
-  const stopWorkers = await Promise.all((overrides.workers ?? []).map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })));
 
-  const commandDeps: CommandDeps = { eventStore, clock: overrides.clock ?? (() => new Date()) };
-  const templateCommands: TemplateCommandDeps = {
-    ...commandDeps,
-    limits: { maxTemplatesPerTenant: config.TEMPLATE_MAX_PER_TENANT },
-    countTemplates: tenantTemplateCounter(db),
-    subtreeDepth: (templateId) => templateSubtreeDepth(db.kysely, templateId),
-  };
+  const clock = overrides.clock ?? (() => new Date());
+  const featureDeps: FeatureDeps = { config, logger, metrics, db, eventStore, queue, cache, clock, commands: { eventStore, clock } };
+  const parts = features.map((feature) => feature.create(featureDeps));
+
+  const projections = createProjectionEngine({
+    db,
+    eventStore,
+    projectors: parts.flatMap((part) => part.projectors ?? []),
+    batchSize: config.PROJECTION_BATCH_SIZE,
+    logger,
+    onBatchApplied: (name: string, count: number) => metrics.projectionEventsApplied.inc({ projection: name }, count),
+    ...(config.EVENTSTORE_CONNECTION_STRING ? {} : { lagCounter: postgresLagCounter(db) }),
+  });
+  await projections.start();
+
+  const processes = createProcessRuntime({
+    db,
+    eventStore,
+    queue,
+    processes: [...parts.flatMap((part) => part.processManagers ?? []), ...(overrides.processes ?? [])],
+    logger,
+    batchSize: config.PROJECTION_BATCH_SIZE,
+  });
+  await processes.start();
+  const workers = [...parts.flatMap((part) => part.jobWorkers ?? []), ...(overrides.workers ?? [])];
+  const stopWorkers = await Promise.all(workers.map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })));
+
   const horizon = config.EVENTSTORE_CONNECTION_STRING ? undefined : postgresHorizon(db);
   const ryw = readYourWrites(projections, eventStore, config.READ_YOUR_WRITES_TIMEOUT_MS, horizon?.acknowledgedHead);
 
@@ -179,6 +173,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         if (failed.length > 0) throw new Error(failed.map((state) => `${state.name}: ${state.lastError ?? 'failed'}`).join('; '));
       },
     },
+    ...parts.flatMap((part) => part.readinessChecks ?? []),
   ];
 
   const http = await buildHttpApp({
@@ -200,8 +195,9 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         ...(horizon ? { horizon: { probe: horizon, degradedAfterSeconds: config.HORIZON_DEGRADED_SECONDS } } : {}),
       });
       await app.register(apiKeyRoutes, { apiKeys });
-      await app.register(categoryRoutes, { commands: commandDeps, db, readYourWrites: ryw });
-      await app.register(templateRoutes, { commands: templateCommands, db, readYourWrites: ryw, cache, popularThreshold: config.TEMPLATE_POPULAR_THRESHOLD, opsPerMinute: config.TEMPLATE_OPS_PER_MINUTE });
+      for (const part of parts) {
+        for (const routes of part.routes?.({ readYourWrites: ryw }) ?? []) await app.register(routes.plugin, routes.options);
+      }
     },
   });
   await http.ready();
@@ -233,25 +229,6 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       if (redis) await redis.quit().catch(() => redis.disconnect());
       await db.close();
     },
-  };
-}
-
-/**
- * Templates per tenant for the tenant cap. The count comes from the read model, which trails the commands
- * anyway, so it is kept for a second per tenant (the cap is approximate by that much) instead of counting
- * on every create.
- */
-function tenantTemplateCounter(db: SqlDatabase): (tenantId: string) => Promise<number> {
-  const counted = new Map<string, { at: number; count: Promise<number> }>();
-  return (tenantId) => {
-    const now = Date.now();
-    const hit = counted.get(tenantId);
-    if (hit && now - hit.at < 1000) return hit.count;
-    const count = countTenantTemplates(db.kysely, tenantId);
-    counted.set(tenantId, { at: now, count });
-    count.catch(() => counted.delete(tenantId));
-    if (counted.size > 10_000) counted.delete(counted.keys().next().value!);
-    return count;
   };
 }
 

@@ -9,10 +9,10 @@ import {
   type EventStore,
   type AppendResult,
   type EventToAppend,
-  type JsonObject,
   type Position,
   type RecordedEvent,
-} from '../domain/event-store.js';
+} from '../ports/event-store.js';
+import type { JsonObject } from '../domain/json.js';
 import type { Decider, DomainEvent } from '../domain/decider.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import { deterministicUuid } from './deterministic-uuid.js';

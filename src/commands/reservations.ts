@@ -11,7 +11,8 @@
 //   grace period covers a live command between its claim and its append.
 // The same check frees a value whose release was lost (a crash after a rename or archive appended).
 import { createHash } from 'node:crypto';
-import { IdempotencyConflictError, StreamNotFoundError, WrongExpectedRevisionError, type JsonObject, type RecordedEvent } from '../domain/event-store.js';
+import { IdempotencyConflictError, StreamNotFoundError, WrongExpectedRevisionError, type RecordedEvent } from '../ports/event-store.js';
+import type { JsonObject } from '../domain/json.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import { deterministicUuid } from './deterministic-uuid.js';
 import { eventMetadata, type CommandContext, type CommandDeps } from './handle-command.js';

@@ -26,7 +26,7 @@ import {
 } from '../domain/templates/index.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import type { Decider } from '../domain/decider.js';
-import { WrongExpectedRevisionError, type Position } from '../domain/event-store.js';
+import { WrongExpectedRevisionError, type Position } from '../ports/event-store.js';
 import { deterministicUuid } from './deterministic-uuid.js';
 import { boundsAfter, checkInheritedParticipants, checkTemplateCategory } from './template-references.js';
 import { assertExpectedRevision, eventMetadata, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type StreamAccess } from './handle-command.js';

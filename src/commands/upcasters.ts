@@ -1,7 +1,8 @@
 // Upcasting: an event is stored in the shape of the day it was written (metadata.schemaVersion, 1 when
 // absent) and turned into the current shape when read, so aggregates and projectors only know the newest.
 // Old events are never rewritten: history stays as it was recorded.
-import type { JsonObject, RecordedEvent } from '../domain/event-store.js';
+import type { JsonObject } from '../domain/json.js';
+import type { RecordedEvent } from '../ports/event-store.js';
 
 /** Turns the data of one schema version into the next. Pure. */
 export type UpcastStep = (data: JsonObject) => JsonObject;

@@ -1,4 +1,4 @@
-import type { JsonObject } from './event-store.js';
+import type { JsonObject } from './json.js';
 
 /** A domain event as an aggregate sees it: a plain discriminated union member. */
 export interface DomainEvent<Type extends string = string, Data extends JsonObject = JsonObject> {

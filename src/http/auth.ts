@@ -4,7 +4,7 @@ import fastifyJwt from '@fastify/jwt';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { z } from 'zod';
-import type { ApiKeyStore } from '../adapters/auth/api-key-store.js';
+import type { ApiKeyStore } from '../ports/api-keys.js';
 import { TENANT_ID_PATTERN, hasPermission, type Principal } from '../domain/principal.js';
 import { isStorableText } from './input-guard.js';
 import { HttpProblem } from './problem.js';

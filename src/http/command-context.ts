@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CommandContext } from '../commands/handle-command.js';
-import { formatPosition, type Position } from '../domain/event-store.js';
+import { formatPosition, type Position } from '../ports/event-store.js';
 import { principalOf } from './auth.js';
 import { scopedCommandId } from './idempotency.js';
 import { setEtag } from './preconditions.js';

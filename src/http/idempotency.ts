@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { IdempotencyRecordStore } from '../adapters/idempotency/idempotency-record-store.js';
+import type { IdempotencyRecordStore } from '../ports/idempotency-records.js';
 import { deterministicUuid } from '../commands/deterministic-uuid.js';
 import { principalOf } from './auth.js';
 import { HttpProblem } from './problem.js';

@@ -2,7 +2,7 @@
 // never a stack trace; a 500 is logged with the request id and answered with that id only.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { IdempotencyConflictError, InvalidEventError, StreamNotFoundError, WrongExpectedRevisionError } from '../domain/event-store.js';
+import { IdempotencyConflictError, InvalidEventError, StreamNotFoundError, WrongExpectedRevisionError } from '../ports/event-store.js';
 import { RuleViolation, type RuleViolationKind } from '../domain/rule-violation.js';
 import { ProjectionTimeoutError, RebuildInProgressError, UnknownProjectionError } from '../projections/projector.js';
 

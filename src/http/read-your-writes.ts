@@ -1,7 +1,7 @@
 // Read-your-writes: a command answers with the global position of its last event; a query given that
 // position as `minPosition` waits (bounded) until the read models it reads have projected it.
 import { z } from 'zod';
-import { START, comparePositions, formatPosition, parsePosition, type EventStore, type Position } from '../domain/event-store.js';
+import { START, comparePositions, formatPosition, parsePosition, type EventStore, type Position } from '../ports/event-store.js';
 import { ProjectionTimeoutError, type ProjectionEngine } from '../projections/projector.js';
 import { HttpProblem } from './problem.js';
 

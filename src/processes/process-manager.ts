@@ -3,12 +3,12 @@
 // once the batch's work is recorded. Handlers must be idempotent: jobs carry ids derived from the event.
 // `handle` runs inside the checkpoint's transaction, so it only decides and enqueues; side effects and
 // follow-up commands happen in the job's worker (with `processCommandContext`, so they are idempotent too).
-import type { RecordedEvent } from '../domain/event-store.js';
-import type { AllFilter } from '../domain/event-store.js';
-import type { JsonObject } from '../domain/event-store.js';
+import type { RecordedEvent } from '../ports/event-store.js';
+import type { AllFilter } from '../ports/event-store.js';
+import type { JsonObject } from '../domain/json.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import { deterministicUuid } from '../commands/deterministic-uuid.js';
-import type { EnqueueOptions } from './job-queue.js';
+import type { EnqueueOptions } from '../ports/job-queue.js';
 
 export interface ProcessContext {
   /** Enqueues a job whose id is derived from this event (plus `key` when one event starts several jobs). */

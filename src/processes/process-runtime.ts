@@ -1,9 +1,9 @@
-// Runs process managers: one checkpointed runner each (see projections/checkpointed-runner.ts).
-import type { SqlDatabase } from '../adapters/sql/sql-database.js';
-import type { EventStore } from '../domain/event-store.js';
-import { createRunner, type Runner, type RunnerLogger } from '../projections/checkpointed-runner.js';
-import { migrateCheckpoints } from '../projections/checkpoints.js';
-import type { JobQueue } from './job-queue.js';
+// Runs process managers: one checkpointed runner each (see subscriptions/checkpointed-runner.ts).
+import type { SqlDatabase } from '../ports/sql-database.js';
+import type { EventStore } from '../ports/event-store.js';
+import { createRunner, type Runner, type RunnerLogger } from '../subscriptions/checkpointed-runner.js';
+import { migrateCheckpoints } from '../subscriptions/checkpoints.js';
+import type { JobQueue } from '../ports/job-queue.js';
 import { processCommandContext, processJobId, type ProcessManager } from './process-manager.js';
 
 export interface ProcessRuntime {

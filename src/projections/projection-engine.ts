@@ -2,10 +2,10 @@
 // shared checkpoint table, and rebuilds a projection into fresh tables that are swapped in atomically.
 import { EventEmitter } from 'node:events';
 import { sql, type Transaction } from 'kysely';
-import type { Lease, SqlDatabase } from '../adapters/sql/sql-database.js';
-import { START, comparePositions, type EventStore, type Position } from '../domain/event-store.js';
-import { createRunner, type Runner, type RunnerLogger } from './checkpointed-runner.js';
-import { lockCheckpoint, migrateCheckpoints, readCheckpoints, setCheckpoint } from './checkpoints.js';
+import type { Lease, SqlDatabase } from '../ports/sql-database.js';
+import { START, comparePositions, type EventStore, type Position } from '../ports/event-store.js';
+import { createRunner, type Runner, type RunnerLogger } from '../subscriptions/checkpointed-runner.js';
+import { lockCheckpoint, migrateCheckpoints, readCheckpoints, setCheckpoint } from '../subscriptions/checkpoints.js';
 import {
   ProjectionTimeoutError,
   RebuildInProgressError,

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { AllFilter, Position, RecordedEvent } from '../domain/event-store.js';
+import type { AllFilter, Position, RecordedEvent } from '../ports/event-store.js';
+import type { ConsumerState } from '../subscriptions/checkpointed-runner.js';
 
 /**
  * A projector owns one Postgres schema (`rm_<name>`) of read-model tables. It applies batches of events
@@ -24,7 +25,8 @@ export interface Projector {
 
 export const liveSchema = (projectorName: string) => `rm_${projectorName}`;
 
-export type ProjectionState = 'starting' | 'running' | 'standby' | 'rebuilding' | 'failed' | 'stopped';
+/** A projection is one checkpointed consumer: its state is its runner's. */
+export type ProjectionState = ConsumerState;
 
 export interface ProjectionStatus {
   readonly name: string;

@@ -5,15 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CATEGORY_NAME_SCOPE,
   archiveCategory,
-  categoryStreamId,
   createCategory,
   describeCategory,
   renameCategory,
   restoreCategory,
-} from '../../src/commands/categories.js';
+} from '../../src/commands/categories/index.js';
+import { categoryStreamId } from '../../src/domain/categories/index.js';
 import type { CommandContext, CommandDeps } from '../../src/commands/handle-command.js';
 import { ORPHANED_CLAIM_GRACE_MS, RESERVATION_CLAIMED, RESERVATION_RELEASED, reservationStreamId, reserve } from '../../src/commands/reservations.js';
-import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore } from '../../src/domain/event-store.js';
+import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore } from '../../src/ports/event-store.js';
 import { RuleViolation } from '../../src/domain/rule-violation.js';
 import { contextFor, manualClock, openPgliteStore, type OpenStore } from './fixtures/store.js';
 

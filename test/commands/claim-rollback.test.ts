@@ -3,7 +3,8 @@
 // afterwards the aggregate is unchanged and the name is free at once for anyone (no grace period).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATEGORY_NAME_SCOPE, categoryStreamId, createCategory, renameCategory, restoreCategory, archiveCategory } from '../../src/commands/categories.js';
+import { CATEGORY_NAME_SCOPE, createCategory, renameCategory, restoreCategory, archiveCategory } from '../../src/commands/categories/index.js';
+import { categoryStreamId } from '../../src/domain/categories/index.js';
 import type { CommandContext } from '../../src/commands/handle-command.js';
 import { RESERVATION_CLAIMED, reservationStreamId, reserve } from '../../src/commands/reservations.js';
 import {
@@ -15,7 +16,7 @@ import {
   type TemplateCommandDeps,
 } from '../../src/commands/templates.js';
 import { templateStreamId } from '../../src/domain/templates/index.js';
-import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../src/domain/event-store.js';
+import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../src/ports/event-store.js';
 import { postgresService } from '../support/services.js';
 import { contextFor, manualClock, openPgliteStore, openPostgresStore, type OpenStore } from './fixtures/store.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deterministicUuid } from '../../src/commands/deterministic-uuid.js';
 import { handleCommand, loadAggregate, type CommandDeps } from '../../src/commands/handle-command.js';
 import { UnknownSchemaVersionError, type Upcasters } from '../../src/commands/upcasters.js';
-import { START, WrongExpectedRevisionError, type EventStore, type EventToAppend } from '../../src/domain/event-store.js';
+import { START, WrongExpectedRevisionError, type EventStore, type EventToAppend } from '../../src/ports/event-store.js';
 import { RuleViolation } from '../../src/domain/rule-violation.js';
 import { postgresService } from '../support/services.js';
 import { counterDecider, countingDecides } from './fixtures/counter.js';

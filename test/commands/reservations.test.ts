@@ -14,7 +14,7 @@ import {
   reserve,
   type ReservationRequest,
 } from '../../src/commands/reservations.js';
-import { StreamNotFoundError, type EventStore, type RecordedEvent } from '../../src/domain/event-store.js';
+import { StreamNotFoundError, type EventStore, type RecordedEvent } from '../../src/ports/event-store.js';
 import { RuleViolation } from '../../src/domain/rule-violation.js';
 import { postgresService } from '../support/services.js';
 import { contextFor, manualClock, openPgliteStore, openPostgresStore, racingStore, type OpenStore } from './fixtures/store.js';

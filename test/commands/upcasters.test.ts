@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UnknownSchemaVersionError, schemaVersionOf, upcast, type Upcasters } from '../../src/commands/upcasters.js';
-import { START, type JsonObject, type RecordedEvent } from '../../src/domain/event-store.js';
+import { START, type RecordedEvent } from '../../src/ports/event-store.js';
+import type { JsonObject } from '../../src/domain/json.js';
 
 const recorded = (type: string, data: JsonObject, metadata: JsonObject): RecordedEvent => ({
   id: 'e1',

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { comparePositions, parsePosition, type Position } from '../../src/domain/event-store.js';
+import { comparePositions, parsePosition, type Position } from '../../src/ports/event-store.js';
 import { startService, type Service } from '../../src/service.js';
 import { createTestDatabase, postgresService } from '../support/services.js';
 

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDatabase } from '../../src/adapters/sql/pg-database.js';
-import type { SqlDatabase } from '../../src/adapters/sql/sql-database.js';
+import type { SqlDatabase } from '../../src/ports/sql-database.js';
 import { loadConfig } from '../../src/config.js';
 import { rebuildLockKey } from '../../src/projections/projection-engine.js';
 import { startService, type Service } from '../../src/service.js';

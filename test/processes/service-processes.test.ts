@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import type { Job } from '../../src/processes/job-queue.js';
+import type { Job } from '../../src/ports/job-queue.js';
 import type { ProcessManager } from '../../src/processes/process-manager.js';
-import { startService, type JobWorker, type Service } from '../../src/service.js';
+import type { JobWorker } from '../../src/processes/job-worker.js';
+import { startService, type Service } from '../../src/service.js';
 
 const welcome: ProcessManager = {
   name: 'welcome',

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createPostgresEventStore, migrateEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import { createPgDatabase } from '../../src/adapters/sql/pg-database.js';
-import { START, comparePositions, type Position } from '../../src/domain/event-store.js';
+import { START, comparePositions, type Position } from '../../src/ports/event-store.js';
 import { createProjectionEngine } from '../../src/projections/projection-engine.js';
 import { createTestDatabase, postgresService } from '../support/services.js';
 import { countingProjector } from './fixtures/counting-projector.js';

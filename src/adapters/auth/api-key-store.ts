@@ -3,7 +3,8 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Principal } from '../../domain/principal.js';
-import type { SqlDatabase } from '../sql/sql-database.js';
+import type { ApiKeyStore } from '../../ports/api-keys.js';
+import type { SqlDatabase } from '../../ports/sql-database.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -17,36 +18,6 @@ CREATE TABLE IF NOT EXISTS api_keys (
   revoked_at timestamptz
 );
 CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id);`;
-
-export interface NewApiKey {
-  readonly tenantId: string;
-  readonly userId: string;
-  readonly name: string;
-  readonly permissions: readonly string[];
-}
-
-/** What may be shown about a key: never its secret nor its hash. */
-export interface ApiKeyInfo {
-  readonly keyId: string;
-  readonly name: string;
-  readonly tenantId: string;
-  readonly userId: string;
-  readonly permissions: readonly string[];
-  readonly createdAt: string;
-  readonly revokedAt: string | null;
-}
-
-export interface ApiKeyStore {
-  migrate(): Promise<void>;
-  /** Returns the key in clear text: the only moment it exists outside the caller's hands. */
-  create(key: NewApiKey): Promise<{ keyId: string; apiKey: string }>;
-  authenticate(apiKey: string): Promise<Principal | undefined>;
-  /** Revokes an active key of `tenantId`, or of any tenant when `tenantId` is undefined (platform). */
-  revoke(tenantId: string | undefined, keyId: string): Promise<boolean>;
-  /** A tenant's keys, oldest first, revoked ones included. */
-  list(tenantId: string, page: { offset: number; limit: number }): Promise<{ keys: ApiKeyInfo[]; total: number }>;
-  count(): Promise<number>;
-}
 
 const KEY_PATTERN = /^kyo_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 const sha256 = (text: string) => createHash('sha256').update(text).digest();

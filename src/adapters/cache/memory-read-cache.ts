@@ -1,6 +1,6 @@
 // In-process read cache on lru-cache: the fallback when no Redis is configured (and for tests).
 //
-// Generations (see read-cache.ts): the generation of a tag is the value of a process-wide clock at the
+// Generations (see ports/read-cache.ts): the generation of a tag is the value of a process-wide clock at the
 // tag's last invalidation (0 if never). A lookup's stamp is the clock at lookup time, i.e. at load start;
 // an entry is valid while every one of its tags was last invalidated at or before the entry's stamp.
 // This is the per-tag generation scheme with one shared counter, which lets the generation table be
@@ -14,7 +14,8 @@
 // bound of the payload) plus a fixed overhead for the objects around them. An entry larger than the whole
 // bound is not stored at all.
 import { LRUCache } from 'lru-cache';
-import { readCacheFrom, type ReadCache, type ReadCacheBackend, type ReadCacheOptions } from './read-cache.js';
+import { readCacheFrom, type ReadCacheBackend, type ReadCacheOptions } from './cache-aside.js';
+import type { ReadCache } from '../../ports/read-cache.js';
 
 interface Entry {
   readonly json: string;

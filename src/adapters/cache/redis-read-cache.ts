@@ -4,7 +4,7 @@
 //                            JSON never contains a raw newline, so the first '\n' ends the header.
 //        <prefix>:tag:<tag>  the tag's generation (INCR by invalidateTags; missing = "0").
 // Each operation is one round trip: a small Lua script reads the entry and the generations (MGET) together,
-// so a lookup, a conditional store and an invalidation are each atomic (see read-cache.ts for why).
+// so a lookup, a conditional store and an invalidation are each atomic (see ports/read-cache.ts for why).
 //
 // Generation keys expire, but never before an entry stamped with them: a store extends the tag key's TTL
 // to at least the entry's, and an invalidation keeps the tag key at least `tagTtlSeconds` (default one day),
@@ -18,7 +18,8 @@
 // while Redis is down and getOrLoad falls back to load(). close() leaves the client open: its owner quits it.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { readCacheFrom, type ReadCache, type ReadCacheBackend, type ReadCacheOptions } from './read-cache.js';
+import { readCacheFrom, type ReadCacheBackend, type ReadCacheOptions } from './cache-aside.js';
+import type { ReadCache } from '../../ports/read-cache.js';
 
 // KEYS[1] entry; ARGV[1] tag key prefix, ARGV[2..] tags whose current generations are returned (the stamp).
 // Returns { entry value or false, generations of ARGV[2..] }.

@@ -1,4 +1,4 @@
-import { InvalidEventError, type EventToAppend } from '../../domain/event-store.js';
+import { InvalidEventError, type EventToAppend } from '../../ports/event-store.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

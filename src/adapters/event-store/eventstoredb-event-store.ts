@@ -39,7 +39,7 @@ import {
   type RecordedEvent,
   type SubscribeToAllOptions,
   type Subscription,
-} from '../../domain/event-store.js';
+} from '../../ports/event-store.js';
 import { assertAppendable } from './append-validation.js';
 import {
   actualRevisionOf,

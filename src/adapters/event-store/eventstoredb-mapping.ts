@@ -13,7 +13,8 @@ import {
   type Position as EsdbPosition,
   type ReadPosition,
 } from '@eventstore/db-client';
-import { START, comparePositions, streamCategory, type AllFilter, type ExpectedRevision, type JsonObject, type Position, type RecordedEvent } from '../../domain/event-store.js';
+import { START, comparePositions, streamCategory, type AllFilter, type ExpectedRevision, type Position, type RecordedEvent } from '../../ports/event-store.js';
+import type { JsonObject } from '../../domain/json.js';
 
 /** The port's expectations are EventStoreDB's own (same names, same meaning); spelled out so a rename on
  * either side fails to compile instead of passing a string through. */

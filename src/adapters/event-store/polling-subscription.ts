@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { START, comparePositions, type ReadAllOptions, type ReadAllResult, type SubscribeToAllOptions, type Subscription } from '../../domain/event-store.js';
+import { START, comparePositions, type ReadAllOptions, type ReadAllResult, type SubscribeToAllOptions, type Subscription } from '../../ports/event-store.js';
 
 export interface PollingSource {
   readonly readAll: (options: ReadAllOptions) => Promise<ReadAllResult>;

@@ -10,14 +10,14 @@ import {
   type EventStore,
   type EventToAppend,
   type ExpectedRevision,
-  type JsonObject,
   type Position,
   type ReadAllOptions,
   type ReadAllResult,
   type ReadStreamOptions,
   type RecordedEvent,
-} from '../../domain/event-store.js';
-import type { SqlDatabase } from '../sql/sql-database.js';
+} from '../../ports/event-store.js';
+import type { JsonObject } from '../../domain/json.js';
+import type { SqlDatabase } from '../../ports/sql-database.js';
 import { assertAppendable } from './append-validation.js';
 import { EVENT_STORE_SCHEMA } from './postgres-schema.js';
 import { pollingSubscription } from './polling-subscription.js';

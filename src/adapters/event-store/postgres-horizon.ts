@@ -3,23 +3,10 @@
 // shows where they run), so one long transaction holds every subscriber back while appends keep committing
 // above it. This makes that visible, and tells
 // an acknowledged position that is merely not visible yet apart from one that no event has.
-import type { Position } from '../../domain/event-store.js';
-import type { SqlDatabase } from '../sql/sql-database.js';
+import type { SqlDatabase } from '../../ports/sql-database.js';
+import type { HorizonProbe } from '../../ports/store-horizon.js';
 
 const COUNT_CAP = 1_000_000;
-
-export interface StoreHorizon {
-  /** Age of the oldest open transaction holding the horizon back; 0 when none. */
-  readonly oldestTransactionSeconds: number;
-  /** Committed events above the horizon: acknowledged to writers, not yet delivered to readers (capped). */
-  readonly eventsAboveHorizon: number;
-}
-
-export interface HorizonProbe {
-  horizon(): Promise<StoreHorizon>;
-  /** The newest committed event's position, visible to readers or not yet. */
-  acknowledgedHead(): Promise<Position | undefined>;
-}
 
 // The transaction's age comes from pg_stat_activity (and pg_prepared_xacts), whose start times a role
 // without pg_read_all_stats cannot see for other roles' sessions. So it is floored by the age of the first

@@ -1,5 +1,5 @@
-import type { Position } from '../../domain/event-store.js';
-import type { SqlDatabase } from '../sql/sql-database.js';
+import type { Position } from '../../ports/event-store.js';
+import type { SqlDatabase } from '../../ports/sql-database.js';
 
 const LAG_COUNT_CAP = 1_000_000;
 

@@ -1,7 +1,8 @@
 // Which request an Idempotency-Key was first used for. The command id (derived from tenant, principal,
 // route and key) is the row's key; the fingerprint is a digest of the request (path parameters, query,
 // body). A replay needs the same fingerprint; another one is refused before the command runs.
-import type { SqlDatabase } from '../sql/sql-database.js';
+import type { IdempotencyRecordStore } from '../../ports/idempotency-records.js';
+import type { SqlDatabase } from '../../ports/sql-database.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS idempotency_keys (
@@ -9,15 +10,6 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   fingerprint text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );`;
-
-/** `first`: the key was free and is now bound to this request; `same`: a repeat; `other`: bound to another request. */
-export type IdempotencyVerdict = 'first' | 'same' | 'other';
-
-export interface IdempotencyRecordStore {
-  migrate(): Promise<void>;
-  /** Binds `commandId` to `fingerprint` unless it is bound already, and says which it was. */
-  bind(commandId: string, fingerprint: string): Promise<IdempotencyVerdict>;
-}
 
 export function createIdempotencyRecordStore(db: SqlDatabase): IdempotencyRecordStore {
   return {

@@ -1,5 +1,5 @@
-import { WrongExpectedRevisionError, type EventStore } from '../../domain/event-store.js';
-import type { Metrics } from './metrics.js';
+import { WrongExpectedRevisionError, type EventStore } from '../../ports/event-store.js';
+import type { Metrics } from '../../ports/metrics.js';
 
 /** Decorates an event store with append latency and volume metrics; everything else passes through. */
 export function instrumentEventStore(store: EventStore, metrics: Metrics): EventStore {

@@ -1,19 +1,7 @@
 // Prometheus metrics (prom-client), one registry per service instance so tests can build many apps.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ReadCacheCounters } from '../cache/read-cache.js';
-
-export interface Metrics {
-  readonly registry: Registry;
-  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
-  readonly appendDuration: Histogram<'outcome'>;
-  readonly appendedEvents: Counter;
-  readonly projectionEventsBehind: Gauge<'projection'>;
-  readonly projectionSecondsBehind: Gauge<'projection'>;
-  readonly projectionEventsApplied: Counter<'projection'>;
-  readonly horizonOldestTransactionSeconds: Gauge;
-  readonly horizonEventsAbove: Gauge;
-  readonly cacheRequests: Counter<'cache' | 'result'>;
-}
+import type { Metrics } from '../../ports/metrics.js';
+import type { ReadCacheCounters } from '../cache/cache-aside.js';
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();

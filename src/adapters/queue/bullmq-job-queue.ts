@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { JsonObject } from '../../domain/event-store.js';
-import { DEFAULT_ATTEMPTS, type JobCounts, type JobQueue } from '../../processes/job-queue.js';
+import type { JsonObject } from '../../domain/json.js';
+import { DEFAULT_ATTEMPTS, type JobCounts, type JobQueue } from '../../ports/job-queue.js';
 
 /**
  * BullMQ 6 refuses ':' in queue names and job ids, and integers as job ids. Safe ids pass through; any

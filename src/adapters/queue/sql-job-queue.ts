@@ -1,9 +1,9 @@
 // The job queue in the SQL database (PGlite by default, PostgreSQL too): durable across restarts, claims
 // with SKIP LOCKED, and reclaims jobs whose worker died (their lease ran out).
 import { sql, type Transaction } from 'kysely';
-import type { JsonObject } from '../../domain/event-store.js';
-import { DEFAULT_ATTEMPTS, backoffMs, type EnqueueOptions, type Job, type JobCounts, type JobHandler, type JobQueue } from '../../processes/job-queue.js';
-import type { SqlDatabase, SqlQueryable } from '../sql/sql-database.js';
+import type { JsonObject } from '../../domain/json.js';
+import { DEFAULT_ATTEMPTS, backoffMs, type EnqueueOptions, type Job, type JobCounts, type JobHandler, type JobQueue } from '../../ports/job-queue.js';
+import type { SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
-import { leaseKeyToBigint, type Lease, type SqlDatabase, type SqlQueryable } from './sql-database.js';
+import type { Lease, SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
 
 const INT8_OID = 20;
 
@@ -100,4 +100,14 @@ export function createPgDatabase(options: PgDatabaseOptions): SqlDatabase {
       await kysely.destroy(); // ends the pool too
     },
   };
+}
+
+/** Stable 63-bit key for pg_advisory_lock from a lease name (FNV-1a, so every instance agrees). */
+export function leaseKeyToBigint(key: string): bigint {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(key, 'utf8')) {
+    hash ^= BigInt(byte);
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return hash & 0x7fffffffffffffffn;
 }

@@ -13,7 +13,7 @@ import {
 } from 'kysely';
 import { Mutex } from './mutex.js';
 import { createPgliteMaintenance, type PgliteMaintenance, type PgliteMaintenanceOptions } from './pglite-maintenance.js';
-import type { Lease, SqlDatabase, SqlQueryable } from './sql-database.js';
+import type { Lease, SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
 
 const INT8_OID = 20;
 

@@ -6,7 +6,7 @@
 // values would make a valid template (name length, price ≥ 0, min ≤ max participants, the status
 // transition) depends on the template as it is now, so it is an *integrity conflict* reported per item
 // by batch-conflicts.ts, which runs the template domain's own rules.
-import type { JsonObject, JsonValue } from '../event-store.js';
+import type { JsonObject, JsonValue } from '../json.js';
 import { RuleViolation } from '../rule-violation.js';
 import type { CreateTemplateData } from '../templates/template-commands.js';
 import { UPDATABLE_FIELDS } from '../templates/template-content.js';

@@ -1,5 +1,5 @@
 // A course category: the sample aggregate of the foundation. Names are unique per tenant among active
-// categories; that set-wide rule lives in a reservation stream (src/commands/categories.ts), not here.
+// categories; that set-wide rule lives in a reservation stream (src/commands/categories/category-name-claim.ts), not here.
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
 import type { CategoryCommand } from './category-commands.js';

@@ -1,4 +1,4 @@
-import type { JsonObject } from '../event-store.js';
+import type { JsonObject } from '../json.js';
 import type { Money, MergeStrategy, SkillLevel, TemplateChanges, TemplateTag, TemplateTagKey, TemplateType } from './template-content.js';
 
 /** What CreateTemplate takes; omitted optional fields take the documented defaults. */

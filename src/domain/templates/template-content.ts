@@ -1,7 +1,7 @@
 // The versioned content of a course template: everything a template says about the courses made from
 // it. Every change of content (UpdateTemplate, tags, parent, restore) makes a new version; a snapshot of
 // the content of every version is kept in the state so that RestoreTemplateVersion can bring one back.
-import type { JsonObject } from '../event-store.js';
+import type { JsonObject } from '../json.js';
 
 export const TEMPLATE_TYPES = ['base', 'specialized', 'custom'] as const;
 export type TemplateType = (typeof TEMPLATE_TYPES)[number];

@@ -1,4 +1,4 @@
-import type { JsonObject } from '../event-store.js';
+import type { JsonObject } from '../json.js';
 import type { TemplateChanges, TemplateContent, TemplateStatus, TemplateTag, TemplateTagKey } from './template-content.js';
 import type { UsageOutcome, UsageType } from './template-commands.js';
 

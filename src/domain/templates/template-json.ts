@@ -5,7 +5,7 @@
 // write with `obj[key] = value` (which for `__proto__` would replace the prototype instead): every write
 // goes through `setOwn` (Object.defineProperty), and every read checks `Object.hasOwn` first, so a key
 // named `__proto__`, `constructor` or `toString` is data like any other, and no prototype is ever touched.
-import type { JsonObject, JsonValue } from '../event-store.js';
+import type { JsonObject, JsonValue } from '../json.js';
 import { RuleViolation } from '../rule-violation.js';
 
 export type { JsonObject, JsonValue };

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ApiKeyStore } from '../../adapters/auth/api-key-store.js';
+import type { ApiKeyStore } from '../../ports/api-keys.js';
 import { PERMISSION_PATTERN, PLATFORM_PERMISSION, TENANT_ID_PATTERN, hasPermission } from '../../domain/principal.js';
 import { principalOf } from '../auth.js';
 import { pageOf, pageOffset } from '../../projections/paging.js';

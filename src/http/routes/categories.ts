@@ -3,8 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
-import { archiveCategory, changeCategory, createCategory, restoreCategory } from '../../commands/categories.js';
+import type { SqlDatabase } from '../../ports/sql-database.js';
+import { archiveCategory, changeCategory, createCategory, restoreCategory } from '../../commands/categories/index.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import type { CommandDeps } from '../../commands/handle-command.js';
 import { getCategory, listCategories } from '../../projections/categories/category-queries.js';

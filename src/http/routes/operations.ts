@@ -2,9 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { HorizonProbe, StoreHorizon } from '../../adapters/event-store/postgres-horizon.js';
-import type { Metrics } from '../../adapters/observability/metrics.js';
-import { formatPosition } from '../../domain/event-store.js';
+import type { HorizonProbe, StoreHorizon } from '../../ports/store-horizon.js';
+import type { Metrics } from '../../ports/metrics.js';
+import { formatPosition } from '../../ports/event-store.js';
 import { PLATFORM_PERMISSION } from '../../domain/principal.js';
 import type { ProjectionEngine, ProjectionStatus } from '../../projections/projector.js';
 

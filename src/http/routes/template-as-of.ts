@@ -6,7 +6,7 @@
 import type { CommandDeps } from '../../commands/handle-command.js';
 import { loadAggregate } from '../../commands/handle-command.js';
 import { templateAccess } from '../../commands/templates.js';
-import { comparePositions, type Position, type RecordedEvent } from '../../domain/event-store.js';
+import { comparePositions, type Position, type RecordedEvent } from '../../ports/event-store.js';
 import {
   templateStreamId,
   inheritEffective,

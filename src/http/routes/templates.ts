@@ -4,8 +4,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { sharedSearchTag, templateReadModelTag, templateTag, tenantSearchTag, type ReadCache } from '../../adapters/cache/read-cache.js';
-import type { SqlDatabase } from '../../adapters/sql/sql-database.js';
+import { sharedSearchTag, templateReadModelTag, templateTag, tenantSearchTag } from '../../projections/templates/template-cache-tags.js';
+import type { ReadCache } from '../../ports/read-cache.js';
+import type { SqlDatabase } from '../../ports/sql-database.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import {
   addTemplateTags,

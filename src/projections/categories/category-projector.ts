@@ -1,7 +1,7 @@
 // Projects category events into rm_categories.categories. A batch is folded in memory per category first
 // (one read of the touched rows, one multi-row upsert), rather than one statement per event.
 import type { Kysely } from 'kysely';
-import type { RecordedEvent } from '../../domain/event-store.js';
+import type { RecordedEvent } from '../../ports/event-store.js';
 import type { CategoryEvent } from '../../domain/categories/index.js';
 import { chunked, rowsPerStatement } from '../chunks.js';
 import type { Projector } from '../projector.js';

@@ -2,7 +2,8 @@
 // domain event it holds, tagged with the stream it came from, the template it is about and what its
 // metadata says (who, when, for which tenant). Everything that reads a stream id or a metadata field is
 // here, once; the fold (template-fold.ts) sees only typed events.
-import type { JsonObject, RecordedEvent } from '../../domain/event-store.js';
+import type { JsonObject } from '../../domain/json.js';
+import type { RecordedEvent } from '../../ports/event-store.js';
 import { isTemplateFavoriteStream, TEMPLATE_EVENT_TYPES, templateIdOfStream, templateIdOfUsageStream, type TemplateEvent } from '../../domain/templates/index.js';
 import { isUuid } from '../../domain/uuid.js';
 

@@ -7,7 +7,7 @@
 //      (effective-templates.ts),
 //   3. written (template-persistence.ts).
 import type { Kysely } from 'kysely';
-import type { RecordedEvent } from '../../domain/event-store.js';
+import type { RecordedEvent } from '../../ports/event-store.js';
 import { TEMPLATE_FAMILY_CATEGORIES, templateIdOfStream } from '../../domain/templates/index.js';
 import type { Projector } from '../projector.js';
 import { refreshEffective, splitBeforeHiding } from './effective-templates.js';

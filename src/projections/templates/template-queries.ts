@@ -1,7 +1,7 @@
 // Queries on the template read models. Visibility: the caller's tenant's templates plus public and system
 // templates of any tenant. Sort fields come from a fixed map (never from input into SQL).
 import { sql, type Kysely, type SqlBool } from 'kysely';
-import type { JsonObject } from '../../domain/event-store.js';
+import type { JsonObject } from '../../domain/json.js';
 import { pageOf, pageOffset, type Page, type PageRequest } from '../paging.js';
 import { liveSchema } from '../projector.js';
 import type { TemplateRow, TemplateTables } from './template-tables.js';

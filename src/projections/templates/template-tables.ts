@@ -1,6 +1,6 @@
 // The template read models (schema rm_templates): one row per template for search and reads, favorites,
 // usage by day, every version's content, and the audit trail. Every row carries the owner tenant.
-import type { JsonObject } from '../../domain/event-store.js';
+import type { JsonObject } from '../../domain/json.js';
 import type { EffectiveTemplate, TemplateContent } from '../../domain/templates/index.js';
 
 export interface TemplateRow {

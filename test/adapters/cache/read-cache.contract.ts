@@ -1,7 +1,8 @@
 // One specification of the read cache port, run against the in-memory and the Redis adapters.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReadCache, ReadCacheCounters, ReadCacheOptions } from '../../../src/adapters/cache/read-cache.js';
+import type { ReadCache } from '../../../src/ports/read-cache.js';
+import type { ReadCacheCounters, ReadCacheOptions } from '../../../src/adapters/cache/cache-aside.js';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

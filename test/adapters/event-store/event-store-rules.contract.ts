@@ -10,7 +10,7 @@ import {
   WrongExpectedRevisionError,
   type EventStore,
   type EventToAppend,
-} from '../../../src/domain/event-store.js';
+} from '../../../src/ports/event-store.js';
 
 const event = (type = 'Happened', data: EventToAppend['data'] = {}): EventToAppend => ({ id: randomUUID(), type, data, metadata: { tenantId: 'contract' } });
 const unique = () => randomUUID().replaceAll('-', '').slice(0, 12);

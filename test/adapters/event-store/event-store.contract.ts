@@ -15,7 +15,7 @@ import {
   type ExpectedRevision,
   type Position,
   type RecordedEvent,
-} from '../../../src/domain/event-store.js';
+} from '../../../src/ports/event-store.js';
 import { eventStoreRulesContract } from './event-store-rules.contract.js';
 
 /** Where stores legitimately differ; each store's test file says which applies and why. */

@@ -18,7 +18,7 @@ import {
   toRecordedEvent,
   type EsdbRecorded,
 } from '../../../src/adapters/event-store/eventstoredb-mapping.js';
-import { START, comparePositions, streamCategory } from '../../../src/domain/event-store.js';
+import { START, comparePositions, streamCategory } from '../../../src/ports/event-store.js';
 
 describe('EventStoreDB mapping', () => {
   describe('expected revisions', () => {

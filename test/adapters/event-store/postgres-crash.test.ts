@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createPostgresEventStore, migrateEventStore } from '../../../src/adapters/event-store/postgres-event-store.js';
 import { createPgDatabase } from '../../../src/adapters/sql/pg-database.js';
-import { START, comparePositions, type Position, type RecordedEvent } from '../../../src/domain/event-store.js';
+import { START, comparePositions, type Position, type RecordedEvent } from '../../../src/ports/event-store.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
 
 const postgres = postgresService();

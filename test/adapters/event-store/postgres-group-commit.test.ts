@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateEventStore } from '../../../src/adapters/event-store/postgres-event-store.js';
 import { createPgDatabase } from '../../../src/adapters/sql/pg-database.js';
 import { createPgliteDatabase } from '../../../src/adapters/sql/pglite-database.js';
-import type { SqlDatabase } from '../../../src/adapters/sql/sql-database.js';
+import type { SqlDatabase } from '../../../src/ports/sql-database.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
 
 const postgres = postgresService();

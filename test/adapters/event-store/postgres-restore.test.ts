@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresEventStore, migrateEventStore } from '../../../src/adapters/event-store/postgres-event-store.js';
 import { createPgDatabase } from '../../../src/adapters/sql/pg-database.js';
-import { START, comparePositions, type EventStore, type Position, type RecordedEvent } from '../../../src/domain/event-store.js';
+import { START, comparePositions, type EventStore, type Position, type RecordedEvent } from '../../../src/ports/event-store.js';
 import { startPostgres, type Service } from '../../support/local-services.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
 

@@ -3,7 +3,7 @@
 // contract. The statements run on a second pool of the same size.
 import pg from 'pg';
 import type { PreparedQueries } from '../../../src/adapters/event-store/postgres-event-store.js';
-import type { SqlDatabase } from '../../../src/adapters/sql/sql-database.js';
+import type { SqlDatabase } from '../../../src/ports/sql-database.js';
 
 export function withPreparedQueries(db: SqlDatabase, connectionString: string, maxConnections = 16): SqlDatabase & PreparedQueries {
   if ((db as SqlDatabase & PreparedQueries).queryPrepared) return db;

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job, JobQueue } from '../../../src/processes/job-queue.js';
+import type { Job, JobQueue } from '../../../src/ports/job-queue.js';
 
 export const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 15_000) => {
   const deadline = Date.now() + timeoutMs;

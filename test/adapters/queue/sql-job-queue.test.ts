@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlJobQueue, enqueueInTransaction, type SqlJobQueue } from '../../../src/adapters/queue/sql-job-queue.js';
 import { createPgDatabase } from '../../../src/adapters/sql/pg-database.js';
 import { createPgliteDatabase } from '../../../src/adapters/sql/pglite-database.js';
-import type { SqlDatabase } from '../../../src/adapters/sql/sql-database.js';
+import type { SqlDatabase } from '../../../src/ports/sql-database.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
 import { jobQueueContract, sleep, until } from './job-queue.contract.js';
 

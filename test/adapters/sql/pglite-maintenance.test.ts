@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresEventStore, migrateEventStore } from '../../../src/adapters/event-store/postgres-event-store.js';
 import { createPgliteDatabase } from '../../../src/adapters/sql/pglite-database.js';
-import type { SqlDatabase } from '../../../src/adapters/sql/sql-database.js';
+import type { SqlDatabase } from '../../../src/ports/sql-database.js';
 import { createProjectionEngine } from '../../../src/projections/projection-engine.js';
 import type { Projector } from '../../../src/projections/projector.js';
 import { counted } from '../../projections/fixtures/events.js';

@@ -1,7 +1,7 @@
 // Template inheritance: merge strategies, chain folding and parent-chain checks, mostly as properties.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { JsonObject, JsonValue } from '../../../src/domain/event-store.js';
+import type { JsonObject, JsonValue } from '../../../src/domain/json.js';
 import {
   MAX_INHERITANCE_DEPTH,
   MERGE_STRATEGIES,

@@ -2,7 +2,7 @@
 // tenant may see it, is frozen once it may not (#7.1), and batches are cut before what can hide a template.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { JsonObject } from '../../../src/domain/event-store.js';
+import type { JsonObject } from '../../../src/domain/json.js';
 import type { TemplateContent, TemplateEvent } from '../../../src/domain/templates/index.js';
 import { recomputeEffective, splitBeforeHiding, withLinkedDescendants } from '../../../src/projections/templates/effective-templates.js';
 import { foldTemplateEvents } from '../../../src/projections/templates/template-fold.js';

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '../../../src/domain/event-store.js';
+import type { RecordedEvent } from '../../../src/ports/event-store.js';
 import type { TemplateChanges, TemplateContent, TemplateEvent, TemplateTag } from '../../../src/domain/templates/index.js';
 import { foldTemplateEvents, type TemplateFold } from '../../../src/projections/templates/template-fold.js';
 import { readTemplateFamilyEvent, type EventContext, type TemplateFamilyEvent } from '../../../src/projections/templates/template-projection-events.js';

@@ -5,8 +5,9 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteDatabase } from '../../../src/adapters/sql/pglite-database.js';
-import type { SqlDatabase } from '../../../src/adapters/sql/sql-database.js';
-import type { JsonObject, RecordedEvent } from '../../../src/domain/event-store.js';
+import type { SqlDatabase } from '../../../src/ports/sql-database.js';
+import type { JsonObject } from '../../../src/domain/json.js';
+import type { RecordedEvent } from '../../../src/ports/event-store.js';
 import { effectiveTemplate, type MergeStrategy, type TemplateContent } from '../../../src/domain/templates/index.js';
 import { templateProjector } from '../../../src/projections/templates/template-projector.js';
 

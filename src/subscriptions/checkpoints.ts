@@ -1,8 +1,8 @@
 // Checkpoints of projections and process managers, in the same database as the read models so that a
 // batch and its checkpoint commit together.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { START, type Position } from '../domain/event-store.js';
-import type { SqlDatabase } from '../adapters/sql/sql-database.js';
+import { START, type Position } from '../ports/event-store.js';
+import type { SqlDatabase } from '../ports/sql-database.js';
 
 export const CHECKPOINTS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS projection_checkpoints (

@@ -1,3 +1,4 @@
+// The SQL database port: PostgreSQL (pg) and the embedded PGlite implement it (adapters/sql).
 import type { Kysely } from 'kysely';
 
 /** The smallest SQL surface the event store and the job queue need. Both PostgreSQL (pg) and the
@@ -34,14 +35,4 @@ export interface Lease {
   /** Resolves with an error when the lease is lost (its connection died). */
   readonly lost: Promise<Error>;
   release(): Promise<void>;
-}
-
-/** Stable 63-bit key for pg_advisory_lock from a lease name (FNV-1a, so every instance agrees). */
-export function leaseKeyToBigint(key: string): bigint {
-  let hash = 0xcbf29ce484222325n;
-  for (const byte of Buffer.from(key, 'utf8')) {
-    hash ^= BigInt(byte);
-    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return hash & 0x7fffffffffffffffn;
 }

@@ -1,16 +1,11 @@
 // Category commands: the aggregate's decider plus the rule that a name is unique per tenant among active
-// categories (case-insensitively), kept with reservation streams: a name is claimed before the event that
-// gives it to a category is appended, and given back after the event that takes it away.
-import { categoryDecider, type CategoryCommand, type CategoryEvent, type CategoryState } from '../domain/categories/index.js';
-import type { Decider } from '../domain/decider.js';
-import { RuleViolation } from '../domain/rule-violation.js';
-import { assertExpectedRevision, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type LoadedAggregate } from './handle-command.js';
-import { giveBack, normalizeReservedValue, withClaim, type ReservationRequest } from './reservations.js';
-
-/** UUIDs compare case-insensitively; one spelling per category keeps one stream and one read-model row. */
-const canonicalId = (categoryId: string) => categoryId.toLowerCase();
-export const categoryStreamId = (categoryId: string) => `category-${canonicalId(categoryId)}`;
-export const CATEGORY_NAME_SCOPE = 'category.name';
+// categories (see category-name-claim.ts): a name is claimed before the event that gives it to a category
+// is appended, and given back after the event that takes it away.
+import { canonicalCategoryId, categoryDecider, categoryStreamId, type CategoryCommand, type CategoryEvent, type CategoryState } from '../../domain/categories/index.js';
+import type { Decider } from '../../domain/decider.js';
+import { assertExpectedRevision, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type LoadedAggregate } from '../handle-command.js';
+import { giveBack, withClaim } from '../reservations.js';
+import { nameClaim, sameName } from './category-name-claim.js';
 
 export type CategoryCommandResult = CommandResult<CategoryState, CategoryEvent>;
 
@@ -18,31 +13,6 @@ export interface CategoryTarget {
   readonly categoryId: string;
   /** The revision the caller last saw (HTTP If-Match). */
   readonly expectedRevision?: bigint;
-}
-
-const sameName = (a: string, b: string) => normalizeReservedValue(a) === normalizeReservedValue(b);
-
-async function holdsName(deps: CommandDeps, tenantId: string, ownerStreamId: string, name: string): Promise<boolean> {
-  try {
-    const { state } = await loadAggregate(deps, categoryDecider, ownerStreamId, { tenantId });
-    return state.status === 'active' && sameName(state.name, name);
-  } catch (error) {
-    if (error instanceof RuleViolation && error.kind === 'not_found') return false;
-    throw error;
-  }
-}
-
-function nameClaim(deps: CommandDeps, context: CommandContext, categoryId: string, name: string): ReservationRequest {
-  return {
-    scope: CATEGORY_NAME_SCOPE,
-    tenantId: context.tenantId,
-    value: name.trim(),
-    ownerStreamId: categoryStreamId(categoryId),
-    context,
-    field: 'name',
-    // A claim is backed while its category is active under that name; otherwise it can be taken over.
-    stillHolds: (owner) => holdsName(deps, context.tenantId, owner, name),
-  };
 }
 
 /** Several changes decided in turn, each on the state the previous one left, and appended as one batch:
@@ -85,7 +55,7 @@ export async function createCategory(
   context: CommandContext,
   input: { categoryId: string; name: string; description: string },
 ): Promise<CategoryCommandResult> {
-  const target = { categoryId: canonicalId(input.categoryId) };
+  const target = { categoryId: canonicalCategoryId(input.categoryId) };
   const command: CategoryCommand = { type: 'CreateCategory', data: { ...input, ...target } };
   categoryDecider.decide(command, categoryDecider.initialState()); // bad input fails before any claim
   // An existing stream needs no claim: the handler answers a retry, or refuses with category.exists.

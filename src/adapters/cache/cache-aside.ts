@@ -1,48 +1,6 @@
-// Read cache port: cache-aside reads of read models (template pages, search pages), with tag invalidation
-// driven by the projector after it commits.
-//
-// Staleness and the invalidation race
-// -----------------------------------
-// Naive cache-aside has a race: a reader misses, starts loading from the read model, the projector commits
-// and invalidates, and then the reader writes the value it loaded *before* the commit. That stale value
-// would then be served until its TTL runs out.
-//
-// Both adapters avoid it with a generation per tag:
-//   - invalidateTags(tags) increments the generation of each tag;
-//   - a lookup returns, next to the value, the current generations of the tags the caller asked about;
-//     getOrLoad keeps them as the "stamp" of its load (taken at load start, before load() runs);
-//   - an entry is stored together with the generations of its tags at load start (its stamp), and the
-//     write is skipped when a generation already moved on;
-//   - a read compares the generations stored with the entry against the current ones: any difference is
-//     a miss.
-// So an invalidation that happens while a load is in flight always wins, whatever order the writes land in.
-// (`set` called directly stamps the entry with the generations current at the time of the call.)
-//
-// Failure policy: the cache is an optimisation, never a dependency of a read.
-//   - getOrLoad never fails because of the cache: a lookup error is counted and reported (onError) and
-//     load() is used; the loaded value is stored best-effort (errors reported, swallowed). Errors thrown
-//     by load() itself propagate.
-//   - get degrades to a miss (undefined) on a cache error, counted and reported the same way.
-//   - set and invalidateTags reject on errors: a failed invalidation must be visible to the projector.
-//
-// Values are stored as JSON. getOrLoad returns the JSON form on a miss too (JSON.parse(JSON.stringify(v))),
-// so callers see the same shape on hits and misses (Dates become strings, undefined fields disappear).
-// `undefined` is never cached (it is what get returns for a miss).
-
-export interface ReadCacheSetOptions {
-  /** Time to live; fractions are allowed (millisecond precision). */
-  readonly ttlSeconds: number;
-  /** Tags invalidating the entry, e.g. `tenant:<id>:search`, `template:<id>`. */
-  readonly tags?: readonly string[];
-}
-
-export interface ReadCache {
-  get<T>(key: string): Promise<T | undefined>;
-  set(key: string, value: unknown, options: ReadCacheSetOptions): Promise<void>;
-  invalidateTags(tags: readonly string[]): Promise<void>;
-  getOrLoad<T>(key: string, load: () => Promise<T>, options: ReadCacheSetOptions): Promise<T>;
-  close(): Promise<void>;
-}
+// The cache-aside policy both read cache adapters share (see ports/read-cache.ts for the contract: the
+// generation stamps that make an invalidation win over a load in flight, and the failure policy).
+import type { ReadCache, ReadCacheSetOptions } from '../../ports/read-cache.js';
 
 /** One call per lookup (get or getOrLoad): exactly one of hit, miss or error. */
 export interface ReadCacheCounters {
@@ -57,15 +15,6 @@ export interface ReadCacheOptions {
   readonly counters?: ReadCacheCounters;
   readonly onError?: ReadCacheErrorHandler;
 }
-
-/** Tag of every cached search page of a tenant. */
-export const tenantSearchTag = (tenantId: string) => `tenant:${tenantId}:search`;
-/** Tag of every cached search page of every tenant (they all include public and system templates). */
-export const sharedSearchTag = 'search:shared';
-/** Tag of everything cached about one template. */
-export const templateTag = (templateId: string) => `template:${templateId}`;
-/** Tag of everything cached from the template read model, dropped when a rebuild swaps its tables. */
-export const templateReadModelTag = 'read-model:templates';
 
 export const noopCounters: ReadCacheCounters = { hit() {}, miss() {}, error() {} };
 

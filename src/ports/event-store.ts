@@ -1,5 +1,6 @@
 // The event store port. Pure types and errors: adapters (PostgreSQL, PGlite, EventStoreDB) implement it,
 // commands, projections and processes depend on it.
+import type { JsonObject } from '../domain/json.js';
 
 /** A global position in the `$all` log. Ordered by `commit`, then `prepare` (EventStoreDB's own shape;
  * on PostgreSQL `commit` is the writing transaction id and `prepare` the event's sequence number). */
@@ -26,9 +27,6 @@ export function parsePosition(text: string): Position | undefined {
   if (!match) return undefined;
   return { commit: BigInt(match[1]!), prepare: BigInt(match[2]!) };
 }
-
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
 
 /** What a caller appends. `id` makes the append idempotent: the same ids on the same stream are a no-op. */
 export interface EventToAppend {

@@ -1,6 +1,6 @@
 // The job queue port: BullMQ on Redis in production, a table in the SQL database for the embedded default.
 import type { Transaction } from 'kysely';
-import type { JsonObject } from '../domain/event-store.js';
+import type { JsonObject } from '../domain/json.js';
 
 export interface Job {
   readonly id: string;

@@ -2,10 +2,12 @@
 // its stored checkpoint, and commits each batch together with the checkpoint. Projections and process
 // managers are both consumers.
 import type { Transaction } from 'kysely';
-import type { Lease, SqlDatabase } from '../adapters/sql/sql-database.js';
-import type { AllFilter, EventStore, Position, RecordedEvent, Subscription } from '../domain/event-store.js';
+import type { Lease, SqlDatabase } from '../ports/sql-database.js';
+import type { AllFilter, EventStore, Position, RecordedEvent, Subscription } from '../ports/event-store.js';
 import { advanceCheckpoint, CheckpointMovedError, ensureCheckpoint, readCheckpoint } from './checkpoints.js';
-import type { ProjectionState } from './projector.js';
+
+/** `rebuilding`: paused while a projection's rebuild swaps its tables in (see pause()). */
+export type ConsumerState = 'starting' | 'running' | 'standby' | 'rebuilding' | 'failed' | 'stopped';
 
 export interface Consumer {
   readonly name: string;
@@ -36,7 +38,7 @@ export interface RunnerOptions {
 
 export interface Runner {
   readonly name: string;
-  state(): ProjectionState;
+  state(): ConsumerState;
   lastError(): string | undefined;
   start(): void;
   /** Stops after the current batch and gives the lease back. */
@@ -52,7 +54,7 @@ const MAX_BACKOFF_MS = 30_000;
 export const defaultRetryDelayMs = (consecutiveFailures: number) => Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(consecutiveFailures, 10));
 
 export function createRunner(consumer: Consumer, options: RunnerOptions): Runner {
-  let state: ProjectionState = 'stopped';
+  let state: ConsumerState = 'stopped';
   let lastError: string | undefined;
   let wanted = false; // should be running (not stopped, not paused)
   let loop: Promise<void> | undefined;

@@ -1,0 +1,6 @@
+// Every feature the service runs, in registration order (projectors and routes follow it).
+import { categoriesFeature } from './categories.js';
+import type { FeatureModule } from './feature-module.js';
+import { templatesFeature } from './templates.js';
+
+export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature];

@@ -1,0 +1,9 @@
+// A consumer of one job queue: what a feature (or a test) asks the composition root to run.
+import type { JobHandler } from '../ports/job-queue.js';
+
+export interface JobWorker {
+  readonly queue: string;
+  readonly handler: JobHandler;
+  /** Jobs of this queue run at once on this instance (default 4). */
+  readonly concurrency?: number;
+}
