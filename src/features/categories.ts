@@ -1,5 +1,5 @@
 // Course categories: the smallest complete feature (see src/README.md): one projector and its routes.
-import { categoryRoutes } from '../http/routes/categories.js';
+import { categoryRoutes } from '../http/categories/index.js';
 import { categoryProjector } from '../projections/categories/category-projector.js';
 import { featureRoutes, type FeatureModule } from './feature-module.js';
 

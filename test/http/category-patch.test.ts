@@ -12,7 +12,7 @@ import { categoryStreamId } from '../../src/domain/categories/index.js';
 import { RESERVATION_CLAIMED, reservationStreamId } from '../../src/commands/reservations.js';
 import { StreamNotFoundError, type EventStore } from '../../src/ports/event-store.js';
 import { buildHttpApp } from '../../src/http/app.js';
-import { categoryRoutes } from '../../src/http/routes/categories.js';
+import { categoryRoutes } from '../../src/http/categories/index.js';
 import { postgresService } from '../support/services.js';
 import { openPgliteStore, openPostgresStore, type OpenStore } from '../commands/fixtures/store.js';
 

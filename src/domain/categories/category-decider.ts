@@ -9,6 +9,8 @@ export type CategoryState =
   | { status: 'absent' }
   | { status: 'active' | 'archived'; categoryId: string; name: string; description: string };
 
+/** The statuses of a category that exists. */
+export const CATEGORY_STATUSES = ['active', 'archived'] as const satisfies readonly Exclude<CategoryState['status'], 'absent'>[];
 export const CATEGORY_NAME_MAX = 100;
 export const CATEGORY_DESCRIPTION_MAX = 2000;
 

@@ -27,7 +27,8 @@ export type CreateTemplateData = {
 
 export const USAGE_TYPES = ['create_course', 'bulk_create', 'schedule_generation'] as const;
 export type UsageType = (typeof USAGE_TYPES)[number];
-export type UsageOutcome = 'success' | 'error';
+export const USAGE_OUTCOMES = ['success', 'error'] as const;
+export type UsageOutcome = (typeof USAGE_OUTCOMES)[number];
 
 export type RecordTemplateUsageData = {
   usageType: UsageType;

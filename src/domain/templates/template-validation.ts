@@ -27,7 +27,8 @@ export const TEMPLATE_USER_ID_MAX = 200;
 export const TEMPLATE_ERROR_MESSAGE_MAX = 2000;
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const CURRENCY = /^[A-Z]{3}$/;
+/** An ISO 4217 currency code. */
+export const CURRENCY_CODE = /^[A-Z]{3}$/;
 
 const isOneOf = <T extends string>(values: readonly T[], value: unknown): value is T => typeof value === 'string' && (values as readonly string[]).includes(value);
 
@@ -127,7 +128,7 @@ export function validPrice(raw: unknown): Money | null {
   if (typeof raw !== 'object' || !Number.isSafeInteger(price.amountMinor) || (price.amountMinor as number) < 0) {
     throw new RuleViolation('template.price.range', 'defaultPrice.amountMinor must be a whole number of minor units ≥ 0', 'invalid', 'defaultPrice.amountMinor');
   }
-  if (typeof price.currency !== 'string' || !CURRENCY.test(price.currency)) {
+  if (typeof price.currency !== 'string' || !CURRENCY_CODE.test(price.currency)) {
     throw new RuleViolation('template.price.currency', 'defaultPrice.currency must be 3 uppercase letters (ISO 4217)', 'invalid', 'defaultPrice.currency');
   }
   return { amountMinor: price.amountMinor as number, currency: price.currency };

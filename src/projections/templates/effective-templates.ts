@@ -7,7 +7,7 @@
 // the child's effective content folds its own content onto it and `parent_unavailable` is set. Nothing
 // written to the parent afterwards reaches the child; the child's own changes still apply. The projector
 // cuts its batches before every event that can hide a template (splitBeforeHiding), so "that moment" is
-// exact whatever the batches. The as-of fold (src/http/routes/template-as-of.ts) applies the same rule.
+// exact whatever the batches. The as-of fold (template-as-of.ts) applies the same rule.
 import type { Kysely } from 'kysely';
 import { inheritEffective, isVisibleTo, type EffectiveTemplate } from '../../domain/templates/index.js';
 import type { TemplateFamilyEvent } from './template-projection-events.js';

@@ -9,7 +9,7 @@ import { createPgliteDatabase } from '../../../src/adapters/sql/pglite-database.
 import type { SqlDatabase } from '../../../src/ports/sql-database.js';
 import type { EventStore, RecordedEvent } from '../../../src/ports/event-store.js';
 import type { JsonObject } from '../../../src/domain/json.js';
-import { templateAsOf } from '../../../src/http/routes/template-as-of.js';
+import { templateAsOf } from '../../../src/projections/templates/template-as-of.js';
 import type { TemplateContent } from '../../../src/domain/templates/index.js';
 import { templateProjector, type TemplateBatchEffect } from '../../../src/projections/templates/template-projector.js';
 
