@@ -122,6 +122,14 @@ export async function loadAggregate<State, Event extends DomainEvent>(
 }
 
 /**
+ * Whether the loaded stream already holds events of this command (a retry). A command that checks rules
+ * against other streams first goes straight to the handler then, which answers with the first run's
+ * events: checking the rules again against today's state could refuse a command that in fact succeeded.
+ */
+export const alreadyHandled = (loaded: { readonly events: readonly RecordedEvent[] }, context: Pick<CommandContext, 'commandId'>): boolean =>
+  loaded.events.some((event) => event.metadata.commandId === context.commandId);
+
+/**
  * The caller's precondition (If-Match) on a stream already loaded. A command that writes to another stream
  * first (a name claim) checks it up front, so a stale request is refused before it writes anything.
  */

@@ -158,3 +158,19 @@ export async function withClaim<T>(deps: CommandDeps, claim: ReservationRequest,
     throw error;
   }
 }
+
+/**
+ * The one way a command moves an owner between values: claims `claim` first (omit it when the owner keeps
+ * its value, or for a retry), runs the command, gives the claim back if the command failed, and then gives
+ * back the values the command moved the owner away from (`giveBackAfter`, given its result; each only if
+ * the owner does not hold it after all).
+ */
+export async function claimRunGiveBack<T>(
+  deps: CommandDeps,
+  steps: { readonly claim?: ReservationRequest | undefined; readonly giveBackAfter?: (result: T) => readonly ReservationRequest[] },
+  command: () => Promise<T>,
+): Promise<T> {
+  const result = steps.claim ? await withClaim(deps, steps.claim, command) : await command();
+  for (const claim of steps.giveBackAfter?.(result) ?? []) await giveBack(deps, claim);
+  return result;
+}

@@ -1,6 +1,6 @@
 // Course templates: the projector (its cache hooks drop the entries a batch touched) and the routes, with
 // the template command dependencies other features (batches) reuse to issue template commands.
-import type { TemplateCommandDeps } from '../commands/templates.js';
+import type { TemplateCommandDeps } from '../commands/templates/index.js';
 import { templateRoutes } from '../http/templates/index.js';
 import { templateCacheInvalidation } from '../projections/templates/template-cache-tags.js';
 import { templateProjector } from '../projections/templates/template-projector.js';

@@ -14,7 +14,7 @@ import {
   restoreTemplateVersion,
   updateTemplate,
   type TemplateCommandDeps,
-} from '../../src/commands/templates.js';
+} from '../../src/commands/templates/index.js';
 import { templateStreamId } from '../../src/domain/templates/index.js';
 import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../src/ports/event-store.js';
 import { postgresService } from '../support/services.js';

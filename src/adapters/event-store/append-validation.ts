@@ -1,6 +1,6 @@
 import { InvalidEventError, type EventToAppend } from '../../ports/event-store.js';
+import { isUuid } from '../../domain/uuid.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** NUL, or a surrogate half without its partner: text that PostgreSQL refuses (text and jsonb) and that has
  * no UTF-8 form (EventStoreDB would silently store U+FFFD instead). */
@@ -36,7 +36,7 @@ export function assertAppendable(streamId: string, events: readonly EventToAppen
   if (events.length === 0) throw new RangeError(`stream ${streamId}: append needs at least one event`);
   const seen = events.length > 1 ? new Set<string>() : undefined;
   for (const event of events) {
-    if (!UUID.test(event.id)) throw new RangeError(`stream ${streamId}: event id ${JSON.stringify(event.id)} is not a UUID`);
+    if (!isUuid(event.id)) throw new RangeError(`stream ${streamId}: event id ${JSON.stringify(event.id)} is not a UUID`);
     if (!event.type) throw new RangeError(`stream ${streamId}: event ${event.id} has no type`);
     const unstorable =
       (UNSTORABLE_TEXT.test(streamId) ? 'streamId' : undefined) ??

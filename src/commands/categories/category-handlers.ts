@@ -1,10 +1,20 @@
 // Category commands: the aggregate's decider plus the rule that a name is unique per tenant among active
 // categories (see category-name-claim.ts): a name is claimed before the event that gives it to a category
 // is appended, and given back after the event that takes it away.
-import { canonicalCategoryId, categoryDecider, categoryStreamId, type CategoryCommand, type CategoryEvent, type CategoryState } from '../../domain/categories/index.js';
+import {
+  assertCategoryExists,
+  assertMayChangeCategory,
+  assertValidCategoryCreate,
+  canonicalCategoryId,
+  categoryDecider,
+  categoryStreamId,
+  type CategoryCommand,
+  type CategoryEvent,
+  type CategoryState,
+} from '../../domain/categories/index.js';
 import type { Decider } from '../../domain/decider.js';
-import { assertExpectedRevision, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type LoadedAggregate } from '../handle-command.js';
-import { giveBack, withClaim } from '../reservations.js';
+import { alreadyHandled, assertExpectedRevision, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult } from '../handle-command.js';
+import { claimRunGiveBack } from '../reservations.js';
 import { nameClaim, sameName } from './category-name-claim.js';
 
 export type CategoryCommandResult = CommandResult<CategoryState, CategoryEvent>;
@@ -45,11 +55,6 @@ function run(deps: CommandDeps, context: CommandContext, target: CategoryTarget,
 const load = (deps: CommandDeps, context: CommandContext, categoryId: string) =>
   loadAggregate(deps, categoryDecider, categoryStreamId(categoryId), { tenantId: context.tenantId });
 
-/** A retried command goes straight to the handler, which answers with the first run's events: checking its
- * rules again against today's state could refuse a command that in fact succeeded. */
-const alreadyHandled = (loaded: LoadedAggregate<CategoryState>, context: CommandContext) =>
-  loaded.events.some((event) => event.metadata.commandId === context.commandId);
-
 export async function createCategory(
   deps: CommandDeps,
   context: CommandContext,
@@ -57,10 +62,10 @@ export async function createCategory(
 ): Promise<CategoryCommandResult> {
   const target = { categoryId: canonicalCategoryId(input.categoryId) };
   const command: CategoryCommand = { type: 'CreateCategory', data: { ...input, ...target } };
-  categoryDecider.decide(command, categoryDecider.initialState()); // bad input fails before any claim
+  assertValidCategoryCreate(command.data); // bad input fails before any claim
   // An existing stream needs no claim: the handler answers a retry, or refuses with category.exists.
-  if ((await load(deps, context, input.categoryId)).revision !== undefined) return run(deps, context, target, command);
-  return withClaim(deps, nameClaim(deps, context, input.categoryId, input.name), () => run(deps, context, target, command));
+  const exists = (await load(deps, context, input.categoryId)).revision !== undefined;
+  return claimRunGiveBack(deps, { claim: exists ? undefined : nameClaim(deps, context, input.categoryId, input.name) }, () => run(deps, context, target, command));
 }
 
 export function renameCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget & { name: string }): Promise<CategoryCommandResult> {
@@ -74,24 +79,24 @@ export async function changeCategory(deps: CommandDeps, context: CommandContext,
     ...(input.description !== undefined ? [{ type: 'DescribeCategory', data: { description: input.description } } as const] : []),
   ];
   if (input.name === undefined) return run(deps, context, input, commands);
+  const { name } = input;
   const before = await load(deps, context, input.categoryId);
-  let result: CategoryCommandResult;
-  if (alreadyHandled(before, context)) {
-    result = await run(deps, context, input, commands);
-  } else {
-    changesDecider.decide(commands, before.state); // not found, archived, bad name: before any claim
+  const handled = alreadyHandled(before, context);
+  if (!handled) {
+    assertMayChangeCategory(before.state, input); // not found, archived, bad name: before any claim
     assertExpectedRevision(categoryStreamId(input.categoryId), input.expectedRevision, before);
-    const keepsName = before.state.status === 'active' && sameName(before.state.name, input.name);
-    result = keepsName
-      ? await run(deps, context, input, commands)
-      : await withClaim(deps, nameClaim(deps, context, input.categoryId, input.name), () => run(deps, context, input, commands));
   }
-  // The names the command's events moved away from (not `before`'s: a retry may have renamed from another
-  // one), also on a replay, in case the first run stopped before giving them back.
-  for (const event of result.events) {
-    if (event.type === 'CategoryRenamed') await giveBack(deps, nameClaim(deps, context, input.categoryId, event.data.previousName));
-  }
-  return result;
+  const keepsName = before.state.status === 'active' && sameName(before.state.name, name);
+  return claimRunGiveBack(
+    deps,
+    {
+      claim: handled || keepsName ? undefined : nameClaim(deps, context, input.categoryId, name),
+      // The names the command's events moved away from (not `before`'s: a retry may have renamed from
+      // another one), also on a replay, in case the first run stopped before giving them back.
+      giveBackAfter: (result) => result.events.flatMap((event) => (event.type === 'CategoryRenamed' ? [nameClaim(deps, context, input.categoryId, event.data.previousName)] : [])),
+    },
+    () => run(deps, context, input, commands),
+  );
 }
 
 export function describeCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget & { description: string }): Promise<CategoryCommandResult> {
@@ -99,17 +104,19 @@ export function describeCategory(deps: CommandDeps, context: CommandContext, inp
 }
 
 export async function archiveCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget): Promise<CategoryCommandResult> {
-  const result = await run(deps, context, input, { type: 'ArchiveCategory', data: {} });
-  if (result.state.status !== 'absent') await giveBack(deps, nameClaim(deps, context, input.categoryId, result.state.name));
-  return result;
+  return claimRunGiveBack(
+    deps,
+    { giveBackAfter: (result) => (result.state.status === 'absent' ? [] : [nameClaim(deps, context, input.categoryId, result.state.name)]) },
+    () => run(deps, context, input, { type: 'ArchiveCategory', data: {} }),
+  );
 }
 
 export async function restoreCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget): Promise<CategoryCommandResult> {
   const command: CategoryCommand = { type: 'RestoreCategory', data: {} };
   const before = await load(deps, context, input.categoryId);
   if (alreadyHandled(before, context)) return run(deps, context, input, command);
-  categoryDecider.decide(command, before.state); // not found before any claim
+  assertCategoryExists(before.state); // not found before any claim
   assertExpectedRevision(categoryStreamId(input.categoryId), input.expectedRevision, before);
-  if (before.state.status !== 'archived') return run(deps, context, input, command);
-  return withClaim(deps, nameClaim(deps, context, input.categoryId, before.state.name), () => run(deps, context, input, command));
+  const claim = before.state.status === 'archived' ? nameClaim(deps, context, input.categoryId, before.state.name) : undefined;
+  return claimRunGiveBack(deps, { claim }, () => run(deps, context, input, command));
 }

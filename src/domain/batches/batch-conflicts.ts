@@ -121,9 +121,6 @@ function liveStateOf(template: TemplateSnapshot): LiveTemplateState {
     content,
     version: template.version,
     versions: { [template.version]: content },
-    favorites: [],
-    usageCount: template.usageCount,
-    failedUsageCount: 0,
   };
 }
 

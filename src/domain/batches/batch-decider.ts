@@ -21,7 +21,7 @@
 import type { Decider } from '../decider.js';
 import { TENANT_ID_PATTERN } from '../principal.js';
 import { RuleViolation } from '../rule-violation.js';
-import { UUID } from '../templates/template-validation.js';
+import { isUuid } from '../uuid.js';
 import type { BatchCommand, ItemOutcomeReport } from './batch-commands.js';
 import { detectConflicts, type BatchConflict } from './batch-conflicts.js';
 import type { BatchCounts, BatchEvent } from './batch-events.js';
@@ -38,7 +38,7 @@ const notFound = () => new RuleViolation('batch.not_found', 'no such batch', 'no
 export const BATCH_REASON_MAX = 2000;
 
 function validIds(data: { batchId: string; tenantId: string; requestedBy: string }): void {
-  if (typeof data.batchId !== 'string' || !UUID.test(data.batchId)) throw new RuleViolation('batch.id.format', 'batchId must be a UUID', 'invalid', 'batchId');
+  if (typeof data.batchId !== 'string' || !isUuid(data.batchId)) throw new RuleViolation('batch.id.format', 'batchId must be a UUID', 'invalid', 'batchId');
   if (typeof data.tenantId !== 'string' || !TENANT_ID_PATTERN.test(data.tenantId)) throw new RuleViolation('batch.tenant.format', 'tenantId must be a tenant id', 'invalid', 'tenantId');
   if (typeof data.requestedBy !== 'string' || data.requestedBy.length < 1 || data.requestedBy.length > 200) {
     throw new RuleViolation('batch.requested_by.format', 'requestedBy must be 1–200 characters', 'invalid', 'requestedBy');
@@ -170,7 +170,7 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
       const { batchId, tenantId, requestedBy, undoOf, items, now } = command.data;
       if (state.status !== 'absent') throw new RuleViolation('batch.exists', 'this batch already exists', 'conflict', 'batchId');
       validIds(command.data);
-      if (typeof undoOf !== 'string' || !UUID.test(undoOf)) throw new RuleViolation('batch.undo_of.format', 'undoOf must be a UUID', 'invalid', 'undoOf');
+      if (typeof undoOf !== 'string' || !isUuid(undoOf)) throw new RuleViolation('batch.undo_of.format', 'undoOf must be a UUID', 'invalid', 'undoOf');
       if (!Array.isArray(items) || items.length === 0) throw new RuleViolation('batch.items.empty', 'an undo needs at least one restore item', 'invalid', 'items');
       const wrong = items.findIndex((item) => item.operation !== 'restore');
       if (wrong >= 0) throw new RuleViolation('batch.item.shape', 'an undo batch holds restore items only', 'invalid', `items.${wrong}.operation`);
@@ -245,7 +245,7 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
       assertUndoable(state);
       const { undoBatchId, requestedBy, currentRevisions, now } = command.data;
       const override = command.data.override ?? false;
-      if (typeof undoBatchId !== 'string' || !UUID.test(undoBatchId) || undoBatchId.toLowerCase() === state.batchId) {
+      if (typeof undoBatchId !== 'string' || !isUuid(undoBatchId) || undoBatchId.toLowerCase() === state.batchId) {
         throw new RuleViolation('batch.undo_batch_id.format', 'undoBatchId must be a new batch UUID', 'invalid', 'undoBatchId');
       }
       const { items, changedSinceBatch } = planUndo(state, currentRevisions, override);

@@ -11,7 +11,7 @@ import { RuleViolation } from '../rule-violation.js';
 import type { CreateTemplateData } from '../templates/template-commands.js';
 import { UPDATABLE_FIELDS } from '../templates/template-content.js';
 import { cloneJson, isPlainObject } from '../templates/template-json.js';
-import { UUID } from '../templates/template-validation.js';
+import { isUuid } from '../uuid.js';
 
 /** What a client may ask for. 'restore' is internal: only an undo plan makes it (StartUndoBatch). */
 export const BATCH_OPERATIONS = ['create', 'update', 'changeParent', 'archive', 'delete'] as const;
@@ -119,7 +119,7 @@ export function validateBatchOptions(raw: unknown, now: string): BatchOptions {
 
 function templateIdOf(item: Record<string, unknown>, index: number, field = 'templateId'): string {
   const raw = item[field];
-  if (typeof raw !== 'string' || !UUID.test(raw)) throw shape(index, field, `${field} must be a UUID`);
+  if (typeof raw !== 'string' || !isUuid(raw)) throw shape(index, field, `${field} must be a UUID`);
   return raw.toLowerCase();
 }
 
@@ -171,7 +171,7 @@ function createOf(item: Record<string, unknown>, index: number): JsonObject {
   if (typeof item.name !== 'string') throw shape(index, 'name', 'name must be a string');
   if (typeof item.templateType !== 'string') throw shape(index, 'templateType', 'templateType must be a string');
   const parent = item.parentTemplateId ?? null;
-  if (parent !== null && (typeof parent !== 'string' || !UUID.test(parent))) throw shape(index, 'parentTemplateId', 'parentTemplateId must be a UUID or null');
+  if (parent !== null && (typeof parent !== 'string' || !isUuid(parent))) throw shape(index, 'parentTemplateId', 'parentTemplateId must be a UUID or null');
   const { templateId: _id, ...fields } = item;
   return cloneJson({ ...(fields as JsonObject), parentTemplateId: parent === null ? null : (parent as string).toLowerCase() });
 }

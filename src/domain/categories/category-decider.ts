@@ -4,6 +4,7 @@ import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
 import type { CategoryCommand } from './category-commands.js';
 import type { CategoryEvent } from './category-events.js';
+import { isUuid } from '../uuid.js';
 
 export type CategoryState =
   | { status: 'absent' }
@@ -23,10 +24,9 @@ function validName(raw: string): string {
 }
 
 // Ids are UUIDs: the stream id and the read model's key are built from them.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function validCategoryId(categoryId: string): string {
-  if (!UUID.test(categoryId)) throw new RuleViolation('category.id.format', 'categoryId must be a UUID', 'invalid', 'categoryId');
+  if (!isUuid(categoryId)) throw new RuleViolation('category.id.format', 'categoryId must be a UUID', 'invalid', 'categoryId');
   return categoryId;
 }
 
@@ -37,21 +37,52 @@ function validDescription(description: string): string {
   return description;
 }
 
+type CreateCategoryData = Extract<CategoryCommand, { type: 'CreateCategory' }>['data'];
+
+function createdData(data: CreateCategoryData) {
+  const categoryId = validCategoryId(data.categoryId);
+  return { categoryId, name: validName(data.name), description: validDescription(data.description) };
+}
+
+// Named checks: the rules `decide` applies, for the command layer to run before it writes elsewhere (a
+// name claim).
+
+/** Refuses bad input for a create. */
+export function assertValidCategoryCreate(data: CreateCategoryData): void {
+  createdData(data);
+}
+
+export function assertCategoryExists(state: CategoryState): asserts state is Exclude<CategoryState, { status: 'absent' }> {
+  if (state.status === 'absent') throw new RuleViolation('category.not_found', 'no such category', 'not_found');
+}
+
+function assertNotArchived(state: Exclude<CategoryState, { status: 'absent' }>): void {
+  if (state.status === 'archived') throw new RuleViolation('category.archived', 'an archived category cannot change; restore it first', 'conflict');
+}
+
+/** Refuses a rename and/or description of a missing or archived category, and a bad name or description. */
+export function assertMayChangeCategory(state: CategoryState, changes: { name?: string | undefined; description?: string | undefined }): void {
+  assertCategoryExists(state);
+  if (changes.name === undefined && changes.description === undefined) return;
+  assertNotArchived(state);
+  if (changes.name !== undefined) validName(changes.name);
+  if (changes.description !== undefined) validDescription(changes.description);
+}
+
 function decide(command: CategoryCommand, state: CategoryState): CategoryEvent[] {
   if (command.type === 'CreateCategory') {
     if (state.status !== 'absent') throw new RuleViolation('category.exists', 'this category already exists', 'conflict', 'categoryId');
-    const categoryId = validCategoryId(command.data.categoryId);
-    return [{ type: 'CategoryCreated', data: { categoryId, name: validName(command.data.name), description: validDescription(command.data.description) } }];
+    return [{ type: 'CategoryCreated', data: createdData(command.data) }];
   }
-  if (state.status === 'absent') throw new RuleViolation('category.not_found', 'no such category', 'not_found');
+  assertCategoryExists(state);
   switch (command.type) {
     case 'RenameCategory': {
-      if (state.status === 'archived') throw new RuleViolation('category.archived', 'an archived category cannot change; restore it first', 'conflict');
+      assertNotArchived(state);
       const name = validName(command.data.name);
       return name === state.name ? [] : [{ type: 'CategoryRenamed', data: { name, previousName: state.name } }];
     }
     case 'DescribeCategory': {
-      if (state.status === 'archived') throw new RuleViolation('category.archived', 'an archived category cannot change; restore it first', 'conflict');
+      assertNotArchived(state);
       const description = validDescription(command.data.description);
       return description === state.description ? [] : [{ type: 'CategoryDescribed', data: { description } }];
     }

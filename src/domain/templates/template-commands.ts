@@ -25,20 +25,6 @@ export type CreateTemplateData = {
   isSystemTemplate?: boolean; // default false
 };
 
-export const USAGE_TYPES = ['create_course', 'bulk_create', 'schedule_generation'] as const;
-export type UsageType = (typeof USAGE_TYPES)[number];
-export const USAGE_OUTCOMES = ['success', 'error'] as const;
-export type UsageOutcome = (typeof USAGE_OUTCOMES)[number];
-
-export type RecordTemplateUsageData = {
-  usageType: UsageType;
-  customizations: JsonObject;
-  outcome: UsageOutcome;
-  errorMessage?: string | null; // only with outcome 'error'
-  usedBy: string;
-  courseId?: string | null;
-};
-
 type NoData = Record<string, never>;
 
 export type TemplateCommand =
@@ -51,7 +37,4 @@ export type TemplateCommand =
   | { type: 'UnarchiveTemplate'; data: NoData }
   | { type: 'RestoreTemplateVersion'; data: { version: number } }
   | { type: 'AddTemplateTags'; data: { tags: TemplateTag[] } }
-  | { type: 'RemoveTemplateTags'; data: { tags: TemplateTagKey[] } }
-  | { type: 'FavoriteTemplate'; data: { userId: string } }
-  | { type: 'UnfavoriteTemplate'; data: { userId: string } }
-  | { type: 'RecordTemplateUsage'; data: RecordTemplateUsageData };
+  | { type: 'RemoveTemplateTags'; data: { tags: TemplateTagKey[] } };

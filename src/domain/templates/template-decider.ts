@@ -4,13 +4,17 @@
 //
 // Versions: TemplateCreated is version 1; every change of content (TemplateUpdated, TemplateParentChanged,
 // TemplateVersionRestored, TemplateTagsAdded, TemplateTagsRemoved) carries the next version, and evolve
-// keeps a snapshot of the content per version. Status, favorites and usage are not content.
+// keeps a snapshot of the content per version. Status is not content. Favorites and usages live in their
+// own streams with their own deciders (template-favorites.ts, template-usages.ts).
 // No-ops emit nothing: an update, tag change, parent change or restore that leaves the content as it is,
-// a status command whose target is the current status, favoriting twice, unfavoriting a non-favorite.
+// a status command whose target is the current status.
+//
+// The command layer runs some of these rules before it writes elsewhere (a name claim): the named checks
+// below (assertValidTemplateCreate, assertMayUpdateTemplate, assertMayChangeTemplateStatus) are the very rules `decide` applies.
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
 import type { TemplateCommand } from './template-commands.js';
-import { USAGE_TYPES, type CreateTemplateData, type RecordTemplateUsageData } from './template-commands.js';
+import type { CreateTemplateData } from './template-commands.js';
 import {
   DEFAULT_MERGE_STRATEGY,
   UPDATABLE_FIELDS,
@@ -19,12 +23,12 @@ import {
   type TemplateStatus,
   type TemplateTag,
 } from './template-content.js';
-import type { TemplateEvent } from './template-events.js';
+import type { TemplateCreatedData, TemplateEvent } from './template-events.js';
 import { cloneJson, jsonEqual, validJsonObject, type JsonValue } from './template-json.js';
-import { assertTransition } from './template-lifecycle.js';
+import { assertTransition, templateArchived } from './template-lifecycle.js';
 import type { LiveTemplateState, TemplateState } from './template-state.js';
+import { templateNotFound } from './template-tenancy.js';
 import {
-  TEMPLATE_ERROR_MESSAGE_MAX,
   TEMPLATE_TAGS_MAX,
   tagKey,
   validBoolean,
@@ -42,11 +46,7 @@ import {
   validTags,
   validTemplateId,
   validTemplateType,
-  validUserId,
 } from './template-validation.js';
-
-const notFound = () => new RuleViolation('template.not_found', 'no such template', 'not_found');
-const archivedViolation = () => new RuleViolation('template.archived', 'an archived template cannot change or be used; unarchive it first', 'conflict', 'status');
 
 function validParentId(raw: unknown, templateId: string): string | null {
   const parentTemplateId = validOptionalUuid(raw, 'template.parent.format', 'parentTemplateId');
@@ -126,26 +126,6 @@ function addTags(data: { tags: TemplateTag[] }, state: LiveTemplateState): Templ
   return added;
 }
 
-function validUsage(data: RecordTemplateUsageData): Extract<TemplateEvent, { type: 'TemplateUsageRecorded' }>['data'] {
-  if (!(USAGE_TYPES as readonly unknown[]).includes(data.usageType)) {
-    throw new RuleViolation('template.usage.type', `usageType must be one of ${USAGE_TYPES.join(', ')}`, 'invalid', 'usageType');
-  }
-  if (data.outcome !== 'success' && data.outcome !== 'error') throw new RuleViolation('template.usage.outcome', "outcome must be 'success' or 'error'", 'invalid', 'outcome');
-  const errorMessage = data.errorMessage ?? null;
-  if (errorMessage !== null && (data.outcome === 'success' || typeof errorMessage !== 'string' || errorMessage.length > TEMPLATE_ERROR_MESSAGE_MAX)) {
-    throw new RuleViolation('template.usage.error_message', `errorMessage goes only with outcome 'error', at most ${TEMPLATE_ERROR_MESSAGE_MAX} characters`, 'invalid', 'errorMessage');
-  }
-  return {
-    usageType: data.usageType,
-    customizations: validJsonObject(data.customizations ?? {}, 'customizations'),
-    outcome: data.outcome,
-    errorMessage,
-    usedBy: validUserId(data.usedBy, 'usedBy'),
-    courseId: validOptionalUuid(data.courseId, 'template.usage.course_id', 'courseId'),
-    templateVersion: 0, // filled in by decide
-  };
-}
-
 function transition(state: LiveTemplateState, to: TemplateStatus): TemplateEvent[] {
   if (state.status === to) return [];
   assertTransition(state.status, to);
@@ -162,27 +142,59 @@ function transition(state: LiveTemplateState, to: TemplateStatus): TemplateEvent
   }
 }
 
+function createdData(data: CreateTemplateData): TemplateCreatedData {
+  const templateId = validTemplateId(data.templateId);
+  const ownerTenantId = validOwnerTenantId(data.ownerTenantId);
+  const parentTemplateId = validParentId(data.parentTemplateId, templateId);
+  const content = createdContent(data);
+  const isSystemTemplate = validBoolean(data.isSystemTemplate ?? false, 'isSystemTemplate');
+  return { templateId, ownerTenantId, parentTemplateId, isSystemTemplate, status: 'draft', version: 1, ...content };
+}
+
+function assertLive(state: TemplateState): asserts state is LiveTemplateState {
+  if (state.status === 'absent') throw templateNotFound();
+}
+
+function assertNotArchived(state: LiveTemplateState): void {
+  if (state.status === 'archived') throw templateArchived();
+}
+
+/** Refuses bad input for a create (whatever the template's stream holds). */
+export function assertValidTemplateCreate(data: CreateTemplateData): void {
+  createdData(data);
+}
+
+/** Refuses an update of a missing or archived template, and bad input for one. */
+export function assertMayUpdateTemplate(state: TemplateState, changes: TemplateChanges): asserts state is LiveTemplateState {
+  updatedFields(state, changes);
+}
+
+/** Refuses a status change the lifecycle does not allow (the current status is allowed: a no-op). */
+export function assertMayChangeTemplateStatus(state: TemplateState, to: TemplateStatus): asserts state is LiveTemplateState {
+  assertLive(state);
+  if (state.status !== to) assertTransition(state.status, to);
+}
+
+function updatedFields(state: TemplateState, changes: TemplateChanges): TemplateChanges {
+  assertLive(state);
+  assertNotArchived(state);
+  return changedFields(changes, state.content);
+}
+
 function decide(command: TemplateCommand, state: TemplateState): TemplateEvent[] {
   if (command.type === 'CreateTemplate') {
     if (state.status !== 'absent') throw new RuleViolation('template.exists', 'this template already exists', 'conflict', 'templateId');
-    const data = command.data;
-    const templateId = validTemplateId(data.templateId);
-    const ownerTenantId = validOwnerTenantId(data.ownerTenantId);
-    const parentTemplateId = validParentId(data.parentTemplateId, templateId);
-    const content = createdContent(data);
-    const isSystemTemplate = validBoolean(data.isSystemTemplate ?? false, 'isSystemTemplate');
-    return [{ type: 'TemplateCreated', data: { templateId, ownerTenantId, parentTemplateId, isSystemTemplate, status: 'draft', version: 1, ...content } }];
+    return [{ type: 'TemplateCreated', data: createdData(command.data) }];
   }
-  if (state.status === 'absent') throw notFound();
+  assertLive(state);
   const version = state.version + 1;
   switch (command.type) {
     case 'UpdateTemplate': {
-      if (state.status === 'archived') throw archivedViolation();
-      const changes = changedFields(command.data, state.content);
+      const changes = updatedFields(state, command.data);
       return Object.keys(changes).length === 0 ? [] : [{ type: 'TemplateUpdated', data: { changes, version } }];
     }
     case 'ChangeTemplateParent': {
-      if (state.status === 'archived') throw archivedViolation();
+      assertNotArchived(state);
       const parentTemplateId = validParentId(command.data.parentTemplateId, state.templateId);
       if (parentTemplateId === state.parentTemplateId) return [];
       return [{ type: 'TemplateParentChanged', data: { parentTemplateId, previousParentTemplateId: state.parentTemplateId, version } }];
@@ -196,7 +208,7 @@ function decide(command: TemplateCommand, state: TemplateState): TemplateEvent[]
     case 'UnarchiveTemplate':
       return transition(state, 'draft');
     case 'RestoreTemplateVersion': {
-      if (state.status === 'archived') throw archivedViolation();
+      assertNotArchived(state);
       const restoredFrom = command.data.version;
       const content = Number.isInteger(restoredFrom) && Object.hasOwn(state.versions, restoredFrom) ? state.versions[restoredFrom] : undefined;
       if (content === undefined) throw new RuleViolation('template.version.unknown', `version ${String(restoredFrom)} does not exist`, 'not_found', 'version');
@@ -204,29 +216,15 @@ function decide(command: TemplateCommand, state: TemplateState): TemplateEvent[]
       return [{ type: 'TemplateVersionRestored', data: { restoredFrom, version, content: cloneJson(content) } }];
     }
     case 'AddTemplateTags': {
-      if (state.status === 'archived') throw archivedViolation();
+      assertNotArchived(state);
       const tags = addTags(command.data, state);
       return tags.length === 0 ? [] : [{ type: 'TemplateTagsAdded', data: { tags, version } }];
     }
     case 'RemoveTemplateTags': {
-      if (state.status === 'archived') throw archivedViolation();
+      assertNotArchived(state);
       const keys = new Set(validTagKeys(command.data.tags).map(tagKey));
       const tags = state.content.tags.filter((tag) => keys.has(tagKey(tag))).map(({ name, type }) => ({ name, type }));
       return tags.length === 0 ? [] : [{ type: 'TemplateTagsRemoved', data: { tags, version } }];
-    }
-    case 'FavoriteTemplate': {
-      if (state.status === 'archived') throw archivedViolation();
-      const userId = validUserId(command.data.userId, 'userId');
-      return state.favorites.includes(userId) ? [] : [{ type: 'TemplateFavorited', data: { userId } }];
-    }
-    case 'UnfavoriteTemplate': {
-      const userId = validUserId(command.data.userId, 'userId');
-      return state.favorites.includes(userId) ? [{ type: 'TemplateUnfavorited', data: { userId } }] : [];
-    }
-    case 'RecordTemplateUsage': {
-      if (state.status === 'archived') throw archivedViolation();
-      if (state.status === 'draft') throw new RuleViolation('template.usage.status', 'a draft template cannot be used; activate it first', 'conflict', 'status');
-      return [{ type: 'TemplateUsageRecorded', data: { ...validUsage(command.data), templateVersion: state.version } }];
     }
   }
 }
@@ -247,9 +245,6 @@ function evolve(state: TemplateState, event: TemplateEvent): TemplateState {
       content,
       version,
       versions: { [version]: content },
-      favorites: [],
-      usageCount: 0,
-      failedUsageCount: 0,
     };
   }
   if (state.status === 'absent') return state;
@@ -274,12 +269,10 @@ function evolve(state: TemplateState, event: TemplateEvent): TemplateState {
       const removed = new Set(event.data.tags.map(tagKey));
       return withContent(state, { ...state.content, tags: state.content.tags.filter((tag) => !removed.has(tagKey(tag))) }, event.data.version);
     }
-    case 'TemplateFavorited':
-      return state.favorites.includes(event.data.userId) ? state : { ...state, favorites: [...state.favorites, event.data.userId] };
-    case 'TemplateUnfavorited':
-      return { ...state, favorites: state.favorites.filter((userId) => userId !== event.data.userId) };
-    case 'TemplateUsageRecorded':
-      return event.data.outcome === 'success' ? { ...state, usageCount: state.usageCount + 1 } : { ...state, failedUsageCount: state.failedUsageCount + 1 };
+    default:
+      // Favorites and usages written into template streams before they had streams of their own are
+      // not the template's state: they are skipped.
+      return state;
   }
 }
 

@@ -1,6 +1,4 @@
-import type { JsonObject } from '../json.js';
 import type { TemplateChanges, TemplateContent, TemplateStatus, TemplateTag, TemplateTagKey } from './template-content.js';
-import type { UsageOutcome, UsageType } from './template-commands.js';
 
 export type TemplateCreatedData = TemplateContent & {
   templateId: string;
@@ -23,21 +21,7 @@ export type TemplateEvent =
   /** A new version whose content equals version `restoredFrom`; earlier versions stay as they were. */
   | { type: 'TemplateVersionRestored'; data: { restoredFrom: number; version: number; content: TemplateContent } }
   | { type: 'TemplateTagsAdded'; data: { tags: TemplateTag[]; version: number } }
-  | { type: 'TemplateTagsRemoved'; data: { tags: TemplateTagKey[]; version: number } }
-  | { type: 'TemplateFavorited'; data: { userId: string } }
-  | { type: 'TemplateUnfavorited'; data: { userId: string } }
-  | {
-      type: 'TemplateUsageRecorded';
-      data: {
-        usageType: UsageType;
-        customizations: JsonObject;
-        outcome: UsageOutcome;
-        errorMessage: string | null;
-        usedBy: string;
-        courseId: string | null;
-        templateVersion: number;
-      };
-    };
+  | { type: 'TemplateTagsRemoved'; data: { tags: TemplateTagKey[]; version: number } };
 
 export const TEMPLATE_EVENT_TYPES: readonly TemplateEvent['type'][] = [
   'TemplateCreated',
@@ -50,7 +34,4 @@ export const TEMPLATE_EVENT_TYPES: readonly TemplateEvent['type'][] = [
   'TemplateVersionRestored',
   'TemplateTagsAdded',
   'TemplateTagsRemoved',
-  'TemplateFavorited',
-  'TemplateUnfavorited',
-  'TemplateUsageRecorded',
 ];

@@ -34,6 +34,9 @@ export const STATUS_COMMAND = {
 /** The statuses in which a template may be used to make courses. */
 export const USABLE_STATUSES: readonly TemplateStatus[] = ['active', 'deprecated'];
 
+export const templateArchived = () =>
+  new RuleViolation('template.archived', 'an archived template cannot change or be used; unarchive it first', 'conflict', 'status');
+
 export function canTransition(from: TemplateStatus, to: TemplateStatus): boolean {
   return TEMPLATE_STATUS_TRANSITIONS[from].includes(to);
 }

@@ -13,11 +13,6 @@ export type LiveTemplateState = {
   version: number;
   /** Snapshot of the content of every version so far, by version number; never rewritten. */
   versions: Readonly<Record<number, TemplateContent>>;
-  /** User ids that favorited the template, in the order they did. */
-  favorites: readonly string[];
-  /** Successful usages; failed ones are counted apart in `failedUsageCount`. */
-  usageCount: number;
-  failedUsageCount: number;
 };
 
 export type TemplateState = { status: 'absent' } | LiveTemplateState;

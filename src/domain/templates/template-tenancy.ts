@@ -5,10 +5,13 @@
 import { RuleViolation } from '../rule-violation.js';
 import type { LiveTemplateState, TemplateState } from './template-state.js';
 
+/** A missing template, and one the caller may not see, alike. */
+export const templateNotFound = () => new RuleViolation('template.not_found', 'no such template', 'not_found');
+
 export function assertTenantMayChange(state: TemplateState, callerTenantId: string): asserts state is LiveTemplateState {
-  if (state.status === 'absent') throw new RuleViolation('template.not_found', 'no such template', 'not_found');
+  if (state.status === 'absent') throw templateNotFound();
   if (state.isSystemTemplate) throw new RuleViolation('template.system.read_only', 'system templates are read-only', 'forbidden');
-  if (state.ownerTenantId !== callerTenantId) throw new RuleViolation('template.not_found', 'no such template', 'not_found');
+  if (state.ownerTenantId !== callerTenantId) throw templateNotFound();
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type TemplateTagKey,
   type TemplateType,
 } from './template-content.js';
+import { isUuid } from '../uuid.js';
 
 export const TEMPLATE_NAME_MAX = 255;
 export const TEMPLATE_DESCRIPTION_MAX = 5000;
@@ -26,7 +27,6 @@ export const TEMPLATE_SELECTIVE_KEYS_MAX = 100;
 export const TEMPLATE_USER_ID_MAX = 200;
 export const TEMPLATE_ERROR_MESSAGE_MAX = 2000;
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** An ISO 4217 currency code. */
 export const CURRENCY_CODE = /^[A-Z]{3}$/;
 
@@ -49,13 +49,13 @@ export function validDescription(raw: unknown): string | null {
 }
 
 export function validTemplateId(raw: unknown, field = 'templateId'): string {
-  if (typeof raw !== 'string' || !UUID.test(raw)) throw new RuleViolation('template.id.format', `${field} must be a UUID`, 'invalid', field);
+  if (typeof raw !== 'string' || !isUuid(raw)) throw new RuleViolation('template.id.format', `${field} must be a UUID`, 'invalid', field);
   return raw;
 }
 
 export function validOptionalUuid(raw: unknown, rule: string, field: string): string | null {
   if (raw === null || raw === undefined) return null;
-  if (typeof raw !== 'string' || !UUID.test(raw)) throw new RuleViolation(rule, `${field} must be a UUID or null`, 'invalid', field);
+  if (typeof raw !== 'string' || !isUuid(raw)) throw new RuleViolation(rule, `${field} must be a UUID or null`, 'invalid', field);
   return raw;
 }
 

@@ -16,7 +16,7 @@ import {
   type TemplateCommandDeps,
   type TemplateCommandResult,
   type TemplateSideEffectResult,
-} from '../../commands/templates.js';
+} from '../../commands/templates/index.js';
 import { hasPermission, PLATFORM_PERMISSION } from '../../domain/principal.js';
 import { principalOf } from '../auth.js';
 import { commandAccepted, commandContextOf } from '../command-context.js';

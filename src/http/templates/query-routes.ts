@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { SqlDatabase } from '../../ports/sql-database.js';
 import { sharedSearchTag, templateReadModelTag, templateTag, tenantSearchTag } from '../../projections/templates/template-cache-tags.js';
 import type { ReadCache } from '../../ports/read-cache.js';
-import { favoriteUserKey, type TemplateCommandDeps } from '../../commands/templates.js';
+import { favoriteUserKey, type TemplateCommandDeps } from '../../commands/templates/index.js';
 import { upcast } from '../../commands/upcasters.js';
 import type { RecordedEvent } from '../../ports/event-store.js';
 import { TemplateAbsentAsOfError, templateAsOf } from '../../projections/templates/template-as-of.js';

@@ -3,13 +3,14 @@
 import type { Kysely } from 'kysely';
 import type { RecordedEvent } from '../../ports/event-store.js';
 import type { CategoryEvent } from '../../domain/categories/index.js';
+import { UUID_PATTERN } from '../../domain/uuid.js';
 import { chunked, rowsPerStatement } from '../chunks.js';
 import type { Projector } from '../projector.js';
 import type { CategoryRow, CategoryTables } from './category-tables.js';
 
 type Pending = CategoryRow;
 
-const CATEGORY_STREAM = /^category-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+const CATEGORY_STREAM = new RegExp(`^category-(${UUID_PATTERN})$`, 'i');
 const categoryIdOf = (streamId: string) => CATEGORY_STREAM.exec(streamId)?.[1]?.toLowerCase();
 
 function apply(categoryId: string, row: Pending | undefined, event: RecordedEvent): Pending | undefined {

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { pageOf, pageOffset, type Page, type PageRequest } from '../paging.js';
 import { liveSchema } from '../projector.js';
 import type { CategoryRow, CategoryTables } from './category-tables.js';
+import { isUuid } from '../../domain/uuid.js';
 
 export interface CategoryView {
   categoryId: string;
@@ -31,11 +32,10 @@ const view = (row: CategoryRow): CategoryView => ({
   updatedBy: row.updated_by,
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export async function getCategory(db: Kysely<any>, tenantId: string, categoryId: string): Promise<CategoryView | undefined> {
-  if (!UUID.test(categoryId)) return undefined; // no such row; the uuid column would reject it with an error
+  if (!isUuid(categoryId)) return undefined; // no such row; the uuid column would reject it with an error
   const row = await categories(db).selectFrom('categories').selectAll().where('tenant_id', '=', tenantId).where('category_id', '=', categoryId).executeTakeFirst();
   return row && view(row);
 }

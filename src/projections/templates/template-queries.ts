@@ -5,12 +5,12 @@ import type { JsonObject } from '../../domain/json.js';
 import { pageOf, pageOffset, type Page, type PageRequest } from '../paging.js';
 import { liveSchema } from '../projector.js';
 import type { TemplateRow, TemplateTables } from './template-tables.js';
+import { isUuid } from '../../domain/uuid.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the shared connection is untyped; narrowed here
 type AnyDb = Kysely<any>;
 const rm = (db: AnyDb) => (db as Kysely<TemplateTables>).withSchema(liveSchema('templates'));
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface TemplateView {
   templateId: string;
@@ -67,7 +67,7 @@ export const templateView = (row: TemplateRow): TemplateView => ({
 
 /** A template the caller may read: its own tenant's, or public, or system. Others read as missing. */
 export async function getVisibleTemplate(db: AnyDb, tenantId: string, templateId: string): Promise<TemplateRow | undefined> {
-  if (!UUID.test(templateId)) return undefined;
+  if (!isUuid(templateId)) return undefined;
   return rm(db)
     .selectFrom('templates')
     .selectAll()

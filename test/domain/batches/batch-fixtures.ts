@@ -1,15 +1,13 @@
 // Shared builders for the batch domain tests: ids, template snapshots, and batches folded from events.
-import { expect } from 'vitest';
 import {
   batchDecider,
   type BatchCommand,
   type BatchEvent,
   type BatchPlanInput,
   type BatchSnapshot,
-  type BatchState,
   type TemplateSnapshot,
 } from '../../../src/domain/batches/index.js';
-import { RuleViolation } from '../../../src/domain/rule-violation.js';
+import { deciderSpec, refusal } from '../../support/decider-spec.js';
 
 export const TENANT = 'acme';
 export const USER = 'user-1';
@@ -75,34 +73,12 @@ export function cleanUpdate(count: number, options: Record<string, unknown> = {}
   return { templates, request, command: startBatch(request, snapshot(templates)) };
 }
 
-export const stateAfter = (events: readonly BatchEvent[]): BatchState => events.reduce(batchDecider.evolve, batchDecider.initialState());
+export const { given, stateAfter } = deciderSpec(batchDecider);
+export { refusal };
 
 /** Decides `command` on the state of `events` and returns those events followed by the new ones. */
 export function run(events: readonly BatchEvent[], command: BatchCommand): BatchEvent[] {
   return [...events, ...batchDecider.decide(command, stateAfter(events))];
-}
-
-export function refusal(action: () => unknown): RuleViolation {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(RuleViolation);
-    return error as RuleViolation;
-  }
-  throw new Error('expected a RuleViolation');
-}
-
-export function given(...events: BatchEvent[]) {
-  return {
-    when: (command: BatchCommand) => ({
-      then: (expected: BatchEvent[]) => expect(batchDecider.decide(command, stateAfter(events))).toEqual(expected),
-      thenRefuses: (rule: string, kind: RuleViolation['kind'], field?: string) => {
-        const thrown = refusal(() => batchDecider.decide(command, stateAfter(events)));
-        expect(thrown).toMatchObject({ rule, kind, ...(field ? { field } : {}) });
-        return thrown;
-      },
-    }),
-  };
 }
 
 export const success = (index: number, revision = 4, attempt = 1) => ({

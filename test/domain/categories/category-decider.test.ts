@@ -1,32 +1,22 @@
 // The Category aggregate: given events, when a command, then events (or a refused rule).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CATEGORY_NAME_MAX, categoryDecider, type CategoryCommand, type CategoryEvent, type CategoryState } from '../../../src/domain/categories/index.js';
-import { RuleViolation } from '../../../src/domain/rule-violation.js';
+import {
+  CATEGORY_NAME_MAX,
+  assertCategoryExists,
+  assertMayChangeCategory,
+  assertValidCategoryCreate,
+  categoryDecider,
+  type CategoryCommand,
+  type CategoryEvent,
+} from '../../../src/domain/categories/index.js';
+import { deciderSpec, refusal } from '../../support/decider-spec.js';
 
 const ID = '0b7c2a52-6f0e-4d7e-9a39-3f4f5e0f1c11';
 const created: CategoryEvent = { type: 'CategoryCreated', data: { categoryId: ID, name: 'Maths', description: 'Numbers' } };
 const archived: CategoryEvent = { type: 'CategoryArchived', data: { name: 'Maths' } };
 
-const stateAfter = (events: readonly CategoryEvent[]): CategoryState => events.reduce(categoryDecider.evolve, categoryDecider.initialState());
-
-function given(...events: CategoryEvent[]) {
-  return {
-    when: (command: CategoryCommand) => ({
-      then: (expected: CategoryEvent[]) => expect(categoryDecider.decide(command, stateAfter(events))).toEqual(expected),
-      thenRefuses: (rule: string, kind: RuleViolation['kind'], field?: string) => {
-        let thrown: unknown;
-        try {
-          categoryDecider.decide(command, stateAfter(events));
-        } catch (error) {
-          thrown = error;
-        }
-        expect(thrown).toBeInstanceOf(RuleViolation);
-        expect(thrown).toMatchObject({ rule, kind, ...(field ? { field } : {}) });
-      },
-    }),
-  };
-}
+const { given, stateAfter } = deciderSpec(categoryDecider);
 
 const create = (name: string, description = '', categoryId = ID): CategoryCommand => ({ type: 'CreateCategory', data: { categoryId, name, description } });
 const rename = (name: string): CategoryCommand => ({ type: 'RenameCategory', data: { name } });
@@ -118,5 +108,15 @@ describe('Category decider', () => {
     ).toEqual({ status: 'archived', categoryId: ID, name: 'Algebra', description: 'Letters too' });
     expect(stateAfter([created, archived, { type: 'CategoryRestored', data: { name: 'Maths' } }]).status).toBe('active');
     expect(stateAfter([])).toEqual({ status: 'absent' });
+  });
+
+  it('has named checks for the rules decide applies, for the command layer to run before a claim', () => {
+    expect(() => assertValidCategoryCreate({ categoryId: ID, name: 'Maths', description: '' })).not.toThrow();
+    expect(refusal(() => assertValidCategoryCreate({ categoryId: 'x', name: 'Maths', description: '' }))).toMatchObject({ rule: 'category.id.format' });
+    expect(refusal(() => assertCategoryExists(stateAfter([])))).toMatchObject({ rule: 'category.not_found', kind: 'not_found' });
+    expect(() => assertMayChangeCategory(stateAfter([created]), { name: 'Algebra', description: 'x' })).not.toThrow();
+    expect(refusal(() => assertMayChangeCategory(stateAfter([created, archived]), { name: 'Algebra' }))).toMatchObject({ rule: 'category.archived' });
+    expect(refusal(() => assertMayChangeCategory(stateAfter([created]), { name: ' ' }))).toMatchObject({ rule: 'category.name.length' });
+    expect(refusal(() => assertMayChangeCategory(stateAfter([created]), { description: 'x'.repeat(2001) }))).toMatchObject({ rule: 'category.description.length' });
   });
 });

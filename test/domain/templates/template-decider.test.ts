@@ -6,17 +6,19 @@ import {
   TEMPLATE_STATUSES,
   TEMPLATE_STATUS_TRANSITIONS,
   STATUS_COMMAND,
+  assertMayChangeTemplateStatus,
+  assertMayUpdateTemplate,
   assertTenantMayChange,
+  assertValidTemplateCreate,
   templateDecider,
   type CreateTemplateData,
   type TemplateCommand,
   type TemplateContent,
   type TemplateEvent,
-  type TemplateState,
   type TemplateStatus,
   type TemplateTag,
 } from '../../../src/domain/templates/index.js';
-import { RuleViolation } from '../../../src/domain/rule-violation.js';
+import { deciderSpec, refusal } from '../../support/decider-spec.js';
 
 const ID = '0b7c2a52-6f0e-4d7e-9a39-3f4f5e0f1c11';
 const PARENT = '5d1f6a3e-2b4c-4e8f-9a10-1b2c3d4e5f60';
@@ -50,29 +52,7 @@ const activated: TemplateEvent = { type: 'TemplateActivated', data: { from: 'dra
 const archived: TemplateEvent = { type: 'TemplateArchived', data: { from: 'draft' } };
 const deprecated: TemplateEvent = { type: 'TemplateDeprecated', data: { from: 'active' } };
 
-const stateAfter = (events: readonly TemplateEvent[]): TemplateState => events.reduce(templateDecider.evolve, templateDecider.initialState());
-
-function refusal(run: () => unknown): RuleViolation {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(RuleViolation);
-    return error as RuleViolation;
-  }
-  throw new Error('expected a RuleViolation');
-}
-
-function given(...events: TemplateEvent[]) {
-  return {
-    when: (command: TemplateCommand) => ({
-      then: (expected: TemplateEvent[]) => expect(templateDecider.decide(command, stateAfter(events))).toEqual(expected),
-      thenRefuses: (rule: string, kind: RuleViolation['kind'], field?: string) => {
-        const thrown = refusal(() => templateDecider.decide(command, stateAfter(events)));
-        expect(thrown).toMatchObject({ rule, kind, ...(field ? { field } : {}) });
-      },
-    }),
-  };
-}
+const { given, stateAfter } = deciderSpec(templateDecider);
 
 const baseData: CreateTemplateData = { templateId: ID, ownerTenantId: TENANT, name: 'Yoga basics', templateType: 'base', defaultDuration: 60, defaultMaxParticipants: 12, defaultMinParticipants: 2 };
 const create = (data: Partial<CreateTemplateData> = {}): TemplateCommand => ({ type: 'CreateTemplate', data: { ...baseData, ...data } });
@@ -81,12 +61,6 @@ const changeParent = (parentTemplateId: string | null): TemplateCommand => ({ ty
 const restore = (version: number): TemplateCommand => ({ type: 'RestoreTemplateVersion', data: { version } });
 const addTags = (tags: unknown[]): TemplateCommand => ({ type: 'AddTemplateTags', data: { tags: tags as TemplateTag[] } });
 const removeTags = (tags: unknown[]): TemplateCommand => ({ type: 'RemoveTemplateTags', data: { tags: tags as TemplateTag[] } });
-const favorite = (userId: string): TemplateCommand => ({ type: 'FavoriteTemplate', data: { userId } });
-const unfavorite = (userId: string): TemplateCommand => ({ type: 'UnfavoriteTemplate', data: { userId } });
-const use = (data: Record<string, unknown> = {}): TemplateCommand => ({
-  type: 'RecordTemplateUsage',
-  data: { usageType: 'create_course', customizations: {}, outcome: 'success', usedBy: 'user-1', ...data } as never,
-});
 const statusCommand = (to: TemplateStatus): TemplateCommand => ({ type: STATUS_COMMAND[to], data: {} });
 const updated = (changes: Partial<TemplateContent>, version: number): TemplateEvent => ({ type: 'TemplateUpdated', data: { changes, version } });
 const tag = (name: string, type: TemplateTag['type'] = 'topic', value = ''): TemplateTag => ({ name, value, type });
@@ -222,7 +196,7 @@ describe('Template decider', () => {
   });
 
   it('refuses every other command on a template that was never created', () => {
-    const commands: TemplateCommand[] = [update({ name: 'x' }), changeParent(PARENT), restore(1), addTags([tag('a')]), removeTags([tag('a')]), favorite('u'), unfavorite('u'), use()];
+    const commands: TemplateCommand[] = [update({ name: 'x' }), changeParent(PARENT), restore(1), addTags([tag('a')]), removeTags([tag('a')])];
     for (const to of TEMPLATE_STATUSES) commands.push(statusCommand(to));
     for (const command of commands) given().when(command).thenRefuses('template.not_found', 'not_found');
   });
@@ -344,8 +318,6 @@ describe('Template decider', () => {
       apply(removeTags([tag('a')]));
       apply(changeParent(PARENT));
       apply(statusCommand('active'));
-      apply(favorite('u1'));
-      apply(use());
       apply(restore(1));
       const state = stateAfter(events);
       expect(state.status !== 'absent' && state.version).toBe(6);
@@ -384,64 +356,6 @@ describe('Template decider', () => {
     });
   });
 
-  describe('favorites', () => {
-    const favorited: TemplateEvent = { type: 'TemplateFavorited', data: { userId: 'u1' } };
-
-    it('favorites once per user; favoriting twice emits nothing', () => {
-      given(created).when(favorite('u1')).then([favorited]);
-      given(created, favorited).when(favorite('u1')).then([]);
-      given(created, favorited).when(favorite('u2')).then([{ type: 'TemplateFavorited', data: { userId: 'u2' } }]);
-    });
-
-    it('unfavorites only a favorite', () => {
-      given(created, favorited).when(unfavorite('u1')).then([{ type: 'TemplateUnfavorited', data: { userId: 'u1' } }]);
-      given(created).when(unfavorite('u1')).then([]);
-      given(created, favorited, archived).when(unfavorite('u1')).then([{ type: 'TemplateUnfavorited', data: { userId: 'u1' } }]);
-    });
-
-    it('refuses an empty user id and favoriting an archived template', () => {
-      given(created).when(favorite('')).thenRefuses('template.user_id.format', 'invalid', 'userId');
-      given(created, archived).when(favorite('u1')).thenRefuses('template.archived', 'conflict');
-    });
-
-    it('keeps the set of favorites in the state', () => {
-      const state = stateAfter([created, favorited, { type: 'TemplateFavorited', data: { userId: 'u2' } }, { type: 'TemplateUnfavorited', data: { userId: 'u1' } }]);
-      expect(state.status !== 'absent' && state.favorites).toEqual(['u2']);
-    });
-  });
-
-  describe('usage', () => {
-    const recorded = (data: Record<string, unknown> = {}): TemplateEvent =>
-      ({ type: 'TemplateUsageRecorded', data: { usageType: 'create_course', customizations: {}, outcome: 'success', errorMessage: null, usedBy: 'user-1', courseId: null, templateVersion: 1, ...data } }) as TemplateEvent;
-
-    it('records usage of active and deprecated templates, with the version used', () => {
-      given(...eventsInto('active')).when(use({ customizations: { room: 'B' }, courseId: CATEGORY })).then([recorded({ customizations: { room: 'B' }, courseId: CATEGORY })]);
-      given(...eventsInto('deprecated')).when(use({ usageType: 'bulk_create', outcome: 'error', errorMessage: 'room taken' })).then([recorded({ usageType: 'bulk_create', outcome: 'error', errorMessage: 'room taken' })]);
-      given(...eventsInto('active'), updated({ name: 'B' }, 2)).when(use({ usageType: 'schedule_generation' })).then([recorded({ usageType: 'schedule_generation', templateVersion: 2 })]);
-    });
-
-    it('refuses drafts and archived templates', () => {
-      given(created).when(use()).thenRefuses('template.usage.status', 'conflict', 'status');
-      given(created, archived).when(use()).thenRefuses('template.archived', 'conflict');
-    });
-
-    it('checks the usage data', () => {
-      const active = eventsInto('active');
-      given(...active).when(use({ usageType: 'clone' })).thenRefuses('template.usage.type', 'invalid', 'usageType');
-      given(...active).when(use({ outcome: 'maybe' })).thenRefuses('template.usage.outcome', 'invalid', 'outcome');
-      given(...active).when(use({ errorMessage: 'oops' })).thenRefuses('template.usage.error_message', 'invalid', 'errorMessage');
-      given(...active).when(use({ outcome: 'error', errorMessage: 'x'.repeat(2001) })).thenRefuses('template.usage.error_message', 'invalid', 'errorMessage');
-      given(...active).when(use({ usedBy: '' })).thenRefuses('template.user_id.format', 'invalid', 'usedBy');
-      given(...active).when(use({ courseId: 'c1' })).thenRefuses('template.usage.course_id', 'invalid', 'courseId');
-      given(...active).when(use({ customizations: nested(17) })).thenRefuses('template.properties.depth', 'invalid', 'customizations');
-    });
-
-    it('counts successful and failed usages apart', () => {
-      const state = stateAfter([...eventsInto('active'), recorded(), recorded(), recorded({ outcome: 'error', errorMessage: 'x' })]);
-      expect(state.status !== 'absent' && [state.usageCount, state.failedUsageCount]).toEqual([2, 1]);
-    });
-  });
-
   describe('tenancy', () => {
     it('lets the owner change its own template', () => {
       expect(() => assertTenantMayChange(stateAfter([created]), TENANT)).not.toThrow();
@@ -462,8 +376,34 @@ describe('Template decider', () => {
     });
   });
 
+  describe('named checks (the rules decide applies, for the command layer to run before a claim)', () => {
+    it('refuses what decide refuses, and passes what it accepts', () => {
+      expect(() => assertValidTemplateCreate(baseData)).not.toThrow();
+      expect(refusal(() => assertValidTemplateCreate({ ...baseData, name: ' ' }))).toMatchObject({ rule: 'template.name.length', field: 'name' });
+      expect(refusal(() => assertValidTemplateCreate({ ...baseData, parentTemplateId: ID }))).toMatchObject({ rule: 'template.parent.self' });
+
+      expect(() => assertMayUpdateTemplate(stateAfter([created]), { name: 'B' })).not.toThrow();
+      expect(refusal(() => assertMayUpdateTemplate(stateAfter([]), { name: 'B' }))).toMatchObject({ rule: 'template.not_found', kind: 'not_found' });
+      expect(refusal(() => assertMayUpdateTemplate(stateAfter([created, archived]), { name: 'B' }))).toMatchObject({ rule: 'template.archived', kind: 'conflict' });
+      expect(refusal(() => assertMayUpdateTemplate(stateAfter([created]), { defaultDuration: 0 }))).toMatchObject({ field: 'defaultDuration' });
+
+      expect(() => assertMayChangeTemplateStatus(stateAfter([created, archived]), 'draft')).not.toThrow();
+      expect(() => assertMayChangeTemplateStatus(stateAfter([created]), 'draft')).not.toThrow(); // a no-op
+      expect(refusal(() => assertMayChangeTemplateStatus(stateAfter([created]), 'deprecated'))).toMatchObject({ rule: 'template.status.transition' });
+      expect(refusal(() => assertMayChangeTemplateStatus(stateAfter([]), 'draft'))).toMatchObject({ rule: 'template.not_found' });
+    });
+  });
+
+  it('skips favorites and usages written into its stream before they had streams of their own', () => {
+    const legacy = [
+      { type: 'TemplateFavorited', data: { userId: 'u' } },
+      { type: 'TemplateUsageRecorded', data: { usageType: 'create_course', outcome: 'success' } },
+    ] as unknown as TemplateEvent[];
+    expect(stateAfter([created, ...legacy, activated])).toEqual(stateAfter([created, activated]));
+  });
+
   it('folds events into the state', () => {
-    const state = stateAfter([created, activated, updated({ name: 'B' }, 2), { type: 'TemplateFavorited', data: { userId: 'u' } }]);
+    const state = stateAfter([created, activated, updated({ name: 'B' }, 2)]);
     expect(state).toEqual({
       status: 'active',
       templateId: ID,
@@ -473,9 +413,6 @@ describe('Template decider', () => {
       content: { ...content, name: 'B' },
       version: 2,
       versions: { 1: content, 2: { ...content, name: 'B' } },
-      favorites: ['u'],
-      usageCount: 0,
-      failedUsageCount: 0,
     });
     expect(stateAfter([])).toEqual({ status: 'absent' });
   });

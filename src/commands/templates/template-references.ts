@@ -4,10 +4,10 @@
 // Both refuse with 422: the request is well-formed but names or inherits something it cannot use.
 // They are checked before the template's own append; a category archived or a parent changed between
 // the check and that append is not caught (there is no transaction across streams).
-import { categoryDecider, categoryStreamId } from '../domain/categories/index.js';
-import { RuleViolation } from '../domain/rule-violation.js';
-import { MAX_INHERITANCE_DEPTH, templateDecider, templateStreamId, validateEffectiveParticipants, type TemplateContent, type TemplateState } from '../domain/templates/index.js';
-import { loadAggregate, type CommandContext, type CommandDeps } from './handle-command.js';
+import { categoryDecider, categoryStreamId } from '../../domain/categories/index.js';
+import { RuleViolation } from '../../domain/rule-violation.js';
+import { MAX_INHERITANCE_DEPTH, templateDecider, templateStreamId, validateEffectiveParticipants, type TemplateContent, type TemplateState } from '../../domain/templates/index.js';
+import { loadAggregate, type CommandContext, type CommandDeps } from '../handle-command.js';
 
 /** Refuses a category that is missing, another tenant's (read as missing) or archived. */
 export async function checkTemplateCategory(deps: CommandDeps, context: CommandContext, categoryId: string | null | undefined): Promise<void> {
