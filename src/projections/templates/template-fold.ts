@@ -2,9 +2,9 @@
 // and the batch's typed events, the rows after it and everything else it adds (versions, audit entries,
 // favorite changes, usage counts). The effective (inherited) columns are not set here: which templates
 // need them again is in `reshaped`, and effective-templates.ts recomputes them over the subtree.
-import type { TemplateContent, TemplateEvent, TemplateTag } from '../../domain/templates/index.js';
+import type { TemplateContent, TemplateEvent, TemplateFavoriteEvent, TemplateTag, TemplateUsageEvent } from '../../domain/templates/index.js';
 import { inheritEffective, tagKey } from '../../domain/templates/index.js';
-import type { EventContext, TemplateFamilyEvent, TemplateFavoriteEvent, TemplateOwnEvent, TemplateUsageEvent } from './template-projection-events.js';
+import type { EventContext, TemplateFamilyEvent, TemplateOwnEvent } from './template-projection-events.js';
 import type { FavoriteRow, HistoryRow, TemplateRow, UsageDayRow, VersionRow } from './template-tables.js';
 
 /** The last favorite event of a batch for one (tenant, user, template). */

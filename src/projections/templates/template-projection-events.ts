@@ -4,14 +4,18 @@
 // here, once; the fold (template-fold.ts) sees only typed events.
 import type { JsonObject } from '../../domain/json.js';
 import type { RecordedEvent } from '../../ports/event-store.js';
-import { isTemplateFavoriteStream, TEMPLATE_EVENT_TYPES, templateIdOfStream, templateIdOfUsageStream, type TemplateEvent } from '../../domain/templates/index.js';
+import {
+  isTemplateFavoriteStream,
+  TEMPLATE_EVENT_TYPES,
+  TEMPLATE_FAVORITE_EVENT_TYPES,
+  TEMPLATE_USAGE_EVENT_TYPES,
+  templateIdOfStream,
+  templateIdOfUsageStream,
+  type TemplateEvent,
+  type TemplateFavoriteEvent,
+  type TemplateUsageEvent,
+} from '../../domain/templates/index.js';
 import { isUuid } from '../../domain/uuid.js';
-
-// TODO(#8 part B): use the favorite and usage event types of src/domain/templates/ once they land there.
-/** A favorite stream's events (one stream per template and user). */
-export type TemplateFavoriteEvent = { type: 'TemplateFavorited' | 'TemplateUnfavorited'; data: { templateId: string; userId: string } };
-/** A usage stream's events (one stream per template). */
-export type TemplateUsageEvent = { type: 'TemplateUsageRecorded'; data: Extract<TemplateEvent, { type: 'TemplateUsageRecorded' }>['data'] & { templateId: string } };
 
 /** What the metadata of a recorded event says, read the one way every row of the projection uses. */
 export interface EventContext {
@@ -41,12 +45,15 @@ export type TemplateOwnEvent = Extract<TemplateFamilyEvent, { stream: 'template'
 
 type Untyped = { readonly type: string; readonly data: unknown };
 
-const TEMPLATE_TYPES = new Set<string>(TEMPLATE_EVENT_TYPES);
 // The store holds only what the command side wrote, in the current shape (upcast when read): the type
 // names the data's shape.
-const isTemplateEvent = (event: Untyped): event is TemplateEvent => TEMPLATE_TYPES.has(event.type);
-const isFavoriteEvent = (event: Untyped): event is TemplateFavoriteEvent => event.type === 'TemplateFavorited' || event.type === 'TemplateUnfavorited';
-const isUsageEvent = (event: Untyped): event is TemplateUsageEvent => event.type === 'TemplateUsageRecorded';
+const typeGuard = <E extends Untyped>(types: readonly E['type'][]) => {
+  const known = new Set<string>(types);
+  return (event: Untyped): event is E => known.has(event.type);
+};
+const isTemplateEvent = typeGuard<TemplateEvent>(TEMPLATE_EVENT_TYPES);
+const isFavoriteEvent = typeGuard<TemplateFavoriteEvent>(TEMPLATE_FAVORITE_EVENT_TYPES);
+const isUsageEvent = typeGuard<TemplateUsageEvent>(TEMPLATE_USAGE_EVENT_TYPES);
 
 export function eventContext(recorded: RecordedEvent): EventContext {
   const { occurredAt, tenantId, userId, correlationId } = recorded.metadata;
