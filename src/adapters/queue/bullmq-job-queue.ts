@@ -65,7 +65,8 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
 
     async work(queue, handler, workOptions = {}) {
       const concurrency = workOptions.concurrency ?? 1;
-      if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+      if (!Number.isInteger(concurrency) || concurrency < 1)
+        throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
       connection.on('error', () => undefined);
       const worker = new Worker<StoredJob>(
@@ -87,7 +88,15 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
     },
 
     async counts(queue): Promise<JobCounts> {
-      const counts = await queueOf(queue).getJobCounts('waiting', 'prioritized', 'waiting-children', 'active', 'completed', 'failed', 'delayed');
+      const counts = await queueOf(queue).getJobCounts(
+        'waiting',
+        'prioritized',
+        'waiting-children',
+        'active',
+        'completed',
+        'failed',
+        'delayed',
+      );
       return {
         waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts['waiting-children'] ?? 0),
         active: counts.active ?? 0,

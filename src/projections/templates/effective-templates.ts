@@ -14,7 +14,8 @@ import type { TemplateFamilyEvent } from './template-projection-events.js';
 import { loadStoredDescendantIds, loadTemplateRows } from './template-persistence.js';
 import type { TemplateRow, TemplateTables } from './template-tables.js';
 
-export const rowVisibleTo = (row: TemplateRow, tenantId: string) => isVisibleTo({ ownerTenantId: row.tenant_id, isPublic: row.is_public, isSystemTemplate: row.is_system }, tenantId);
+export const rowVisibleTo = (row: TemplateRow, tenantId: string) =>
+  isVisibleTo({ ownerTenantId: row.tenant_id, isPublic: row.is_public, isSystemTemplate: row.is_system }, tenantId);
 
 /** An event after which some tenant may no longer see its template: it sets isPublic to false. */
 function mayHideTemplate({ stream, event }: TemplateFamilyEvent): boolean {
@@ -42,7 +43,7 @@ export function splitBeforeHiding<E extends TemplateFamilyEvent>(events: readonl
  * this batch, so not yet in the table the descendants query reads), in the order of `rows`. */
 export function withLinkedDescendants(affected: ReadonlySet<string>, rows: ReadonlyMap<string, TemplateRow>): Set<string> {
   const grown = new Set(affected);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [id, row] of rows) {
       if (!grown.has(id) && row.parent_template_id && grown.has(row.parent_template_id)) {
@@ -114,7 +115,11 @@ export async function refreshEffective(
   await loadTemplateRows(db, [...stored], rows);
   const affected = withLinkedDescendants(stored, rows);
   // Parents outside the affected set keep their stored effective content: one level is enough.
-  await loadTemplateRows(db, [...new Set([...affected].map((id) => rows.get(id)?.parent_template_id).filter((id): id is string => !!id))], rows);
+  await loadTemplateRows(
+    db,
+    [...new Set([...affected].map((id) => rows.get(id)?.parent_template_id).filter((id): id is string => !!id))],
+    rows,
+  );
   for (const [id, row] of recomputeEffective(rows, affected)) {
     rows.set(id, row);
     dirty.add(id);

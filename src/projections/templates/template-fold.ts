@@ -2,7 +2,13 @@
 // and the batch's typed events, the rows after it and everything else it adds (versions, audit entries,
 // favorite changes, usage counts). The effective (inherited) columns are not set here: which templates
 // need them again is in `reshaped`, and effective-templates.ts recomputes them over the subtree.
-import type { TemplateContent, TemplateEvent, TemplateFavoriteEvent, TemplateTag, TemplateUsageEvent } from '../../domain/templates/index.js';
+import type {
+  TemplateContent,
+  TemplateEvent,
+  TemplateFavoriteEvent,
+  TemplateTag,
+  TemplateUsageEvent,
+} from '../../domain/templates/index.js';
 import { inheritEffective, tagKey } from '../../domain/templates/index.js';
 import type { EventContext, TemplateFamilyEvent, TemplateOwnEvent } from './template-projection-events.js';
 import type { FavoriteRow, HistoryRow, TemplateRow, UsageDayRow, VersionRow } from './template-tables.js';
@@ -59,7 +65,12 @@ function mergeTags(existing: readonly TemplateTag[], added: readonly TemplateTag
   return [...byKey.values()];
 }
 
-function createdRow(templateId: string, event: Extract<TemplateEvent, { type: 'TemplateCreated' }>, revision: number, { at, userId }: EventContext): TemplateRow {
+function createdRow(
+  templateId: string,
+  event: Extract<TemplateEvent, { type: 'TemplateCreated' }>,
+  revision: number,
+  { at, userId }: EventContext,
+): TemplateRow {
   const { templateId: _id, ownerTenantId, parentTemplateId, isSystemTemplate, status, version, ...content } = event.data;
   const empty: TemplateRow = {
     template_id: templateId,
@@ -130,7 +141,13 @@ function foldTemplateEvent(fold: TemplateFold, row: TemplateRow | undefined, ite
     return versioned(createdRow(templateId, event, revision, context));
   }
   if (!row) return row; // an event for a template this model never saw created: nothing to attach it to
-  const touched = (next: Partial<TemplateRow>): TemplateRow => ({ ...row, ...next, revision, updated_at: context.at, updated_by: context.userId });
+  const touched = (next: Partial<TemplateRow>): TemplateRow => ({
+    ...row,
+    ...next,
+    revision,
+    updated_at: context.at,
+    updated_by: context.userId,
+  });
   const withOwnContent = (content: TemplateContent, version: number) => touched({ ...withContent(row, content), version });
   switch (event.type) {
     case 'TemplateUpdated':
@@ -139,7 +156,14 @@ function foldTemplateEvent(fold: TemplateFold, row: TemplateRow | undefined, ite
     case 'TemplateParentChanged':
       audit();
       // What the child received from its old parent says nothing about the new one.
-      return versioned(touched({ parent_template_id: event.data.parentTemplateId, inherited: null, parent_unavailable: false, version: event.data.version }));
+      return versioned(
+        touched({
+          parent_template_id: event.data.parentTemplateId,
+          inherited: null,
+          parent_unavailable: false,
+          version: event.data.version,
+        }),
+      );
     case 'TemplateVersionRestored':
       audit();
       return versioned(withOwnContent(event.data.content, event.data.version));
@@ -149,7 +173,9 @@ function foldTemplateEvent(fold: TemplateFold, row: TemplateRow | undefined, ite
     case 'TemplateTagsRemoved': {
       audit();
       const removed = new Set(event.data.tags.map(tagKey));
-      return versioned(withOwnContent({ ...row.content, tags: row.content.tags.filter((tag) => !removed.has(tagKey(tag))) }, event.data.version));
+      return versioned(
+        withOwnContent({ ...row.content, tags: row.content.tags.filter((tag) => !removed.has(tagKey(tag))) }, event.data.version),
+      );
     }
     case 'TemplateActivated':
       audit();
@@ -174,16 +200,33 @@ function foldFavorite(fold: TemplateFold, templateId: string, event: TemplateFav
   const key = JSON.stringify([tenantId, userId, templateId]);
   const favorited = event.type === 'TemplateFavorited';
   const removedInBatch = (fold.favorites.get(key)?.removedInBatch ?? false) || !favorited;
-  fold.favorites.set(key, { row: { template_id: templateId, tenant_id: tenantId, user_id: userId, created_at: at }, favorited, removedInBatch });
+  fold.favorites.set(key, {
+    row: { template_id: templateId, tenant_id: tenantId, user_id: userId, created_at: at },
+    favorited,
+    removedInBatch,
+  });
 }
 
 /** A usage counts on its template's row and on its day; it never moves the template's revision. */
-function foldUsage(fold: TemplateFold, templateId: string, row: TemplateRow, event: TemplateUsageEvent, { at, tenantId }: EventContext): TemplateRow {
+function foldUsage(
+  fold: TemplateFold,
+  templateId: string,
+  row: TemplateRow,
+  event: TemplateUsageEvent,
+  { at, tenantId }: EventContext,
+): TemplateRow {
   const { usageType, outcome } = event.data;
   const success = outcome === 'success';
   const day = at.toISOString().slice(0, 10);
   const key = `${templateId}|${tenantId}|${day}|${usageType}`;
-  const entry = fold.usage.get(key) ?? { template_id: templateId, tenant_id: tenantId, day, usage_type: usageType, success_count: 0, error_count: 0 };
+  const entry = fold.usage.get(key) ?? {
+    template_id: templateId,
+    tenant_id: tenantId,
+    day,
+    usage_type: usageType,
+    success_count: 0,
+    error_count: 0,
+  };
   fold.usage.set(key, success ? { ...entry, success_count: entry.success_count + 1 } : { ...entry, error_count: entry.error_count + 1 });
   return {
     ...row,
@@ -200,7 +243,15 @@ function foldUsage(fold: TemplateFold, templateId: string, row: TemplateRow, eve
  * they name that was created in the same batch exists by then.
  */
 export function foldTemplateEvents(stored: ReadonlyMap<string, TemplateRow>, events: readonly TemplateFamilyEvent[]): TemplateFold {
-  const fold: TemplateFold = { rows: new Map(stored), dirty: new Set(), reshaped: new Set(), versions: [], history: [], favorites: new Map(), usage: new Map() };
+  const fold: TemplateFold = {
+    rows: new Map(stored),
+    dirty: new Set(),
+    reshaped: new Set(),
+    versions: [],
+    history: [],
+    favorites: new Map(),
+    usage: new Map(),
+  };
   const byTemplate = new Map<string, TemplateOwnEvent[]>();
   for (const item of events) {
     if (item.stream !== 'template') continue;

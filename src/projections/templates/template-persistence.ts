@@ -14,9 +14,15 @@ const jsonb = <T>(value: T) => sql<T>`${JSON.stringify(value)}`;
 export async function loadTemplateRows(db: Kysely<TemplateTables>, ids: readonly string[], into: Map<string, TemplateRow>): Promise<void> {
   const missing = ids.filter((id) => !into.has(id));
   const rows = [];
-  for (const chunk of chunked(missing, rowsPerStatement(1))) rows.push(...(await db.selectFrom('templates').selectAll().where('template_id', 'in', chunk).execute()));
+  for (const chunk of chunked(missing, rowsPerStatement(1)))
+    rows.push(...(await db.selectFrom('templates').selectAll().where('template_id', 'in', chunk).execute()));
   // bigint columns come back as strings.
-  for (const row of rows) into.set(row.template_id, { ...row, revision: Number(row.revision), price_minor: row.price_minor === null ? null : Number(row.price_minor) });
+  for (const row of rows)
+    into.set(row.template_id, {
+      ...row,
+      revision: Number(row.revision),
+      price_minor: row.price_minor === null ? null : Number(row.price_minor),
+    });
 }
 
 /** The stored templates below `roots` (the roots included), by the parent links in the table. */
@@ -46,15 +52,42 @@ export async function loadStoredDescendantIds(db: Kysely<TemplateTables>, roots:
 }
 
 const NON_KEY_COLUMNS = [
-  'tenant_id', 'is_public', 'is_system', 'name', 'description', 'category_id', 'template_type', 'status', 'parent_template_id', 'content',
-  'effective', 'inherited', 'parent_unavailable', 'skill_level', 'price_minor', 'currency', 'duration', 'tag_keys', 'search_text', 'version', 'revision', 'usage_count',
-  'success_count', 'last_used_at', 'favorites_count', 'updated_at', 'updated_by',
+  'tenant_id',
+  'is_public',
+  'is_system',
+  'name',
+  'description',
+  'category_id',
+  'template_type',
+  'status',
+  'parent_template_id',
+  'content',
+  'effective',
+  'inherited',
+  'parent_unavailable',
+  'skill_level',
+  'price_minor',
+  'currency',
+  'duration',
+  'tag_keys',
+  'search_text',
+  'version',
+  'revision',
+  'usage_count',
+  'success_count',
+  'last_used_at',
+  'favorites_count',
+  'updated_at',
+  'updated_by',
 ] as const satisfies readonly (keyof TemplateRow)[];
 
 type NonKeyColumn = (typeof NON_KEY_COLUMNS)[number];
 
 type Proposed = { [C in NonKeyColumn]?: RawBuilder<TemplateRow[C]> };
-const withProposed = <C extends NonKeyColumn>(set: Proposed, column: C): Proposed => ({ ...set, [column]: sql.ref<TemplateRow[C]>(`excluded.${column}`) });
+const withProposed = <C extends NonKeyColumn>(set: Proposed, column: C): Proposed => ({
+  ...set,
+  [column]: sql.ref<TemplateRow[C]>(`excluded.${column}`),
+});
 /** ON CONFLICT: every column but the key takes the value the insert proposed. */
 const PROPOSED_VALUES = NON_KEY_COLUMNS.reduce<Proposed>(withProposed, {});
 
@@ -78,9 +111,19 @@ export async function upsertTemplates(db: Kysely<TemplateTables>, rows: readonly
 /** A favorite removed and favorited again in one batch is a new favorite (its time is the last one's). */
 async function writeFavorite(db: Kysely<TemplateTables>, { row, favorited, removedInBatch }: FavoriteChange): Promise<void> {
   if (!favorited || removedInBatch) {
-    await db.deleteFrom('favorites').where('tenant_id', '=', row.tenant_id).where('user_id', '=', row.user_id).where('template_id', '=', row.template_id).execute();
+    await db
+      .deleteFrom('favorites')
+      .where('tenant_id', '=', row.tenant_id)
+      .where('user_id', '=', row.user_id)
+      .where('template_id', '=', row.template_id)
+      .execute();
   }
-  if (favorited) await db.insertInto('favorites').values(row).onConflict((oc) => oc.doNothing()).execute();
+  if (favorited)
+    await db
+      .insertInto('favorites')
+      .values(row)
+      .onConflict((oc) => oc.doNothing())
+      .execute();
 }
 
 /** Counted from the table, so a favorite repeated or removed twice can never skew the count. */
@@ -88,7 +131,12 @@ async function recountFavorites(db: Kysely<TemplateTables>, templateIds: readonl
   for (const chunk of chunked(templateIds, rowsPerStatement(1))) {
     await db
       .updateTable('templates')
-      .set((eb) => ({ favorites_count: eb.selectFrom('favorites').select((f) => f.fn.countAll<number>().as('n')).whereRef('favorites.template_id', '=', 'templates.template_id') }))
+      .set((eb) => ({
+        favorites_count: eb
+          .selectFrom('favorites')
+          .select((f) => f.fn.countAll<number>().as('n'))
+          .whereRef('favorites.template_id', '=', 'templates.template_id'),
+      }))
       .where('template_id', 'in', chunk)
       .execute();
   }
@@ -97,10 +145,18 @@ async function recountFavorites(db: Kysely<TemplateTables>, templateIds: readonl
 /** Everything of a fold but the template rows: versions, audit trail, favorites and usage by day. */
 export async function writeFoldSideTables(db: Kysely<TemplateTables>, fold: TemplateFold): Promise<void> {
   for (const chunk of chunked(fold.versions, rowsPerStatement(7))) {
-    await db.insertInto('versions').values(chunk.map((v) => ({ ...v, content: jsonb(v.content) }))).onConflict((oc) => oc.doNothing()).execute();
+    await db
+      .insertInto('versions')
+      .values(chunk.map((v) => ({ ...v, content: jsonb(v.content) })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
   for (const chunk of chunked(fold.history, rowsPerStatement(8))) {
-    await db.insertInto('history').values(chunk.map((h) => ({ ...h, changes: jsonb(h.changes) }))).onConflict((oc) => oc.doNothing()).execute();
+    await db
+      .insertInto('history')
+      .values(chunk.map((h) => ({ ...h, changes: jsonb(h.changes) })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
   for (const change of fold.favorites.values()) await writeFavorite(db, change);
   await recountFavorites(db, [...new Set([...fold.favorites.values()].map((f) => f.row.template_id))]);

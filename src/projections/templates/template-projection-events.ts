@@ -71,7 +71,14 @@ export function readTemplateFamilyEvent(recorded: RecordedEvent): TemplateFamily
   const templateId = templateIdOfStream(recorded.streamId);
   if (templateId !== undefined) {
     if (!isTemplateEvent(event)) return undefined;
-    return { stream: 'template', templateId, revision: Number(recorded.revision), context: eventContext(recorded), event, recordedData: recorded.data };
+    return {
+      stream: 'template',
+      templateId,
+      revision: Number(recorded.revision),
+      context: eventContext(recorded),
+      event,
+      recordedData: recorded.data,
+    };
   }
   const usedTemplateId = templateIdOfUsageStream(recorded.streamId);
   if (usedTemplateId !== undefined) {

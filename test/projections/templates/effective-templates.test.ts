@@ -29,9 +29,19 @@ const content = (dynamicProperties: JsonObject, isPublic = false): TemplateConte
 });
 
 const at = { at: new Date('2026-11-01T00:00:00Z'), tenantId: 'a', userId: 'u', correlationId: null };
-const own = (templateId: string, revision: number, event: TemplateEvent): TemplateFamilyEvent => ({ stream: 'template', templateId, revision, context: at, event, recordedData: {} });
+const own = (templateId: string, revision: number, event: TemplateEvent): TemplateFamilyEvent => ({
+  stream: 'template',
+  templateId,
+  revision,
+  context: at,
+  event,
+  recordedData: {},
+});
 const created = (templateId: string, tenant: string, parent: string | null, c: TemplateContent) =>
-  own(templateId, 0, { type: 'TemplateCreated', data: { ...c, templateId, ownerTenantId: tenant, parentTemplateId: parent, isSystemTemplate: false, status: 'draft', version: 1 } });
+  own(templateId, 0, {
+    type: 'TemplateCreated',
+    data: { ...c, templateId, ownerTenantId: tenant, parentTemplateId: parent, isSystemTemplate: false, status: 'draft', version: 1 },
+  });
 
 /** Rows of a parent (tenant a), its child (tenant b) and grandchild (tenant b), effective templates computed. */
 function family(parentIsPublic: boolean) {
@@ -48,8 +58,15 @@ function family(parentIsPublic: boolean) {
 describe('effective templates', () => {
   it('folds each template onto its visible parent, down the subtree', () => {
     const { child, grandchild, rows } = family(true);
-    expect(rows.get(child)).toMatchObject({ effective: { dynamicProperties: { greeting: 'hello', own: 1 } }, inherited: { dynamicProperties: { greeting: 'hello' } }, parent_unavailable: false });
-    expect(rows.get(grandchild)).toMatchObject({ effective: { dynamicProperties: { greeting: 'hello', own: 1, deep: true } }, parent_unavailable: false });
+    expect(rows.get(child)).toMatchObject({
+      effective: { dynamicProperties: { greeting: 'hello', own: 1 } },
+      inherited: { dynamicProperties: { greeting: 'hello' } },
+      parent_unavailable: false,
+    });
+    expect(rows.get(grandchild)).toMatchObject({
+      effective: { dynamicProperties: { greeting: 'hello', own: 1, deep: true } },
+      parent_unavailable: false,
+    });
   });
 
   it('#7.1 keeps what a child last received once its parent is hidden from its tenant, and flags it', () => {
@@ -58,9 +75,15 @@ describe('effective templates', () => {
     rows.set(parent, hidden);
     const recomputed = recomputeEffective(rows, withLinkedDescendants(new Set([parent]), rows));
     expect(recomputed.get(parent)!.effective.dynamicProperties).toEqual({ apiSecret: 's3cret' });
-    expect(recomputed.get(child)).toMatchObject({ effective: { dynamicProperties: { greeting: 'hello', own: 1 } }, parent_unavailable: true });
+    expect(recomputed.get(child)).toMatchObject({
+      effective: { dynamicProperties: { greeting: 'hello', own: 1 } },
+      parent_unavailable: true,
+    });
     // The grandchild's parent (same tenant) is visible: it follows the child's frozen content.
-    expect(recomputed.get(grandchild)).toMatchObject({ effective: { dynamicProperties: { greeting: 'hello', own: 1, deep: true } }, parent_unavailable: false });
+    expect(recomputed.get(grandchild)).toMatchObject({
+      effective: { dynamicProperties: { greeting: 'hello', own: 1, deep: true } },
+      parent_unavailable: false,
+    });
   });
 
   it('#7.1 gives a child linked to a parent it never saw nothing of it', () => {
@@ -78,10 +101,19 @@ describe('effective templates', () => {
 
   it('cuts a batch before each event that makes a template private, and nowhere else', () => {
     const id = randomUUID();
-    const update = (revision: number, isPublic: boolean) => own(id, revision, { type: 'TemplateUpdated', data: { changes: { isPublic }, version: revision + 1 } });
-    const restore = (revision: number, isPublic: boolean) => own(id, revision, { type: 'TemplateVersionRestored', data: { restoredFrom: 1, version: revision + 1, content: content({}, isPublic) } });
+    const update = (revision: number, isPublic: boolean) =>
+      own(id, revision, { type: 'TemplateUpdated', data: { changes: { isPublic }, version: revision + 1 } });
+    const restore = (revision: number, isPublic: boolean) =>
+      own(id, revision, {
+        type: 'TemplateVersionRestored',
+        data: { restoredFrom: 1, version: revision + 1, content: content({}, isPublic) },
+      });
     const events = [update(0, false), update(1, true), restore(2, false), restore(3, true), update(4, false)];
-    expect(splitBeforeHiding(events).map((part) => part.map((event) => (event.stream === 'template' ? event.revision : -1)))).toEqual([[0, 1], [2, 3], [4]]);
+    expect(splitBeforeHiding(events).map((part) => part.map((event) => (event.stream === 'template' ? event.revision : -1)))).toEqual([
+      [0, 1],
+      [2, 3],
+      [4],
+    ]);
     expect(splitBeforeHiding([])).toEqual([[]]);
   });
 });

@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../../src/ports/event-store.js';
 import type { TemplateChanges, TemplateContent, TemplateEvent, TemplateTag } from '../../../src/domain/templates/index.js';
 import { foldTemplateEvents, type TemplateFold } from '../../../src/projections/templates/template-fold.js';
-import { readTemplateFamilyEvent, type EventContext, type TemplateFamilyEvent } from '../../../src/projections/templates/template-projection-events.js';
+import {
+  readTemplateFamilyEvent,
+  type EventContext,
+  type TemplateFamilyEvent,
+} from '../../../src/projections/templates/template-projection-events.js';
 import type { FavoriteRow, HistoryRow, TemplateRow, VersionRow } from '../../../src/projections/templates/template-tables.js';
 
 const content = (name: string, overrides: Partial<TemplateContent> = {}): TemplateContent => ({
@@ -30,7 +34,12 @@ const content = (name: string, overrides: Partial<TemplateContent> = {}): Templa
 });
 
 const T0 = Date.parse('2026-11-01T08:00:00Z');
-const context = (minute: number, tenantId = 'a', userId = 'u'): EventContext => ({ at: new Date(T0 + minute * 60_000), tenantId, userId, correlationId: null });
+const context = (minute: number, tenantId = 'a', userId = 'u'): EventContext => ({
+  at: new Date(T0 + minute * 60_000),
+  tenantId,
+  userId,
+  correlationId: null,
+});
 
 const own = (templateId: string, revision: number, event: TemplateEvent, at = context(revision)): TemplateFamilyEvent => ({
   stream: 'template',
@@ -41,18 +50,51 @@ const own = (templateId: string, revision: number, event: TemplateEvent, at = co
   recordedData: JSON.parse(JSON.stringify(event.data)),
 });
 const created = (templateId: string, c: TemplateContent, parentTemplateId: string | null = null, at?: EventContext) =>
-  own(templateId, 0, { type: 'TemplateCreated', data: { ...c, templateId, ownerTenantId: at?.tenantId ?? 'a', parentTemplateId, isSystemTemplate: false, status: 'draft', version: 1 } }, at);
+  own(
+    templateId,
+    0,
+    {
+      type: 'TemplateCreated',
+      data: {
+        ...c,
+        templateId,
+        ownerTenantId: at?.tenantId ?? 'a',
+        parentTemplateId,
+        isSystemTemplate: false,
+        status: 'draft',
+        version: 1,
+      },
+    },
+    at,
+  );
 const favorite = (templateId: string, userId: string, favorited: boolean, at: EventContext): TemplateFamilyEvent => ({
   stream: 'favorite',
   templateId,
   context: at,
   event: { type: favorited ? 'TemplateFavorited' : 'TemplateUnfavorited', data: { templateId, userId } },
 });
-const usage = (templateId: string, outcome: 'success' | 'error', at: EventContext, usageType: 'create_course' | 'bulk_create' = 'create_course'): TemplateFamilyEvent => ({
+const usage = (
+  templateId: string,
+  outcome: 'success' | 'error',
+  at: EventContext,
+  usageType: 'create_course' | 'bulk_create' = 'create_course',
+): TemplateFamilyEvent => ({
   stream: 'usage',
   templateId,
   context: at,
-  event: { type: 'TemplateUsageRecorded', data: { usageType, customizations: {}, outcome, errorMessage: outcome === 'success' ? null : 'failed', usedBy: at.userId, courseId: null, templateVersion: 1, templateId } },
+  event: {
+    type: 'TemplateUsageRecorded',
+    data: {
+      usageType,
+      customizations: {},
+      outcome,
+      errorMessage: outcome === 'success' ? null : 'failed',
+      usedBy: at.userId,
+      courseId: null,
+      templateVersion: 1,
+      templateId,
+    },
+  },
 });
 
 const onlyRow = (fold: TemplateFold, id: string) => fold.rows.get(id)!;
@@ -87,17 +129,39 @@ describe('template fold', () => {
     const events = [
       created(id, content('Intro')),
       own(id, 1, { type: 'TemplateUpdated', data: { changes: { name: 'Intro 2', defaultDuration: 90 }, version: 2 } }),
-      own(id, 2, { type: 'TemplateTagsAdded', data: { tags: [{ name: 'Go', value: 'x', type: 'topic' }, { name: 'Rust', value: 'y', type: 'topic' }], version: 3 } }),
+      own(id, 2, {
+        type: 'TemplateTagsAdded',
+        data: {
+          tags: [
+            { name: 'Go', value: 'x', type: 'topic' },
+            { name: 'Rust', value: 'y', type: 'topic' },
+          ],
+          version: 3,
+        },
+      }),
       own(id, 3, { type: 'TemplateTagsRemoved', data: { tags: [{ name: 'go', type: 'topic' }], version: 4 } }),
       own(id, 4, { type: 'TemplateActivated', data: { from: 'draft' } }),
     ];
     const fold = foldTemplateEvents(new Map(), events);
     const row = onlyRow(fold, id);
-    expect(row).toMatchObject({ name: 'Intro 2', status: 'active', version: 4, revision: 4, tag_keys: ['topic:rust'], updated_at: context(4).at });
+    expect(row).toMatchObject({
+      name: 'Intro 2',
+      status: 'active',
+      version: 4,
+      revision: 4,
+      tag_keys: ['topic:rust'],
+      updated_at: context(4).at,
+    });
     expect(row.content).toMatchObject({ name: 'Intro 2', defaultDuration: 90, tags: [{ name: 'Rust', value: 'y', type: 'topic' }] });
     // A status change is audited but makes no version.
     expect(fold.versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
-    expect(fold.history.map((h) => h.event_type)).toEqual(['TemplateCreated', 'TemplateUpdated', 'TemplateTagsAdded', 'TemplateTagsRemoved', 'TemplateActivated']);
+    expect(fold.history.map((h) => h.event_type)).toEqual([
+      'TemplateCreated',
+      'TemplateUpdated',
+      'TemplateTagsAdded',
+      'TemplateTagsRemoved',
+      'TemplateActivated',
+    ]);
 
     const replayed = foldTemplateEvents(fold.rows, events);
     expect(replayed.dirty.size).toBe(0);
@@ -109,7 +173,9 @@ describe('template fold', () => {
     const parent = randomUUID();
     const first = foldTemplateEvents(new Map(), [created(parent, content('P')), created(id, content('C'), parent)]);
     const stored = new Map([[id, { ...onlyRow(first, id), inherited: onlyRow(first, parent).effective, parent_unavailable: true }]]);
-    const fold = foldTemplateEvents(stored, [own(id, 1, { type: 'TemplateParentChanged', data: { parentTemplateId: null, previousParentTemplateId: parent, version: 2 } })]);
+    const fold = foldTemplateEvents(stored, [
+      own(id, 1, { type: 'TemplateParentChanged', data: { parentTemplateId: null, previousParentTemplateId: parent, version: 2 } }),
+    ]);
     expect(onlyRow(fold, id)).toMatchObject({ parent_template_id: null, inherited: null, parent_unavailable: false, version: 2 });
     expect([...fold.reshaped]).toEqual([id]);
     expect(stored.get(id)).toMatchObject({ parent_template_id: parent, parent_unavailable: true });
@@ -117,7 +183,11 @@ describe('template fold', () => {
 
   it('ignores events for a template it has no row of, and those of other templates leave it alone', () => {
     const other = randomUUID();
-    const fold = foldTemplateEvents(new Map(), [own(other, 3, { type: 'TemplateArchived', data: { from: 'active' } }), favorite(other, 'u', true, context(1)), usage(other, 'success', context(2))]);
+    const fold = foldTemplateEvents(new Map(), [
+      own(other, 3, { type: 'TemplateArchived', data: { from: 'active' } }),
+      favorite(other, 'u', true, context(1)),
+      usage(other, 'success', context(2)),
+    ]);
     expect(fold.rows.size).toBe(0);
     expect(fold.dirty.size + fold.favorites.size + fold.usage.size + fold.history.length).toBe(0);
   });
@@ -155,7 +225,12 @@ describe('template fold', () => {
   });
 
   it('reads recorded events of the template family into typed ones, and nothing else', () => {
-    const recorded = (streamId: string, type: string, data: RecordedEvent['data'], metadata: RecordedEvent['metadata'] = {}): RecordedEvent => ({
+    const recorded = (
+      streamId: string,
+      type: string,
+      data: RecordedEvent['data'],
+      metadata: RecordedEvent['metadata'] = {},
+    ): RecordedEvent => ({
       id: randomUUID(),
       type,
       streamId,
@@ -166,7 +241,16 @@ describe('template fold', () => {
       recordedAt: new Date(T0),
     });
     const upper = id.toUpperCase();
-    expect(readTemplateFamilyEvent(recorded(`template-${upper}`, 'TemplateArchived', { from: 'active' }, { tenantId: 'a', userId: 'u', occurredAt: '2026-11-02T00:00:00.000Z', correlationId: 'c' }))).toEqual({
+    expect(
+      readTemplateFamilyEvent(
+        recorded(
+          `template-${upper}`,
+          'TemplateArchived',
+          { from: 'active' },
+          { tenantId: 'a', userId: 'u', occurredAt: '2026-11-02T00:00:00.000Z', correlationId: 'c' },
+        ),
+      ),
+    ).toEqual({
       stream: 'template',
       templateId: id,
       revision: 2,
@@ -174,13 +258,19 @@ describe('template fold', () => {
       event: { type: 'TemplateArchived', data: { from: 'active' } },
       recordedData: { from: 'active' },
     });
-    expect(readTemplateFamilyEvent(recorded(`templatefavorite-${randomUUID()}`, 'TemplateFavorited', { templateId: upper, userId: 'a:u' }))).toMatchObject({
+    expect(
+      readTemplateFamilyEvent(recorded(`templatefavorite-${randomUUID()}`, 'TemplateFavorited', { templateId: upper, userId: 'a:u' })),
+    ).toMatchObject({
       stream: 'favorite',
       templateId: id,
       context: { at: new Date(T0), tenantId: '', userId: '', correlationId: null },
     });
-    expect(readTemplateFamilyEvent(recorded(`templateusage-${id}`, 'TemplateUsageRecorded', { usageType: 'bulk_create', outcome: 'success' }))).toMatchObject({ stream: 'usage', templateId: id });
-    expect(readTemplateFamilyEvent(recorded(`templatefavorite-${randomUUID()}`, 'TemplateFavorited', { templateId: 'not-a-uuid', userId: 'u' }))).toBeUndefined();
+    expect(
+      readTemplateFamilyEvent(recorded(`templateusage-${id}`, 'TemplateUsageRecorded', { usageType: 'bulk_create', outcome: 'success' })),
+    ).toMatchObject({ stream: 'usage', templateId: id });
+    expect(
+      readTemplateFamilyEvent(recorded(`templatefavorite-${randomUUID()}`, 'TemplateFavorited', { templateId: 'not-a-uuid', userId: 'u' })),
+    ).toBeUndefined();
     expect(readTemplateFamilyEvent(recorded(`template-${id}`, 'SomethingNewer', {}))).toBeUndefined();
     expect(readTemplateFamilyEvent(recorded(`templateusage-${id}`, 'TemplateFavorited', { templateId: id, userId: 'u' }))).toBeUndefined();
     expect(readTemplateFamilyEvent(recorded(`category-${id}`, 'CategoryCreated', {}))).toBeUndefined();
@@ -227,17 +317,45 @@ const step = fc.oneof(
     kind: fc.constant('update' as const),
     index: fc.nat(),
     changes: fc.record(
-      { name: fc.constantFrom('A', 'B'), isPublic: fc.boolean(), defaultDuration: fc.option(fc.integer({ min: 1, max: 9 }), { nil: null }), dynamicProperties: fc.dictionary(fc.constantFrom('x', 'y'), fc.nat(9), { maxKeys: 2 }) },
+      {
+        name: fc.constantFrom('A', 'B'),
+        isPublic: fc.boolean(),
+        defaultDuration: fc.option(fc.integer({ min: 1, max: 9 }), { nil: null }),
+        dynamicProperties: fc.dictionary(fc.constantFrom('x', 'y'), fc.nat(9), { maxKeys: 2 }),
+      },
       { requiredKeys: [] },
     ),
   }),
   fc.record({ kind: fc.constant('tag' as const), index: fc.nat(), add: fc.boolean(), name: fc.constantFrom('go', 'Go', 'rust') }),
   fc.record({ kind: fc.constant('restore' as const), index: fc.nat(), isPublic: fc.boolean() }),
   fc.record({ kind: fc.constant('parent' as const), index: fc.nat(), parent: fc.option(fc.nat(), { nil: null }) }),
-  fc.record({ kind: fc.constant('status' as const), index: fc.nat(), type: fc.constantFrom('TemplateActivated' as const, 'TemplateArchived' as const, 'TemplateDeprecated' as const, 'TemplateUnarchived' as const) }),
+  fc.record({
+    kind: fc.constant('status' as const),
+    index: fc.nat(),
+    type: fc.constantFrom(
+      'TemplateActivated' as const,
+      'TemplateArchived' as const,
+      'TemplateDeprecated' as const,
+      'TemplateUnarchived' as const,
+    ),
+  }),
   // Often, and over few (tenant, user) pairs: a favorite toggled across batch cuts is what #7.12 was about.
-  { arbitrary: fc.record({ kind: fc.constant('favorite' as const), index: fc.nat(), tenant: fc.constantFrom('a', 'b'), user: fc.constantFrom('u0', 'u1') }), weight: 4 },
-  fc.record({ kind: fc.constant('usage' as const), index: fc.nat(), tenant: fc.constantFrom('a', 'b'), success: fc.boolean(), day: fc.nat(2) }),
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('favorite' as const),
+      index: fc.nat(),
+      tenant: fc.constantFrom('a', 'b'),
+      user: fc.constantFrom('u0', 'u1'),
+    }),
+    weight: 4,
+  },
+  fc.record({
+    kind: fc.constant('usage' as const),
+    index: fc.nat(),
+    tenant: fc.constantFrom('a', 'b'),
+    success: fc.boolean(),
+    day: fc.nat(2),
+  }),
   // An event of a template this model never saw created (its creation is older than the model).
   fc.record({ kind: fc.constant('orphan' as const) }),
 );
@@ -270,14 +388,27 @@ function history(steps: readonly Step[]): TemplateFamilyEvent[] {
     if (ids.length === 0) continue;
     const i = s.index % ids.length;
     const id = ids[i]!;
-    if (s.kind === 'update') next(i, { type: 'TemplateUpdated', data: { changes: s.changes satisfies TemplateChanges, version: ++versions[i]! } });
+    if (s.kind === 'update')
+      next(i, { type: 'TemplateUpdated', data: { changes: s.changes satisfies TemplateChanges, version: ++versions[i]! } });
     else if (s.kind === 'tag') {
       const tagEvent: TemplateEvent = s.add
         ? { type: 'TemplateTagsAdded', data: { tags: [{ name: s.name, value: String(minute), type: 'topic' }], version: ++versions[i]! } }
         : { type: 'TemplateTagsRemoved', data: { tags: [{ name: s.name, type: 'topic' }], version: ++versions[i]! } };
       next(i, tagEvent);
-    } else if (s.kind === 'restore') next(i, { type: 'TemplateVersionRestored', data: { restoredFrom: 1, version: ++versions[i]!, content: content(`R${i}`, { isPublic: s.isPublic }) } });
-    else if (s.kind === 'parent') next(i, { type: 'TemplateParentChanged', data: { parentTemplateId: s.parent === null ? null : ids[s.parent % ids.length]!, previousParentTemplateId: null, version: ++versions[i]! } });
+    } else if (s.kind === 'restore')
+      next(i, {
+        type: 'TemplateVersionRestored',
+        data: { restoredFrom: 1, version: ++versions[i]!, content: content(`R${i}`, { isPublic: s.isPublic }) },
+      });
+    else if (s.kind === 'parent')
+      next(i, {
+        type: 'TemplateParentChanged',
+        data: {
+          parentTemplateId: s.parent === null ? null : ids[s.parent % ids.length]!,
+          previousParentTemplateId: null,
+          version: ++versions[i]!,
+        },
+      });
     else if (s.kind === 'status') next(i, { type: s.type, data: { from: 'draft' } });
     else if (s.kind === 'favorite') {
       const key = `${s.tenant}|${s.user}|${id}`;
@@ -285,7 +416,10 @@ function history(steps: readonly Step[]): TemplateFamilyEvent[] {
       if (favorited) favorites.add(key);
       else favorites.delete(key);
       events.push(favorite(id, s.user, favorited, context(++minute, s.tenant)));
-    } else events.push(usage(id, s.success ? 'success' : 'error', { ...context(++minute, s.tenant), at: new Date(T0 + s.day * 86_400_000 + minute) }));
+    } else
+      events.push(
+        usage(id, s.success ? 'success' : 'error', { ...context(++minute, s.tenant), at: new Date(T0 + s.day * 86_400_000 + minute) }),
+      );
   }
   return events;
 }
