@@ -15,11 +15,23 @@ export interface EventStoreBenchOptions {
 const benchEvent = (i: number): EventToAppend => ({
   id: randomUUID(),
   type: 'TemplateUpdated',
-  data: { templateId: randomUUID(), changes: { name: `Template ${i}`, defaultDuration: 90, defaultMaxParticipants: 24, tags: ['language', 'beginner'] }, version: i },
-  metadata: { tenantId: 'bench-tenant', userId: 'bench-user', commandId: randomUUID(), correlationId: randomUUID(), occurredAt: new Date().toISOString(), schemaVersion: 1 },
+  data: {
+    templateId: randomUUID(),
+    changes: { name: `Template ${i}`, defaultDuration: 90, defaultMaxParticipants: 24, tags: ['language', 'beginner'] },
+    version: i,
+  },
+  metadata: {
+    tenantId: 'bench-tenant',
+    userId: 'bench-user',
+    commandId: randomUUID(),
+    correlationId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    schemaVersion: 1,
+  },
 });
 
-const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const percentile = (sorted: readonly number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 const secondsSince = (started: number) => (performance.now() - started) / 1000;
 
@@ -58,7 +70,9 @@ export async function benchEventStore(store: EventStore, options: EventStoreBenc
   let batchEvents = 0;
   for (let round = 0; round * batchesPerRound < batchesPerWriter; round++) {
     const count = Math.min(batchesPerRound, batchesPerWriter - round * batchesPerRound);
-    const batches = Array.from({ length: batchWriters }, () => Array.from({ length: count }, () => Array.from({ length: 100 }, (_, i) => benchEvent(i))));
+    const batches = Array.from({ length: batchWriters }, () =>
+      Array.from({ length: count }, () => Array.from({ length: 100 }, (_, i) => benchEvent(i))),
+    );
     started = performance.now();
     await Promise.all(
       batches.map(async (writerBatches, w) => {

@@ -60,7 +60,11 @@ export async function seedEvents(db: SqlDatabase, events: number): Promise<void>
   await db.query('ANALYZE es_events');
 }
 
-export async function benchProjectionRebuild(db: SqlDatabase, store: EventStore, options: { events: number; batchSize?: number }): Promise<Record<string, number>> {
+export async function benchProjectionRebuild(
+  db: SqlDatabase,
+  store: EventStore,
+  options: { events: number; batchSize?: number },
+): Promise<Record<string, number>> {
   let started = performance.now();
   await seedEvents(db, options.events);
   const seedSeconds = (performance.now() - started) / 1000;

@@ -22,13 +22,18 @@ const report: Record<string, unknown> = {
 };
 
 if (only.has('postgres')) {
-  const server = process.env.BENCH_DATABASE_URL ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} } : await startPostgres({ durable: true });
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
   if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
   try {
     log('postgres: event store');
     const db = createPgDatabase({ connectionString: server.url, maxConnections: 24 });
     await migrateEventStore(db);
-    const store = createPostgresEventStore(db, process.env.BENCH_IN_FLIGHT ? { maxAppendsInFlight: Number(process.env.BENCH_IN_FLIGHT) } : {});
+    const store = createPostgresEventStore(
+      db,
+      process.env.BENCH_IN_FLIGHT ? { maxAppendsInFlight: Number(process.env.BENCH_IN_FLIGHT) } : {},
+    );
     const eventStore = await benchEventStore(store, {});
     log(`postgres: rebuild of ${rebuildEvents} events`);
     const rebuild = await benchProjectionRebuild(db, store, { events: rebuildEvents });
@@ -42,12 +47,18 @@ if (only.has('postgres')) {
 
 if (only.has('templates')) {
   // Its own database on its own durable server, so the event-store figures above do not weigh on it.
-  const server = process.env.BENCH_DATABASE_URL ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} } : await startPostgres({ durable: true });
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
   if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
   const redis = process.env.BENCH_REDIS_URL ? { url: process.env.BENCH_REDIS_URL, stop: async () => {} } : await startRedis();
   try {
     log(`templates: ${benchTemplatesCount} templates over 50 tenants`);
-    report.templates = await benchTemplates(server.url, { templates: benchTemplatesCount, tenants: 50, ...('url' in redis ? { redisUrl: redis.url } : {}) });
+    report.templates = await benchTemplates(server.url, {
+      templates: benchTemplatesCount,
+      tenants: 50,
+      ...('url' in redis ? { redisUrl: redis.url } : {}),
+    });
   } finally {
     if ('url' in redis) await redis.stop();
     await server.stop();
@@ -56,7 +67,9 @@ if (only.has('templates')) {
 
 if (only.has('batches')) {
   // A create batch through the real service on its own durable PostgreSQL, with BullMQ on a local Redis.
-  const server = process.env.BENCH_DATABASE_URL ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} } : await startPostgres({ durable: true });
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
   if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
   const redis = process.env.BENCH_REDIS_URL ? { url: process.env.BENCH_REDIS_URL, stop: async () => {} } : await startRedis();
   try {

@@ -17,7 +17,8 @@ import { templateProjector } from '../src/projections/templates/template-project
 import { startService } from '../src/service.js';
 import { BENCH_LEVELS, BENCH_TYPES, BENCH_WORDS, seedTemplates } from './template-seed.js';
 
-const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const percentile = (sorted: readonly number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
 interface AutocannonResult {
@@ -36,11 +37,16 @@ function autocannon(args: string[]): Promise<AutocannonResult> {
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as AutocannonResult) : reject(new Error(`autocannon exited ${code}: ${err}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as AutocannonResult) : reject(new Error(`autocannon exited ${code}: ${err}`)),
+    );
   });
 }
 
-export async function benchTemplates(url: string, options: { templates: number; tenants: number; redisUrl?: string; seconds?: number }): Promise<Record<string, unknown>> {
+export async function benchTemplates(
+  url: string,
+  options: { templates: number; tenants: number; redisUrl?: string; seconds?: number },
+): Promise<Record<string, unknown>> {
   const seconds = options.seconds ?? 10;
   const db = createPgDatabase({ connectionString: url, maxConnections: 16 });
   await migrateEventStore(db);
@@ -49,7 +55,9 @@ export async function benchTemplates(url: string, options: { templates: number; 
   let started = performance.now();
   await seedTemplates(db, options.templates, options.tenants);
   const seedSeconds = (performance.now() - started) / 1000;
-  const [{ events }] = (await db.query<{ events: string }>(`SELECT count(*)::text AS events FROM es_events WHERE stream_id LIKE 'template-%'`)) as [{ events: string }];
+  const [{ events }] = (await db.query<{ events: string }>(
+    `SELECT count(*)::text AS events FROM es_events WHERE stream_id LIKE 'template-%'`,
+  )) as [{ events: string }];
 
   // Rebuild of the search projection from zero (the live runner stays stopped).
   const engine = createProjectionEngine({ db, eventStore: store, projectors: [templateProjector()], batchSize: 1000 });
@@ -98,14 +106,36 @@ export async function benchTemplates(url: string, options: { templates: number; 
   const service = await startService(config, pino({ level: 'silent' }), { defaultMetrics: false });
   try {
     const address = await service.http.listen({ port: 0, host: '127.0.0.1' });
-    const { apiKey } = await service.apiKeys.create({ tenantId: 'tenant-3', userId: 'bench', name: 'bench', permissions: ['templates:write'] });
+    const { apiKey } = await service.apiKeys.create({
+      tenantId: 'tenant-3',
+      userId: 'bench',
+      name: 'bench',
+      permissions: ['templates:write'],
+    });
     const auth = `authorization=Bearer ${apiKey}`;
     const searchUrl = `${address}/v1/templates?skillLevels=beginner,intermediate&templateTypes=base,specialized&q=pott&sort=usage`;
     await autocannon(['-c', '8', '-d', '1', '-H', auth, searchUrl]); // warm-up: fills the cache
     const cached = await autocannon(['-c', '32', '-d', String(seconds), '-H', auth, searchUrl]);
     const creates = await autocannon([
-      '-c', '32', '-d', String(seconds), '-m', 'POST', '-H', auth, '-H', 'content-type=application/json', '-I',
-      '-b', JSON.stringify({ name: 'Bench course [<id>]', templateType: 'custom', defaultDuration: 60, defaultSkillLevel: 'beginner', tags: [{ name: 'topic', value: 'bench', type: 'topic' }] }),
+      '-c',
+      '32',
+      '-d',
+      String(seconds),
+      '-m',
+      'POST',
+      '-H',
+      auth,
+      '-H',
+      'content-type=application/json',
+      '-I',
+      '-b',
+      JSON.stringify({
+        name: 'Bench course [<id>]',
+        templateType: 'custom',
+        defaultDuration: 60,
+        defaultSkillLevel: 'beginner',
+        tags: [{ name: 'topic', value: 'bench', type: 'topic' }],
+      }),
       `${address}/v1/templates`,
     ]);
     return {

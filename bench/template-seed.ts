@@ -5,7 +5,28 @@
 // the commands write (the projection rebuild then reads them like any others).
 import type { SqlDatabase } from '../src/ports/sql-database.js';
 
-const WORDS = ['Italian', 'Spanish', 'Pottery', 'Watercolour', 'Yoga', 'Pilates', 'Photography', 'Guitar', 'Piano', 'Cooking', 'Baking', 'Python', 'Excel', 'Leadership', 'Negotiation', 'Sketching', 'Calligraphy', 'Chess', 'Dance', 'Swimming'];
+const WORDS = [
+  'Italian',
+  'Spanish',
+  'Pottery',
+  'Watercolour',
+  'Yoga',
+  'Pilates',
+  'Photography',
+  'Guitar',
+  'Piano',
+  'Cooking',
+  'Baking',
+  'Python',
+  'Excel',
+  'Leadership',
+  'Negotiation',
+  'Sketching',
+  'Calligraphy',
+  'Chess',
+  'Dance',
+  'Swimming',
+];
 const LEVELS = ['beginner', 'intermediate', 'advanced', 'expert', 'all_levels'];
 const TYPES = ['base', 'specialized', 'custom'];
 

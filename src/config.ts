@@ -10,7 +10,9 @@ const optionalUrl = (protocols: readonly string[]) =>
     emptyAsUndefined,
     z
       .string()
-      .refine((text) => protocols.some((p) => text.startsWith(`${p}://`)), { message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}` })
+      .refine((text) => protocols.some((p) => text.startsWith(`${p}://`)), {
+        message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+      })
       .optional(),
   );
 const integer = (min: number, max: number, fallback: number) =>
@@ -30,7 +32,13 @@ const environmentSchema = z.object({
   JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().optional()),
   JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().optional()),
   /** Tenant of the admin key created on the first start of an empty database. */
-  BOOTSTRAP_TENANT: z.preprocess(emptyAsUndefined, z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes').default('default')),
+  BOOTSTRAP_TENANT: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes')
+      .default('default'),
+  ),
   BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024, 1024 * 1024),
   RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000, 6000),
   /** Upper bound for a query's wait on `minPosition` (read-your-writes). */
@@ -45,7 +53,13 @@ const environmentSchema = z.object({
   CACHE_MAX_BYTES: integer(64 * 1024, 64 * 1024 * 1024 * 1024, 32 * 1024 * 1024),
   /** Templates a tenant may have (all statuses). */
   /** Prefix of every Redis key (queue and cache), so environments can share one Redis. */
-  REDIS_KEY_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - (1–64)').default('kyo')),
+  REDIS_KEY_PREFIX: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - (1–64)')
+      .default('kyo'),
+  ),
   TEMPLATE_MAX_PER_TENANT: integer(1, 10_000_000, 10_000),
   /** Usage count from which a template counts as popular (search `popularOnly=true`). */
   TEMPLATE_POPULAR_THRESHOLD: integer(1, 1_000_000_000, 10),

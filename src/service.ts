@@ -84,7 +84,9 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   }
   const eventStore = instrumentEventStore(rawStore, metrics);
 
-  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: false }) : undefined;
+  const redis = config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: false })
+    : undefined;
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   // Commands fail fast while the client is not connected (no offline queue), so give it a moment to
   // connect before serving; a Redis that is down does not stop the start (reads fall back to the database).
@@ -157,14 +159,19 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   });
   await processes.start();
   const workers = [...parts.flatMap((part) => part.jobWorkers ?? []), ...(overrides.workers ?? [])];
-  const stopWorkers = await Promise.all(workers.map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })));
+  const stopWorkers = await Promise.all(
+    workers.map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })),
+  );
 
   const horizon = config.EVENTSTORE_CONNECTION_STRING ? undefined : postgresHorizon(db);
   const ryw = readYourWrites(projections, eventStore, config.READ_YOUR_WRITES_TIMEOUT_MS, horizon?.acknowledgedHead);
 
   const checks: ReadinessCheck[] = [
     { name: config.DATABASE_URL ? 'postgres' : 'pglite', check: async () => void (await db.query('SELECT 1')) },
-    { name: config.EVENTSTORE_CONNECTION_STRING ? 'eventstoredb' : 'event-store', check: async () => void (await eventStore.headPosition()) },
+    {
+      name: config.EVENTSTORE_CONNECTION_STRING ? 'eventstoredb' : 'event-store',
+      check: async () => void (await eventStore.headPosition()),
+    },
     ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
     {
       name: 'process-managers',
@@ -184,7 +191,13 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     ...(config.JWT_SECRET
-      ? { jwt: { secret: config.JWT_SECRET, ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}), ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}) } }
+      ? {
+          jwt: {
+            secret: config.JWT_SECRET,
+            ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+            ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+          },
+        }
       : {}),
     routes: async (app) => {
       await app.register(operationsRoutes, {
@@ -240,7 +253,17 @@ export async function startService(config: Config, logger: Logger, overrides: Se
 async function ensureBootstrapKey(apiKeys: ApiKeyStore, config: Config, logger: Logger): Promise<void> {
   if ((await apiKeys.count()) > 0) return;
   const file = join(config.dataDir, 'bootstrap-api-key');
-  const { keyId, apiKey } = await apiKeys.create({ tenantId: config.BOOTSTRAP_TENANT, userId: 'bootstrap-admin', name: 'bootstrap', permissions: ['admin', PLATFORM_PERMISSION] });
+  const { keyId, apiKey } = await apiKeys.create({
+    tenantId: config.BOOTSTRAP_TENANT,
+    userId: 'bootstrap-admin',
+    name: 'bootstrap',
+    permissions: ['admin', PLATFORM_PERMISSION],
+  });
   writeFileSync(file, `${apiKey}\n`, { mode: 0o600 });
-  logger.warn({ keyId, file, tenant: config.BOOTSTRAP_TENANT }, existsSync(file) ? 'created the bootstrap admin API key; read it from the file, then revoke it once you have your own keys' : 'bootstrap key file missing');
+  logger.warn(
+    { keyId, file, tenant: config.BOOTSTRAP_TENANT },
+    existsSync(file)
+      ? 'created the bootstrap admin API key; read it from the file, then revoke it once you have your own keys'
+      : 'bootstrap key file missing',
+  );
 }

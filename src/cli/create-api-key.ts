@@ -21,11 +21,16 @@ const { values } = parseArgs({
 });
 
 if (!values.tenant || !TENANT_ID_PATTERN.test(values.tenant) || !values.user) {
-  console.error('usage: npm run keys:create -- --tenant <lowercase-id> --user <user-id> [--permissions admin,templates:write] [--name label]');
+  console.error(
+    'usage: npm run keys:create -- --tenant <lowercase-id> --user <user-id> [--permissions admin,templates:write] [--name label]',
+  );
   process.exit(2);
 }
 
-const permissions = values.permissions.split(',').map((p) => p.trim()).filter(Boolean);
+const permissions = values.permissions
+  .split(',')
+  .map((p) => p.trim())
+  .filter(Boolean);
 const invalid = permissions.filter((p) => !PERMISSION_PATTERN.test(p));
 if (permissions.length === 0 || invalid.length > 0) {
   console.error(`invalid permissions: ${invalid.join(', ') || '(none)'}; use admin, platform or <area>:read|write`);
@@ -45,7 +50,9 @@ if (!config.DATABASE_URL) {
     process.exit(1);
   }
 }
-const db = config.DATABASE_URL ? createPgDatabase({ connectionString: config.DATABASE_URL }) : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
+const db = config.DATABASE_URL
+  ? createPgDatabase({ connectionString: config.DATABASE_URL })
+  : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
 try {
   const store = createApiKeyStore(db);
   await store.migrate();

@@ -110,7 +110,8 @@ export async function loadAggregate<State, Event extends DomainEvent>(
   }
   if (!options.access && recorded.some((event) => event.metadata.tenantId !== options.tenantId)) throw notFound(streamId);
   const upcasted = recorded.map((event) => upcast(event, deps.upcasters));
-  const fold = (events: readonly RecordedEvent[]) => events.reduce((current, event) => decider.evolve(current, { type: event.type, data: event.data } as Event), decider.initialState());
+  const fold = (events: readonly RecordedEvent[]) =>
+    events.reduce((current, event) => decider.evolve(current, { type: event.type, data: event.data } as Event), decider.initialState());
   const asOf = options.asOf?.getTime();
   const cut = asOf === undefined ? -1 : upcasted.findIndex((event) => !(Date.parse(String(event.metadata.occurredAt)) <= asOf));
   const events = cut === -1 ? upcasted : upcasted.slice(0, cut);
@@ -126,14 +127,20 @@ export async function loadAggregate<State, Event extends DomainEvent>(
  * against other streams first goes straight to the handler then, which answers with the first run's
  * events: checking the rules again against today's state could refuse a command that in fact succeeded.
  */
-export const alreadyHandled = (loaded: { readonly events: readonly RecordedEvent[] }, context: Pick<CommandContext, 'commandId'>): boolean =>
-  loaded.events.some((event) => event.metadata.commandId === context.commandId);
+export const alreadyHandled = (
+  loaded: { readonly events: readonly RecordedEvent[] },
+  context: Pick<CommandContext, 'commandId'>,
+): boolean => loaded.events.some((event) => event.metadata.commandId === context.commandId);
 
 /**
  * The caller's precondition (If-Match) on a stream already loaded. A command that writes to another stream
  * first (a name claim) checks it up front, so a stale request is refused before it writes anything.
  */
-export function assertExpectedRevision(streamId: string, expected: bigint | 'no_stream' | undefined, loaded: { readonly revision: bigint | undefined }): void {
+export function assertExpectedRevision(
+  streamId: string,
+  expected: bigint | 'no_stream' | undefined,
+  loaded: { readonly revision: bigint | undefined },
+): void {
   if (expected === undefined) return;
   const actual = loaded.revision ?? 'no_stream';
   if (expected !== actual) throw new WrongExpectedRevisionError(streamId, expected, actual);
@@ -163,12 +170,22 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
     if (created) return created;
   }
   for (let attempt = 0; ; attempt++) {
-    const loaded = await loadAggregate(deps, decider, streamId, { tenantId: context.tenantId, ...(request.access ? { access: request.access } : {}) });
+    const loaded = await loadAggregate(deps, decider, streamId, {
+      tenantId: context.tenantId,
+      ...(request.access ? { access: request.access } : {}),
+    });
 
     const earlier = loaded.events.filter((event) => event.metadata.commandId === context.commandId);
     if (earlier.length > 0) {
       const last = earlier.at(-1)!;
-      return { streamId, revision: last.revision, position: last.position, events: earlier.map(({ id, type, data }) => ({ id, type, data }) as AppendedEvent<Event>), state: loaded.state, idempotent: true };
+      return {
+        streamId,
+        revision: last.revision,
+        position: last.position,
+        events: earlier.map(({ id, type, data }) => ({ id, type, data }) as AppendedEvent<Event>),
+        state: loaded.state,
+        idempotent: true,
+      };
     }
 
     const actual = loaded.revision ?? 'no_stream';
@@ -179,7 +196,14 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
     request.authorize?.(loaded.state);
     const decided = decider.decide(request.command, loaded.state);
     if (decided.length === 0) {
-      return { streamId, revision: loaded.revision ?? NO_REVISION, position: loaded.events.at(-1)?.position ?? START, events: [], state: loaded.state, idempotent: false };
+      return {
+        streamId,
+        revision: loaded.revision ?? NO_REVISION,
+        position: loaded.events.at(-1)?.position ?? START,
+        events: [],
+        state: loaded.state,
+        idempotent: false,
+      };
     }
 
     const toAppend = eventsToAppend(deps, streamId, context, decided);

@@ -42,7 +42,10 @@ export const normalizeReservedValue = (value: string) => value.trim().replace(/\
 /** NUL separates the parts: scope and tenant ids never contain it, so no two (scope, tenant, value) triples
  * share a digest input. */
 export function reservationStreamId(scope: string, tenantId: string, value: string): string {
-  const digest = createHash('sha256').update(`${scope}\u0000${tenantId}\u0000${normalizeReservedValue(value)}`).digest('hex').slice(0, 32);
+  const digest = createHash('sha256')
+    .update(`${scope}\u0000${tenantId}\u0000${normalizeReservedValue(value)}`)
+    .digest('hex')
+    .slice(0, 32);
   return `reservation-${digest}`;
 }
 
@@ -61,7 +64,9 @@ async function readClaim(deps: CommandDeps, streamId: string): Promise<Claim> {
     if (!(error instanceof StreamNotFoundError)) throw error;
   }
   const holder =
-    last?.type === RESERVATION_CLAIMED ? { ownerStreamId: String(last.data.ownerStreamId), claimedAt: Date.parse(String(last.metadata.occurredAt)) } : undefined;
+    last?.type === RESERVATION_CLAIMED
+      ? { ownerStreamId: String(last.data.ownerStreamId), claimedAt: Date.parse(String(last.metadata.occurredAt)) }
+      : undefined;
   return { revision: last?.revision, holder };
 }
 
@@ -90,11 +95,18 @@ function reservationEvent(deps: CommandDeps, request: ReservationRequest, stream
 export async function reserve(deps: CommandDeps, request: ReservationRequest): Promise<void> {
   const streamId = reservationStreamId(request.scope, request.tenantId, request.value);
   const refused = () =>
-    new RuleViolation(`${request.scope}.unique`, `"${request.value}" is already taken`, 'conflict', request.field ?? request.scope.split('.').at(-1));
+    new RuleViolation(
+      `${request.scope}.unique`,
+      `"${request.value}" is already taken`,
+      'conflict',
+      request.field ?? request.scope.split('.').at(-1),
+    );
   // Most values were never claimed: try that first, with the very event the full path would write for
   // an absent stream (same id, so a retry is recognised), and read only when the stream exists.
   try {
-    await deps.eventStore.append(streamId, [reservationEvent(deps, request, streamId, RESERVATION_CLAIMED, undefined)], { expectedRevision: 'no_stream' });
+    await deps.eventStore.append(streamId, [reservationEvent(deps, request, streamId, RESERVATION_CLAIMED, undefined)], {
+      expectedRevision: 'no_stream',
+    });
     return;
   } catch (error) {
     if (!(error instanceof WrongExpectedRevisionError) && !(error instanceof IdempotencyConflictError)) throw error;
@@ -102,11 +114,14 @@ export async function reserve(deps: CommandDeps, request: ReservationRequest): P
   const { revision, holder } = await readClaim(deps, streamId);
   if (holder?.ownerStreamId === request.ownerStreamId) return;
   if (holder) {
-    const orphaned = deps.clock().getTime() - holder.claimedAt > ORPHANED_CLAIM_GRACE_MS && !(await stillHolds(deps, request, holder.ownerStreamId));
+    const orphaned =
+      deps.clock().getTime() - holder.claimedAt > ORPHANED_CLAIM_GRACE_MS && !(await stillHolds(deps, request, holder.ownerStreamId));
     if (!orphaned) throw refused();
   }
   try {
-    await deps.eventStore.append(streamId, [reservationEvent(deps, request, streamId, RESERVATION_CLAIMED, revision)], { expectedRevision: revision ?? 'no_stream' });
+    await deps.eventStore.append(streamId, [reservationEvent(deps, request, streamId, RESERVATION_CLAIMED, revision)], {
+      expectedRevision: revision ?? 'no_stream',
+    });
   } catch (error) {
     if (!(error instanceof WrongExpectedRevisionError)) throw error;
     // The claim changed since we read it. Only a claim by this same owner (a concurrent copy of this
@@ -124,7 +139,9 @@ export async function release(deps: CommandDeps, request: ReservationRequest): P
     const { revision, holder } = await readClaim(deps, streamId);
     if (holder?.ownerStreamId !== request.ownerStreamId || revision === undefined) return;
     try {
-      await deps.eventStore.append(streamId, [reservationEvent(deps, request, streamId, RESERVATION_RELEASED, revision)], { expectedRevision: revision });
+      await deps.eventStore.append(streamId, [reservationEvent(deps, request, streamId, RESERVATION_RELEASED, revision)], {
+        expectedRevision: revision,
+      });
       return;
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
@@ -145,7 +162,8 @@ export async function releaseIfUnheld(deps: CommandDeps, request: ReservationReq
 /** Gives a claim back unless its owner holds the value. Best effort: a release that fails only leaves a
  * claim behind, which the takeover rule frees later; it must not turn a command that took effect into an
  * error (nor hide the error of one that did not). */
-export const giveBack = (deps: CommandDeps, claim: ReservationRequest): Promise<void> => releaseIfUnheld(deps, claim).catch(() => undefined);
+export const giveBack = (deps: CommandDeps, claim: ReservationRequest): Promise<void> =>
+  releaseIfUnheld(deps, claim).catch(() => undefined);
 
 /** Runs `command` holding a claim on a value; gives the claim back if the command failed and the owner
  * does not hold the value after all. */

@@ -19,7 +19,12 @@ export const schemaVersionOf = (eventType: string, upcasters: Upcasters | undefi
 
 export class UnknownSchemaVersionError extends Error {
   override readonly name = 'UnknownSchemaVersionError';
-  constructor(readonly eventId: string, readonly eventType: string, readonly stored: unknown, readonly current: number) {
+  constructor(
+    readonly eventId: string,
+    readonly eventType: string,
+    readonly stored: unknown,
+    readonly current: number,
+  ) {
     super(`event ${eventId} (${eventType}) has schema version ${String(stored)}; this code knows versions 1 to ${current}`);
   }
 }

@@ -16,7 +16,12 @@ export function batchMetrics(registry: Registry, queue: JobQueue, queues: readon
   const recent: boolean[] = [];
   let failedInWindow = 0;
   const failureRate = () => (recent.length === 0 ? 0 : failedInWindow / recent.length);
-  const items = new Counter({ name: 'batch_items_total', help: 'Batch items run to an outcome on this instance', labelNames: ['outcome'], registers: [registry] });
+  const items = new Counter({
+    name: 'batch_items_total',
+    help: 'Batch items run to an outcome on this instance',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'batch_item_duration_seconds',
     help: 'Time to run one batch item (its template commands)',
@@ -26,7 +31,9 @@ export function batchMetrics(registry: Registry, queue: JobQueue, queues: readon
   // Bounded: a scrape must answer while Redis is down (the depth then reads NaN, the backlog alert 0).
   const depth = async () => {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('queue counts timed out')), COUNTS_TIMEOUT_MS)));
+    const timeout = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error('queue counts timed out')), COUNTS_TIMEOUT_MS)),
+    );
     try {
       const all = await Promise.race([Promise.all(queues.map((name) => queue.counts(name))), timeout]);
       return all.reduce((total, counts) => total + counts.waiting + counts.delayed + counts.active, 0);

@@ -5,7 +5,14 @@ import type { BatchCommandDeps } from '../commands/batches/batch-commands.js';
 import type { BatchStreamCache } from '../commands/batches/batch-stream-cache.js';
 import { batchEventsRoute } from '../http/batches/batch-events-route.js';
 import { batchRoutes } from '../http/batches/batch-routes.js';
-import { BATCH_CONTROL_QUEUE, BATCH_ITEMS_QUEUE, batchControlWorker, batchItemsWorker, batchProcessManager, batchWorkerCache } from '../processes/batches/batch-process.js';
+import {
+  BATCH_CONTROL_QUEUE,
+  BATCH_ITEMS_QUEUE,
+  batchControlWorker,
+  batchItemsWorker,
+  batchProcessManager,
+  batchWorkerCache,
+} from '../processes/batches/batch-process.js';
 import { batchProjector } from '../projections/batches/batch-projector.js';
 import { batchSnapshotReads } from '../projections/batches/batch-snapshot-reads.js';
 import { batchMetrics } from './batch-metrics.js';
@@ -47,7 +54,10 @@ export const batchesFeature: FeatureModule = {
           concurrency: 4,
         },
       ],
-      routes: ({ readYourWrites }) => [featureRoutes(batchRoutes, { commands, db: deps.db, readYourWrites }), featureRoutes(batchEventsRoute, { eventStore: deps.eventStore })],
+      routes: ({ readYourWrites }) => [
+        featureRoutes(batchRoutes, { commands, db: deps.db, readYourWrites }),
+        featureRoutes(batchEventsRoute, { eventStore: deps.eventStore }),
+      ],
     };
   },
 };

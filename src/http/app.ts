@@ -61,7 +61,12 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Kyo Platform API', version: '0.1.0', description: 'Event-sourced course platform backend. Commands return the global position of their last event; pass it as `minPosition` to a query to read your own writes.' },
+      info: {
+        title: 'Kyo Platform API',
+        version: '0.1.0',
+        description:
+          'Event-sourced course platform backend. Commands return the global position of their last event; pass it as `minPosition` to a query to read your own writes.',
+      },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (`kyo_…`) or a JWT' } },
       },
@@ -81,7 +86,11 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
     keyGenerator: (request) => (request.principal ? `tenant:${request.principal.tenantId}` : `ip:${request.ip}`),
     allowList: (request) => request.routeOptions.config.public === true,
     errorResponseBuilder: (_request, context) =>
-      new HttpProblem(429, 'rate_limit', `at most ${context.max} requests per minute per tenant; retry in ${Math.ceil(context.ttl / 1000)} s`),
+      new HttpProblem(
+        429,
+        'rate_limit',
+        `at most ${context.max} requests per minute per tenant; retry in ${Math.ceil(context.ttl / 1000)} s`,
+      ),
   });
 
   await app.register(inputGuard);

@@ -40,7 +40,14 @@ function credentialOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new HttpProblem(401, 'auth.malformed', 'the Authorization header must be `Bearer <credential>`', {}, { 'www-authenticate': 'Bearer' });
+    if (!match)
+      throw new HttpProblem(
+        401,
+        'auth.malformed',
+        'the Authorization header must be `Bearer <credential>`',
+        {},
+        { 'www-authenticate': 'Bearer' },
+      );
     return match[1];
   }
   const apiKey = request.headers['x-api-key'];
@@ -85,12 +92,28 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
     if (config.public || request.routeOptions.url === undefined) return; // public or unknown route (404)
     if (options.publicPrefixes?.some((prefix) => request.url.startsWith(prefix))) return;
     const credential = credentialOf(request);
-    if (!credential) throw new HttpProblem(401, 'auth.required', 'send an API key or JWT as `Authorization: Bearer …`', {}, { 'www-authenticate': 'Bearer' });
+    if (!credential)
+      throw new HttpProblem(
+        401,
+        'auth.required',
+        'send an API key or JWT as `Authorization: Bearer …`',
+        {},
+        { 'www-authenticate': 'Bearer' },
+      );
     const principal = await authenticate(credential);
-    if (!principal) throw new HttpProblem(401, 'auth.invalid', 'the credential is unknown, revoked, expired or forged', {}, { 'www-authenticate': 'Bearer error="invalid_token"' });
+    if (!principal)
+      throw new HttpProblem(
+        401,
+        'auth.invalid',
+        'the credential is unknown, revoked, expired or forged',
+        {},
+        { 'www-authenticate': 'Bearer error="invalid_token"' },
+      );
     request.principal = principal;
     if (config.permission && !hasPermission(principal, config.permission)) {
-      throw new HttpProblem(403, 'auth.permission', `this operation needs the permission ${config.permission}`, { permission: config.permission });
+      throw new HttpProblem(403, 'auth.permission', `this operation needs the permission ${config.permission}`, {
+        permission: config.permission,
+      });
     }
   });
 }

@@ -50,9 +50,20 @@ async function idempotencyPlugin(app: FastifyInstance, options: { records: Idemp
     const commandId = scopedCommandId(request);
     if (commandId === undefined) return;
     if ((await options.records.bind(commandId, requestFingerprint(request))) === 'other') {
-      throw new HttpProblem(422, 'idempotency.key_reused', 'this Idempotency-Key was already used for another request on this route; use a new key for a new request', {
-        errors: [{ field: 'headers.idempotency-key', rule: 'idempotency.key_reused', message: 'already used with other parameters or another body' }],
-      });
+      throw new HttpProblem(
+        422,
+        'idempotency.key_reused',
+        'this Idempotency-Key was already used for another request on this route; use a new key for a new request',
+        {
+          errors: [
+            {
+              field: 'headers.idempotency-key',
+              rule: 'idempotency.key_reused',
+              message: 'already used with other parameters or another body',
+            },
+          ],
+        },
+      );
     }
   });
 }

@@ -21,8 +21,9 @@ const BAD_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])
 export const isStorableText = (text: string): boolean => !BAD_TEXT.test(text);
 
 /** Escapes what cannot be shown in a field name (the offending characters themselves). */
-// eslint-disable-next-line no-control-regex -- escaping control characters is the point
-const printable = (text: string) => text.replace(/[\u0000-\u001f\ud800-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const printable = (text: string) =>
+  // eslint-disable-next-line no-control-regex -- escaping control characters is the point
+  text.replace(/[\u0000-\u001f\ud800-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 interface Frame {
   readonly value: unknown;
@@ -62,7 +63,8 @@ export function inspectInput(input: unknown, where: string): FieldError | undefi
     for (const key of keys) {
       if (BAD_TEXT.test(key)) return textError([where, ...pathOf(frame), printable(key)].join('.'), 'a key');
     }
-    for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (value as Record<string, unknown>)[keys[i]!], depth, key: keys[i]!, parent: frame });
+    for (let i = keys.length - 1; i >= 0; i--)
+      stack.push({ value: (value as Record<string, unknown>)[keys[i]!], depth, key: keys[i]!, parent: frame });
   }
   return undefined;
 }

@@ -26,7 +26,11 @@ export const problemSchema = z
     instance: z.string().optional(),
     requestId: z.string().optional(),
     rule: z.string().optional().describe('The domain rule broken, e.g. template.name.unique'),
-    errors: z.array(z.object({ field: z.string().describe('e.g. body.name, query.pageSize, headers.if-match'), rule: z.string(), message: z.string() })).optional(),
+    errors: z
+      .array(
+        z.object({ field: z.string().describe('e.g. body.name, query.pageSize, headers.if-match'), rule: z.string(), message: z.string() }),
+      )
+      .optional(),
   })
   .catchall(z.unknown());
 apiSchemas.add(problemSchema, { id: 'Problem', description: 'application/problem+json (RFC 9457)' });
@@ -83,7 +87,10 @@ const problemResponse = (status: number) => ({
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
 
-const zodTransform = createJsonSchemaTransform({ schemaRegistry: apiSchemas, skipList: ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/initOAuth', '/docs/uiConfig', '/docs/static/*'] });
+const zodTransform = createJsonSchemaTransform({
+  schemaRegistry: apiSchemas,
+  skipList: ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/initOAuth', '/docs/uiConfig', '/docs/static/*'],
+});
 
 /** zod → JSON Schema, then the error answers each route can give, unless the route documents them itself. */
 export const openApiRouteTransform: SwaggerTransform = (input) => {

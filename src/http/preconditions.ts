@@ -32,6 +32,11 @@ export const commandHeaders = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8–128 characters of letters, digits, _ . : -')
     .optional()
-    .describe('Names the command for you on this route: the same request again returns the first result and appends nothing; the same key with another request is 422 idempotency.key_reused'),
-  'x-correlation-id': z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional(),
+    .describe(
+      'Names the command for you on this route: the same request again returns the first result and appends nothing; the same key with another request is 422 idempotency.key_reused',
+    ),
+  'x-correlation-id': z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,128}$/)
+    .optional(),
 });

@@ -56,12 +56,33 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-const STATUS_OF_KIND: Record<RuleViolationKind, number> = { invalid: 400, conflict: 409, not_found: 404, forbidden: 403, too_many: 429, unprocessable: 422 };
+const STATUS_OF_KIND: Record<RuleViolationKind, number> = {
+  invalid: 400,
+  conflict: 409,
+  not_found: 404,
+  forbidden: 403,
+  too_many: 429,
+  unprocessable: 422,
+};
 
 const problemType = (rule: string) => `https://kyo.dev/problems/${rule}`;
 
-export function sendProblem(reply: FastifyReply, status: number, rule: string, detail: string, extensions: Record<string, unknown> = {}): FastifyReply {
-  const body: Problem = { type: problemType(rule), title: TITLES[status] ?? 'Error', status, detail, instance: reply.request.url, requestId: reply.request.id, ...extensions };
+export function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  rule: string,
+  detail: string,
+  extensions: Record<string, unknown> = {},
+): FastifyReply {
+  const body: Problem = {
+    type: problemType(rule),
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    instance: reply.request.url,
+    requestId: reply.request.id,
+    ...extensions,
+  };
   return reply.code(status).type('application/problem+json').send(body);
 }
 
@@ -95,7 +116,10 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   if (error instanceof WrongExpectedRevisionError) {
     const current = error.actual === 'no_stream' ? null : Number(error.actual);
     if (current !== null) reply.header('etag', `"${current}"`);
-    return sendProblem(reply, 409, 'concurrency', 'the resource changed since you read it; reload and retry', { currentRevision: current, expectedRevision: String(error.expected) });
+    return sendProblem(reply, 409, 'concurrency', 'the resource changed since you read it; reload and retry', {
+      currentRevision: current,
+      expectedRevision: String(error.expected),
+    });
   }
   if (error instanceof IdempotencyConflictError) {
     return sendProblem(reply, 409, 'idempotency', 'this command id was already used for a different change');
@@ -109,9 +133,15 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   }
   if (error instanceof ProjectionTimeoutError) {
     reply.header('retry-after', '1');
-    return sendProblem(reply, 503, 'read_model.lagging', `the read model has not reached position minPosition yet (waited ${error.timeoutMs} ms); retry shortly`, {
-      lagging: error.lagging,
-    });
+    return sendProblem(
+      reply,
+      503,
+      'read_model.lagging',
+      `the read model has not reached position minPosition yet (waited ${error.timeoutMs} ms); retry shortly`,
+      {
+        lagging: error.lagging,
+      },
+    );
   }
   if (error instanceof RebuildInProgressError) return sendProblem(reply, 409, 'rebuild.in_progress', error.message);
   if (error instanceof UnknownProjectionError) return sendProblem(reply, 404, 'projection.unknown', error.message);
@@ -123,10 +153,14 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return sendProblem(reply, 415, 'body.media_type', 'send the body as application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return sendProblem(reply, 400, 'body.empty', 'the JSON body is empty', { errors: [{ field: 'body', rule: 'required', message: 'a JSON body is required' }] });
+      return sendProblem(reply, 400, 'body.empty', 'the JSON body is empty', {
+        errors: [{ field: 'body', rule: 'required', message: 'a JSON body is required' }],
+      });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return sendProblem(reply, 400, 'body.malformed_json', 'the body is not valid JSON', { errors: [{ field: 'body', rule: 'json', message: fastifyError.message }] });
+      return sendProblem(reply, 400, 'body.malformed_json', 'the body is not valid JSON', {
+        errors: [{ field: 'body', rule: 'json', message: fastifyError.message }],
+      });
   }
   if (error instanceof SyntaxError) return sendProblem(reply, 400, 'body.malformed_json', 'the body is not valid JSON');
   const status = fastifyError.statusCode;
@@ -139,5 +173,7 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
 
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'route.not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 404, 'route.not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
 }

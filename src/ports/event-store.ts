@@ -152,7 +152,11 @@ export class IdempotencyConflictError extends Error {
     readonly streamId: string,
     readonly reason: 'partial' | 'deleted' = 'partial',
   ) {
-    super(reason === 'partial' ? `stream ${streamId}: the append repeats some event ids but not all` : `stream ${streamId}: the append repeats ids of deleted events`);
+    super(
+      reason === 'partial'
+        ? `stream ${streamId}: the append repeats some event ids but not all`
+        : `stream ${streamId}: the append repeats ids of deleted events`,
+    );
   }
 }
 
@@ -166,7 +170,9 @@ export class InvalidEventError extends RangeError {
     readonly eventId: string,
     readonly path: string,
   ) {
-    super(`stream ${JSON.stringify(streamId)}: event ${eventId}: ${path} holds a NUL character or a lone surrogate, which cannot be stored`);
+    super(
+      `stream ${JSON.stringify(streamId)}: event ${eventId}: ${path} holds a NUL character or a lone surrogate, which cannot be stored`,
+    );
   }
 }
 

@@ -61,6 +61,11 @@ export function createProcessRuntime(options: {
     async stop() {
       await Promise.all(runners.map((runner) => runner.stop()));
     },
-    states: () => runners.map((runner) => ({ name: runner.name, state: runner.state(), ...(runner.lastError() ? { lastError: runner.lastError()! } : {}) })),
+    states: () =>
+      runners.map((runner) => ({
+        name: runner.name,
+        state: runner.state(),
+        ...(runner.lastError() ? { lastError: runner.lastError()! } : {}),
+      })),
   };
 }

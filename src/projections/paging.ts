@@ -22,5 +22,13 @@ export const pageOffset = (request: PageRequest): number => (request.page - 1) *
 
 export function pageOf<T>(items: T[], total: number, request: PageRequest): Page<T> {
   const pages = Math.ceil(total / request.pageSize);
-  return { items, total, page: request.page, pageSize: request.pageSize, pages, hasNext: request.page < pages, hasPrevious: request.page > 1 && total > 0 };
+  return {
+    items,
+    total,
+    page: request.page,
+    pageSize: request.pageSize,
+    pages,
+    hasNext: request.page < pages,
+    hasPrevious: request.page > 1 && total > 0,
+  };
 }

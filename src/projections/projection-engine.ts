@@ -92,7 +92,10 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     }
   }
 
-  async function waitFor(position: Position, { timeoutMs, projections }: { timeoutMs: number; projections?: readonly string[] }): Promise<void> {
+  async function waitFor(
+    position: Position,
+    { timeoutMs, projections }: { timeoutMs: number; projections?: readonly string[] },
+  ): Promise<void> {
     const names = projections ?? [...projectors.keys()];
     for (const name of names) if (!projectors.has(name)) throw new UnknownProjectionError(name);
     const deadline = Date.now() + timeoutMs;
@@ -151,7 +154,8 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     progress: { checkpoint: Position },
     within?: Transaction<unknown>,
   ): Promise<Position> {
-    const read = (from: Position) => eventStore.readAll({ after: from, maxCount: batchSize, ...(projector.filter ? { filter: projector.filter } : {}) });
+    const read = (from: Position) =>
+      eventStore.readAll({ after: from, maxCount: batchSize, ...(projector.filter ? { filter: projector.filter } : {}) });
     let page = await read(after);
     for (;;) {
       const next = page.isEnd ? undefined : read(page.lastPosition);
@@ -172,7 +176,12 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
    * projection has moved past `checkpoint` and the caller must catch up first. The swap never lowers the
    * checkpoint: that would drop events from the read model that readers were already told were there.
    */
-  async function swapIn(projector: Projector, target: string, rebuilt: Position, progress: { checkpoint: Position }): Promise<Position | undefined> {
+  async function swapIn(
+    projector: Projector,
+    target: string,
+    rebuilt: Position,
+    progress: { checkpoint: Position },
+  ): Promise<Position | undefined> {
     const name = projector.name;
     return db.kysely.transaction().execute(async (trx) => {
       // Locking the checkpoint row makes a runner on another instance (one that holds the lease) wait,
@@ -228,7 +237,9 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
         logger.info({ projection: name }, 'the live projection moved past the rebuild; catching up before the swap');
       }
       // Answers cached from the old tables would outlive the swap (#7.13): the projector drops them.
-      await projector.afterRebuild?.().catch((error: unknown) => logger.error({ err: error, projection: name }, 'dropping the cache after a rebuild failed'));
+      await projector
+        .afterRebuild?.()
+        .catch((error: unknown) => logger.error({ err: error, projection: name }, 'dropping the cache after a rebuild failed'));
       logger.info({ projection: name, seconds: (Date.now() - progress.startedAt.getTime()) / 1000 }, 'projection rebuilt and swapped in');
     } finally {
       rebuilds.delete(name);

@@ -43,7 +43,11 @@ export interface ProjectionStatus {
 
 export class ProjectionTimeoutError extends Error {
   override readonly name = 'ProjectionTimeoutError';
-  constructor(readonly position: Position, readonly timeoutMs: number, readonly lagging: readonly string[]) {
+  constructor(
+    readonly position: Position,
+    readonly timeoutMs: number,
+    readonly lagging: readonly string[],
+  ) {
     super(`projections ${lagging.join(', ')} did not reach the requested position within ${timeoutMs} ms`);
   }
 }

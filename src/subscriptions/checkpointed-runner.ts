@@ -89,7 +89,9 @@ export function createRunner(consumer: Consumer, options: RunnerOptions): Runner
         failures = 0;
         // Cache invalidation first, then the local wake-up of read-your-writes waiters.
         if (events.length > 0 && consumer.afterCommit) {
-          await consumer.afterCommit(events).catch((error: unknown) => options.logger.warn({ err: error, consumer: consumer.name }, 'afterCommit failed'));
+          await consumer
+            .afterCommit(events)
+            .catch((error: unknown) => options.logger.warn({ err: error, consumer: consumer.name }, 'afterCommit failed'));
         }
         options.onCommitted?.(consumer.name, events.length, next);
       },

@@ -56,17 +56,25 @@ export async function readCheckpoint(db: SqlDatabase, name: string): Promise<Pos
  * stale runner's batch fail (and roll back) instead of applying events twice.
  */
 export async function advanceCheckpoint(trx: AnyDb, name: string, from: Position, to: Position): Promise<void> {
-  const result = await sql`UPDATE projection_checkpoints SET commit_position = ${to.commit.toString()}::bigint, prepare_position = ${to.prepare.toString()}::bigint, updated_at = now()
-    WHERE name = ${name} AND commit_position = ${from.commit.toString()}::bigint AND prepare_position = ${from.prepare.toString()}::bigint`.execute(trx);
+  const result =
+    await sql`UPDATE projection_checkpoints SET commit_position = ${to.commit.toString()}::bigint, prepare_position = ${to.prepare.toString()}::bigint, updated_at = now()
+    WHERE name = ${name} AND commit_position = ${from.commit.toString()}::bigint AND prepare_position = ${from.prepare.toString()}::bigint`.execute(
+      trx,
+    );
   if (Number(result.numAffectedRows ?? 0n) !== 1) throw new CheckpointMovedError(name);
 }
 
 /** Locks the row for the rest of the transaction (a rebuild's swap) and returns the position in it. */
 export async function lockCheckpoint(trx: AnyDb, name: string): Promise<Position> {
-  const result = await sql<{ commit_position: string; prepare_position: string }>`SELECT commit_position::text, prepare_position::text FROM projection_checkpoints WHERE name = ${name} FOR UPDATE`.execute(trx);
+  const result = await sql<{
+    commit_position: string;
+    prepare_position: string;
+  }>`SELECT commit_position::text, prepare_position::text FROM projection_checkpoints WHERE name = ${name} FOR UPDATE`.execute(trx);
   return toPosition(result.rows[0]);
 }
 
 export async function setCheckpoint(trx: AnyDb, name: string, to: Position): Promise<void> {
-  await sql`UPDATE projection_checkpoints SET commit_position = ${to.commit.toString()}::bigint, prepare_position = ${to.prepare.toString()}::bigint, updated_at = now(), rebuilt_at = now() WHERE name = ${name}`.execute(trx);
+  await sql`UPDATE projection_checkpoints SET commit_position = ${to.commit.toString()}::bigint, prepare_position = ${to.prepare.toString()}::bigint, updated_at = now(), rebuilt_at = now() WHERE name = ${name}`.execute(
+    trx,
+  );
 }

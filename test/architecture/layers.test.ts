@@ -108,7 +108,9 @@ const known = new Set(sources.map((file) => file.path));
 // Every finding, before the exceptions are taken out.
 const layerViolations = sources.flatMap((file) => {
   const from = layerOf(file.path);
-  return file.imports.filter((imported) => layerOf(imported) !== from && !(RULES[from] ?? []).includes(layerOf(imported))).map((imported) => `${file.path} -> ${imported}`);
+  return file.imports
+    .filter((imported) => layerOf(imported) !== from && !(RULES[from] ?? []).includes(layerOf(imported)))
+    .map((imported) => `${file.path} -> ${imported}`);
 });
 const importCycles = cycles(new Map(sources.map((file) => [file.path, file.imports]))).map((component) => component.join(' <> '));
 const longFiles = sources.filter((file) => file.lines > MAX_LINES).map((file) => `${file.path} (${file.lines} lines)`);
@@ -147,7 +149,9 @@ describe('the import picture of src/', () => {
   });
 
   it('resolves every relative import to a file in src/', () => {
-    expect(sources.flatMap((file) => file.imports.filter((imported) => !known.has(imported)).map((imported) => `${file.path} -> ${imported}`))).toEqual([]);
+    expect(
+      sources.flatMap((file) => file.imports.filter((imported) => !known.has(imported)).map((imported) => `${file.path} -> ${imported}`)),
+    ).toEqual([]);
   });
 
   it('lists only exceptions that still occur (delete an entry once its part lands)', () => {

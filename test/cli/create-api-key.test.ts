@@ -27,7 +27,9 @@ function startService(dataDir: string, port: number): StartedProcess {
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const service = { child, output: () => output, exited };
   started.push(service);
   return service;
@@ -37,7 +39,10 @@ async function createKey(dataDir: string): Promise<{ code: number | null; output
   const run = runNpm(['run', 'keys:create', '--', '--tenant', 'acme', '--user', 'alice', '--permissions', 'admin'], { DATA_DIR: dataDir });
   started.push(run);
   const { code } = await run.exited;
-  const key = run.output().split('\n').find((line) => /^kyo_\S+$/.test(line.trim()));
+  const key = run
+    .output()
+    .split('\n')
+    .find((line) => /^kyo_\S+$/.test(line.trim()));
   return { code, output: run.output(), key: key?.trim() };
 }
 

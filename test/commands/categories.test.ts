@@ -12,7 +12,13 @@ import {
 } from '../../src/commands/categories/index.js';
 import { categoryStreamId } from '../../src/domain/categories/index.js';
 import type { CommandContext, CommandDeps } from '../../src/commands/handle-command.js';
-import { ORPHANED_CLAIM_GRACE_MS, RESERVATION_CLAIMED, RESERVATION_RELEASED, reservationStreamId, reserve } from '../../src/commands/reservations.js';
+import {
+  ORPHANED_CLAIM_GRACE_MS,
+  RESERVATION_CLAIMED,
+  RESERVATION_RELEASED,
+  reservationStreamId,
+  reserve,
+} from '../../src/commands/reservations.js';
 import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore } from '../../src/ports/event-store.js';
 import { RuleViolation } from '../../src/domain/rule-violation.js';
 import { contextFor, manualClock, openPgliteStore, type OpenStore } from './fixtures/store.js';
@@ -28,7 +34,10 @@ describe('category commands on PGlite', () => {
   /** Who holds a name right now, per its reservation stream. */
   async function holderOf(name: string, tenant = tenantId): Promise<string | undefined> {
     try {
-      const [last] = await store.readStream(reservationStreamId(CATEGORY_NAME_SCOPE, tenant, name), { direction: 'backwards', maxCount: 1 });
+      const [last] = await store.readStream(reservationStreamId(CATEGORY_NAME_SCOPE, tenant, name), {
+        direction: 'backwards',
+        maxCount: 1,
+      });
       return last?.type === RESERVATION_CLAIMED ? String(last.data.ownerStreamId) : undefined;
     } catch (error) {
       if (error instanceof StreamNotFoundError) return undefined;
@@ -36,8 +45,13 @@ describe('category commands on PGlite', () => {
     }
   }
 
-  const create = (name: string, categoryId: string = randomUUID(), context = ctx()) => createCategory(deps(), context, { categoryId, name, description: '' }).then(() => categoryId);
-  const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
+  const create = (name: string, categoryId: string = randomUUID(), context = ctx()) =>
+    createCategory(deps(), context, { categoryId, name, description: '' }).then(() => categoryId);
+  const refusal = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
 
   beforeAll(async () => {
     opened = await openPgliteStore();
@@ -63,7 +77,11 @@ describe('category commands on PGlite', () => {
     expect(await holderOf('data science')).toBe(categoryStreamId(first));
 
     const otherTenant = randomUUID();
-    await createCategory(deps(), contextFor({ tenantId: otherTenant }), { categoryId: randomUUID(), name: 'Data Science', description: '' });
+    await createCategory(deps(), contextFor({ tenantId: otherTenant }), {
+      categoryId: randomUUID(),
+      name: 'Data Science',
+      description: '',
+    });
   });
 
   it('lets exactly one of several concurrent creates with the same name win', async () => {
@@ -141,10 +159,16 @@ describe('category commands on PGlite', () => {
     const old = await create('Latin');
     await archiveCategory(deps(), ctx(), { categoryId: old });
     expect(await holderOf('Latin')).toBeUndefined();
-    await expect(describeCategory(deps(), ctx(), { categoryId: old, description: 'x' })).rejects.toMatchObject({ rule: 'category.archived', kind: 'conflict' });
+    await expect(describeCategory(deps(), ctx(), { categoryId: old, description: 'x' })).rejects.toMatchObject({
+      rule: 'category.archived',
+      kind: 'conflict',
+    });
 
     const successor = await create('latin');
-    await expect(restoreCategory(deps(), ctx(), { categoryId: old })).rejects.toMatchObject({ rule: 'category.name.unique', field: 'name' });
+    await expect(restoreCategory(deps(), ctx(), { categoryId: old })).rejects.toMatchObject({
+      rule: 'category.name.unique',
+      field: 'name',
+    });
     expect(await holderOf('Latin')).toBe(categoryStreamId(successor));
 
     await renameCategory(deps(), ctx(), { categoryId: successor, name: 'Classics' });
@@ -174,7 +198,13 @@ describe('category commands on PGlite', () => {
     tenantId = randomUUID();
     const crashed = randomUUID();
     // As if createCategory had claimed and the process died before appending.
-    await reserve(deps(), { scope: CATEGORY_NAME_SCOPE, tenantId, value: 'Robotics', ownerStreamId: categoryStreamId(crashed), context: ctx() });
+    await reserve(deps(), {
+      scope: CATEGORY_NAME_SCOPE,
+      tenantId,
+      value: 'Robotics',
+      ownerStreamId: categoryStreamId(crashed),
+      context: ctx(),
+    });
     await expect(create('Robotics')).rejects.toMatchObject({ rule: 'category.name.unique' });
     clock.advance(ORPHANED_CLAIM_GRACE_MS + 1);
     const other = await create('Robotics');
@@ -182,7 +212,13 @@ describe('category commands on PGlite', () => {
     await expect(create('Robotics', crashed)).rejects.toMatchObject({ rule: 'category.name.unique' });
 
     const retried = randomUUID();
-    await reserve(deps(), { scope: CATEGORY_NAME_SCOPE, tenantId, value: 'Welding', ownerStreamId: categoryStreamId(retried), context: ctx() });
+    await reserve(deps(), {
+      scope: CATEGORY_NAME_SCOPE,
+      tenantId,
+      value: 'Welding',
+      ownerStreamId: categoryStreamId(retried),
+      context: ctx(),
+    });
     await create('Welding', retried); // the client's retry of the crashed request
     expect(await holderOf('Welding')).toBe(categoryStreamId(retried));
   });
@@ -193,7 +229,9 @@ describe('category commands on PGlite', () => {
     const releasesFail: EventStore = {
       ...store,
       append: (streamId, events, options) =>
-        events.some((e) => e.type === RESERVATION_RELEASED) ? Promise.reject(new Error('connection lost')) : store.append(streamId, events, options),
+        events.some((e) => e.type === RESERVATION_RELEASED)
+          ? Promise.reject(new Error('connection lost'))
+          : store.append(streamId, events, options),
     };
     const renamed = await renameCategory({ ...deps(), eventStore: releasesFail }, ctx(), { categoryId: id, name: 'Plant Science' });
     expect(renamed.state).toMatchObject({ name: 'Plant Science' });

@@ -3,7 +3,13 @@
 // afterwards the aggregate is unchanged and the name is free at once for anyone (no grace period).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATEGORY_NAME_SCOPE, createCategory, renameCategory, restoreCategory, archiveCategory } from '../../src/commands/categories/index.js';
+import {
+  CATEGORY_NAME_SCOPE,
+  createCategory,
+  renameCategory,
+  restoreCategory,
+  archiveCategory,
+} from '../../src/commands/categories/index.js';
 import { categoryStreamId } from '../../src/domain/categories/index.js';
 import type { CommandContext } from '../../src/commands/handle-command.js';
 import { RESERVATION_CLAIMED, reservationStreamId, reserve } from '../../src/commands/reservations.js';
@@ -58,7 +64,10 @@ function rollbackSuite(label: string, open: () => Promise<OpenStore>) {
     async function expectFree(scope: string, name: string) {
       const [last] = (await eventsOf(reservationStreamId(scope, tenantId, name))).slice(-1);
       expect(last?.type, `${name} is still claimed`).not.toBe(RESERVATION_CLAIMED);
-      await reserve({ eventStore: opened.store, clock: clock.now }, { scope, tenantId, value: name, ownerStreamId: `someone-${randomUUID()}`, context: ctx() });
+      await reserve(
+        { eventStore: opened.store, clock: clock.now },
+        { scope, tenantId, value: name, ownerStreamId: `someone-${randomUUID()}`, context: ctx() },
+      );
     }
 
     describe('templates', () => {
@@ -67,7 +76,13 @@ function rollbackSuite(label: string, open: () => Promise<OpenStore>) {
       beforeAll(() => {
         const wrapped = failingAggregateAppends(opened.store, 'template-');
         failing = wrapped.switchable;
-        deps = { eventStore: wrapped.store, clock: clock.now, limits: { maxTemplatesPerTenant: 1000 }, countTemplates: async () => 0, subtreeDepth: async () => 1 };
+        deps = {
+          eventStore: wrapped.store,
+          clock: clock.now,
+          limits: { maxTemplatesPerTenant: 1000 },
+          countTemplates: async () => 0,
+          subtreeDepth: async () => 1,
+        };
       });
       const make = async (name: string) => {
         const templateId = randomUUID();
@@ -89,7 +104,9 @@ function rollbackSuite(label: string, open: () => Promise<OpenStore>) {
       it('create: the name claimed before the failed template append is free again', async () => {
         tenantId = randomUUID();
         const templateId = randomUUID();
-        await failsCleanly(templateId, () => createTemplate(deps, ctx(), { templateId, name: 'Glassblowing', templateType: 'base' } as Parameters<typeof createTemplate>[2]));
+        await failsCleanly(templateId, () =>
+          createTemplate(deps, ctx(), { templateId, name: 'Glassblowing', templateType: 'base' } as Parameters<typeof createTemplate>[2]),
+        );
         await expectFree(TEMPLATE_NAME_SCOPE, 'Glassblowing');
       });
 
@@ -98,7 +115,9 @@ function rollbackSuite(label: string, open: () => Promise<OpenStore>) {
         const templateId = await make('Ceramics');
         await failsCleanly(templateId, () => updateTemplate(deps, ctx(), { templateId, changes: { name: 'Porcelain' } }));
         await expectFree(TEMPLATE_NAME_SCOPE, 'Porcelain');
-        await expect(reserve(deps, { scope: TEMPLATE_NAME_SCOPE, tenantId, value: 'Ceramics', ownerStreamId: 'someone-else', context: ctx() })).rejects.toMatchObject({ rule: 'template.name.unique' });
+        await expect(
+          reserve(deps, { scope: TEMPLATE_NAME_SCOPE, tenantId, value: 'Ceramics', ownerStreamId: 'someone-else', context: ctx() }),
+        ).rejects.toMatchObject({ rule: 'template.name.unique' });
 
         await updateTemplate(deps, ctx(), { templateId, changes: { name: 'Stoneware' } }); // version 2: "Ceramics" is given back
         await failsCleanly(templateId, () => restoreTemplateVersion(deps, ctx(), { templateId, version: 1 }));
@@ -114,26 +133,47 @@ function rollbackSuite(label: string, open: () => Promise<OpenStore>) {
     describe('refused before any claim', () => {
       it('a stale If-Match on a rename, restore or unarchive writes no reservation event at all', async () => {
         tenantId = randomUUID();
-        const deps: TemplateCommandDeps = { eventStore: opened.store, clock: clock.now, limits: { maxTemplatesPerTenant: 1000 }, countTemplates: async () => 0, subtreeDepth: async () => 1 };
+        const deps: TemplateCommandDeps = {
+          eventStore: opened.store,
+          clock: clock.now,
+          limits: { maxTemplatesPerTenant: 1000 },
+          countTemplates: async () => 0,
+          subtreeDepth: async () => 1,
+        };
         const templateId = randomUUID();
         await createTemplate(deps, ctx(), { templateId, name: 'Weaving', templateType: 'base' } as Parameters<typeof createTemplate>[2]);
         await updateTemplate(deps, ctx(), { templateId, changes: { name: 'Knitting' } }); // revision 1
         const stale = { templateId, expectedRevision: 0n };
-        await expect(updateTemplate(deps, ctx(), { ...stale, changes: { name: 'Felting' } })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        await expect(updateTemplate(deps, ctx(), { ...stale, changes: { name: 'Felting' } })).rejects.toBeInstanceOf(
+          WrongExpectedRevisionError,
+        );
         await expect(restoreTemplateVersion(deps, ctx(), { ...stale, version: 1 })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
         await changeTemplateStatus(deps, ctx(), { templateId, action: 'archive' }); // revision 2, gives "Knitting" back
-        await expect(changeTemplateStatus(deps, ctx(), { ...stale, action: 'unarchive' })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
-        for (const name of ['Felting', 'Weaving']) expect(await eventsOf(reservationStreamId(TEMPLATE_NAME_SCOPE, tenantId, name)), name).toHaveLength(name === 'Weaving' ? 2 : 0);
-        expect((await eventsOf(reservationStreamId(TEMPLATE_NAME_SCOPE, tenantId, 'Knitting'))).map((event) => event.type)).toEqual([RESERVATION_CLAIMED, 'ReservationReleased']);
+        await expect(changeTemplateStatus(deps, ctx(), { ...stale, action: 'unarchive' })).rejects.toBeInstanceOf(
+          WrongExpectedRevisionError,
+        );
+        for (const name of ['Felting', 'Weaving'])
+          expect(await eventsOf(reservationStreamId(TEMPLATE_NAME_SCOPE, tenantId, name)), name).toHaveLength(name === 'Weaving' ? 2 : 0);
+        expect((await eventsOf(reservationStreamId(TEMPLATE_NAME_SCOPE, tenantId, 'Knitting'))).map((event) => event.type)).toEqual([
+          RESERVATION_CLAIMED,
+          'ReservationReleased',
+        ]);
 
         const categories = { eventStore: opened.store, clock: clock.now };
         const categoryId = randomUUID();
         await createCategory(categories, ctx(), { categoryId, name: 'Dyeing', description: '' });
-        await expect(renameCategory(categories, ctx(), { categoryId, name: 'Spinning', expectedRevision: 5n })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        await expect(renameCategory(categories, ctx(), { categoryId, name: 'Spinning', expectedRevision: 5n })).rejects.toBeInstanceOf(
+          WrongExpectedRevisionError,
+        );
         await archiveCategory(categories, ctx(), { categoryId });
-        await expect(restoreCategory(categories, ctx(), { categoryId, expectedRevision: 0n })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        await expect(restoreCategory(categories, ctx(), { categoryId, expectedRevision: 0n })).rejects.toBeInstanceOf(
+          WrongExpectedRevisionError,
+        );
         expect(await eventsOf(reservationStreamId(CATEGORY_NAME_SCOPE, tenantId, 'Spinning'))).toEqual([]);
-        expect((await eventsOf(reservationStreamId(CATEGORY_NAME_SCOPE, tenantId, 'Dyeing'))).map((event) => event.type)).toEqual([RESERVATION_CLAIMED, 'ReservationReleased']);
+        expect((await eventsOf(reservationStreamId(CATEGORY_NAME_SCOPE, tenantId, 'Dyeing'))).map((event) => event.type)).toEqual([
+          RESERVATION_CLAIMED,
+          'ReservationReleased',
+        ]);
       });
     });
 

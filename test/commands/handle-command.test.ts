@@ -38,7 +38,11 @@ describe('handleCommand on PGlite', () => {
   it('appends the decided events with their metadata, deterministic ids and the injected clock', async () => {
     const streamId = counterStream();
     const context = contextFor({ causationId: 'event-42' });
-    const result = await handleCommand(deps(), counterDecider, { streamId, command: { type: 'IncrementAndNote', by: 3, note: 'hi' }, context });
+    const result = await handleCommand(deps(), counterDecider, {
+      streamId,
+      command: { type: 'IncrementAndNote', by: 3, note: 'hi' },
+      context,
+    });
 
     const stored = await store.readStream(streamId);
     expect(stored.map((e) => [e.type, e.data])).toEqual([
@@ -81,7 +85,11 @@ describe('handleCommand on PGlite', () => {
 
     const racedOnce = racingStore(store, 1, () => foreignIncrement(100));
     const counting = countingDecides(counterDecider);
-    const result = await handleCommand({ ...deps(), eventStore: racedOnce }, counting.decider, { streamId, command: { type: 'Increment', by: 5 }, context: contextFor() });
+    const result = await handleCommand({ ...deps(), eventStore: racedOnce }, counting.decider, {
+      streamId,
+      command: { type: 'Increment', by: 5 },
+      context: contextFor(),
+    });
     expect(counting.calls()).toBe(2);
     expect(racedOnce.appendCalls()).toBe(2);
     expect(result.state).toEqual({ count: 106, events: 3 });
@@ -89,7 +97,11 @@ describe('handleCommand on PGlite', () => {
     expect(result.revision).toBe(2n);
 
     const alwaysRaced = racingStore(store, Infinity, () => foreignIncrement(100));
-    const failing = handleCommand({ ...deps(), eventStore: alwaysRaced, maxRetries: 2 }, counterDecider, { streamId, command: { type: 'Increment', by: 5 }, context: contextFor() });
+    const failing = handleCommand({ ...deps(), eventStore: alwaysRaced, maxRetries: 2 }, counterDecider, {
+      streamId,
+      command: { type: 'Increment', by: 5 },
+      context: contextFor(),
+    });
     await expect(failing).rejects.toBeInstanceOf(WrongExpectedRevisionError);
     expect(alwaysRaced.appendCalls()).toBe(3); // the first attempt and two retries
     const events = await store.readStream(streamId);
@@ -98,29 +110,57 @@ describe('handleCommand on PGlite', () => {
 
   it('fails at once with WrongExpectedRevisionError when the caller’s expected revision (If-Match) is stale', async () => {
     const streamId = counterStream();
-    await handleCommand(deps(), counterDecider, { streamId, command: { type: 'IncrementAndNote', by: 1, note: 'n' }, context: contextFor() });
+    await handleCommand(deps(), counterDecider, {
+      streamId,
+      command: { type: 'IncrementAndNote', by: 1, note: 'n' },
+      context: contextFor(),
+    });
 
     const counting = countingDecides(counterDecider);
-    const stale = handleCommand(deps(), counting.decider, { streamId, command: { type: 'Increment', by: 1 }, context: contextFor(), expectedRevision: 0n });
+    const stale = handleCommand(deps(), counting.decider, {
+      streamId,
+      command: { type: 'Increment', by: 1 },
+      context: contextFor(),
+      expectedRevision: 0n,
+    });
     await expect(stale).rejects.toMatchObject({ name: 'WrongExpectedRevisionError', expected: 0n, actual: 1n });
-    const missing = handleCommand(deps(), counting.decider, { streamId, command: { type: 'Increment', by: 1 }, context: contextFor(), expectedRevision: 'no_stream' });
+    const missing = handleCommand(deps(), counting.decider, {
+      streamId,
+      command: { type: 'Increment', by: 1 },
+      context: contextFor(),
+      expectedRevision: 'no_stream',
+    });
     await expect(missing).rejects.toBeInstanceOf(WrongExpectedRevisionError);
     expect(counting.calls()).toBe(0);
 
     // Right when read, stale when written: no retry either, since the caller decided on what it had seen.
     const raced = racingStore(store, Infinity, () => foreignIncrement());
-    const racedWrite = handleCommand({ ...deps(), eventStore: raced }, counterDecider, { streamId, command: { type: 'Increment', by: 1 }, context: contextFor(), expectedRevision: 1n });
+    const racedWrite = handleCommand({ ...deps(), eventStore: raced }, counterDecider, {
+      streamId,
+      command: { type: 'Increment', by: 1 },
+      context: contextFor(),
+      expectedRevision: 1n,
+    });
     await expect(racedWrite).rejects.toBeInstanceOf(WrongExpectedRevisionError);
     expect(raced.appendCalls()).toBe(1);
 
-    const fresh = await handleCommand(deps(), counterDecider, { streamId, command: { type: 'Increment', by: 1 }, context: contextFor(), expectedRevision: 2n });
+    const fresh = await handleCommand(deps(), counterDecider, {
+      streamId,
+      command: { type: 'Increment', by: 1 },
+      context: contextFor(),
+      expectedRevision: 2n,
+    });
     expect(fresh.revision).toBe(3n);
   });
 
   it('answers a repeated command id with the first result, without deciding or appending again', async () => {
     const streamId = counterStream();
     const context = contextFor();
-    const first = await handleCommand(deps(), counterDecider, { streamId, command: { type: 'IncrementAndNote', by: 2, note: 'x' }, context });
+    const first = await handleCommand(deps(), counterDecider, {
+      streamId,
+      command: { type: 'IncrementAndNote', by: 2, note: 'x' },
+      context,
+    });
     await handleCommand(deps(), counterDecider, { streamId, command: { type: 'Increment', by: 10 }, context: contextFor() });
 
     const counting = countingDecides(counterDecider);
@@ -141,27 +181,48 @@ describe('handleCommand on PGlite', () => {
     await handleCommand(deps(), counterDecider, { streamId, command: { type: 'Increment', by: 1 }, context: contextFor() });
     const context = contextFor();
     const results = await Promise.all(
-      Array.from({ length: 6 }, () => handleCommand(deps(), counterDecider, { streamId, command: { type: 'IncrementAndNote', by: 7, note: 'once' }, context })),
+      Array.from({ length: 6 }, () =>
+        handleCommand(deps(), counterDecider, { streamId, command: { type: 'IncrementAndNote', by: 7, note: 'once' }, context }),
+      ),
     );
     const stored = await store.readStream(streamId);
     expect(stored.map((e) => e.type)).toEqual(['Incremented', 'Incremented', 'Noted']);
     expect(new Set(results.map((r) => r.revision))).toEqual(new Set([2n]));
-    expect(new Set(results.map((r) => r.events.map((e) => e.id).join()))).toEqual(new Set([stored.slice(1).map((e) => e.id).join()]));
+    expect(new Set(results.map((r) => r.events.map((e) => e.id).join()))).toEqual(
+      new Set([
+        stored
+          .slice(1)
+          .map((e) => e.id)
+          .join(),
+      ]),
+    );
   });
 
   it('treats another tenant’s stream exactly like a missing one', async () => {
     const streamId = counterStream();
-    await handleCommand(deps(), counterDecider, { streamId, command: { type: 'Increment', by: 1 }, context: contextFor({ tenantId: 'tenant-a' }) });
+    await handleCommand(deps(), counterDecider, {
+      streamId,
+      command: { type: 'Increment', by: 1 },
+      context: contextFor({ tenantId: 'tenant-a' }),
+    });
 
     const asOtherTenant = (id: string) =>
-      handleCommand(deps(), counterDecider, { streamId: id, command: { type: 'IncrementExisting', by: 1 }, context: contextFor({ tenantId: 'tenant-b' }) }).catch((e: unknown) => e);
+      handleCommand(deps(), counterDecider, {
+        streamId: id,
+        command: { type: 'IncrementExisting', by: 1 },
+        context: contextFor({ tenantId: 'tenant-b' }),
+      }).catch((e: unknown) => e);
     const [theirs, missing] = await Promise.all([asOtherTenant(streamId), asOtherTenant(counterStream())]);
     for (const error of [theirs, missing]) {
       expect(error).toBeInstanceOf(RuleViolation);
       expect(error).toMatchObject({ rule: 'counter.not_found', kind: 'not_found', message: 'not found' });
     }
     // A command that would create the stream is refused too, rather than appending to another tenant's.
-    const create = handleCommand(deps(), counterDecider, { streamId, command: { type: 'Increment', by: 1 }, context: contextFor({ tenantId: 'tenant-b' }) });
+    const create = handleCommand(deps(), counterDecider, {
+      streamId,
+      command: { type: 'Increment', by: 1 },
+      context: contextFor({ tenantId: 'tenant-b' }),
+    });
     await expect(create).rejects.toMatchObject({ kind: 'not_found' });
     await expect(loadAggregate(deps(), counterDecider, streamId, { tenantId: 'tenant-b' })).rejects.toMatchObject({ kind: 'not_found' });
     expect(await store.readStream(streamId)).toHaveLength(1);
@@ -181,7 +242,11 @@ describe('handleCommand on PGlite', () => {
       ],
       { expectedRevision: 'no_stream' },
     );
-    const result = await handleCommand({ ...deps(), upcasters }, counterDecider, { streamId, command: { type: 'IncrementAndNote', by: 1, note: 'n' }, context: contextFor() });
+    const result = await handleCommand({ ...deps(), upcasters }, counterDecider, {
+      streamId,
+      command: { type: 'IncrementAndNote', by: 1, note: 'n' },
+      context: contextFor(),
+    });
     expect(result.state).toEqual({ count: 16, events: 5 });
     const written = (await store.readStream(streamId)).slice(3);
     expect(written.map((e) => [e.type, e.metadata.schemaVersion])).toEqual([
@@ -190,19 +255,30 @@ describe('handleCommand on PGlite', () => {
     ]);
 
     // Without the upcaster, version 2 is from the future: refused rather than misread.
-    await expect(handleCommand(deps(), counterDecider, { streamId, command: { type: 'Increment', by: 1 }, context: contextFor() })).rejects.toBeInstanceOf(
-      UnknownSchemaVersionError,
-    );
+    await expect(
+      handleCommand(deps(), counterDecider, { streamId, command: { type: 'Increment', by: 1 }, context: contextFor() }),
+    ).rejects.toBeInstanceOf(UnknownSchemaVersionError);
   });
 
   it('appends nothing when nothing is decided and reports where the stream stands', async () => {
-    const missing = await handleCommand(deps(), counterDecider, { streamId: counterStream(), command: { type: 'Nothing' }, context: contextFor() });
+    const missing = await handleCommand(deps(), counterDecider, {
+      streamId: counterStream(),
+      command: { type: 'Nothing' },
+      context: contextFor(),
+    });
     expect(missing).toMatchObject({ revision: -1n, position: START, events: [], idempotent: false });
 
     const streamId = counterStream();
     const written = await handleCommand(deps(), counterDecider, { streamId, command: { type: 'Increment', by: 2 }, context: contextFor() });
     const nothing = await handleCommand(deps(), counterDecider, { streamId, command: { type: 'Nothing' }, context: contextFor() });
-    expect(nothing).toEqual({ streamId, revision: 0n, position: written.position, events: [], state: { count: 2, events: 1 }, idempotent: false });
+    expect(nothing).toEqual({
+      streamId,
+      revision: 0n,
+      position: written.position,
+      events: [],
+      state: { count: 2, events: 1 },
+      idempotent: false,
+    });
     expect(await store.readStream(streamId)).toHaveLength(1);
   });
 
@@ -235,28 +311,34 @@ function concurrentIncrementsProperty(name: string, open: () => Promise<OpenStor
 
     it('never loses an update under concurrent increments with retries', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 2, maxLength: 12 }), fc.integer({ min: 0, max: 4 }), async (amounts, maxRetries) => {
-          const streamId = counterStream();
-          const deps: CommandDeps = { eventStore: opened.store, clock: () => new Date(), maxRetries };
-          const outcomes = await Promise.allSettled(
-            amounts.map((by) => handleCommand(deps, counterDecider, { streamId, command: { type: 'Increment', by }, context: contextFor() })),
-          );
-          const failures = outcomes.filter((o) => o.status === 'rejected').map((o) => o.reason as unknown);
-          for (const failure of failures) expect(failure).toBeInstanceOf(WrongExpectedRevisionError);
-          const succeeded = amounts.filter((_, i) => outcomes[i]!.status === 'fulfilled');
-          expect(succeeded.length).toBeGreaterThan(0); // the first writer cannot conflict with anyone earlier
-          const { state, revision } = await loadAggregate(deps, counterDecider, streamId, { tenantId: 'tenant-a' });
-          expect(state.events).toBe(succeeded.length);
-          expect(state.count).toBe(succeeded.reduce((sum, by) => sum + by, 0));
-          expect(revision).toBe(BigInt(succeeded.length - 1));
-          // Each increment was decided on the state right before it: none decided on a stale count.
-          const events = await opened.store.readStream(streamId);
-          let running = 0;
-          for (const event of events) expect(event.data.after).toBe((running += Number(event.data.by)));
-          // Each success reported a distinct revision, the one its event was written at.
-          const revisions = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.revision] : []));
-          expect(new Set(revisions).size).toBe(succeeded.length);
-        }),
+        fc.asyncProperty(
+          fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 2, maxLength: 12 }),
+          fc.integer({ min: 0, max: 4 }),
+          async (amounts, maxRetries) => {
+            const streamId = counterStream();
+            const deps: CommandDeps = { eventStore: opened.store, clock: () => new Date(), maxRetries };
+            const outcomes = await Promise.allSettled(
+              amounts.map((by) =>
+                handleCommand(deps, counterDecider, { streamId, command: { type: 'Increment', by }, context: contextFor() }),
+              ),
+            );
+            const failures = outcomes.filter((o) => o.status === 'rejected').map((o) => o.reason as unknown);
+            for (const failure of failures) expect(failure).toBeInstanceOf(WrongExpectedRevisionError);
+            const succeeded = amounts.filter((_, i) => outcomes[i]!.status === 'fulfilled');
+            expect(succeeded.length).toBeGreaterThan(0); // the first writer cannot conflict with anyone earlier
+            const { state, revision } = await loadAggregate(deps, counterDecider, streamId, { tenantId: 'tenant-a' });
+            expect(state.events).toBe(succeeded.length);
+            expect(state.count).toBe(succeeded.reduce((sum, by) => sum + by, 0));
+            expect(revision).toBe(BigInt(succeeded.length - 1));
+            // Each increment was decided on the state right before it: none decided on a stale count.
+            const events = await opened.store.readStream(streamId);
+            let running = 0;
+            for (const event of events) expect(event.data.after).toBe((running += Number(event.data.by)));
+            // Each success reported a distinct revision, the one its event was written at.
+            const revisions = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.revision] : []));
+            expect(new Set(revisions).size).toBe(succeeded.length);
+          },
+        ),
         { numRuns },
       );
     });

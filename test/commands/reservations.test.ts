@@ -42,7 +42,8 @@ describe('reservations on PGlite', () => {
     context: contextFor({ tenantId }),
     ...extra,
   });
-  const claimsOf = async (value: string) => (await history(store, reservationStreamId(SCOPE, tenantId, value))).map((e) => [e.type, e.data.ownerStreamId]);
+  const claimsOf = async (value: string) =>
+    (await history(store, reservationStreamId(SCOPE, tenantId, value))).map((e) => [e.type, e.data.ownerStreamId]);
 
   beforeAll(async () => {
     opened = await openPgliteStore();
@@ -84,9 +85,16 @@ describe('reservations on PGlite', () => {
   it('loses a claim raced by another owner with a conflict, not an overwrite', async () => {
     tenantId = randomUUID();
     const streamId = reservationStreamId(SCOPE, tenantId, 'Green');
-    const rival = () => ({ id: randomUUID(), type: RESERVATION_CLAIMED, data: { ownerStreamId: 'widget-rival' }, metadata: { tenantId, occurredAt: clock.now().toISOString() } });
+    const rival = () => ({
+      id: randomUUID(),
+      type: RESERVATION_CLAIMED,
+      data: { ownerStreamId: 'widget-rival' },
+      metadata: { tenantId, occurredAt: clock.now().toISOString() },
+    });
     const raced = racingStore(store, 1, rival);
-    await expect(reserve({ ...deps(), eventStore: raced }, request('Green', 'widget-1'))).rejects.toMatchObject({ rule: 'widget.name.unique' });
+    await expect(reserve({ ...deps(), eventStore: raced }, request('Green', 'widget-1'))).rejects.toMatchObject({
+      rule: 'widget.name.unique',
+    });
     expect((await history(store, streamId)).map((e) => e.data.ownerStreamId)).toEqual(['widget-rival']);
   });
 
@@ -98,7 +106,9 @@ describe('reservations on PGlite', () => {
     await expect(reserve(deps(), request('Amber', 'widget-2'))).rejects.toBeInstanceOf(RuleViolation);
 
     // A live owner: its stream exists, so its claim stands however old.
-    await store.append('widget-alive', [{ id: randomUUID(), type: 'WidgetNamed', data: {}, metadata: { tenantId } }], { expectedRevision: 'no_stream' });
+    await store.append('widget-alive', [{ id: randomUUID(), type: 'WidgetNamed', data: {}, metadata: { tenantId } }], {
+      expectedRevision: 'no_stream',
+    });
     await reserve(deps(), request('Ochre', 'widget-alive'));
 
     clock.advance(ORPHANED_CLAIM_GRACE_MS + 1);
@@ -168,19 +178,30 @@ function concurrencyProperty(name: string, open: () => Promise<OpenStore>, numRu
           const deps: CommandDeps = { eventStore: opened.store, clock: () => new Date() };
           const outcomes = await Promise.allSettled(
             operations.map(({ kind, value, owner }) =>
-              (kind === 'reserve' ? reserve : release)(deps, { scope: SCOPE, tenantId, value, ownerStreamId: owner, context: contextFor({ tenantId }) }),
+              (kind === 'reserve' ? reserve : release)(deps, {
+                scope: SCOPE,
+                tenantId,
+                value,
+                ownerStreamId: owner,
+                context: contextFor({ tenantId }),
+              }),
             ),
           );
           for (const outcome of outcomes) {
             if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ rule: `${SCOPE}.unique`, kind: 'conflict' });
           }
           const values = [...new Set(operations.map((op) => op.value))];
-          const histories = new Map(await Promise.all(values.map(async (v) => [v, await history(opened.store, reservationStreamId(SCOPE, tenantId, v))] as const)));
+          const histories = new Map(
+            await Promise.all(values.map(async (v) => [v, await history(opened.store, reservationStreamId(SCOPE, tenantId, v))] as const)),
+          );
           for (const events of histories.values()) assertOneHolderAtATime(events);
           // Every reservation reported as made is in its stream: the owner claimed it (now or before).
           operations.forEach((op, i) => {
             if (op.kind !== 'reserve' || outcomes[i]!.status !== 'fulfilled') return;
-            const claimers = histories.get(op.value)!.filter((e) => e.type === RESERVATION_CLAIMED).map((e) => e.data.ownerStreamId);
+            const claimers = histories
+              .get(op.value)!
+              .filter((e) => e.type === RESERVATION_CLAIMED)
+              .map((e) => e.data.ownerStreamId);
             expect(claimers).toContain(op.owner);
           });
           // Without releases the first claim is final: exactly one owner per value ever succeeds.

@@ -19,7 +19,12 @@ import {
 } from '../../src/commands/templates/index.js';
 import { StreamNotFoundError, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../src/ports/event-store.js';
 import { RuleViolation } from '../../src/domain/rule-violation.js';
-import { MAX_INHERITANCE_DEPTH, templateStreamId, templateUsageStreamId, type CreateTemplateData } from '../../src/domain/templates/index.js';
+import {
+  MAX_INHERITANCE_DEPTH,
+  templateStreamId,
+  templateUsageStreamId,
+  type CreateTemplateData,
+} from '../../src/domain/templates/index.js';
 import { contextFor, manualClock, openPgliteStore, type OpenStore } from './fixtures/store.js';
 
 type CreateInput = Omit<CreateTemplateData, 'ownerTenantId' | 'templateId'>;
@@ -30,7 +35,13 @@ describe('template commands on PGlite', () => {
   const clock = manualClock();
   let templateCount = 0;
   const limits = { maxTemplatesPerTenant: 1000 };
-  const deps = (): TemplateCommandDeps => ({ eventStore: store, clock: clock.now, limits, countTemplates: async () => templateCount, subtreeDepth: async () => 1 });
+  const deps = (): TemplateCommandDeps => ({
+    eventStore: store,
+    clock: clock.now,
+    limits,
+    countTemplates: async () => templateCount,
+    subtreeDepth: async () => 1,
+  });
   let tenantId: string; // fresh per test: names of one test never meet another's
   const ctx = (overrides: Partial<CommandContext> = {}) => contextFor({ tenantId, ...overrides });
 
@@ -62,14 +73,28 @@ describe('template commands on PGlite', () => {
     return templateId;
   };
   const activate = (templateId: string, context = ctx()) => changeTemplateStatus(deps(), context, { templateId, action: 'activate' });
-  const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
+  const refusal = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
 
   describe('create', () => {
     it('creates a draft of the caller’s tenant in the template’s stream, holding its name', async () => {
       const templateId = randomUUID();
-      const result = await createTemplate(deps(), ctx(), { templateId: templateId.toUpperCase(), name: '  Yoga basics ', templateType: 'base' });
+      const result = await createTemplate(deps(), ctx(), {
+        templateId: templateId.toUpperCase(),
+        name: '  Yoga basics ',
+        templateType: 'base',
+      });
       expect(result).toMatchObject({ streamId: templateStreamId(templateId), revision: 0n, idempotent: false });
-      expect(result.state).toMatchObject({ status: 'draft', templateId, ownerTenantId: tenantId, version: 1, content: { name: 'Yoga basics' } });
+      expect(result.state).toMatchObject({
+        status: 'draft',
+        templateId,
+        ownerTenantId: tenantId,
+        version: 1,
+        content: { name: 'Yoga basics' },
+      });
       expect(await holderOf('yoga basics')).toBe(templateStreamId(templateId));
     });
 
@@ -85,10 +110,18 @@ describe('template commands on PGlite', () => {
       const mine = randomUUID();
       await createCategory(deps(), ctx(), { categoryId: mine, name: 'Sport', description: '' });
       await make('In a category', { categoryId: mine });
-      await expect(make('Nowhere', { categoryId: randomUUID() })).rejects.toMatchObject({ rule: 'template.category.not_found', kind: 'unprocessable' });
-      await expect(make('Theirs', { categoryId: mine }, contextFor({ tenantId: randomUUID() }))).rejects.toMatchObject({ rule: 'template.category.not_found' });
+      await expect(make('Nowhere', { categoryId: randomUUID() })).rejects.toMatchObject({
+        rule: 'template.category.not_found',
+        kind: 'unprocessable',
+      });
+      await expect(make('Theirs', { categoryId: mine }, contextFor({ tenantId: randomUUID() }))).rejects.toMatchObject({
+        rule: 'template.category.not_found',
+      });
       await archiveCategory(deps(), ctx(), { categoryId: mine });
-      await expect(make('Archived', { categoryId: mine })).rejects.toMatchObject({ rule: 'template.category.archived', kind: 'unprocessable' });
+      await expect(make('Archived', { categoryId: mine })).rejects.toMatchObject({
+        rule: 'template.category.archived',
+        kind: 'unprocessable',
+      });
       expect(await holderOf('archived')).toBeUndefined();
     });
   });
@@ -105,14 +138,18 @@ describe('template commands on PGlite', () => {
 
     it('gives the name back when the create clashes with an existing template', async () => {
       const templateId = await make('First');
-      await expect(createTemplate(deps(), ctx(), { templateId, name: 'Second', templateType: 'base' })).rejects.toMatchObject({ rule: 'template.exists' });
+      await expect(createTemplate(deps(), ctx(), { templateId, name: 'Second', templateType: 'base' })).rejects.toMatchObject({
+        rule: 'template.exists',
+      });
       expect(await holderOf('second')).toBeUndefined();
       expect(await holderOf('first')).toBe(templateStreamId(templateId));
     });
 
     it('moves the claim on rename, and claims nothing for a rename refused by If-Match', async () => {
       const templateId = await make('Old name');
-      await expect(updateTemplate(deps(), ctx(), { templateId, expectedRevision: 5n, changes: { name: 'New name' } })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await expect(
+        updateTemplate(deps(), ctx(), { templateId, expectedRevision: 5n, changes: { name: 'New name' } }),
+      ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
       expect(await holderOf('new name')).toBeUndefined();
 
       const renamed = await updateTemplate(deps(), ctx(), { templateId, expectedRevision: 0n, changes: { name: 'New name' } });
@@ -124,7 +161,9 @@ describe('template commands on PGlite', () => {
     it('refuses a rename to a taken name and leaves both templates as they were', async () => {
       const a = await make('Alpha');
       const b = await make('Beta');
-      await expect(updateTemplate(deps(), ctx(), { templateId: b, changes: { name: 'alpha' } })).rejects.toMatchObject({ rule: 'template.name.unique' });
+      await expect(updateTemplate(deps(), ctx(), { templateId: b, changes: { name: 'alpha' } })).rejects.toMatchObject({
+        rule: 'template.name.unique',
+      });
       expect(await eventsOf(templateStreamId(b))).toHaveLength(1);
       expect([await holderOf('alpha'), await holderOf('beta')]).toEqual([templateStreamId(a), templateStreamId(b)]);
     });
@@ -133,10 +172,15 @@ describe('template commands on PGlite', () => {
       const old = await make('Seasonal');
       await changeTemplateStatus(deps(), ctx(), { templateId: old, action: 'archive' });
       expect(await holderOf('seasonal')).toBeUndefined();
-      await expect(updateTemplate(deps(), ctx(), { templateId: old, changes: { description: 'x' } })).rejects.toMatchObject({ rule: 'template.archived', kind: 'conflict' });
+      await expect(updateTemplate(deps(), ctx(), { templateId: old, changes: { description: 'x' } })).rejects.toMatchObject({
+        rule: 'template.archived',
+        kind: 'conflict',
+      });
 
       const successor = await make('Seasonal');
-      await expect(changeTemplateStatus(deps(), ctx(), { templateId: old, action: 'unarchive' })).rejects.toMatchObject({ rule: 'template.name.unique' });
+      await expect(changeTemplateStatus(deps(), ctx(), { templateId: old, action: 'unarchive' })).rejects.toMatchObject({
+        rule: 'template.name.unique',
+      });
       await changeTemplateStatus(deps(), ctx(), { templateId: successor, action: 'archive' });
       const back = await changeTemplateStatus(deps(), ctx(), { templateId: old, action: 'unarchive' });
       expect(back.state.status).toBe('draft');
@@ -145,7 +189,10 @@ describe('template commands on PGlite', () => {
 
     it('refuses a status change the lifecycle does not allow, before claiming', async () => {
       const templateId = await make('Fresh');
-      await expect(changeTemplateStatus(deps(), ctx(), { templateId, action: 'deprecate' })).rejects.toMatchObject({ rule: 'template.status.transition', kind: 'conflict' });
+      await expect(changeTemplateStatus(deps(), ctx(), { templateId, action: 'deprecate' })).rejects.toMatchObject({
+        rule: 'template.status.transition',
+        kind: 'conflict',
+      });
       await expect(changeTemplateStatus(deps(), ctx(), { templateId, action: 'unarchive' })).resolves.toMatchObject({ events: [] }); // already a draft
     });
 
@@ -180,16 +227,27 @@ describe('template commands on PGlite', () => {
       const root = await make('Root');
       const child = await make('Child', { parentTemplateId: root });
       const grandchild = await make('Grandchild', { parentTemplateId: child });
-      await expect(changeTemplateParent(deps(), ctx(), { templateId: root, parentTemplateId: grandchild })).rejects.toMatchObject({ rule: 'template.parent.cycle', kind: 'conflict' });
-      await expect(changeTemplateParent(deps(), ctx(), { templateId: root, parentTemplateId: root })).rejects.toMatchObject({ rule: 'template.parent.self' });
+      await expect(changeTemplateParent(deps(), ctx(), { templateId: root, parentTemplateId: grandchild })).rejects.toMatchObject({
+        rule: 'template.parent.cycle',
+        kind: 'conflict',
+      });
+      await expect(changeTemplateParent(deps(), ctx(), { templateId: root, parentTemplateId: root })).rejects.toMatchObject({
+        rule: 'template.parent.self',
+      });
     });
 
     it('refuses a chain deeper than the limit', async () => {
       let parent: string | undefined;
-      for (let level = 1; level <= MAX_INHERITANCE_DEPTH; level++) parent = await make(`Level ${level}`, parent ? { parentTemplateId: parent } : {});
-      await expect(make('Too deep', { parentTemplateId: parent! })).rejects.toMatchObject({ rule: 'template.parent.depth', kind: 'conflict' });
+      for (let level = 1; level <= MAX_INHERITANCE_DEPTH; level++)
+        parent = await make(`Level ${level}`, parent ? { parentTemplateId: parent } : {});
+      await expect(make('Too deep', { parentTemplateId: parent! })).rejects.toMatchObject({
+        rule: 'template.parent.depth',
+        kind: 'conflict',
+      });
       const loose = await make('Loose');
-      await expect(changeTemplateParent(deps(), ctx(), { templateId: loose, parentTemplateId: parent! })).rejects.toMatchObject({ rule: 'template.parent.depth' });
+      await expect(changeTemplateParent(deps(), ctx(), { templateId: loose, parentTemplateId: parent! })).rejects.toMatchObject({
+        rule: 'template.parent.depth',
+      });
     });
   });
 
@@ -198,8 +256,13 @@ describe('template commands on PGlite', () => {
       const theirs = await make('Theirs', {}, contextFor({ tenantId: randomUUID() }));
       const missing = randomUUID();
       for (const templateId of [theirs, missing]) {
-        await expect(updateTemplate(deps(), ctx(), { templateId, changes: { description: 'x' } })).rejects.toMatchObject({ kind: 'not_found' });
-        await expect(favoriteTemplate(deps(), ctx(), { templateId, favorite: true })).rejects.toMatchObject({ rule: 'template.not_found', kind: 'not_found' });
+        await expect(updateTemplate(deps(), ctx(), { templateId, changes: { description: 'x' } })).rejects.toMatchObject({
+          kind: 'not_found',
+        });
+        await expect(favoriteTemplate(deps(), ctx(), { templateId, favorite: true })).rejects.toMatchObject({
+          rule: 'template.not_found',
+          kind: 'not_found',
+        });
       }
     });
 
@@ -207,15 +270,26 @@ describe('template commands on PGlite', () => {
       const templateId = await make('Shared', { isPublic: true });
       await activate(templateId);
       const other = contextFor({ tenantId: randomUUID() });
-      await expect(updateTemplate(deps(), other, { templateId, changes: { description: 'mine now' } })).rejects.toMatchObject({ rule: 'template.not_found', kind: 'not_found' });
+      await expect(updateTemplate(deps(), other, { templateId, changes: { description: 'mine now' } })).rejects.toMatchObject({
+        rule: 'template.not_found',
+        kind: 'not_found',
+      });
       await favoriteTemplate(deps(), other, { templateId, favorite: true });
-      await recordTemplateUsage(deps(), other, { templateId, usage: { usageType: 'create_course', customizations: {}, outcome: 'success' } });
+      await recordTemplateUsage(deps(), other, {
+        templateId,
+        usage: { usageType: 'create_course', customizations: {}, outcome: 'success' },
+      });
     });
 
     it('keeps system templates read-only, for their owner too', async () => {
       const templateId = await make('System', { isSystemTemplate: true });
-      await expect(updateTemplate(deps(), ctx(), { templateId, changes: { description: 'x' } })).rejects.toMatchObject({ rule: 'template.system.read_only', kind: 'forbidden' });
-      await expect(changeTemplateStatus(deps(), contextFor({ tenantId: randomUUID() }), { templateId, action: 'activate' })).rejects.toMatchObject({ rule: 'template.system.read_only' });
+      await expect(updateTemplate(deps(), ctx(), { templateId, changes: { description: 'x' } })).rejects.toMatchObject({
+        rule: 'template.system.read_only',
+        kind: 'forbidden',
+      });
+      await expect(
+        changeTemplateStatus(deps(), contextFor({ tenantId: randomUUID() }), { templateId, action: 'activate' }),
+      ).rejects.toMatchObject({ rule: 'template.system.read_only' });
       await favoriteTemplate(deps(), contextFor({ tenantId: randomUUID() }), { templateId, favorite: true }); // readable by all
     });
   });
@@ -226,7 +300,10 @@ describe('template commands on PGlite', () => {
       const context = ctx();
       const first = await favoriteTemplate(deps(), context, { templateId, favorite: true });
       expect(first).toMatchObject({ revision: 0n, version: 1, idempotent: false });
-      expect(await favoriteTemplate(deps(), context, { templateId, favorite: true })).toMatchObject({ idempotent: true, position: first.position });
+      expect(await favoriteTemplate(deps(), context, { templateId, favorite: true })).toMatchObject({
+        idempotent: true,
+        position: first.position,
+      });
       const again = await favoriteTemplate(deps(), ctx(), { templateId, favorite: true });
       expect(again).toMatchObject({ idempotent: false, position: first.position }); // already a favorite: nothing new
       await favoriteTemplate(deps(), ctx(), { templateId, favorite: false });
@@ -236,23 +313,33 @@ describe('template commands on PGlite', () => {
 
     it('checks If-Match and the template’s status before a favorite', async () => {
       const templateId = await make('Stale');
-      await expect(favoriteTemplate(deps(), ctx(), { templateId, favorite: true, expectedRevision: 3n })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await expect(favoriteTemplate(deps(), ctx(), { templateId, favorite: true, expectedRevision: 3n })).rejects.toBeInstanceOf(
+        WrongExpectedRevisionError,
+      );
       await favoriteTemplate(deps(), ctx(), { templateId, favorite: true, expectedRevision: 0n });
       await changeTemplateStatus(deps(), ctx(), { templateId, action: 'archive' });
-      await expect(favoriteTemplate(deps(), ctx({ userId: 'someone-else' }), { templateId, favorite: true })).rejects.toMatchObject({ rule: 'template.archived', kind: 'conflict' });
+      await expect(favoriteTemplate(deps(), ctx({ userId: 'someone-else' }), { templateId, favorite: true })).rejects.toMatchObject({
+        rule: 'template.archived',
+        kind: 'conflict',
+      });
       await favoriteTemplate(deps(), ctx(), { templateId, favorite: false }); // unfavoriting an archived one is fine
     });
 
     it('records usages of active templates in the usage stream, once per command', async () => {
       const templateId = await make('Used');
       const usage = { usageType: 'create_course' as const, customizations: { room: 'B' }, outcome: 'success' as const };
-      await expect(recordTemplateUsage(deps(), ctx(), { templateId, usage })).rejects.toMatchObject({ rule: 'template.usage.status', kind: 'conflict' });
+      await expect(recordTemplateUsage(deps(), ctx(), { templateId, usage })).rejects.toMatchObject({
+        rule: 'template.usage.status',
+        kind: 'conflict',
+      });
       await activate(templateId);
       const context = ctx();
       const first = await recordTemplateUsage(deps(), context, { templateId, usage });
       expect(first).toMatchObject({ revision: 1n, version: 1, idempotent: false });
       expect(await recordTemplateUsage(deps(), context, { templateId, usage })).toMatchObject({ idempotent: true });
-      await expect(recordTemplateUsage(deps(), ctx(), { templateId, usage: { ...usage, usageType: 'clone' as never } })).rejects.toMatchObject({ rule: 'template.usage.type' });
+      await expect(
+        recordTemplateUsage(deps(), ctx(), { templateId, usage: { ...usage, usageType: 'clone' as never } }),
+      ).rejects.toMatchObject({ rule: 'template.usage.type' });
       const recorded = await eventsOf(templateUsageStreamId(templateId));
       expect(recorded.map((event) => [event.type, event.data])).toEqual([
         ['TemplateUsageRecorded', { ...usage, errorMessage: null, usedBy: context.userId, courseId: null, templateVersion: 1, templateId }],
@@ -291,19 +378,28 @@ describe('template commands on PGlite', () => {
       const reparent = ctx();
       const linked = await changeTemplateParent(deps(), reparent, { templateId, parentTemplateId: parent });
       await changeTemplateStatus(deps(), ctx(), { templateId: parent, action: 'archive' });
-      expect(await changeTemplateParent(deps(), reparent, { templateId, parentTemplateId: parent })).toMatchObject({ idempotent: true, events: linked.events });
+      expect(await changeTemplateParent(deps(), reparent, { templateId, parentTemplateId: parent })).toMatchObject({
+        idempotent: true,
+        events: linked.events,
+      });
 
       await changeTemplateStatus(deps(), ctx(), { templateId, action: 'archive' });
       const unarchive = ctx();
       const back = await changeTemplateStatus(deps(), unarchive, { templateId, action: 'unarchive' });
       await activate(templateId);
-      expect(await changeTemplateStatus(deps(), unarchive, { templateId, action: 'unarchive' })).toMatchObject({ idempotent: true, events: back.events });
+      expect(await changeTemplateStatus(deps(), unarchive, { templateId, action: 'unarchive' })).toMatchObject({
+        idempotent: true,
+        events: back.events,
+      });
 
       await updateTemplate(deps(), ctx(), { templateId, changes: { name: 'Renamed' } });
       const restore = ctx();
       const restored = await restoreTemplateVersion(deps(), restore, { templateId, version: 1 });
       await updateTemplate(deps(), ctx(), { templateId, changes: { name: 'Renamed again' } });
-      expect(await restoreTemplateVersion(deps(), restore, { templateId, version: 1, expectedRevision: 0n })).toMatchObject({ idempotent: true, events: restored.events });
+      expect(await restoreTemplateVersion(deps(), restore, { templateId, version: 1, expectedRevision: 0n })).toMatchObject({
+        idempotent: true,
+        events: restored.events,
+      });
     });
   });
 });

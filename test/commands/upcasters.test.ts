@@ -39,7 +39,9 @@ describe('upcast', () => {
 
   it('refuses versions it does not know instead of guessing', () => {
     for (const schemaVersion of [4, 0, 1.5, '2', null]) {
-      expect(() => upcast(recorded('TemplateRenamed', {}, { schemaVersion }), upcasters), String(schemaVersion)).toThrow(UnknownSchemaVersionError);
+      expect(() => upcast(recorded('TemplateRenamed', {}, { schemaVersion }), upcasters), String(schemaVersion)).toThrow(
+        UnknownSchemaVersionError,
+      );
     }
     expect(() => upcast(recorded('Other', {}, { schemaVersion: 2 }), upcasters)).toThrow(UnknownSchemaVersionError);
   });
@@ -51,7 +53,11 @@ describe('upcast', () => {
   });
 
   it('upcasting in one go equals upcasting version by version', () => {
-    const steps = [(d: JsonObject) => ({ ...d, a: 1 }), (d: JsonObject) => ({ ...d, b: Number(d.a ?? 0) + 1 }), (d: JsonObject) => ({ n: Object.keys(d).length })];
+    const steps = [
+      (d: JsonObject) => ({ ...d, a: 1 }),
+      (d: JsonObject) => ({ ...d, b: Number(d.a ?? 0) + 1 }),
+      (d: JsonObject) => ({ n: Object.keys(d).length }),
+    ];
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 4 }), fc.dictionary(fc.string({ maxLength: 3 }), fc.integer()), (from, data) => {
         const all = upcast(recorded('T', data, { schemaVersion: from }), { T: steps });

@@ -19,7 +19,11 @@ function adminSuite(label: string, environment: () => Promise<Record<string, str
 
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'kyo-admin-'));
-      service = await startService(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...(await environment()) }), pino({ level: 'silent' }), { defaultMetrics: false });
+      service = await startService(
+        loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...(await environment()) }),
+        pino({ level: 'silent' }),
+        { defaultMetrics: false },
+      );
       platformKey = readFileSync(join(dataDir, 'bootstrap-api-key'), 'utf8').trim();
       acmeAdmin = (await service.apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'acme admin', permissions: ['admin'] })).apiKey;
     });
@@ -30,7 +34,12 @@ function adminSuite(label: string, environment: () => Promise<Record<string, str
     });
 
     const call = (method: 'GET' | 'POST' | 'DELETE', url: string, key: string, body?: unknown) =>
-      service.http.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(body !== undefined ? { payload: body as object } : {}) });
+      service.http.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${key}` },
+        ...(body !== undefined ? { payload: body as object } : {}),
+      });
 
     it('refuses projection administration to a tenant admin without platform (403) and allows it with platform', async () => {
       const status = await call('GET', '/v1/admin/projections', acmeAdmin);
@@ -43,17 +52,32 @@ function adminSuite(label: string, environment: () => Promise<Record<string, str
       expect((await call('POST', '/v1/admin/projections/categories/rebuild', platformKey)).statusCode).toBe(202);
       // Let the rebuild finish: closing the service under a running rebuild is another matter (#9).
       const deadline = Date.now() + 15_000;
-      while ((await service.projections.status()).some((s) => s.state === 'rebuilding' || s.rebuild) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while ((await service.projections.status()).some((s) => s.state === 'rebuilding' || s.rebuild) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
     });
 
     it('lets a platform key list and revoke the keys it made for another tenant; a tenant admin sees only its own', async () => {
-      const made = await call('POST', '/v1/api-keys', platformKey, { name: 'globex first key', tenantId: 'globex', userId: 'gina', permissions: ['admin'] });
+      const made = await call('POST', '/v1/api-keys', platformKey, {
+        name: 'globex first key',
+        tenantId: 'globex',
+        userId: 'gina',
+        permissions: ['admin'],
+      });
       expect(made.statusCode, made.body).toBe(201);
       const { keyId, apiKey } = made.json();
 
       const listed = await call('GET', '/v1/api-keys?tenantId=globex', platformKey);
       expect(listed.statusCode, listed.body).toBe(200);
-      expect(listed.json().items).toEqual([expect.objectContaining({ keyId, tenantId: 'globex', userId: 'gina', name: 'globex first key', permissions: ['admin'], revokedAt: null })]);
+      expect(listed.json().items).toEqual([
+        expect.objectContaining({
+          keyId,
+          tenantId: 'globex',
+          userId: 'gina',
+          name: 'globex first key',
+          permissions: ['admin'],
+          revokedAt: null,
+        }),
+      ]);
       // The secret is everything after `kyo_<12-char id>_` (it may itself hold `_`, so no split).
       const secret = apiKey.slice('kyo_'.length + 12 + 1);
       expect(secret).toHaveLength(43);
@@ -79,4 +103,5 @@ adminSuite('shared administration on the embedded default (PGlite)', async () =>
 
 const postgres = postgresService();
 if (postgres.skipReason) console.warn(`[skip] shared administration on PostgreSQL: ${postgres.skipReason}`);
-if (postgres.url) adminSuite('shared administration on PostgreSQL', async () => ({ DATABASE_URL: await createTestDatabase(postgres.url!) }));
+if (postgres.url)
+  adminSuite('shared administration on PostgreSQL', async () => ({ DATABASE_URL: await createTestDatabase(postgres.url!) }));

@@ -24,8 +24,11 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       const file = join(dataDir, 'bootstrap-api-key');
       expect(statSync(file).mode & 0o777).toBe(0o600);
       adminKey = readFileSync(file, 'utf8').trim();
-      otherTenantKey = (await service.apiKeys.create({ tenantId: 'globex', userId: 'mallory', name: 'other', permissions: ['admin'] })).apiKey;
-      readerKey = (await service.apiKeys.create({ tenantId: 'default', userId: 'reader', name: 'reader', permissions: ['categories:read'] })).apiKey;
+      otherTenantKey = (await service.apiKeys.create({ tenantId: 'globex', userId: 'mallory', name: 'other', permissions: ['admin'] }))
+        .apiKey;
+      readerKey = (
+        await service.apiKeys.create({ tenantId: 'default', userId: 'reader', name: 'reader', permissions: ['categories:read'] })
+      ).apiKey;
     });
 
     afterAll(async () => {
@@ -33,7 +36,11 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       rmSync(dataDir, { recursive: true, force: true });
     });
 
-    const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+    const call = (
+      method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+      url: string,
+      options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+    ) =>
       service.http.inject({
         method,
         url,
@@ -50,7 +57,14 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(created.headers.location).toBe(`/v1/categories/${categoryId}`);
       const one = await call('GET', `/v1/categories/${categoryId}?minPosition=${position}`);
       expect(one.statusCode).toBe(200);
-      expect(one.json()).toMatchObject({ categoryId, name: 'Languages', description: 'Spoken and written', status: 'active', revision: 0, createdBy: 'bootstrap-admin' });
+      expect(one.json()).toMatchObject({
+        categoryId,
+        name: 'Languages',
+        description: 'Spoken and written',
+        status: 'active',
+        revision: 0,
+        createdBy: 'bootstrap-admin',
+      });
       expect(one.headers.etag).toBe('"0"');
       const list = await call('GET', `/v1/categories?q=langu&minPosition=${position}`);
       expect(list.json()).toMatchObject({ total: 1, items: [{ categoryId }] });
@@ -95,7 +109,9 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(stale.statusCode).toBe(409);
       expect(stale.json()).toMatchObject({ currentRevision: 1 });
       const race = await Promise.all(
-        ['A', 'B'].map((suffix) => call('PATCH', `/v1/categories/${categoryId}`, { body: { description: `by ${suffix}` }, headers: { 'if-match': '"1"' } })),
+        ['A', 'B'].map((suffix) =>
+          call('PATCH', `/v1/categories/${categoryId}`, { body: { description: `by ${suffix}` }, headers: { 'if-match': '"1"' } }),
+        ),
       );
       expect(race.map((r) => r.statusCode).sort()).toEqual([200, 409]);
       const winner = race.findIndex((r) => r.statusCode === 200);
@@ -143,7 +159,14 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect((await call('GET', '/v1/categories/not-a-uuid')).statusCode).toBe(400);
       expect((await call('GET', '/v1/categories?minPosition=abc')).json().errors[0].field).toBe('query.minPosition');
       expect((await call('GET', '/v1/categories?pageSize=0')).statusCode).toBe(400);
-      expect((await call('PATCH', '/v1/categories/00000000-0000-4000-8000-000000000000', { body: { name: 'x' }, headers: { 'if-match': 'W/"x"' } })).statusCode).toBe(400);
+      expect(
+        (
+          await call('PATCH', '/v1/categories/00000000-0000-4000-8000-000000000000', {
+            body: { name: 'x' },
+            headers: { 'if-match': 'W/"x"' },
+          })
+        ).statusCode,
+      ).toBe(400);
       expect((await call('POST', '/v1/categories', { key: readerKey, body: { name: 'Nope' } })).statusCode).toBe(403);
       expect(await service.eventStore.headPosition()).toEqual(before);
     });
@@ -151,7 +174,11 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
     it('refuses a minPosition beyond the log after the bounded wait', async () => {
       const far = `${(await service.eventStore.headPosition()).commit + 1_000_000n}.0`;
       const started = Date.now();
-      const response = await service.http.inject({ method: 'GET', url: `/v1/categories?minPosition=${far}`, headers: { authorization: `Bearer ${adminKey}` } });
+      const response = await service.http.inject({
+        method: 'GET',
+        url: `/v1/categories?minPosition=${far}`,
+        headers: { authorization: `Bearer ${adminKey}` },
+      });
       expect(response.statusCode).toBe(400);
       expect(response.json().errors[0]).toMatchObject({ field: 'query.minPosition', rule: 'beyond_head' });
       expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
@@ -168,7 +195,8 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect((await call('POST', '/v1/admin/projections/nothing/rebuild')).statusCode).toBe(404);
       expect((await call('POST', '/v1/admin/projections/categories/rebuild', { key: readerKey })).statusCode).toBe(403);
       const deadline = Date.now() + 15_000;
-      while ((await service.projections.status()).some((s) => s.state === 'rebuilding') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while ((await service.projections.status()).some((s) => s.state === 'rebuilding') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       const after = (await call('GET', '/v1/categories?pageSize=100')).json();
       expect(after).toEqual(before);
     });
@@ -187,7 +215,9 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(metrics).toContain('event_store_append_duration_seconds');
       expect(metrics).toContain('projection_events_behind{projection="categories"}');
       const openapi = (await service.http.inject({ method: 'GET', url: '/docs/json' })).json();
-      expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/categories', '/v1/categories/{categoryId}', '/v1/api-keys', '/ready']));
+      expect(Object.keys(openapi.paths)).toEqual(
+        expect.arrayContaining(['/v1/categories', '/v1/categories/{categoryId}', '/v1/api-keys', '/ready']),
+      );
     });
   });
 }

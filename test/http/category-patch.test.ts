@@ -29,7 +29,8 @@ function patchSuite(label: string, open: () => Promise<OpenStore>) {
       const failing: EventStore = {
         ...opened.store,
         async append(streamId, events, options) {
-          if (failOn && streamId.startsWith('category-') && events.some((event) => event.type === failOn)) throw new Error('injected failure');
+          if (failOn && streamId.startsWith('category-') && events.some((event) => event.type === failOn))
+            throw new Error('injected failure');
           return opened.store.append(streamId, events, options);
         },
       };
@@ -43,7 +44,11 @@ function patchSuite(label: string, open: () => Promise<OpenStore>) {
         bodyLimitBytes: 65_536,
         rateLimitPerMinute: 10_000,
         routes: async (instance) => {
-          await instance.register(categoryRoutes, { commands: { eventStore: failing, clock: () => new Date() }, db: opened.db, readYourWrites: { await: async () => undefined } });
+          await instance.register(categoryRoutes, {
+            commands: { eventStore: failing, clock: () => new Date() },
+            db: opened.db,
+            readYourWrites: { await: async () => undefined },
+          });
         },
       });
       await app.ready();
@@ -53,7 +58,8 @@ function patchSuite(label: string, open: () => Promise<OpenStore>) {
       await opened?.close();
     });
 
-    const call = (method: 'POST' | 'PATCH', url: string, body: unknown) => app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload: body as object });
+    const call = (method: 'POST' | 'PATCH', url: string, body: unknown) =>
+      app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload: body as object });
     const eventsOf = (streamId: string) =>
       opened.store.readStream(streamId).catch((error: unknown) => {
         if (error instanceof StreamNotFoundError) return [];
@@ -77,7 +83,11 @@ function patchSuite(label: string, open: () => Promise<OpenStore>) {
       const both = await call('PATCH', `/v1/categories/${categoryId}`, { name: newName, description: 'hot metal' });
       expect(both.statusCode, both.body).toBe(200);
       expect(both.json().revision).toBe(2); // both events in one append
-      expect((await eventsOf(categoryStreamId(categoryId))).map((event) => event.type)).toEqual(['CategoryCreated', 'CategoryRenamed', 'CategoryDescribed']);
+      expect((await eventsOf(categoryStreamId(categoryId))).map((event) => event.type)).toEqual([
+        'CategoryCreated',
+        'CategoryRenamed',
+        'CategoryDescribed',
+      ]);
     });
   });
 }

@@ -36,7 +36,13 @@ async function fixtureRoutes(instance: FastifyInstance): Promise<void> {
     '/things',
     {
       config: { permission: 'things:write' },
-      schema: { body: z.strictObject({ name: z.string().min(1).max(10), count: z.number().int().min(0), nested: z.strictObject({ flag: z.boolean() }).optional() }) },
+      schema: {
+        body: z.strictObject({
+          name: z.string().min(1).max(10),
+          count: z.number().int().min(0),
+          nested: z.strictObject({ flag: z.boolean() }).optional(),
+        }),
+      },
     },
     async (request) => ({ expected: String(expectedRevisionFrom(request) ?? 'none'), name: request.body.name }),
   );
@@ -118,12 +124,23 @@ describe('authentication', () => {
   it('accepts a JWT signed with the configured secret and refuses a forged or claim-less one', async () => {
     const sign = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 60_000 });
     const good = sign({ sub: 'dave', tenant_id: 'globex', permissions: ['things:read'] });
-    expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(good) })).json()).toEqual({ tenantId: 'globex', userId: 'dave' });
-    const forged = createSigner({ key: 'another-secret-that-is-also-long-enough!!', algorithm: 'HS256' })({ sub: 'dave', tenant_id: 'globex', permissions: ['admin'] });
+    expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(good) })).json()).toEqual({
+      tenantId: 'globex',
+      userId: 'dave',
+    });
+    const forged = createSigner({ key: 'another-secret-that-is-also-long-enough!!', algorithm: 'HS256' })({
+      sub: 'dave',
+      tenant_id: 'globex',
+      permissions: ['admin'],
+    });
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(forged) })).statusCode).toBe(401);
     const noTenant = sign({ sub: 'dave', permissions: ['things:read'] });
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(noTenant) })).statusCode).toBe(401);
-    const expired = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 1 })({ sub: 'dave', tenant_id: 'globex', permissions: ['things:read'] });
+    const expired = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 1 })({
+      sub: 'dave',
+      tenant_id: 'globex',
+      permissions: ['things:read'],
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(expired) })).statusCode).toBe(401);
   });
@@ -131,14 +148,27 @@ describe('authentication', () => {
   it('refuses a JWT whose subject cannot be stored (NUL, lone surrogate): it would become every event’s userId', async () => {
     const sign = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 60_000 });
     for (const sub of ['da\u0000ve', 'da\ud800ve']) {
-      expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(sign({ sub, tenant_id: 'globex', permissions: ['things:read'] })) })).statusCode).toBe(401);
+      expect(
+        (
+          await app.inject({
+            method: 'GET',
+            url: '/whoami',
+            headers: auth(sign({ sub, tenant_id: 'globex', permissions: ['things:read'] })),
+          })
+        ).statusCode,
+      ).toBe(401);
     }
   });
 });
 
 describe('bad input', () => {
   const post = (payload: string, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'POST', url: '/things', headers: { ...auth(writerKey), 'content-type': 'application/json', ...headers }, payload });
+    app.inject({
+      method: 'POST',
+      url: '/things',
+      headers: { ...auth(writerKey), 'content-type': 'application/json', ...headers },
+      payload,
+    });
 
   it('names every failing field and rule', async () => {
     const response = await post(JSON.stringify({ name: '', count: 'three', nested: { flag: 1 }, extra: true }));
@@ -146,7 +176,12 @@ describe('bad input', () => {
     const body = response.json();
     expect(body.type).toMatch(/validation/);
     const fields = body.errors.map((e: { field: string; rule: string }) => `${e.field}:${e.rule}`).sort();
-    expect(fields).toEqual(['body.count:invalid_type', 'body.extra:unrecognized_keys', 'body.name:too_small', 'body.nested.flag:invalid_type']);
+    expect(fields).toEqual([
+      'body.count:invalid_type',
+      'body.extra:unrecognized_keys',
+      'body.name:too_small',
+      'body.nested.flag:invalid_type',
+    ]);
   });
 
   it('refuses malformed JSON, an empty body, a wrong media type and an oversized body', async () => {
@@ -218,7 +253,8 @@ describe('rate limiting', () => {
     });
     try {
       const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await limited.inject({ method: 'GET', url: '/whoami', headers: auth(readerKey) })).statusCode);
+      for (let i = 0; i < 4; i++)
+        statuses.push((await limited.inject({ method: 'GET', url: '/whoami', headers: auth(readerKey) })).statusCode);
       expect(statuses).toEqual([200, 200, 200, 429]);
       const refused = await limited.inject({ method: 'GET', url: '/whoami', headers: auth(readerKey) });
       expect(refused.headers['retry-after']).toBeDefined();

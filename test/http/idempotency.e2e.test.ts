@@ -24,9 +24,13 @@ function idempotencySuite(label: string, environment: () => Promise<Record<strin
 
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'kyo-idempotency-'));
-      service = await startService(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', READ_YOUR_WRITES_TIMEOUT_MS: '5000', ...(await environment()) }), pino({ level: 'silent' }), {
-        defaultMetrics: false,
-      });
+      service = await startService(
+        loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', READ_YOUR_WRITES_TIMEOUT_MS: '5000', ...(await environment()) }),
+        pino({ level: 'silent' }),
+        {
+          defaultMetrics: false,
+        },
+      );
       keyA = (await service.apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'a', permissions: ['templates:write'] })).apiKey;
       keyA2 = (await service.apiKeys.create({ tenantId: 'acme', userId: 'adam', name: 'a2', permissions: ['templates:write'] })).apiKey;
       keyB = (await service.apiKeys.create({ tenantId: 'globex', userId: 'bob', name: 'b', permissions: ['templates:write'] })).apiKey;
@@ -105,7 +109,11 @@ function idempotencySuite(label: string, environment: () => Promise<Record<strin
       const otherBody = await call('POST', '/v1/templates', keyA, { body: { ...body, name: unique('Other') }, idempotencyKey: key });
       expect(otherBody.statusCode, otherBody.body).toBe(422);
       expect(otherBody.headers['content-type']).toContain('application/problem+json');
-      expect(otherBody.json()).toMatchObject({ status: 422, type: expect.stringContaining('idempotency.key_reused'), errors: [{ field: 'headers.idempotency-key' }] });
+      expect(otherBody.json()).toMatchObject({
+        status: 422,
+        type: expect.stringContaining('idempotency.key_reused'),
+        errors: [{ field: 'headers.idempotency-key' }],
+      });
       expect(await service.eventStore.headPosition()).toEqual(head);
 
       const again = await call('POST', '/v1/templates', keyA, { body, idempotencyKey: key });
@@ -115,15 +123,28 @@ function idempotencySuite(label: string, environment: () => Promise<Record<strin
 
       // The same route with another target is another request too.
       const templateId = first.json().templateId as string;
-      const other = (await call('POST', '/v1/templates', keyA, { body: { name: unique('Second'), templateType: 'base' } })).json().templateId as string;
+      const other = (await call('POST', '/v1/templates', keyA, { body: { name: unique('Second'), templateType: 'base' } })).json()
+        .templateId as string;
       const patchKey = freshKey();
-      expect((await call('PATCH', `/v1/templates/${templateId}`, keyA, { body: { description: 'x' }, idempotencyKey: patchKey })).statusCode).toBe(200);
+      expect(
+        (await call('PATCH', `/v1/templates/${templateId}`, keyA, { body: { description: 'x' }, idempotencyKey: patchKey })).statusCode,
+      ).toBe(200);
       const retarget = await call('PATCH', `/v1/templates/${other}`, keyA, { body: { description: 'x' }, idempotencyKey: patchKey });
       expect(retarget.statusCode, retarget.body).toBe(422);
       const usageKey = freshKey();
       await call('POST', `/v1/templates/${templateId}/activate`, keyA);
-      expect((await call('POST', `/v1/templates/${templateId}/usages`, keyA, { body: { usageType: 'create_course', outcome: 'success' }, idempotencyKey: usageKey })).statusCode).toBe(200);
-      const reusedUsage = await call('POST', `/v1/templates/${templateId}/usages`, keyA, { body: { usageType: 'create_course', outcome: 'error' }, idempotencyKey: usageKey });
+      expect(
+        (
+          await call('POST', `/v1/templates/${templateId}/usages`, keyA, {
+            body: { usageType: 'create_course', outcome: 'success' },
+            idempotencyKey: usageKey,
+          })
+        ).statusCode,
+      ).toBe(200);
+      const reusedUsage = await call('POST', `/v1/templates/${templateId}/usages`, keyA, {
+        body: { usageType: 'create_course', outcome: 'error' },
+        idempotencyKey: usageKey,
+      });
       expect(reusedUsage.statusCode, reusedUsage.body).toBe(422);
       expect(reusedUsage.json().type).toContain('idempotency.key_reused');
     });
@@ -134,4 +155,5 @@ idempotencySuite('Idempotency-Key scope on the embedded default (PGlite)', async
 
 const postgres = postgresService();
 if (postgres.skipReason) console.warn(`[skip] Idempotency-Key scope on PostgreSQL: ${postgres.skipReason}`);
-if (postgres.url) idempotencySuite('Idempotency-Key scope on PostgreSQL', async () => ({ DATABASE_URL: await createTestDatabase(postgres.url!) }));
+if (postgres.url)
+  idempotencySuite('Idempotency-Key scope on PostgreSQL', async () => ({ DATABASE_URL: await createTestDatabase(postgres.url!) }));

@@ -30,11 +30,17 @@ function edgeSuite(label: string, environment: () => Promise<Record<string, stri
 
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'kyo-edge-'));
-      service = await startService(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', TEMPLATE_OPS_PER_MINUTE: '10000', ...(await environment()) }), pino({ level: 'silent' }), {
-        defaultMetrics: false,
-      });
+      service = await startService(
+        loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', TEMPLATE_OPS_PER_MINUTE: '10000', ...(await environment()) }),
+        pino({ level: 'silent' }),
+        {
+          defaultMetrics: false,
+        },
+      );
       platformKey = readFileSync(join(dataDir, 'bootstrap-api-key'), 'utf8').trim();
-      writer = (await service.apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'w', permissions: ['templates:write', 'categories:write'] })).apiKey;
+      writer = (
+        await service.apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'w', permissions: ['templates:write', 'categories:write'] })
+      ).apiKey;
       const created = await call('POST', '/v1/templates', { body: { name: 'Edge base', templateType: 'base' } });
       templateId = created.json().templateId;
       expect((await call('POST', `/v1/templates/${templateId}/activate`)).statusCode).toBe(200);
@@ -61,7 +67,9 @@ function edgeSuite(label: string, environment: () => Promise<Record<string, stri
       expect(response.statusCode, `${field}: ${response.body.slice(0, 300)}`).toBe(400);
       expect(response.headers['content-type']).toContain('application/problem+json');
       const errors = response.json().errors as { field: string; rule: string }[];
-      const named = errors.filter((error) => (prefix ? error.field.startsWith(`${field}.`) : error.field === field) && (rule === undefined || error.rule === rule));
+      const named = errors.filter(
+        (error) => (prefix ? error.field.startsWith(`${field}.`) : error.field === field) && (rule === undefined || error.rule === rule),
+      );
       expect(named, response.body.slice(0, 300)).not.toEqual([]);
     }
 
@@ -94,16 +102,49 @@ function edgeSuite(label: string, environment: () => Promise<Record<string, stri
         const cases: [Method, string, unknown, string, boolean?][] = [
           ['POST', '/v1/templates', { name: bad, templateType: 'base' }, 'body.name'],
           ['POST', '/v1/templates', { name: name(), templateType: 'base', description: bad }, 'body.description'],
-          ['POST', '/v1/templates', { name: name(), templateType: 'base', dynamicProperties: { apiSecret: bad } }, 'body.dynamicProperties.apiSecret'],
-          ['POST', '/v1/templates', { name: name(), templateType: 'base', dynamicProperties: { list: [1, { deep: bad }] } }, 'body.dynamicProperties.list.1.deep'],
-          ['POST', '/v1/templates', { name: name(), templateType: 'base', dynamicProperties: { [`k${bad}`]: 1 } }, 'body.dynamicProperties', true],
-          ['POST', '/v1/templates', { name: name(), templateType: 'base', uiConfiguration: { [bad]: { x: 1 } } }, 'body.uiConfiguration', true],
+          [
+            'POST',
+            '/v1/templates',
+            { name: name(), templateType: 'base', dynamicProperties: { apiSecret: bad } },
+            'body.dynamicProperties.apiSecret',
+          ],
+          [
+            'POST',
+            '/v1/templates',
+            { name: name(), templateType: 'base', dynamicProperties: { list: [1, { deep: bad }] } },
+            'body.dynamicProperties.list.1.deep',
+          ],
+          [
+            'POST',
+            '/v1/templates',
+            { name: name(), templateType: 'base', dynamicProperties: { [`k${bad}`]: 1 } },
+            'body.dynamicProperties',
+            true,
+          ],
+          [
+            'POST',
+            '/v1/templates',
+            { name: name(), templateType: 'base', uiConfiguration: { [bad]: { x: 1 } } },
+            'body.uiConfiguration',
+            true,
+          ],
           ['POST', '/v1/templates', { name: name(), templateType: 'base', tags: [{ name: bad }] }, 'body.tags.0.name'],
           ['POST', '/v1/templates', { name: name(), templateType: 'base', tags: [{ name: 'ok', value: bad }] }, 'body.tags.0.value'],
           ['PATCH', `/v1/templates/${templateId}`, { validationRules: { rule: bad } }, 'body.validationRules.rule'],
           ['POST', `/v1/templates/${templateId}/tags`, { tags: [{ name: bad }] }, 'body.tags.0.name'],
-          ['POST', `/v1/templates/${templateId}/usages`, { usageType: 'create_course', outcome: 'error', errorMessage: bad }, 'body.errorMessage'],
-          ['POST', `/v1/templates/${templateId}/usages`, { usageType: 'create_course', outcome: 'success', customizations: { [bad]: true } }, 'body.customizations', true],
+          [
+            'POST',
+            `/v1/templates/${templateId}/usages`,
+            { usageType: 'create_course', outcome: 'error', errorMessage: bad },
+            'body.errorMessage',
+          ],
+          [
+            'POST',
+            `/v1/templates/${templateId}/usages`,
+            { usageType: 'create_course', outcome: 'success', customizations: { [bad]: true } },
+            'body.customizations',
+            true,
+          ],
           ['POST', '/v1/categories', { name: bad }, 'body.name'],
           ['PATCH', `/v1/categories/${categoryId}`, { description: bad }, 'body.description'],
           ['POST', '/v1/api-keys', { name: bad, permissions: ['templates:read'] }, 'body.name'],
@@ -118,10 +159,20 @@ function edgeSuite(label: string, environment: () => Promise<Record<string, stri
       await expectRefused(await call('GET', '/v1/templates?tags=topic:a%00b'), 'query.tags', 'text.characters');
       await expectRefused(await call('GET', '/v1/categories?q=a%00b'), 'query.q', 'text.characters');
       // The escaped forms in raw JSON, as a client would send them.
-      await expectRefused(await call('POST', '/v1/templates', { raw: '{"name":"x\\u0000y","templateType":"base"}' }), 'body.name', 'text.characters');
-      await expectRefused(await call('POST', '/v1/templates', { raw: '{"name":"x\\ud83dy","templateType":"base"}' }), 'body.name', 'text.characters');
+      await expectRefused(
+        await call('POST', '/v1/templates', { raw: '{"name":"x\\u0000y","templateType":"base"}' }),
+        'body.name',
+        'text.characters',
+      );
+      await expectRefused(
+        await call('POST', '/v1/templates', { raw: '{"name":"x\\ud83dy","templateType":"base"}' }),
+        'body.name',
+        'text.characters',
+      );
       // A well-formed pair (an emoji) is fine.
-      const emoji = await call('POST', '/v1/templates', { raw: `{"name":"Emoji \\ud83d\\ude00 ${randomUUID().slice(0, 6)}","templateType":"base"}` });
+      const emoji = await call('POST', '/v1/templates', {
+        raw: `{"name":"Emoji \\ud83d\\ude00 ${randomUUID().slice(0, 6)}","templateType":"base"}`,
+      });
       expect(emoji.statusCode).toBe(201);
       // Only the emoji template was written: its name claim and its creation.
       expect(await writtenSince(head, emoji.json().position)).toEqual(['ReservationClaimed', 'TemplateCreated']);
@@ -130,9 +181,13 @@ function edgeSuite(label: string, environment: () => Promise<Record<string, stri
     it('refuses JSON nested past the limit with a 400 naming the field, however deep, before any recursive check', async () => {
       const head = await settledHead();
       for (const levels of [17, 2_000, 10_000]) {
-        const created = await call('POST', '/v1/templates', { raw: `{"name":"Deep ${levels}","templateType":"base","dynamicProperties":${nested(levels)}}` });
+        const created = await call('POST', '/v1/templates', {
+          raw: `{"name":"Deep ${levels}","templateType":"base","dynamicProperties":${nested(levels)}}`,
+        });
         await expectRefused(created, 'body.dynamicProperties');
-        const usage = await call('POST', `/v1/templates/${templateId}/usages`, { raw: `{"usageType":"create_course","outcome":"success","customizations":${nested(levels)}}` });
+        const usage = await call('POST', `/v1/templates/${templateId}/usages`, {
+          raw: `{"usageType":"create_course","outcome":"success","customizations":${nested(levels)}}`,
+        });
         await expectRefused(usage, 'body.customizations');
         const patched = await call('PATCH', `/v1/templates/${templateId}`, { raw: `{"uiConfiguration":${nested(levels)}}` });
         await expectRefused(patched, 'body.uiConfiguration');
@@ -140,10 +195,19 @@ function edgeSuite(label: string, environment: () => Promise<Record<string, stri
       // A 10,000-deep body anywhere: an unknown field, a string field, a bare array.
       await expectRefused(await call('POST', '/v1/categories', { raw: `{"name":"x","extra":${nested(10_000)}}` }), 'body.extra');
       await expectRefused(await call('POST', '/v1/categories', { raw: `{"name":${nested(10_000)}}` }), 'body.name');
-      await expectRefused(await call('POST', '/v1/categories', { raw: `${'['.repeat(10_000)}${']'.repeat(10_000)}` }), 'body.0', 'json.depth');
-      await expectRefused(await call('POST', '/v1/api-keys', { key: platformKey, raw: `{"name":"k","permissions":${nested(10_000)}}` }), 'body.permissions');
+      await expectRefused(
+        await call('POST', '/v1/categories', { raw: `${'['.repeat(10_000)}${']'.repeat(10_000)}` }),
+        'body.0',
+        'json.depth',
+      );
+      await expectRefused(
+        await call('POST', '/v1/api-keys', { key: platformKey, raw: `{"name":"k","permissions":${nested(10_000)}}` }),
+        'body.permissions',
+      );
       // Exactly 16 levels is allowed.
-      const sixteen = await call('POST', '/v1/templates', { raw: `{"name":"Deep ok ${randomUUID().slice(0, 6)}","templateType":"base","dynamicProperties":${nested(16)}}` });
+      const sixteen = await call('POST', '/v1/templates', {
+        raw: `{"name":"Deep ok ${randomUUID().slice(0, 6)}","templateType":"base","dynamicProperties":${nested(16)}}`,
+      });
       expect(sixteen.statusCode).toBe(201);
       expect(await writtenSince(head, sixteen.json().position)).toEqual(['ReservationClaimed', 'TemplateCreated']);
     });
@@ -160,9 +224,11 @@ function edgeSuite(label: string, environment: () => Promise<Record<string, stri
       expect((await call('GET', '/v1/templates?priceMin=10000000000&priceMax=9007199254740991')).statusCode).toBe(200);
       expect((await call('GET', '/v1/templates?durationMin=0&durationMax=2147483647')).statusCode).toBe(200);
       for (const parameter of ['limit', 'offset']) {
-        for (const value of ['2147483648', '1e10', '1e400', '-1', 'NaN']) await expectRefused(await call('GET', `/v1/categories?${parameter}=${value}`), `query.${parameter}`);
+        for (const value of ['2147483648', '1e10', '1e400', '-1', 'NaN'])
+          await expectRefused(await call('GET', `/v1/categories?${parameter}=${value}`), `query.${parameter}`);
       }
-      for (const value of ['2147483648', '1e10', '-1', 'NaN']) await expectRefused(await call('GET', `/v1/templates/${templateId}/usage?days=${value}`), 'query.days');
+      for (const value of ['2147483648', '1e10', '-1', 'NaN'])
+        await expectRefused(await call('GET', `/v1/templates/${templateId}/usage?days=${value}`), 'query.days');
       const restore = await call('POST', `/v1/templates/${templateId}/versions/1e10/restore`);
       await expectRefused(restore, 'params.version');
     });

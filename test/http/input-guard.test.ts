@@ -6,14 +6,23 @@ import { MAX_REQUEST_DEPTH, inspectInput } from '../../src/http/input-guard.js';
 
 const cleanString = fc.string({ unit: 'grapheme' }).filter((s) => !s.includes('\u0000'));
 const cleanJson = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, cleanString, fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(cleanString, tie('value'), { maxKeys: 4 })),
+  value: fc.oneof(
+    { depthSize: 'small' },
+    cleanString,
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(cleanString, tie('value'), { maxKeys: 4 }),
+  ),
 })).value;
 const badText = fc.constantFrom('\u0000', 'a\u0000', '\ud800', 'x\udfff', '\udbff\ud800');
 
 /** Places `leaf` at the end of `path` inside a copy of nothing but that path. */
 function at(path: (string | number)[], leaf: unknown): unknown {
   let value = leaf;
-  for (const key of [...path].reverse()) value = typeof key === 'number' ? Object.assign(new Array(key + 1).fill(0), { [key]: value }) : { [key]: value };
+  for (const key of [...path].reverse())
+    value = typeof key === 'number' ? Object.assign(new Array(key + 1).fill(0), { [key]: value }) : { [key]: value };
   return value;
 }
 
@@ -26,7 +35,9 @@ describe('inspectInput', () => {
     const segment = fc.oneof(fc.stringMatching(/^[a-z]{1,5}$/), fc.nat({ max: 3 }));
     fc.assert(
       fc.property(fc.array(segment, { minLength: 1, maxLength: 10 }), badText, (path, bad) => {
-        expect(inspectInput(at(path, bad), 'body')).toEqual(expect.objectContaining({ field: ['body', ...path].join('.'), rule: 'text.characters' }));
+        expect(inspectInput(at(path, bad), 'body')).toEqual(
+          expect.objectContaining({ field: ['body', ...path].join('.'), rule: 'text.characters' }),
+        );
       }),
     );
   });

@@ -33,7 +33,11 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       rmSync(dataDir, { recursive: true, force: true });
     });
 
-    const call = (method: Method, url: string, options: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) =>
+    const call = (
+      method: Method,
+      url: string,
+      options: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+    ) =>
       service.http.inject({
         method,
         url,
@@ -46,9 +50,13 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
     /** Events after `after` whose data mentions `text` (case-insensitively). */
     async function eventsMentioning(after: Awaited<ReturnType<Service['eventStore']['headPosition']>>, text: string) {
       const found: string[] = [];
-      for (let from = after, end = false; !end; ) {
+      for (let from = after, end = false; !end;) {
         const page = await service.eventStore.readAll({ after: from, maxCount: 1000 });
-        found.push(...page.events.filter((event) => JSON.stringify(event.data).toLowerCase().includes(text.toLowerCase())).map((event) => `${event.streamId} ${event.type}`));
+        found.push(
+          ...page.events
+            .filter((event) => JSON.stringify(event.data).toLowerCase().includes(text.toLowerCase()))
+            .map((event) => `${event.streamId} ${event.type}`),
+        );
         from = page.lastPosition;
         end = page.isEnd;
       }
@@ -72,10 +80,16 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
 
     it('accepts an empty body on a lifecycle POST, with or without a JSON content type', async () => {
       const { templateId } = await createTemplate({});
-      const activated = await call('POST', `/v1/templates/${templateId}/activate`, { raw: '', headers: { 'content-type': 'application/json' } });
+      const activated = await call('POST', `/v1/templates/${templateId}/activate`, {
+        raw: '',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(activated.statusCode, activated.body).toBe(200);
       const category = (await call('POST', '/v1/categories', { body: { name: unique('Empty') } })).json();
-      const archived = await call('POST', `/v1/categories/${category.categoryId}/archive`, { raw: '', headers: { 'content-type': 'application/json' } });
+      const archived = await call('POST', `/v1/categories/${category.categoryId}/archive`, {
+        raw: '',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(archived.statusCode, archived.body).toBe(200);
       // A route that needs a body still refuses an empty one, naming it.
       const empty = await call('POST', '/v1/categories', { raw: '', headers: { 'content-type': 'application/json' } });
@@ -92,7 +106,14 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       // The template did not exist at 00:00 UTC today.
       const startOfToday = await call('GET', `/v1/templates/${templateId}?asOf=${day(0)}`);
       expect(startOfToday.statusCode).toBe(404);
-      expect((await call('GET', `/v1/templates/${templateId}?asOf=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}&minPosition=${position}`)).statusCode).toBe(200);
+      expect(
+        (
+          await call(
+            'GET',
+            `/v1/templates/${templateId}?asOf=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}&minPosition=${position}`,
+          )
+        ).statusCode,
+      ).toBe(200);
       const bad = await call('GET', `/v1/templates/${templateId}?asOf=2026-13-45`);
       expect(bad.statusCode).toBe(400);
       expect(bad.json().errors[0].field).toBe('query.asOf');
@@ -101,7 +122,8 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
     it('pages every list the same way: page and pageSize in, items/total/page/pageSize/pages/hasNext/hasPrevious out', async () => {
       const marker = randomUUID().slice(0, 8);
       let position = '';
-      for (let i = 0; i < 3; i++) position = (await call('POST', '/v1/categories', { body: { name: `Paged ${marker} ${i}` } })).json().position;
+      for (let i = 0; i < 3; i++)
+        position = (await call('POST', '/v1/categories', { body: { name: `Paged ${marker} ${i}` } })).json().position;
       const categories = await call('GET', `/v1/categories?q=${marker}&page=2&pageSize=2&minPosition=${position}`);
       expect(categories.statusCode, categories.body).toBe(200);
       expect(categories.json()).toMatchObject({ total: 3, page: 2, pageSize: 2, pages: 2, hasNext: false, hasPrevious: true });
@@ -111,7 +133,8 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
 
       const { templateId } = await createTemplate({});
       let last = '';
-      for (const description of ['one', 'two', 'three']) last = (await call('PATCH', `/v1/templates/${templateId}`, { body: { description } })).json().position;
+      for (const description of ['one', 'two', 'three'])
+        last = (await call('PATCH', `/v1/templates/${templateId}`, { body: { description } })).json().position;
       const versions = await call('GET', `/v1/templates/${templateId}/versions?page=2&pageSize=3&minPosition=${last}`);
       expect(versions.statusCode, versions.body).toBe(200);
       expect(versions.json()).toMatchObject({ total: 4, page: 2, pageSize: 3, pages: 2, hasNext: false, hasPrevious: true });
@@ -133,20 +156,33 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(names).toEqual(expect.arrayContaining(['bootstrap', 'spare']));
       expect(names).not.toContain('other'); // another tenant's key
       const bootstrap = body.items.find((k: { name: string }) => k.name === 'bootstrap');
-      expect(bootstrap).toMatchObject({ keyId: expect.stringMatching(/^[a-z0-9]{12}$/), tenantId: 'default', userId: 'bootstrap-admin', permissions: ['admin', 'platform'], revokedAt: null });
+      expect(bootstrap).toMatchObject({
+        keyId: expect.stringMatching(/^[a-z0-9]{12}$/),
+        tenantId: 'default',
+        userId: 'bootstrap-admin',
+        permissions: ['admin', 'platform'],
+        revokedAt: null,
+      });
       expect(adminKey).toContain(`kyo_${bootstrap.keyId}_`);
       expect(JSON.stringify(body)).not.toMatch(/kyo_|secret/i);
       expect((await call('DELETE', `/v1/api-keys/${spare.keyId}`)).statusCode).toBe(204);
       const after = (await call('GET', '/v1/api-keys?pageSize=100')).json();
       expect(after.items.find((k: { keyId: string }) => k.keyId === spare.keyId).revokedAt).toEqual(expect.any(String));
-      expect((await call('GET', '/v1/api-keys', { key: (await service.apiKeys.create({ tenantId: 'default', userId: 'r', name: 'r', permissions: ['templates:read'] })).apiKey })).statusCode).toBe(403);
+      expect(
+        (
+          await call('GET', '/v1/api-keys', {
+            key: (await service.apiKeys.create({ tenantId: 'default', userId: 'r', name: 'r', permissions: ['templates:read'] })).apiKey,
+          })
+        ).statusCode,
+      ).toBe(403);
     });
 
     it('refuses a categoryId that does not exist, is archived or is another tenant’s with 422 naming the field', async () => {
       const active = (await call('POST', '/v1/categories', { body: { name: unique('Active') } })).json().categoryId as string;
       const archived = (await call('POST', '/v1/categories', { body: { name: unique('Archived') } })).json().categoryId as string;
       expect((await call('POST', `/v1/categories/${archived}/archive`)).statusCode).toBe(200);
-      const theirs = (await call('POST', '/v1/categories', { key: otherKey, body: { name: unique('Theirs') } })).json().categoryId as string;
+      const theirs = (await call('POST', '/v1/categories', { key: otherKey, body: { name: unique('Theirs') } })).json()
+        .categoryId as string;
       const before = await service.eventStore.headPosition();
       const refusedName = unique('Refused');
       for (const [categoryId, rule] of [
@@ -183,17 +219,27 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
 
     it('refuses effective minimum participants above the effective maximum after inheritance', async () => {
       const parent = await createTemplate({ defaultMaxParticipants: 10, defaultMinParticipants: 2 });
-      const refused = await call('POST', '/v1/templates', { body: { templateType: 'custom', name: unique('Child'), parentTemplateId: parent.templateId, defaultMinParticipants: 20 } });
+      const refused = await call('POST', '/v1/templates', {
+        body: { templateType: 'custom', name: unique('Child'), parentTemplateId: parent.templateId, defaultMinParticipants: 20 },
+      });
       expect(refused.statusCode).toBe(422);
-      expect(refused.json()).toMatchObject({ rule: 'template.participants.effective_order', errors: [{ field: 'body.defaultMinParticipants' }] });
+      expect(refused.json()).toMatchObject({
+        rule: 'template.participants.effective_order',
+        errors: [{ field: 'body.defaultMinParticipants' }],
+      });
       const child = await createTemplate({ parentTemplateId: parent.templateId, defaultMinParticipants: 5 });
       const update = await call('PATCH', `/v1/templates/${child.templateId}`, { body: { defaultMinParticipants: 11 } });
       expect(update.statusCode).toBe(422);
       expect(update.json().errors[0].field).toBe('body.defaultMinParticipants');
       // Raising the child's own maximum with it is fine.
-      expect((await call('PATCH', `/v1/templates/${child.templateId}`, { body: { defaultMinParticipants: 11, defaultMaxParticipants: 12 } })).statusCode).toBe(200);
+      expect(
+        (await call('PATCH', `/v1/templates/${child.templateId}`, { body: { defaultMinParticipants: 11, defaultMaxParticipants: 12 } }))
+          .statusCode,
+      ).toBe(200);
       // A maximum below an inherited minimum, and a parent whose bounds clash with the template's own.
-      const lowMax = await call('POST', '/v1/templates', { body: { templateType: 'custom', name: unique('Low'), parentTemplateId: parent.templateId, defaultMaxParticipants: 1 } });
+      const lowMax = await call('POST', '/v1/templates', {
+        body: { templateType: 'custom', name: unique('Low'), parentTemplateId: parent.templateId, defaultMaxParticipants: 1 },
+      });
       expect(lowMax.json()).toMatchObject({ status: 422, errors: [{ field: 'body.defaultMaxParticipants' }] });
       const big = await createTemplate({ defaultMinParticipants: 50 });
       const reparent = await call('PUT', `/v1/templates/${big.templateId}/parent`, { body: { parentTemplateId: parent.templateId } });

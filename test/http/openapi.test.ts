@@ -11,14 +11,20 @@ import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Operation = { responses: Record<string, { content?: Record<string, { schema: Json }> }>; parameters?: { in: string; name: string }[]; requestBody?: unknown };
+type Operation = {
+  responses: Record<string, { content?: Record<string, { schema: Json }> }>;
+  parameters?: { in: string; name: string }[];
+  requestBody?: unknown;
+};
 
 /** Every `$ref` string anywhere in the document, with where it was found. */
 function refsIn(value: Json, path = '#'): { ref: string; at: string }[] {
   if (Array.isArray(value)) return value.flatMap((item, i) => refsIn(item, `${path}/${i}`));
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([key, child]) =>
-    key === '$ref' && typeof child === 'string' ? [{ ref: child, at: path }] : refsIn(child, `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`),
+    key === '$ref' && typeof child === 'string'
+      ? [{ ref: child, at: path }]
+      : refsIn(child, `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`),
   );
 }
 
@@ -41,7 +47,9 @@ describe('the OpenAPI document', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'kyo-openapi-'));
-    service = await startService(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), pino({ level: 'silent' }), { defaultMetrics: false });
+    service = await startService(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), pino({ level: 'silent' }), {
+      defaultMetrics: false,
+    });
     key = readFileSync(join(dataDir, 'bootstrap-api-key'), 'utf8').trim();
     const response = await service.http.inject({ method: 'GET', url: '/docs/json' });
     expect(response.statusCode).toBe(200);
@@ -54,7 +62,9 @@ describe('the OpenAPI document', () => {
   });
 
   const operations = () =>
-    Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
+    Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+    );
 
   it('resolves every $ref inside the document', () => {
     const dangling = refsIn(document).filter(({ ref }) => resolvePointer(document, ref) === undefined);
@@ -93,9 +103,13 @@ describe('the OpenAPI document', () => {
   it('derives the error statuses from what a route does', () => {
     const statuses = (path: string, method: string) => Object.keys(document.paths[path]![method]!.responses);
     // Authenticated: 401, 403 (it needs a permission), 429 (tenant rate). Body: 400, 413, 415. Command: 404, 409, 422.
-    expect(statuses('/v1/templates', 'post')).toEqual(expect.arrayContaining(['201', '400', '401', '403', '404', '409', '413', '415', '422', '429', '500']));
+    expect(statuses('/v1/templates', 'post')).toEqual(
+      expect.arrayContaining(['201', '400', '401', '403', '404', '409', '413', '415', '422', '429', '500']),
+    );
     // A query with minPosition: 503 read_model.lagging; with an id: 404.
-    expect(statuses('/v1/templates/{templateId}', 'get')).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '429', '500', '503']));
+    expect(statuses('/v1/templates/{templateId}', 'get')).toEqual(
+      expect.arrayContaining(['200', '400', '401', '403', '404', '429', '500', '503']),
+    );
     expect(statuses('/v1/categories', 'get')).not.toContain('404');
     // Public routes need no credential.
     expect(statuses('/health', 'get')).not.toContain('401');
@@ -112,7 +126,11 @@ describe('the OpenAPI document', () => {
       headers: { authorization: `Bearer ${key}` },
       payload: { name: 'to revoke', permissions: ['templates:read'] },
     });
-    const answered = await service.http.inject({ method: 'DELETE', url: `/v1/api-keys/${created.json().keyId}`, headers: { authorization: `Bearer ${key}` } });
+    const answered = await service.http.inject({
+      method: 'DELETE',
+      url: `/v1/api-keys/${created.json().keyId}`,
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(answered.statusCode).toBe(204);
   });
 });

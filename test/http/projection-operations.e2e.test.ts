@@ -22,7 +22,11 @@ interface Environment {
   otherInstance(service: Service): SqlDatabase;
 }
 
-function operations(label: string, environment: () => Promise<Environment>, more?: (context: () => { service: Service; adminKey: string }) => void) {
+function operations(
+  label: string,
+  environment: () => Promise<Environment>,
+  more?: (context: () => { service: Service; adminKey: string }) => void,
+) {
   describe(label, () => {
     let service: Service;
     let dataDir: string;
@@ -32,7 +36,13 @@ function operations(label: string, environment: () => Promise<Environment>, more
     beforeAll(async () => {
       env = await environment();
       dataDir = mkdtempSync(join(tmpdir(), 'kyo-ops-'));
-      const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', READ_YOUR_WRITES_TIMEOUT_MS: '300', HORIZON_DEGRADED_SECONDS: '0', ...env.variables });
+      const config = loadConfig({
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'silent',
+        READ_YOUR_WRITES_TIMEOUT_MS: '300',
+        HORIZON_DEGRADED_SECONDS: '0',
+        ...env.variables,
+      });
       service = await startService(config, pino({ level: 'silent' }), { defaultMetrics: false });
       adminKey = readFileSync(join(dataDir, 'bootstrap-api-key'), 'utf8').trim();
     });
@@ -45,7 +55,12 @@ function operations(label: string, environment: () => Promise<Environment>, more
       const other = env.otherInstance(service);
       const lock = await other.tryAcquireLease(rebuildLockKey('categories'));
       expect(lock).toBeDefined();
-      const rebuild = () => service.http.inject({ method: 'POST', url: '/v1/admin/projections/categories/rebuild', headers: { authorization: `Bearer ${adminKey}` } });
+      const rebuild = () =>
+        service.http.inject({
+          method: 'POST',
+          url: '/v1/admin/projections/categories/rebuild',
+          headers: { authorization: `Bearer ${adminKey}` },
+        });
       try {
         const refused = await rebuild();
         expect(refused.statusCode).toBe(409);
@@ -56,7 +71,8 @@ function operations(label: string, environment: () => Promise<Environment>, more
       }
       expect((await rebuild()).statusCode).toBe(202);
       const deadline = Date.now() + 15_000;
-      while ((await service.projections.status()).some((s) => s.state === 'rebuilding') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while ((await service.projections.status()).some((s) => s.state === 'rebuilding') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
     });
 
     it('#7.14 reports the horizon in /ready and /metrics with nothing held open', async () => {
@@ -127,7 +143,10 @@ describe.skipIf(!postgres.url)('on PostgreSQL', () => {
 
           // A position no event has is still refused, as before.
           const far = `${BigInt(position.split('.')[0]) + 1_000_000n}.0`;
-          expect((await call('GET', `/v1/categories?minPosition=${far}`)).json()).toMatchObject({ status: 400, errors: [{ rule: 'beyond_head' }] });
+          expect((await call('GET', `/v1/categories?minPosition=${far}`)).json()).toMatchObject({
+            status: 400,
+            errors: [{ rule: 'beyond_head' }],
+          });
 
           await elsewhere.query('COMMIT');
           open = false;

@@ -15,7 +15,11 @@ import { createTestDatabase, postgresService, redisService } from '../support/se
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
-function tenancySuite(label: string, environment: () => Promise<Record<string, string>>, options: { memoryCache: boolean } = { memoryCache: true }) {
+function tenancySuite(
+  label: string,
+  environment: () => Promise<Record<string, string>>,
+  options: { memoryCache: boolean } = { memoryCache: true },
+) {
   describe(label, () => {
     let service: Service;
     let dataDir: string;
@@ -36,7 +40,12 @@ function tenancySuite(label: string, environment: () => Promise<Record<string, s
     });
 
     const call = (method: Method, url: string, key: string, body?: unknown) =>
-      service.http.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(body !== undefined ? { payload: body as object } : {}) });
+      service.http.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${key}` },
+        ...(body !== undefined ? { payload: body as object } : {}),
+      });
 
     async function command(method: Method, url: string, key: string, body?: unknown): Promise<string> {
       const response = await call(method, url, key, body);
@@ -62,14 +71,26 @@ function tenancySuite(label: string, environment: () => Promise<Record<string, s
 
     it('#7.1 a child keeps what it could see of a parent that went private, flagged parentUnavailable', async () => {
       const parentName = unique('Shared base');
-      const twoSteps = await create(keyA, { name: parentName, isPublic: true, dynamicProperties: { greeting: 'hello' }, defaultDuration: 60 });
+      const twoSteps = await create(keyA, {
+        name: parentName,
+        isPublic: true,
+        dynamicProperties: { greeting: 'hello' },
+        defaultDuration: 60,
+      });
       const oneStep = await create(keyA, { name: unique('Shared base 2'), isPublic: true, dynamicProperties: { greeting: 'hi' } });
       const childName = unique('Globex child');
       const child = await create(keyB, { name: childName, parentTemplateId: twoSteps.templateId, dynamicProperties: { own: 1 } });
-      const child2 = await create(keyB, { name: unique('Globex child 2'), parentTemplateId: oneStep.templateId, dynamicProperties: { own: 2 } });
+      const child2 = await create(keyB, {
+        name: unique('Globex child 2'),
+        parentTemplateId: oneStep.templateId,
+        dynamicProperties: { own: 2 },
+      });
 
       const before = await call('GET', `/v1/templates/${child.templateId}?minPosition=${child2.position}`, keyB);
-      expect(before.json()).toMatchObject({ effective: { dynamicProperties: { greeting: 'hello', own: 1 }, defaultDuration: 60 }, parentUnavailable: false });
+      expect(before.json()).toMatchObject({
+        effective: { dynamicProperties: { greeting: 'hello', own: 1 }, defaultDuration: 60 },
+        parentUnavailable: false,
+      });
       // Warm the caches the leak would be served from.
       expect((await call('GET', `/v1/templates?q=${encodeURIComponent(childName)}`, keyB)).json().items).toHaveLength(1);
       const beforePrivate = new Date().toISOString();
@@ -77,8 +98,14 @@ function tenancySuite(label: string, environment: () => Promise<Record<string, s
 
       // A hides the parent, then writes a secret into it; and in one command for the other parent.
       await command('PATCH', `/v1/templates/${twoSteps.templateId}`, keyA, { isPublic: false });
-      await command('PATCH', `/v1/templates/${twoSteps.templateId}`, keyA, { dynamicProperties: { greeting: 'hello', apiSecret: 's3cret' }, defaultDuration: 5 });
-      const last = await command('PATCH', `/v1/templates/${oneStep.templateId}`, keyA, { isPublic: false, dynamicProperties: { apiSecret: 'other-secret' } });
+      await command('PATCH', `/v1/templates/${twoSteps.templateId}`, keyA, {
+        dynamicProperties: { greeting: 'hello', apiSecret: 's3cret' },
+        defaultDuration: 5,
+      });
+      const last = await command('PATCH', `/v1/templates/${oneStep.templateId}`, keyA, {
+        isPublic: false,
+        dynamicProperties: { apiSecret: 'other-secret' },
+      });
       await projected(last);
 
       const frozen = { dynamicProperties: { greeting: 'hello', own: 1 }, defaultDuration: 60 };
@@ -90,7 +117,10 @@ function tenancySuite(label: string, environment: () => Promise<Record<string, s
       expect(got2.json()).toMatchObject({ effective: { dynamicProperties: { greeting: 'hi', own: 2 } }, parentUnavailable: true });
       expect(got2.body).not.toContain('other-secret');
 
-      for (const url of [`/v1/templates?q=${encodeURIComponent(childName)}`, `/v1/templates?q=${encodeURIComponent(childName)}&minPosition=${last}`]) {
+      for (const url of [
+        `/v1/templates?q=${encodeURIComponent(childName)}`,
+        `/v1/templates?q=${encodeURIComponent(childName)}&minPosition=${last}`,
+      ]) {
         const search = await call('GET', url, keyB);
         expect(search.json().items).toHaveLength(1);
         expect(search.json().items[0]).toMatchObject({ effective: frozen, parentUnavailable: true });
@@ -109,9 +139,15 @@ function tenancySuite(label: string, environment: () => Promise<Record<string, s
       // The child's own changes still apply on top of the frozen inheritance.
       const edited = await command('PATCH', `/v1/templates/${child.templateId}`, keyB, { dynamicProperties: { own: 3 } });
       const afterEdit = await call('GET', `/v1/templates/${child.templateId}?minPosition=${edited}`, keyB);
-      expect(afterEdit.json()).toMatchObject({ effective: { dynamicProperties: { greeting: 'hello', own: 3 }, defaultDuration: 60 }, parentUnavailable: true });
+      expect(afterEdit.json()).toMatchObject({
+        effective: { dynamicProperties: { greeting: 'hello', own: 3 }, defaultDuration: 60 },
+        parentUnavailable: true,
+      });
       // The owner sees its own template as it is.
-      expect((await call('GET', `/v1/templates/${twoSteps.templateId}`, keyA)).json().effective.dynamicProperties).toEqual({ greeting: 'hello', apiSecret: 's3cret' });
+      expect((await call('GET', `/v1/templates/${twoSteps.templateId}`, keyA)).json().effective.dynamicProperties).toEqual({
+        greeting: 'hello',
+        apiSecret: 's3cret',
+      });
       // And the private parent cannot be taken again.
       const reparent = await call('PUT', `/v1/templates/${child2.templateId}/parent`, keyB, { parentTemplateId: twoSteps.templateId });
       expect(reparent.statusCode).toBe(404);
@@ -157,8 +193,17 @@ tenancySuite('template tenancy of derived data on the embedded default (PGlite)'
 
 const postgres = postgresService();
 if (postgres.skipReason) console.warn(`[skip] template tenancy on PostgreSQL: ${postgres.skipReason}`);
-if (postgres.url) tenancySuite('template tenancy of derived data on PostgreSQL', async () => ({ DATABASE_URL: await createTestDatabase(postgres.url!) }));
+if (postgres.url)
+  tenancySuite('template tenancy of derived data on PostgreSQL', async () => ({ DATABASE_URL: await createTestDatabase(postgres.url!) }));
 const redis = redisService();
 if (postgres.url && redis.url) {
-  tenancySuite('template tenancy of derived data on PostgreSQL with the Redis cache', async () => ({ DATABASE_URL: await createTestDatabase(postgres.url!), REDIS_URL: redis.url!, REDIS_KEY_PREFIX: `tenancy${randomUUID().slice(0, 8)}` }), { memoryCache: false });
+  tenancySuite(
+    'template tenancy of derived data on PostgreSQL with the Redis cache',
+    async () => ({
+      DATABASE_URL: await createTestDatabase(postgres.url!),
+      REDIS_URL: redis.url!,
+      REDIS_KEY_PREFIX: `tenancy${randomUUID().slice(0, 8)}`,
+    }),
+    { memoryCache: false },
+  );
 }

@@ -25,7 +25,13 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
 
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'kyo-templates-'));
-      const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', READ_YOUR_WRITES_TIMEOUT_MS: '5000', TEMPLATE_POPULAR_THRESHOLD: '2', ...(await environment()) });
+      const config = loadConfig({
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'silent',
+        READ_YOUR_WRITES_TIMEOUT_MS: '5000',
+        TEMPLATE_POPULAR_THRESHOLD: '2',
+        ...(await environment()),
+      });
       service = await startService(config, pino({ level: 'silent' }), { defaultMetrics: false });
       platformKey = readFileSync(join(dataDir, 'bootstrap-api-key'), 'utf8').trim();
       keyA = (await service.apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'a', permissions: ['templates:write'] })).apiKey;
@@ -84,7 +90,14 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       const one = await call('GET', `/v1/templates/${templateId}?minPosition=${position}`);
       expect(one.statusCode).toBe(200);
       expect(one.headers.etag).toBe('"0"');
-      expect(one.json()).toMatchObject({ templateId, ownerTenantId: 'acme', status: 'draft', version: 1, createdBy: 'alice', effective: { defaultPrice: { amountMinor: 14900, currency: 'EUR' } } });
+      expect(one.json()).toMatchObject({
+        templateId,
+        ownerTenantId: 'acme',
+        status: 'draft',
+        version: 1,
+        createdBy: 'alice',
+        effective: { defaultPrice: { amountMinor: 14900, currency: 'EUR' } },
+      });
       const activated = await call('POST', `/v1/templates/${templateId}/activate`, { headers: { 'if-match': '"0"' } });
       expect(activated.statusCode).toBe(200);
       const after = await call('GET', `/v1/templates/${templateId}?minPosition=${activated.json().position}`);
@@ -92,20 +105,45 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
     });
 
     it('folds inheritance into the effective template and follows a parent change to every descendant', async () => {
-      const root = await create({ name: unique('Root'), dynamicProperties: { level: 'root', nested: { a: 1 }, list: [1] }, defaultDuration: 60, defaultSkillLevel: 'intermediate' });
-      const child = await create({ name: unique('Child'), parentTemplateId: root.templateId, mergeStrategy: 'merge', dynamicProperties: { nested: { b: 2 }, list: [2] } });
-      const grandchild = await create({ name: unique('Grandchild'), parentTemplateId: child.templateId, mergeStrategy: 'extend', dynamicProperties: { level: 'ignored', extra: true }, defaultDuration: 45 });
+      const root = await create({
+        name: unique('Root'),
+        dynamicProperties: { level: 'root', nested: { a: 1 }, list: [1] },
+        defaultDuration: 60,
+        defaultSkillLevel: 'intermediate',
+      });
+      const child = await create({
+        name: unique('Child'),
+        parentTemplateId: root.templateId,
+        mergeStrategy: 'merge',
+        dynamicProperties: { nested: { b: 2 }, list: [2] },
+      });
+      const grandchild = await create({
+        name: unique('Grandchild'),
+        parentTemplateId: child.templateId,
+        mergeStrategy: 'extend',
+        dynamicProperties: { level: 'ignored', extra: true },
+        defaultDuration: 45,
+      });
       const read = async (id: string, position: string) => (await call('GET', `/v1/templates/${id}?minPosition=${position}`)).json();
       const g = await read(grandchild.templateId, grandchild.position);
-      expect(g.effective).toMatchObject({ dynamicProperties: { level: 'root', nested: { a: 1, b: 2 }, list: [1, 2], extra: true }, defaultDuration: 45, defaultSkillLevel: 'intermediate' });
+      expect(g.effective).toMatchObject({
+        dynamicProperties: { level: 'root', nested: { a: 1, b: 2 }, list: [1, 2], extra: true },
+        defaultDuration: 45,
+        defaultSkillLevel: 'intermediate',
+      });
       expect(g.content.dynamicProperties).toEqual({ level: 'ignored', extra: true });
 
       // Change the root: the grandchild's effective template changes with it (and the search filter column).
-      const patched = await call('PATCH', `/v1/templates/${root.templateId}`, { body: { dynamicProperties: { level: 'root v2', nested: { a: 10 } }, defaultSkillLevel: 'advanced' } });
+      const patched = await call('PATCH', `/v1/templates/${root.templateId}`, {
+        body: { dynamicProperties: { level: 'root v2', nested: { a: 10 } }, defaultSkillLevel: 'advanced' },
+      });
       expect(patched.statusCode, patched.body).toBe(200);
       const g2 = await read(grandchild.templateId, patched.json().position);
       expect(g2.effective.dynamicProperties).toEqual({ level: 'root v2', nested: { a: 10, b: 2 }, list: [2], extra: true });
-      const found = await call('GET', `/v1/templates?skillLevels=advanced&q=${encodeURIComponent(g2.name.split(' ')[1])}&minPosition=${patched.json().position}`);
+      const found = await call(
+        'GET',
+        `/v1/templates?skillLevels=advanced&q=${encodeURIComponent(g2.name.split(' ')[1])}&minPosition=${patched.json().position}`,
+      );
       expect(found.json().items.map((t: { templateId: string }) => t.templateId)).toEqual([grandchild.templateId]);
 
       // A cycle is refused and changes nothing.
@@ -123,7 +161,9 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
         const body: Record<string, unknown> = { name: unique(`Level ${level}`), ...(parent ? { parentTemplateId: parent } : {}) };
         parent = (await create(body, { activate: false })).templateId;
       }
-      const eleventh = await call('POST', '/v1/templates', { body: { name: unique('Level 11'), templateType: 'custom', parentTemplateId: parent } });
+      const eleventh = await call('POST', '/v1/templates', {
+        body: { name: unique('Level 11'), templateType: 'custom', parentTemplateId: parent },
+      });
       expect(eleventh.statusCode).toBe(409);
       expect(eleventh.json().rule).toBe('template.parent.depth');
     });
@@ -153,11 +193,14 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect([first.statusCode, again.statusCode]).toEqual([201, 201]);
       expect(again.json()).toEqual(first.json());
       expect(again.headers['idempotent-replay']).toBe('true');
-      const history = (await call('GET', `/v1/templates/${first.json().templateId}/history?minPosition=${first.json().position}`)).json().items;
+      const history = (await call('GET', `/v1/templates/${first.json().templateId}/history?minPosition=${first.json().position}`)).json()
+        .items;
       expect(history).toHaveLength(1);
       // The same id again under another name: template.exists, and the new name is not left claimed.
       const otherName = unique('Clash');
-      const clash = await call('POST', '/v1/templates', { body: { templateId: first.json().templateId, name: otherName, templateType: 'base' } });
+      const clash = await call('POST', '/v1/templates', {
+        body: { templateId: first.json().templateId, name: otherName, templateType: 'base' },
+      });
       expect(clash.statusCode).toBe(409);
       expect(clash.json().rule).toBe('template.exists');
       expect((await call('POST', '/v1/templates', { body: { name: otherName, templateType: 'base' } })).statusCode).toBe(201);
@@ -172,7 +215,11 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
         [{ name: 'x', templateType: 'gold' }, 'body.templateType', 'invalid_value'],
         [{ name: 'x', templateType: 'base', defaultDuration: 0 }, 'body.defaultDuration', 'too_small'],
         [{ name: 'x', templateType: 'base', defaultDuration: '90' }, 'body.defaultDuration', 'invalid_type'],
-        [{ name: 'x', templateType: 'base', defaultPrice: { amountMinor: -1, currency: 'EUR' } }, 'body.defaultPrice.amountMinor', 'too_small'],
+        [
+          { name: 'x', templateType: 'base', defaultPrice: { amountMinor: -1, currency: 'EUR' } },
+          'body.defaultPrice.amountMinor',
+          'too_small',
+        ],
         [{ name: 'x', templateType: 'base', defaultSkillLevel: 'guru' }, 'body.defaultSkillLevel', 'invalid_value'],
         [{ name: 'x', templateType: 'base', tags: Array.from({ length: 10_000 }, (_, i) => ({ name: `t${i}` })) }, 'body.tags', 'too_big'],
       ];
@@ -183,10 +230,14 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
         expect(response.json().errors).toEqual(expect.arrayContaining([expect.objectContaining({ field, rule })]));
       }
       // Domain rules the schema cannot see: min ≤ max, JSON size.
-      const order = await call('POST', '/v1/templates', { body: { name: unique('Order'), templateType: 'base', defaultMinParticipants: 9, defaultMaxParticipants: 3 } });
+      const order = await call('POST', '/v1/templates', {
+        body: { name: unique('Order'), templateType: 'base', defaultMinParticipants: 9, defaultMaxParticipants: 3 },
+      });
       expect(order.statusCode).toBe(400);
       expect(order.json().rule).toBe('template.participants.order');
-      const big = await call('POST', '/v1/templates', { body: { name: unique('Big'), templateType: 'base', dynamicProperties: { blob: 'x'.repeat(70_000) } } });
+      const big = await call('POST', '/v1/templates', {
+        body: { name: unique('Big'), templateType: 'base', dynamicProperties: { blob: 'x'.repeat(70_000) } },
+      });
       expect(big.statusCode).toBe(400);
       expect(big.json()).toMatchObject({ rule: 'template.properties.size', errors: [{ field: 'body.dynamicProperties' }] });
       const sort = await call('GET', '/v1/templates?sort=name;DROP TABLE x');
@@ -227,13 +278,20 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(restored.json().version).toBe(3);
       const position = restored.json().position;
       const versions = (await call('GET', `/v1/templates/${templateId}/versions?minPosition=${position}`)).json().items;
-      expect(versions.map((v: { version: number; content: { defaultDuration: number } }) => [v.version, v.content.defaultDuration])).toEqual([
+      expect(
+        versions.map((v: { version: number; content: { defaultDuration: number } }) => [v.version, v.content.defaultDuration]),
+      ).toEqual([
         [1, 60],
         [2, 75],
         [3, 60],
       ]);
       const history = (await call('GET', `/v1/templates/${templateId}/history`)).json().items;
-      expect(history.map((h: { eventType: string }) => h.eventType)).toEqual(['TemplateCreated', 'TemplateActivated', 'TemplateUpdated', 'TemplateVersionRestored']);
+      expect(history.map((h: { eventType: string }) => h.eventType)).toEqual([
+        'TemplateCreated',
+        'TemplateActivated',
+        'TemplateUpdated',
+        'TemplateVersionRestored',
+      ]);
       expect(history[2]).toMatchObject({ userId: 'alice', tenantId: 'acme', changes: { changes: { defaultDuration: 75 } } });
       const unknown = await call('POST', `/v1/templates/${templateId}/versions/9/restore`);
       expect(unknown.statusCode).toBe(404);
@@ -268,7 +326,9 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       }
       const used = await call('POST', `/v1/templates/${ids[1]}/usages`, { body: { usageType: 'create_course', outcome: 'success' } });
       expect(used.statusCode, used.body).toBe(200);
-      await call('POST', `/v1/templates/${ids[1]}/usages`, { body: { usageType: 'bulk_create', outcome: 'error', errorMessage: 'room full' } });
+      await call('POST', `/v1/templates/${ids[1]}/usages`, {
+        body: { usageType: 'bulk_create', outcome: 'error', errorMessage: 'room full' },
+      });
       // If-Match holds for favorites and usages too: a stale revision changes nothing.
       const stale = await call('PUT', `/v1/templates/${ids[3]}/favorite`, { key: readerA, headers: { 'if-match': '"0"' } });
       expect(stale.statusCode).toBe(409);
@@ -277,7 +337,8 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(fav.statusCode, fav.body).toBe(200);
       const position = fav.json().position;
 
-      const search = async (query: string, key = keyA) => (await call('GET', `/v1/templates?minPosition=${position}&${query}`, { key })).json();
+      const search = async (query: string, key = keyA) =>
+        (await call('GET', `/v1/templates?minPosition=${position}&${query}`, { key })).json();
       const page1 = await search(`q=${marker}&skillLevels=beginner&priceMax=4000&durationMin=30&sort=created&order=asc&pageSize=2`);
       expect(page1).toMatchObject({ total: 3, page: 1, pages: 2, hasNext: true, hasPrevious: false });
       expect(page1.items.map((t: { templateId: string }) => t.templateId)).toEqual([ids[0], ids[1]]);
@@ -290,7 +351,9 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect((await search(`q=${marker}&sort=usage`)).items[0].templateId).toBe(ids[1]);
       expect((await search(`q=${marker}&sort=last_used&order=asc`)).items[0].templateId).toBe(ids[1]); // nulls last either way
       expect((await search(`q=${marker}&popularOnly=true`)).items.map((t: { templateId: string }) => t.templateId)).toEqual([ids[1]]);
-      expect((await search(`q=${marker}&favoritesOnly=true`, readerA)).items.map((t: { templateId: string }) => t.templateId)).toEqual([ids[3]]);
+      expect((await search(`q=${marker}&favoritesOnly=true`, readerA)).items.map((t: { templateId: string }) => t.templateId)).toEqual([
+        ids[3],
+      ]);
       expect((await search(`q=${marker}&favoritesOnly=true`)).total).toBe(0); // alice has none
       expect((await search(`q=${marker}&sort=popularity`)).items[0].templateId).toBe(ids[3]);
 
@@ -303,7 +366,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(stats.activeCount).toBeGreaterThanOrEqual(4);
     });
 
-    it("never lets another tenant see, change, favorite or count a private template; public ones are shared read-only", async () => {
+    it('never lets another tenant see, change, favorite or count a private template; public ones are shared read-only', async () => {
       const secret = await create({ name: unique('Secret recipe'), tags: [{ name: 'hidden', value: 'zzqx', type: 'custom' }] });
       const shared = await create({ name: unique('Shared basics'), isPublic: true, dynamicProperties: { shared: true } });
       const missing = randomUUID();
@@ -332,7 +395,10 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
         expect(other.json().type).toBe(none.json().type);
       }
       // Not as a parent either.
-      const asParent = await call('POST', '/v1/templates', { key: keyB, body: { name: unique('Thief'), templateType: 'base', parentTemplateId: secret.templateId } });
+      const asParent = await call('POST', '/v1/templates', {
+        key: keyB,
+        body: { name: unique('Thief'), templateType: 'base', parentTemplateId: secret.templateId },
+      });
       expect(asParent.statusCode).toBe(404);
       expect(asParent.json().rule).toBe('template.parent.not_found');
       // Not in search or stats.
@@ -345,15 +411,32 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
 
       // The public template: readable, usable, favoritable and inheritable by B; changeable only by A.
       expect((await call('GET', `/v1/templates/${shared.templateId}`, { key: keyB })).statusCode).toBe(200);
-      expect((await call('PATCH', `/v1/templates/${shared.templateId}`, { key: keyB, body: { description: 'hijack' } })).statusCode).toBe(404);
+      expect((await call('PATCH', `/v1/templates/${shared.templateId}`, { key: keyB, body: { description: 'hijack' } })).statusCode).toBe(
+        404,
+      );
       expect((await call('PUT', `/v1/templates/${shared.templateId}/favorite`, { key: keyB })).statusCode).toBe(200);
-      expect((await call('POST', `/v1/templates/${shared.templateId}/usages`, { key: keyB, body: { usageType: 'schedule_generation', outcome: 'success' } })).statusCode).toBe(200);
-      const child = await call('POST', '/v1/templates', { key: keyB, body: { name: unique('B child'), templateType: 'specialized', parentTemplateId: shared.templateId } });
+      expect(
+        (
+          await call('POST', `/v1/templates/${shared.templateId}/usages`, {
+            key: keyB,
+            body: { usageType: 'schedule_generation', outcome: 'success' },
+          })
+        ).statusCode,
+      ).toBe(200);
+      const child = await call('POST', '/v1/templates', {
+        key: keyB,
+        body: { name: unique('B child'), templateType: 'specialized', parentTemplateId: shared.templateId },
+      });
       expect(child.statusCode).toBe(201);
-      const childView = (await call('GET', `/v1/templates/${child.json().templateId}?minPosition=${child.json().position}`, { key: keyB })).json();
+      const childView = (
+        await call('GET', `/v1/templates/${child.json().templateId}?minPosition=${child.json().position}`, { key: keyB })
+      ).json();
       expect(childView.effective.dynamicProperties).toEqual({ shared: true });
       // A still owns and changes it, and B's favorite and usage did not move A's ETag.
-      const mine = await call('PATCH', `/v1/templates/${shared.templateId}`, { body: { description: 'still mine' }, headers: { 'if-match': `"${described.revision}"` } });
+      const mine = await call('PATCH', `/v1/templates/${shared.templateId}`, {
+        body: { description: 'still mine' },
+        headers: { 'if-match': `"${described.revision}"` },
+      });
       expect(mine.statusCode, mine.body).toBe(200);
       const counted = (await call('GET', `/v1/templates/${shared.templateId}?minPosition=${mine.json().position}`)).json();
       expect(counted).toMatchObject({ favoritesCount: 1, usageCount: 1, description: 'still mine' });
@@ -362,12 +445,17 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
     it('reserves system templates to the platform permission and keeps them read-only', async () => {
       const refused = await call('POST', '/v1/templates', { body: { name: unique('Sys'), templateType: 'base', isSystemTemplate: true } });
       expect(refused.statusCode).toBe(403);
-      const made = await call('POST', '/v1/templates', { key: platformKey, body: { name: unique('System base'), templateType: 'base', isSystemTemplate: true } });
+      const made = await call('POST', '/v1/templates', {
+        key: platformKey,
+        body: { name: unique('System base'), templateType: 'base', isSystemTemplate: true },
+      });
       expect(made.statusCode, made.body).toBe(201);
       const change = await call('PATCH', `/v1/templates/${made.json().templateId}`, { key: platformKey, body: { description: 'edit' } });
       expect(change.statusCode).toBe(403);
       expect(change.json().rule).toBe('template.system.read_only');
-      expect((await call('GET', `/v1/templates/${made.json().templateId}?minPosition=${made.json().position}`, { key: keyB })).statusCode).toBe(200);
+      expect(
+        (await call('GET', `/v1/templates/${made.json().templateId}?minPosition=${made.json().position}`, { key: keyB })).statusCode,
+      ).toBe(200);
     });
 
     it('documents every template endpoint in the OpenAPI document', async () => {
@@ -376,7 +464,15 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
         .filter(([path]) => path.startsWith('/v1/templates'))
         .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
       expect(operations).toHaveLength(19);
-      expect(operations).toEqual(expect.arrayContaining(['POST /v1/templates', 'GET /v1/templates', 'PATCH /v1/templates/{templateId}', 'PUT /v1/templates/{templateId}/parent', 'GET /v1/templates/stats']));
+      expect(operations).toEqual(
+        expect.arrayContaining([
+          'POST /v1/templates',
+          'GET /v1/templates',
+          'PATCH /v1/templates/{templateId}',
+          'PUT /v1/templates/{templateId}/parent',
+          'GET /v1/templates/stats',
+        ]),
+      );
     });
 
     it('needs templates:write for commands', async () => {
@@ -411,7 +507,12 @@ describe('template limits per tenant (embedded)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
   const post = (key: string, body: unknown, query = '') =>
-    service.http.inject({ method: 'POST', url: `/v1/templates${query}`, headers: { authorization: `Bearer ${key}` }, payload: body as object });
+    service.http.inject({
+      method: 'POST',
+      url: `/v1/templates${query}`,
+      headers: { authorization: `Bearer ${key}` },
+      payload: body as object,
+    });
 
   it('caps templates per tenant and template commands per minute, per tenant, with Retry-After', async () => {
     const first = await post(keyA, { name: 'One', templateType: 'base' });
@@ -430,7 +531,9 @@ describe('template limits per tenant (embedded)', () => {
     expect(limited.headers['content-type']).toContain('application/problem+json');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(limited.json().type).toContain('template.rate_limit');
-    expect((await service.http.inject({ method: 'GET', url: '/v1/templates', headers: { authorization: `Bearer ${keyA}` } })).statusCode).toBe(200);
+    expect(
+      (await service.http.inject({ method: 'GET', url: '/v1/templates', headers: { authorization: `Bearer ${keyA}` } })).statusCode,
+    ).toBe(200);
     expect((await post(keyB, { name: 'Five', templateType: 'base' })).statusCode).toBe(201);
   });
 });
@@ -445,7 +548,12 @@ function cacheSuite(label: string, environment: () => Record<string, string>) {
     let key: string;
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'kyo-template-cache-'));
-      const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', REDIS_KEY_PREFIX: `t${randomUUID().slice(0, 8)}`, ...environment() });
+      const config = loadConfig({
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'silent',
+        REDIS_KEY_PREFIX: `t${randomUUID().slice(0, 8)}`,
+        ...environment(),
+      });
       service = await startService(config, pino({ level: 'silent' }), { defaultMetrics: false });
       key = (await service.apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'a', permissions: ['templates:write'] })).apiKey;
     });
@@ -454,7 +562,12 @@ function cacheSuite(label: string, environment: () => Record<string, string>) {
       rmSync(dataDir, { recursive: true, force: true });
     });
     const call = (method: Method, url: string, body?: unknown) =>
-      service.http.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(body !== undefined ? { payload: body as object } : {}) });
+      service.http.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${key}` },
+        ...(body !== undefined ? { payload: body as object } : {}),
+      });
     const cacheCount = async (result: 'hit' | 'miss' | 'error') => {
       const text = (await service.http.inject({ method: 'GET', url: '/metrics' })).body;
       return text
@@ -484,7 +597,10 @@ function cacheSuite(label: string, environment: () => Record<string, string>) {
       const deadline = Date.now() + 3000;
       let names: [string, string] = ['', ''];
       while (Date.now() < deadline) {
-        names = [(await call('GET', '/v1/templates?q=calligraphy')).json().items[0]?.name, (await call('GET', `/v1/templates/${templateId}`)).json().name];
+        names = [
+          (await call('GET', '/v1/templates?q=calligraphy')).json().items[0]?.name,
+          (await call('GET', `/v1/templates/${templateId}`)).json().name,
+        ];
         if (names.every((name) => name === 'Cached calligraphy II')) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -502,7 +618,11 @@ describe('template reads with Redis down', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'kyo-template-noredis-'));
     // Port 1: nothing listens; every cache call fails at once.
-    service = await startService(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:1' }), pino({ level: 'silent' }), { defaultMetrics: false });
+    service = await startService(
+      loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:1' }),
+      pino({ level: 'silent' }),
+      { defaultMetrics: false },
+    );
   });
   afterAll(async () => {
     await service?.close();
@@ -511,7 +631,11 @@ describe('template reads with Redis down', () => {
 
   it('reads from PostgreSQL and counts cache errors; readiness names Redis', async () => {
     const key = (await service.apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'a', permissions: ['templates:read'] })).apiKey;
-    const search = await service.http.inject({ method: 'GET', url: '/v1/templates?q=anything', headers: { authorization: `Bearer ${key}` } });
+    const search = await service.http.inject({
+      method: 'GET',
+      url: '/v1/templates?q=anything',
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(search.statusCode).toBe(200);
     expect(search.json()).toMatchObject({ total: 0, items: [] });
     const metrics = (await service.http.inject({ method: 'GET', url: '/metrics' })).body;

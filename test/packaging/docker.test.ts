@@ -15,7 +15,10 @@ interface ComposeService {
   healthcheck?: { test: string[] | string };
   depends_on?: Record<string, { condition: string }>;
 }
-const compose = parse(readFileSync(join(projectRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+const compose = parse(readFileSync(join(projectRoot, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, ComposeService>;
+  volumes: Record<string, unknown>;
+};
 const services = Object.entries(compose.services);
 const app = compose.services.app!;
 
@@ -55,7 +58,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('sets only variables the service reads', () => {
-    const sources = sourceFiles(join(projectRoot, 'src')).map((file) => readFileSync(file, 'utf8')).join('\n');
+    const sources = sourceFiles(join(projectRoot, 'src'))
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
     const unread = Object.keys(app.environment ?? {}).filter((name) => !new RegExp(`\\b${name}\\b`).test(sources));
     expect(unread, 'set in docker-compose.yml but read by nothing in src/').toEqual([]);
   });
@@ -79,7 +84,12 @@ describe('docker-compose.yml', () => {
     // lacks is created root-owned and the app (user node) cannot write its bootstrap key there.
     const runtime = dockerfileStages().at(-1)!;
     const user = runtime.instructions.filter((i) => i.keyword === 'USER').at(-1)?.args;
-    const prepared = runtime.instructions.some((i) => i.keyword === 'RUN' && new RegExp(`mkdir -p [^&;]*${dataDir}\\b`).test(i.args) && new RegExp(`chown [^&;]*${user}(:${user})? [^&;]*${dataDir}\\b`).test(i.args));
+    const prepared = runtime.instructions.some(
+      (i) =>
+        i.keyword === 'RUN' &&
+        new RegExp(`mkdir -p [^&;]*${dataDir}\\b`).test(i.args) &&
+        new RegExp(`chown [^&;]*${user}(:${user})? [^&;]*${dataDir}\\b`).test(i.args),
+    );
     expect(prepared, `the runtime stage creates ${dataDir} owned by ${user}`).toBe(true);
   });
 });
@@ -108,7 +118,9 @@ describe('Dockerfile', () => {
   });
 
   it('keeps local build output and data out of the build context', () => {
-    const ignored = readFileSync(join(projectRoot, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    const ignored = readFileSync(join(projectRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     for (const path of ['node_modules', 'dist', 'data']) expect(ignored).toContain(path);
   });
 });

@@ -7,7 +7,18 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { descendantsOf, freePort, isAlive, isListening, killGroup, projectRoot, runNpm, waitForHealth, waitUntil, type StartedProcess } from './processes.js';
+import {
+  descendantsOf,
+  freePort,
+  isAlive,
+  isListening,
+  killGroup,
+  projectRoot,
+  runNpm,
+  waitForHealth,
+  waitUntil,
+  type StartedProcess,
+} from './processes.js';
 
 const started: StartedProcess[] = [];
 const dataDirs: string[] = [];
@@ -32,7 +43,10 @@ describe('npm start', () => {
     npm.child.kill('SIGTERM');
 
     expect(await waitUntil(async () => !(await isListening(port)), 15_000), `port ${port} still listening:\n${npm.output()}`).toBe(true);
-    expect(await waitUntil(() => children.every((pid) => !isAlive(pid)), 15_000), `children still running: ${children.filter(isAlive).join(', ')}`).toBe(true);
+    expect(
+      await waitUntil(() => children.every((pid) => !isAlive(pid)), 15_000),
+      `children still running: ${children.filter(isAlive).join(', ')}`,
+    ).toBe(true);
     const { code, signal } = await npm.exited;
     // A graceful stop: npm reports the server's own exit code 0, or ends by the signal it was sent.
     expect(code === 0 || signal === 'SIGTERM', `npm exited with ${code ?? signal}:\n${npm.output()}`).toBe(true);
@@ -40,12 +54,17 @@ describe('npm start', () => {
 
   it('runs on production dependencies only: every package dist/ imports is in "dependencies"', { timeout: 180_000 }, () => {
     execFileSync('npm', ['run', 'build'], { cwd: projectRoot, stdio: 'pipe' });
-    const manifest = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     const builtins = new Set(builtinModules);
     const imported = new Set<string>();
     for (const file of listFiles(join(projectRoot, 'dist')).filter((f) => f.endsWith('.js'))) {
       const source = readFileSync(file, 'utf8');
-      for (const match of source.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      for (const match of source.matchAll(
+        /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+      )) {
         const specifier = match[1] ?? match[2]!;
         if (specifier.startsWith('.') || specifier.startsWith('node:') || builtins.has(specifier)) continue;
         const parts = specifier.split('/');

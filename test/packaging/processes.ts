@@ -39,7 +39,8 @@ export function runNpm(args: readonly string[], env: Record<string, string>): St
 export async function waitForHealth(port: number, since: number, timeoutMs: number, started?: StartedProcess): Promise<number> {
   const deadline = since + timeoutMs;
   while (Date.now() < deadline) {
-    if (started && started.child.exitCode !== null) throw new Error(`the process exited (${started.child.exitCode}) before /health answered:\n${started.output()}`);
+    if (started && started.child.exitCode !== null)
+      throw new Error(`the process exited (${started.child.exitCode}) before /health answered:\n${started.output()}`);
     try {
       const response = await fetch(`http://127.0.0.1:${port}/health`);
       if (response.status === 200) return Date.now() - since;

@@ -36,7 +36,9 @@ describe('process runtime with the SQL job queue', () => {
     const runtime = createProcessRuntime({ db, eventStore: store, queue, processes: [echo], leaseRetryMs: 20 });
     await runtime.start();
     try {
-      await store.append('counted-pm1', [counted('Ping', { n: 1 }), counted('Other'), counted('Ping', { n: 2 })], { expectedRevision: 'no_stream' });
+      await store.append('counted-pm1', [counted('Ping', { n: 1 }), counted('Other'), counted('Ping', { n: 2 })], {
+        expectedRevision: 'no_stream',
+      });
       await store.append('counted-pm2', [counted('Ping', { n: 3 })], { expectedRevision: 'no_stream' });
       const waitFor = async (n: number) => {
         const deadline = Date.now() + 10_000;

@@ -21,7 +21,8 @@ const welcome: ProcessManager = {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kyo-processes-'));
 const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
-const start = (workers: JobWorker[]) => startService(config, pino({ level: 'silent' }), { defaultMetrics: false, processes: [welcome], workers });
+const start = (workers: JobWorker[]) =>
+  startService(config, pino({ level: 'silent' }), { defaultMetrics: false, processes: [welcome], workers });
 
 async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -42,7 +43,12 @@ describe('process managers in the service (embedded)', () => {
     // First run: no worker, so the job is only recorded.
     service = await start([]);
     const key = readFileSync(join(dataDir, 'bootstrap-api-key'), 'utf8').trim();
-    const created = await service.http.inject({ method: 'POST', url: '/v1/categories', headers: { authorization: `Bearer ${key}` }, payload: { name: 'Chemistry' } });
+    const created = await service.http.inject({
+      method: 'POST',
+      url: '/v1/categories',
+      headers: { authorization: `Bearer ${key}` },
+      payload: { name: 'Chemistry' },
+    });
     expect(created.statusCode).toBe(201);
     const queue = service.queue;
     await until(async () => (await queue.counts('welcome')).waiting === 1, 'the job to be recorded');
@@ -53,7 +59,12 @@ describe('process managers in the service (embedded)', () => {
     const ran: Job[] = [];
     service = await start([{ queue: 'welcome', handler: async (job) => void ran.push(job) }]);
     await until(() => ran.length === 1, 'the job to run');
-    const second = await service.http.inject({ method: 'POST', url: '/v1/categories', headers: { authorization: `Bearer ${key}` }, payload: { name: 'Physics' } });
+    const second = await service.http.inject({
+      method: 'POST',
+      url: '/v1/categories',
+      headers: { authorization: `Bearer ${key}` },
+      payload: { name: 'Physics' },
+    });
     expect(second.statusCode).toBe(201);
     await until(() => ran.length === 2, 'the second job to run');
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -34,12 +34,19 @@ describe.skipIf(!postgres.url)('projection killed mid-batch (PostgreSQL)', () =>
 
       // Kill once a few dozen batches have committed but far from the end.
       const checkpoint = async () =>
-        (await db.query<{ commit_position: string; prepare_position: string }>(`SELECT commit_position::text, prepare_position::text FROM projection_checkpoints WHERE name = $1`, [name])).map(
-          (row): Position => ({ commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) }),
-        )[0];
-      const counted = async () => Number((await db.query<{ n: string }>(`SELECT coalesce(sum(n), 0)::text AS n FROM rm_${name}.counts`).catch(() => [{ n: '0' }]))[0]!.n);
+        (
+          await db.query<{ commit_position: string; prepare_position: string }>(
+            `SELECT commit_position::text, prepare_position::text FROM projection_checkpoints WHERE name = $1`,
+            [name],
+          )
+        ).map((row): Position => ({ commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) }))[0];
+      const counted = async () =>
+        Number(
+          (await db.query<{ n: string }>(`SELECT coalesce(sum(n), 0)::text AS n FROM rm_${name}.counts`).catch(() => [{ n: '0' }]))[0]!.n,
+        );
       const deadline = Date.now() + 60_000;
-      while ((await counted()) < 1200 && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while ((await counted()) < 1200 && child.exitCode === null && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       expect(child.exitCode, `the projector died on its own: ${stderr}`).toBeNull();
       process.kill(-child.pid!, 'SIGKILL');
       expect(await exited).toBe('SIGKILL');
@@ -61,11 +68,19 @@ describe.skipIf(!postgres.url)('projection killed mid-batch (PostgreSQL)', () =>
       expect(appliedAtKill).toBe(upToCheckpoint);
 
       // Restart in this process: it waits for the dead instance's lease, resumes, and ends exact.
-      const engine = createProjectionEngine({ db, eventStore: store, projectors: [countingProjector(name)], batchSize: 500, leaseRetryMs: 50 });
+      const engine = createProjectionEngine({
+        db,
+        eventStore: store,
+        projectors: [countingProjector(name)],
+        batchSize: 500,
+        leaseRetryMs: 50,
+      });
       await engine.start();
       try {
         await engine.waitFor(await store.headPosition(), { timeoutMs: 30_000, projections: [name] });
-        const rows = await db.query<{ stream_id: string; n: number; last_revision: number }>(`SELECT stream_id, n, last_revision FROM rm_${name}.counts ORDER BY stream_id`);
+        const rows = await db.query<{ stream_id: string; n: number; last_revision: number }>(
+          `SELECT stream_id, n, last_revision FROM rm_${name}.counts ORDER BY stream_id`,
+        );
         expect(rows.map((row) => row.stream_id)).toEqual([...streams].sort());
         for (const row of rows) expect([row.n, row.last_revision]).toEqual([400, 399]);
       } finally {

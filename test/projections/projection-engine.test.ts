@@ -109,7 +109,9 @@ function engineSuite(name: string, open: () => Promise<{ db: SqlDatabase; close(
         const after = await countsOf(db, 'rebuilt');
         for (const stream of streams) expect(after.get(stream)).toBe(before.get(stream));
         expect(after.get(extra!)).toBe(100);
-        const leftovers = await db.query(`SELECT 1 FROM information_schema.schemata WHERE schema_name = $1`, [`${liveSchema('rebuilt')}__rebuild`]);
+        const leftovers = await db.query(`SELECT 1 FROM information_schema.schemata WHERE schema_name = $1`, [
+          `${liveSchema('rebuilt')}__rebuild`,
+        ]);
         expect(leftovers).toHaveLength(0);
       } finally {
         await engine.stop();
@@ -168,7 +170,9 @@ describe.skipIf(!postgres.url)('on PostgreSQL only', () => {
     const db = createPgDatabase({ connectionString: url });
     try {
       await sql`CREATE SCHEMA rm_x; CREATE TABLE rm_x.t (v int); INSERT INTO rm_x.t VALUES (1)`.execute(db.kysely);
-      await sql`CREATE SCHEMA rm_x__rebuild; CREATE TABLE rm_x__rebuild.t (v int); INSERT INTO rm_x__rebuild.t VALUES (2)`.execute(db.kysely);
+      await sql`CREATE SCHEMA rm_x__rebuild; CREATE TABLE rm_x__rebuild.t (v int); INSERT INTO rm_x__rebuild.t VALUES (2)`.execute(
+        db.kysely,
+      );
       await db.transaction(async (tx) => {
         await tx.query('DROP SCHEMA rm_x CASCADE');
         await tx.query('ALTER SCHEMA rm_x__rebuild RENAME TO rm_x');

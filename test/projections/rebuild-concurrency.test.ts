@@ -59,8 +59,20 @@ function rebuildSuite(label: string, open: () => Promise<TwoInstances>) {
     afterAll(async () => instances?.close());
 
     async function startPair(name: string, storeForB: EventStore = storeB): Promise<[ProjectionEngine, ProjectionEngine]> {
-      const engineA = createProjectionEngine({ db: instances.dbA, eventStore: storeA, projectors: [countingProjector(name)], batchSize: 50, leaseRetryMs: 20 });
-      const engineB = createProjectionEngine({ db: instances.dbB, eventStore: storeForB, projectors: [countingProjector(name)], batchSize: 50, leaseRetryMs: 20 });
+      const engineA = createProjectionEngine({
+        db: instances.dbA,
+        eventStore: storeA,
+        projectors: [countingProjector(name)],
+        batchSize: 50,
+        leaseRetryMs: 20,
+      });
+      const engineB = createProjectionEngine({
+        db: instances.dbB,
+        eventStore: storeForB,
+        projectors: [countingProjector(name)],
+        batchSize: 50,
+        leaseRetryMs: 20,
+      });
       await engineA.start();
       await until(async () => (await engineA.status())[0]!.state === 'running');
       await engineB.start();
@@ -129,7 +141,10 @@ function rebuildSuite(label: string, open: () => Promise<TwoInstances>) {
         rebuilding = false;
         expect(interventions).toBe(2);
         const afterSwap = await readCheckpoint(instances.dbA, name);
-        expect(comparePositions(afterSwap, liveAhead!), 'checkpoint after the swap must not be below the one A had reached').toBeGreaterThanOrEqual(0);
+        expect(
+          comparePositions(afterSwap, liveAhead!),
+          'checkpoint after the swap must not be below the one A had reached',
+        ).toBeGreaterThanOrEqual(0);
         // What A had projected (and a reader had been told was there) is in the swapped-in tables.
         await expectExactCounts(instances.dbA, storeA, name, [...streams, ...extra]);
         await caughtUp(engineA, storeA);

@@ -60,7 +60,13 @@ describe('retry backoff after recovery (PGlite)', () => {
       },
     };
     const clock = recordingDelay();
-    const engine = createProjectionEngine({ db, eventStore: store, projectors: [flaky], retryDelayMs: clock.retryDelayMs, leaseRetryMs: 10 });
+    const engine = createProjectionEngine({
+      db,
+      eventStore: store,
+      projectors: [flaky],
+      retryDelayMs: clock.retryDelayMs,
+      leaseRetryMs: 10,
+    });
     await engine.start();
     try {
       for (let i = 0; i < TRANSIENT_FAILURES; i++) {
@@ -89,7 +95,15 @@ describe('retry backoff after recovery (PGlite)', () => {
     const queue = createSqlJobQueue(db, { pollIntervalMs: 10 });
     await queue.migrate();
     const clock = recordingDelay();
-    const runtime = createProcessRuntime({ db, eventStore: store, queue, processes: [flaky], retryDelayMs: clock.retryDelayMs, leaseRetryMs: 10, batchSize: 100 });
+    const runtime = createProcessRuntime({
+      db,
+      eventStore: store,
+      queue,
+      processes: [flaky],
+      retryDelayMs: clock.retryDelayMs,
+      leaseRetryMs: 10,
+      batchSize: 100,
+    });
     await runtime.start();
     const until = async (condition: () => boolean) => {
       const deadline = Date.now() + 10_000;

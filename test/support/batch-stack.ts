@@ -10,7 +10,14 @@ import type { BatchCommandDeps } from '../../src/commands/batches/batch-commands
 import type { CommandContext } from '../../src/commands/handle-command.js';
 import type { TemplateCommandDeps } from '../../src/commands/templates/index.js';
 import type { EventStore } from '../../src/ports/event-store.js';
-import { BATCH_CONTROL_QUEUE, BATCH_ITEMS_QUEUE, batchControlWorker, batchItemsWorker, batchProcessManager, batchWorkerCache } from '../../src/processes/batches/batch-process.js';
+import {
+  BATCH_CONTROL_QUEUE,
+  BATCH_ITEMS_QUEUE,
+  batchControlWorker,
+  batchItemsWorker,
+  batchProcessManager,
+  batchWorkerCache,
+} from '../../src/processes/batches/batch-process.js';
 import { createProcessRuntime, type ProcessRuntime } from '../../src/processes/process-runtime.js';
 import { batchProjector } from '../../src/projections/batches/batch-projector.js';
 import { batchSnapshotReads } from '../../src/projections/batches/batch-snapshot-reads.js';

@@ -12,13 +12,18 @@ declare module 'vitest' {
 
 /** One PostgreSQL and one Redis for the whole run; each suite makes its own database or key prefix. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const postgres: Service = process.env.TEST_DATABASE_URL ? { url: process.env.TEST_DATABASE_URL, stop: async () => {} } : await startPostgres();
+  const postgres: Service = process.env.TEST_DATABASE_URL
+    ? { url: process.env.TEST_DATABASE_URL, stop: async () => {} }
+    : await startPostgres();
   const redis: Service = process.env.TEST_REDIS_URL ? { url: process.env.TEST_REDIS_URL, stop: async () => {} } : await startRedis();
   project.provide('postgresUrl', 'url' in postgres ? postgres.url : '');
   project.provide('postgresSkipReason', 'skipReason' in postgres ? postgres.skipReason : '');
   project.provide('redisUrl', 'url' in redis ? redis.url : '');
   project.provide('redisSkipReason', 'skipReason' in redis ? redis.skipReason : '');
-  for (const [name, service] of [['PostgreSQL', postgres], ['Redis', redis]] as const) {
+  for (const [name, service] of [
+    ['PostgreSQL', postgres],
+    ['Redis', redis],
+  ] as const) {
     if ('skipReason' in service) console.warn(`[services] ${name} suites will skip: ${service.skipReason}`);
   }
   return async () => {

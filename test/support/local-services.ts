@@ -72,7 +72,9 @@ export async function startRedis(): Promise<Service> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'kyo-redis-'));
   mkdirSync(dir, { recursive: true });
-  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: 'ignore',
+  });
   const ready = await waitForPort(port, 5_000);
   if (!ready) {
     child.kill('SIGKILL');

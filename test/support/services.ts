@@ -4,7 +4,12 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 
-const required = new Set((process.env.REQUIRE_SERVICES ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const required = new Set(
+  (process.env.REQUIRE_SERVICES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 function availability(name: 'postgres' | 'redis', url: string, reason: string): { url?: string; skipReason?: string } {
   if (url) return { url };

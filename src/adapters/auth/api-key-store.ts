@@ -64,16 +64,24 @@ export function createApiKeyStore(db: SqlDatabase, options: { cacheTtlMs?: numbe
       return principal;
     },
     async revoke(tenantId, keyId) {
-      const rows = await db.query('UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND ($2::text IS NULL OR tenant_id = $2) AND revoked_at IS NULL RETURNING key_id', [
-        keyId,
-        tenantId ?? null,
-      ]);
+      const rows = await db.query(
+        'UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND ($2::text IS NULL OR tenant_id = $2) AND revoked_at IS NULL RETURNING key_id',
+        [keyId, tenantId ?? null],
+      );
       cache.clear();
       return rows.length > 0;
     },
     async list(tenantId, page) {
       const [rows, [counted]] = await Promise.all([
-        db.query<{ key_id: string; name: string; tenant_id: string; user_id: string; permissions: string[]; created_at: Date | string; revoked_at: Date | string | null }>(
+        db.query<{
+          key_id: string;
+          name: string;
+          tenant_id: string;
+          user_id: string;
+          permissions: string[];
+          created_at: Date | string;
+          revoked_at: Date | string | null;
+        }>(
           'SELECT key_id, name, tenant_id, user_id, permissions, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, key_id LIMIT $2 OFFSET $3',
           [tenantId, page.limit, page.offset],
         ),

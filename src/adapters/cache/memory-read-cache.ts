@@ -46,13 +46,19 @@ export interface MemoryReadCacheOptions extends ReadCacheOptions {
   readonly maxTags?: number;
 }
 
-export function createMemoryReadCache({ maxEntries = 10_000, maxBytes = DEFAULT_CACHE_MAX_BYTES, maxTags, ...options }: MemoryReadCacheOptions = {}): MemoryReadCache {
+export function createMemoryReadCache({
+  maxEntries = 10_000,
+  maxBytes = DEFAULT_CACHE_MAX_BYTES,
+  maxTags,
+  ...options
+}: MemoryReadCacheOptions = {}): MemoryReadCache {
   let clock = 0;
   let floor = 0;
   const entries = new LRUCache<string, Entry>({
     max: maxEntries,
     maxSize: maxBytes,
-    sizeCalculation: (entry, key) => 2 * (key.length + entry.json.length + entry.tags.reduce((sum, tag) => sum + tag.length, 0)) + ENTRY_OVERHEAD_BYTES,
+    sizeCalculation: (entry, key) =>
+      2 * (key.length + entry.json.length + entry.tags.reduce((sum, tag) => sum + tag.length, 0)) + ENTRY_OVERHEAD_BYTES,
   });
   const invalidatedAt = new LRUCache<string, number>({
     max: maxTags ?? maxEntries * 10,

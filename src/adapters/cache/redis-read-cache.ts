@@ -115,7 +115,10 @@ export interface RedisReadCacheOptions extends ReadCacheOptions {
   readonly timeoutMs?: number;
 }
 
-export function createRedisReadCache(redis: Redis, { prefix, tagTtlSeconds = 86_400, timeoutMs = 1_000, ...options }: RedisReadCacheOptions): ReadCache {
+export function createRedisReadCache(
+  redis: Redis,
+  { prefix, tagTtlSeconds = 86_400, timeoutMs = 1_000, ...options }: RedisReadCacheOptions,
+): ReadCache {
   const entryKey = (key: string) => `${prefix}:v:${key}`;
   const tagPrefix = `${prefix}:tag:`;
 
@@ -143,7 +146,8 @@ export function createRedisReadCache(redis: Redis, { prefix, tagTtlSeconds = 86_
   const backend: ReadCacheBackend<string[]> = {
     async lookup(key, tags) {
       const reply = await run(lookupScript, [entryKey(key)], [tagPrefix, ...tags]);
-      if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) throw new Error('unexpected reply from the read cache lookup script');
+      if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1]))
+        throw new Error('unexpected reply from the read cache lookup script');
       const [json, stamp] = reply as [string | null, string[]];
       return { json: json ?? undefined, stamp };
     },

@@ -1,7 +1,6 @@
 import { InvalidEventError, type EventToAppend } from '../../ports/event-store.js';
 import { isUuid } from '../../domain/uuid.js';
 
-
 /** NUL, or a surrogate half without its partner: text that PostgreSQL refuses (text and jsonb) and that has
  * no UTF-8 form (EventStoreDB would silently store U+FFFD instead). */
 // eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for

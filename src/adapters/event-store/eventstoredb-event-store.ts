@@ -75,7 +75,10 @@ const isMarker = (item: unknown): item is Marker => typeof item === 'object' && 
 export function createEventStoreDbEventStore(connectionString: string): EventStore {
   const client = EventStoreDBClient.connectionString(connectionString);
 
-  async function readStreamRaw(streamId: string, options: { direction: typeof FORWARDS | typeof BACKWARDS; fromRevision: bigint | typeof ESDB_START | typeof END; maxCount?: number }) {
+  async function readStreamRaw(
+    streamId: string,
+    options: { direction: typeof FORWARDS | typeof BACKWARDS; fromRevision: bigint | typeof ESDB_START | typeof END; maxCount?: number },
+  ) {
     const events: EsdbRecorded[] = [];
     try {
       for await (const resolved of client.readStream(streamId, options)) {
@@ -101,7 +104,10 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
 
   /** The stream's events that carry the append's ids, and its last readable revision ('no_stream' when
    * nothing reads: never written, or soft-deleted). */
-  async function findRepeats(streamId: string, events: readonly EventToAppend[]): Promise<{ found: Map<string, EsdbRecorded>; last: bigint | 'no_stream' }> {
+  async function findRepeats(
+    streamId: string,
+    events: readonly EventToAppend[],
+  ): Promise<{ found: Map<string, EsdbRecorded>; last: bigint | 'no_stream' }> {
     const ids = new Set(events.map((e) => e.id.toLowerCase()));
     const found = new Map<string, EsdbRecorded>();
     let last: bigint | 'no_stream' = 'no_stream';
@@ -122,7 +128,10 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
 
   /** A repeat of all ids answers with the original result; of some, IdempotencyConflictError. */
   function answerRepeat(streamId: string, events: readonly EventToAppend[], found: Map<string, EsdbRecorded>): AppendResult | undefined {
-    const repeat = classifyRepeat(events.map((e) => e.id), new Set(found.keys()));
+    const repeat = classifyRepeat(
+      events.map((e) => e.id),
+      new Set(found.keys()),
+    );
     if (repeat === 'some') throw new IdempotencyConflictError(streamId);
     if (repeat === 'none') return undefined;
     const last = events.map((e) => found.get(e.id.toLowerCase())!).reduce((a, b) => (b.revision > a.revision ? b : a));
@@ -130,9 +139,17 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
   }
 
   /** After WrongExpectedVersion: is this append a retry (all ids stored), a partial repeat, or neither? */
-  async function judgeRefusedAppend(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision, error: WrongExpectedVersionError): Promise<AppendResult> {
+  async function judgeRefusedAppend(
+    streamId: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+    error: WrongExpectedVersionError,
+  ): Promise<AppendResult> {
     const serverActual = fromCurrentRevision(error.actualVersion);
-    const { found, last } = serverActual === 'no_stream' ? { found: new Map<string, EsdbRecorded>(), last: 'no_stream' as const } : await findRepeats(streamId, events);
+    const { found, last } =
+      serverActual === 'no_stream'
+        ? { found: new Map<string, EsdbRecorded>(), last: 'no_stream' as const }
+        : await findRepeats(streamId, events);
     const readable = serverActual === 'no_stream' || last !== 'no_stream';
     // Revisions but nothing readable: the stream is soft-deleted, which `no_stream` accepts (as on
     // PostgreSQL). Appending at the current revision keeps a concurrent writer detectable.
@@ -149,7 +166,11 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
 
   /** `any` and `stream_exists`, exactly: search the stream for the ids, then append pinned to the revision
    * searched; another append landing in between makes the server refuse, and the search runs again. */
-  async function appendSearchingIds(streamId: string, events: readonly EventToAppend[], expected: 'any' | 'stream_exists'): Promise<AppendResult> {
+  async function appendSearchingIds(
+    streamId: string,
+    events: readonly EventToAppend[],
+    expected: 'any' | 'stream_exists',
+  ): Promise<AppendResult> {
     for (let attempt = 1; ; attempt++) {
       const { found, last } = await findRepeats(streamId, events);
       const repeated = answerRepeat(streamId, events, found);
@@ -158,7 +179,8 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
         if (expected === 'stream_exists') throw new WrongExpectedRevisionError(streamId, expected, 'no_stream');
         // Never written or soft-deleted: the `no_stream` path covers both, and reports a race as a conflict.
         return append(streamId, events, { expectedRevision: 'no_stream' }).catch((error: unknown) => {
-          if (error instanceof WrongExpectedRevisionError && attempt < PINNED_ATTEMPTS) return appendSearchingIds(streamId, events, expected);
+          if (error instanceof WrongExpectedRevisionError && attempt < PINNED_ATTEMPTS)
+            return appendSearchingIds(streamId, events, expected);
           throw error;
         });
       }
@@ -176,14 +198,19 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
       events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })),
       { expectedRevision: toAppendExpectedRevision(expectedRevision) },
     );
-    if (result.position) return { nextExpectedRevision: result.nextExpectedRevision, position: fromEsdbPosition(result.position), idempotent: false };
+    if (result.position)
+      return { nextExpectedRevision: result.nextExpectedRevision, position: fromEsdbPosition(result.position), idempotent: false };
     // An idempotent write answers without a position: it is the position of the original last event.
     const [original] = await readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: result.nextExpectedRevision, maxCount: 1 });
     if (!original?.position) throw new Error(`EventStoreDB returned no position for ${streamId}@${result.nextExpectedRevision}`);
     return { nextExpectedRevision: result.nextExpectedRevision, position: fromEsdbPosition(original.position), idempotent: true };
   }
 
-  async function append(streamId: string, events: readonly EventToAppend[], { expectedRevision }: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+  async function append(
+    streamId: string,
+    events: readonly EventToAppend[],
+    { expectedRevision }: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
     assertAppendable(streamId, events);
     if (expectedRevision === 'any' || expectedRevision === 'stream_exists') return appendSearchingIds(streamId, events, expectedRevision);
     try {
@@ -194,7 +221,10 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
     }
   }
 
-  async function readStream(streamId: string, options: { direction?: 'forwards' | 'backwards'; fromRevision?: bigint; maxCount?: number } = {}): Promise<RecordedEvent[]> {
+  async function readStream(
+    streamId: string,
+    options: { direction?: 'forwards' | 'backwards'; fromRevision?: bigint; maxCount?: number } = {},
+  ): Promise<RecordedEvent[]> {
     const backwards = options.direction === 'backwards';
     const events = await readStreamRaw(streamId, {
       direction: backwards ? BACKWARDS : FORWARDS,
@@ -205,7 +235,9 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
     return events.slice(0, options.maxCount ?? events.length).map(toRecordedEvent);
   }
 
-  async function readAll(options: { after?: Position; maxCount?: number; filter?: SubscribeToAllOptions['filter'] } = {}): Promise<ReadAllResult> {
+  async function readAll(
+    options: { after?: Position; maxCount?: number; filter?: SubscribeToAllOptions['filter'] } = {},
+  ): Promise<ReadAllResult> {
     const maxCount = options.maxCount ?? 1000;
     const found: RecordedEvent[] = [];
     let last = options.after;
@@ -245,7 +277,8 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
         fromPosition: readPositionAfter(options.after),
         filter: subscriptionFilterOf(options.filter, {
           checkpointInterval: 1,
-          checkpointReached: (sub: AllStreamSubscription, position: EsdbPosition) => void sub.push({ [CHECKPOINT]: fromEsdbPosition(position) }),
+          checkpointReached: (sub: AllStreamSubscription, position: EsdbPosition) =>
+            void sub.push({ [CHECKPOINT]: fromEsdbPosition(position) }),
         }),
       });
       subscription = current;

@@ -13,7 +13,15 @@ import {
   type Position as EsdbPosition,
   type ReadPosition,
 } from '@eventstore/db-client';
-import { START, comparePositions, streamCategory, type AllFilter, type ExpectedRevision, type Position, type RecordedEvent } from '../../ports/event-store.js';
+import {
+  START,
+  comparePositions,
+  streamCategory,
+  type AllFilter,
+  type ExpectedRevision,
+  type Position,
+  type RecordedEvent,
+} from '../../ports/event-store.js';
 import type { JsonObject } from '../../domain/json.js';
 
 /** The port's expectations are EventStoreDB's own (same names, same meaning); spelled out so a rename on
@@ -109,7 +117,12 @@ export function classifyRepeat(ids: readonly string[], storedIds: ReadonlySet<st
  * repeats; says whether to read on. The whole stream is read if need be: EventStoreDB keeps no per-stream
  * index of ids, and a retry must be recognised however far the stream has moved on since.
  */
-export function collectRepeatedIds(ids: ReadonlySet<string>, found: Map<string, EsdbRecorded>, page: readonly EsdbRecorded[], pageSize: number): 'more' | 'done' {
+export function collectRepeatedIds(
+  ids: ReadonlySet<string>,
+  found: Map<string, EsdbRecorded>,
+  page: readonly EsdbRecorded[],
+  pageSize: number,
+): 'more' | 'done' {
   for (const event of page) {
     const id = event.id.toLowerCase();
     if (ids.has(id)) found.set(id, event);
@@ -144,7 +157,8 @@ export interface EsdbRecorded {
 
 export function toRecordedEvent(event: EsdbRecorded): RecordedEvent {
   if (!event.position) throw new Error(`event ${event.id} has no $all position`);
-  const asObject = (value: unknown): JsonObject => (value && typeof value === 'object' && !(value instanceof Uint8Array) ? (value as JsonObject) : {});
+  const asObject = (value: unknown): JsonObject =>
+    value && typeof value === 'object' && !(value instanceof Uint8Array) ? (value as JsonObject) : {};
   return {
     id: event.id,
     type: event.type,

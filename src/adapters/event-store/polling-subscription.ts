@@ -1,5 +1,12 @@
 import type { EventEmitter } from 'node:events';
-import { START, comparePositions, type ReadAllOptions, type ReadAllResult, type SubscribeToAllOptions, type Subscription } from '../../ports/event-store.js';
+import {
+  START,
+  comparePositions,
+  type ReadAllOptions,
+  type ReadAllResult,
+  type SubscribeToAllOptions,
+  type Subscription,
+} from '../../ports/event-store.js';
 
 export interface PollingSource {
   readonly readAll: (options: ReadAllOptions) => Promise<ReadAllResult>;
@@ -34,7 +41,11 @@ export function pollingSubscription(source: PollingSource, options: SubscribeToA
     let caughtUp = false;
     try {
       while (!stopped) {
-        const page = await source.readAll({ after: checkpoint, maxCount: options.batchSize ?? 500, ...(options.filter ? { filter: options.filter } : {}) });
+        const page = await source.readAll({
+          after: checkpoint,
+          maxCount: options.batchSize ?? 500,
+          ...(options.filter ? { filter: options.filter } : {}),
+        });
         if (stopped) break;
         if (page.events.length > 0 || comparePositions(page.lastPosition, checkpoint) > 0) {
           await options.onBatch(page.events, page.lastPosition);

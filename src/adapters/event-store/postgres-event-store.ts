@@ -119,7 +119,8 @@ const readAllStatement = (range: string, clause: string, order: string) =>
         ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1)
      SELECT * FROM page UNION ALL SELECT * FROM head`);
 
-const HEAD_POSITION = statement(`SELECT e.transaction_id::text AS commit_position, e.global_position::text AS prepare_position FROM es_events e
+const HEAD_POSITION =
+  statement(`SELECT e.transaction_id::text AS commit_position, e.global_position::text AS prepare_position FROM es_events e
   WHERE e.transaction_id < es_horizon()
   ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`);
 
@@ -173,7 +174,8 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
   const run = <R>(stmt: Statement, params: readonly unknown[]): Promise<R[]> =>
     prepared ? prepared<R>(stmt.name, stmt.text, params) : db.query<R>(stmt.text, params);
 
-  const eventsJson = (events: readonly EventToAppend[]) => events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata }));
+  const eventsJson = (events: readonly EventToAppend[]) =>
+    events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata }));
   const appendOne = async (streamId: string, mode: string, expected: string | null, events: readonly EventToAppend[]) =>
     (await run<AppendRow>(APPEND, [streamId, mode, expected, JSON.stringify(eventsJson(events))]))[0]!;
 
@@ -185,8 +187,12 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
 
   async function appendGroup(group: PendingAppend[]): Promise<void> {
     // By stream, keeping arrival order within a stream: two groups then lock streams in the same order.
-    const ordered = group.map((pending, arrival) => ({ pending, arrival })).sort((a, b) => (a.pending.streamId < b.pending.streamId ? -1 : a.pending.streamId > b.pending.streamId ? 1 : a.arrival - b.arrival));
-    const payload = JSON.stringify(ordered.map(({ pending }) => ({ s: pending.streamId, m: pending.mode, e: pending.expected, v: eventsJson(pending.events) })));
+    const ordered = group
+      .map((pending, arrival) => ({ pending, arrival }))
+      .sort((a, b) => (a.pending.streamId < b.pending.streamId ? -1 : a.pending.streamId > b.pending.streamId ? 1 : a.arrival - b.arrival));
+    const payload = JSON.stringify(
+      ordered.map(({ pending }) => ({ s: pending.streamId, m: pending.mode, e: pending.expected, v: eventsJson(pending.events) })),
+    );
     const rows = await run<AppendRow & { ord: number; error_code: string | null; error_detail: string | null }>(APPEND_MANY, [payload]);
     for (const row of rows) {
       const { pending } = ordered[row.ord]!;
@@ -221,7 +227,11 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
     });
   }
 
-  async function append(streamId: string, events: readonly EventToAppend[], { expectedRevision }: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+  async function append(
+    streamId: string,
+    events: readonly EventToAppend[],
+    { expectedRevision }: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
     assertAppendable(streamId, events);
     const [mode, expected] = typeof expectedRevision === 'bigint' ? ['exact', expectedRevision.toString()] : [expectedRevision, null];
     let row: AppendRow;
@@ -234,7 +244,9 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
         // that did not exist yet, or the fast path met a repeated event id. The checked path, once the
         // winner has committed, returns the original result or says which rule the append broke.
         // 40P01: a deadlock between groups despite the ordering (index locks); this append alone again.
-        row = await appendOne(streamId, mode === 'exact' ? 'exact_checked' : mode, expected, events).catch((retryError: unknown) => rethrow(retryError, streamId, expectedRevision));
+        row = await appendOne(streamId, mode === 'exact' ? 'exact_checked' : mode, expected, events).catch((retryError: unknown) =>
+          rethrow(retryError, streamId, expectedRevision),
+        );
       } else {
         rethrow(error, streamId, expectedRevision);
       }
@@ -268,7 +280,12 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
       ? '(e.category, e.transaction_id, e.global_position) > ($4::text, $1::xid8, $2::bigint)'
       : '(e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)';
     const order = singleCategory ? 'e.category, e.transaction_id, e.global_position' : 'e.transaction_id, e.global_position';
-    const rows = await run<EventRow>(readAllStatement(range, clause, order), [after.commit.toString(), after.prepare.toString(), maxCount, ...params]);
+    const rows = await run<EventRow>(readAllStatement(range, clause, order), [
+      after.commit.toString(),
+      after.prepare.toString(),
+      maxCount,
+      ...params,
+    ]);
     const events = rows.filter((r) => r.kind === 'event').map(toRecordedEvent);
     const headRow = rows.find((r) => r.kind === 'head');
     const head = headRow ? positionOf(headRow) : START;
@@ -360,6 +377,7 @@ function rethrow(error: unknown, streamId: string, expected: ExpectedRevision): 
     const detail = String((error as { detail?: unknown }).detail ?? 'no_stream');
     throw new WrongExpectedRevisionError(streamId, expected, detail === 'no_stream' ? 'no_stream' : BigInt(detail));
   }
-  if (code === 'KY002') throw new IdempotencyConflictError(streamId, (error as { detail?: unknown }).detail === 'deleted' ? 'deleted' : 'partial');
+  if (code === 'KY002')
+    throw new IdempotencyConflictError(streamId, (error as { detail?: unknown }).detail === 'deleted' ? 'deleted' : 'partial');
   throw error;
 }

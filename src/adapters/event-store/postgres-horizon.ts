@@ -29,9 +29,16 @@ const ACKNOWLEDGED_HEAD_SQL = `SELECT e.transaction_id::text AS commit_position,
 export function postgresHorizon(db: SqlDatabase): HorizonProbe {
   return {
     async horizon() {
-      const [row] = await db.query<{ events: number; first_event_age: number | null; transaction_age: number | null; prepared_age: number | null }>(HORIZON_SQL);
+      const [row] = await db.query<{
+        events: number;
+        first_event_age: number | null;
+        transaction_age: number | null;
+        prepared_age: number | null;
+      }>(HORIZON_SQL);
       const events = row?.events ?? 0;
-      const ages = [row?.transaction_age, row?.prepared_age, events > 0 ? row?.first_event_age : null].map((age) => Math.max(0, Number(age ?? 0)));
+      const ages = [row?.transaction_age, row?.prepared_age, events > 0 ? row?.first_event_age : null].map((age) =>
+        Math.max(0, Number(age ?? 0)),
+      );
       return { oldestTransactionSeconds: Math.max(...ages), eventsAboveHorizon: events };
     },
     async acknowledgedHead() {

@@ -16,7 +16,10 @@ export function createIdempotencyRecordStore(db: SqlDatabase): IdempotencyRecord
     migrate: () => db.exec(SCHEMA),
     async bind(commandId, fingerprint) {
       // One statement: of two concurrent first uses one inserts, the other reads the winner's fingerprint.
-      const inserted = await db.query('INSERT INTO idempotency_keys (command_id, fingerprint) VALUES ($1, $2) ON CONFLICT (command_id) DO NOTHING RETURNING command_id', [commandId, fingerprint]);
+      const inserted = await db.query(
+        'INSERT INTO idempotency_keys (command_id, fingerprint) VALUES ($1, $2) ON CONFLICT (command_id) DO NOTHING RETURNING command_id',
+        [commandId, fingerprint],
+      );
       if (inserted.length > 0) return 'first';
       const [row] = await db.query<{ fingerprint: string }>('SELECT fingerprint FROM idempotency_keys WHERE command_id = $1', [commandId]);
       return row?.fingerprint === fingerprint ? 'same' : 'other';

@@ -22,10 +22,29 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
-    appendedEvents: new Counter({ name: 'event_store_appended_events_total', help: 'Events appended by this instance', registers: [registry] }),
-    projectionEventsBehind: new Gauge({ name: 'projection_events_behind', help: 'Events in the log after the projection checkpoint', labelNames: ['projection'], registers: [registry] }),
-    projectionSecondsBehind: new Gauge({ name: 'projection_seconds_behind', help: 'Age of the oldest event not yet projected', labelNames: ['projection'], registers: [registry] }),
-    projectionEventsApplied: new Counter({ name: 'projection_events_applied_total', help: 'Events applied by projections on this instance', labelNames: ['projection'], registers: [registry] }),
+    appendedEvents: new Counter({
+      name: 'event_store_appended_events_total',
+      help: 'Events appended by this instance',
+      registers: [registry],
+    }),
+    projectionEventsBehind: new Gauge({
+      name: 'projection_events_behind',
+      help: 'Events in the log after the projection checkpoint',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
+    projectionSecondsBehind: new Gauge({
+      name: 'projection_seconds_behind',
+      help: 'Age of the oldest event not yet projected',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
+    projectionEventsApplied: new Counter({
+      name: 'projection_events_applied_total',
+      help: 'Events applied by projections on this instance',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
     horizonOldestTransactionSeconds: new Gauge({
       name: 'event_store_horizon_oldest_transaction_seconds',
       help: 'Age of the oldest open transaction on the database server; subscribers see no event committed after it started',
@@ -36,7 +55,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Committed events that subscribers cannot see yet because an older transaction is still open',
       registers: [registry],
     }),
-    cacheRequests: new Counter({ name: 'cache_requests_total', help: 'Read cache lookups by result', labelNames: ['cache', 'result'], registers: [registry] }),
+    cacheRequests: new Counter({
+      name: 'cache_requests_total',
+      help: 'Read cache lookups by result',
+      labelNames: ['cache', 'result'],
+      registers: [registry],
+    }),
   };
 }
 
@@ -54,7 +78,10 @@ export function cacheCounters(metrics: Pick<Metrics, 'cacheRequests'>, cache: 'r
  * The in-process read cache's size as gauges read at scrape time: `read_cache_size_bytes`,
  * `read_cache_entries` and its bound `read_cache_max_bytes` (label cache="memory").
  */
-export function readCacheSizeGauges(metrics: Pick<Metrics, 'registry'>, size: () => { entries: number; bytes: number; maxBytes: number }): void {
+export function readCacheSizeGauges(
+  metrics: Pick<Metrics, 'registry'>,
+  size: () => { entries: number; bytes: number; maxBytes: number },
+): void {
   const gauge = (name: string, help: string, read: (s: ReturnType<typeof size>) => number) =>
     new Gauge({
       name,

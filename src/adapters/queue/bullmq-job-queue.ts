@@ -69,7 +69,8 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
 
     async work(queue, handler, workOptions = {}) {
       const concurrency = workOptions.concurrency ?? 1;
-      if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+      if (!Number.isInteger(concurrency) || concurrency < 1)
+        throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
       connection.on('error', () => undefined);
       const worker = new Worker<StoredJob>(
@@ -100,7 +101,10 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
             // Never connected: no job can be running, and a graceful close would wait for Redis forever.
             connection.disconnect();
             let closeTimer: NodeJS.Timeout | undefined;
-            await Promise.race([worker.close(true).catch(() => undefined), new Promise((resolve) => (closeTimer = setTimeout(resolve, READY_WAIT_MS)))]);
+            await Promise.race([
+              worker.close(true).catch(() => undefined),
+              new Promise((resolve) => (closeTimer = setTimeout(resolve, READY_WAIT_MS))),
+            ]);
             clearTimeout(closeTimer);
           }
           stops.delete(stop);
@@ -110,7 +114,15 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
     },
 
     async counts(queue): Promise<JobCounts> {
-      const counts = await queueOf(queue).getJobCounts('waiting', 'prioritized', 'waiting-children', 'active', 'completed', 'failed', 'delayed');
+      const counts = await queueOf(queue).getJobCounts(
+        'waiting',
+        'prioritized',
+        'waiting-children',
+        'active',
+        'completed',
+        'failed',
+        'delayed',
+      );
       return {
         waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts['waiting-children'] ?? 0),
         active: counts.active ?? 0,

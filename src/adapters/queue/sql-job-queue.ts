@@ -2,7 +2,15 @@
 // with SKIP LOCKED, and reclaims jobs whose worker died (their lease ran out).
 import { sql, type Transaction } from 'kysely';
 import type { JsonObject } from '../../domain/json.js';
-import { DEFAULT_ATTEMPTS, backoffMs, type EnqueueOptions, type Job, type JobCounts, type JobHandler, type JobQueue } from '../../ports/job-queue.js';
+import {
+  DEFAULT_ATTEMPTS,
+  backoffMs,
+  type EnqueueOptions,
+  type Job,
+  type JobCounts,
+  type JobHandler,
+  type JobQueue,
+} from '../../ports/job-queue.js';
 import type { SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
 
 const SCHEMA = `
@@ -44,7 +52,8 @@ function insertParams(queue: string, jobId: string, payload: JsonObject, options
   if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
   if (!queue || !jobId) throw new RangeError('queue and job id must be non-empty');
   const priority = options.priority ?? 0;
-  if (!Number.isInteger(priority) || priority < 0 || priority > 2_097_152) throw new RangeError(`priority must be a whole number 0–2097152, got ${priority}`);
+  if (!Number.isInteger(priority) || priority < 0 || priority > 2_097_152)
+    throw new RangeError(`priority must be a whole number 0–2097152, got ${priority}`);
   return [queue, jobId, JSON.stringify(payload), attempts, delayMs, priority];
 }
 
@@ -52,7 +61,13 @@ function insertParams(queue: string, jobId: string, payload: JsonObject, options
  * Records a job in the caller's transaction (e.g. with a projection checkpoint), so the job exists exactly
  * when the transaction commits. Workers notice it on their next poll.
  */
-export async function enqueueInTransaction(tx: SqlQueryable, queue: string, jobId: string, payload: JsonObject, options: EnqueueOptions = {}): Promise<void> {
+export async function enqueueInTransaction(
+  tx: SqlQueryable,
+  queue: string,
+  jobId: string,
+  payload: JsonObject,
+  options: EnqueueOptions = {},
+): Promise<void> {
   await tx.query(INSERT_JOB, insertParams(queue, jobId, payload, options));
 }
 
@@ -145,7 +160,8 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
 
     async work(queue, handler: JobHandler, workOptions = {}) {
       const concurrency = workOptions.concurrency ?? 1;
-      if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+      if (!Number.isInteger(concurrency) || concurrency < 1)
+        throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
       let stopped = false;
       const running = new Set<Promise<void>>();
       let wakeLoop: (() => void) | undefined;
@@ -202,8 +218,15 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
         `SELECT state, (state = 'waiting' AND run_at > now()) AS delayed, count(*)::int AS n FROM jobs WHERE queue = $1 GROUP BY 1, 2`,
         [queue],
       );
-      const count = (state: string, delayed = false) => rows.filter((r) => r.state === state && r.delayed === delayed).reduce((sum, r) => sum + Number(r.n), 0);
-      return { waiting: count('waiting'), delayed: count('waiting', true), active: count('active'), completed: count('completed'), failed: count('failed') };
+      const count = (state: string, delayed = false) =>
+        rows.filter((r) => r.state === state && r.delayed === delayed).reduce((sum, r) => sum + Number(r.n), 0);
+      return {
+        waiting: count('waiting'),
+        delayed: count('waiting', true),
+        active: count('active'),
+        completed: count('completed'),
+        failed: count('failed'),
+      };
     },
 
     async close() {

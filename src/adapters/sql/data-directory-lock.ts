@@ -44,7 +44,8 @@ export function lockDataDirectory(directory: string, role: string): DataDirector
       }
       const holder = readHolder(file);
       // Our own pid in the file is a leftover too: a container restarts its entry process as pid 1 again.
-      if (holder && holder.pid !== process.pid && isRunning(holder.pid)) throw new DataDirectoryHeldError(directory, holder.pid, holder.role);
+      if (holder && holder.pid !== process.pid && isRunning(holder.pid))
+        throw new DataDirectoryHeldError(directory, holder.pid, holder.role);
       rmSync(file, { force: true });
     }
     throw new Error(`could not lock ${directory}: ${file} keeps reappearing`);

@@ -42,7 +42,7 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
     options.maintenance === false
       ? undefined
       : createPgliteMaintenance(
-          (text) => mutex.run(async () => (pglite.closed ? [] : (await pglite.query(text)).rows as never[])),
+          (text) => mutex.run(async () => (pglite.closed ? [] : ((await pglite.query(text)).rows as never[]))),
           options.maintenance,
         );
 

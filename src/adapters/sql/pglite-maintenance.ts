@@ -61,9 +61,12 @@ export function createPgliteMaintenance(
         await new Promise((resolve) => setImmediate(resolve));
         try {
           await run(`${command} ${table}`);
-          const [row] = await run<{ reltuples: number }>(`SELECT reltuples::float8 AS reltuples FROM pg_class WHERE oid = to_regclass('${table.replaceAll("'", "''")}')`);
+          const [row] = await run<{ reltuples: number }>(
+            `SELECT reltuples::float8 AS reltuples FROM pg_class WHERE oid = to_regclass('${table.replaceAll("'", "''")}')`,
+          );
           const counters = tables.get(table);
-          if (counters) Object.assign(counters, { changed: 0, ...(command !== 'ANALYZE' ? { dead: 0 } : {}), size: Math.max(0, row?.reltuples ?? 0) });
+          if (counters)
+            Object.assign(counters, { changed: 0, ...(command !== 'ANALYZE' ? { dead: 0 } : {}), size: Math.max(0, row?.reltuples ?? 0) });
         } catch (error) {
           // A rebuild's schema renamed or dropped meanwhile: forget the table.
           tables.delete(table);
@@ -97,7 +100,8 @@ export function createPgliteMaintenance(
       counters.changed += affectedRows;
       if (written.leavesDeadRows) counters.dead += affectedRows;
       if (counters.dead >= vacuumAfter + VACUUM_SCALE * counters.size) due.set(written.table, 'VACUUM (ANALYZE)');
-      else if (counters.changed >= analyzeAfter + ANALYZE_SCALE * counters.size && !due.has(written.table)) due.set(written.table, 'ANALYZE');
+      else if (counters.changed >= analyzeAfter + ANALYZE_SCALE * counters.size && !due.has(written.table))
+        due.set(written.table, 'ANALYZE');
       else return;
       // After the writing transaction: it holds the session until it commits, and maintenance waits behind it.
       setImmediate(work);
@@ -130,8 +134,10 @@ function writtenTable(node: RootOperationNode): { table: string; leavesDeadRows:
   } else {
     return undefined;
   }
-  const tableNode = (target as { kind?: string; node?: unknown } | undefined)?.kind === 'AliasNode' ? (target as { node: unknown }).node : target;
-  const identifier = (tableNode as { kind?: string; table?: { schema?: { name: string }; identifier: { name: string } } } | undefined)?.table;
+  const tableNode =
+    (target as { kind?: string; node?: unknown } | undefined)?.kind === 'AliasNode' ? (target as { node: unknown }).node : target;
+  const identifier = (tableNode as { kind?: string; table?: { schema?: { name: string }; identifier: { name: string } } } | undefined)
+    ?.table;
   if ((tableNode as { kind?: string } | undefined)?.kind !== 'TableNode' || !identifier) return undefined;
   const schema = identifier.schema?.name ?? 'public';
   return { table: `${quoted(schema)}.${quoted(identifier.identifier.name)}`, leavesDeadRows };

@@ -48,7 +48,13 @@ export type BatchCommandResult = CommandResult<BatchState, BatchEvent>;
 /** Many workers append outcomes to one batch stream: a conflicting append is decided again, often. */
 const BATCH_RETRIES = 50;
 
-export function runBatchCommand(deps: CommandDeps, context: CommandContext, batchId: string, command: BatchCommand, options: { expectNew?: boolean } = {}): Promise<BatchCommandResult> {
+export function runBatchCommand(
+  deps: CommandDeps,
+  context: CommandContext,
+  batchId: string,
+  command: BatchCommand,
+  options: { expectNew?: boolean } = {},
+): Promise<BatchCommandResult> {
   return handleCommand({ ...deps, maxRetries: Math.max(deps.maxRetries ?? 0, BATCH_RETRIES) }, batchDecider, {
     streamId: batchStreamId(batchId),
     command,
@@ -57,17 +63,28 @@ export function runBatchCommand(deps: CommandDeps, context: CommandContext, batc
   });
 }
 
-export const loadBatch = (deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>, tenantId: string, batchId: string) => loadAggregate(deps, batchDecider, batchStreamId(batchId), { tenantId });
+export const loadBatch = (deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>, tenantId: string, batchId: string) =>
+  loadAggregate(deps, batchDecider, batchStreamId(batchId), { tenantId });
 
 const now = (deps: CommandDeps) => deps.clock().toISOString();
 
-export type StartBatchResult = { dryRun: false; batchId: string; result: BatchCommandResult } | { dryRun: true; batchId: string; analysis: BatchAnalysis };
+export type StartBatchResult =
+  { dryRun: false; batchId: string; result: BatchCommandResult } | { dryRun: true; batchId: string; analysis: BatchAnalysis };
 
 /** A client's batch; `batchId` defaults to one derived from the command id (a retry hits the same stream). */
-export async function startBatch(deps: BatchCommandDeps, context: CommandContext, input: BatchPlanInput & { batchId?: string }): Promise<StartBatchResult> {
+export async function startBatch(
+  deps: BatchCommandDeps,
+  context: CommandContext,
+  input: BatchPlanInput & { batchId?: string },
+): Promise<StartBatchResult> {
   const at = now(deps);
   if (input.operation === 'delete') {
-    throw new RuleViolation('batch.operation.unsupported', 'delete is not supported yet: templates cannot be deleted; archive them instead', 'unprocessable', 'operation');
+    throw new RuleViolation(
+      'batch.operation.unsupported',
+      'delete is not supported yet: templates cannot be deleted; archive them instead',
+      'unprocessable',
+      'operation',
+    );
   }
   const plan = validateBatchPlan(input, {
     maxItems: deps.limits.maxItems,
@@ -97,13 +114,23 @@ export async function startBatch(deps: BatchCommandDeps, context: CommandContext
   };
 }
 
-export const cancelBatch = (deps: BatchCommandDeps, context: CommandContext, batchId: string, reason: string | null): Promise<BatchRunResult> =>
+export const cancelBatch = (
+  deps: BatchCommandDeps,
+  context: CommandContext,
+  batchId: string,
+  reason: string | null,
+): Promise<BatchRunResult> =>
   deps.streams.run(context, batchId, {
     type: 'CancelBatch',
     data: { requestedBy: context.userId, reason, now: now(deps) },
   });
 
-export const retryBatch = (deps: BatchCommandDeps, context: CommandContext, batchId: string, indexes: number[] | null): Promise<BatchRunResult> =>
+export const retryBatch = (
+  deps: BatchCommandDeps,
+  context: CommandContext,
+  batchId: string,
+  indexes: number[] | null,
+): Promise<BatchRunResult> =>
   deps.streams.run(context, batchId, {
     type: 'RetryBatch',
     data: { requestedBy: context.userId, indexes, now: now(deps) },
@@ -136,7 +163,12 @@ export type UndoPreview = {
 };
 export type UndoResult = { dryRun: true; preview: UndoPreview } | { dryRun: false; undoBatchId: string; result: BatchCommandResult };
 
-export async function undoBatch(deps: BatchCommandDeps, context: CommandContext, batchId: string, options: { override: boolean; dryRun: boolean }): Promise<UndoResult> {
+export async function undoBatch(
+  deps: BatchCommandDeps,
+  context: CommandContext,
+  batchId: string,
+  options: { override: boolean; dryRun: boolean },
+): Promise<UndoResult> {
   const loaded = await loadBatch(deps, context.tenantId, batchId);
   const state = loaded.state;
   assertUndoable(state);
@@ -168,13 +200,20 @@ export async function undoBatch(deps: BatchCommandDeps, context: CommandContext,
     },
   });
   const plan = planned.events.find((event) => event.type === 'BatchUndoPlanned');
-  if (!plan || plan.type !== 'BatchUndoPlanned') throw new RuleViolation('batch.undo.already_requested', `this batch is already undone by batch ${undoBatchId}`, 'conflict');
+  if (!plan || plan.type !== 'BatchUndoPlanned')
+    throw new RuleViolation('batch.undo.already_requested', `this batch is already undone by batch ${undoBatchId}`, 'conflict');
   const result = await startUndoBatch(deps, context, state.batchId, plan.data.undoBatchId, plan.data.items);
   return { dryRun: false, undoBatchId, result };
 }
 
 /** Starts the undo batch planned on `undoOf`; idempotent (the process manager repeats it after a crash). */
-export function startUndoBatch(deps: CommandDeps, context: CommandContext, undoOf: string, undoBatchId: string, items: BatchItem[]): Promise<BatchCommandResult> {
+export function startUndoBatch(
+  deps: CommandDeps,
+  context: CommandContext,
+  undoOf: string,
+  undoBatchId: string,
+  items: BatchItem[],
+): Promise<BatchCommandResult> {
   const command: BatchCommand = {
     type: 'StartUndoBatch',
     data: {

@@ -56,7 +56,8 @@ export function fieldsChangedBy(event: Pick<RecordedEvent, 'type' | 'data'>): st
 
 /** The parent a create or change-parent item names, if any. */
 function newParentOf(item: BatchItem): string | null {
-  if (item.operation === 'create') return typeof item.create.parentTemplateId === 'string' ? item.create.parentTemplateId.toLowerCase() : null;
+  if (item.operation === 'create')
+    return typeof item.create.parentTemplateId === 'string' ? item.create.parentTemplateId.toLowerCase() : null;
   if (item.operation === 'changeParent') return item.parentTemplateId;
   return null;
 }
@@ -72,7 +73,11 @@ async function eachLimited<T>(values: readonly T[], limit: number, fn: (value: T
 
 type StreamFacts = Omit<TemplateSnapshot, 'children' | 'descendantIds' | 'subtreeDepth' | 'usageCount'>;
 
-async function readTemplate(deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>, templateId: string, historyFrom: number | null): Promise<StreamFacts | undefined> {
+async function readTemplate(
+  deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>,
+  templateId: string,
+  historyFrom: number | null,
+): Promise<StreamFacts | undefined> {
   const loaded = await loadAggregate(deps, templateDecider, templateStreamId(templateId), { tenantId: '', access: () => true });
   const state = loaded.state;
   if (state.status === 'absent' || loaded.revision === undefined) return undefined;
@@ -132,11 +137,23 @@ export async function buildBatchSnapshot(
   let frontier = [...new Set(items.map(newParentOf).filter((id): id is string => id !== null))];
   for (let level = 0; level < 12 && frontier.length > 0; level++) {
     await eachLimited(frontier, 16, read);
-    frontier = [...new Set(frontier.map((id) => facts.get(id)?.parentTemplateId?.toLowerCase() ?? null).filter((id): id is string => id !== null && !facts.has(id)))];
+    frontier = [
+      ...new Set(
+        frontier
+          .map((id) => facts.get(id)?.parentTemplateId?.toLowerCase() ?? null)
+          .filter((id): id is string => id !== null && !facts.has(id)),
+      ),
+    ];
   }
   const existingTargets = targets.filter((id) => facts.has(id));
-  const needsChildren = [...new Set(items.filter((i) => i.operation === 'archive' || i.operation === 'delete').map((i) => i.templateId))].filter((id) => facts.has(id));
-  const [children, descendants, usage] = await Promise.all([reads.children(needsChildren), reads.descendants(existingTargets), reads.usageCounts(existingTargets)]);
+  const needsChildren = [
+    ...new Set(items.filter((i) => i.operation === 'archive' || i.operation === 'delete').map((i) => i.templateId)),
+  ].filter((id) => facts.has(id));
+  const [children, descendants, usage] = await Promise.all([
+    reads.children(needsChildren),
+    reads.descendants(existingTargets),
+    reads.usageCounts(existingTargets),
+  ]);
   const depthOf = new Map<string, number>();
   await eachLimited(
     items.filter((i) => i.operation === 'changeParent' && facts.has(i.templateId)).map((i) => i.templateId),

@@ -13,7 +13,15 @@ import {
   type CategoryState,
 } from '../../domain/categories/index.js';
 import type { Decider } from '../../domain/decider.js';
-import { alreadyHandled, assertExpectedRevision, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult } from '../handle-command.js';
+import {
+  alreadyHandled,
+  assertExpectedRevision,
+  handleCommand,
+  loadAggregate,
+  type CommandContext,
+  type CommandDeps,
+  type CommandResult,
+} from '../handle-command.js';
 import { claimRunGiveBack } from '../reservations.js';
 import { nameClaim, sameName } from './category-name-claim.js';
 
@@ -42,7 +50,12 @@ const changesDecider: Decider<CategoryState, readonly CategoryCommand[], Categor
   },
 };
 
-function run(deps: CommandDeps, context: CommandContext, target: CategoryTarget, command: CategoryCommand | readonly CategoryCommand[]): Promise<CategoryCommandResult> {
+function run(
+  deps: CommandDeps,
+  context: CommandContext,
+  target: CategoryTarget,
+  command: CategoryCommand | readonly CategoryCommand[],
+): Promise<CategoryCommandResult> {
   const commands = Array.isArray(command) ? command : [command as CategoryCommand];
   return handleCommand(deps, changesDecider, {
     streamId: categoryStreamId(target.categoryId),
@@ -65,15 +78,25 @@ export async function createCategory(
   assertValidCategoryCreate(command.data); // bad input fails before any claim
   // An existing stream needs no claim: the handler answers a retry, or refuses with category.exists.
   const exists = (await load(deps, context, input.categoryId)).revision !== undefined;
-  return claimRunGiveBack(deps, { claim: exists ? undefined : nameClaim(deps, context, input.categoryId, input.name) }, () => run(deps, context, target, command));
+  return claimRunGiveBack(deps, { claim: exists ? undefined : nameClaim(deps, context, input.categoryId, input.name) }, () =>
+    run(deps, context, target, command),
+  );
 }
 
-export function renameCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget & { name: string }): Promise<CategoryCommandResult> {
+export function renameCategory(
+  deps: CommandDeps,
+  context: CommandContext,
+  input: CategoryTarget & { name: string },
+): Promise<CategoryCommandResult> {
   return changeCategory(deps, context, input);
 }
 
 /** Renames and/or describes in one append; a new name is claimed first. */
-export async function changeCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget & { name?: string; description?: string }): Promise<CategoryCommandResult> {
+export async function changeCategory(
+  deps: CommandDeps,
+  context: CommandContext,
+  input: CategoryTarget & { name?: string; description?: string },
+): Promise<CategoryCommandResult> {
   const commands: CategoryCommand[] = [
     ...(input.name !== undefined ? [{ type: 'RenameCategory', data: { name: input.name } } as const] : []),
     ...(input.description !== undefined ? [{ type: 'DescribeCategory', data: { description: input.description } } as const] : []),
@@ -93,20 +116,29 @@ export async function changeCategory(deps: CommandDeps, context: CommandContext,
       claim: handled || keepsName ? undefined : nameClaim(deps, context, input.categoryId, name),
       // The names the command's events moved away from (not `before`'s: a retry may have renamed from
       // another one), also on a replay, in case the first run stopped before giving them back.
-      giveBackAfter: (result) => result.events.flatMap((event) => (event.type === 'CategoryRenamed' ? [nameClaim(deps, context, input.categoryId, event.data.previousName)] : [])),
+      giveBackAfter: (result) =>
+        result.events.flatMap((event) =>
+          event.type === 'CategoryRenamed' ? [nameClaim(deps, context, input.categoryId, event.data.previousName)] : [],
+        ),
     },
     () => run(deps, context, input, commands),
   );
 }
 
-export function describeCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget & { description: string }): Promise<CategoryCommandResult> {
+export function describeCategory(
+  deps: CommandDeps,
+  context: CommandContext,
+  input: CategoryTarget & { description: string },
+): Promise<CategoryCommandResult> {
   return run(deps, context, input, { type: 'DescribeCategory', data: { description: input.description } });
 }
 
 export async function archiveCategory(deps: CommandDeps, context: CommandContext, input: CategoryTarget): Promise<CategoryCommandResult> {
   return claimRunGiveBack(
     deps,
-    { giveBackAfter: (result) => (result.state.status === 'absent' ? [] : [nameClaim(deps, context, input.categoryId, result.state.name)]) },
+    {
+      giveBackAfter: (result) => (result.state.status === 'absent' ? [] : [nameClaim(deps, context, input.categoryId, result.state.name)]),
+    },
     () => run(deps, context, input, { type: 'ArchiveCategory', data: {} }),
   );
 }

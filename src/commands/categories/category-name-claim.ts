@@ -32,4 +32,3 @@ export function nameClaim(deps: CommandDeps, context: CommandContext, categoryId
     stillHolds: (owner) => holdsName(deps, context.tenantId, owner, name),
   };
 }
-

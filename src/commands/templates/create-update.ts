@@ -56,7 +56,13 @@ export async function createTemplate(
   // with no_stream, falling back to a full load for a retry (answered with the first result) or a clash
   // (template.exists, after which the claim is given back unless that template holds the name).
   return claimRunGiveBack(deps, { claim: nameClaim(deps, context, templateId, input.name) }, () =>
-    handleCommand(deps, templateDecider, { streamId: templateStreamId(templateId), command, context, access: templateAccess, expectNew: true }),
+    handleCommand(deps, templateDecider, {
+      streamId: templateStreamId(templateId),
+      command,
+      context,
+      access: templateAccess,
+      expectNew: true,
+    }),
   );
 }
 
@@ -78,33 +84,55 @@ export async function updateTemplate(
     deps,
     {
       claim: !handled && movesName ? nameClaim(deps, context, input.templateId, newName) : undefined,
-      giveBackAfter: () => (movesName && before.state.status !== 'absent' ? [nameClaim(deps, context, input.templateId, before.state.content.name)] : []),
+      giveBackAfter: () =>
+        movesName && before.state.status !== 'absent' ? [nameClaim(deps, context, input.templateId, before.state.content.name)] : [],
     },
     () => runTemplateCommand(deps, context, input, command, ownerOnly(context)),
   );
 }
 
 /** The category and the inherited participant bounds of a new template. */
-async function checkCreateReferences(deps: TemplateCommandDeps, context: CommandContext, input: Omit<CreateTemplateData, 'ownerTenantId'>): Promise<void> {
+async function checkCreateReferences(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  input: Omit<CreateTemplateData, 'ownerTenantId'>,
+): Promise<void> {
   await checkTemplateCategory(deps, context, input.categoryId);
-  const bounds = boundsAfter(templateDecider.initialState(), { defaultMinParticipants: input.defaultMinParticipants ?? null, defaultMaxParticipants: input.defaultMaxParticipants ?? null });
+  const bounds = boundsAfter(templateDecider.initialState(), {
+    defaultMinParticipants: input.defaultMinParticipants ?? null,
+    defaultMaxParticipants: input.defaultMaxParticipants ?? null,
+  });
   await checkInheritedParticipants(deps, context, input.parentTemplateId ?? null, bounds.own, bounds.field ?? 'parentTemplateId');
 }
 
 /** Ownership, the update's own rules, then the category and the inherited participant bounds it leads to,
  * checked before any claim. */
-async function checkUpdateReferences(deps: TemplateCommandDeps, context: CommandContext, state: TemplateState, changes: TemplateChanges): Promise<void> {
+async function checkUpdateReferences(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  state: TemplateState,
+  changes: TemplateChanges,
+): Promise<void> {
   assertTenantMayChange(state, context.tenantId);
   assertMayUpdateTemplate(state, changes); // bad input first
-  if (changes.categoryId && changes.categoryId.toLowerCase() !== state.content.categoryId?.toLowerCase()) await checkTemplateCategory(deps, context, changes.categoryId);
+  if (changes.categoryId && changes.categoryId.toLowerCase() !== state.content.categoryId?.toLowerCase())
+    await checkTemplateCategory(deps, context, changes.categoryId);
   const bounds = boundsAfter(state, changes);
   if (bounds.field) await checkInheritedParticipants(deps, context, state.parentTemplateId, bounds.own, bounds.field);
 }
 
-export function addTemplateTags(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { tags: TemplateTag[] }): Promise<TemplateCommandResult> {
+export function addTemplateTags(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  input: TemplateTarget & { tags: TemplateTag[] },
+): Promise<TemplateCommandResult> {
   return runTemplateCommand(deps, context, input, { type: 'AddTemplateTags', data: { tags: input.tags } }, ownerOnly(context));
 }
 
-export function removeTemplateTags(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { tags: TemplateTagKey[] }): Promise<TemplateCommandResult> {
+export function removeTemplateTags(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  input: TemplateTarget & { tags: TemplateTagKey[] },
+): Promise<TemplateCommandResult> {
   return runTemplateCommand(deps, context, input, { type: 'RemoveTemplateTags', data: { tags: input.tags } }, ownerOnly(context));
 }

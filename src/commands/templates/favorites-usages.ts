@@ -23,7 +23,8 @@ import { loadTemplate, type TemplateCommandDeps, type TemplateTarget } from './t
 export const favoriteUserKey = (tenantId: string, userId: string) => `${tenantId}:${userId}`;
 
 /** One favorite stream per (template, user): user ids are only unique inside a tenant, hence the user key. */
-const favoriteStreamOf = (templateId: string, userKey: string) => templateFavoriteStreamId(deterministicUuid(`favorite:${templateId.toLowerCase()}`, userKey));
+const favoriteStreamOf = (templateId: string, userKey: string) =>
+  templateFavoriteStreamId(deterministicUuid(`favorite:${templateId.toLowerCase()}`, userKey));
 
 /** What a favorite or usage command answers: the template's own revision (its ETag) and the position of
  * the side event for read-your-writes. */
@@ -51,7 +52,10 @@ export async function favoriteTemplate(
   const userId = favoriteUserKey(context.tenantId, context.userId);
   const template = await loadVisibleTemplate(deps, context, { ...input, templateId });
   if (input.favorite) assertTakesFavorites(template.state);
-  const command: TemplateFavoriteCommand = { type: input.favorite ? 'FavoriteTemplate' : 'UnfavoriteTemplate', data: { templateId, userId } };
+  const command: TemplateFavoriteCommand = {
+    type: input.favorite ? 'FavoriteTemplate' : 'UnfavoriteTemplate',
+    data: { templateId, userId },
+  };
   const result = await handleCommand(deps, templateFavoriteDecider, { streamId: favoriteStreamOf(templateId, userId), command, context });
   return { revision: template.revision, version: template.state.version, position: result.position, idempotent: result.idempotent };
 }
@@ -73,8 +77,20 @@ export async function recordTemplateUsage(
   const streamId = templateUsageStreamId(templateId);
   const appended = await deps.eventStore.append(
     streamId,
-    [{ id: deterministicUuid(streamId, `${context.commandId}:0`), type: event!.type, data: event!.data, metadata: eventMetadata(context, deps.clock().toISOString(), 1) }],
+    [
+      {
+        id: deterministicUuid(streamId, `${context.commandId}:0`),
+        type: event!.type,
+        data: event!.data,
+        metadata: eventMetadata(context, deps.clock().toISOString(), 1),
+      },
+    ],
     { expectedRevision: 'any' },
   );
-  return { revision: template.revision, version: template.state.version, position: appended.position, idempotent: appended.idempotent ?? false };
+  return {
+    revision: template.revision,
+    version: template.state.version,
+    position: appended.position,
+    idempotent: appended.idempotent ?? false,
+  };
 }

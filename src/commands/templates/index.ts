@@ -5,7 +5,13 @@
 // - a parent must be visible to the caller, the chain acyclic and at most 10 deep (template-parent.ts);
 // - the category and the inherited participant bounds (template-references.ts);
 // - at most `maxTemplatesPerTenant` templates per tenant (create-update.ts).
-export { templateAccess, type TemplateCommandDeps, type TemplateCommandResult, type TemplateLimits, type TemplateTarget } from './template-access.js';
+export {
+  templateAccess,
+  type TemplateCommandDeps,
+  type TemplateCommandResult,
+  type TemplateLimits,
+  type TemplateTarget,
+} from './template-access.js';
 export { TEMPLATE_NAME_SCOPE } from './template-name.js';
 export { addTemplateTags, createTemplate, removeTemplateTags, updateTemplate } from './create-update.js';
 export { changeTemplateParent } from './template-parent.js';

@@ -8,11 +8,23 @@ import {
 } from '../../domain/templates/index.js';
 import { alreadyHandled, assertExpectedRevision, type CommandContext } from '../handle-command.js';
 import { claimRunGiveBack } from '../reservations.js';
-import { loadTemplate, ownerOnly, runTemplateCommand, type TemplateCommandDeps, type TemplateCommandResult, type TemplateTarget } from './template-access.js';
+import {
+  loadTemplate,
+  ownerOnly,
+  runTemplateCommand,
+  type TemplateCommandDeps,
+  type TemplateCommandResult,
+  type TemplateTarget,
+} from './template-access.js';
 import { holdsName, nameClaim } from './template-name.js';
 import { checkInheritedParticipants } from './template-references.js';
 
-const STATUS_COMMANDS = { activate: 'ActivateTemplate', archive: 'ArchiveTemplate', deprecate: 'DeprecateTemplate', unarchive: 'UnarchiveTemplate' } as const;
+const STATUS_COMMANDS = {
+  activate: 'ActivateTemplate',
+  archive: 'ArchiveTemplate',
+  deprecate: 'DeprecateTemplate',
+  unarchive: 'UnarchiveTemplate',
+} as const;
 export type TemplateStatusAction = keyof typeof STATUS_COMMANDS;
 
 export async function changeTemplateStatus(
@@ -24,7 +36,14 @@ export async function changeTemplateStatus(
   const run = () => runTemplateCommand(deps, context, input, command, ownerOnly(context));
   if (input.action !== 'unarchive') {
     const archives = input.action === 'archive';
-    return claimRunGiveBack(deps, { giveBackAfter: (result) => (archives && result.state.status !== 'absent' ? [nameClaim(deps, context, input.templateId, result.state.content.name)] : []) }, run);
+    return claimRunGiveBack(
+      deps,
+      {
+        giveBackAfter: (result) =>
+          archives && result.state.status !== 'absent' ? [nameClaim(deps, context, input.templateId, result.state.content.name)] : [],
+      },
+      run,
+    );
   }
   // Back from the archive takes the name again, if it is still free.
   const before = await loadTemplate(deps, context, input.templateId);
@@ -36,7 +55,11 @@ export async function changeTemplateStatus(
   return claimRunGiveBack(deps, { claim }, run);
 }
 
-export async function restoreTemplateVersion(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget & { version: number }): Promise<TemplateCommandResult> {
+export async function restoreTemplateVersion(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  input: TemplateTarget & { version: number },
+): Promise<TemplateCommandResult> {
   const before = await loadTemplate(deps, context, input.templateId);
   const command: TemplateCommand = { type: 'RestoreTemplateVersion', data: { version: input.version } };
   const run = () => runTemplateCommand(deps, context, input, command, ownerOnly(context));
@@ -51,7 +74,10 @@ export async function restoreTemplateVersion(deps: TemplateCommandDeps, context:
   if (otherName === undefined) return run();
   return claimRunGiveBack(
     deps,
-    { claim: nameClaim(deps, context, input.templateId, otherName), giveBackAfter: () => [nameClaim(deps, context, input.templateId, current.content.name)] },
+    {
+      claim: nameClaim(deps, context, input.templateId, otherName),
+      giveBackAfter: () => [nameClaim(deps, context, input.templateId, current.content.name)],
+    },
     run,
   );
 }

@@ -1,7 +1,22 @@
 // What every template command shares: its dependencies, who may read a template's stream, loading it and
 // running a command on it through the generic handler.
-import { isVisibleTo, templateDecider, templateStreamId, assertTenantMayChange, type TemplateCommand, type TemplateEvent, type TemplateState } from '../../domain/templates/index.js';
-import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult, type StreamAccess } from '../handle-command.js';
+import {
+  isVisibleTo,
+  templateDecider,
+  templateStreamId,
+  assertTenantMayChange,
+  type TemplateCommand,
+  type TemplateEvent,
+  type TemplateState,
+} from '../../domain/templates/index.js';
+import {
+  handleCommand,
+  loadAggregate,
+  type CommandContext,
+  type CommandDeps,
+  type CommandResult,
+  type StreamAccess,
+} from '../handle-command.js';
 
 export interface TemplateLimits {
   readonly maxTemplatesPerTenant: number;
@@ -25,7 +40,8 @@ export interface TemplateTarget {
 
 /** Readable: the owner's, or public, or system. Absent streams are "readable" so creation can proceed. */
 export const templateAccess: StreamAccess<TemplateState> = (state, tenantId) =>
-  state.status === 'absent' || isVisibleTo({ ownerTenantId: state.ownerTenantId, isPublic: state.content.isPublic, isSystemTemplate: state.isSystemTemplate }, tenantId);
+  state.status === 'absent' ||
+  isVisibleTo({ ownerTenantId: state.ownerTenantId, isPublic: state.content.isPublic, isSystemTemplate: state.isSystemTemplate }, tenantId);
 
 /** The template's stream folded, as the caller may see it (another tenant's private one is not found). */
 export const loadTemplate = (deps: CommandDeps, context: CommandContext, templateId: string) =>

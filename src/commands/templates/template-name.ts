@@ -24,7 +24,10 @@ export function nameClaim(deps: CommandDeps, context: CommandContext, templateId
     field: 'name',
     stillHolds: async (owner) => {
       try {
-        return holdsName((await loadAggregate(deps, templateDecider, owner, { tenantId: context.tenantId, access: templateAccess })).state, name);
+        return holdsName(
+          (await loadAggregate(deps, templateDecider, owner, { tenantId: context.tenantId, access: templateAccess })).state,
+          name,
+        );
       } catch (error) {
         if (error instanceof RuleViolation && error.kind === 'not_found') return false;
         throw error;

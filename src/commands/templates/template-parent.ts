@@ -1,9 +1,22 @@
 // A template's parent: visible to the caller, and the chain it makes acyclic and at most
 // MAX_INHERITANCE_DEPTH deep, checked on the ancestors' streams so it never trusts a lagging read model.
 import { RuleViolation } from '../../domain/rule-violation.js';
-import { assertTenantMayChange, templateDecider, templateStreamId, validateParentChain, type TemplateCommand } from '../../domain/templates/index.js';
+import {
+  assertTenantMayChange,
+  templateDecider,
+  templateStreamId,
+  validateParentChain,
+  type TemplateCommand,
+} from '../../domain/templates/index.js';
 import { alreadyHandled, loadAggregate, type CommandContext } from '../handle-command.js';
-import { loadTemplate, ownerOnly, runTemplateCommand, type TemplateCommandDeps, type TemplateCommandResult, type TemplateTarget } from './template-access.js';
+import {
+  loadTemplate,
+  ownerOnly,
+  runTemplateCommand,
+  type TemplateCommandDeps,
+  type TemplateCommandResult,
+  type TemplateTarget,
+} from './template-access.js';
 import { checkInheritedParticipants } from './template-references.js';
 
 /**
@@ -31,7 +44,7 @@ export async function checkParent(
   }
   // Snapshot of the chain above the parent, read from the streams (at most 10 reads, stops at a loop).
   const links = new Map<string, string | null>([[parentTemplateId.toLowerCase(), parent.state.parentTemplateId]]);
-  for (let next = parent.state.parentTemplateId; next !== null && !links.has(next) && links.size <= 11; ) {
+  for (let next = parent.state.parentTemplateId; next !== null && !links.has(next) && links.size <= 11;) {
     const ancestor = await loadAggregate(deps, templateDecider, templateStreamId(next), { tenantId: context.tenantId, access: () => true });
     const link = ancestor.state.status === 'absent' ? undefined : ancestor.state.parentTemplateId;
     if (link === undefined) break;
@@ -51,7 +64,10 @@ export async function changeTemplateParent(
   context: CommandContext,
   input: TemplateTarget & { parentTemplateId: string | null },
 ): Promise<TemplateCommandResult> {
-  const command: TemplateCommand = { type: 'ChangeTemplateParent', data: { parentTemplateId: input.parentTemplateId?.toLowerCase() ?? null } };
+  const command: TemplateCommand = {
+    type: 'ChangeTemplateParent',
+    data: { parentTemplateId: input.parentTemplateId?.toLowerCase() ?? null },
+  };
   const before = await loadTemplate(deps, context, input.templateId);
   if (!alreadyHandled(before, context)) {
     assertTenantMayChange(before.state, context.tenantId);

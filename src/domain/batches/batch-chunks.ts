@@ -8,7 +8,8 @@ import { RuleViolation } from '../rule-violation.js';
  * Duplicate indexes are dropped.
  */
 export function planChunks(indexes: readonly number[], chunkSize: number): number[][] {
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RuleViolation('batch.options.invalid', 'chunkSize must be a whole number ≥ 1', 'invalid', 'options.chunkSize');
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new RuleViolation('batch.options.invalid', 'chunkSize must be a whole number ≥ 1', 'invalid', 'options.chunkSize');
   const sorted = [...new Set(indexes)].sort((a, b) => a - b);
   const chunks: number[][] = [];
   for (let i = 0; i < sorted.length; i += chunkSize) chunks.push(sorted.slice(i, i + chunkSize));

@@ -4,7 +4,15 @@ import type { TemplateMark } from './batch-state.js';
 
 /** What a worker reports for one item. `attempt` counts from 1 within the current round. */
 export type ItemOutcomeReport =
-  | { index: number; outcome: 'succeeded'; attempt: number; revisionBefore: number | null; revision: number; before: TemplateMark | null; after: TemplateMark | null }
+  | {
+      index: number;
+      outcome: 'succeeded';
+      attempt: number;
+      revisionBefore: number | null;
+      revision: number;
+      before: TemplateMark | null;
+      after: TemplateMark | null;
+    }
   | { index: number; outcome: 'failed'; attempt: number; reason: string; retryable: boolean };
 
 // Every command carries `now` (ISO-8601) from the caller's clock: the domain has none.
@@ -12,7 +20,15 @@ export type BatchCommand =
   /** A client's batch. `maxItems` is the tenant's limit (BATCH_MAX_ITEMS); `snapshot` the templates involved. */
   | {
       type: 'StartBatch';
-      data: { batchId: string; tenantId: string; requestedBy: string; request: BatchPlanInput; maxItems: number; snapshot: BatchSnapshot; now: string };
+      data: {
+        batchId: string;
+        tenantId: string;
+        requestedBy: string;
+        request: BatchPlanInput;
+        maxItems: number;
+        snapshot: BatchSnapshot;
+        now: string;
+      };
     }
   /** The undo of `undoOf`: its restore items come from that batch's BatchUndoPlanned. */
   | {
@@ -33,4 +49,13 @@ export type BatchCommand =
    * Plan the undo of this batch. `currentRevisions`: each changed template's stream revision now (a
    * template missing from it counts as changed). `override`: restore even templates changed since.
    */
-  | { type: 'UndoBatch'; data: { undoBatchId: string; requestedBy: string; currentRevisions: Readonly<Record<string, number>>; override?: boolean; now: string } };
+  | {
+      type: 'UndoBatch';
+      data: {
+        undoBatchId: string;
+        requestedBy: string;
+        currentRevisions: Readonly<Record<string, number>>;
+        override?: boolean;
+        now: string;
+      };
+    };

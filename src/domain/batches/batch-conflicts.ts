@@ -73,7 +73,10 @@ export type ConflictReport = {
   decisions: ItemDecision[];
 };
 
-type Found = Omit<BatchConflict, 'index' | 'templateId' | 'resolution' | 'overridable' | 'mergeable'> & { overridable?: boolean; mergeable?: boolean };
+type Found = Omit<BatchConflict, 'index' | 'templateId' | 'resolution' | 'overridable' | 'mergeable'> & {
+  overridable?: boolean;
+  mergeable?: boolean;
+};
 
 const found = (type: ConflictType, rule: string, message: string, more: Partial<Found> = {}): Found => ({
   type,
@@ -126,7 +129,12 @@ function liveStateOf(template: TemplateSnapshot): LiveTemplateState {
 
 /** The template decider's refusal, if any. A field the item gave is named by its path in the item
  * (`prefix` + field: 'changes.defaultMinParticipants'); one it did not ('status') is named as is. */
-function integrity(command: TemplateCommand, state: LiveTemplateState | { status: 'absent' }, prefix = '', given: readonly string[] = []): Found[] {
+function integrity(
+  command: TemplateCommand,
+  state: LiveTemplateState | { status: 'absent' },
+  prefix = '',
+  given: readonly string[] = [],
+): Found[] {
   try {
     templateDecider.decide(command, state);
     return [];
@@ -149,27 +157,44 @@ export function fieldsChangedBetween(history: TemplateSnapshot['history'], from:
 
 function versionConflict(item: BatchItem, template: TemplateSnapshot): Found[] {
   if (item.expectedRevision === null || item.expectedRevision === template.revision) return [];
-  const changed = item.expectedRevision < template.revision ? fieldsChangedBetween(template.history, item.expectedRevision, template.revision) : null;
+  const changed =
+    item.expectedRevision < template.revision ? fieldsChangedBetween(template.history, item.expectedRevision, template.revision) : null;
   const disjoint = item.operation === 'update' && changed !== null && Object.keys(item.changes).every((field) => !changed.includes(field));
   return [
-    found('version', 'batch.conflict.version', `prepared against revision ${item.expectedRevision}, the template is at ${template.revision}`, {
-      changedFields: changed ?? [],
-      currentRevision: template.revision,
-      overridable: true,
-      mergeable: disjoint,
-    }),
+    found(
+      'version',
+      'batch.conflict.version',
+      `prepared against revision ${item.expectedRevision}, the template is at ${template.revision}`,
+      {
+        changedFields: changed ?? [],
+        currentRevision: template.revision,
+        overridable: true,
+        mergeable: disjoint,
+      },
+    ),
   ];
 }
 
 /** What earlier running items did, as later items must see it. */
 type Overlay = { parents: Map<string, string | null>; names: Map<string, string>; created: number };
 
-function parentConflicts(templateId: string, parentId: string | null, subtreeDepth: number, snapshot: BatchSnapshot, overlay: Overlay): Found[] {
+function parentConflicts(
+  templateId: string,
+  parentId: string | null,
+  subtreeDepth: number,
+  snapshot: BatchSnapshot,
+  overlay: Overlay,
+): Found[] {
   if (parentId === null) return [];
   const parent = snapshotOf(snapshot, parentId);
   const createdHere = overlay.parents.has(parentId) && parent === undefined;
   if (!createdHere && (parent === undefined || !isVisibleTo(parent, snapshot.tenantId))) {
-    return [found('dependency', 'template.parent.not_found', `parent ${parentId} does not exist`, { field: 'parentTemplateId', relatedTemplateIds: [parentId] })];
+    return [
+      found('dependency', 'template.parent.not_found', `parent ${parentId} does not exist`, {
+        field: 'parentTemplateId',
+        relatedTemplateIds: [parentId],
+      }),
+    ];
   }
   const lookup = (id: string) => {
     if (overlay.parents.has(id)) return { parentTemplateId: overlay.parents.get(id) ?? null };
@@ -188,14 +213,20 @@ function nameConflict(templateId: string, name: unknown, overlay: Overlay): Foun
   if (typeof name !== 'string') return [];
   const holder = overlay.names.get(normalizeTemplateName(name));
   if (holder === undefined || holder === templateId) return [];
-  return [found('business_rule', 'batch.name.collision', `the name "${name.trim()}" is already taken`, { field: 'name', relatedTemplateIds: [holder] })];
+  return [
+    found('business_rule', 'batch.name.collision', `the name "${name.trim()}" is already taken`, {
+      field: 'name',
+      relatedTemplateIds: [holder],
+    }),
+  ];
 }
 
 function accessConflict(template: TemplateSnapshot | undefined, tenantId: string): Found[] {
   if (template === undefined || (template.ownerTenantId !== tenantId && !template.isSystemTemplate)) {
     return [found('access', 'template.not_found', 'no such template')];
   }
-  if (template.isSystemTemplate) return [found('access', 'template.system.read_only', 'system templates are read-only', { currentRevision: template.revision })];
+  if (template.isSystemTemplate)
+    return [found('access', 'template.system.read_only', 'system templates are read-only', { currentRevision: template.revision })];
   return [];
 }
 
@@ -203,13 +234,22 @@ function itemConflicts(item: BatchItem, snapshot: BatchSnapshot, overlay: Overla
   const template = snapshotOf(snapshot, item.templateId);
   if (item.operation === 'restore') return []; // checked when the undo was planned (planUndo)
   if (item.operation === 'create') {
-    if (template !== undefined || overlay.parents.has(item.templateId)) return [found('integrity', 'template.exists', 'this template id is already taken', { field: 'templateId' })];
-    const data = { ...item.create, templateId: item.templateId, ownerTenantId: snapshot.tenantId } as unknown as Extract<TemplateCommand, { type: 'CreateTemplate' }>['data'];
+    if (template !== undefined || overlay.parents.has(item.templateId))
+      return [found('integrity', 'template.exists', 'this template id is already taken', { field: 'templateId' })];
+    const data = { ...item.create, templateId: item.templateId, ownerTenantId: snapshot.tenantId } as unknown as Extract<
+      TemplateCommand,
+      { type: 'CreateTemplate' }
+    >['data'];
     const conflicts = integrity({ type: 'CreateTemplate', data }, { status: 'absent' });
     const parentId = (item.create.parentTemplateId ?? null) as string | null;
-    conflicts.push(...parentConflicts(item.templateId, parentId, 1, snapshot, overlay), ...nameConflict(item.templateId, item.create.name, overlay));
+    conflicts.push(
+      ...parentConflicts(item.templateId, parentId, 1, snapshot, overlay),
+      ...nameConflict(item.templateId, item.create.name, overlay),
+    );
     if (snapshot.tenant.templateCount + overlay.created >= snapshot.tenant.maxTemplatesPerTenant) {
-      conflicts.push(found('business_rule', 'batch.tenant.template_limit', `a tenant has at most ${snapshot.tenant.maxTemplatesPerTenant} templates`));
+      conflicts.push(
+        found('business_rule', 'batch.tenant.template_limit', `a tenant has at most ${snapshot.tenant.maxTemplatesPerTenant} templates`),
+      );
     }
     return conflicts;
   }
@@ -219,7 +259,10 @@ function itemConflicts(item: BatchItem, snapshot: BatchSnapshot, overlay: Overla
   const state = liveStateOf(template);
   switch (item.operation) {
     case 'update':
-      conflicts.push(...integrity({ type: 'UpdateTemplate', data: item.changes as never }, state, 'changes.', Object.keys(item.changes)), ...nameConflict(item.templateId, item.changes.name, overlay));
+      conflicts.push(
+        ...integrity({ type: 'UpdateTemplate', data: item.changes as never }, state, 'changes.', Object.keys(item.changes)),
+        ...nameConflict(item.templateId, item.changes.name, overlay),
+      );
       break;
     case 'changeParent':
       conflicts.push(...integrity({ type: 'ChangeTemplateParent', data: { parentTemplateId: item.parentTemplateId } }, state));
@@ -228,7 +271,9 @@ function itemConflicts(item: BatchItem, snapshot: BatchSnapshot, overlay: Overla
     case 'archive':
     case 'delete': {
       if (item.operation === 'archive') conflicts.push(...integrity({ type: 'ArchiveTemplate', data: {} }, state));
-      const orphaned = template.children.filter((child) => child.status !== 'archived' && !removedInBatch.has(child.templateId.toLowerCase())).map((child) => child.templateId);
+      const orphaned = template.children
+        .filter((child) => child.status !== 'archived' && !removedInBatch.has(child.templateId.toLowerCase()))
+        .map((child) => child.templateId);
       if (orphaned.length > 0) {
         conflicts.push(
           found('dependency', 'batch.dependency.active_children', `${orphaned.length} active child template(s) would be orphaned`, {
@@ -251,9 +296,13 @@ function decideItem(strategy: ConflictResolution, conflicts: readonly Found[]): 
     case 'skip':
       return { run: false, resolution: 'skipped' };
     case 'override':
-      return conflicts.every((c) => c.overridable === true) ? { run: true, resolution: 'overridden' } : { run: false, resolution: 'skipped' };
+      return conflicts.every((c) => c.overridable === true)
+        ? { run: true, resolution: 'overridden' }
+        : { run: false, resolution: 'skipped' };
     case 'merge':
-      return conflicts.every((c) => c.type === 'version' && c.mergeable === true) ? { run: true, resolution: 'merged' } : { run: false, resolution: 'skipped' };
+      return conflicts.every((c) => c.type === 'version' && c.mergeable === true)
+        ? { run: true, resolution: 'merged' }
+        : { run: false, resolution: 'skipped' };
   }
 }
 
@@ -263,21 +312,35 @@ function applyToOverlay(item: BatchItem, overlay: Overlay): void {
     if (typeof item.create.name === 'string') overlay.names.set(normalizeTemplateName(item.create.name), item.templateId);
     overlay.created += 1;
   } else if (item.operation === 'changeParent') overlay.parents.set(item.templateId, item.parentTemplateId);
-  else if (item.operation === 'update' && typeof item.changes.name === 'string') overlay.names.set(normalizeTemplateName(item.changes.name), item.templateId);
+  else if (item.operation === 'update' && typeof item.changes.name === 'string')
+    overlay.names.set(normalizeTemplateName(item.changes.name), item.templateId);
 }
 
 /** Every item's conflicts and what the plan's conflict resolution makes of them. */
 export function detectConflicts(plan: Pick<BatchPlan, 'items' | 'options'>, snapshot: BatchSnapshot): ConflictReport {
   const strategy = plan.options.conflictResolution;
-  const overlay: Overlay = { parents: new Map(), names: new Map(snapshot.tenant.names.map((n) => [normalizeTemplateName(n.name), n.templateId.toLowerCase()])), created: 0 };
-  const removedInBatch = new Set(plan.items.filter((item) => item.operation === 'archive' || item.operation === 'delete').map((item) => item.templateId));
+  const overlay: Overlay = {
+    parents: new Map(),
+    names: new Map(snapshot.tenant.names.map((n) => [normalizeTemplateName(n.name), n.templateId.toLowerCase()])),
+    created: 0,
+  };
+  const removedInBatch = new Set(
+    plan.items.filter((item) => item.operation === 'archive' || item.operation === 'delete').map((item) => item.templateId),
+  );
   const conflicts: BatchConflict[] = [];
   const decisions = plan.items.map((item, index): ItemDecision => {
     const detected = itemConflicts(item, snapshot, overlay, removedInBatch);
     const { run, resolution } = decideItem(strategy, detected);
     for (const conflict of detected) {
       const applied: AppliedResolution = resolution === 'none' ? 'skipped' : resolution;
-      conflicts.push({ ...conflict, index, templateId: item.templateId, overridable: conflict.overridable ?? false, mergeable: conflict.mergeable ?? false, resolution: applied });
+      conflicts.push({
+        ...conflict,
+        index,
+        templateId: item.templateId,
+        overridable: conflict.overridable ?? false,
+        mergeable: conflict.mergeable ?? false,
+        resolution: applied,
+      });
     }
     if (run) applyToOverlay(item, overlay);
     const current = snapshotOf(snapshot, item.templateId);

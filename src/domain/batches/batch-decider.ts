@@ -38,8 +38,10 @@ const notFound = () => new RuleViolation('batch.not_found', 'no such batch', 'no
 export const BATCH_REASON_MAX = 2000;
 
 function validIds(data: { batchId: string; tenantId: string; requestedBy: string }): void {
-  if (typeof data.batchId !== 'string' || !isUuid(data.batchId)) throw new RuleViolation('batch.id.format', 'batchId must be a UUID', 'invalid', 'batchId');
-  if (typeof data.tenantId !== 'string' || !TENANT_ID_PATTERN.test(data.tenantId)) throw new RuleViolation('batch.tenant.format', 'tenantId must be a tenant id', 'invalid', 'tenantId');
+  if (typeof data.batchId !== 'string' || !isUuid(data.batchId))
+    throw new RuleViolation('batch.id.format', 'batchId must be a UUID', 'invalid', 'batchId');
+  if (typeof data.tenantId !== 'string' || !TENANT_ID_PATTERN.test(data.tenantId))
+    throw new RuleViolation('batch.tenant.format', 'tenantId must be a tenant id', 'invalid', 'tenantId');
   if (typeof data.requestedBy !== 'string' || data.requestedBy.length < 1 || data.requestedBy.length > 200) {
     throw new RuleViolation('batch.requested_by.format', 'requestedBy must be 1–200 characters', 'invalid', 'requestedBy');
   }
@@ -51,7 +53,11 @@ const countsOf = (state: LiveBatchState): BatchCounts => ({ ...state.counts, tot
 /** The batch cancelled: its counts are the final ones, every pending item cancelled. */
 const cancelled = (state: LiveBatchState, now: string): BatchEvent => ({
   type: 'BatchCancelled',
-  data: { finishedAt: now, cancelled: state.counts.pending, counts: { ...countsOf(state), pending: 0, cancelled: state.counts.cancelled + state.counts.pending } },
+  data: {
+    finishedAt: now,
+    cancelled: state.counts.pending,
+    counts: { ...countsOf(state), pending: 0, cancelled: state.counts.cancelled + state.counts.pending },
+  },
 });
 
 /** The end event once nothing is pending or queued: see the rules at the top. */
@@ -81,7 +87,13 @@ function planEvents(
       type: 'BatchConflictResolutionsApplied',
       data: {
         resolution: report.resolution,
-        items: resolved.map((d) => ({ index: d.index, templateId: d.templateId, resolution: d.resolution as Exclude<typeof d.resolution, 'none'>, run: d.run, runAgainstRevision: d.runAgainstRevision })),
+        items: resolved.map((d) => ({
+          index: d.index,
+          templateId: d.templateId,
+          resolution: d.resolution as Exclude<typeof d.resolution, 'none'>,
+          run: d.run,
+          runAgainstRevision: d.runAgainstRevision,
+        })),
       },
     });
     const byIndex = new Map<number, BatchConflict[]>();
@@ -90,7 +102,12 @@ function planEvents(
       const mine = byIndex.get(decision.index) ?? [];
       events.push({
         type: 'BatchItemSkipped',
-        data: { index: decision.index, templateId: decision.templateId, conflictTypes: [...new Set(mine.map((c) => c.type))], reason: mine.map((c) => c.message).join('; ') },
+        data: {
+          index: decision.index,
+          templateId: decision.templateId,
+          conflictTypes: [...new Set(mine.map((c) => c.type))],
+          reason: mine.map((c) => c.message).join('; '),
+        },
       });
     }
   }
@@ -115,11 +132,14 @@ function validReport(report: ItemOutcomeReport, i: number, state: LiveBatchState
   if (!Number.isInteger(report.index) || report.index < 0 || report.index >= state.total) {
     throw new RuleViolation('batch.item.unknown', `the batch has no item ${String(report.index)}`, 'invalid', field('index'));
   }
-  if (!Number.isInteger(report.attempt) || report.attempt < 1) throw new RuleViolation('batch.item.attempt', 'attempt must be a whole number ≥ 1', 'invalid', field('attempt'));
+  if (!Number.isInteger(report.attempt) || report.attempt < 1)
+    throw new RuleViolation('batch.item.attempt', 'attempt must be a whole number ≥ 1', 'invalid', field('attempt'));
   if (report.outcome === 'succeeded') {
-    if (!Number.isSafeInteger(report.revision) || report.revision < 0) throw new RuleViolation('batch.item.revision', 'revision must be a whole number ≥ 0', 'invalid', field('revision'));
+    if (!Number.isSafeInteger(report.revision) || report.revision < 0)
+      throw new RuleViolation('batch.item.revision', 'revision must be a whole number ≥ 0', 'invalid', field('revision'));
   } else if (report.outcome === 'failed') {
-    if (typeof report.reason !== 'string' || report.reason.length === 0) throw new RuleViolation('batch.item.reason', 'a failure needs a reason', 'invalid', field('reason'));
+    if (typeof report.reason !== 'string' || report.reason.length === 0)
+      throw new RuleViolation('batch.item.reason', 'a failure needs a reason', 'invalid', field('reason'));
   } else {
     throw new RuleViolation('batch.item.outcome', "outcome must be 'succeeded' or 'failed'", 'invalid', field('outcome'));
   }
@@ -132,17 +152,31 @@ function recordOutcomes(state: LiveBatchState, outcomes: readonly ItemOutcomeRep
     validReport(report, i, state);
     const item = itemAt((working as LiveBatchState).items, report.index);
     if (item === undefined || item.status !== 'queued') {
-      if (item?.status === 'pending') throw new RuleViolation('batch.item.not_enqueued', `item ${report.index} was not enqueued`, 'conflict', `outcomes.${i}.index`);
+      if (item?.status === 'pending')
+        throw new RuleViolation('batch.item.not_enqueued', `item ${report.index} was not enqueued`, 'conflict', `outcomes.${i}.index`);
       return; // already has an outcome: a redelivered report
     }
     let event: BatchEvent;
     if (report.outcome === 'succeeded') {
       const { index, attempt, revisionBefore, revision, before, after } = report;
-      event = { type: 'BatchItemSucceeded', data: { index, templateId: item.templateId, attempt, revisionBefore, revision, before, after } };
+      event = {
+        type: 'BatchItemSucceeded',
+        data: { index, templateId: item.templateId, attempt, revisionBefore, revision, before, after },
+      };
     } else {
       if (report.attempt <= item.attempts) return; // this attempt's failure is already recorded
       const final = !report.retryable || report.attempt >= state.options.maxAttempts;
-      event = { type: 'BatchItemFailed', data: { index: report.index, templateId: item.templateId, reason: report.reason.slice(0, BATCH_REASON_MAX), attempt: report.attempt, retryable: report.retryable, final } };
+      event = {
+        type: 'BatchItemFailed',
+        data: {
+          index: report.index,
+          templateId: item.templateId,
+          reason: report.reason.slice(0, BATCH_REASON_MAX),
+          attempt: report.attempt,
+          retryable: report.retryable,
+          final,
+        },
+      };
     }
     events.push(event);
     working = evolveBatch(working, event);
@@ -159,30 +193,45 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
       if (state.status !== 'absent') throw new RuleViolation('batch.exists', 'this batch already exists', 'conflict', 'batchId');
       validIds(command.data);
       const plan = validateBatchPlan(request, { maxItems, now });
-      if (snapshot.tenantId !== tenantId) throw new RuleViolation('batch.snapshot.tenant', 'the snapshot belongs to another tenant', 'invalid');
+      if (snapshot.tenantId !== tenantId)
+        throw new RuleViolation('batch.snapshot.tenant', 'the snapshot belongs to another tenant', 'invalid');
       assertBatchRate(snapshot);
       const report = detectConflicts(plan, snapshot);
       if (report.aborted) throw new BatchConflictViolation(report.conflicts);
       if (plan.options.dryRun) return [];
-      return planEvents({ batchId: batchId.toLowerCase(), tenantId, requestedBy, operation: plan.operation, undoOf: null, now }, plan.items, plan.options, report);
+      return planEvents(
+        { batchId: batchId.toLowerCase(), tenantId, requestedBy, operation: plan.operation, undoOf: null, now },
+        plan.items,
+        plan.options,
+        report,
+      );
     }
     case 'StartUndoBatch': {
       const { batchId, tenantId, requestedBy, undoOf, items, now } = command.data;
       if (state.status !== 'absent') throw new RuleViolation('batch.exists', 'this batch already exists', 'conflict', 'batchId');
       validIds(command.data);
-      if (typeof undoOf !== 'string' || !isUuid(undoOf)) throw new RuleViolation('batch.undo_of.format', 'undoOf must be a UUID', 'invalid', 'undoOf');
-      if (!Array.isArray(items) || items.length === 0) throw new RuleViolation('batch.items.empty', 'an undo needs at least one restore item', 'invalid', 'items');
+      if (typeof undoOf !== 'string' || !isUuid(undoOf))
+        throw new RuleViolation('batch.undo_of.format', 'undoOf must be a UUID', 'invalid', 'undoOf');
+      if (!Array.isArray(items) || items.length === 0)
+        throw new RuleViolation('batch.items.empty', 'an undo needs at least one restore item', 'invalid', 'items');
       const wrong = items.findIndex((item) => item.operation !== 'restore');
-      if (wrong >= 0) throw new RuleViolation('batch.item.shape', 'an undo batch holds restore items only', 'invalid', `items.${wrong}.operation`);
+      if (wrong >= 0)
+        throw new RuleViolation('batch.item.shape', 'an undo batch holds restore items only', 'invalid', `items.${wrong}.operation`);
       const options = { ...validateBatchOptions(command.data.options, now), conflictResolution: 'abort' as const, dryRun: false };
-      return planEvents({ batchId: batchId.toLowerCase(), tenantId, requestedBy, operation: 'restore', undoOf: undoOf.toLowerCase(), now }, items, options, null);
+      return planEvents(
+        { batchId: batchId.toLowerCase(), tenantId, requestedBy, operation: 'restore', undoOf: undoOf.toLowerCase(), now },
+        items,
+        options,
+        null,
+      );
     }
     case 'BeginScheduledBatch': {
       const batch = live(state);
       if (batch.startedAt !== null) return [];
       if (batch.status !== 'scheduled') throw notRunning(batch);
       const due = batch.options.scheduledAt === null || Date.parse(command.data.now) >= Date.parse(batch.options.scheduledAt);
-      if (!due) throw new RuleViolation('batch.schedule.not_due', `the batch is scheduled for ${batch.options.scheduledAt ?? ''}`, 'conflict');
+      if (!due)
+        throw new RuleViolation('batch.schedule.not_due', `the batch is scheduled for ${batch.options.scheduledAt ?? ''}`, 'conflict');
       const started: BatchEvent = { type: 'BatchStarted', data: { startedAt: command.data.now } };
       return [started, ...endEvents(evolveBatch(batch, started), command.data.now)];
     }
@@ -191,22 +240,37 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
       const { chunkIndex, now } = command.data;
       if (batch.status !== 'running') throw notRunning(batch);
       if (!Number.isInteger(chunkIndex) || chunkIndex < 0 || chunkIndex >= batch.chunks.length) {
-        throw new RuleViolation('batch.chunk.unknown', `round ${batch.round} has chunks 0–${batch.chunks.length - 1}`, 'invalid', 'chunkIndex');
+        throw new RuleViolation(
+          'batch.chunk.unknown',
+          `round ${batch.round} has chunks 0–${batch.chunks.length - 1}`,
+          'invalid',
+          'chunkIndex',
+        );
       }
       if (chunkIndex < batch.chunksEnqueued) return [];
-      if (chunkIndex > batch.chunksEnqueued) throw new RuleViolation('batch.chunk.order', `chunk ${batch.chunksEnqueued} comes first`, 'conflict', 'chunkIndex');
+      if (chunkIndex > batch.chunksEnqueued)
+        throw new RuleViolation('batch.chunk.order', `chunk ${batch.chunksEnqueued} comes first`, 'conflict', 'chunkIndex');
       const indexes = [...(batch.chunks[chunkIndex] ?? [])];
-      return [{ type: 'BatchChunkEnqueued', data: { round: batch.round, chunkIndex, indexes, priority: batch.options.priority, enqueuedAt: now } }];
+      return [
+        {
+          type: 'BatchChunkEnqueued',
+          data: { round: batch.round, chunkIndex, indexes, priority: batch.options.priority, enqueuedAt: now },
+        },
+      ];
     }
     case 'RecordItemOutcomes': {
       const batch = live(state);
-      if (!Array.isArray(command.data.outcomes)) throw new RuleViolation('batch.outcomes.type', 'outcomes must be a list', 'invalid', 'outcomes');
+      if (!Array.isArray(command.data.outcomes))
+        throw new RuleViolation('batch.outcomes.type', 'outcomes must be a list', 'invalid', 'outcomes');
       return recordOutcomes(batch, command.data.outcomes, command.data.now);
     }
     case 'WithdrawQueuedItems': {
       const batch = live(state);
-      if (batch.status !== 'cancelling') throw new RuleViolation('batch.not_cancelling', 'items are withdrawn only while a cancel is under way', 'conflict', 'status');
-      const indexes = [...new Set(command.data.indexes)].filter((index) => itemAt(batch.items, index)?.status === 'queued').sort((a, b) => a - b);
+      if (batch.status !== 'cancelling')
+        throw new RuleViolation('batch.not_cancelling', 'items are withdrawn only while a cancel is under way', 'conflict', 'status');
+      const indexes = [...new Set(command.data.indexes)]
+        .filter((index) => itemAt(batch.items, index)?.status === 'queued')
+        .sort((a, b) => a - b);
       if (indexes.length === 0) return [];
       const withdrawn: BatchEvent = { type: 'BatchItemsWithdrawn', data: { indexes } };
       const after = evolveBatch(batch, withdrawn) as LiveBatchState;
@@ -215,7 +279,8 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
     case 'CancelBatch': {
       const batch = live(state);
       if (batch.status === 'cancelling') return [];
-      if (FINISHED_BATCH_STATUSES.includes(batch.status)) throw new RuleViolation('batch.cancel.finished', `a ${batch.status} batch cannot be cancelled`, 'conflict', 'status');
+      if (FINISHED_BATCH_STATUSES.includes(batch.status))
+        throw new RuleViolation('batch.cancel.finished', `a ${batch.status} batch cannot be cancelled`, 'conflict', 'status');
       const { requestedBy, reason, now } = command.data;
       const requested: BatchEvent = { type: 'BatchCancelRequested', data: { requestedBy, reason: reason ?? null, requestedAt: now } };
       const after = evolveBatch(batch, requested) as LiveBatchState;
@@ -224,8 +289,10 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
     }
     case 'RetryBatch': {
       const batch = live(state);
-      if (batch.counts.failed === 0) throw new RuleViolation('batch.retry.no_failed_items', 'the batch has no failed items to retry', 'conflict');
-      if (batch.status !== 'failed' && batch.status !== 'partially_completed') throw new RuleViolation('batch.retry.status', `a ${batch.status} batch cannot be retried`, 'conflict', 'status');
+      if (batch.counts.failed === 0)
+        throw new RuleViolation('batch.retry.no_failed_items', 'the batch has no failed items to retry', 'conflict');
+      if (batch.status !== 'failed' && batch.status !== 'partially_completed')
+        throw new RuleViolation('batch.retry.status', `a ${batch.status} batch cannot be retried`, 'conflict', 'status');
       if (batch.undoneBy !== null) throw new RuleViolation('batch.retry.undone', `the batch was undone by ${batch.undoneBy}`, 'conflict');
       const requested = command.data.indexes ?? null;
       let indexes: number[];
@@ -233,13 +300,20 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
         indexes = [];
         for (let i = 0; i < batch.total; i++) if (itemAt(batch.items, i)?.status === 'failed') indexes.push(i);
       } else {
-        if (!Array.isArray(requested) || requested.length === 0) throw new RuleViolation('batch.retry.indexes', 'indexes must be a non-empty list or null', 'invalid', 'indexes');
+        if (!Array.isArray(requested) || requested.length === 0)
+          throw new RuleViolation('batch.retry.indexes', 'indexes must be a non-empty list or null', 'invalid', 'indexes');
         requested.forEach((index, i) => {
-          if (itemAt(batch.items, index)?.status !== 'failed') throw new RuleViolation('batch.retry.not_failed', `item ${String(index)} has not failed`, 'conflict', `indexes.${i}`);
+          if (itemAt(batch.items, index)?.status !== 'failed')
+            throw new RuleViolation('batch.retry.not_failed', `item ${String(index)} has not failed`, 'conflict', `indexes.${i}`);
         });
         indexes = [...new Set(requested)].sort((a, b) => a - b);
       }
-      return [{ type: 'BatchRetryRequested', data: { round: batch.round + 1, indexes, requestedBy: command.data.requestedBy, requestedAt: command.data.now } }];
+      return [
+        {
+          type: 'BatchRetryRequested',
+          data: { round: batch.round + 1, indexes, requestedBy: command.data.requestedBy, requestedAt: command.data.now },
+        },
+      ];
     }
     case 'UndoBatch': {
       assertUndoable(state);

@@ -38,10 +38,21 @@ export type BatchEvent =
   /** The item's template command was applied: the stream revision before (null when created) and after. */
   | {
       type: 'BatchItemSucceeded';
-      data: { index: number; templateId: string; attempt: number; revisionBefore: number | null; revision: number; before: TemplateMark | null; after: TemplateMark | null };
+      data: {
+        index: number;
+        templateId: string;
+        attempt: number;
+        revisionBefore: number | null;
+        revision: number;
+        before: TemplateMark | null;
+        after: TemplateMark | null;
+      };
     }
   /** `final`: no attempt follows (not retryable, or the last of options.maxAttempts); else it stays queued. */
-  | { type: 'BatchItemFailed'; data: { index: number; templateId: string; reason: string; attempt: number; retryable: boolean; final: boolean } }
+  | {
+      type: 'BatchItemFailed';
+      data: { index: number; templateId: string; reason: string; attempt: number; retryable: boolean; final: boolean };
+    }
   /** While cancelling: queued items taken off the queue before they ran. */
   | { type: 'BatchItemsWithdrawn'; data: { indexes: number[] } }
   | { type: 'BatchProgressRecorded'; data: BatchCounts }

@@ -44,19 +44,17 @@ function indexesWith(state: LiveBatchState, status: BatchItemStatus): number[] {
 export function evolveBatch(state: BatchState, event: BatchEvent): BatchState {
   if (event.type === 'BatchPlanRecorded') {
     const { batchId, tenantId, requestedBy, operation, items, options, total, undoOf, requestedAt } = event.data;
-    const records = items.map(
-      (item): BatchItemState => ({
-        templateId: item.templateId,
-        status: 'pending',
-        runAgainstRevision: item.expectedRevision,
-        attempts: 0,
-        reason: null,
-        revisionBefore: null,
-        revision: null,
-        before: null,
-        after: null,
-      }),
-    );
+    const records = items.map((item): BatchItemState => ({
+      templateId: item.templateId,
+      status: 'pending',
+      runAgainstRevision: item.expectedRevision,
+      attempts: 0,
+      reason: null,
+      revisionBefore: null,
+      revision: null,
+      before: null,
+      after: null,
+    }));
     return {
       status: 'scheduled',
       batchId,
@@ -84,16 +82,28 @@ export function evolveBatch(state: BatchState, event: BatchEvent): BatchState {
     case 'BatchUndoPlanned':
       return state;
     case 'BatchConflictResolutionsApplied':
-      return updateItems(state, new Map(event.data.items.filter((i) => i.run).map((i) => [i.index, { runAgainstRevision: i.runAgainstRevision }] as const)));
+      return updateItems(
+        state,
+        new Map(event.data.items.filter((i) => i.run).map((i) => [i.index, { runAgainstRevision: i.runAgainstRevision }] as const)),
+      );
     case 'BatchItemSkipped':
       return updateItems(state, new Map([[event.data.index, { status: 'skipped', reason: event.data.reason }]]));
     case 'BatchStarted':
-      return { ...state, status: 'running', startedAt: event.data.startedAt, chunks: planChunks(indexesWith(state, 'pending'), state.options.chunkSize), chunksEnqueued: 0 };
+      return {
+        ...state,
+        status: 'running',
+        startedAt: event.data.startedAt,
+        chunks: planChunks(indexesWith(state, 'pending'), state.options.chunkSize),
+        chunksEnqueued: 0,
+      };
     case 'BatchChunkEnqueued':
       return { ...updateItems(state, toStatus(event.data.indexes, 'queued')), chunksEnqueued: event.data.chunkIndex + 1 };
     case 'BatchItemSucceeded': {
       const { index, attempt, revisionBefore, revision, before, after } = event.data;
-      return updateItems(state, new Map([[index, { status: 'succeeded', attempts: attempt, reason: null, revisionBefore, revision, before, after }]]));
+      return updateItems(
+        state,
+        new Map([[index, { status: 'succeeded', attempts: attempt, reason: null, revisionBefore, revision, before, after }]]),
+      );
     }
     case 'BatchItemFailed': {
       const { index, attempt, reason, final } = event.data;
@@ -115,7 +125,14 @@ export function evolveBatch(state: BatchState, event: BatchEvent): BatchState {
     }
     case 'BatchRetryRequested': {
       const retried = updateItems(state, toStatus(event.data.indexes, 'pending', { attempts: 0, reason: null }));
-      return { ...retried, status: 'running', finishedAt: null, round: event.data.round, chunks: planChunks(event.data.indexes, state.options.chunkSize), chunksEnqueued: 0 };
+      return {
+        ...retried,
+        status: 'running',
+        finishedAt: null,
+        round: event.data.round,
+        chunks: planChunks(event.data.indexes, state.options.chunkSize),
+        chunksEnqueued: 0,
+      };
     }
     case 'BatchUndoRequested':
       return { ...state, undoneBy: event.data.undoBatchId };

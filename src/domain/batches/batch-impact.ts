@@ -25,7 +25,13 @@ export type BatchAnalysis = ConflictReport & { impact: BatchImpact };
  * parent (which changes what it passes on), and isPublic (another tenant's child stops inheriting when
  * its parent is no longer visible). name and templateType stay with the template.
  */
-export const FIELDS_REACHING_DESCENDANTS: readonly string[] = [...INHERITED_JSON_FIELDS, ...INHERITED_SCALAR_FIELDS, 'mergeStrategy', 'selectiveKeys', 'isPublic'];
+export const FIELDS_REACHING_DESCENDANTS: readonly string[] = [
+  ...INHERITED_JSON_FIELDS,
+  ...INHERITED_SCALAR_FIELDS,
+  'mergeStrategy',
+  'selectiveKeys',
+  'isPublic',
+];
 
 function reachesDescendants(item: BatchItem): boolean {
   switch (item.operation) {
@@ -56,11 +62,22 @@ function reachesDescendants(item: BatchItem): boolean {
 //           risk.templates_100            ≥ 100 templates change
 //           risk.conflicts                some item was skipped or merged because of a conflict
 // low       risk.low                      none of the above
-function riskOf(plan: Pick<BatchPlan, 'items'>, report: ConflictReport, snapshot: BatchSnapshot, changed: number, descendants: number, usage: number): BatchImpact['risk'] {
+function riskOf(
+  plan: Pick<BatchPlan, 'items'>,
+  report: ConflictReport,
+  snapshot: BatchSnapshot,
+  changed: number,
+  descendants: number,
+  usage: number,
+): BatchImpact['risk'] {
   const runs = report.decisions.filter((d) => d.run);
   const deleteInUse = runs.some((d) => {
     const template = snapshotOf(snapshot, d.templateId);
-    return plan.items[d.index]?.operation === 'delete' && template !== undefined && (template.usageCount > 0 || template.descendantIds.length > 0);
+    return (
+      plan.items[d.index]?.operation === 'delete' &&
+      template !== undefined &&
+      (template.usageCount > 0 || template.descendantIds.length > 0)
+    );
   });
   const rules: [boolean, BatchImpact['risk']['level'], string, string][] = [
     [deleteInUse, 'critical', 'risk.delete_in_use', 'a deleted template has usages or descendants'],
@@ -73,10 +90,17 @@ function riskOf(plan: Pick<BatchPlan, 'items'>, report: ConflictReport, snapshot
     [descendants > 0, 'medium', 'risk.descendants', `${descendants} descendant templates would change`],
     [usage > 0, 'medium', 'risk.in_use', `the touched templates have ${usage} usages`],
     [changed >= 100, 'medium', 'risk.templates_100', `${changed} templates would change`],
-    [report.conflicts.length > 0, 'medium', 'risk.conflicts', `${report.conflicts.length} conflict(s) were resolved by ${report.resolution}`],
+    [
+      report.conflicts.length > 0,
+      'medium',
+      'risk.conflicts',
+      `${report.conflicts.length} conflict(s) were resolved by ${report.resolution}`,
+    ],
   ];
   const hit = rules.find(([holds]) => holds);
-  return hit ? { level: hit[1], rule: hit[2], reason: hit[3] } : { level: 'low', rule: 'risk.low', reason: 'no descendants, usages or conflicts involved' };
+  return hit
+    ? { level: hit[1], rule: hit[2], reason: hit[3] }
+    : { level: 'low', rule: 'risk.low', reason: 'no descendants, usages or conflicts involved' };
 }
 
 /** The dry run of a plan: conflicts, decisions and impact. An aborted report changes nothing, so its
@@ -93,7 +117,11 @@ export function analyzeBatch(plan: Pick<BatchPlan, 'items' | 'options'>, snapsho
     const template = snapshotOf(snapshot, decision.templateId);
     if (item === undefined || template === undefined) continue;
     usageCount += template.usageCount;
-    if (reachesDescendants(item)) template.descendantIds.map((id) => id.toLowerCase()).filter((id) => !inBatch.has(id)).forEach((id) => descendants.add(id));
+    if (reachesDescendants(item))
+      template.descendantIds
+        .map((id) => id.toLowerCase())
+        .filter((id) => !inBatch.has(id))
+        .forEach((id) => descendants.add(id));
   }
   const affectedDescendants = [...descendants].sort();
   const risk = riskOf(plan, { ...report, decisions: runs }, snapshot, templatesChanged.length, affectedDescendants.length, usageCount);

@@ -6,7 +6,8 @@ import type { BatchItem } from './batch-plan.js';
 import { restoreCommands } from './batch-undo.js';
 
 /** `batchId:itemIndex`, plus `:step` for the later commands of a multi-command restore (step 0 has none). */
-export const batchItemCommandId = (batchId: string, index: number, step = 0) => (step === 0 ? `${batchId}:${index}` : `${batchId}:${index}:${step}`);
+export const batchItemCommandId = (batchId: string, index: number, step = 0) =>
+  step === 0 ? `${batchId}:${index}` : `${batchId}:${index}:${step}`;
 
 /**
  * The template commands of one item, in order. Create owns the template for the batch's tenant; restore
@@ -16,7 +17,16 @@ export const batchItemCommandId = (batchId: string, index: number, step = 0) => 
 export function templateCommandsForItem(item: BatchItem, tenantId: string, current: TemplateState): TemplateCommand[] {
   switch (item.operation) {
     case 'create':
-      return [{ type: 'CreateTemplate', data: { ...(item.create as unknown as Omit<CreateTemplateData, 'templateId' | 'ownerTenantId'>), templateId: item.templateId, ownerTenantId: tenantId } }];
+      return [
+        {
+          type: 'CreateTemplate',
+          data: {
+            ...(item.create as unknown as Omit<CreateTemplateData, 'templateId' | 'ownerTenantId'>),
+            templateId: item.templateId,
+            ownerTenantId: tenantId,
+          },
+        },
+      ];
     case 'update':
       return [{ type: 'UpdateTemplate', data: item.changes as never }];
     case 'changeParent':

@@ -86,7 +86,8 @@ const option = (field: string, message: string) => new RuleViolation('batch.opti
 function wholeNumberIn(raw: unknown, field: keyof typeof BATCH_OPTION_LIMITS): number {
   const { min, max, default: fallback } = BATCH_OPTION_LIMITS[field];
   if (raw === undefined) return fallback;
-  if (!Number.isInteger(raw) || (raw as number) < min || (raw as number) > max) throw option(field, `${field} must be a whole number, ${min}–${max}`);
+  if (!Number.isInteger(raw) || (raw as number) < min || (raw as number) > max)
+    throw option(field, `${field} must be a whole number, ${min}–${max}`);
   return raw as number;
 }
 
@@ -102,7 +103,8 @@ export function validateBatchOptions(raw: unknown, now: string): BatchOptions {
   if (scheduledAt !== null) {
     const at = typeof scheduledAt === 'string' ? Date.parse(scheduledAt) : Number.NaN;
     if (Number.isNaN(at)) throw option('scheduledAt', 'scheduledAt must be an ISO-8601 instant or null');
-    if (at <= Date.parse(now)) throw new RuleViolation('batch.scheduled_at.past', 'scheduledAt must be in the future', 'invalid', 'options.scheduledAt');
+    if (at <= Date.parse(now))
+      throw new RuleViolation('batch.scheduled_at.past', 'scheduledAt must be in the future', 'invalid', 'options.scheduledAt');
   }
   const dryRun = input.dryRun ?? false;
   if (typeof dryRun !== 'boolean') throw option('dryRun', 'dryRun must be true or false');
@@ -125,7 +127,8 @@ function templateIdOf(item: Record<string, unknown>, index: number, field = 'tem
 
 function revisionOf(item: Record<string, unknown>, index: number): number | null {
   const raw = item.expectedRevision ?? null;
-  if (raw !== null && (!Number.isSafeInteger(raw) || (raw as number) < 0)) throw shape(index, 'expectedRevision', 'expectedRevision must be a whole number ≥ 0 or null');
+  if (raw !== null && (!Number.isSafeInteger(raw) || (raw as number) < 0))
+    throw shape(index, 'expectedRevision', 'expectedRevision must be a whole number ≥ 0 or null');
   return raw as number | null;
 }
 
@@ -167,11 +170,13 @@ export const CREATE_ITEM_FIELDS: readonly string[] = [
 
 function createOf(item: Record<string, unknown>, index: number): JsonObject {
   const unknown = Object.keys(item).find((key) => !CREATE_ITEM_FIELDS.includes(key));
-  if (unknown !== undefined) throw shape(index, unknown, `${unknown} cannot be given to a batch create (one of ${CREATE_ITEM_FIELDS.join(', ')})`);
+  if (unknown !== undefined)
+    throw shape(index, unknown, `${unknown} cannot be given to a batch create (one of ${CREATE_ITEM_FIELDS.join(', ')})`);
   if (typeof item.name !== 'string') throw shape(index, 'name', 'name must be a string');
   if (typeof item.templateType !== 'string') throw shape(index, 'templateType', 'templateType must be a string');
   const parent = item.parentTemplateId ?? null;
-  if (parent !== null && (typeof parent !== 'string' || !isUuid(parent))) throw shape(index, 'parentTemplateId', 'parentTemplateId must be a UUID or null');
+  if (parent !== null && (typeof parent !== 'string' || !isUuid(parent)))
+    throw shape(index, 'parentTemplateId', 'parentTemplateId must be a UUID or null');
   const { templateId: _id, ...fields } = item;
   return cloneJson({ ...(fields as JsonObject), parentTemplateId: parent === null ? null : (parent as string).toLowerCase() });
 }
@@ -184,7 +189,8 @@ function itemOf(operation: PublicBatchOperation, raw: unknown, index: number, sh
     case 'create':
       return { operation, templateId, expectedRevision: null, create: createOf(item, index) };
     case 'update': {
-      const changes = item.changes === undefined && sharedChanges !== null ? cloneJson(sharedChanges) : changesOf(item.changes, `items.${index}.changes`);
+      const changes =
+        item.changes === undefined && sharedChanges !== null ? cloneJson(sharedChanges) : changesOf(item.changes, `items.${index}.changes`);
       return { operation, templateId, expectedRevision: revisionOf(item, index), changes };
     }
     case 'changeParent': {
@@ -212,12 +218,18 @@ export function validateBatchPlan(input: BatchPlanInput, limits: { maxItems: num
   if (!Array.isArray(input.items)) throw new RuleViolation('batch.items.empty', 'items must be a non-empty list', 'invalid', 'items');
   if (input.items.length === 0) throw new RuleViolation('batch.items.empty', 'a batch needs at least one item', 'invalid', 'items');
   if (input.items.length > limits.maxItems) {
-    throw new RuleViolation('batch.items.too_many', `a batch has at most ${limits.maxItems} items; got ${input.items.length}`, 'invalid', 'items');
+    throw new RuleViolation(
+      'batch.items.too_many',
+      `a batch has at most ${limits.maxItems} items; got ${input.items.length}`,
+      'invalid',
+      'items',
+    );
   }
   const options = validateBatchOptions(input.options, limits.now);
   let sharedChanges: JsonObject | null = null;
   if (input.sharedChanges !== undefined) {
-    if (operation !== 'update') throw new RuleViolation('batch.shared_changes.operation', 'sharedChanges goes only with update', 'invalid', 'sharedChanges');
+    if (operation !== 'update')
+      throw new RuleViolation('batch.shared_changes.operation', 'sharedChanges goes only with update', 'invalid', 'sharedChanges');
     sharedChanges = changesOf(input.sharedChanges, 'sharedChanges');
   }
   const seen = new Map<string, number>();
@@ -225,7 +237,12 @@ export function validateBatchPlan(input: BatchPlanInput, limits: { maxItems: num
     const item = itemOf(operation as PublicBatchOperation, raw, index, sharedChanges);
     const first = seen.get(item.templateId);
     if (first !== undefined) {
-      throw new RuleViolation('batch.item.duplicate', `items[${index}] targets the same template as items[${first}]`, 'invalid', `items.${index}.templateId`);
+      throw new RuleViolation(
+        'batch.item.duplicate',
+        `items[${index}] targets the same template as items[${first}]`,
+        'invalid',
+        `items.${index}.templateId`,
+      );
     }
     seen.set(item.templateId, index);
     return item;

@@ -29,6 +29,7 @@ export function batchProgress(counts: BatchItemCounts, times: { startedAt: strin
   const elapsedSeconds = times.startedAt === null ? 0 : (Date.parse(times.now) - Date.parse(times.startedAt)) / 1000;
   const ran = counts.succeeded + counts.failed;
   const throughputPerSecond = elapsedSeconds > 0 && Number.isFinite(elapsedSeconds) ? ran / elapsedSeconds : null;
-  const etaSeconds = unfinished === 0 ? 0 : throughputPerSecond !== null && throughputPerSecond > 0 ? unfinished / throughputPerSecond : null;
+  const etaSeconds =
+    unfinished === 0 ? 0 : throughputPerSecond !== null && throughputPerSecond > 0 ? unfinished / throughputPerSecond : null;
   return { total, ...counts, pending: counts.pending, queued: counts.queued, percentage, throughputPerSecond, etaSeconds };
 }

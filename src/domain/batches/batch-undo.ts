@@ -17,8 +17,15 @@ import { FINISHED_BATCH_STATUSES, itemsOf, type BatchState, type LiveBatchState 
 export function assertUndoable(state: BatchState): asserts state is LiveBatchState {
   if (state.status === 'absent') throw new RuleViolation('batch.not_found', 'no such batch', 'not_found');
   if (state.undoOf !== null) throw new RuleViolation('batch.undo.of_undo', 'an undo batch cannot be undone', 'conflict');
-  if (!FINISHED_BATCH_STATUSES.includes(state.status)) throw new RuleViolation('batch.undo.unfinished', `a ${state.status} batch cannot be undone; wait until it ends or cancel it`, 'conflict', 'status');
-  if (state.undoneBy !== null) throw new RuleViolation('batch.undo.already_requested', `this batch is already undone by batch ${state.undoneBy}`, 'conflict');
+  if (!FINISHED_BATCH_STATUSES.includes(state.status))
+    throw new RuleViolation(
+      'batch.undo.unfinished',
+      `a ${state.status} batch cannot be undone; wait until it ends or cancel it`,
+      'conflict',
+      'status',
+    );
+  if (state.undoneBy !== null)
+    throw new RuleViolation('batch.undo.already_requested', `this batch is already undone by batch ${state.undoneBy}`, 'conflict');
   if (state.counts.succeeded === 0) throw new RuleViolation('batch.undo.nothing_to_undo', 'no item of this batch was applied', 'conflict');
 }
 
@@ -28,7 +35,11 @@ export function assertUndoable(state: BatchState): asserts state is LiveBatchSta
  * revision differs from the revision the batch left them at. With `override`, their restore items expect
  * no revision; otherwise each restore item expects the revision the batch left.
  */
-export function planUndo(state: LiveBatchState, currentRevisions: Readonly<Record<string, number>>, override: boolean): { items: BatchItem[]; changedSinceBatch: ChangedSinceBatch[] } {
+export function planUndo(
+  state: LiveBatchState,
+  currentRevisions: Readonly<Record<string, number>>,
+  override: boolean,
+): { items: BatchItem[]; changedSinceBatch: ChangedSinceBatch[] } {
   const items: BatchItem[] = [];
   const changedSinceBatch: ChangedSinceBatch[] = [];
   for (const item of itemsOf(state.items).reverse()) {
@@ -40,7 +51,12 @@ export function planUndo(state: LiveBatchState, currentRevisions: Readonly<Recor
       item.before === null
         ? { exists: false, version: null, status: null, parentTemplateId: null }
         : { exists: true, version: item.before.version, status: item.before.status, parentTemplateId: item.before.parentTemplateId };
-    items.push({ operation: 'restore', templateId: item.templateId, expectedRevision: override && changed ? null : item.revision, restore });
+    items.push({
+      operation: 'restore',
+      templateId: item.templateId,
+      expectedRevision: override && changed ? null : item.revision,
+      restore,
+    });
   }
   return { items, changedSinceBatch };
 }
@@ -76,13 +92,16 @@ export function restoreCommands(current: TemplateState, target: RestoreTarget): 
   if (!target.exists) return current.status === 'archived' ? [] : [{ type: 'ArchiveTemplate', data: {} }];
   const commands: TemplateCommand[] = [];
   let status: TemplateStatus = current.status;
-  const needsChange = (target.version !== null && target.version !== current.version) || target.parentTemplateId !== current.parentTemplateId;
+  const needsChange =
+    (target.version !== null && target.version !== current.version) || target.parentTemplateId !== current.parentTemplateId;
   if (status === 'archived' && (needsChange || target.status !== 'archived')) {
     commands.push({ type: 'UnarchiveTemplate', data: {} });
     status = 'draft';
   }
-  if (target.version !== null && target.version !== current.version) commands.push({ type: 'RestoreTemplateVersion', data: { version: target.version } });
-  if (target.parentTemplateId !== current.parentTemplateId) commands.push({ type: 'ChangeTemplateParent', data: { parentTemplateId: target.parentTemplateId } });
+  if (target.version !== null && target.version !== current.version)
+    commands.push({ type: 'RestoreTemplateVersion', data: { version: target.version } });
+  if (target.parentTemplateId !== current.parentTemplateId)
+    commands.push({ type: 'ChangeTemplateParent', data: { parentTemplateId: target.parentTemplateId } });
   if (target.status !== null && target.status !== status) {
     for (const step of statusPath(status, target.status)) commands.push({ type: STATUS_COMMAND[step], data: {} });
   }

@@ -6,9 +6,7 @@ import type { CategoryCommand } from './category-commands.js';
 import type { CategoryEvent } from './category-events.js';
 import { isUuid } from '../uuid.js';
 
-export type CategoryState =
-  | { status: 'absent' }
-  | { status: 'active' | 'archived'; categoryId: string; name: string; description: string };
+export type CategoryState = { status: 'absent' } | { status: 'active' | 'archived'; categoryId: string; name: string; description: string };
 
 /** The statuses of a category that exists. */
 export const CATEGORY_STATUSES = ['active', 'archived'] as const satisfies readonly Exclude<CategoryState['status'], 'absent'>[];
@@ -32,7 +30,12 @@ function validCategoryId(categoryId: string): string {
 
 function validDescription(description: string): string {
   if (description.length > CATEGORY_DESCRIPTION_MAX) {
-    throw new RuleViolation('category.description.length', `description must be at most ${CATEGORY_DESCRIPTION_MAX} characters`, 'invalid', 'description');
+    throw new RuleViolation(
+      'category.description.length',
+      `description must be at most ${CATEGORY_DESCRIPTION_MAX} characters`,
+      'invalid',
+      'description',
+    );
   }
   return description;
 }
@@ -57,11 +60,15 @@ export function assertCategoryExists(state: CategoryState): asserts state is Exc
 }
 
 function assertNotArchived(state: Exclude<CategoryState, { status: 'absent' }>): void {
-  if (state.status === 'archived') throw new RuleViolation('category.archived', 'an archived category cannot change; restore it first', 'conflict');
+  if (state.status === 'archived')
+    throw new RuleViolation('category.archived', 'an archived category cannot change; restore it first', 'conflict');
 }
 
 /** Refuses a rename and/or description of a missing or archived category, and a bad name or description. */
-export function assertMayChangeCategory(state: CategoryState, changes: { name?: string | undefined; description?: string | undefined }): void {
+export function assertMayChangeCategory(
+  state: CategoryState,
+  changes: { name?: string | undefined; description?: string | undefined },
+): void {
   assertCategoryExists(state);
   if (changes.name === undefined && changes.description === undefined) return;
   assertNotArchived(state);

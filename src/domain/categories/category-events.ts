@@ -5,4 +5,10 @@ export type CategoryEvent =
   | { type: 'CategoryArchived'; data: { name: string } }
   | { type: 'CategoryRestored'; data: { name: string } };
 
-export const CATEGORY_EVENT_TYPES: readonly CategoryEvent['type'][] = ['CategoryCreated', 'CategoryRenamed', 'CategoryDescribed', 'CategoryArchived', 'CategoryRestored'];
+export const CATEGORY_EVENT_TYPES: readonly CategoryEvent['type'][] = [
+  'CategoryCreated',
+  'CategoryRenamed',
+  'CategoryDescribed',
+  'CategoryArchived',
+  'CategoryRestored',
+];

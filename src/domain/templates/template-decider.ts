@@ -118,7 +118,12 @@ function addTags(data: { tags: TemplateTag[] }, state: LiveTemplateState): Templ
     const same = existing.get(tagKey(tag));
     if (same === undefined) return true;
     if (same.value === tag.value) return false; // already there: idempotent
-    throw new RuleViolation('template.tags.duplicate', `tag ${tag.type}:${same.name} already exists with another value`, 'conflict', `tags.${i}.name`);
+    throw new RuleViolation(
+      'template.tags.duplicate',
+      `tag ${tag.type}:${same.name} already exists with another value`,
+      'conflict',
+      `tags.${i}.name`,
+    );
   });
   if (state.content.tags.length + added.length > TEMPLATE_TAGS_MAX) {
     throw new RuleViolation('template.tags.count', `a template has at most ${TEMPLATE_TAGS_MAX} tags`, 'invalid', 'tags');
@@ -210,8 +215,10 @@ function decide(command: TemplateCommand, state: TemplateState): TemplateEvent[]
     case 'RestoreTemplateVersion': {
       assertNotArchived(state);
       const restoredFrom = command.data.version;
-      const content = Number.isInteger(restoredFrom) && Object.hasOwn(state.versions, restoredFrom) ? state.versions[restoredFrom] : undefined;
-      if (content === undefined) throw new RuleViolation('template.version.unknown', `version ${String(restoredFrom)} does not exist`, 'not_found', 'version');
+      const content =
+        Number.isInteger(restoredFrom) && Object.hasOwn(state.versions, restoredFrom) ? state.versions[restoredFrom] : undefined;
+      if (content === undefined)
+        throw new RuleViolation('template.version.unknown', `version ${String(restoredFrom)} does not exist`, 'not_found', 'version');
       if (jsonEqual(content, state.content)) return [];
       return [{ type: 'TemplateVersionRestored', data: { restoredFrom, version, content: cloneJson(content) } }];
     }
@@ -267,7 +274,11 @@ function evolve(state: TemplateState, event: TemplateEvent): TemplateState {
       return withContent(state, { ...state.content, tags: [...state.content.tags, ...event.data.tags] }, event.data.version);
     case 'TemplateTagsRemoved': {
       const removed = new Set(event.data.tags.map(tagKey));
-      return withContent(state, { ...state.content, tags: state.content.tags.filter((tag) => !removed.has(tagKey(tag))) }, event.data.version);
+      return withContent(
+        state,
+        { ...state.content, tags: state.content.tags.filter((tag) => !removed.has(tagKey(tag))) },
+        event.data.version,
+      );
     }
     default:
       // Favorites and usages written into template streams before they had streams of their own are

@@ -11,9 +11,11 @@ import { validUserId } from './template-validation.js';
 /** `userId` is the user key the command layer derives (user ids are only unique inside a tenant). */
 export type TemplateFavoriteData = { templateId: string; userId: string };
 
-export type TemplateFavoriteCommand = { type: 'FavoriteTemplate'; data: TemplateFavoriteData } | { type: 'UnfavoriteTemplate'; data: TemplateFavoriteData };
+export type TemplateFavoriteCommand =
+  { type: 'FavoriteTemplate'; data: TemplateFavoriteData } | { type: 'UnfavoriteTemplate'; data: TemplateFavoriteData };
 
-export type TemplateFavoriteEvent = { type: 'TemplateFavorited'; data: TemplateFavoriteData } | { type: 'TemplateUnfavorited'; data: TemplateFavoriteData };
+export type TemplateFavoriteEvent =
+  { type: 'TemplateFavorited'; data: TemplateFavoriteData } | { type: 'TemplateUnfavorited'; data: TemplateFavoriteData };
 
 export const TEMPLATE_FAVORITE_EVENT_TYPES: readonly TemplateFavoriteEvent['type'][] = ['TemplateFavorited', 'TemplateUnfavorited'];
 

@@ -55,7 +55,12 @@ function extend(parent: JsonObject, child: JsonObject): JsonObject {
   return result;
 }
 
-export function mergeByStrategy(parent: JsonObject, child: JsonObject, strategy: MergeStrategy, selectiveKeys: readonly string[] = []): JsonObject {
+export function mergeByStrategy(
+  parent: JsonObject,
+  child: JsonObject,
+  strategy: MergeStrategy,
+  selectiveKeys: readonly string[] = [],
+): JsonObject {
   switch (strategy) {
     case 'override': {
       const result = cloneJson(parent);
@@ -194,23 +199,31 @@ export type ParentLookup = (templateId: string) => { parentTemplateId: string | 
  *   down with it).
  * Returns the template's new depth (1 + number of ancestors); `newParentId` null always gives 1.
  */
-export function validateParentChain(input: { templateId: string; newParentId: string | null; lookup: ParentLookup; subtreeDepth?: number }): number {
+export function validateParentChain(input: {
+  templateId: string;
+  newParentId: string | null;
+  lookup: ParentLookup;
+  subtreeDepth?: number;
+}): number {
   const { templateId, newParentId, lookup } = input;
   const subtreeDepth = input.subtreeDepth ?? 1;
   if (newParentId === null) {
     if (subtreeDepth > MAX_INHERITANCE_DEPTH) throw depthViolation();
     return 1;
   }
-  if (newParentId === templateId) throw new RuleViolation('template.parent.self', 'a template cannot be its own parent', 'invalid', 'parentTemplateId');
+  if (newParentId === templateId)
+    throw new RuleViolation('template.parent.self', 'a template cannot be its own parent', 'invalid', 'parentTemplateId');
   const seen = new Set<string>();
   let ancestors = 0;
   let current: string | null = newParentId;
   while (current !== null) {
-    if (current === templateId) throw new RuleViolation('template.parent.cycle', 'the new parent descends from this template', 'conflict', 'parentTemplateId');
+    if (current === templateId)
+      throw new RuleViolation('template.parent.cycle', 'the new parent descends from this template', 'conflict', 'parentTemplateId');
     if (seen.has(current)) throw new RuleViolation('template.parent.cycle', 'the parent chain loops', 'conflict', 'parentTemplateId');
     seen.add(current);
     const node = lookup(current);
-    if (node === undefined) throw new RuleViolation('template.parent.not_found', `template ${current} does not exist`, 'not_found', 'parentTemplateId');
+    if (node === undefined)
+      throw new RuleViolation('template.parent.not_found', `template ${current} does not exist`, 'not_found', 'parentTemplateId');
     ancestors += 1;
     current = node.parentTemplateId;
   }
@@ -219,7 +232,12 @@ export function validateParentChain(input: { templateId: string; newParentId: st
 }
 
 const depthViolation = () =>
-  new RuleViolation('template.parent.depth', `an inheritance chain has at most ${MAX_INHERITANCE_DEPTH} levels`, 'conflict', 'parentTemplateId');
+  new RuleViolation(
+    'template.parent.depth',
+    `an inheritance chain has at most ${MAX_INHERITANCE_DEPTH} levels`,
+    'conflict',
+    'parentTemplateId',
+  );
 
 /**
  * One step of the fold: a template's effective content from what it inherits (its parent's effective

@@ -106,9 +106,15 @@ export function validJsonObject(value: unknown, field: string): JsonObject {
   if (jsonDepth(value) > TEMPLATE_JSON_MAX_DEPTH) {
     throw new RuleViolation('template.properties.depth', `${field} must nest at most ${TEMPLATE_JSON_MAX_DEPTH} levels`, 'invalid', field);
   }
-  if (!isJson(value, TEMPLATE_JSON_MAX_DEPTH + 1)) throw new RuleViolation('template.properties.type', `${field} must hold JSON values only`, 'invalid', field);
+  if (!isJson(value, TEMPLATE_JSON_MAX_DEPTH + 1))
+    throw new RuleViolation('template.properties.type', `${field} must hold JSON values only`, 'invalid', field);
   if (jsonByteSize(value) > TEMPLATE_JSON_MAX_BYTES) {
-    throw new RuleViolation('template.properties.size', `${field} must be at most ${TEMPLATE_JSON_MAX_BYTES} bytes as JSON`, 'invalid', field);
+    throw new RuleViolation(
+      'template.properties.size',
+      `${field} must be at most ${TEMPLATE_JSON_MAX_BYTES} bytes as JSON`,
+      'invalid',
+      field,
+    );
   }
   return cloneJson(value);
 }

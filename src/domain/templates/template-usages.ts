@@ -53,7 +53,8 @@ export type TemplateUsageState = { usageCount: number; failedUsageCount: number 
 export function assertUsable(template: TemplateState): asserts template is LiveTemplateState {
   if (template.status === 'absent') throw templateNotFound();
   if (template.status === 'archived') throw templateArchived();
-  if (template.status === 'draft') throw new RuleViolation('template.usage.status', 'a draft template cannot be used; activate it first', 'conflict', 'status');
+  if (template.status === 'draft')
+    throw new RuleViolation('template.usage.status', 'a draft template cannot be used; activate it first', 'conflict', 'status');
 }
 
 function decide(command: TemplateUsageCommand): TemplateUsageEvent[] {
@@ -61,10 +62,19 @@ function decide(command: TemplateUsageCommand): TemplateUsageEvent[] {
   if (!(USAGE_TYPES as readonly unknown[]).includes(data.usageType)) {
     throw new RuleViolation('template.usage.type', `usageType must be one of ${USAGE_TYPES.join(', ')}`, 'invalid', 'usageType');
   }
-  if (data.outcome !== 'success' && data.outcome !== 'error') throw new RuleViolation('template.usage.outcome', "outcome must be 'success' or 'error'", 'invalid', 'outcome');
+  if (data.outcome !== 'success' && data.outcome !== 'error')
+    throw new RuleViolation('template.usage.outcome', "outcome must be 'success' or 'error'", 'invalid', 'outcome');
   const errorMessage = data.errorMessage ?? null;
-  if (errorMessage !== null && (data.outcome === 'success' || typeof errorMessage !== 'string' || errorMessage.length > TEMPLATE_ERROR_MESSAGE_MAX)) {
-    throw new RuleViolation('template.usage.error_message', `errorMessage goes only with outcome 'error', at most ${TEMPLATE_ERROR_MESSAGE_MAX} characters`, 'invalid', 'errorMessage');
+  if (
+    errorMessage !== null &&
+    (data.outcome === 'success' || typeof errorMessage !== 'string' || errorMessage.length > TEMPLATE_ERROR_MESSAGE_MAX)
+  ) {
+    throw new RuleViolation(
+      'template.usage.error_message',
+      `errorMessage goes only with outcome 'error', at most ${TEMPLATE_ERROR_MESSAGE_MAX} characters`,
+      'invalid',
+      'errorMessage',
+    );
   }
   return [
     {
@@ -87,5 +97,7 @@ export const templateUsageDecider: Decider<TemplateUsageState, TemplateUsageComm
   initialState: () => ({ usageCount: 0, failedUsageCount: 0 }),
   decide,
   evolve: (state, event) =>
-    event.data.outcome === 'success' ? { ...state, usageCount: state.usageCount + 1 } : { ...state, failedUsageCount: state.failedUsageCount + 1 },
+    event.data.outcome === 'success'
+      ? { ...state, usageCount: state.usageCount + 1 }
+      : { ...state, failedUsageCount: state.failedUsageCount + 1 },
 };

@@ -30,7 +30,8 @@ export const TEMPLATE_ERROR_MESSAGE_MAX = 2000;
 /** An ISO 4217 currency code. */
 export const CURRENCY_CODE = /^[A-Z]{3}$/;
 
-const isOneOf = <T extends string>(values: readonly T[], value: unknown): value is T => typeof value === 'string' && (values as readonly string[]).includes(value);
+const isOneOf = <T extends string>(values: readonly T[], value: unknown): value is T =>
+  typeof value === 'string' && (values as readonly string[]).includes(value);
 
 export function validName(raw: unknown): string {
   const name = typeof raw === 'string' ? raw.trim() : '';
@@ -43,7 +44,12 @@ export function validName(raw: unknown): string {
 export function validDescription(raw: unknown): string | null {
   if (raw === null || raw === undefined) return null;
   if (typeof raw !== 'string' || raw.length > TEMPLATE_DESCRIPTION_MAX) {
-    throw new RuleViolation('template.description.length', `description must be at most ${TEMPLATE_DESCRIPTION_MAX} characters`, 'invalid', 'description');
+    throw new RuleViolation(
+      'template.description.length',
+      `description must be at most ${TEMPLATE_DESCRIPTION_MAX} characters`,
+      'invalid',
+      'description',
+    );
   }
   return raw;
 }
@@ -60,7 +66,8 @@ export function validOptionalUuid(raw: unknown, rule: string, field: string): st
 }
 
 export function validOwnerTenantId(raw: unknown): string {
-  if (typeof raw !== 'string' || !TENANT_ID_PATTERN.test(raw)) throw new RuleViolation('template.owner.format', 'ownerTenantId must be a tenant id', 'invalid', 'ownerTenantId');
+  if (typeof raw !== 'string' || !TENANT_ID_PATTERN.test(raw))
+    throw new RuleViolation('template.owner.format', 'ownerTenantId must be a tenant id', 'invalid', 'ownerTenantId');
   return raw;
 }
 
@@ -72,13 +79,19 @@ export function validUserId(raw: unknown, field: string): string {
 }
 
 export function validTemplateType(raw: unknown): TemplateType {
-  if (!isOneOf(TEMPLATE_TYPES, raw)) throw new RuleViolation('template.type.enum', `templateType must be one of ${TEMPLATE_TYPES.join(', ')}`, 'invalid', 'templateType');
+  if (!isOneOf(TEMPLATE_TYPES, raw))
+    throw new RuleViolation('template.type.enum', `templateType must be one of ${TEMPLATE_TYPES.join(', ')}`, 'invalid', 'templateType');
   return raw;
 }
 
 export function validMergeStrategy(raw: unknown): MergeStrategy {
   if (!isOneOf(MERGE_STRATEGIES, raw)) {
-    throw new RuleViolation('template.merge_strategy.enum', `mergeStrategy must be one of ${MERGE_STRATEGIES.join(', ')}`, 'invalid', 'mergeStrategy');
+    throw new RuleViolation(
+      'template.merge_strategy.enum',
+      `mergeStrategy must be one of ${MERGE_STRATEGIES.join(', ')}`,
+      'invalid',
+      'mergeStrategy',
+    );
   }
   return raw;
 }
@@ -86,11 +99,21 @@ export function validMergeStrategy(raw: unknown): MergeStrategy {
 /** Top-level keys taken from the child under the 'selective' strategy: distinct, 1–255 characters each. */
 export function validSelectiveKeys(raw: unknown): string[] {
   if (!Array.isArray(raw) || raw.length > TEMPLATE_SELECTIVE_KEYS_MAX) {
-    throw new RuleViolation('template.selective_keys.invalid', `selectiveKeys must be a list of at most ${TEMPLATE_SELECTIVE_KEYS_MAX} keys`, 'invalid', 'selectiveKeys');
+    throw new RuleViolation(
+      'template.selective_keys.invalid',
+      `selectiveKeys must be a list of at most ${TEMPLATE_SELECTIVE_KEYS_MAX} keys`,
+      'invalid',
+      'selectiveKeys',
+    );
   }
   raw.forEach((key: unknown, i) => {
     if (typeof key !== 'string' || key.length < 1 || key.length > 255 || raw.indexOf(key) !== i) {
-      throw new RuleViolation('template.selective_keys.invalid', 'selectiveKeys must be distinct keys of 1–255 characters', 'invalid', `selectiveKeys.${i}`);
+      throw new RuleViolation(
+        'template.selective_keys.invalid',
+        'selectiveKeys must be distinct keys of 1–255 characters',
+        'invalid',
+        `selectiveKeys.${i}`,
+      );
     }
   });
   return [...(raw as string[])];
@@ -99,7 +122,12 @@ export function validSelectiveKeys(raw: unknown): string[] {
 export function validDuration(raw: unknown): number | null {
   if (raw === null || raw === undefined) return null;
   if (!Number.isInteger(raw) || (raw as number) < 1 || (raw as number) > TEMPLATE_DURATION_MAX) {
-    throw new RuleViolation('template.duration.range', `defaultDuration must be a whole number of minutes, 1–${TEMPLATE_DURATION_MAX}`, 'invalid', 'defaultDuration');
+    throw new RuleViolation(
+      'template.duration.range',
+      `defaultDuration must be a whole number of minutes, 1–${TEMPLATE_DURATION_MAX}`,
+      'invalid',
+      'defaultDuration',
+    );
   }
   return raw as number;
 }
@@ -117,7 +145,12 @@ export function validParticipants(rawMin: unknown, rawMax: unknown): { min: numb
   const min = validParticipantCount(rawMin, 'defaultMinParticipants');
   const max = validParticipantCount(rawMax, 'defaultMaxParticipants');
   if (min !== null && max !== null && min > max) {
-    throw new RuleViolation('template.participants.order', 'defaultMinParticipants must not exceed defaultMaxParticipants', 'invalid', 'defaultMinParticipants');
+    throw new RuleViolation(
+      'template.participants.order',
+      'defaultMinParticipants must not exceed defaultMaxParticipants',
+      'invalid',
+      'defaultMinParticipants',
+    );
   }
   return { min, max };
 }
@@ -126,10 +159,20 @@ export function validPrice(raw: unknown): Money | null {
   if (raw === null || raw === undefined) return null;
   const price = raw as Partial<Money>;
   if (typeof raw !== 'object' || !Number.isSafeInteger(price.amountMinor) || (price.amountMinor as number) < 0) {
-    throw new RuleViolation('template.price.range', 'defaultPrice.amountMinor must be a whole number of minor units ≥ 0', 'invalid', 'defaultPrice.amountMinor');
+    throw new RuleViolation(
+      'template.price.range',
+      'defaultPrice.amountMinor must be a whole number of minor units ≥ 0',
+      'invalid',
+      'defaultPrice.amountMinor',
+    );
   }
   if (typeof price.currency !== 'string' || !CURRENCY_CODE.test(price.currency)) {
-    throw new RuleViolation('template.price.currency', 'defaultPrice.currency must be 3 uppercase letters (ISO 4217)', 'invalid', 'defaultPrice.currency');
+    throw new RuleViolation(
+      'template.price.currency',
+      'defaultPrice.currency must be 3 uppercase letters (ISO 4217)',
+      'invalid',
+      'defaultPrice.currency',
+    );
   }
   return { amountMinor: price.amountMinor as number, currency: price.currency };
 }
@@ -137,7 +180,12 @@ export function validPrice(raw: unknown): Money | null {
 export function validSkillLevel(raw: unknown): SkillLevel | null {
   if (raw === null || raw === undefined) return null;
   if (!isOneOf(SKILL_LEVELS, raw)) {
-    throw new RuleViolation('template.skill_level.enum', `defaultSkillLevel must be one of ${SKILL_LEVELS.join(', ')} or null`, 'invalid', 'defaultSkillLevel');
+    throw new RuleViolation(
+      'template.skill_level.enum',
+      `defaultSkillLevel must be one of ${SKILL_LEVELS.join(', ')} or null`,
+      'invalid',
+      'defaultSkillLevel',
+    );
   }
   return raw;
 }
@@ -156,7 +204,8 @@ function validTagKey(raw: unknown, field: string): TemplateTagKey {
   if (name.length < 1 || name.length > TEMPLATE_TAG_NAME_MAX) {
     throw new RuleViolation('template.tags.name', `tag names must be 1–${TEMPLATE_TAG_NAME_MAX} characters`, 'invalid', `${field}.name`);
   }
-  if (!isOneOf(TAG_TYPES, tag.type)) throw new RuleViolation('template.tags.type', `tag types are ${TAG_TYPES.join(', ')}`, 'invalid', `${field}.type`);
+  if (!isOneOf(TAG_TYPES, tag.type))
+    throw new RuleViolation('template.tags.type', `tag types are ${TAG_TYPES.join(', ')}`, 'invalid', `${field}.type`);
   return { name, type: tag.type };
 }
 
@@ -164,7 +213,12 @@ function validTag(raw: unknown, field: string): TemplateTag {
   const { name, type } = validTagKey(raw, field);
   const value = (raw as Partial<TemplateTag>).value ?? '';
   if (typeof value !== 'string' || value.length > TEMPLATE_TAG_VALUE_MAX) {
-    throw new RuleViolation('template.tags.value', `tag values must be at most ${TEMPLATE_TAG_VALUE_MAX} characters`, 'invalid', `${field}.value`);
+    throw new RuleViolation(
+      'template.tags.value',
+      `tag values must be at most ${TEMPLATE_TAG_VALUE_MAX} characters`,
+      'invalid',
+      `${field}.value`,
+    );
   }
   return { name, value, type };
 }
@@ -180,11 +234,13 @@ function validList(raw: unknown, field: string): unknown[] {
  */
 export function validTags(raw: unknown, field = 'tags'): TemplateTag[] {
   const list = validList(raw, field);
-  if (list.length > TEMPLATE_TAGS_MAX) throw new RuleViolation('template.tags.count', `at most ${TEMPLATE_TAGS_MAX} tags`, 'invalid', field);
+  if (list.length > TEMPLATE_TAGS_MAX)
+    throw new RuleViolation('template.tags.count', `at most ${TEMPLATE_TAGS_MAX} tags`, 'invalid', field);
   const seen = new Set<string>();
   return list.map((item, i) => {
     const tag = validTag(item, `${field}.${i}`);
-    if (seen.has(tagKey(tag))) throw new RuleViolation('template.tags.duplicate', `tag ${tag.type}:${tag.name} is listed twice`, 'invalid', `${field}.${i}.name`);
+    if (seen.has(tagKey(tag)))
+      throw new RuleViolation('template.tags.duplicate', `tag ${tag.type}:${tag.name} is listed twice`, 'invalid', `${field}.${i}.name`);
     seen.add(tagKey(tag));
     return tag;
   });

@@ -28,7 +28,15 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKey
           tenantId: z.string().regex(TENANT_ID_PATTERN).optional().describe('Another tenant needs the platform permission'),
           permissions: z.array(permission).min(1).max(50),
         }),
-        response: { 201: z.object({ keyId: z.string(), apiKey: z.string(), tenantId: z.string(), userId: z.string(), permissions: z.array(z.string()) }) },
+        response: {
+          201: z.object({
+            keyId: z.string(),
+            apiKey: z.string(),
+            tenantId: z.string(),
+            userId: z.string(),
+            permissions: z.array(z.string()),
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -36,9 +44,20 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKey
       const tenantId = request.body.tenantId ?? principal.tenantId;
       const crossTenant = tenantId !== principal.tenantId;
       if ((crossTenant || request.body.permissions.includes(PLATFORM_PERMISSION)) && !hasPermission(principal, PLATFORM_PERMISSION)) {
-        throw new HttpProblem(403, 'auth.permission', 'creating keys for another tenant or with the platform permission needs the platform permission', {
-          errors: [{ field: crossTenant ? 'body.tenantId' : 'body.permissions', rule: 'auth.platform', message: 'needs the platform permission' }],
-        });
+        throw new HttpProblem(
+          403,
+          'auth.permission',
+          'creating keys for another tenant or with the platform permission needs the platform permission',
+          {
+            errors: [
+              {
+                field: crossTenant ? 'body.tenantId' : 'body.permissions',
+                rule: 'auth.platform',
+                message: 'needs the platform permission',
+              },
+            ],
+          },
+        );
       }
       const userId = request.body.userId ?? principal.userId;
       const created = await deps.apiKeys.create({ tenantId, userId, name: request.body.name, permissions: request.body.permissions });
@@ -82,7 +101,11 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKey
         });
       }
       const { keys, total } = await deps.apiKeys.list(tenantId, { offset: pageOffset(page), limit: page.pageSize });
-      return pageOf(keys.map((key) => ({ ...key, permissions: [...key.permissions] })), total, page);
+      return pageOf(
+        keys.map((key) => ({ ...key, permissions: [...key.permissions] })),
+        total,
+        page,
+      );
     },
   );
 

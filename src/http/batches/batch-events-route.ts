@@ -55,7 +55,11 @@ export async function batchEventsRoute(app: FastifyInstance, deps: { eventStore:
             .optional(),
         }),
         response: {
-          200: z.string().describe('text/event-stream: per event `id: <stream revision>`, `event: <type>`, `data: {"type","revision","occurredAt","data"}`; ends after an end event'),
+          200: z
+            .string()
+            .describe(
+              'text/event-stream: per event `id: <stream revision>`, `event: <type>`, `data: {"type","revision","occurredAt","data"}`; ends after an end event',
+            ),
         },
       },
     },

@@ -7,7 +7,14 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { SqlDatabase } from '../../ports/sql-database.js';
 import { cancelBatch, retryBatch, startBatch, undoBatch, type BatchCommandDeps } from '../../commands/batches/batch-commands.js';
-import { BATCH_OPERATIONS, BATCH_STATUSES, BatchConflictViolation, BatchUndoViolation, CONFLICT_RESOLUTIONS, ITEM_STATUSES } from '../../domain/batches/index.js';
+import {
+  BATCH_OPERATIONS,
+  BATCH_STATUSES,
+  BatchConflictViolation,
+  BatchUndoViolation,
+  CONFLICT_RESOLUTIONS,
+  ITEM_STATUSES,
+} from '../../domain/batches/index.js';
 import { formatPosition } from '../../ports/event-store.js';
 import { getBatch, listBatchItems, listBatches } from '../../projections/batches/batch-queries.js';
 import { principalOf } from '../auth.js';
@@ -139,7 +146,9 @@ export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): P
       },
     },
     async (request, reply) => {
-      const started = await withLists(() => startBatch(deps.commands, commandContextOf(request), request.body as Parameters<typeof startBatch>[2]));
+      const started = await withLists(() =>
+        startBatch(deps.commands, commandContextOf(request), request.body as Parameters<typeof startBatch>[2]),
+      );
       if (started.dryRun) return reply.code(200).send({ dryRun: true, ...started.analysis });
       const { result, batchId } = started;
       const position = formatPosition(result.position);
@@ -295,7 +304,8 @@ export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): P
       config: { ...write, problems: [409] },
       schema: {
         tags,
-        summary: 'Undo: a new batch restores every template this one changed (refused, with the list, where a template changed since, unless override)',
+        summary:
+          'Undo: a new batch restores every template this one changed (refused, with the list, where a template changed since, unless override)',
         headers: commandHeaders,
         params: idParams,
         body: z

@@ -23,13 +23,23 @@ export async function categoryCommandRoutes(app: FastifyInstance, deps: Category
     '',
     {
       config: write,
-      schema: { tags, summary: 'Create a category (name unique per tenant among active categories)', headers: commandHeaders, body: createBody, response: { 201: accepted } },
+      schema: {
+        tags,
+        summary: 'Create a category (name unique per tenant among active categories)',
+        headers: commandHeaders,
+        body: createBody,
+        response: { 201: accepted },
+      },
     },
     async (request, reply) => {
       const context = commandContextOf(request);
       // Without an explicit id, a retried request (same Idempotency-Key) must address the same stream.
       const categoryId = request.body.categoryId ?? deterministicUuid(`category:${context.tenantId}`, context.commandId);
-      const result = await createCategory(deps.commands, context, { categoryId, name: request.body.name, description: request.body.description ?? '' });
+      const result = await createCategory(deps.commands, context, {
+        categoryId,
+        name: request.body.name,
+        description: request.body.description ?? '',
+      });
       reply.header('location', `/v1/categories/${categoryId}`);
       return reply.code(201).send({ categoryId, ...commandAccepted(reply, result) });
     },
@@ -37,7 +47,17 @@ export async function categoryCommandRoutes(app: FastifyInstance, deps: Category
 
   routes.patch(
     '/:categoryId',
-    { config: write, schema: { tags, summary: 'Rename and/or describe a category', headers: commandHeaders, params: idParams, body: changeBody, response: { 200: accepted } } },
+    {
+      config: write,
+      schema: {
+        tags,
+        summary: 'Rename and/or describe a category',
+        headers: commandHeaders,
+        params: idParams,
+        body: changeBody,
+        response: { 200: accepted },
+      },
+    },
     async (request, reply) => {
       const { categoryId } = request.params;
       const expectedRevision = expectedRevisionFrom(request);
@@ -58,11 +78,23 @@ export async function categoryCommandRoutes(app: FastifyInstance, deps: Category
   ] as const) {
     routes.post(
       `/:categoryId/${action}`,
-      { config: write, schema: { tags, summary: `${action === 'archive' ? 'Archive' : 'Restore'} a category`, headers: commandHeaders, params: idParams, response: { 200: accepted } } },
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: `${action === 'archive' ? 'Archive' : 'Restore'} a category`,
+          headers: commandHeaders,
+          params: idParams,
+          response: { 200: accepted },
+        },
+      },
       async (request, reply) => {
         const expectedRevision = expectedRevisionFrom(request);
         const { categoryId } = request.params;
-        const result = await run(deps.commands, commandContextOf(request), { categoryId, ...(expectedRevision !== undefined ? { expectedRevision } : {}) });
+        const result = await run(deps.commands, commandContextOf(request), {
+          categoryId,
+          ...(expectedRevision !== undefined ? { expectedRevision } : {}),
+        });
         return reply.send({ categoryId, ...commandAccepted(reply, result) });
       },
     );

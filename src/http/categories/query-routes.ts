@@ -24,7 +24,16 @@ export async function categoryQueryRoutes(app: FastifyInstance, deps: CategoryQu
 
   routes.get(
     '/:categoryId',
-    { config: read, schema: { tags, summary: 'One category (ETag = revision)', params: idParams, querystring: oneCategoryQuery, response: { 200: categoryResponse } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'One category (ETag = revision)',
+        params: idParams,
+        querystring: oneCategoryQuery,
+        response: { 200: categoryResponse },
+      },
+    },
     async (request, reply) => {
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const found = await getCategory(deps.db.kysely, principalOf(request).tenantId, request.params.categoryId);
@@ -36,7 +45,15 @@ export async function categoryQueryRoutes(app: FastifyInstance, deps: CategoryQu
 
   routes.get(
     '',
-    { config: read, schema: { tags, summary: 'List categories of your tenant, by name, a page at a time', querystring: listQuery, response: { 200: listResponse } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'List categories of your tenant, by name, a page at a time',
+        querystring: listQuery,
+        response: { 200: listResponse },
+      },
+    },
     async (request) => {
       const { minPosition, ...filter } = request.query;
       await deps.readYourWrites.await(minPosition, PROJECTIONS);

@@ -6,18 +6,25 @@ import { minPositionQuery } from '../read-your-writes.js';
 
 type DataOf<T extends CategoryCommand['type']> = Extract<CategoryCommand, { type: T }>['data'];
 /** CreateCategory's input as a client sends it: the id may be left out, the description defaults to ''. */
-type CreateCategoryBody = Omit<DataOf<'CreateCategory'>, 'categoryId' | 'description'> & Partial<Pick<DataOf<'CreateCategory'>, 'categoryId' | 'description'>>;
+type CreateCategoryBody = Omit<DataOf<'CreateCategory'>, 'categoryId' | 'description'> &
+  Partial<Pick<DataOf<'CreateCategory'>, 'categoryId' | 'description'>>;
 /** A rename, a new description, or both in one request. */
 type ChangeCategoryBody = Partial<DataOf<'RenameCategory'> & DataOf<'DescribeCategory'>>;
 
 const name = z.string().trim().min(1).max(CATEGORY_NAME_MAX);
 const description = z.string().max(CATEGORY_DESCRIPTION_MAX);
 
-export const createBody = z.strictObject({ categoryId: z.uuid().optional(), name, description: description.optional() }) satisfies z.ZodType<CreateCategoryBody>;
+export const createBody = z.strictObject({
+  categoryId: z.uuid().optional(),
+  name,
+  description: description.optional(),
+}) satisfies z.ZodType<CreateCategoryBody>;
 
-export const changeBody = z.strictObject({ name: name.optional(), description: description.optional() }).refine((b) => b.name !== undefined || b.description !== undefined, {
-  message: 'give name, description or both',
-}) satisfies z.ZodType<ChangeCategoryBody>;
+export const changeBody = z
+  .strictObject({ name: name.optional(), description: description.optional() })
+  .refine((b) => b.name !== undefined || b.description !== undefined, {
+    message: 'give name, description or both',
+  }) satisfies z.ZodType<ChangeCategoryBody>;
 
 export const idParams = z.strictObject({ categoryId: z.uuid() });
 export const accepted = z.object({ categoryId: z.string(), revision: z.number().int(), position: z.string() });

@@ -81,10 +81,22 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
     return horizon && { ...horizon, degraded: horizon.oldestTransactionSeconds > deps.horizon.degradedAfterSeconds };
   }
 
-  routes.get('/health', { config: { public: true }, schema: { tags: ['operations'], summary: 'Liveness', security: [], response: { 200: z.object({ status: z.literal('ok'), version: z.string() }) } } }, async () => ({
-    status: 'ok' as const,
-    version: deps.version,
-  }));
+  routes.get(
+    '/health',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness',
+        security: [],
+        response: { 200: z.object({ status: z.literal('ok'), version: z.string() }) },
+      },
+    },
+    async () => ({
+      status: 'ok' as const,
+      version: deps.version,
+    }),
+  );
 
   routes.get(
     '/ready',
@@ -101,7 +113,11 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
       },
     },
     async (_request, reply) => {
-      const [checks, statuses, horizon] = await Promise.all([Promise.all(deps.checks.map(runCheck)), deps.projections.status().catch(() => []), readHorizon()]);
+      const [checks, statuses, horizon] = await Promise.all([
+        Promise.all(deps.checks.map(runCheck)),
+        deps.projections.status().catch(() => []),
+        readHorizon(),
+      ]);
       const projections = statuses.map(projectionView);
       // A lagging projection is reported, not fatal: it catches up. A failed one needs an operator.
       const ready = checks.every((c) => c.ok) && statuses.every((s) => s.state !== 'failed');
@@ -112,22 +128,36 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
     },
   );
 
-  routes.get('/metrics', { config: { public: true }, schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [], response: { 200: metricsText } } }, async (_request, reply) => {
-    const [statuses, horizon] = await Promise.all([deps.projections.status().catch(() => []), readHorizon()]);
-    if (horizon) {
-      deps.metrics.horizonOldestTransactionSeconds.set(horizon.oldestTransactionSeconds);
-      deps.metrics.horizonEventsAbove.set(horizon.eventsAboveHorizon);
-    }
-    for (const status of statuses) {
-      deps.metrics.projectionEventsBehind.set({ projection: status.name }, status.eventsBehind);
-      deps.metrics.projectionSecondsBehind.set({ projection: status.name }, status.secondsBehind);
-    }
-    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
+  routes.get(
+    '/metrics',
+    {
+      config: { public: true },
+      schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [], response: { 200: metricsText } },
+    },
+    async (_request, reply) => {
+      const [statuses, horizon] = await Promise.all([deps.projections.status().catch(() => []), readHorizon()]);
+      if (horizon) {
+        deps.metrics.horizonOldestTransactionSeconds.set(horizon.oldestTransactionSeconds);
+        deps.metrics.horizonEventsAbove.set(horizon.eventsAboveHorizon);
+      }
+      for (const status of statuses) {
+        deps.metrics.projectionEventsBehind.set({ projection: status.name }, status.eventsBehind);
+        deps.metrics.projectionSecondsBehind.set({ projection: status.name }, status.secondsBehind);
+      }
+      return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    },
+  );
 
   routes.get(
     '/v1/admin/projections',
-    { config: { permission: PLATFORM_PERMISSION }, schema: { tags: ['operations'], summary: 'Projection states and lag (platform: projections and heads are shared by every tenant)', response: { 200: z.object({ projections: z.array(projectionSchema) }) } } },
+    {
+      config: { permission: PLATFORM_PERMISSION },
+      schema: {
+        tags: ['operations'],
+        summary: 'Projection states and lag (platform: projections and heads are shared by every tenant)',
+        response: { 200: z.object({ projections: z.array(projectionSchema) }) },
+      },
+    },
     async () => ({ projections: (await deps.projections.status()).map(projectionView) }),
   );
 
@@ -139,7 +169,8 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
       schema: {
         tags: ['operations'],
         summary: 'Rebuild a projection from position 0 into fresh tables, then swap them in',
-        description: 'Returns 202 at once; readers keep the old tables until the swap. 409 `rebuild.in_progress` while a rebuild of it runs on any instance.',
+        description:
+          'Returns 202 at once; readers keep the old tables until the swap. 409 `rebuild.in_progress` while a rebuild of it runs on any instance.',
         params: z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/) }),
         response: { 202: z.object({ projection: z.string(), state: z.literal('rebuilding') }) },
       },

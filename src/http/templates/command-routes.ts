@@ -40,13 +40,21 @@ const read = { permission: 'templates:read' };
  * every route of the context it is added to that is not a GET.
  */
 export function limitTemplateCommands(app: FastifyInstance, opsPerMinute: number): void {
-  const opsLimit = app.createRateLimit({ max: opsPerMinute, timeWindow: 60_000, keyGenerator: (request) => `template-ops:${principalOf(request).tenantId}` });
+  const opsLimit = app.createRateLimit({
+    max: opsPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `template-ops:${principalOf(request).tenantId}`,
+  });
   app.addHook('preHandler', async (request, reply) => {
     if (request.method === 'GET') return;
     const verdict = await opsLimit(request);
     if (verdict.isAllowed || !verdict.isExceeded) return;
     reply.header('retry-after', String(verdict.ttlInSeconds));
-    throw new HttpProblem(429, 'template.rate_limit', `at most ${verdict.max} template commands per minute per tenant; retry in ${verdict.ttlInSeconds} s`);
+    throw new HttpProblem(
+      429,
+      'template.rate_limit',
+      `at most ${verdict.max} template commands per minute per tenant; retry in ${verdict.ttlInSeconds} s`,
+    );
   });
 }
 
@@ -65,7 +73,16 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
 
   routes.post(
     '',
-    { config: write, schema: { tags, summary: 'Create a template (starts as draft)', headers: commandHeaders, body: createBody, response: { 201: accepted } } },
+    {
+      config: write,
+      schema: {
+        tags,
+        summary: 'Create a template (starts as draft)',
+        headers: commandHeaders,
+        body: createBody,
+        response: { 201: accepted },
+      },
+    },
     async (request, reply) => {
       const context = commandContextOf(request);
       const { isSystemTemplate, templateId: given, ...fields } = request.body;
@@ -74,7 +91,11 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
       }
       // Without an explicit id, a retried request (same Idempotency-Key) must address the same stream.
       const templateId = (given ?? deterministicUuid(`template:${context.tenantId}`, context.commandId)).toLowerCase();
-      const result = await createTemplate(deps.commands, context, { ...fields, templateId, ...(isSystemTemplate !== undefined ? { isSystemTemplate } : {}) });
+      const result = await createTemplate(deps.commands, context, {
+        ...fields,
+        templateId,
+        ...(isSystemTemplate !== undefined ? { isSystemTemplate } : {}),
+      });
       reply.header('location', `/v1/templates/${templateId}`);
       return reply.code(201).send(accept(reply, templateId, result));
     },
@@ -82,7 +103,17 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
 
   routes.patch(
     '/:templateId',
-    { config: write, schema: { tags, summary: 'Change some fields (a new version)', headers: commandHeaders, params: idParams, body: updateBody, response: { 200: accepted } } },
+    {
+      config: write,
+      schema: {
+        tags,
+        summary: 'Change some fields (a new version)',
+        headers: commandHeaders,
+        params: idParams,
+        body: updateBody,
+        response: { 200: accepted },
+      },
+    },
     async (request, reply) => {
       const t = target(request, request.params.templateId);
       const result = await updateTemplate(deps.commands, commandContextOf(request), { ...t, changes: request.body });
@@ -94,11 +125,21 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
     '/:templateId/parent',
     {
       config: write,
-      schema: { tags, summary: 'Set or clear the parent (same tenant, public or system; ≤ 10 levels; no cycles)', headers: commandHeaders, params: idParams, body: parentBody, response: { 200: accepted } },
+      schema: {
+        tags,
+        summary: 'Set or clear the parent (same tenant, public or system; ≤ 10 levels; no cycles)',
+        headers: commandHeaders,
+        params: idParams,
+        body: parentBody,
+        response: { 200: accepted },
+      },
     },
     async (request, reply) => {
       const t = target(request, request.params.templateId);
-      const result = await changeTemplateParent(deps.commands, commandContextOf(request), { ...t, parentTemplateId: request.body.parentTemplateId });
+      const result = await changeTemplateParent(deps.commands, commandContextOf(request), {
+        ...t,
+        parentTemplateId: request.body.parentTemplateId,
+      });
       return reply.send(accept(reply, t.templateId, result));
     },
   );
@@ -106,7 +147,16 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
   for (const action of ['activate', 'archive', 'deprecate', 'unarchive'] as const) {
     routes.post(
       `/:templateId/${action}`,
-      { config: write, schema: { tags, summary: `${action[0]!.toUpperCase()}${action.slice(1)} a template`, headers: commandHeaders, params: idParams, response: { 200: accepted } } },
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: `${action[0]!.toUpperCase()}${action.slice(1)} a template`,
+          headers: commandHeaders,
+          params: idParams,
+          response: { 200: accepted },
+        },
+      },
       async (request, reply) => {
         const t = target(request, request.params.templateId);
         const result = await changeTemplateStatus(deps.commands, commandContextOf(request), { ...t, action });
@@ -117,7 +167,16 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
 
   routes.post(
     '/:templateId/versions/:version/restore',
-    { config: write, schema: { tags, summary: 'Append a new version equal to an earlier one', headers: commandHeaders, params: versionParams, response: { 200: accepted } } },
+    {
+      config: write,
+      schema: {
+        tags,
+        summary: 'Append a new version equal to an earlier one',
+        headers: commandHeaders,
+        params: versionParams,
+        response: { 200: accepted },
+      },
+    },
     async (request, reply) => {
       const t = target(request, request.params.templateId);
       const result = await restoreTemplateVersion(deps.commands, commandContextOf(request), { ...t, version: request.params.version });
@@ -127,7 +186,10 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
 
   routes.post(
     '/:templateId/tags',
-    { config: write, schema: { tags, summary: 'Add tags', headers: commandHeaders, params: idParams, body: tagsBody, response: { 200: accepted } } },
+    {
+      config: write,
+      schema: { tags, summary: 'Add tags', headers: commandHeaders, params: idParams, body: tagsBody, response: { 200: accepted } },
+    },
     async (request, reply) => {
       const t = target(request, request.params.templateId);
       const result = await addTemplateTags(deps.commands, commandContextOf(request), { ...t, tags: request.body.tags });
@@ -137,7 +199,17 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
 
   routes.post(
     '/:templateId/tags/remove',
-    { config: write, schema: { tags, summary: 'Remove tags (by type and name)', headers: commandHeaders, params: idParams, body: tagKeysBody, response: { 200: accepted } } },
+    {
+      config: write,
+      schema: {
+        tags,
+        summary: 'Remove tags (by type and name)',
+        headers: commandHeaders,
+        params: idParams,
+        body: tagKeysBody,
+        response: { 200: accepted },
+      },
+    },
     async (request, reply) => {
       const t = target(request, request.params.templateId);
       const result = await removeTemplateTags(deps.commands, commandContextOf(request), { ...t, tags: request.body.tags });
@@ -151,7 +223,16 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
   ] as const) {
     routes[method](
       '/:templateId/favorite',
-      { config: read, schema: { tags, summary: favorite ? 'Favorite (for the caller)' : 'Unfavorite', headers: commandHeaders, params: idParams, response: { 200: accepted } } },
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: favorite ? 'Favorite (for the caller)' : 'Unfavorite',
+          headers: commandHeaders,
+          params: idParams,
+          response: { 200: accepted },
+        },
+      },
       async (request, reply) => {
         const t = target(request, request.params.templateId);
         const result = await favoriteTemplate(deps.commands, commandContextOf(request), { ...t, favorite });
@@ -162,7 +243,17 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
 
   routes.post(
     '/:templateId/usages',
-    { config: write, schema: { tags, summary: 'Record a usage (active or deprecated templates)', headers: commandHeaders, params: idParams, body: usageBody, response: { 200: accepted } } },
+    {
+      config: write,
+      schema: {
+        tags,
+        summary: 'Record a usage (active or deprecated templates)',
+        headers: commandHeaders,
+        params: idParams,
+        body: usageBody,
+        response: { 200: accepted },
+      },
+    },
     async (request, reply) => {
       const t = target(request, request.params.templateId);
       const result = await recordTemplateUsage(deps.commands, commandContextOf(request), { ...t, usage: request.body });

@@ -64,7 +64,15 @@ export async function templateQueryRoutes(app: FastifyInstance, deps: TemplateQu
 
   routes.get(
     '',
-    { config: read, schema: { tags, summary: 'Search templates: yours plus public and system ones', querystring: searchQuery, response: { 200: searchResponse } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'Search templates: yours plus public and system ones',
+        querystring: searchQuery,
+        response: { 200: searchResponse },
+      },
+    },
     async (request) => {
       const q = request.query;
       await deps.readYourWrites.await(q.minPosition, PROJECTIONS);
@@ -92,13 +100,24 @@ export async function templateQueryRoutes(app: FastifyInstance, deps: TemplateQu
       // after the commit it waited for.
       if (q.minPosition !== undefined) return load();
       const key = `search:${principal.tenantId}:${createHash('sha256').update(JSON.stringify(search)).digest('base64url')}`;
-      return deps.cache.getOrLoad(key, load, { ttlSeconds: SEARCH_TTL_SECONDS, tags: [tenantSearchTag(principal.tenantId), sharedSearchTag, templateReadModelTag] });
+      return deps.cache.getOrLoad(key, load, {
+        ttlSeconds: SEARCH_TTL_SECONDS,
+        tags: [tenantSearchTag(principal.tenantId), sharedSearchTag, templateReadModelTag],
+      });
     },
   );
 
   routes.get(
     '/stats',
-    { config: read, schema: { tags, summary: "Your tenant's template totals and its usages", querystring: minPositionOnly, response: { 200: statsResponse } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: "Your tenant's template totals and its usages",
+        querystring: minPositionOnly,
+        response: { 200: statsResponse },
+      },
+    },
     async (request) => {
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       return tenantTemplateStats(deps.db.kysely, principalOf(request).tenantId);
@@ -122,7 +141,9 @@ export async function templateQueryRoutes(app: FastifyInstance, deps: TemplateQu
       const templateId = request.params.templateId.toLowerCase();
       if (request.query.asOf) {
         const asOf = await templateAsOf(history, tenantId, templateId, request.query.asOf).catch((error: unknown) => {
-          throw error instanceof TemplateAbsentAsOfError ? new HttpProblem(404, 'template.not_found', 'no such template at that moment') : error;
+          throw error instanceof TemplateAbsentAsOfError
+            ? new HttpProblem(404, 'template.not_found', 'no such template at that moment')
+            : error;
         });
         return reply.send(asOf);
       }
@@ -134,7 +155,10 @@ export async function templateQueryRoutes(app: FastifyInstance, deps: TemplateQu
       const view =
         request.query.minPosition !== undefined
           ? await load()
-          : await deps.cache.getOrLoad(`template:${tenantId}:${templateId}`, load, { ttlSeconds: TEMPLATE_TTL_SECONDS, tags: [templateTag(templateId), templateReadModelTag] });
+          : await deps.cache.getOrLoad(`template:${tenantId}:${templateId}`, load, {
+              ttlSeconds: TEMPLATE_TTL_SECONDS,
+              tags: [templateTag(templateId), templateReadModelTag],
+            });
       if (!view) throw notFound();
       setEtag(reply, view.revision);
       return reply.send(view);
@@ -150,7 +174,16 @@ export async function templateQueryRoutes(app: FastifyInstance, deps: TemplateQu
 
   routes.get(
     '/:templateId/versions',
-    { config: read, schema: { tags, summary: 'Every version of a template, oldest first, a page at a time', params: idParams, querystring: pagedQuery, response: { 200: versionsResponse } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'Every version of a template, oldest first, a page at a time',
+        params: idParams,
+        querystring: pagedQuery,
+        response: { 200: versionsResponse },
+      },
+    },
     async (request) => {
       const { minPosition, ...page } = request.query;
       const row = await visibleOr404(request, request.params.templateId, minPosition);
@@ -160,7 +193,16 @@ export async function templateQueryRoutes(app: FastifyInstance, deps: TemplateQu
 
   routes.get(
     '/:templateId/history',
-    { config: read, schema: { tags, summary: 'Who changed what and when, oldest first, a page at a time', params: idParams, querystring: pagedQuery, response: { 200: historyResponse } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'Who changed what and when, oldest first, a page at a time',
+        params: idParams,
+        querystring: pagedQuery,
+        response: { 200: historyResponse },
+      },
+    },
     async (request) => {
       const { minPosition, ...page } = request.query;
       const row = await visibleOr404(request, request.params.templateId, minPosition);
@@ -170,7 +212,16 @@ export async function templateQueryRoutes(app: FastifyInstance, deps: TemplateQu
 
   routes.get(
     '/:templateId/usage',
-    { config: read, schema: { tags, summary: 'Usage count, last use and usages by day', params: idParams, querystring: usageQuery, response: { 200: usageResponse } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'Usage count, last use and usages by day',
+        params: idParams,
+        querystring: usageQuery,
+        response: { 200: usageResponse },
+      },
+    },
     async (request) => {
       const row = await visibleOr404(request, request.params.templateId, request.query.minPosition);
       return templateUsage(deps.db.kysely, principalOf(request).tenantId, row, request.query.days);

@@ -53,7 +53,11 @@ const money = z.strictObject({
 }) satisfies z.ZodType<Money>;
 const tagName = z.string().trim().min(1).max(TEMPLATE_TAG_NAME_MAX);
 const tagType = z.enum(TAG_TYPES).default('custom');
-const tag = z.strictObject({ name: tagName, value: z.string().max(TEMPLATE_TAG_VALUE_MAX).default(''), type: tagType }) satisfies z.ZodType<TemplateTag>;
+const tag = z.strictObject({
+  name: tagName,
+  value: z.string().max(TEMPLATE_TAG_VALUE_MAX).default(''),
+  type: tagType,
+}) satisfies z.ZodType<TemplateTag>;
 const tagKey = z.strictObject({ name: tagName, type: tagType }) satisfies z.ZodType<TemplateTagKey>;
 const nullableInt = (min: number, max: number) => z.number().int().min(min).max(max).nullable();
 
@@ -118,7 +122,12 @@ export const usageBody = z.strictObject({
 
 export const idParams = z.strictObject({ templateId: z.uuid() });
 export const versionParams = z.strictObject({ templateId: z.uuid(), version: z.coerce.number().int().min(1).max(INT4_MAX) });
-export const accepted = z.object({ templateId: z.string(), revision: z.number().int(), version: z.number().int().nullable(), position: z.string() });
+export const accepted = z.object({
+  templateId: z.string(),
+  revision: z.number().int(),
+  version: z.number().int().nullable(),
+  position: z.string(),
+});
 
 export const templateResponse = z.object({
   templateId: z.string(),
@@ -137,7 +146,9 @@ export const templateResponse = z.object({
   effective: jsonObject,
   parentUnavailable: z
     .boolean()
-    .describe('the parent is no longer visible to this template’s tenant (another tenant made it private): `effective` keeps what it inherited up to then, and nothing the parent’s owner writes later reaches it'),
+    .describe(
+      'the parent is no longer visible to this template’s tenant (another tenant made it private): `effective` keeps what it inherited up to then, and nothing the parent’s owner writes later reaches it',
+    ),
   usageCount: z.number().int(),
   lastUsedAt: z.string().nullable(),
   favoritesCount: z.number().int(),
@@ -148,7 +159,15 @@ export const templateResponse = z.object({
 });
 
 /** One template, read model or as of a moment (the fold has no statistics or audit fields). */
-export const oneTemplateResponse = templateResponse.partial({ usageCount: true, lastUsedAt: true, favoritesCount: true, createdAt: true, updatedAt: true, createdBy: true, updatedBy: true });
+export const oneTemplateResponse = templateResponse.partial({
+  usageCount: true,
+  lastUsedAt: true,
+  favoritesCount: true,
+  createdAt: true,
+  updatedAt: true,
+  createdBy: true,
+  updatedBy: true,
+});
 
 /** An ISO date-time, or an ISO date meaning the start of that day in UTC. */
 const asOfQuery = z
@@ -163,9 +182,17 @@ const commaSeparated = (maxLength: number, normalize: (value: string) => string 
   z
     .string()
     .max(maxLength)
-    .transform((s) => s.split(',').map((v) => normalize(v.trim())).filter(Boolean));
+    .transform((s) =>
+      s
+        .split(',')
+        .map((v) => normalize(v.trim()))
+        .filter(Boolean),
+    );
 
-const csv = <T extends readonly [string, ...string[]]>(values: T) => commaSeparated(CSV_TEXT_MAX).pipe(z.array(z.enum(values)).max(CSV_ENTRIES_MAX)).optional();
+const csv = <T extends readonly [string, ...string[]]>(values: T) =>
+  commaSeparated(CSV_TEXT_MAX)
+    .pipe(z.array(z.enum(values)).max(CSV_ENTRIES_MAX))
+    .optional();
 
 /** `type:name`, the way search takes a tag. */
 const TAG_FILTER = new RegExp(`^(${TAG_TYPES.join('|')}):.{1,${TEMPLATE_TAG_NAME_MAX}}$`);
@@ -186,15 +213,27 @@ export const searchQuery = z
     priceMax: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     durationMin: z.coerce.number().int().min(0).max(INT4_MAX).optional(),
     durationMax: z.coerce.number().int().min(0).max(INT4_MAX).optional(),
-    favoritesOnly: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-    popularOnly: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    favoritesOnly: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
+    popularOnly: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
     sort: z.enum(SEARCH_SORTS).default('name'),
     order: z.enum(['asc', 'desc']).optional(),
     ...pageQuery,
     minPosition: minPositionQuery,
   })
-  .refine((q) => q.priceMin === undefined || q.priceMax === undefined || q.priceMin <= q.priceMax, { message: 'priceMin must not exceed priceMax', path: ['priceMin'] })
-  .refine((q) => q.durationMin === undefined || q.durationMax === undefined || q.durationMin <= q.durationMax, { message: 'durationMin must not exceed durationMax', path: ['durationMin'] });
+  .refine((q) => q.priceMin === undefined || q.priceMax === undefined || q.priceMin <= q.priceMax, {
+    message: 'priceMin must not exceed priceMax',
+    path: ['priceMin'],
+  })
+  .refine((q) => q.durationMin === undefined || q.durationMax === undefined || q.durationMin <= q.durationMax, {
+    message: 'durationMin must not exceed durationMax',
+    path: ['durationMin'],
+  });
 
 export const searchResponse = pageResponse(templateResponse);
 
@@ -213,14 +252,32 @@ export const statsResponse = z.object({
 export const pagedQuery = z.strictObject({ ...pageQuery, minPosition: minPositionQuery });
 
 export const versionsResponse = pageResponse(
-  z.object({ version: z.number().int(), content: jsonObject, parentTemplateId: z.string().nullable(), eventType: z.string(), changedBy: z.string(), changedAt: z.string() }),
+  z.object({
+    version: z.number().int(),
+    content: jsonObject,
+    parentTemplateId: z.string().nullable(),
+    eventType: z.string(),
+    changedBy: z.string(),
+    changedAt: z.string(),
+  }),
 );
 
 export const historyResponse = pageResponse(
-  z.object({ revision: z.number().int(), eventType: z.string(), changes: jsonObject, tenantId: z.string(), userId: z.string(), correlationId: z.string().nullable(), occurredAt: z.string() }),
+  z.object({
+    revision: z.number().int(),
+    eventType: z.string(),
+    changes: jsonObject,
+    tenantId: z.string(),
+    userId: z.string(),
+    correlationId: z.string().nullable(),
+    occurredAt: z.string(),
+  }),
 );
 
-export const usageQuery = z.strictObject({ days: z.coerce.number().int().min(1).max(USAGE_DAYS_MAX).default(30), minPosition: minPositionQuery });
+export const usageQuery = z.strictObject({
+  days: z.coerce.number().int().min(1).max(USAGE_DAYS_MAX).default(30),
+  minPosition: minPositionQuery,
+});
 
 export const usageResponse = z.object({
   templateId: z.string(),

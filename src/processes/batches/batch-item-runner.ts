@@ -2,10 +2,22 @@
 // parent chain on the streams, tenancy), each with commandId `batchId:itemIndex[:step]` and the first
 // with If-Match on the revision the plan resolved. A redelivered or retried item finds its commands
 // already in the template's stream and is answered with their result: an item is applied once.
-import { batchItemCommandId, templateCommandsForItem, type BatchItem, type ItemOutcomeReport, type TemplateMark } from '../../domain/batches/index.js';
+import {
+  batchItemCommandId,
+  templateCommandsForItem,
+  type BatchItem,
+  type ItemOutcomeReport,
+  type TemplateMark,
+} from '../../domain/batches/index.js';
 import { IdempotencyConflictError, WrongExpectedRevisionError, type RecordedEvent } from '../../ports/event-store.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
-import { templateDecider, templateStreamId, type CreateTemplateData, type TemplateCommand, type TemplateState } from '../../domain/templates/index.js';
+import {
+  templateDecider,
+  templateStreamId,
+  type CreateTemplateData,
+  type TemplateCommand,
+  type TemplateState,
+} from '../../domain/templates/index.js';
 import { loadAggregate, type CommandContext } from '../../commands/handle-command.js';
 import {
   changeTemplateParent,
@@ -28,7 +40,9 @@ export interface BatchItemTarget {
   readonly runAgainstRevision: number | null;
 }
 
-export type ItemOutcome = Omit<Extract<ItemOutcomeReport, { outcome: 'succeeded' }>, 'attempt'> | Omit<Extract<ItemOutcomeReport, { outcome: 'failed' }>, 'attempt'>;
+export type ItemOutcome =
+  | Omit<Extract<ItemOutcomeReport, { outcome: 'succeeded' }>, 'attempt'>
+  | Omit<Extract<ItemOutcomeReport, { outcome: 'failed' }>, 'attempt'>;
 
 const STATUS_ACTIONS: Partial<Record<TemplateCommand['type'], TemplateStatusAction>> = {
   ActivateTemplate: 'activate',
@@ -46,7 +60,13 @@ const markOf = (state: TemplateState): TemplateMark | null =>
         parentTemplateId: state.parentTemplateId,
       };
 
-function runTemplateCommand(deps: TemplateCommandDeps, context: CommandContext, templateId: string, command: TemplateCommand, expectedRevision: bigint | undefined): Promise<TemplateCommandResult> {
+function runTemplateCommand(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  templateId: string,
+  command: TemplateCommand,
+  expectedRevision: bigint | undefined,
+): Promise<TemplateCommandResult> {
   const target = {
     templateId,
     ...(expectedRevision !== undefined ? { expectedRevision } : {}),
@@ -121,11 +141,13 @@ function failureOf(error: unknown): { reason: string; retryable: boolean } {
 export async function runBatchItem(deps: TemplateCommandDeps, target: BatchItemTarget): Promise<ItemOutcome> {
   const { batchId, tenantId, index, item } = target;
   try {
-    if (item.operation === 'delete') throw new RuleViolation('batch.operation.unsupported', 'templates cannot be deleted yet', 'unprocessable');
+    if (item.operation === 'delete')
+      throw new RuleViolation('batch.operation.unsupported', 'templates cannot be deleted yet', 'unprocessable');
     const before = await stateBeforeItem(deps, tenantId, item.templateId, batchItemCommandId(batchId, index));
     const commands = templateCommandsForItem(item, tenantId, before.state);
     if (commands.length === 0) {
-      if (item.operation !== 'restore' || before.revision === null) throw new RuleViolation('batch.item.nothing_to_run', 'the item maps to no template command', 'unprocessable');
+      if (item.operation !== 'restore' || before.revision === null)
+        throw new RuleViolation('batch.item.nothing_to_run', 'the item maps to no template command', 'unprocessable');
       // Already at the restore target: nothing to append.
       return {
         index,

@@ -37,7 +37,14 @@ export const batchProcessManager: ProcessManager = {
   name: BATCH_PROCESS,
   filter: {
     categories: ['batch'],
-    eventTypes: ['BatchPlanRecorded', 'BatchStarted', 'BatchRetryRequested', 'BatchProgressRecorded', 'BatchChunkEnqueued', 'BatchUndoPlanned'],
+    eventTypes: [
+      'BatchPlanRecorded',
+      'BatchStarted',
+      'BatchRetryRequested',
+      'BatchProgressRecorded',
+      'BatchChunkEnqueued',
+      'BatchUndoPlanned',
+    ],
   },
   async handle(recorded, context) {
     const batchId = batchIdOfStream(recorded.streamId);
@@ -48,7 +55,11 @@ export const batchProcessManager: ProcessManager = {
       case 'BatchPlanRecorded': {
         const at = event.data.options.scheduledAt;
         if (at === null) return;
-        await context.enqueue(BATCH_CONTROL_QUEUE, { action: 'begin', batchId, tenantId }, { delayMs: Math.max(0, Date.parse(at) - Date.now()), attempts: 10 });
+        await context.enqueue(
+          BATCH_CONTROL_QUEUE,
+          { action: 'begin', batchId, tenantId },
+          { delayMs: Math.max(0, Date.parse(at) - Date.now()), attempts: 10 },
+        );
         return;
       }
       case 'BatchStarted':
@@ -58,7 +69,11 @@ export const batchProcessManager: ProcessManager = {
         return;
       case 'BatchChunkEnqueued': {
         const { round, chunkIndex, indexes } = event.data;
-        await context.enqueue(BATCH_ITEMS_QUEUE, { batchId, tenantId, round, chunkIndex, indexes }, { attempts: BATCH_OPTION_LIMITS.maxAttempts.max, priority: event.data.priority });
+        await context.enqueue(
+          BATCH_ITEMS_QUEUE,
+          { batchId, tenantId, round, chunkIndex, indexes },
+          { attempts: BATCH_OPTION_LIMITS.maxAttempts.max, priority: event.data.priority },
+        );
         return;
       }
       case 'BatchUndoPlanned':
@@ -157,7 +172,11 @@ export interface BatchItemObserver {
 }
 
 /** Runs the items of a chunk with `concurrency` lanes; see the top. */
-export function batchItemsWorker(deps: TemplateCommandDeps, cache: BatchStreamCache = batchWorkerCache(deps), observer?: BatchItemObserver): JobHandler {
+export function batchItemsWorker(
+  deps: TemplateCommandDeps,
+  cache: BatchStreamCache = batchWorkerCache(deps),
+  observer?: BatchItemObserver,
+): JobHandler {
   return async (job: Job) => {
     const { batchId, tenantId, round, indexes } = job.payload as {
       batchId: string;

@@ -110,7 +110,10 @@ function applyEvent(work: Work, recorded: RecordedEvent, batchId: string): void 
   switch (event.type) {
     case 'BatchConflictsDetected':
       batch.conflict_count += event.data.conflicts.length;
-      batch.conflicts = [...batch.conflicts, ...event.data.conflicts.slice(0, Math.max(0, CONFLICTS_KEPT - batch.conflicts.length))] as JsonValue[];
+      batch.conflicts = [
+        ...batch.conflicts,
+        ...event.data.conflicts.slice(0, Math.max(0, CONFLICTS_KEPT - batch.conflicts.length)),
+      ] as JsonValue[];
       for (const conflict of event.data.conflicts) {
         const row = item(conflict.index);
         if (row) row.conflicts = [...row.conflicts, conflict as unknown as JsonValue];
@@ -152,7 +155,8 @@ function applyEvent(work: Work, recorded: RecordedEvent, batchId: string): void 
     }
     case 'BatchItemFailed': {
       const row = item(event.data.index);
-      if (row) setStatus(work, row, event.data.final ? 'failed' : 'queued', { attempts: event.data.attempt, reason: event.data.reason }, at);
+      if (row)
+        setStatus(work, row, event.data.final ? 'failed' : 'queued', { attempts: event.data.attempt, reason: event.data.reason }, at);
       return;
     }
     case 'BatchItemsWithdrawn':
@@ -228,13 +232,17 @@ export const batchProjector: Projector = {
         conflict_count integer NOT NULL, conflicts jsonb NOT NULL, options jsonb NOT NULL,
         requested_by text NOT NULL, requested_at timestamptz NOT NULL, started_at timestamptz, finished_at timestamptz,
         undo_of uuid, undone_by uuid, round integer NOT NULL, revision bigint NOT NULL, updated_at timestamptz NOT NULL)`.execute(db);
-    await sql`CREATE INDEX IF NOT EXISTS batches_tenant_requested ON ${sql.table(`${schema}.batches`)} (tenant_id, requested_at DESC)`.execute(db);
+    await sql`CREATE INDEX IF NOT EXISTS batches_tenant_requested ON ${sql.table(`${schema}.batches`)} (tenant_id, requested_at DESC)`.execute(
+      db,
+    );
     await sql`
       CREATE TABLE IF NOT EXISTS ${sql.table(`${schema}.batch_items`)} (
         batch_id uuid NOT NULL, item_index integer NOT NULL, tenant_id text NOT NULL, template_id uuid NOT NULL,
         status text NOT NULL, attempts integer NOT NULL, reason text, revision_before bigint, revision bigint,
         conflicts jsonb NOT NULL, updated_at timestamptz NOT NULL, PRIMARY KEY (batch_id, item_index))`.execute(db);
-    await sql`CREATE INDEX IF NOT EXISTS batch_items_status ON ${sql.table(`${schema}.batch_items`)} (batch_id, status, item_index)`.execute(db);
+    await sql`CREATE INDEX IF NOT EXISTS batch_items_status ON ${sql.table(`${schema}.batch_items`)} (batch_id, status, item_index)`.execute(
+      db,
+    );
   },
 
   async apply(anyDb, events) {
@@ -272,7 +280,12 @@ export const batchProjector: Projector = {
             } as BatchEvent).forEach((i) => wanted.add(i));
         }
         for (const chunk of chunked([...wanted], rowsPerStatement(1))) {
-          const rows = await db.selectFrom('batch_items').selectAll().where('batch_id', '=', batchId).where('item_index', 'in', chunk).execute();
+          const rows = await db
+            .selectFrom('batch_items')
+            .selectAll()
+            .where('batch_id', '=', batchId)
+            .where('item_index', 'in', chunk)
+            .execute();
           for (const row of rows)
             work.items.set(row.item_index, {
               ...row,
@@ -286,7 +299,12 @@ export const batchProjector: Projector = {
     }
     for (const [batchId, work] of works) {
       if (work.cancelPendingInStore) {
-        await db.updateTable('batch_items').set({ status: 'cancelled', reason: 'the batch was cancelled' }).where('batch_id', '=', batchId).where('status', '=', 'pending').execute();
+        await db
+          .updateTable('batch_items')
+          .set({ status: 'cancelled', reason: 'the batch was cancelled' })
+          .where('batch_id', '=', batchId)
+          .where('status', '=', 'pending')
+          .execute();
       }
     }
     const batches = works.map(([, work]) => ({

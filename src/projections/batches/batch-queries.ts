@@ -90,7 +90,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function getBatch(db: AnyDb, tenantId: string, batchId: string, now: Date): Promise<BatchView | undefined> {
   if (!UUID.test(batchId)) return undefined;
-  const row = await rm(db).selectFrom('batches').selectAll().where('batch_id', '=', batchId.toLowerCase()).where('tenant_id', '=', tenantId).executeTakeFirst();
+  const row = await rm(db)
+    .selectFrom('batches')
+    .selectAll()
+    .where('batch_id', '=', batchId.toLowerCase())
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
   return row && batchView(row, now);
 }
 
@@ -118,7 +123,12 @@ export async function listBatches(db: AnyDb, tenantId: string, filter: BatchList
   );
 }
 
-export async function listBatchItems(db: AnyDb, tenantId: string, batchId: string, filter: PageRequest & { outcome?: string }): Promise<Page<BatchItemView>> {
+export async function listBatchItems(
+  db: AnyDb,
+  tenantId: string,
+  batchId: string,
+  filter: PageRequest & { outcome?: string },
+): Promise<Page<BatchItemView>> {
   let query = rm(db).selectFrom('batch_items').where('batch_id', '=', batchId.toLowerCase()).where('tenant_id', '=', tenantId);
   if (filter.outcome) query = query.where('status', '=', filter.outcome);
   const [rows, total] = await Promise.all([

@@ -20,7 +20,11 @@ export function batchSnapshotReads(db: AnyDb) {
     async children(templateIds: readonly string[]) {
       const result = new Map<string, { templateId: string; status: TemplateStatus }[]>();
       for (const ids of chunked(templateIds, IDS_PER_QUERY)) {
-        const rows = await templates().selectFrom('templates').select(['template_id', 'parent_template_id', 'status']).where('parent_template_id', 'in', ids).execute();
+        const rows = await templates()
+          .selectFrom('templates')
+          .select(['template_id', 'parent_template_id', 'status'])
+          .where('parent_template_id', 'in', ids)
+          .execute();
         for (const row of rows) {
           const parent = row.parent_template_id!;
           result.set(parent, [
@@ -51,7 +55,11 @@ export function batchSnapshotReads(db: AnyDb) {
     async usageCounts(templateIds: readonly string[]) {
       const result = new Map<string, number>();
       for (const ids of chunked(templateIds, IDS_PER_QUERY)) {
-        const rows = await templates().selectFrom('templates').select(['template_id', 'success_count']).where('template_id', 'in', ids).execute();
+        const rows = await templates()
+          .selectFrom('templates')
+          .select(['template_id', 'success_count'])
+          .where('template_id', 'in', ids)
+          .execute();
         for (const row of rows) result.set(row.template_id, Number(row.success_count));
       }
       return result;

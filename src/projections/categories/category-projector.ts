@@ -68,7 +68,13 @@ export const categoryProjector: Projector = {
       .addColumn('updated_by', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('categories_pk', ['tenant_id', 'category_id'])
       .execute();
-    await db.schema.withSchema(schema).createIndex('categories_tenant_name').ifNotExists().on('categories').columns(['tenant_id', 'status', 'name']).execute();
+    await db.schema
+      .withSchema(schema)
+      .createIndex('categories_tenant_name')
+      .ifNotExists()
+      .on('categories')
+      .columns(['tenant_id', 'status', 'name'])
+      .execute();
   },
 
   async apply(anyDb, events) {

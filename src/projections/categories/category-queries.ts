@@ -32,11 +32,15 @@ const view = (row: CategoryRow): CategoryView => ({
   updatedBy: row.updated_by,
 });
 
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export async function getCategory(db: Kysely<any>, tenantId: string, categoryId: string): Promise<CategoryView | undefined> {
   if (!isUuid(categoryId)) return undefined; // no such row; the uuid column would reject it with an error
-  const row = await categories(db).selectFrom('categories').selectAll().where('tenant_id', '=', tenantId).where('category_id', '=', categoryId).executeTakeFirst();
+  const row = await categories(db)
+    .selectFrom('categories')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('category_id', '=', categoryId)
+    .executeTakeFirst();
   return row && view(row);
 }
 

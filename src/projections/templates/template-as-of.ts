@@ -3,7 +3,14 @@
 // (effective-templates.ts): a child receives its parent's effective content only while the parent is
 // visible to the child's tenant; from the event that hid the parent on, the child keeps what it had
 // received up to that event, and is flagged `parentUnavailable`.
-import { comparePositions, StreamNotFoundError, streamCategory, type EventStore, type Position, type RecordedEvent } from '../../ports/event-store.js';
+import {
+  comparePositions,
+  StreamNotFoundError,
+  streamCategory,
+  type EventStore,
+  type Position,
+  type RecordedEvent,
+} from '../../ports/event-store.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
 import {
   inheritEffective,
@@ -55,10 +62,14 @@ export class TemplateAbsentAsOfError extends Error {
 }
 
 const fold = (events: readonly RecordedEvent[]) =>
-  events.reduce<TemplateState>((state, event) => templateDecider.evolve(state, { type: event.type, data: event.data } as TemplateEvent), templateDecider.initialState());
+  events.reduce<TemplateState>(
+    (state, event) => templateDecider.evolve(state, { type: event.type, data: event.data } as TemplateEvent),
+    templateDecider.initialState(),
+  );
 
 const visibleTo = (state: TemplateState, tenantId: string) =>
-  state.status !== 'absent' && isVisibleTo({ ownerTenantId: state.ownerTenantId, isPublic: state.content.isPublic, isSystemTemplate: state.isSystemTemplate }, tenantId);
+  state.status !== 'absent' &&
+  isVisibleTo({ ownerTenantId: state.ownerTenantId, isPublic: state.content.isPublic, isSystemTemplate: state.isSystemTemplate }, tenantId);
 
 /** A template stream's events in their current shapes; a missing stream has none. */
 async function readTemplateStream(deps: TemplateAsOfDeps, templateId: string): Promise<readonly RecordedEvent[]> {
@@ -82,7 +93,10 @@ export async function templateAsOf(deps: TemplateAsOfDeps, tenantId: string, tem
   /** The events up to `asOf` (a prefix, ending before the first one that occurred later), and strictly
    * before `limit` when given. */
   const cut = (events: readonly RecordedEvent[], limit?: Position) => {
-    const end = events.findIndex((event) => !(Date.parse(String(event.metadata.occurredAt)) <= asOfMs) || (limit !== undefined && comparePositions(event.position, limit) >= 0));
+    const end = events.findIndex(
+      (event) =>
+        !(Date.parse(String(event.metadata.occurredAt)) <= asOfMs) || (limit !== undefined && comparePositions(event.position, limit) >= 0),
+    );
     return end === -1 ? events : events.slice(0, end);
   };
 
@@ -106,7 +120,11 @@ export async function templateAsOf(deps: TemplateAsOfDeps, tenantId: string, tem
     return events;
   };
 
-  const effectiveAt = async (id: string, limit: Position | undefined, depth: number): Promise<{ effective: EffectiveTemplate; parentUnavailable: boolean } | undefined> => {
+  const effectiveAt = async (
+    id: string,
+    limit: Position | undefined,
+    depth: number,
+  ): Promise<{ effective: EffectiveTemplate; parentUnavailable: boolean } | undefined> => {
     const events = cut(await eventsOf(id), limit);
     const template = fold(events);
     if (template.status === 'absent') return undefined;
@@ -128,7 +146,12 @@ export async function templateAsOf(deps: TemplateAsOfDeps, tenantId: string, tem
     let before = templateDecider.initialState();
     for (const event of parentEvents) {
       const after = templateDecider.evolve(before, { type: event.type, data: event.data } as TemplateEvent);
-      if (comparePositions(event.position, link.position) > 0 && visibleTo(before, template.ownerTenantId) && !visibleTo(after, template.ownerTenantId)) hiddenBy = event;
+      if (
+        comparePositions(event.position, link.position) > 0 &&
+        visibleTo(before, template.ownerTenantId) &&
+        !visibleTo(after, template.ownerTenantId)
+      )
+        hiddenBy = event;
       before = after;
     }
     const inherited = hiddenBy ? await effectiveAt(parentId, hiddenBy.position, depth + 1) : undefined;

@@ -12,7 +12,6 @@ export const templateTag = (templateId: string) => `template:${templateId}`;
 /** Tag of everything cached from the template read model, dropped when a rebuild swaps its tables. */
 export const templateReadModelTag = 'read-model:templates';
 
-
 /** The template projector's cache hooks: after a commit, the touched templates and the searches of every
  * tenant that could see them; after a rebuild swapped the tables, everything built from the old ones. */
 export function templateCacheInvalidation(cache: ReadCache) {

@@ -11,7 +11,6 @@ import { isUuid } from '../../domain/uuid.js';
 type AnyDb = Kysely<any>;
 const rm = (db: AnyDb) => (db as Kysely<TemplateTables>).withSchema(liveSchema('templates'));
 
-
 export interface TemplateView {
   templateId: string;
   ownerTenantId: string;
@@ -104,7 +103,12 @@ export type TemplatePage = Page<TemplateView>;
 /** Words of the keyword as a prefix tsquery ('ital:* & cook:*'); only letters and digits survive. */
 export function keywordQuery(keyword: string): string | undefined {
   const words = keyword.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-  return words.length === 0 ? undefined : words.slice(0, 16).map((word) => `${word}:*`).join(' & ');
+  return words.length === 0
+    ? undefined
+    : words
+        .slice(0, 16)
+        .map((word) => `${word}:*`)
+        .join(' & ');
 }
 
 export async function searchTemplates(db: AnyDb, tenantId: string, search: TemplateSearch): Promise<TemplatePage> {
@@ -201,7 +205,12 @@ export interface HistoryView {
 }
 
 /** The audit trail. Entries made by another tenant's users (on a public template) show no user. */
-export async function templateHistory(db: AnyDb, callerTenantId: string, templateId: string, request: PageRequest): Promise<Page<HistoryView>> {
+export async function templateHistory(
+  db: AnyDb,
+  callerTenantId: string,
+  templateId: string,
+  request: PageRequest,
+): Promise<Page<HistoryView>> {
   const history = rm(db).selectFrom('history').where('template_id', '=', templateId);
   const [rows, count] = await Promise.all([
     history.selectAll().orderBy('revision').limit(request.pageSize).offset(pageOffset(request)).execute(),
@@ -231,7 +240,12 @@ export interface UsageStats {
 export async function templateUsage(db: AnyDb, callerTenantId: string, row: TemplateRow, days: number): Promise<UsageStats> {
   let query = rm(db)
     .selectFrom('usage_days')
-    .select(['day', 'usage_type', (eb) => eb.fn.sum<number>('success_count').as('success'), (eb) => eb.fn.sum<number>('error_count').as('error')])
+    .select([
+      'day',
+      'usage_type',
+      (eb) => eb.fn.sum<number>('success_count').as('success'),
+      (eb) => eb.fn.sum<number>('error_count').as('error'),
+    ])
     .where('template_id', '=', row.template_id)
     .where('day', '>=', sql<string>`current_date - ${days}::int`)
     .groupBy(['day', 'usage_type'])
@@ -243,13 +257,19 @@ export async function templateUsage(db: AnyDb, callerTenantId: string, row: Temp
     usageCount: row.usage_count,
     successCount: row.success_count,
     lastUsedAt: iso(row.last_used_at),
-    byDay: series.map((s) => ({ day: dayString(s.day as unknown), usageType: s.usage_type, successCount: Number(s.success), errorCount: Number(s.error) })),
+    byDay: series.map((s) => ({
+      day: dayString(s.day as unknown),
+      usageType: s.usage_type,
+      successCount: Number(s.success),
+      errorCount: Number(s.error),
+    })),
   };
 }
 
 // pg returns a date column as a Date at local midnight; PGlite as text. Either way: YYYY-MM-DD.
 function dayString(value: unknown): string {
-  if (value instanceof Date) return `${value.getFullYear()}-${String(value.getMonth() + 1).padStart(2, '0')}-${String(value.getDate()).padStart(2, '0')}`;
+  if (value instanceof Date)
+    return `${value.getFullYear()}-${String(value.getMonth() + 1).padStart(2, '0')}-${String(value.getDate()).padStart(2, '0')}`;
   return String(value).slice(0, 10);
 }
 
@@ -266,7 +286,12 @@ export interface TenantStats {
 /** The tenant's own templates and its users' usages (of any template it may see). */
 export async function tenantTemplateStats(db: AnyDb, tenantId: string): Promise<TenantStats> {
   const [statuses, usage, mostUsed] = await Promise.all([
-    rm(db).selectFrom('templates').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).where('tenant_id', '=', tenantId).groupBy('status').execute(),
+    rm(db)
+      .selectFrom('templates')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('tenant_id', '=', tenantId)
+      .groupBy('status')
+      .execute(),
     rm(db)
       .selectFrom('usage_days')
       .select([(eb) => eb.fn.sum<number>('success_count').as('success'), (eb) => eb.fn.sum<number>('error_count').as('error')])
@@ -275,7 +300,12 @@ export async function tenantTemplateStats(db: AnyDb, tenantId: string): Promise<
     rm(db)
       .selectFrom('usage_days as u')
       .innerJoin('templates as t', 't.template_id', 'u.template_id')
-      .select(['u.template_id', 't.name', (eb) => eb.fn.sum<number>(eb.ref('u.success_count')).as('success'), (eb) => eb.fn.sum<number>(eb.ref('u.error_count')).as('error')])
+      .select([
+        'u.template_id',
+        't.name',
+        (eb) => eb.fn.sum<number>(eb.ref('u.success_count')).as('success'),
+        (eb) => eb.fn.sum<number>(eb.ref('u.error_count')).as('error'),
+      ])
       .where('u.tenant_id', '=', tenantId)
       // A template that has since become private to another tenant is no longer named here.
       .where((eb) => eb.or([eb('t.tenant_id', '=', tenantId), eb('t.is_public', '=', true), eb('t.is_system', '=', true)]))
@@ -300,7 +330,11 @@ export async function tenantTemplateStats(db: AnyDb, tenantId: string): Promise<
 }
 
 export async function countTenantTemplates(db: AnyDb, tenantId: string): Promise<number> {
-  const row = await rm(db).selectFrom('templates').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+  const row = await rm(db)
+    .selectFrom('templates')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 

@@ -44,12 +44,16 @@ export async function createTemplateSchema(db: Kysely<any>, schema: string): Pro
   await sql`ALTER TABLE ${s}.templates ADD COLUMN IF NOT EXISTS inherited jsonb`.execute(db);
   await sql`ALTER TABLE ${s}.templates ADD COLUMN IF NOT EXISTS parent_unavailable boolean NOT NULL DEFAULT false`.execute(db);
   await sql`UPDATE ${s}.templates c SET inherited = p.effective FROM ${s}.templates p
-      WHERE c.parent_template_id = p.template_id AND c.inherited IS NULL AND (p.tenant_id = c.tenant_id OR p.is_public OR p.is_system)`.execute(db);
+      WHERE c.parent_template_id = p.template_id AND c.inherited IS NULL AND (p.tenant_id = c.tenant_id OR p.is_public OR p.is_system)`.execute(
+    db,
+  );
   // Tenant-first for the default listing; the visibility rule ORs in public and system templates,
   // which the partial index serves.
   await sql`CREATE INDEX IF NOT EXISTS templates_tenant_status ON ${s}.templates (tenant_id, status, name)`.execute(db);
   await sql`CREATE INDEX IF NOT EXISTS templates_shared ON ${s}.templates (status, name) WHERE is_public OR is_system`.execute(db);
-  await sql`CREATE INDEX IF NOT EXISTS templates_parent ON ${s}.templates (parent_template_id) WHERE parent_template_id IS NOT NULL`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS templates_parent ON ${s}.templates (parent_template_id) WHERE parent_template_id IS NOT NULL`.execute(
+    db,
+  );
   await sql`CREATE INDEX IF NOT EXISTS templates_keywords ON ${s}.templates USING gin (to_tsvector('simple', search_text))`.execute(db);
   await sql`CREATE INDEX IF NOT EXISTS templates_tags ON ${s}.templates USING gin (tag_keys)`.execute(db);
   await sql`CREATE TABLE IF NOT EXISTS ${s}.favorites (

@@ -1,6 +1,7 @@
 // The template read models (schema rm_templates): one row per template for search and reads, favorites,
 // usage by day, every version's content, and the audit trail. Every row carries the owner tenant.
 import type { JsonObject } from '../../domain/json.js';
+import type { EffectiveTemplate, TemplateContent } from '../../domain/templates/index.js';
 
 export interface TemplateRow {
   template_id: string;
@@ -13,16 +14,16 @@ export interface TemplateRow {
   template_type: string;
   status: string;
   parent_template_id: string | null;
-  /** The template's own versioned content (TemplateContent). */
-  content: JsonObject;
+  /** The template's own versioned content. */
+  content: TemplateContent;
   /** The content folded down the inheritance chain from the root. */
-  effective: JsonObject;
+  effective: EffectiveTemplate;
   /**
    * The parent's effective content as this template's tenant last saw it (null without a parent, or when
    * the parent was never visible since the link). While the parent is visible it follows the parent;
    * once the parent stops being visible to this tenant it stays frozen and `effective` folds from it.
    */
-  inherited: JsonObject | null;
+  inherited: EffectiveTemplate | null;
   /** The parent exists but is no longer visible to this template's tenant: inheritance is frozen. */
   parent_unavailable: boolean;
   /** Filter columns, taken from the effective template. */
@@ -67,7 +68,7 @@ export interface UsageDayRow {
 export interface VersionRow {
   template_id: string;
   version: number;
-  content: JsonObject;
+  content: TemplateContent;
   parent_template_id: string | null;
   event_type: string;
   changed_by: string;

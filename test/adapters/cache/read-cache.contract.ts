@@ -19,7 +19,10 @@ function gate() {
   return { open, opened };
 }
 
-export function readCacheContract(name: string, open: (options: ReadCacheOptions) => Promise<{ cache: ReadCache; cleanup(): Promise<void> }>) {
+export function readCacheContract(
+  name: string,
+  open: (options: ReadCacheOptions) => Promise<{ cache: ReadCache; cleanup(): Promise<void> }>,
+) {
   describe(`read cache contract: ${name}`, () => {
     let cache: ReadCache;
     let cleanup: () => Promise<void>;

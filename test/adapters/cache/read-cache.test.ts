@@ -38,7 +38,14 @@ describe('memory read cache', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 2_000, max: 40_000 }),
-        fc.array(fc.record({ key: fc.integer({ min: 0, max: 30 }), text: fc.string({ unit: 'binary', maxLength: 3_000 }), repeat: fc.integer({ min: 1, max: 8 }) }), { maxLength: 60 }),
+        fc.array(
+          fc.record({
+            key: fc.integer({ min: 0, max: 30 }),
+            text: fc.string({ unit: 'binary', maxLength: 3_000 }),
+            repeat: fc.integer({ min: 1, max: 8 }),
+          }),
+          { maxLength: 60 },
+        ),
         async (maxBytes, writes) => {
           const cache = createMemoryReadCache({ maxBytes, maxEntries: 1_000 });
           const keys = new Set<string>();
@@ -163,10 +170,16 @@ describe('Redis read cache with Redis down', () => {
     client.on('error', () => undefined);
     const { counts, counters } = countingCounters();
     const errors: unknown[] = [];
-    const cache = createRedisReadCache(client, { prefix: `test${randomUUID().slice(0, 8)}`, counters, onError: (error) => errors.push(error) });
+    const cache = createRedisReadCache(client, {
+      prefix: `test${randomUUID().slice(0, 8)}`,
+      counters,
+      onError: (error) => errors.push(error),
+    });
     try {
       const started = performance.now();
-      expect(await cache.getOrLoad('k', async () => ({ from: 'read model' }), { ttlSeconds: 60, tags: ['t'] })).toEqual({ from: 'read model' });
+      expect(await cache.getOrLoad('k', async () => ({ from: 'read model' }), { ttlSeconds: 60, tags: ['t'] })).toEqual({
+        from: 'read model',
+      });
       expect(await cache.get('k')).toBeUndefined();
       expect(performance.now() - started).toBeLessThan(2_000);
       expect(counts).toEqual({ hit: 0, miss: 0, error: 2 });
@@ -200,7 +213,15 @@ describe('Redis read cache with a Redis that does not answer', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     // No ready check nor CLIENT SETINFO, so the client is ready once connected and really sends the commands.
-    const client = new Redis({ host: '127.0.0.1', port, enableOfflineQueue: false, maxRetriesPerRequest: 2, lazyConnect: true, enableReadyCheck: false, disableClientInfo: true });
+    const client = new Redis({
+      host: '127.0.0.1',
+      port,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 2,
+      lazyConnect: true,
+      enableReadyCheck: false,
+      disableClientInfo: true,
+    });
     client.on('error', () => undefined);
     await client.connect();
     const { counts, counters } = countingCounters();

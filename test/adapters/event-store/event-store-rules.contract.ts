@@ -12,9 +12,18 @@ import {
   type EventToAppend,
 } from '../../../src/ports/event-store.js';
 
-const event = (type = 'Happened', data: EventToAppend['data'] = {}): EventToAppend => ({ id: randomUUID(), type, data, metadata: { tenantId: 'contract' } });
+const event = (type = 'Happened', data: EventToAppend['data'] = {}): EventToAppend => ({
+  id: randomUUID(),
+  type,
+  data,
+  metadata: { tenantId: 'contract' },
+});
 const unique = () => randomUUID().replaceAll('-', '').slice(0, 12);
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 const outcome = (settled: PromiseSettledResult<unknown>) => (settled.status === 'fulfilled' ? 'ok' : (settled.reason as Error).name);
 
 export function eventStoreRulesContract(storeOf: () => EventStore): void {
@@ -30,7 +39,11 @@ export function eventStoreRulesContract(storeOf: () => EventStore): void {
       };
       const streams = Array.from({ length: 40 }, (_, i) => `${category}-${i}`);
       // All at once: a store that groups concurrent appends puts the bad ones in a group with good ones.
-      const settled = await Promise.allSettled(streams.map((streamId, i) => store.append(streamId, bad[i]?.events ?? [event('Created', { i })], { expectedRevision: 'no_stream' })));
+      const settled = await Promise.allSettled(
+        streams.map((streamId, i) =>
+          store.append(streamId, bad[i]?.events ?? [event('Created', { i })], { expectedRevision: 'no_stream' }),
+        ),
+      );
       expect(settled.map(outcome)).toEqual(streams.map((_, i) => (bad[i] ? 'InvalidEventError' : 'ok')));
       for (const [index, { path }] of Object.entries(bad)) {
         const reason = (settled[Number(index)] as PromiseRejectedResult).reason as InvalidEventError;
@@ -39,7 +52,8 @@ export function eventStoreRulesContract(storeOf: () => EventStore): void {
         expect({ streamId: reason.streamId, path: reason.path }).toEqual({ streamId: streams[Number(index)], path });
         await expect(store.readStream(streams[Number(index)]!)).rejects.toBeInstanceOf(StreamNotFoundError);
       }
-      for (const [i, streamId] of streams.entries()) if (!bad[i]) expect((await store.readStream(streamId)).map((e) => e.data)).toEqual([{ i }]);
+      for (const [i, streamId] of streams.entries())
+        if (!bad[i]) expect((await store.readStream(streamId)).map((e) => e.data)).toEqual([{ i }]);
       // Well-formed text outside the Basic Multilingual Plane (a surrogate pair) is kept as written.
       const emoji = `${category}-emoji`;
       await store.append(emoji, [event('Created', { name: 'ok 😀', ['😀']: '\ud83d\ude00' })], { expectedRevision: 'no_stream' });
@@ -84,12 +98,23 @@ export function eventStoreRulesContract(storeOf: () => EventStore): void {
       await store.append(id, [event('Setup')], { expectedRevision: 'no_stream' });
       const batch = [event('Counted'), event('Counted')];
       const first = await store.append(id, batch, { expectedRevision: 'any' });
-      for (let i = 0; i < 11; i++) await store.append(id, Array.from({ length: 100 }, () => event('Later')), { expectedRevision: 'any' });
+      for (let i = 0; i < 11; i++)
+        await store.append(
+          id,
+          Array.from({ length: 100 }, () => event('Later')),
+          { expectedRevision: 'any' },
+        );
       for (const expectedRevision of ['any', 'stream_exists', 0n] as const) {
         const retried = await store.append(id, batch, { expectedRevision });
-        expect({ ...retried, expectation: String(expectedRevision) }).toEqual({ ...first, idempotent: true, expectation: String(expectedRevision) });
+        expect({ ...retried, expectation: String(expectedRevision) }).toEqual({
+          ...first,
+          idempotent: true,
+          expectation: String(expectedRevision),
+        });
       }
-      await expect(store.append(id, [batch[0]!, event('New')], { expectedRevision: 'any' })).rejects.toBeInstanceOf(IdempotencyConflictError);
+      await expect(store.append(id, [batch[0]!, event('New')], { expectedRevision: 'any' })).rejects.toBeInstanceOf(
+        IdempotencyConflictError,
+      );
       expect((await store.readStream(id)).filter((e) => e.type === 'Counted')).toHaveLength(2);
       expect((await store.readStream(id, { direction: 'backwards', maxCount: 1 }))[0]!.revision).toBe(1102n);
     });
@@ -111,7 +136,7 @@ export function eventStoreRulesContract(storeOf: () => EventStore): void {
   });
 
   describe('a soft-deleted stream', () => {
-    it("reports its actual revision as no_stream, as a stream that never existed", async () => {
+    it('reports its actual revision as no_stream, as a stream that never existed', async () => {
       const store = storeOf();
       const id = `del${unique()}-1`;
       await store.append(id, [event(), event()], { expectedRevision: 'no_stream' });

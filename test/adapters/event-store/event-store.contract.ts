@@ -45,7 +45,11 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
     let target: ContractTarget;
     let store: EventStore;
     const stream = (category = 'contract') => `${category}-${unique()}`;
-    const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
 
     beforeAll(async () => {
       target = await open();
@@ -61,7 +65,10 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
         expect(missing).toBeInstanceOf(WrongExpectedRevisionError);
         expect(missing).toMatchObject({ streamId: id, expected: 'stream_exists', actual: 'no_stream' });
         expect((await store.append(id, [event(), event()], { expectedRevision: 'no_stream' })).nextExpectedRevision).toBe(1n);
-        expect(await failure(store.append(id, [event()], { expectedRevision: 'no_stream' }))).toMatchObject({ expected: 'no_stream', actual: 1n });
+        expect(await failure(store.append(id, [event()], { expectedRevision: 'no_stream' }))).toMatchObject({
+          expected: 'no_stream',
+          actual: 1n,
+        });
         const stale = await failure(store.append(id, [event()], { expectedRevision: 0n }));
         expect(stale).toBeInstanceOf(WrongExpectedRevisionError);
         expect(stale).toMatchObject({ expected: 0n, actual: 1n });
@@ -70,7 +77,10 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
         expect((await store.append(id, [event()], { expectedRevision: 'stream_exists' })).nextExpectedRevision).toBe(3n);
         expect((await store.append(id, [event()], { expectedRevision: 'any' })).nextExpectedRevision).toBe(4n);
         expect((await store.append(stream(), [event()], { expectedRevision: 'any' })).nextExpectedRevision).toBe(0n);
-        expect(await failure(store.append(stream(), [event()], { expectedRevision: 0n }))).toMatchObject({ expected: 0n, actual: 'no_stream' });
+        expect(await failure(store.append(stream(), [event()], { expectedRevision: 0n }))).toMatchObject({
+          expected: 0n,
+          actual: 'no_stream',
+        });
         expect((await store.readStream(id)).map((e) => e.revision)).toEqual([0n, 1n, 2n, 3n, 4n]);
       });
 
@@ -100,13 +110,20 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
         for (const expectation of ['no_stream', 'any', 'exact'] as const) {
           const id = stream();
           const before = expectation === 'exact' ? await store.append(id, [event('Setup')], { expectedRevision: 'no_stream' }) : undefined;
-          const expectedRevision: ExpectedRevision = before ? before.nextExpectedRevision : expectation === 'exact' ? 'no_stream' : expectation;
+          const expectedRevision: ExpectedRevision = before
+            ? before.nextExpectedRevision
+            : expectation === 'exact'
+              ? 'no_stream'
+              : expectation;
           const batch = [event('A'), event('B')];
           const first = await store.append(id, batch, { expectedRevision });
           const retried = await store.append(id, batch, { expectedRevision });
           expect({ ...retried, idempotent: undefined }, expectation).toEqual({ ...first, idempotent: undefined });
           expect([first.idempotent, retried.idempotent], expectation).toEqual([false, true]);
-          expect((await store.readStream(id)).map((e) => e.type), expectation).toEqual([...(before ? ['Setup'] : []), 'A', 'B']);
+          expect(
+            (await store.readStream(id)).map((e) => e.type),
+            expectation,
+          ).toEqual([...(before ? ['Setup'] : []), 'A', 'B']);
         }
       });
 
@@ -132,7 +149,11 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
     describe('readStream', () => {
       it('reads forwards and backwards, from a revision, with a max count', async () => {
         const id = stream();
-        await store.append(id, Array.from({ length: 10 }, (_, i) => event('N', { i })), { expectedRevision: 'no_stream' });
+        await store.append(
+          id,
+          Array.from({ length: 10 }, (_, i) => event('N', { i })),
+          { expectedRevision: 'no_stream' },
+        );
         const revisions = (events: RecordedEvent[]) => events.map((e) => Number(e.revision));
         expect(revisions(await store.readStream(id))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
         expect(revisions(await store.readStream(id, { fromRevision: 7n }))).toEqual([7, 8, 9]);
@@ -198,7 +219,8 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
         const category = `skip${unique()}`;
         const mine = await store.append(`${category}-1`, [event()], { expectedRevision: 'no_stream' });
         let others: Position = mine.position;
-        for (let i = 0; i < 3; i++) others = (await store.append(stream('other'), [event(), event()], { expectedRevision: 'no_stream' })).position;
+        for (let i = 0; i < 3; i++)
+          others = (await store.append(stream('other'), [event(), event()], { expectedRevision: 'no_stream' })).position;
         const page = await store.readAll({ after: mine.position, filter: { categories: [category] } });
         expect(page.events).toEqual([]);
         expect(page.isEnd).toBe(true);
@@ -241,7 +263,8 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
           expect(seen.map((e) => e.type)).toEqual(['Caught', 'Live1', 'Live2']);
           for (let i = 1; i < seen.length; i++) expect(comparePositions(seen[i]!.position, seen[i - 1]!.position)).toBeGreaterThan(0);
           // A checkpoint never runs ahead of an event not yet delivered, and never goes back.
-          for (let i = 1; i < checkpoints.length; i++) expect(comparePositions(checkpoints[i]!, checkpoints[i - 1]!)).toBeGreaterThanOrEqual(0);
+          for (let i = 1; i < checkpoints.length; i++)
+            expect(comparePositions(checkpoints[i]!, checkpoints[i - 1]!)).toBeGreaterThanOrEqual(0);
           expect(comparePositions(checkpoints.at(-1)!, seen.at(-1)!.position)).toBeGreaterThanOrEqual(0);
         } finally {
           await subscription.stop();
@@ -265,11 +288,16 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
           const delivered = await store.append(stream(), [event(wanted)], { expectedRevision: 'no_stream' });
           await waitUntil(() => seen.length === 1);
           // Enough unwanted events to fill a server-side search window, so a filtering server must report a checkpoint.
-          const unwanted = await store.append(stream(), Array.from({ length: 80 }, () => event('Unwanted')), { expectedRevision: 'no_stream' });
+          const unwanted = await store.append(
+            stream(),
+            Array.from({ length: 80 }, () => event('Unwanted')),
+            { expectedRevision: 'no_stream' },
+          );
           await waitUntil(() => checkpoints.some((c) => comparePositions(c, delivered.position) > 0));
           expect(seen.map((e) => e.id)).toHaveLength(1);
           expect(seen[0]!.position).toEqual(delivered.position);
-          for (let i = 1; i < checkpoints.length; i++) expect(comparePositions(checkpoints[i]!, checkpoints[i - 1]!)).toBeGreaterThanOrEqual(0);
+          for (let i = 1; i < checkpoints.length; i++)
+            expect(comparePositions(checkpoints[i]!, checkpoints[i - 1]!)).toBeGreaterThanOrEqual(0);
           expect(comparePositions(checkpoints[0]!, start)).toBeGreaterThan(0);
           // Only its own appends are below this test's checkpoints, so the unwanted batch was skipped, not missed.
           expect(comparePositions(unwanted.position, delivered.position)).toBeGreaterThan(0);
@@ -288,11 +316,16 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
       it('reads a deleted stream as not found and checks the expected revision', async () => {
         const id = stream();
         await store.append(id, [event(), event()], { expectedRevision: 'no_stream' });
-        expect(await failure(store.deleteStream(id, { expectedRevision: 0n }))).toMatchObject({ name: 'WrongExpectedRevisionError', actual: 1n });
+        expect(await failure(store.deleteStream(id, { expectedRevision: 0n }))).toMatchObject({
+          name: 'WrongExpectedRevisionError',
+          actual: 1n,
+        });
         expect(await failure(store.deleteStream(id, { expectedRevision: 'no_stream' }))).toBeInstanceOf(WrongExpectedRevisionError);
         await store.deleteStream(id, { expectedRevision: 1n });
         await expect(store.readStream(id)).rejects.toBeInstanceOf(StreamNotFoundError);
-        expect(await failure(store.append(id, [event()], { expectedRevision: 'stream_exists' }))).toBeInstanceOf(WrongExpectedRevisionError);
+        expect(await failure(store.append(id, [event()], { expectedRevision: 'stream_exists' }))).toBeInstanceOf(
+          WrongExpectedRevisionError,
+        );
       });
 
       it('deletes with stream_exists only a stream that exists', async () => {
@@ -345,7 +378,13 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
                     const events = Array.from({ length: a.size }, () => event('W', { writer, index }));
                     const last = known.get(streamId);
                     const expectedRevision: ExpectedRevision =
-                      a.expectation === 'fresh' ? (last ?? 'no_stream') : a.expectation === 'stale' ? (last !== undefined && last > 0n ? last - 1n : 0n) : a.expectation;
+                      a.expectation === 'fresh'
+                        ? (last ?? 'no_stream')
+                        : a.expectation === 'stale'
+                          ? last !== undefined && last > 0n
+                            ? last - 1n
+                            : 0n
+                          : a.expectation;
                     try {
                       const result = await store.append(streamId, events, { expectedRevision });
                       known.set(streamId, result.nextExpectedRevision);
@@ -361,7 +400,9 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
               const acceptedIds = accepted.flatMap((a) => a.ids);
               const stored: RecordedEvent[] = [];
               for (const streamId of streams) {
-                const events = await store.readStream(streamId).catch((e: unknown) => (e instanceof StreamNotFoundError ? [] : Promise.reject(e)));
+                const events = await store
+                  .readStream(streamId)
+                  .catch((e: unknown) => (e instanceof StreamNotFoundError ? [] : Promise.reject(e)));
                 expect(events.map((e) => Number(e.revision))).toEqual(events.map((_, i) => i));
                 stored.push(...events);
               }
@@ -380,7 +421,8 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
               await waitUntil(() => delivered.length >= acceptedIds.length);
               await new Promise((resolve) => setTimeout(resolve, 30));
               expect(delivered.map((e) => e.id).sort()).toEqual([...acceptedIds].sort());
-              for (let i = 1; i < delivered.length; i++) expect(comparePositions(delivered[i]!.position, delivered[i - 1]!.position)).toBeGreaterThan(0);
+              for (let i = 1; i < delivered.length; i++)
+                expect(comparePositions(delivered[i]!.position, delivered[i - 1]!.position)).toBeGreaterThan(0);
             } finally {
               await subscription.stop();
             }

@@ -64,13 +64,18 @@ describe('EventStoreDB mapping', () => {
       expect(['templates-1', 'xtemplate-1', 'batchXop-1', 'reservation-template'].some((s) => regex.test(s))).toBe(false);
     });
 
-    it('agrees with the port\'s category for any stream name (property)', () => {
+    it("agrees with the port's category for any stream name (property)", () => {
       const word = fc.stringMatching(/^[a-z.$+*()[\]|^\\]{1,6}$/);
       fc.assert(
-        fc.property(fc.array(word, { minLength: 1, maxLength: 3 }), word, fc.option(word, { nil: undefined }), (categories, category, rest) => {
-          const streamId = rest === undefined ? category : `${category}-${rest}`;
-          expect(new RegExp(categoryRegex(categories)).test(streamId)).toBe(categories.includes(streamCategory(streamId)));
-        }),
+        fc.property(
+          fc.array(word, { minLength: 1, maxLength: 3 }),
+          word,
+          fc.option(word, { nil: undefined }),
+          (categories, category, rest) => {
+            const streamId = rest === undefined ? category : `${category}-${rest}`;
+            expect(new RegExp(categoryRegex(categories)).test(streamId)).toBe(categories.includes(streamCategory(streamId)));
+          },
+        ),
       );
     });
 
@@ -103,7 +108,10 @@ describe('EventStoreDB mapping', () => {
       const checkpointReached = () => undefined;
       const byStream = subscriptionFilterOf({ categories: ['c'] }, { checkpointInterval: 1, checkpointReached });
       expect(byStream).toMatchObject({ filterOn: 'streamName', regex: '^(c)(-|$)', checkpointInterval: 1, checkpointReached });
-      expect(subscriptionFilterOf({ eventTypes: ['A'] }, { checkpointInterval: 1, checkpointReached })).toMatchObject({ filterOn: 'eventType', regex: '^(A)$' });
+      expect(subscriptionFilterOf({ eventTypes: ['A'] }, { checkpointInterval: 1, checkpointReached })).toMatchObject({
+        filterOn: 'eventType',
+        regex: '^(A)$',
+      });
       const noSystem = subscriptionFilterOf(undefined, { checkpointInterval: 1, checkpointReached });
       expect(noSystem).toMatchObject({ filterOn: 'eventType', checkpointReached });
       expect(new RegExp((noSystem as { regex: string }).regex).test('$metadata')).toBe(false);
@@ -131,18 +139,28 @@ describe('EventStoreDB mapping', () => {
 
     it('searches a stream for repeated ids page by page, to its start if need be: no window (property)', () => {
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 1, max: 500 }), fc.uniqueArray(fc.nat({ max: 3500 }), { minLength: 1, maxLength: 4 }), (length, pageSize, wanted) => {
-          const stream = Array.from({ length }, (_, i) => recorded(i)); // what the server holds
-          const ids = new Set(wanted.map((r) => recorded(r).id));
-          const found = new Map<string, EsdbRecorded>();
-          let end = length; // read backwards from the end, like the adapter
-          for (;;) {
-            const page = stream.slice(Math.max(0, end - pageSize), end).reverse();
-            if (collectRepeatedIds(ids, found, page, pageSize) === 'done') break;
-            end -= pageSize;
-          }
-          expect([...found.keys()].sort()).toEqual(wanted.filter((r) => r < length).map((r) => recorded(r).id).sort());
-        }),
+        fc.property(
+          fc.integer({ min: 0, max: 3000 }),
+          fc.integer({ min: 1, max: 500 }),
+          fc.uniqueArray(fc.nat({ max: 3500 }), { minLength: 1, maxLength: 4 }),
+          (length, pageSize, wanted) => {
+            const stream = Array.from({ length }, (_, i) => recorded(i)); // what the server holds
+            const ids = new Set(wanted.map((r) => recorded(r).id));
+            const found = new Map<string, EsdbRecorded>();
+            let end = length; // read backwards from the end, like the adapter
+            for (;;) {
+              const page = stream.slice(Math.max(0, end - pageSize), end).reverse();
+              if (collectRepeatedIds(ids, found, page, pageSize) === 'done') break;
+              end -= pageSize;
+            }
+            expect([...found.keys()].sort()).toEqual(
+              wanted
+                .filter((r) => r < length)
+                .map((r) => recorded(r).id)
+                .sort(),
+            );
+          },
+        ),
       );
     });
 

@@ -92,7 +92,9 @@ describe.skipIf(!postgres.url)('PostgreSQL event store after a writer is killed 
       // Appends go on, at the revision the store reports, and are read back.
       for (const [streamId, events] of byStream) {
         const last = events.at(-1)!.revision;
-        const next = await store.append(streamId, [{ id: randomUUID(), type: 'AfterCrash', data: {}, metadata: {} }], { expectedRevision: last });
+        const next = await store.append(streamId, [{ id: randomUUID(), type: 'AfterCrash', data: {}, metadata: {} }], {
+          expectedRevision: last,
+        });
         expect(next.nextExpectedRevision).toBe(last + 1n);
         expect((await store.readStream(streamId, { direction: 'backwards', maxCount: 1 }))[0]!.type).toBe('AfterCrash');
       }

@@ -41,7 +41,9 @@ for (const [name, open] of targets) {
         [2, true],
         [3, false],
       ]);
-      const stored = await db.query<{ stream_id: string }>('SELECT stream_id FROM es_events WHERE stream_id LIKE $1 ORDER BY stream_id', [`${category}-%`]);
+      const stored = await db.query<{ stream_id: string }>('SELECT stream_id FROM es_events WHERE stream_id LIKE $1 ORDER BY stream_id', [
+        `${category}-%`,
+      ]);
       expect(stored.map((r) => r.stream_id)).toEqual([`${category}-a`, `${category}-d`]);
     });
   });

@@ -14,7 +14,9 @@ import { startPostgres, type Service } from '../../support/local-services.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
 
 const postgres = postgresService();
-const binDir = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'].find((dir) => existsSync(join(dir, 'pg_dump')));
+const binDir = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'].find((dir) =>
+  existsSync(join(dir, 'pg_dump')),
+);
 const event = (type: string) => ({ id: randomUUID(), type, data: { type }, metadata: { tenantId: 'restore' } });
 
 async function withStore<T>(url: string, use: (store: EventStore) => Promise<T>): Promise<T> {
@@ -65,7 +67,8 @@ describe.skipIf(!postgres.url || !binDir)('PostgreSQL positions after pg_dump an
     // Push the source cluster's transaction counter far past a fresh cluster's.
     await sql(sourceUrl, 'DO $$ BEGIN FOR i IN 1..3000 LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$');
     const written = await withStore(sourceUrl, async (store) => {
-      for (let i = 0; i < 5; i++) await store.append(`order-${i}`, [event(`Placed${i}`), event(`Paid${i}`)], { expectedRevision: 'no_stream' });
+      for (let i = 0; i < 5; i++)
+        await store.append(`order-${i}`, [event(`Placed${i}`), event(`Paid${i}`)], { expectedRevision: 'no_stream' });
       return readEverything(store);
     });
     expect(written).toHaveLength(10);
@@ -73,7 +76,10 @@ describe.skipIf(!postgres.url || !binDir)('PostgreSQL positions after pg_dump an
 
     const targetUrl = await createTestDatabase(other.url);
     const dump = execFileSync(join(binDir!, 'pg_dump'), ['--no-owner', '--dbname', sourceUrl], { maxBuffer: 64 << 20 });
-    execFileSync(join(binDir!, 'psql'), ['-v', 'ON_ERROR_STOP=1', '-q', '--dbname', targetUrl], { input: dump, stdio: ['pipe', 'pipe', 'pipe'] });
+    execFileSync(join(binDir!, 'psql'), ['-v', 'ON_ERROR_STOP=1', '-q', '--dbname', targetUrl], {
+      input: dump,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
 
     await withStore(targetUrl, async (store) => {
       const restored = await readEverything(store);
@@ -94,7 +100,10 @@ describe.skipIf(!postgres.url || !binDir)('PostgreSQL positions after pg_dump an
 
       // A live subscriber from the restored checkpoint gets the new events and then later ones.
       const seen: string[] = [];
-      const subscription = store.subscribeToAll({ after: checkpoint, onBatch: async (events) => void seen.push(...events.map((e) => e.type)) });
+      const subscription = store.subscribeToAll({
+        after: checkpoint,
+        onBatch: async (events) => void seen.push(...events.map((e) => e.type)),
+      });
       try {
         await store.append('order-1', [event('Shipped1')], { expectedRevision: 1n });
         const deadline = Date.now() + 5000;

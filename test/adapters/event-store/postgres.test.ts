@@ -15,7 +15,10 @@ if (postgres.skipReason) console.warn(`[skip] event store contract on PostgreSQL
 describe.skipIf(!postgres.url)('PostgreSQL', () => {
   eventStoreContract('PostgreSQL, plain statements', async () => {
     // Without `queryPrepared`: every statement parsed and planned per call (the PGlite path, on pg).
-    const db: SqlDatabase = { ...createPgDatabase({ connectionString: await createTestDatabase(postgres.url!), maxConnections: 16 }), queryPrepared: undefined };
+    const db: SqlDatabase = {
+      ...createPgDatabase({ connectionString: await createTestDatabase(postgres.url!), maxConnections: 16 }),
+      queryPrepared: undefined,
+    };
     await migrateEventStore(db);
     const store = createPostgresEventStore(db, { pollIntervalMs: 10 });
     return { store, cleanup: async () => (await store.close(), await db.close()) };
@@ -89,7 +92,10 @@ describe.skipIf(!postgres.url)('PostgreSQL', () => {
       await Promise.all(dbs.map((db) => migrateEventStore(db)));
       await migrateEventStore(dbs[0]!);
       const store = createPostgresEventStore(dbs[1]!);
-      expect((await store.append('migrated-1', [{ id: randomUUID(), type: 'A', data: {}, metadata: {} }], { expectedRevision: 'no_stream' })).nextExpectedRevision).toBe(0n);
+      expect(
+        (await store.append('migrated-1', [{ id: randomUUID(), type: 'A', data: {}, metadata: {} }], { expectedRevision: 'no_stream' }))
+          .nextExpectedRevision,
+      ).toBe(0n);
     } finally {
       await Promise.all(dbs.map((db) => db.close()));
     }
@@ -116,7 +122,9 @@ describe.skipIf(!postgres.url)('PostgreSQL gap-free order', () => {
       await slow.query("SELECT * FROM es_append('gap-early', 'no_stream', NULL, $1::jsonb)", [
         JSON.stringify([{ id: randomUUID(), type: 'Early', data: {}, metadata: {} }]),
       ]);
-      const late = await store.append('gap-late', [{ id: randomUUID(), type: 'Late', data: {}, metadata: {} }], { expectedRevision: 'no_stream' });
+      const late = await store.append('gap-late', [{ id: randomUUID(), type: 'Late', data: {}, metadata: {} }], {
+        expectedRevision: 'no_stream',
+      });
       await new Promise((resolve) => setTimeout(resolve, 300));
       // The later commit is held back while the earlier transaction is open: delivering it now would let
       // a checkpoint move past the early event.

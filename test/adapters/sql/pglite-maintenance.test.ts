@@ -16,10 +16,19 @@ const rowPerEvent: Projector = {
   filter: { categories: ['counted'] },
   async createSchema(db, schema) {
     await db.schema.createSchema(schema).ifNotExists().execute();
-    await db.schema.withSchema(schema).createTable('rows').ifNotExists().addColumn('event_id', 'text', (c) => c.primaryKey()).addColumn('n', 'integer', (c) => c.notNull()).execute();
+    await db.schema
+      .withSchema(schema)
+      .createTable('rows')
+      .ifNotExists()
+      .addColumn('event_id', 'text', (c) => c.primaryKey())
+      .addColumn('n', 'integer', (c) => c.notNull())
+      .execute();
   },
   async apply(db, events) {
-    await db.insertInto('rows').values(events.map((event) => ({ event_id: event.id, n: 0 }))).execute();
+    await db
+      .insertInto('rows')
+      .values(events.map((event) => ({ event_id: event.id, n: 0 })))
+      .execute();
   },
 };
 
@@ -33,7 +42,8 @@ const until = async (condition: () => Promise<boolean>, timeoutMs = 10_000) => {
 };
 
 const statisticsRows = async (db: SqlDatabase, schema: string, table: string) =>
-  (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stats WHERE schemaname = $1 AND tablename = $2', [schema, table]))[0]!.n;
+  (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stats WHERE schemaname = $1 AND tablename = $2', [schema, table]))[0]!
+    .n;
 
 describe('PGlite maintenance', () => {
   let db: SqlDatabase | undefined;
@@ -50,10 +60,20 @@ describe('PGlite maintenance', () => {
     await engine.start();
     try {
       let last;
-      for (let i = 0; i < 12; i++) last = await store.append(`counted-stats${i}`, Array.from({ length: 100 }, () => counted()), { expectedRevision: 'no_stream' });
+      for (let i = 0; i < 12; i++)
+        last = await store.append(
+          `counted-stats${i}`,
+          Array.from({ length: 100 }, () => counted()),
+          { expectedRevision: 'no_stream' },
+        );
       await engine.waitFor(last!.position, { timeoutMs: 20_000 });
-      expect(await until(async () => (await statisticsRows(db!, 'rm_row_per_event', 'rows')) > 0), 'statistics for rm_row_per_event.rows').toBe(true);
-      const [table] = await db.query<{ reltuples: number }>(`SELECT reltuples::int AS reltuples FROM pg_class WHERE oid = 'rm_row_per_event.rows'::regclass`);
+      expect(
+        await until(async () => (await statisticsRows(db!, 'rm_row_per_event', 'rows')) > 0),
+        'statistics for rm_row_per_event.rows',
+      ).toBe(true);
+      const [table] = await db.query<{ reltuples: number }>(
+        `SELECT reltuples::int AS reltuples FROM pg_class WHERE oid = 'rm_row_per_event.rows'::regclass`,
+      );
       expect(table!.reltuples).toBeGreaterThanOrEqual(1000);
     } finally {
       await engine.stop();
@@ -63,7 +83,10 @@ describe('PGlite maintenance', () => {
   it('vacuums a table once updates and deletes have left many dead rows in it', async () => {
     db = await createPgliteDatabase();
     await sql`CREATE TABLE churn (id int PRIMARY KEY, v int NOT NULL)`.execute(db.kysely);
-    await db.kysely.insertInto('churn').values(Array.from({ length: 1200 }, (_, id) => ({ id, v: 0 }))).execute();
+    await db.kysely
+      .insertInto('churn')
+      .values(Array.from({ length: 1200 }, (_, id) => ({ id, v: 0 })))
+      .execute();
     for (let round = 1; round <= 3; round++) await db.kysely.updateTable('churn').set({ v: round }).execute();
     await db.kysely.deleteFrom('churn').where('id', '>=', 600).execute();
     const vacuumed = await until(async () => {
@@ -79,7 +102,9 @@ describe('PGlite maintenance', () => {
     const store = createPostgresEventStore(db);
     for (let i = 0; i < 5; i++) await store.append('counted-raw', [counted()], { expectedRevision: 'any' });
     const done = await until(async () => {
-      const rows = await db!.query<{ relname: string }>(`SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL AND last_analyze IS NOT NULL`);
+      const rows = await db!.query<{ relname: string }>(
+        `SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL AND last_analyze IS NOT NULL`,
+      );
       const names = rows.map((row) => row.relname);
       return names.includes('es_streams') && names.includes('es_events');
     });

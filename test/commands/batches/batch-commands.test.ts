@@ -189,4 +189,7 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
 
 suite('batch commands (PGlite)', async () => undefined);
 const pg = postgresService();
-(pg.url ? suite : describe.skip)(`batch commands (PostgreSQL)${pg.skipReason ? ` — skipped: ${pg.skipReason}` : ''}`, () => createTestDatabase(pg.url!) as never);
+(pg.url ? suite : describe.skip)(
+  `batch commands (PostgreSQL)${pg.skipReason ? ` — skipped: ${pg.skipReason}` : ''}`,
+  () => createTestDatabase(pg.url!) as never,
+);

@@ -21,28 +21,54 @@ function report(request: BatchPlanInput, snap: BatchSnapshot, conflictResolution
   return detectConflicts(plan, snap);
 }
 
-const update = (n: number, changes: Record<string, unknown>, expectedRevision: number | null = 3) => ({ templateId: uuid(n), expectedRevision, changes });
+const update = (n: number, changes: Record<string, unknown>, expectedRevision: number | null = 3) => ({
+  templateId: uuid(n),
+  expectedRevision,
+  changes,
+});
 
 describe('Batch conflict detection', () => {
   describe('version', () => {
-    const moved = template(1, { revision: 5, history: [{ revision: 4, fields: ['name'] }, { revision: 5, fields: [] }] });
+    const moved = template(1, {
+      revision: 5,
+      history: [
+        { revision: 4, fields: ['name'] },
+        { revision: 5, fields: [] },
+      ],
+    });
 
     it('reports a template that moved on, with the fields changed since the item revision', () => {
       const { conflicts } = report({ operation: 'update', items: [update(1, { description: 'x' })] }, snapshot([moved]));
-      expect(conflicts).toMatchObject([{ index: 0, type: 'version', rule: 'batch.conflict.version', changedFields: ['name'], currentRevision: 5, overridable: true, mergeable: true }]);
+      expect(conflicts).toMatchObject([
+        {
+          index: 0,
+          type: 'version',
+          rule: 'batch.conflict.version',
+          changedFields: ['name'],
+          currentRevision: 5,
+          overridable: true,
+          mergeable: true,
+        },
+      ]);
     });
 
     it('merge re-applies disjoint fields on the newer revision; overlapping fields or a history gap are skipped', () => {
       expect(report({ operation: 'update', items: [update(1, { description: 'x' })] }, snapshot([moved]), 'merge').decisions).toEqual([
         { index: 0, templateId: uuid(1), run: true, runAgainstRevision: 5, resolution: 'merged' },
       ]);
-      expect(report({ operation: 'update', items: [update(1, { name: 'Other' })] }, snapshot([moved]), 'merge').decisions[0]).toMatchObject({ run: false, resolution: 'skipped' });
+      expect(report({ operation: 'update', items: [update(1, { name: 'Other' })] }, snapshot([moved]), 'merge').decisions[0]).toMatchObject(
+        { run: false, resolution: 'skipped' },
+      );
       const gap = template(1, { revision: 5, history: [{ revision: 5, fields: [] }] });
-      expect(report({ operation: 'update', items: [update(1, { description: 'x' })] }, snapshot([gap]), 'merge').decisions[0]).toMatchObject({ run: false });
+      expect(
+        report({ operation: 'update', items: [update(1, { description: 'x' })] }, snapshot([gap]), 'merge').decisions[0],
+      ).toMatchObject({ run: false });
     });
 
     it('override applies the item against the current revision; no revision given means no check', () => {
-      expect(report({ operation: 'update', items: [update(1, { name: 'Other' })] }, snapshot([moved]), 'override').decisions[0]).toMatchObject({
+      expect(
+        report({ operation: 'update', items: [update(1, { name: 'Other' })] }, snapshot([moved]), 'override').decisions[0],
+      ).toMatchObject({
         run: true,
         runAgainstRevision: 5,
         resolution: 'overridden',
@@ -52,28 +78,54 @@ describe('Batch conflict detection', () => {
   });
 
   describe('dependency', () => {
-    const parent = template(1, { children: [{ templateId: uuid(2), status: 'active' }, { templateId: uuid(3), status: 'archived' }], descendantIds: [uuid(2), uuid(3)], subtreeDepth: 2 });
+    const parent = template(1, {
+      children: [
+        { templateId: uuid(2), status: 'active' },
+        { templateId: uuid(3), status: 'archived' },
+      ],
+      descendantIds: [uuid(2), uuid(3)],
+      subtreeDepth: 2,
+    });
     const child = template(2, { parentTemplateId: uuid(1) });
 
     it('lists the active children an archive or delete would orphan; override archives but never deletes', () => {
       const archive = report({ operation: 'archive', items: [{ templateId: uuid(1) }] }, snapshot([parent, child]), 'override');
-      expect(archive.conflicts).toMatchObject([{ type: 'dependency', rule: 'batch.dependency.active_children', relatedTemplateIds: [uuid(2)], overridable: true, resolution: 'overridden' }]);
+      expect(archive.conflicts).toMatchObject([
+        {
+          type: 'dependency',
+          rule: 'batch.dependency.active_children',
+          relatedTemplateIds: [uuid(2)],
+          overridable: true,
+          resolution: 'overridden',
+        },
+      ]);
       expect(archive.decisions[0]?.run).toBe(true);
       const remove = report({ operation: 'delete', items: [{ templateId: uuid(1) }] }, snapshot([parent, child]), 'override');
       expect(remove.decisions[0]).toMatchObject({ run: false, resolution: 'skipped' });
     });
 
     it('does not count children the same batch archives', () => {
-      expect(report({ operation: 'archive', items: [{ templateId: uuid(1) }, { templateId: uuid(2) }] }, snapshot([parent, child])).conflicts).toEqual([]);
+      expect(
+        report({ operation: 'archive', items: [{ templateId: uuid(1) }, { templateId: uuid(2) }] }, snapshot([parent, child])).conflicts,
+      ).toEqual([]);
     });
 
     it('refuses a new parent that makes a cycle, also one made by two items together, or goes deeper than 10', () => {
-      const cycle = report({ operation: 'changeParent', items: [{ templateId: uuid(1), parentTemplateId: uuid(2) }] }, snapshot([parent, child]));
+      const cycle = report(
+        { operation: 'changeParent', items: [{ templateId: uuid(1), parentTemplateId: uuid(2) }] },
+        snapshot([parent, child]),
+      );
       expect(cycle.conflicts).toMatchObject([{ type: 'dependency', rule: 'template.parent.cycle', overridable: false }]);
       const a = template(4);
       const b = template(5);
       const together = report(
-        { operation: 'changeParent', items: [{ templateId: uuid(4), parentTemplateId: uuid(5) }, { templateId: uuid(5), parentTemplateId: uuid(4) }] },
+        {
+          operation: 'changeParent',
+          items: [
+            { templateId: uuid(4), parentTemplateId: uuid(5) },
+            { templateId: uuid(5), parentTemplateId: uuid(4) },
+          ],
+        },
         snapshot([a, b]),
         'override',
       );
@@ -81,13 +133,25 @@ describe('Batch conflict detection', () => {
       expect(together.conflicts).toMatchObject([{ index: 1, rule: 'template.parent.cycle' }]);
       const chain = Array.from({ length: 9 }, (_, i) => template(10 + i, { parentTemplateId: i === 0 ? null : uuid(10 + i - 1) }));
       const deep = template(30, { subtreeDepth: 2 });
-      const tooDeep = report({ operation: 'changeParent', items: [{ templateId: uuid(30), parentTemplateId: uuid(18) }] }, snapshot([...chain, deep]));
+      const tooDeep = report(
+        { operation: 'changeParent', items: [{ templateId: uuid(30), parentTemplateId: uuid(18) }] },
+        snapshot([...chain, deep]),
+      );
       expect(tooDeep.conflicts).toMatchObject([{ rule: 'template.parent.depth' }]);
     });
 
     it('refuses a parent that does not exist or another tenant keeps private', () => {
       const foreign = template(6, { ownerTenantId: 'other' });
-      const missing = report({ operation: 'changeParent', items: [{ templateId: uuid(2), parentTemplateId: uuid(99) }, { templateId: uuid(1), parentTemplateId: uuid(6) }] }, snapshot([parent, child, foreign]));
+      const missing = report(
+        {
+          operation: 'changeParent',
+          items: [
+            { templateId: uuid(2), parentTemplateId: uuid(99) },
+            { templateId: uuid(1), parentTemplateId: uuid(6) },
+          ],
+        },
+        snapshot([parent, child, foreign]),
+      );
       expect(missing.conflicts.map((c) => [c.index, c.rule])).toEqual([
         [0, 'template.parent.not_found'],
         [1, 'template.parent.not_found'],
@@ -101,7 +165,11 @@ describe('Batch conflict detection', () => {
       const result = report(
         {
           operation: 'update',
-          items: [update(1, { defaultMinParticipants: 20 }), update(2, { description: 'x' }), update(3, { defaultPrice: { amountMinor: -1, currency: 'EUR' } })],
+          items: [
+            update(1, { defaultMinParticipants: 20 }),
+            update(2, { description: 'x' }),
+            update(3, { defaultPrice: { amountMinor: -1, currency: 'EUR' } }),
+          ],
         },
         snapshot([template(1), archived, template(3)]),
         'override',
@@ -163,7 +231,10 @@ describe('Batch conflict detection', () => {
     it('treats another tenant template as missing and a system template as read-only', () => {
       const result = report(
         { operation: 'archive', items: [{ templateId: uuid(1) }, { templateId: uuid(2) }, { templateId: uuid(3) }] },
-        snapshot([template(1, { ownerTenantId: 'other', isPublic: true }), template(2, { isSystemTemplate: true, ownerTenantId: 'system' })]),
+        snapshot([
+          template(1, { ownerTenantId: 'other', isPublic: true }),
+          template(2, { isSystemTemplate: true, ownerTenantId: 'system' }),
+        ]),
         'override',
       );
       expect(result.conflicts.map((c) => [c.type, c.rule])).toEqual([
@@ -180,19 +251,31 @@ describe('Batch impact analysis', () => {
   it('counts the templates changed, descendants reached and usages, and names the risk rule', () => {
     const parent = template(1, { usageCount: 40, descendantIds: [uuid(2), uuid(3)] });
     const snap = snapshot([parent, template(2), template(3)]);
-    const inherited = analyzeBatch(validateBatchPlan({ operation: 'update', items: [update(1, { defaultDuration: 30 })] }, { maxItems: 10, now: NOW }), snap);
+    const inherited = analyzeBatch(
+      validateBatchPlan({ operation: 'update', items: [update(1, { defaultDuration: 30 })] }, { maxItems: 10, now: NOW }),
+      snap,
+    );
     expect(inherited.impact).toEqual({
       templatesChanged: [uuid(1)],
       affectedDescendants: [uuid(2), uuid(3)],
       usageCount: 40,
       risk: { level: 'medium', rule: 'risk.descendants', reason: '2 descendant templates would change' },
     });
-    const rename = analyzeBatch(validateBatchPlan({ operation: 'update', items: [update(2, { name: 'Renamed' })] }, { maxItems: 10, now: NOW }), snap);
+    const rename = analyzeBatch(
+      validateBatchPlan({ operation: 'update', items: [update(2, { name: 'Renamed' })] }, { maxItems: 10, now: NOW }),
+      snap,
+    );
     expect(rename.impact).toMatchObject({ affectedDescendants: [], usageCount: 0, risk: { level: 'low', rule: 'risk.low' } });
-    const remove = analyzeBatch(validateBatchPlan({ operation: 'delete', items: [{ templateId: uuid(1) }] }, { maxItems: 10, now: NOW }), snap);
+    const remove = analyzeBatch(
+      validateBatchPlan({ operation: 'delete', items: [{ templateId: uuid(1) }] }, { maxItems: 10, now: NOW }),
+      snap,
+    );
     expect(remove.impact.risk).toMatchObject({ level: 'critical', rule: 'risk.delete_in_use' });
     const forced = analyzeBatch(
-      validateBatchPlan({ operation: 'update', items: [update(3, { name: 'x' }, 1)], options: { conflictResolution: 'override' } }, { maxItems: 10, now: NOW }),
+      validateBatchPlan(
+        { operation: 'update', items: [update(3, { name: 'x' }, 1)], options: { conflictResolution: 'override' } },
+        { maxItems: 10, now: NOW },
+      ),
       snap,
     );
     expect(forced.impact.risk).toMatchObject({ level: 'high', rule: 'risk.overridden' });
@@ -203,10 +286,16 @@ describe('Batch undo commands', () => {
   const ID = uuid(1);
   const fold = (state: TemplateState, commands: Parameters<typeof templateDecider.decide>[0][]) =>
     commands.reduce((s, command) => templateDecider.decide(command, s).reduce(templateDecider.evolve, s), state);
-  const active = fold(templateDecider.initialState(), [{ type: 'CreateTemplate', data: { templateId: ID, ownerTenantId: TENANT, name: 'A', templateType: 'base' } }, { type: 'ActivateTemplate', data: {} }]);
+  const active = fold(templateDecider.initialState(), [
+    { type: 'CreateTemplate', data: { templateId: ID, ownerTenantId: TENANT, name: 'A', templateType: 'base' } },
+    { type: 'ActivateTemplate', data: {} },
+  ]);
 
   it('brings an updated and archived template back to its version, parent and status before the batch', () => {
-    const after = fold(active, [{ type: 'UpdateTemplate', data: { name: 'B' } }, { type: 'ArchiveTemplate', data: {} }]);
+    const after = fold(active, [
+      { type: 'UpdateTemplate', data: { name: 'B' } },
+      { type: 'ArchiveTemplate', data: {} },
+    ]);
     const target = { exists: true, version: 1, status: 'active' as const, parentTemplateId: null };
     const commands = restoreCommands(after, target);
     expect(commands.map((c) => c.type)).toEqual(['UnarchiveTemplate', 'RestoreTemplateVersion', 'ActivateTemplate']);
@@ -215,7 +304,9 @@ describe('Batch undo commands', () => {
   });
 
   it('archives what the batch created, and finds status paths through the lifecycle', () => {
-    expect(restoreCommands(active, { exists: false, version: null, status: null, parentTemplateId: null })).toEqual([{ type: 'ArchiveTemplate', data: {} }]);
+    expect(restoreCommands(active, { exists: false, version: null, status: null, parentTemplateId: null })).toEqual([
+      { type: 'ArchiveTemplate', data: {} },
+    ]);
     expect(statusPath('archived', 'deprecated')).toEqual(['draft', 'active', 'deprecated']);
     expect(statusPath('active', 'active')).toEqual([]);
   });
@@ -223,11 +314,17 @@ describe('Batch undo commands', () => {
 
 describe('Batch item commands', () => {
   it('turns a create item into the template command of the batch tenant, with batchId:index as its id', () => {
-    const plan = validateBatchPlan({ operation: 'create', items: [{ templateId: uuid(7).toUpperCase(), name: ' New ', templateType: 'base', defaultDuration: 30 }] }, { maxItems: 10, now: NOW });
+    const plan = validateBatchPlan(
+      { operation: 'create', items: [{ templateId: uuid(7).toUpperCase(), name: ' New ', templateType: 'base', defaultDuration: 30 }] },
+      { maxItems: 10, now: NOW },
+    );
     const [command, ...rest] = templateCommandsForItem(plan.items[0]!, TENANT, { status: 'absent' });
     expect(rest).toEqual([]);
     expect(templateDecider.decide(command!, { status: 'absent' })).toMatchObject([
-      { type: 'TemplateCreated', data: { templateId: uuid(7), ownerTenantId: TENANT, name: 'New', defaultDuration: 30, parentTemplateId: null } },
+      {
+        type: 'TemplateCreated',
+        data: { templateId: uuid(7), ownerTenantId: TENANT, name: 'New', defaultDuration: 30, parentTemplateId: null },
+      },
     ]);
     expect(batchItemCommandId(uuid(1), 4)).toBe(`${uuid(1)}:4`);
     expect(batchItemCommandId(uuid(1), 4, 2)).toBe(`${uuid(1)}:4:2`);

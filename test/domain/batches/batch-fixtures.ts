@@ -57,9 +57,21 @@ export function snapshot(templates: TemplateSnapshot[], tenant: Partial<BatchSna
   };
 }
 
-export const startBatch = (request: BatchPlanInput, snap: BatchSnapshot, more: { maxItems?: number; now?: string; batchId?: string } = {}): BatchCommand => ({
+export const startBatch = (
+  request: BatchPlanInput,
+  snap: BatchSnapshot,
+  more: { maxItems?: number; now?: string; batchId?: string } = {},
+): BatchCommand => ({
   type: 'StartBatch',
-  data: { batchId: more.batchId ?? BATCH, tenantId: TENANT, requestedBy: USER, request, maxItems: more.maxItems ?? 100, snapshot: snap, now: more.now ?? NOW },
+  data: {
+    batchId: more.batchId ?? BATCH,
+    tenantId: TENANT,
+    requestedBy: USER,
+    request,
+    maxItems: more.maxItems ?? 100,
+    snapshot: snap,
+    now: more.now ?? NOW,
+  },
 });
 
 /** An update of `count` templates (1..count) that all apply cleanly, chunks of `chunkSize`. */
@@ -90,4 +102,10 @@ export const success = (index: number, revision = 4, attempt = 1) => ({
   before: { version: 2, status: 'active' as const, parentTemplateId: null },
   after: { version: 3, status: 'active' as const, parentTemplateId: null },
 });
-export const failure = (index: number, attempt = 1, retryable = false, reason = 'boom') => ({ index, outcome: 'failed' as const, attempt, reason, retryable });
+export const failure = (index: number, attempt = 1, retryable = false, reason = 'boom') => ({
+  index,
+  outcome: 'failed' as const,
+  attempt,
+  reason,
+  retryable,
+});

@@ -34,7 +34,16 @@ type Step =
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ kind: 'enqueue' as const }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('report' as const), pick: fc.nat(), succeed: fc.boolean(), retryable: fc.boolean(), duplicate: fc.boolean() }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('report' as const),
+      pick: fc.nat(),
+      succeed: fc.boolean(),
+      retryable: fc.boolean(),
+      duplicate: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'cancel' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('withdraw' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'retry' as const }) },
@@ -53,7 +62,10 @@ function commandFor(state: LiveBatchState, s: Step): BatchCommand {
       return { type: 'RetryBatch', data: { requestedBy: USER, now: LATER } };
     case 'withdraw': {
       const queued = queuedIndexes(state);
-      return { type: 'WithdrawQueuedItems', data: { indexes: queued.length === 0 ? [] : [queued[s.pick % queued.length] as number], now: LATER } };
+      return {
+        type: 'WithdrawQueuedItems',
+        data: { indexes: queued.length === 0 ? [] : [queued[s.pick % queued.length] as number], now: LATER },
+      };
     }
     case 'report': {
       const queued = queuedIndexes(state);
@@ -107,7 +119,9 @@ function checkCounts(state: LiveBatchState): void {
   expect(state.counts).toEqual(tally);
   const progress = batchProgress(state.counts, { startedAt: NOW, now: LATER });
   expect(progress.total).toBe(state.total);
-  expect(progress.succeeded + progress.failed + progress.skipped + progress.cancelled + progress.pending + progress.queued).toBe(state.total);
+  expect(progress.succeeded + progress.failed + progress.skipped + progress.cancelled + progress.pending + progress.queued).toBe(
+    state.total,
+  );
   expect(progress.percentage).toBeGreaterThanOrEqual(0);
   expect(progress.percentage === 100).toBe(progress.pending + progress.queued === 0);
 }
@@ -121,7 +135,15 @@ function drain(state: LiveBatchState): LiveBatchState {
     if (current.status === 'cancelling') command = { type: 'WithdrawQueuedItems', data: { indexes: queued, now: LATER } };
     else if (current.status === 'scheduled') command = { type: 'BeginScheduledBatch', data: { now: LATER } };
     else if (queued.length > 0) {
-      const outcomes = queued.map((index) => ({ index, outcome: 'succeeded' as const, attempt: (itemsOf(current.items)[index]?.attempts ?? 0) + 1, revisionBefore: 3, revision: 4, before: null, after: null }));
+      const outcomes = queued.map((index) => ({
+        index,
+        outcome: 'succeeded' as const,
+        attempt: (itemsOf(current.items)[index]?.attempts ?? 0) + 1,
+        revisionBefore: 3,
+        revision: 4,
+        before: null,
+        after: null,
+      }));
       command = { type: 'RecordItemOutcomes', data: { outcomes, now: LATER } };
     } else command = { type: 'EnqueueChunk', data: { chunkIndex: current.chunksEnqueued, now: NOW } };
     current = live(apply(current, batchDecider.decide(command, current)));
@@ -143,7 +165,10 @@ describe('Batch invariants', () => {
           // Items whose template moved on are skipped by their version conflict.
           const templates = Array.from({ length: size }, (_, i) => template(i + 1, { revision: moved[i] === true ? 9 : 3 }));
           const items = templates.map((t) => ({ templateId: t.templateId, expectedRevision: 3, changes: { description: 'new' } }));
-          const start = startBatch({ operation: 'update', items, options: { chunkSize, maxAttempts, conflictResolution: 'skip' } }, snapshot(templates));
+          const start = startBatch(
+            { operation: 'update', items, options: { chunkSize, maxAttempts, conflictResolution: 'skip' } },
+            snapshot(templates),
+          );
           let state = live(apply(batchDecider.initialState(), batchDecider.decide(start, batchDecider.initialState())));
           for (const s of steps) {
             state = live(apply(state, attempt(state, commandFor(state, s))));
@@ -157,9 +182,14 @@ describe('Batch invariants', () => {
           const applied = itemsOf(end.items).flatMap((item) => (item.status === 'succeeded' ? [item.templateId] : []));
           const revisions = Object.fromEntries(applied.map((id) => [id, 4]));
           if (applied.length > 0) {
-            const undone = batchDecider.decide({ type: 'UndoBatch', data: { undoBatchId: uuid(0xd0), requestedBy: USER, currentRevisions: revisions, now: LATER } }, end);
+            const undone = batchDecider.decide(
+              { type: 'UndoBatch', data: { undoBatchId: uuid(0xd0), requestedBy: USER, currentRevisions: revisions, now: LATER } },
+              end,
+            );
             expect(undone[1]).toMatchObject({ type: 'BatchUndoPlanned', data: { changedSinceBatch: [] } });
-            expect((undone[1] as Extract<BatchEvent, { type: 'BatchUndoPlanned' }>).data.items.map((item) => item.templateId)).toEqual([...applied].reverse());
+            expect((undone[1] as Extract<BatchEvent, { type: 'BatchUndoPlanned' }>).data.items.map((item) => item.templateId)).toEqual(
+              [...applied].reverse(),
+            );
           }
           // Finished for good: nothing but a retry (with failed items) moves it again.
           for (const s of steps.slice(0, 10)) {
@@ -199,26 +229,26 @@ const changeFor: Record<(typeof FIELDS)[number], fc.Arbitrary<unknown>> = {
   isPublic: fc.boolean(),
 };
 
-const scenario = fc
-  .uniqueArray(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 8 })
-  .chain((ids) =>
+const scenario = fc.uniqueArray(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 8 }).chain((ids) =>
+  fc.tuple(
     fc.tuple(
-      fc.tuple(
-        ...ids.map((n) =>
-          fc.record({
-            n: fc.constant(n),
-            revision: fc.integer({ min: 1, max: 5 }),
-            status: fc.constantFrom(...TEMPLATE_STATUSES),
-            foreign: fc.boolean().map((b) => b && n % 3 === 0),
-            historyFields: fc.array(fc.subarray([...FIELDS]), { minLength: 5, maxLength: 5 }),
-            prepared: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null }),
-            changes: fc.subarray([...FIELDS], { minLength: 1 }).chain((fields) => fc.tuple(...fields.map((f) => changeFor[f].map((v) => [f, v] as const)))),
-          }),
-        ),
+      ...ids.map((n) =>
+        fc.record({
+          n: fc.constant(n),
+          revision: fc.integer({ min: 1, max: 5 }),
+          status: fc.constantFrom(...TEMPLATE_STATUSES),
+          foreign: fc.boolean().map((b) => b && n % 3 === 0),
+          historyFields: fc.array(fc.subarray([...FIELDS]), { minLength: 5, maxLength: 5 }),
+          prepared: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null }),
+          changes: fc
+            .subarray([...FIELDS], { minLength: 1 })
+            .chain((fields) => fc.tuple(...fields.map((f) => changeFor[f].map((v) => [f, v] as const)))),
+        }),
       ),
-      fc.constantFrom<ConflictResolution>('abort', 'skip', 'override', 'merge'),
     ),
-  );
+    fc.constantFrom<ConflictResolution>('abort', 'skip', 'override', 'merge'),
+  ),
+);
 
 type Row = {
   n: number;
@@ -239,7 +269,11 @@ function build(rows: readonly Row[], resolution: ConflictResolution) {
       history: Array.from({ length: r.revision }, (_, i) => ({ revision: i + 1, fields: [...(r.historyFields[i] ?? [])] })),
     }),
   );
-  const items = rows.map((r) => ({ templateId: uuid(r.n), expectedRevision: r.prepared === null ? null : Math.min(r.prepared, r.revision), changes: Object.fromEntries(r.changes) }));
+  const items = rows.map((r) => ({
+    templateId: uuid(r.n),
+    expectedRevision: r.prepared === null ? null : Math.min(r.prepared, r.revision),
+    changes: Object.fromEntries(r.changes),
+  }));
   const plan = validateBatchPlan({ operation: 'update', items, options: { conflictResolution: resolution } }, { maxItems: 100, now: NOW });
   return { templates, items, plan, snap: snapshot(templates) };
 }
@@ -255,22 +289,33 @@ describe('Batch conflict resolution invariants', () => {
           expect(report.aborted).toBe(conflicting.size > 0);
           if (conflicting.size > 0) {
             expect(report.decisions.some((d) => d.run)).toBe(false);
-            expect(() => batchDecider.decide(startBatch({ operation: 'update', items: plan.items, options: plan.options }, snap), { status: 'absent' })).toThrow(BatchConflictViolation);
+            expect(() =>
+              batchDecider.decide(startBatch({ operation: 'update', items: plan.items, options: plan.options }, snap), {
+                status: 'absent',
+              }),
+            ).toThrow(BatchConflictViolation);
           } else expect(report.decisions.every((d) => d.run)).toBe(true);
         }
         if (resolution === 'skip') report.decisions.forEach((d) => expect(d.run).toBe(!conflicting.has(d.index)));
         if (resolution === 'override') {
-          for (const c of report.conflicts) if (c.type === 'integrity' || c.type === 'access' || !c.overridable) expect(report.decisions[c.index]?.run).toBe(false);
+          for (const c of report.conflicts)
+            if (c.type === 'integrity' || c.type === 'access' || !c.overridable) expect(report.decisions[c.index]?.run).toBe(false);
         }
         // Whatever the strategy, every item is decided exactly once, in order.
         expect(report.decisions.map((d) => d.index)).toEqual(plan.items.map((_, i) => i));
         // And the recorded batch plans to run exactly the items the report runs: the rest are skipped.
         if (!report.aborted) {
-          const state = live(batchDecider.decide(startBatch({ operation: 'update', items: plan.items, options: plan.options }, snap), { status: 'absent' }).reduce(batchDecider.evolve, batchDecider.initialState()));
+          const state = live(
+            batchDecider
+              .decide(startBatch({ operation: 'update', items: plan.items, options: plan.options }, snap), { status: 'absent' })
+              .reduce(batchDecider.evolve, batchDecider.initialState()),
+          );
           const runs = report.decisions.filter((d) => d.run).map((d) => d.index);
           expect(state.chunks.flat()).toEqual(runs);
           expect(state.counts.skipped).toBe(plan.items.length - runs.length);
-          runs.forEach((index) => expect(itemsOf(state.items)[index]?.runAgainstRevision).toBe(report.decisions[index]?.runAgainstRevision));
+          runs.forEach((index) =>
+            expect(itemsOf(state.items)[index]?.runAgainstRevision).toBe(report.decisions[index]?.runAgainstRevision),
+          );
         }
       }),
       { numRuns: 400 },

@@ -16,12 +16,18 @@ const TEMPLATE = '0b7c2a52-6f0e-4d7e-9a39-3f4f5e0f1c11';
 const { given, stateAfter } = deciderSpec(templateFavoriteDecider);
 
 const favorite = (userId = 'acme:u1'): TemplateFavoriteCommand => ({ type: 'FavoriteTemplate', data: { templateId: TEMPLATE, userId } });
-const unfavorite = (userId = 'acme:u1'): TemplateFavoriteCommand => ({ type: 'UnfavoriteTemplate', data: { templateId: TEMPLATE, userId } });
+const unfavorite = (userId = 'acme:u1'): TemplateFavoriteCommand => ({
+  type: 'UnfavoriteTemplate',
+  data: { templateId: TEMPLATE, userId },
+});
 const favorited: TemplateFavoriteEvent = { type: 'TemplateFavorited', data: { templateId: TEMPLATE, userId: 'acme:u1' } };
 const unfavorited: TemplateFavoriteEvent = { type: 'TemplateUnfavorited', data: { templateId: TEMPLATE, userId: 'acme:u1' } };
 
 const templateAfter = (...events: TemplateEvent[]): TemplateState => deciderSpec(templateDecider).stateAfter(events);
-const [created] = templateDecider.decide({ type: 'CreateTemplate', data: { templateId: TEMPLATE, ownerTenantId: 'acme', name: 'Yoga', templateType: 'base' } }, templateDecider.initialState());
+const [created] = templateDecider.decide(
+  { type: 'CreateTemplate', data: { templateId: TEMPLATE, ownerTenantId: 'acme', name: 'Yoga', templateType: 'base' } },
+  templateDecider.initialState(),
+);
 const archived: TemplateEvent = { type: 'TemplateArchived', data: { from: 'draft' } };
 
 describe('Template favorite decider', () => {
@@ -39,7 +45,9 @@ describe('Template favorite decider', () => {
 
   it('refuses an empty or overlong user key', () => {
     given().when(favorite('')).thenRefuses('template.user_id.format', 'invalid', 'userId');
-    given(favorited).when(unfavorite('x'.repeat(201))).thenRefuses('template.user_id.format', 'invalid', 'userId');
+    given(favorited)
+      .when(unfavorite('x'.repeat(201)))
+      .thenRefuses('template.user_id.format', 'invalid', 'userId');
   });
 
   it('the last event says whether it is a favorite', () => {
@@ -55,6 +63,9 @@ describe('assertTakesFavorites', () => {
 
   it('refuses a missing template and an archived one', () => {
     expect(refusal(() => assertTakesFavorites(templateAfter()))).toMatchObject({ rule: 'template.not_found', kind: 'not_found' });
-    expect(refusal(() => assertTakesFavorites(templateAfter(created!, archived)))).toMatchObject({ rule: 'template.archived', kind: 'conflict' });
+    expect(refusal(() => assertTakesFavorites(templateAfter(created!, archived)))).toMatchObject({
+      rule: 'template.archived',
+      kind: 'conflict',
+    });
   });
 });

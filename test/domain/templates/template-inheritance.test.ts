@@ -17,9 +17,17 @@ import {
 import { RuleViolation } from '../../../src/domain/rule-violation.js';
 
 // Keys include the dangerous ones on purpose: the merge must treat them as plain data.
-const key = fc.oneof({ weight: 6, arbitrary: fc.string({ maxLength: 4 }) }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString') });
+const key = fc.oneof(
+  { weight: 6, arbitrary: fc.string({ maxLength: 4 }) },
+  { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString') },
+);
 const { json } = fc.letrec((tie) => ({
-  json: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.boolean(), fc.constant(null)), tie('array'), tie('object')),
+  json: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.boolean(), fc.constant(null)),
+    tie('array'),
+    tie('object'),
+  ),
   array: fc.array(tie('json'), { maxLength: 3 }),
   object: fc.dictionary(key, tie('json'), { maxKeys: 4 }),
 })) as unknown as { json: fc.Arbitrary<JsonValue> };
@@ -50,7 +58,13 @@ describe('mergeByStrategy', () => {
   });
 
   it('merge: objects recurse, arrays concatenate, other values replace', () => {
-    expect(mergeByStrategy({ a: 1, o: { x: 1, y: [1] }, l: [1, 2], s: 'p' }, { o: { y: [2], z: 3 }, l: [3], s: { now: 'obj' }, n: null }, 'merge')).toEqual({
+    expect(
+      mergeByStrategy(
+        { a: 1, o: { x: 1, y: [1] }, l: [1, 2], s: 'p' },
+        { o: { y: [2], z: 3 }, l: [3], s: { now: 'obj' }, n: null },
+        'merge',
+      ),
+    ).toEqual({
       a: 1,
       o: { x: 1, y: [1, 2], z: 3 },
       l: [1, 2, 3],
@@ -60,11 +74,17 @@ describe('mergeByStrategy', () => {
   });
 
   it('extend: only adds what the parent lacks, recursing into objects both have', () => {
-    expect(mergeByStrategy({ a: 1, o: { x: 1 }, l: [1], s: 'p' }, { a: 2, o: { x: 2, y: 3 }, l: [2], s: { o: 1 }, n: 4 }, 'extend')).toEqual({ a: 1, o: { x: 1, y: 3 }, l: [1], s: 'p', n: 4 });
+    expect(
+      mergeByStrategy({ a: 1, o: { x: 1 }, l: [1], s: 'p' }, { a: 2, o: { x: 2, y: 3 }, l: [2], s: { o: 1 }, n: 4 }, 'extend'),
+    ).toEqual({ a: 1, o: { x: 1, y: 3 }, l: [1], s: 'p', n: 4 });
   });
 
   it('selective: only the listed top-level keys of the child replace', () => {
-    expect(mergeByStrategy({ a: 1, b: { x: 1 }, c: 3 }, { a: 9, b: { y: 2 }, d: 4 }, 'selective', ['b', 'missing'])).toEqual({ a: 1, b: { y: 2 }, c: 3 });
+    expect(mergeByStrategy({ a: 1, b: { x: 1 }, c: 3 }, { a: 9, b: { y: 2 }, d: 4 }, 'selective', ['b', 'missing'])).toEqual({
+      a: 1,
+      b: { y: 2 },
+      c: 3,
+    });
   });
 
   it('treats __proto__ as a plain key and pollutes no prototype', () => {
@@ -101,11 +121,13 @@ describe('mergeByStrategy', () => {
       fc.property(jsonObject, jsonObject, (parent, rawChild) => {
         const child: JsonObject = {};
         for (const k of Object.keys(rawChild)) {
-          if (!Object.hasOwn(parent, k)) Object.defineProperty(child, k, { value: rawChild[k], enumerable: true, writable: true, configurable: true });
+          if (!Object.hasOwn(parent, k))
+            Object.defineProperty(child, k, { value: rawChild[k], enumerable: true, writable: true, configurable: true });
         }
         const union: JsonObject = {};
         for (const source of [parent, child]) {
-          for (const k of Object.keys(source)) Object.defineProperty(union, k, { value: source[k], enumerable: true, writable: true, configurable: true });
+          for (const k of Object.keys(source))
+            Object.defineProperty(union, k, { value: source[k], enumerable: true, writable: true, configurable: true });
         }
         expect(mergeByStrategy(parent, child, 'merge')).toEqual(union);
       }),
@@ -185,7 +207,15 @@ describe('effectiveTemplate', () => {
           const folded = rest.reduce((acc, l) => mergeByStrategy(acc, l[field], l.mergeStrategy, l.selectiveKeys), root[field]);
           expect(result[field]).toEqual(folded);
         }
-        for (const field of ['description', 'categoryId', 'defaultDuration', 'defaultMaxParticipants', 'defaultMinParticipants', 'defaultPrice', 'defaultSkillLevel'] as const) {
+        for (const field of [
+          'description',
+          'categoryId',
+          'defaultDuration',
+          'defaultMaxParticipants',
+          'defaultMinParticipants',
+          'defaultPrice',
+          'defaultSkillLevel',
+        ] as const) {
           const folded = chain.reduce<unknown>((acc, l) => l[field] ?? acc, null);
           expect(result[field]).toEqual(folded);
         }
@@ -194,13 +224,30 @@ describe('effectiveTemplate', () => {
   });
 
   it('applies each child’s own strategy', () => {
-    const base = { dynamicProperties: {}, validationRules: {}, uiConfiguration: {}, selectiveKeys: [], description: null, categoryId: null, defaultDuration: null, defaultMaxParticipants: null, defaultMinParticipants: null, defaultPrice: null, defaultSkillLevel: null };
+    const base = {
+      dynamicProperties: {},
+      validationRules: {},
+      uiConfiguration: {},
+      selectiveKeys: [],
+      description: null,
+      categoryId: null,
+      defaultDuration: null,
+      defaultMaxParticipants: null,
+      defaultMinParticipants: null,
+      defaultPrice: null,
+      defaultSkillLevel: null,
+    };
     const result = effectiveTemplate([
       { ...base, mergeStrategy: 'override', dynamicProperties: { a: { x: 1 } }, defaultDuration: 60, description: 'root' },
       { ...base, mergeStrategy: 'merge', dynamicProperties: { a: { y: 2 } }, defaultDuration: null, defaultSkillLevel: 'expert' },
       { ...base, mergeStrategy: 'extend', dynamicProperties: { a: { x: 5, z: 3 }, b: 1 }, defaultDuration: 90 },
     ]);
-    expect(result).toMatchObject({ dynamicProperties: { a: { x: 1, y: 2, z: 3 }, b: 1 }, defaultDuration: 90, defaultSkillLevel: 'expert', description: 'root' });
+    expect(result).toMatchObject({
+      dynamicProperties: { a: { x: 1, y: 2, z: 3 }, b: 1 },
+      defaultDuration: 90,
+      defaultSkillLevel: 'expert',
+      description: 'root',
+    });
   });
 
   it('refuses an empty chain', () => {
@@ -210,7 +257,10 @@ describe('effectiveTemplate', () => {
 
 describe('validateParentChain', () => {
   const ids = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
-  const lookupOf = (parents: Map<string, string | null>): ParentLookup => (id) => (parents.has(id) ? { parentTemplateId: parents.get(id) ?? null } : undefined);
+  const lookupOf =
+    (parents: Map<string, string | null>): ParentLookup =>
+    (id) =>
+      parents.has(id) ? { parentTemplateId: parents.get(id) ?? null } : undefined;
   function refused(run: () => unknown): RuleViolation | undefined {
     try {
       run();
@@ -227,17 +277,32 @@ describe('validateParentChain', () => {
     const parents = line(10);
     expect(validateParentChain({ templateId: 'new', newParentId: null, lookup: lookupOf(parents) })).toBe(1);
     expect(validateParentChain({ templateId: 'new', newParentId: 't8', lookup: lookupOf(parents) })).toBe(MAX_INHERITANCE_DEPTH);
-    expect(refused(() => validateParentChain({ templateId: 'new', newParentId: 't9', lookup: lookupOf(parents) }))).toMatchObject({ rule: 'template.parent.depth', kind: 'conflict' });
-    expect(refused(() => validateParentChain({ templateId: 'new', newParentId: 't0', lookup: lookupOf(parents), subtreeDepth: 10 }))).toMatchObject({ rule: 'template.parent.depth' });
+    expect(refused(() => validateParentChain({ templateId: 'new', newParentId: 't9', lookup: lookupOf(parents) }))).toMatchObject({
+      rule: 'template.parent.depth',
+      kind: 'conflict',
+    });
+    expect(
+      refused(() => validateParentChain({ templateId: 'new', newParentId: 't0', lookup: lookupOf(parents), subtreeDepth: 10 })),
+    ).toMatchObject({ rule: 'template.parent.depth' });
     expect(validateParentChain({ templateId: 'new', newParentId: 't0', lookup: lookupOf(parents), subtreeDepth: 9 })).toBe(2);
   });
 
   it('refuses itself, an unknown parent and a cycle', () => {
     const parents = line(4);
     const lookup = lookupOf(parents);
-    expect(refused(() => validateParentChain({ templateId: 't1', newParentId: 't1', lookup }))).toMatchObject({ rule: 'template.parent.self', kind: 'invalid', field: 'parentTemplateId' });
-    expect(refused(() => validateParentChain({ templateId: 't1', newParentId: 'ghost', lookup }))).toMatchObject({ rule: 'template.parent.not_found', kind: 'not_found' });
-    expect(refused(() => validateParentChain({ templateId: 't1', newParentId: 't3', lookup }))).toMatchObject({ rule: 'template.parent.cycle', kind: 'conflict' });
+    expect(refused(() => validateParentChain({ templateId: 't1', newParentId: 't1', lookup }))).toMatchObject({
+      rule: 'template.parent.self',
+      kind: 'invalid',
+      field: 'parentTemplateId',
+    });
+    expect(refused(() => validateParentChain({ templateId: 't1', newParentId: 'ghost', lookup }))).toMatchObject({
+      rule: 'template.parent.not_found',
+      kind: 'not_found',
+    });
+    expect(refused(() => validateParentChain({ templateId: 't1', newParentId: 't3', lookup }))).toMatchObject({
+      rule: 'template.parent.cycle',
+      kind: 'conflict',
+    });
     expect(validateParentChain({ templateId: 't3', newParentId: 't1', lookup })).toBe(3);
   });
 
@@ -290,7 +355,9 @@ describe('validateParentChain', () => {
       ['a', 'b'],
       ['b', 'a'],
     ]);
-    expect(refused(() => validateParentChain({ templateId: 'x', newParentId: 'a', lookup: lookupOf(parents) }))).toMatchObject({ rule: 'template.parent.cycle' });
+    expect(refused(() => validateParentChain({ templateId: 'x', newParentId: 'a', lookup: lookupOf(parents) }))).toMatchObject({
+      rule: 'template.parent.cycle',
+    });
   });
 
   it('works for every strategy name exported', () => {
@@ -306,7 +373,19 @@ describe('effective participant bounds', () => {
   it('are what effectiveTemplate folds, and are refused exactly when the effective minimum exceeds the maximum', () => {
     fc.assert(
       fc.property(fc.array(bounds, { minLength: 1, maxLength: 10 }), (chain) => {
-        const layers = chain.map((b) => ({ ...b, dynamicProperties: {}, validationRules: {}, uiConfiguration: {}, mergeStrategy: 'merge' as const, selectiveKeys: [], description: null, categoryId: null, defaultDuration: null, defaultPrice: null, defaultSkillLevel: null }));
+        const layers = chain.map((b) => ({
+          ...b,
+          dynamicProperties: {},
+          validationRules: {},
+          uiConfiguration: {},
+          mergeStrategy: 'merge' as const,
+          selectiveKeys: [],
+          description: null,
+          categoryId: null,
+          defaultDuration: null,
+          defaultPrice: null,
+          defaultSkillLevel: null,
+        }));
         const folded = effectiveTemplate(layers);
         const { min, max } = effectiveParticipants(chain);
         expect([min, max]).toEqual([folded.defaultMinParticipants, folded.defaultMaxParticipants]);
@@ -319,7 +398,12 @@ describe('effective participant bounds', () => {
         }
         const clash = min !== null && max !== null && min > max;
         expect(violation === undefined).toBe(!clash);
-        if (violation) expect(violation).toMatchObject({ rule: 'template.participants.effective_order', kind: 'unprocessable', field: 'defaultMinParticipants' });
+        if (violation)
+          expect(violation).toMatchObject({
+            rule: 'template.participants.effective_order',
+            kind: 'unprocessable',
+            field: 'defaultMinParticipants',
+          });
       }),
       { numRuns: 500 },
     );
@@ -327,8 +411,14 @@ describe('effective participant bounds', () => {
 
   it('refuses a child minimum above the inherited maximum, and accepts it once the child sets its own maximum', () => {
     const parent = { defaultMinParticipants: 2, defaultMaxParticipants: 10 };
-    expect(() => validateEffectiveParticipants([parent, { defaultMinParticipants: 20, defaultMaxParticipants: null }], 'defaultMinParticipants')).toThrow(RuleViolation);
-    expect(() => validateEffectiveParticipants([parent, { defaultMinParticipants: 20, defaultMaxParticipants: 25 }], 'defaultMinParticipants')).not.toThrow();
-    expect(() => validateEffectiveParticipants([parent, { defaultMinParticipants: null, defaultMaxParticipants: 1 }], 'defaultMaxParticipants')).toThrow(/minimum participants would exceed/);
+    expect(() =>
+      validateEffectiveParticipants([parent, { defaultMinParticipants: 20, defaultMaxParticipants: null }], 'defaultMinParticipants'),
+    ).toThrow(RuleViolation);
+    expect(() =>
+      validateEffectiveParticipants([parent, { defaultMinParticipants: 20, defaultMaxParticipants: 25 }], 'defaultMinParticipants'),
+    ).not.toThrow();
+    expect(() =>
+      validateEffectiveParticipants([parent, { defaultMinParticipants: null, defaultMaxParticipants: 1 }], 'defaultMaxParticipants'),
+    ).toThrow(/minimum participants would exceed/);
   });
 });

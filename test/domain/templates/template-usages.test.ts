@@ -18,12 +18,30 @@ const { given, stateAfter } = deciderSpec(templateUsageDecider);
 
 const use = (data: Record<string, unknown> = {}): TemplateUsageCommand => ({
   type: 'RecordTemplateUsage',
-  data: { templateId: TEMPLATE, templateVersion: 1, usageType: 'create_course', customizations: {}, outcome: 'success', usedBy: 'user-1', ...data } as never,
+  data: {
+    templateId: TEMPLATE,
+    templateVersion: 1,
+    usageType: 'create_course',
+    customizations: {},
+    outcome: 'success',
+    usedBy: 'user-1',
+    ...data,
+  } as never,
 });
 const recorded = (data: Record<string, unknown> = {}): TemplateUsageEvent =>
   ({
     type: 'TemplateUsageRecorded',
-    data: { usageType: 'create_course', customizations: {}, outcome: 'success', errorMessage: null, usedBy: 'user-1', courseId: null, templateVersion: 1, templateId: TEMPLATE, ...data },
+    data: {
+      usageType: 'create_course',
+      customizations: {},
+      outcome: 'success',
+      errorMessage: null,
+      usedBy: 'user-1',
+      courseId: null,
+      templateVersion: 1,
+      templateId: TEMPLATE,
+      ...data,
+    },
   }) as TemplateUsageEvent;
 
 /** A chain of JSON objects nested `depth` levels (the outer object counts as 1). */
@@ -34,30 +52,56 @@ function nested(depth: number): Record<string, unknown> {
 }
 
 const templateAfter = (...events: TemplateEvent[]): TemplateState => deciderSpec(templateDecider).stateAfter(events);
-const [created] = templateDecider.decide({ type: 'CreateTemplate', data: { templateId: TEMPLATE, ownerTenantId: 'acme', name: 'Yoga', templateType: 'base' } }, templateDecider.initialState());
+const [created] = templateDecider.decide(
+  { type: 'CreateTemplate', data: { templateId: TEMPLATE, ownerTenantId: 'acme', name: 'Yoga', templateType: 'base' } },
+  templateDecider.initialState(),
+);
 const activated: TemplateEvent = { type: 'TemplateActivated', data: { from: 'draft' } };
 const deprecated: TemplateEvent = { type: 'TemplateDeprecated', data: { from: 'active' } };
 const archived: TemplateEvent = { type: 'TemplateArchived', data: { from: 'draft' } };
 
 describe('Template usage decider', () => {
   it('records every usage, with the version used', () => {
-    given().when(use({ customizations: { room: 'B' }, courseId: COURSE })).then([recorded({ customizations: { room: 'B' }, courseId: COURSE })]);
-    given(recorded()).when(use({ usageType: 'bulk_create', outcome: 'error', errorMessage: 'room taken' })).then([recorded({ usageType: 'bulk_create', outcome: 'error', errorMessage: 'room taken' })]);
-    given().when(use({ usageType: 'schedule_generation', templateVersion: 2 })).then([recorded({ usageType: 'schedule_generation', templateVersion: 2 })]);
+    given()
+      .when(use({ customizations: { room: 'B' }, courseId: COURSE }))
+      .then([recorded({ customizations: { room: 'B' }, courseId: COURSE })]);
+    given(recorded())
+      .when(use({ usageType: 'bulk_create', outcome: 'error', errorMessage: 'room taken' }))
+      .then([recorded({ usageType: 'bulk_create', outcome: 'error', errorMessage: 'room taken' })]);
+    given()
+      .when(use({ usageType: 'schedule_generation', templateVersion: 2 }))
+      .then([recorded({ usageType: 'schedule_generation', templateVersion: 2 })]);
   });
 
   it('checks the usage data', () => {
-    given().when(use({ usageType: 'clone' })).thenRefuses('template.usage.type', 'invalid', 'usageType');
-    given().when(use({ outcome: 'maybe' })).thenRefuses('template.usage.outcome', 'invalid', 'outcome');
-    given().when(use({ errorMessage: 'oops' })).thenRefuses('template.usage.error_message', 'invalid', 'errorMessage');
-    given().when(use({ outcome: 'error', errorMessage: 'x'.repeat(2001) })).thenRefuses('template.usage.error_message', 'invalid', 'errorMessage');
-    given().when(use({ usedBy: '' })).thenRefuses('template.user_id.format', 'invalid', 'usedBy');
-    given().when(use({ courseId: 'c1' })).thenRefuses('template.usage.course_id', 'invalid', 'courseId');
-    given().when(use({ customizations: nested(17) })).thenRefuses('template.properties.depth', 'invalid', 'customizations');
+    given()
+      .when(use({ usageType: 'clone' }))
+      .thenRefuses('template.usage.type', 'invalid', 'usageType');
+    given()
+      .when(use({ outcome: 'maybe' }))
+      .thenRefuses('template.usage.outcome', 'invalid', 'outcome');
+    given()
+      .when(use({ errorMessage: 'oops' }))
+      .thenRefuses('template.usage.error_message', 'invalid', 'errorMessage');
+    given()
+      .when(use({ outcome: 'error', errorMessage: 'x'.repeat(2001) }))
+      .thenRefuses('template.usage.error_message', 'invalid', 'errorMessage');
+    given()
+      .when(use({ usedBy: '' }))
+      .thenRefuses('template.user_id.format', 'invalid', 'usedBy');
+    given()
+      .when(use({ courseId: 'c1' }))
+      .thenRefuses('template.usage.course_id', 'invalid', 'courseId');
+    given()
+      .when(use({ customizations: nested(17) }))
+      .thenRefuses('template.properties.depth', 'invalid', 'customizations');
   });
 
   it('counts successful and failed usages apart', () => {
-    expect(stateAfter([recorded(), recorded(), recorded({ outcome: 'error', errorMessage: 'x' })])).toEqual({ usageCount: 2, failedUsageCount: 1 });
+    expect(stateAfter([recorded(), recorded(), recorded({ outcome: 'error', errorMessage: 'x' })])).toEqual({
+      usageCount: 2,
+      failedUsageCount: 1,
+    });
   });
 });
 
@@ -69,7 +113,11 @@ describe('assertUsable', () => {
 
   it('refuses missing, draft and archived templates', () => {
     expect(refusal(() => assertUsable(templateAfter()))).toMatchObject({ rule: 'template.not_found', kind: 'not_found' });
-    expect(refusal(() => assertUsable(templateAfter(created!)))).toMatchObject({ rule: 'template.usage.status', kind: 'conflict', field: 'status' });
+    expect(refusal(() => assertUsable(templateAfter(created!)))).toMatchObject({
+      rule: 'template.usage.status',
+      kind: 'conflict',
+      field: 'status',
+    });
     expect(refusal(() => assertUsable(templateAfter(created!, archived)))).toMatchObject({ rule: 'template.archived', kind: 'conflict' });
   });
 });

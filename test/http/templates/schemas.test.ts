@@ -32,13 +32,18 @@ const domainAccepts = (decide: () => unknown) => {
 
 const createdByDomain = (body: object) =>
   domainAccepts(() =>
-    templateDecider.decide({ type: 'CreateTemplate', data: { templateType: 'base', name: 'Intro', ...body, templateId: TEMPLATE_ID, ownerTenantId: 'acme' } }, templateDecider.initialState()),
+    templateDecider.decide(
+      { type: 'CreateTemplate', data: { templateType: 'base', name: 'Intro', ...body, templateId: TEMPLATE_ID, ownerTenantId: 'acme' } },
+      templateDecider.initialState(),
+    ),
   );
 const createdByEdge = (body: object) => createBody.safeParse({ templateType: 'base', name: 'Intro', ...body }).success;
 
 /** Text of a length near `limit`, padded with spaces at either end now and then (both sides trim names). */
 const textNear = (limit: number) =>
-  fc.record({ length: fc.integer({ min: Math.max(0, limit - 2), max: limit + 2 }), pad: fc.constantFrom('', ' ', '  ') }).map(({ length, pad }) => `${pad}${'n'.repeat(length)}${pad}`);
+  fc
+    .record({ length: fc.integer({ min: Math.max(0, limit - 2), max: limit + 2 }), pad: fc.constantFrom('', ' ', '  ') })
+    .map(({ length, pad }) => `${pad}${'n'.repeat(length)}${pad}`);
 
 describe('template schemas against the template aggregate', () => {
   it('agree on names and descriptions around their limits', () => {
@@ -53,7 +58,11 @@ describe('template schemas against the template aggregate', () => {
   });
 
   it('agree on tags: how many, name and value lengths, types', () => {
-    const tag = fc.record({ name: textNear(TEMPLATE_TAG_NAME_MAX), value: textNear(TEMPLATE_TAG_VALUE_MAX), type: fc.constantFrom(...TAG_TYPES) });
+    const tag = fc.record({
+      name: textNear(TEMPLATE_TAG_NAME_MAX),
+      value: textNear(TEMPLATE_TAG_VALUE_MAX),
+      type: fc.constantFrom(...TAG_TYPES),
+    });
     fc.assert(
       fc.property(fc.integer({ min: TEMPLATE_TAGS_MAX - 1, max: TEMPLATE_TAGS_MAX + 1 }), tag, (count, sample) => {
         // Distinct names (duplicates are the domain's rule alone), all of the sample's shape.
@@ -66,11 +75,15 @@ describe('template schemas against the template aggregate', () => {
 
   it('agree on the duration and the price currency', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -1, max: TEMPLATE_DURATION_MAX + 2 }), fc.constantFrom('EUR', 'usd', 'EU', 'EURO', 'CHF'), (defaultDuration, currency) => {
-        expect(createdByEdge({ defaultDuration })).toBe(createdByDomain({ defaultDuration }));
-        const defaultPrice = { amountMinor: 1999, currency };
-        expect(createdByEdge({ defaultPrice })).toBe(createdByDomain({ defaultPrice }));
-      }),
+      fc.property(
+        fc.integer({ min: -1, max: TEMPLATE_DURATION_MAX + 2 }),
+        fc.constantFrom('EUR', 'usd', 'EU', 'EURO', 'CHF'),
+        (defaultDuration, currency) => {
+          expect(createdByEdge({ defaultDuration })).toBe(createdByDomain({ defaultDuration }));
+          const defaultPrice = { amountMinor: 1999, currency };
+          expect(createdByEdge({ defaultPrice })).toBe(createdByDomain({ defaultPrice }));
+        },
+      ),
     );
   });
 
@@ -92,7 +105,12 @@ describe('template schemas against the template aggregate', () => {
 describe('category schemas against the category aggregate', () => {
   it('agree on names and descriptions around their limits', () => {
     const createdByDomain = (body: { name: string; description?: string }) =>
-      domainAccepts(() => categoryDecider.decide({ type: 'CreateCategory', data: { categoryId: TEMPLATE_ID, description: '', ...body } }, categoryDecider.initialState()));
+      domainAccepts(() =>
+        categoryDecider.decide(
+          { type: 'CreateCategory', data: { categoryId: TEMPLATE_ID, description: '', ...body } },
+          categoryDecider.initialState(),
+        ),
+      );
     fc.assert(
       fc.property(textNear(CATEGORY_NAME_MAX), textNear(CATEGORY_DESCRIPTION_MAX), (name, description) => {
         expect(createCategoryBody.safeParse({ name }).success).toBe(createdByDomain({ name }));

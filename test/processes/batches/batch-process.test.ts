@@ -40,7 +40,11 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
       return (await getBatch(stack.db.kysely, 'acme', batchId, new Date()))!;
     };
     const finished = async (batchId: string) => {
-      await until(async () => ['completed', 'partially_completed', 'failed', 'cancelled'].includes((await view(batchId))?.status ?? ''), `batch ${batchId} to finish`, 60_000);
+      await until(
+        async () => ['completed', 'partially_completed', 'failed', 'cancelled'].includes((await view(batchId))?.status ?? ''),
+        `batch ${batchId} to finish`,
+        60_000,
+      );
       return view(batchId);
     };
     const items = async (batchId: string) =>
@@ -135,7 +139,9 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
       // batch's end event.
       const smallEnd = (await stack.eventStore.readStream(batchStreamId(small))).find((e) => e.type === 'BatchCompleted')!;
       const largeEvents = await stack.eventStore.readStream(batchStreamId(large));
-      const largeDoneBefore = largeEvents.filter((e) => e.type === 'BatchItemSucceeded' && comparePositions(e.position, smallEnd.position) < 0).length;
+      const largeDoneBefore = largeEvents.filter(
+        (e) => e.type === 'BatchItemSucceeded' && comparePositions(e.position, smallEnd.position) < 0,
+      ).length;
       expect(largeDoneBefore).toBeLessThan(300);
     });
 
@@ -342,4 +348,7 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
 
 suite('batch process manager (PGlite)', async () => undefined);
 const pg = postgresService();
-(pg.url ? suite : describe.skip)(`batch process manager (PostgreSQL)${pg.skipReason ? ` — skipped: ${pg.skipReason}` : ''}`, () => createTestDatabase(pg.url!) as never);
+(pg.url ? suite : describe.skip)(
+  `batch process manager (PostgreSQL)${pg.skipReason ? ` — skipped: ${pg.skipReason}` : ''}`,
+  () => createTestDatabase(pg.url!) as never,
+);

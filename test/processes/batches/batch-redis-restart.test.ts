@@ -37,23 +37,44 @@ describe.skipIf(!binary || !postgres.url)('batch with Redis restarted mid-batch 
     const port = await freePort();
     const redisDir = mkdtempSync(join(tmpdir(), 'kyo-redis-aof-'));
     const startRedis = async () => {
-      const child = spawn(binary!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', redisDir], { stdio: 'ignore' });
+      const child = spawn(
+        binary!,
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', redisDir],
+        { stdio: 'ignore' },
+      );
       await listening(port, 5000);
       return child;
     };
     let redis: ChildProcess = await startRedis();
     const dataDir = mkdtempSync(join(tmpdir(), 'kyo-batch-redis-'));
-    const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: await createTestDatabase(postgres.url!), REDIS_URL: `redis://127.0.0.1:${port}` });
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: await createTestDatabase(postgres.url!),
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+    });
     const service = await startService(config, pino({ level: 'silent' }), { defaultMetrics: false });
     try {
       expect(service.mode.queue).toBe('bullmq');
       const { apiKey } = await service.apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'a', permissions: ['templates:write'] });
       const headers = { authorization: `Bearer ${apiKey}` };
-      const items = Array.from({ length: 300 }, (_, i) => ({ templateId: randomUUID(), name: `Redis ${i} ${randomUUID()}`, templateType: 'base' }));
-      const started = await service.http.inject({ method: 'POST', url: '/v1/batches', headers, payload: { operation: 'create', items, options: { chunkSize: 10, concurrency: 2 } } });
+      const items = Array.from({ length: 300 }, (_, i) => ({
+        templateId: randomUUID(),
+        name: `Redis ${i} ${randomUUID()}`,
+        templateType: 'base',
+      }));
+      const started = await service.http.inject({
+        method: 'POST',
+        url: '/v1/batches',
+        headers,
+        payload: { operation: 'create', items, options: { chunkSize: 10, concurrency: 2 } },
+      });
       expect(started.statusCode, started.body).toBe(202);
       const { batchId } = started.json();
-      const created = async () => Number((await service.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM es_events WHERE event_type = 'TemplateCreated'`))[0]!.n);
+      const created = async () =>
+        Number(
+          (await service.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM es_events WHERE event_type = 'TemplateCreated'`))[0]!.n,
+        );
       const deadline = Date.now() + 60_000;
       while ((await created()) < 40 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       redis.kill('SIGKILL');

@@ -42,9 +42,13 @@ describe.skipIf(!postgres.url)('batch worker killed mid-batch (PostgreSQL)', () 
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
       const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
-      const created = async () => Number((await stack.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM es_events WHERE event_type = 'TemplateCreated'`))[0]!.n);
+      const created = async () =>
+        Number(
+          (await stack.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM es_events WHERE event_type = 'TemplateCreated'`))[0]!.n,
+        );
       const deadline = Date.now() + 60_000;
-      while ((await created()) < 60 && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while ((await created()) < 60 && child.exitCode === null && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       expect(child.exitCode, `the workers died on their own: ${stderr}`).toBeNull();
       process.kill(-child.pid!, 'SIGKILL');
       expect(await exited).toBe('SIGKILL');

@@ -18,7 +18,11 @@ const SCHEMA = liveSchema('categories');
 let sequence = 0n;
 
 /** Events of one category stream as the store would record them, revisions counting from `from`. */
-function recorded(categoryId: string, events: CategoryEvent[], options: { tenantId?: string; from?: number; userId?: string; at?: string } = {}): RecordedEvent[] {
+function recorded(
+  categoryId: string,
+  events: CategoryEvent[],
+  options: { tenantId?: string; from?: number; userId?: string; at?: string } = {},
+): RecordedEvent[] {
   return events.map((event, index) => ({
     id: randomUUID(),
     type: event.type,
@@ -26,17 +30,25 @@ function recorded(categoryId: string, events: CategoryEvent[], options: { tenant
     streamId: `category-${categoryId}`,
     revision: BigInt((options.from ?? 0) + index),
     position: { commit: 1n, prepare: ++sequence },
-    metadata: { tenantId: options.tenantId ?? 'tenant-a', userId: options.userId ?? 'alice', occurredAt: options.at ?? '2026-01-01T10:00:00.000Z' },
+    metadata: {
+      tenantId: options.tenantId ?? 'tenant-a',
+      userId: options.userId ?? 'alice',
+      occurredAt: options.at ?? '2026-01-01T10:00:00.000Z',
+    },
     recordedAt: new Date(),
   }));
 }
 
-const createdAs = (categoryId: string, name: string, description = ''): CategoryEvent => ({ type: 'CategoryCreated', data: { categoryId, name, description } });
+const createdAs = (categoryId: string, name: string, description = ''): CategoryEvent => ({
+  type: 'CategoryCreated',
+  data: { categoryId, name, description },
+});
 
 describe('category projector on PGlite', () => {
   let db: SqlDatabase;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the projector's own contract
-  const applyInTransaction = (events: readonly RecordedEvent[], schema = SCHEMA) => db.kysely.transaction().execute((trx) => categoryProjector.apply((trx as Kysely<any>).withSchema(schema), events));
+  const applyInTransaction = (events: readonly RecordedEvent[], schema = SCHEMA) =>
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the projector's own contract
+    db.kysely.transaction().execute((trx) => categoryProjector.apply((trx as Kysely<any>).withSchema(schema), events));
 
   beforeAll(async () => {
     db = await createPgliteDatabase();
@@ -47,7 +59,9 @@ describe('category projector on PGlite', () => {
   it('creates its tables inside the schema it is given, repeatably', async () => {
     await categoryProjector.createSchema(db.kysely, 'rm_categories__elsewhere');
     await categoryProjector.createSchema(db.kysely, 'rm_categories__elsewhere');
-    const tables = await db.query<{ table_schema: string }>(`SELECT table_schema FROM information_schema.tables WHERE table_name = 'categories' ORDER BY 1`);
+    const tables = await db.query<{ table_schema: string }>(
+      `SELECT table_schema FROM information_schema.tables WHERE table_name = 'categories' ORDER BY 1`,
+    );
     expect(tables.map((t) => t.table_schema)).toEqual(['rm_categories', 'rm_categories__elsewhere']);
     const id = randomUUID();
     await applyInTransaction(recorded(id, [createdAs(id, 'Elsewhere')]), 'rm_categories__elsewhere');
@@ -58,11 +72,18 @@ describe('category projector on PGlite', () => {
     const id = randomUUID();
     await applyInTransaction([
       ...recorded(id, [createdAs(id, 'Maths', 'Numbers')], { userId: 'alice', at: '2026-01-01T10:00:00.000Z' }),
-      ...recorded(id, [{ type: 'CategoryRenamed', data: { name: 'Algebra', previousName: 'Maths' } }, { type: 'CategoryDescribed', data: { description: 'Letters' } }], {
-        from: 1,
-        userId: 'bob',
-        at: '2026-01-02T11:00:00.000Z',
-      }),
+      ...recorded(
+        id,
+        [
+          { type: 'CategoryRenamed', data: { name: 'Algebra', previousName: 'Maths' } },
+          { type: 'CategoryDescribed', data: { description: 'Letters' } },
+        ],
+        {
+          from: 1,
+          userId: 'bob',
+          at: '2026-01-02T11:00:00.000Z',
+        },
+      ),
     ]);
     expect(await getCategory(db.kysely, 'tenant-a', id)).toEqual({
       categoryId: id,
@@ -77,7 +98,12 @@ describe('category projector on PGlite', () => {
     });
 
     await applyInTransaction(recorded(id, [{ type: 'CategoryArchived', data: { name: 'Algebra' } }], { from: 3, userId: 'carol' }));
-    expect(await getCategory(db.kysely, 'tenant-a', id)).toMatchObject({ status: 'archived', revision: 3, updatedBy: 'carol', createdBy: 'alice' });
+    expect(await getCategory(db.kysely, 'tenant-a', id)).toMatchObject({
+      status: 'archived',
+      revision: 3,
+      updatedBy: 'carol',
+      createdBy: 'alice',
+    });
     await applyInTransaction(recorded(id, [{ type: 'CategoryRestored', data: { name: 'Algebra' } }], { from: 4 }));
     expect(await getCategory(db.kysely, 'tenant-a', id)).toMatchObject({ status: 'active', revision: 4 });
   });
@@ -121,7 +147,8 @@ describe('category projector on PGlite', () => {
     const other = randomUUID();
     await applyInTransaction(recorded(other, [createdAs(other, 'Alpha')], { tenantId: 'someone-else' }));
 
-    const list = (filter: Partial<Parameters<typeof listCategories>[2]> = {}) => listCategories(db.kysely, tenantId, { page: 1, pageSize: 50, ...filter });
+    const list = (filter: Partial<Parameters<typeof listCategories>[2]> = {}) =>
+      listCategories(db.kysely, tenantId, { page: 1, pageSize: 50, ...filter });
     const namesOf = async (filter: Partial<Parameters<typeof listCategories>[2]> = {}) => (await list(filter)).items.map((c) => c.name);
 
     expect((await list()).total).toBe(6);
@@ -164,7 +191,14 @@ describe('category read model through the projection engine on PGlite', () => {
       const expected = {
         items: [
           expect.objectContaining({ categoryId: b, name: 'Logic', status: 'archived', revision: 1 }),
-          expect.objectContaining({ categoryId: a, name: 'Probability', status: 'active', revision: 1, createdBy: 'dana', updatedAt: '2026-05-05T05:05:05.000Z' }),
+          expect.objectContaining({
+            categoryId: a,
+            name: 'Probability',
+            status: 'active',
+            revision: 1,
+            createdBy: 'dana',
+            updatedAt: '2026-05-05T05:05:05.000Z',
+          }),
         ],
         total: 2,
         page: 1,
@@ -177,7 +211,9 @@ describe('category read model through the projection engine on PGlite', () => {
 
       await engine.rebuild('categories');
       expect(await listCategories(db.kysely, 'tenant-a', { page: 1, pageSize: 10 })).toEqual(expected);
-      const [{ n }] = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM rm_categories.categories`.execute(db.kysely)).rows as [{ n: number }];
+      const [{ n }] = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM rm_categories.categories`.execute(db.kysely)).rows as [
+        { n: number },
+      ];
       expect(n).toBe(2);
     } finally {
       await engine.stop();

@@ -50,7 +50,15 @@ function eventLog() {
     };
   };
   const created = (templateId: string, tenantId: string, parent: string | null, c: TemplateContent) =>
-    event(templateId, tenantId, 'TemplateCreated', { ...c, templateId, ownerTenantId: tenantId, parentTemplateId: parent, isSystemTemplate: false, status: 'draft', version: 1 } as unknown as JsonObject);
+    event(templateId, tenantId, 'TemplateCreated', {
+      ...c,
+      templateId,
+      ownerTenantId: tenantId,
+      parentTemplateId: parent,
+      isSystemTemplate: false,
+      status: 'draft',
+      version: 1,
+    } as unknown as JsonObject);
   return { event, created };
 }
 
@@ -105,8 +113,14 @@ describe('template projector tenancy', () => {
     for (const batches of batchings(events)) {
       const { rows } = await project(batches);
       const cut = batches.map((b) => b.length).join('+');
-      expect(rows.get(child), cut).toMatchObject({ effective: { dynamicProperties: { greeting: 'hello', extra: 'public', own: 1 } }, parent_unavailable: true });
-      expect(rows.get(sameTenantChild), cut).toMatchObject({ effective: { dynamicProperties: { apiSecret: 's3cret' } }, parent_unavailable: false });
+      expect(rows.get(child), cut).toMatchObject({
+        effective: { dynamicProperties: { greeting: 'hello', extra: 'public', own: 1 } },
+        parent_unavailable: true,
+      });
+      expect(rows.get(sameTenantChild), cut).toMatchObject({
+        effective: { dynamicProperties: { apiSecret: 's3cret' } },
+        parent_unavailable: false,
+      });
       expect(rows.get(lateChild), cut).toMatchObject({ effective: { dynamicProperties: { own: 2 } }, parent_unavailable: true });
       expect(rows.get(parent), cut).toMatchObject({ parent_unavailable: false });
     }
@@ -122,17 +136,29 @@ describe('template projector tenancy', () => {
       event(parent, 'a', 'TemplateUpdated', { changes: { isPublic: false, dynamicProperties: { apiSecret: 's3cret' } }, version: 2 }),
     ];
     const { rows } = await project([hidden]);
-    expect(rows.get(grandchild)).toMatchObject({ effective: { dynamicProperties: { greeting: 'hello', own: 1, deep: true } }, parent_unavailable: false });
+    expect(rows.get(grandchild)).toMatchObject({
+      effective: { dynamicProperties: { greeting: 'hello', own: 1, deep: true } },
+      parent_unavailable: false,
+    });
     expect(rows.get(child)).toMatchObject({ parent_unavailable: true });
-    const republished = await project([hidden, [event(parent, 'a', 'TemplateUpdated', { changes: { isPublic: true, dynamicProperties: { greeting: 'back' } }, version: 3 })]]);
-    expect(republished.rows.get(grandchild)).toMatchObject({ effective: { dynamicProperties: { greeting: 'back', own: 1, deep: true } }, parent_unavailable: false });
+    const republished = await project([
+      hidden,
+      [event(parent, 'a', 'TemplateUpdated', { changes: { isPublic: true, dynamicProperties: { greeting: 'back' } }, version: 3 })],
+    ]);
+    expect(republished.rows.get(grandchild)).toMatchObject({
+      effective: { dynamicProperties: { greeting: 'back', own: 1, deep: true } },
+      parent_unavailable: false,
+    });
     expect(republished.rows.get(child)).toMatchObject({ parent_unavailable: false });
   });
 
   it('#7.2 a template that goes private invalidates every tenant that could see it, not only its owner', async () => {
     const { event, created } = eventLog();
     const template = randomUUID();
-    const { effects } = await project([[created(template, 'a', null, content('P', {}, true))], [event(template, 'a', 'TemplateUpdated', { changes: { isPublic: false }, version: 2 })]]);
+    const { effects } = await project([
+      [created(template, 'a', null, content('P', {}, true))],
+      [event(template, 'a', 'TemplateUpdated', { changes: { isPublic: false }, version: 2 })],
+    ]);
     expect(effects[1]!.templateIds).toContain(template);
     expect(effects[1]!.tenantIds).toContain('*');
   });
@@ -140,11 +166,19 @@ describe('template projector tenancy', () => {
   it('#7.1 the as-of fold and the projector agree on every effective template, whatever the tenants, visibility changes and batches', async () => {
     const small = fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 9 }), { maxKeys: 2 });
     const scenario = fc.record({
-      templates: fc.array(fc.record({ tenant: fc.constantFrom('a', 'b'), isPublic: fc.boolean(), parent: fc.nat(), dynamicProperties: small }), { minLength: 2, maxLength: 5 }),
+      templates: fc.array(
+        fc.record({ tenant: fc.constantFrom('a', 'b'), isPublic: fc.boolean(), parent: fc.nat(), dynamicProperties: small }),
+        { minLength: 2, maxLength: 5 },
+      ),
       steps: fc.array(
         fc.oneof(
           fc.record({ kind: fc.constant('content' as const), index: fc.nat(), dynamicProperties: small }),
-          fc.record({ kind: fc.constant('visibility' as const), index: fc.nat(), isPublic: fc.boolean(), dynamicProperties: fc.option(small, { nil: undefined }) }),
+          fc.record({
+            kind: fc.constant('visibility' as const),
+            index: fc.nat(),
+            isPublic: fc.boolean(),
+            dynamicProperties: fc.option(small, { nil: undefined }),
+          }),
           fc.record({ kind: fc.constant('parent' as const), index: fc.nat(), parent: fc.option(fc.nat(), { nil: null }) }),
         ),
         { maxLength: 12 },
@@ -157,19 +191,33 @@ describe('template projector tenancy', () => {
         const ids = templates.map(() => randomUUID());
         const parents = templates.map((t, i) => (i === 0 || t.parent % 3 === 0 ? null : t.parent % i));
         const versions = templates.map(() => 1);
-        const events = templates.map((t, i) => created(ids[i]!, t.tenant, parents[i] === null ? null : ids[parents[i]!]!, content(`T${i}`, t.dynamicProperties, t.isPublic)));
+        const events = templates.map((t, i) =>
+          created(ids[i]!, t.tenant, parents[i] === null ? null : ids[parents[i]!]!, content(`T${i}`, t.dynamicProperties, t.isPublic)),
+        );
         const ancestors = (i: number | null): number[] => (i === null ? [] : [i, ...ancestors(parents[i]!)]);
         for (const step of steps) {
           const i = step.index % templates.length;
           const tenant = templates[i]!.tenant;
-          if (step.kind === 'content') events.push(event(ids[i]!, tenant, 'TemplateUpdated', { changes: { dynamicProperties: step.dynamicProperties }, version: ++versions[i]! }));
+          if (step.kind === 'content')
+            events.push(
+              event(ids[i]!, tenant, 'TemplateUpdated', {
+                changes: { dynamicProperties: step.dynamicProperties },
+                version: ++versions[i]!,
+              }),
+            );
           else if (step.kind === 'visibility') {
             const changes = { isPublic: step.isPublic, ...(step.dynamicProperties ? { dynamicProperties: step.dynamicProperties } : {}) };
             events.push(event(ids[i]!, tenant, 'TemplateUpdated', { changes, version: ++versions[i]! }));
           } else {
             const parent = step.parent === null ? null : step.parent % templates.length;
             if (parent !== null && ancestors(parent).includes(i)) continue;
-            events.push(event(ids[i]!, tenant, 'TemplateParentChanged', { parentTemplateId: parent === null ? null : ids[parent]!, previousParentTemplateId: parents[i] === null ? null : ids[parents[i]!]!, version: ++versions[i]! }));
+            events.push(
+              event(ids[i]!, tenant, 'TemplateParentChanged', {
+                parentTemplateId: parent === null ? null : ids[parent]!,
+                previousParentTemplateId: parents[i] === null ? null : ids[parents[i]!]!,
+                version: ++versions[i]!,
+              }),
+            );
             parents[i] = parent;
           }
         }
@@ -179,11 +227,16 @@ describe('template projector tenancy', () => {
           offset += batches.at(-1)!.length;
         }
         const { rows } = await project(batches);
-        const eventStore = { readStream: async (streamId: string) => events.filter((e) => e.streamId === streamId) } as unknown as EventStore;
+        const eventStore = {
+          readStream: async (streamId: string) => events.filter((e) => e.streamId === streamId),
+        } as unknown as EventStore;
         for (const [i, id] of ids.entries()) {
           const asOf = await templateAsOf({ eventStore }, templates[i]!.tenant, id, new Date(Date.now() + 60_000));
           const row = rows.get(id)!;
-          expect({ effective: JSON.parse(JSON.stringify(asOf.effective)), parentUnavailable: asOf.parentUnavailable }).toEqual({ effective: row.effective, parentUnavailable: row.parent_unavailable });
+          expect({ effective: JSON.parse(JSON.stringify(asOf.effective)), parentUnavailable: asOf.parentUnavailable }).toEqual({
+            effective: row.effective,
+            parentUnavailable: row.parent_unavailable,
+          });
         }
       }),
       { numRuns: 60 },

@@ -12,7 +12,15 @@ import { effectiveTemplate, type MergeStrategy, type TemplateContent } from '../
 import { templateProjector } from '../../../src/projections/templates/template-projector.js';
 
 const strategies: MergeStrategy[] = ['override', 'merge', 'extend', 'selective'];
-const small = fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.oneof(fc.integer({ min: 0, max: 9 }), fc.dictionary(fc.constantFrom('x', 'y'), fc.integer({ min: 0, max: 9 }), { maxKeys: 2 }), fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 2 })), { maxKeys: 3 });
+const small = fc.dictionary(
+  fc.constantFrom('a', 'b', 'c'),
+  fc.oneof(
+    fc.integer({ min: 0, max: 9 }),
+    fc.dictionary(fc.constantFrom('x', 'y'), fc.integer({ min: 0, max: 9 }), { maxKeys: 2 }),
+    fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 2 }),
+  ),
+  { maxKeys: 3 },
+);
 
 const content = (name: string, dynamicProperties: JsonObject, mergeStrategy: MergeStrategy, duration: number | null): TemplateContent => ({
   name,
@@ -40,10 +48,23 @@ type Step =
   | { kind: 'create' };
 
 const scenario = fc.record({
-  templates: fc.array(fc.record({ parent: fc.nat(), dynamicProperties: small, mergeStrategy: fc.constantFrom(...strategies), duration: fc.option(fc.integer({ min: 1, max: 100 }), { nil: null }) }), { minLength: 1, maxLength: 7 }),
+  templates: fc.array(
+    fc.record({
+      parent: fc.nat(),
+      dynamicProperties: small,
+      mergeStrategy: fc.constantFrom(...strategies),
+      duration: fc.option(fc.integer({ min: 1, max: 100 }), { nil: null }),
+    }),
+    { minLength: 1, maxLength: 7 },
+  ),
   steps: fc.array(
     fc.oneof(
-      fc.record({ kind: fc.constant('update' as const), index: fc.nat(), dynamicProperties: small, mergeStrategy: fc.constantFrom(...strategies) }),
+      fc.record({
+        kind: fc.constant('update' as const),
+        index: fc.nat(),
+        dynamicProperties: small,
+        mergeStrategy: fc.constantFrom(...strategies),
+      }),
       fc.record({ kind: fc.constant('parent' as const), index: fc.nat(), parent: fc.option(fc.nat(), { nil: null }) }),
       // Touches a template without changing its content: it is in the batch, its chain is not.
       fc.record({ kind: fc.constant('favorite' as const), index: fc.nat() }),
@@ -82,11 +103,33 @@ describe('template projector', () => {
         let position = 0n;
         const events: RecordedEvent[] = [];
         const emit = (i: number, type: string, data: JsonObject, revision: number) =>
-          events.push({ id: randomUUID(), type, data, streamId: `template-${ids[i]}`, revision: BigInt(revision), position: { commit: 1n, prepare: ++position }, metadata: { tenantId: 't', userId: 'u', occurredAt: new Date().toISOString() }, recordedAt: new Date() });
+          events.push({
+            id: randomUUID(),
+            type,
+            data,
+            streamId: `template-${ids[i]}`,
+            revision: BigInt(revision),
+            position: { commit: 1n, prepare: ++position },
+            metadata: { tenantId: 't', userId: 'u', occurredAt: new Date().toISOString() },
+            recordedAt: new Date(),
+          });
         let created = 0;
         const create = () => {
           const i = created++;
-          emit(i, 'TemplateCreated', { ...contents[i]!, templateId: ids[i]!, ownerTenantId: 't', parentTemplateId: parents[i] === null ? null : ids[parents[i]!]!, isSystemTemplate: false, status: 'draft', version: 1 } as unknown as JsonObject, 0);
+          emit(
+            i,
+            'TemplateCreated',
+            {
+              ...contents[i]!,
+              templateId: ids[i]!,
+              ownerTenantId: 't',
+              parentTemplateId: parents[i] === null ? null : ids[parents[i]!]!,
+              isSystemTemplate: false,
+              status: 'draft',
+              version: 1,
+            } as unknown as JsonObject,
+            0,
+          );
         };
         const ancestors = (i: number | null): number[] => (i === null ? [] : [i, ...ancestors(parents[i]!)]);
         for (const step of steps as Step[]) {
@@ -102,14 +145,37 @@ describe('template projector', () => {
             const type = favorites[i]!.has(userId) ? 'TemplateUnfavorited' : 'TemplateFavorited';
             if (type === 'TemplateFavorited') favorites[i]!.add(userId);
             else favorites[i]!.delete(userId);
-            events.push({ id: randomUUID(), type, data: { templateId: ids[i]!, userId }, streamId: `templatefavorite-${randomUUID()}`, revision: 0n, position: { commit: 1n, prepare: ++position }, metadata: { tenantId: 't', userId: 'u' }, recordedAt: new Date() });
+            events.push({
+              id: randomUUID(),
+              type,
+              data: { templateId: ids[i]!, userId },
+              streamId: `templatefavorite-${randomUUID()}`,
+              revision: 0n,
+              position: { commit: 1n, prepare: ++position },
+              metadata: { tenantId: 't', userId: 'u' },
+              recordedAt: new Date(),
+            });
           } else if (step.kind === 'update') {
             contents[i] = { ...contents[i]!, dynamicProperties: step.dynamicProperties, mergeStrategy: step.mergeStrategy };
-            emit(i, 'TemplateUpdated', { changes: { dynamicProperties: step.dynamicProperties, mergeStrategy: step.mergeStrategy }, version: ++versions[i]! }, ++revisions[i]!);
+            emit(
+              i,
+              'TemplateUpdated',
+              { changes: { dynamicProperties: step.dynamicProperties, mergeStrategy: step.mergeStrategy }, version: ++versions[i]! },
+              ++revisions[i]!,
+            );
           } else {
             const parent = step.parent === null ? null : step.parent % created;
             if (parent !== null && ancestors(parent).includes(i)) continue; // the command side refuses cycles
-            emit(i, 'TemplateParentChanged', { parentTemplateId: parent === null ? null : ids[parent]!, previousParentTemplateId: parents[i] === null ? null : ids[parents[i]!]!, version: ++versions[i]! }, ++revisions[i]!);
+            emit(
+              i,
+              'TemplateParentChanged',
+              {
+                parentTemplateId: parent === null ? null : ids[parent]!,
+                previousParentTemplateId: parents[i] === null ? null : ids[parents[i]!]!,
+                version: ++versions[i]!,
+              },
+              ++revisions[i]!,
+            );
             parents[i] = parent;
           }
         }
@@ -127,9 +193,13 @@ describe('template projector', () => {
           offset += batch.length;
         }
 
-        const rows = await db.query<{ template_id: string; effective: JsonObject; parent_template_id: string | null; version: number; favorites_count: number }>(
-          `SELECT template_id, effective, parent_template_id, version, favorites_count FROM ${schema}.templates`,
-        );
+        const rows = await db.query<{
+          template_id: string;
+          effective: JsonObject;
+          parent_template_id: string | null;
+          version: number;
+          favorites_count: number;
+        }>(`SELECT template_id, effective, parent_template_id, version, favorites_count FROM ${schema}.templates`);
         expect(rows).toHaveLength(templates.length);
         for (const row of rows) {
           const i = ids.indexOf(row.template_id);
@@ -164,8 +234,25 @@ describe('template projector', () => {
       recordedAt: new Date(),
     });
     const created = (templateId: string, parent: string | null, c: TemplateContent) =>
-      event(templateId, 'TemplateCreated', { ...c, templateId, ownerTenantId: 't', parentTemplateId: parent, isSystemTemplate: false, status: 'draft', version: 1 } as unknown as JsonObject, 0);
-    const contents = [content('R', { a: 1 }, 'merge', 60), content('C', { b: 2 }, 'merge', null), content('G', { c: 3 }, 'merge', null)] as const;
+      event(
+        templateId,
+        'TemplateCreated',
+        {
+          ...c,
+          templateId,
+          ownerTenantId: 't',
+          parentTemplateId: parent,
+          isSystemTemplate: false,
+          status: 'draft',
+          version: 1,
+        } as unknown as JsonObject,
+        0,
+      );
+    const contents = [
+      content('R', { a: 1 }, 'merge', 60),
+      content('C', { b: 2 }, 'merge', null),
+      content('G', { c: 3 }, 'merge', null),
+    ] as const;
     const projector = templateProjector();
     const schema = `rm_p${randomUUID().replaceAll('-', '').slice(0, 12)}`;
     await projector.createSchema(db.kysely, schema);
@@ -173,7 +260,9 @@ describe('template projector', () => {
     await apply([created(root, null, contents[0]), created(child, root, contents[1])]);
     // The child is in this batch (activated), its parent is not; the grandchild is new.
     await apply([event(child, 'TemplateActivated', { from: 'draft' }, 1), created(grandchild, child, contents[2])]);
-    const [row] = await db.query<{ effective: JsonObject }>(`SELECT effective FROM ${schema}.templates WHERE template_id = $1`, [grandchild]);
+    const [row] = await db.query<{ effective: JsonObject }>(`SELECT effective FROM ${schema}.templates WHERE template_id = $1`, [
+      grandchild,
+    ]);
     expect(row!.effective).toMatchObject({ dynamicProperties: { a: 1, b: 2, c: 3 }, defaultDuration: 60 });
   });
 
@@ -185,7 +274,15 @@ describe('template projector', () => {
     const events: RecordedEvent[] = ids.map((templateId, i) => ({
       id: randomUUID(),
       type: 'TemplateCreated',
-      data: { ...content(`Bulk ${i}`, { i }, 'merge', 30), templateId, ownerTenantId: 't', parentTemplateId: i > 0 && i % 2 === 0 ? ids[i - 1]! : null, isSystemTemplate: false, status: 'draft', version: 1 } as unknown as JsonObject,
+      data: {
+        ...content(`Bulk ${i}`, { i }, 'merge', 30),
+        templateId,
+        ownerTenantId: 't',
+        parentTemplateId: i > 0 && i % 2 === 0 ? ids[i - 1]! : null,
+        isSystemTemplate: false,
+        status: 'draft',
+        version: 1,
+      } as unknown as JsonObject,
       streamId: `template-${templateId}`,
       revision: 0n,
       position: { commit: 1n, prepare: BigInt(i + 1) },
