@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
 import { createTestDatabase, postgresService } from '../support/services.js';
 
-type Method = 'GET' | 'POST';
+type Method = 'GET' | 'POST' | 'PATCH';
 
 function e2e(label: string, environment: () => Promise<Record<string, string>>) {
   describe(label, () => {
@@ -356,6 +356,34 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       const cancelled = await batchUntil(many.json().batchId, ['cancelled']);
       expect(cancelled.progress.cancelled).toBeGreaterThan(0);
       expect(cancelled.progress.succeeded + cancelled.progress.cancelled + cancelled.progress.failed).toBe(200);
+    });
+
+    it('refuses an undo with the list of templates changed since the batch, and restores them with override', async () => {
+      const templates = createItems(2, `Changed ${randomUUID()}`);
+      const created = await call('POST', '/v1/batches', { body: { operation: 'create', items: templates } });
+      await batchUntil(created.json().batchId, ['completed']);
+      const update = await call('POST', '/v1/batches', {
+        body: { operation: 'update', items: templates.map((t) => ({ templateId: t.templateId })), sharedChanges: { defaultDuration: 30 } },
+      });
+      const updateId = update.json().batchId;
+      await batchUntil(updateId, ['completed']);
+      const changed = templates[1]!.templateId;
+      expect((await call('PATCH', `/v1/templates/${changed}`, { body: { description: 'edited after the batch' } })).statusCode).toBe(200);
+
+      const refused = await call('POST', `/v1/batches/${updateId}/undo`);
+      expect(refused.statusCode, refused.body).toBe(409);
+      expect(refused.json()).toMatchObject({
+        rule: 'batch.undo.changed_since',
+        changedSinceBatch: [{ templateId: changed, revisionAfterBatch: 1, currentRevision: 2 }],
+      });
+      const undone = await call('POST', `/v1/batches/${updateId}/undo`, { body: { override: true } });
+      expect(undone.statusCode, undone.body).toBe(202);
+      expect(await batchUntil(undone.json().batchId, ['completed', 'partially_completed', 'failed'])).toMatchObject({
+        status: 'completed',
+        progress: { succeeded: 2 },
+      });
+      const events = await service.eventStore.readStream(`template-${changed}`);
+      expect(events.at(-1)).toMatchObject({ type: 'TemplateVersionRestored', data: expect.objectContaining({ restoredFrom: 1 }) });
     });
   });
 }
