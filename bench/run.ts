@@ -8,11 +8,13 @@ import { startPostgres } from '../test/support/local-services.js';
 import { benchEventStore } from './event-store-bench.js';
 import { benchProjectionRebuild } from './projection-bench.js';
 import { benchTemplates } from './template-bench.js';
+import { benchBatch } from './batch-bench.js';
 import { startRedis } from '../test/support/local-services.js';
 
 const rebuildEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite,templates').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite,templates,batches').split(','));
 const benchTemplatesCount = Number(process.env.BENCH_TEMPLATES ?? 100_000);
+const benchBatchItems = Number(process.env.BENCH_BATCH_ITEMS ?? 10_000);
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 const report: Record<string, unknown> = {
@@ -57,6 +59,22 @@ if (only.has('templates')) {
       tenants: 50,
       ...('url' in redis ? { redisUrl: redis.url } : {}),
     });
+  } finally {
+    if ('url' in redis) await redis.stop();
+    await server.stop();
+  }
+}
+
+if (only.has('batches')) {
+  // A create batch through the real service on its own durable PostgreSQL, with BullMQ on a local Redis.
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
+  if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
+  const redis = process.env.BENCH_REDIS_URL ? { url: process.env.BENCH_REDIS_URL, stop: async () => {} } : await startRedis();
+  try {
+    log(`batches: one create batch of ${benchBatchItems} items`);
+    report.batches = await benchBatch(server.url, { items: benchBatchItems, ...('url' in redis ? { redisUrl: redis.url } : {}) });
   } finally {
     if ('url' in redis) await redis.stop();
     await server.stop();

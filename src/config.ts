@@ -65,6 +65,10 @@ const environmentSchema = z.object({
   TEMPLATE_POPULAR_THRESHOLD: integer(1, 1_000_000_000, 10),
   /** Template commands a tenant may send per minute (on top of RATE_LIMIT_PER_MINUTE for all requests). */
   TEMPLATE_OPS_PER_MINUTE: integer(1, 10_000_000, 1200),
+  /** Items one batch may hold (POST /v1/batches). */
+  BATCH_MAX_ITEMS: integer(1, 1_000_000, 100_000),
+  /** Batches a tenant may start per minute. */
+  BATCH_MAX_PER_MINUTE: integer(1, 1_000_000, 60),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -2,5 +2,6 @@
 import { categoriesFeature } from './categories.js';
 import type { FeatureModule } from './feature-module.js';
 import { templatesFeature } from './templates.js';
+import { batchesFeature } from './batches.js';
 
-export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature];
+export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature];

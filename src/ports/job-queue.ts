@@ -12,6 +12,9 @@ export interface Job {
 
 export interface EnqueueOptions {
   readonly delayMs?: number;
+  /** 1 runs first … larger later (BullMQ's order); a job without one runs before every prioritized job, as
+   * on BullMQ. Among equal priorities, the earlier due job first. */
+  readonly priority?: number;
   /** Runs before the job is marked failed (default 5), with exponential backoff between them. */
   readonly attempts?: number;
   /** The SQL queue records the job in this transaction (a process manager's checkpoint transaction), so

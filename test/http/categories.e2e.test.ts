@@ -208,6 +208,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(ready.json().projections).toEqual([
         expect.objectContaining({ name: 'categories', state: 'running' }),
         expect.objectContaining({ name: 'templates', state: 'running' }),
+        expect.objectContaining({ name: 'batches', state: 'running' }),
       ]);
       const metrics = (await service.http.inject({ method: 'GET', url: '/metrics' })).body;
       expect(metrics).toContain('http_request_duration_seconds_bucket');

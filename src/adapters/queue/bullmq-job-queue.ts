@@ -20,6 +20,9 @@ interface StoredJob {
   readonly payload: JsonObject;
 }
 
+/** How long work() waits for the worker's connection before returning anyway. */
+const READY_WAIT_MS = 3000;
+
 export interface BullmqJobQueueOptions {
   /** Key prefix in Redis: separates environments (and test runs) sharing one Redis. */
   readonly prefix?: string;
@@ -56,6 +59,7 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
         attempts,
         backoff: { type: 'exponential', delay: 1000 }, // 1 s, 2 s, 4 s … like the SQL queue
         ...(enqueueOptions.delayMs && enqueueOptions.delayMs > 0 ? { delay: Math.round(enqueueOptions.delayMs) } : {}),
+        ...(enqueueOptions.priority && enqueueOptions.priority > 0 ? { priority: enqueueOptions.priority } : {}),
         // Bounded history. Completed jobs are kept a day: that is the window in which a re-delivered
         // event's duplicate enqueue is still recognised; failed ones a week, for inspection.
         removeOnComplete: { age: 86_400, count: 100_000 },
@@ -75,12 +79,34 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
         { connection, prefix, concurrency },
       );
       worker.on('error', () => undefined); // connection errors are retried by BullMQ; never crash the process
-      await worker.waitUntilReady();
+      // Bounded: with Redis down at start the service must still come up (its reads do not need Redis);
+      // the worker keeps connecting and starts taking jobs once Redis answers.
+      let timer: NodeJS.Timeout | undefined;
+      let ready = false;
+      await Promise.race([
+        worker.waitUntilReady().then(
+          () => void (ready = true),
+          () => undefined,
+        ),
+        new Promise((resolve) => (timer = setTimeout(resolve, READY_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
       let stopping: Promise<void> | undefined;
       const stop = () =>
         (stopping ??= (async () => {
-          await worker.close(); // waits for the running jobs
-          await connection.quit().catch(() => connection.disconnect());
+          if (ready || connection.status === 'ready') {
+            await worker.close(); // waits for the running jobs
+            await connection.quit().catch(() => connection.disconnect());
+          } else {
+            // Never connected: no job can be running, and a graceful close would wait for Redis forever.
+            connection.disconnect();
+            let closeTimer: NodeJS.Timeout | undefined;
+            await Promise.race([
+              worker.close(true).catch(() => undefined),
+              new Promise((resolve) => (closeTimer = setTimeout(resolve, READY_WAIT_MS))),
+            ]);
+            clearTimeout(closeTimer);
+          }
           stops.delete(stop);
         })());
       stops.add(stop);

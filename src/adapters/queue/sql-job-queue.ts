@@ -28,10 +28,13 @@ CREATE TABLE IF NOT EXISTS jobs (
   updated_at   timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (queue, job_id)
 );
-CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs (queue, run_at) WHERE state IN ('waiting', 'active');`;
+CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs (queue, run_at) WHERE state IN ('waiting', 'active');
+-- Added after the table: 0 (none) runs before 1, 1 before 2 … (BullMQ's order).
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS priority int NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS jobs_runnable_by_priority ON jobs (queue, priority, run_at) WHERE state IN ('waiting', 'active');`;
 
-const INSERT_JOB = `INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at)
-  VALUES ($1, $2, $3::jsonb, $4, now() + ($5::int * interval '1 millisecond'))
+const INSERT_JOB = `INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at, priority)
+  VALUES ($1, $2, $3::jsonb, $4, now() + ($5::int * interval '1 millisecond'), $6)
   ON CONFLICT (queue, job_id) DO NOTHING`;
 
 export interface SqlJobQueueOptions {
@@ -48,7 +51,10 @@ function insertParams(queue: string, jobId: string, payload: JsonObject, options
   const delayMs = Math.max(0, Math.round(options.delayMs ?? 0));
   if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
   if (!queue || !jobId) throw new RangeError('queue and job id must be non-empty');
-  return [queue, jobId, JSON.stringify(payload), attempts, delayMs];
+  const priority = options.priority ?? 0;
+  if (!Number.isInteger(priority) || priority < 0 || priority > 2_097_152)
+    throw new RangeError(`priority must be a whole number 0–2097152, got ${priority}`);
+  return [queue, jobId, JSON.stringify(payload), attempts, delayMs, priority];
 }
 
 /**
@@ -68,9 +74,9 @@ export async function enqueueInTransaction(
 // The same insert through a Kysely transaction (the checkpointed runner hands its handlers one).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database's transaction
 async function enqueueInKyselyTransaction(trx: Transaction<any>, params: unknown[]): Promise<void> {
-  const [queue, jobId, payload, attempts, delayMs] = params;
-  await sql`INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at)
-    VALUES (${queue}, ${jobId}, ${payload}::jsonb, ${attempts}, now() + (${delayMs}::int * interval '1 millisecond'))
+  const [queue, jobId, payload, attempts, delayMs, priority] = params;
+  await sql`INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at, priority)
+    VALUES (${queue}, ${jobId}, ${payload}::jsonb, ${attempts}, now() + (${delayMs}::int * interval '1 millisecond'), ${priority})
     ON CONFLICT (queue, job_id) DO NOTHING`.execute(trx);
 }
 
@@ -95,7 +101,7 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
         WHERE (queue, job_id) IN (
           SELECT queue, job_id FROM jobs
            WHERE queue = $1 AND run_at <= now() AND (state = 'waiting' OR (state = 'active' AND locked_until < now()))
-           ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+           ORDER BY priority, run_at LIMIT $2 FOR UPDATE SKIP LOCKED)
         RETURNING job_id, payload, attempt`,
       [queue, limit, leaseMs],
     );

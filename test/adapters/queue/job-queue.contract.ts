@@ -107,6 +107,27 @@ export function jobQueueContract(name: string, open: () => Promise<{ queue: JobQ
       }
     });
 
+    it('runs waiting jobs by priority: none first, then 1, 2 … (BullMQ order), equal ones in enqueue order', async () => {
+      const q = queueName();
+      const given: [string, number | undefined][] = [
+        ['p5', 5],
+        ['p1', 1],
+        ['p10', 10],
+        ['none', undefined],
+        ['p3a', 3],
+        ['p3b', 3],
+      ];
+      for (const [id, priority] of given) await queue.enqueue(q, id, {}, priority === undefined ? {} : { priority });
+      const ran: string[] = [];
+      const stop = await queue.work(q, async (job) => void ran.push(job.id), { concurrency: 1 });
+      try {
+        await until(() => ran.length === given.length);
+        expect(ran).toEqual(['none', 'p1', 'p3a', 'p3b', 'p5', 'p10']);
+      } finally {
+        await stop();
+      }
+    });
+
     it('respects the concurrency bound', async () => {
       const q = queueName();
       let running = 0;

@@ -1,0 +1,63 @@
+// Batch operations: the batch progress read model, the process manager and its two job workers (control:
+// begin, advance the chunk window, start an undo; items: run a chunk's items as template commands), and
+// the routes. Workers of one instance share one view of the batch streams (batch-stream-cache.ts).
+import type { BatchCommandDeps } from '../commands/batches/batch-commands.js';
+import type { BatchStreamCache } from '../commands/batches/batch-stream-cache.js';
+import { batchEventsRoute } from '../http/batches/batch-events-route.js';
+import { batchRoutes } from '../http/batches/batch-routes.js';
+import {
+  BATCH_CONTROL_QUEUE,
+  BATCH_ITEMS_QUEUE,
+  batchControlWorker,
+  batchItemsWorker,
+  batchProcessManager,
+  batchWorkerCache,
+} from '../processes/batches/batch-process.js';
+import { batchProjector } from '../projections/batches/batch-projector.js';
+import { batchSnapshotReads } from '../projections/batches/batch-snapshot-reads.js';
+import { batchMetrics } from './batch-metrics.js';
+import { featureRoutes, type FeatureDeps, type FeatureModule } from './feature-module.js';
+import { templateCommandDeps } from './templates.js';
+
+export function batchCommandDeps(deps: FeatureDeps, streams: BatchStreamCache): BatchCommandDeps {
+  return {
+    ...deps.commands,
+    streams,
+    reads: batchSnapshotReads(deps.db.kysely),
+    limits: {
+      maxItems: deps.config.BATCH_MAX_ITEMS,
+      maxTemplatesPerTenant: deps.config.TEMPLATE_MAX_PER_TENANT,
+      maxBatchesPerMinute: deps.config.BATCH_MAX_PER_MINUTE,
+    },
+  };
+}
+
+export const batchesFeature: FeatureModule = {
+  name: 'batches',
+  create: (deps) => {
+    // One writer per batch stream in this process, shared by the routes' commands and the workers.
+    const cache = batchWorkerCache(deps.commands);
+    const commands = batchCommandDeps(deps, cache);
+    const metrics = batchMetrics(deps.metrics.registry, deps.queue, [BATCH_CONTROL_QUEUE, BATCH_ITEMS_QUEUE]);
+    return {
+      projectors: [batchProjector],
+      processManagers: [batchProcessManager],
+      jobWorkers: [
+        {
+          queue: BATCH_CONTROL_QUEUE,
+          handler: batchControlWorker(deps.commands, cache),
+          concurrency: 2,
+        },
+        {
+          queue: BATCH_ITEMS_QUEUE,
+          handler: batchItemsWorker(templateCommandDeps(deps), cache, metrics),
+          concurrency: 4,
+        },
+      ],
+      routes: ({ readYourWrites }) => [
+        featureRoutes(batchRoutes, { commands, db: deps.db, readYourWrites }),
+        featureRoutes(batchEventsRoute, { eventStore: deps.eventStore }),
+      ],
+    };
+  },
+};
