@@ -262,8 +262,16 @@ async function createOptimistically<State, Command, Event extends DomainEvent>(
   request: CommandRequest<Command, State>,
 ): Promise<CommandResult<State, Event> | undefined> {
   const initial = decider.initialState();
-  request.authorize?.(initial);
-  const decided = decider.decide(request.command, initial);
+  let decided: Event[];
+  try {
+    request.authorize?.(initial);
+    decided = decider.decide(request.command, initial);
+  } catch {
+    // A refusal on the initial state may be a retry whose first run succeeded and whose inputs have
+    // changed since (a batch's snapshot): the full path answers a retry with its first result before
+    // deciding, and decides (and refuses) again otherwise.
+    return undefined;
+  }
   if (decided.length === 0) return undefined;
   const toAppend = eventsToAppend(deps, request.streamId, request.context, decided);
   let appended: AppendResult;

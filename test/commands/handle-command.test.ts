@@ -176,6 +176,36 @@ describe('handleCommand on PGlite', () => {
     expect(await store.readStream(streamId)).toHaveLength(3);
   });
 
+  it('answers a retried create with its first result even when deciding it again would now refuse', async () => {
+    // A create whose decision depends on inputs read just before it (a batch's snapshot): the first run
+    // succeeded, and on the retry the same command id is refused by the decision on the initial state.
+    const streamId = counterStream();
+    const context = contextFor();
+    const first = await handleCommand(deps(), counterDecider, {
+      streamId,
+      command: { type: 'Increment', by: 1 },
+      context,
+      expectNew: true,
+    });
+    const again = await handleCommand(deps(), counterDecider, {
+      streamId,
+      command: { type: 'IncrementExisting', by: 1 },
+      context,
+      expectNew: true,
+    });
+    expect(again).toMatchObject({ revision: first.revision, position: first.position, idempotent: true });
+    expect(await store.readStream(streamId)).toHaveLength(1);
+    // A new command id is still refused.
+    await expect(
+      handleCommand(deps(), counterDecider, {
+        streamId: counterStream(),
+        command: { type: 'IncrementExisting', by: 1 },
+        context: contextFor(),
+        expectNew: true,
+      }),
+    ).rejects.toMatchObject({ rule: 'counter.not_found' });
+  });
+
   it('writes a command once when copies of it race each other', async () => {
     const streamId = counterStream();
     await handleCommand(deps(), counterDecider, { streamId, command: { type: 'Increment', by: 1 }, context: contextFor() });

@@ -294,6 +294,50 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(await batchCount()).toBe(before);
     });
 
+    it('refuses what an attacker sends (NUL, lone surrogate, 10,000-deep JSON, numbers past their range) and scopes Idempotency-Key per tenant', async () => {
+      const before = await batchCount();
+      const item = (name: string) => ({ templateId: randomUUID(), name, templateType: 'base' });
+      for (const name of ['bad\u0000name', 'bad\ud800name']) {
+        const response = await call('POST', '/v1/batches', { body: { operation: 'create', items: [item(name)] } });
+        expect(response.statusCode, response.body).toBe(400);
+        expect(response.json().errors[0].field).toContain('items');
+      }
+      const deep = `{"operation":"create","items":[{"templateId":"${randomUUID()}","name":"deep","templateType":"base","dynamicProperties":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}]}`;
+      const deepResponse = await service.http.inject({
+        method: 'POST',
+        url: '/v1/batches',
+        headers: { authorization: `Bearer ${keyA}`, 'content-type': 'application/json' },
+        payload: deep,
+      });
+      expect(deepResponse.statusCode, deepResponse.body).toBe(400);
+      for (const options of [{ chunkSize: 1e20 }, { concurrency: 2 ** 31 }, { priority: -(2 ** 40) }]) {
+        const response = await call('POST', '/v1/batches', { body: { operation: 'create', items: [item('range')], options } });
+        expect(response.statusCode, response.body).toBe(400);
+      }
+      expect(await batchCount()).toBe(before);
+
+      const key = `batch-key-${randomUUID()}`;
+      const body = { operation: 'create', items: [item(`idem ${key}`)] };
+      const first = await call('POST', '/v1/batches', { body, headers: { 'idempotency-key': key } });
+      // Tenant B, same key (and a body of its own): a command of its own, never a replay of A's.
+      const other = await call('POST', '/v1/batches', {
+        key: keyB,
+        body: { operation: 'create', items: [item(`idem b ${key}`)] },
+        headers: { 'idempotency-key': key },
+      });
+      expect([first.statusCode, other.statusCode]).toEqual([202, 202]);
+      expect(other.headers['idempotent-replay']).toBeUndefined();
+      expect(other.json().batchId).not.toBe(first.json().batchId);
+      const replay = await call('POST', '/v1/batches', { body, headers: { 'idempotency-key': key } });
+      expect(replay.json().batchId, replay.body).toBe(first.json().batchId);
+      const reused = await call('POST', '/v1/batches', {
+        body: { operation: 'create', items: [item('another request')] },
+        headers: { 'idempotency-key': key },
+      });
+      expect(reused.statusCode).toBe(422);
+      expect(reused.json().type).toContain('idempotency.key_reused');
+    });
+
     it("hides another tenant's batch; cancels; refuses cancel of a finished batch, retry without failures and undo of an undo", async () => {
       const templates = createItems(3, `Undo ${randomUUID()}`);
       const created = await call('POST', '/v1/batches', {
