@@ -49,8 +49,19 @@ describe.skipIf(!postgres.url)('PostgreSQL event store after a writer is killed 
       process.kill(-child.pid!, 'SIGKILL');
       expect(await exited).toBe('SIGKILL');
       // The server notices the dropped connections and ends their sessions; an append already executing
-      // may still commit, unacknowledged, which is fine.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // may still commit, unacknowledged, which is fine. Wait until no session of the killed writer still
+      // runs (a fixed pause was a guess: on a loaded machine an append committed after it, between the
+      // stream reads and the $all read below, and the two disagreed by that append).
+      const settleBy = Date.now() + 15_000;
+      for (;;) {
+        const [busy] = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+              AND state IS DISTINCT FROM 'idle'`,
+        );
+        if (busy!.n === 0 || Date.now() > settleBy) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
 
       const streams = [...acknowledged.keys()];
       expect(streams.length).toBeGreaterThan(1);
