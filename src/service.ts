@@ -204,6 +204,10 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         metrics,
         projections,
         checks,
+        alerts: features.flatMap((feature, index) => {
+          const alerts = parts[index]!.alerts;
+          return alerts ? [{ name: feature.name, alerts }] : [];
+        }),
         version: VERSION,
         ...(horizon ? { horizon: { probe: horizon, degradedAfterSeconds: config.HORIZON_DEGRADED_SECONDS } } : {}),
       });

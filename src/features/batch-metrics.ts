@@ -1,9 +1,11 @@
 // Batch metrics in /metrics: the depth of the batch job queues, each item's run time and outcome, the
 // failure rate over the last items, and the seed's two alert thresholds as 0/1 gauges (failure rate above
-// 10 %, backlog above 100 queued jobs). They are not readiness failures: a busy or failing batch says
-// nothing about whether this instance can serve, and /ready failing would take it out of rotation.
+// 10 %, backlog above 100 queued jobs), also listed in /ready (`alerts`, which set `degraded`). They are not
+// readiness failures: a busy or failing batch says nothing about whether this instance can serve, and /ready
+// failing would take it out of rotation.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { JobQueue } from '../ports/job-queue.js';
+import type { Alert } from '../http/operations/index.js';
 import type { BatchItemObserver } from '../processes/batches/batch-process.js';
 
 export const BATCH_ALERT_FAILURE_RATE = 0.1;
@@ -12,7 +14,12 @@ export const BATCH_ALERT_BACKLOG = 100;
 const WINDOW = 1000;
 const COUNTS_TIMEOUT_MS = 1000;
 
-export function batchMetrics(registry: Registry, queue: JobQueue, queues: readonly string[]): BatchItemObserver {
+export interface BatchMonitor extends BatchItemObserver {
+  /** The seed's two thresholds, as /ready shows them. */
+  alerts(): Promise<Alert[]>;
+}
+
+export function batchMetrics(registry: Registry, queue: JobQueue, queues: readonly string[]): BatchMonitor {
   const recent: boolean[] = [];
   let failedInWindow = 0;
   const failureRate = () => (recent.length === 0 ? 0 : failedInWindow / recent.length);
@@ -69,6 +76,20 @@ export function batchMetrics(registry: Registry, queue: JobQueue, queues: readon
     },
   });
   return {
+    async alerts() {
+      const rate = failureRate();
+      const backlog = await depth().catch(() => Number.NaN);
+      return [
+        { name: 'batch.failure_rate', firing: rate > BATCH_ALERT_FAILURE_RATE, value: rate, threshold: BATCH_ALERT_FAILURE_RATE },
+        // An unknown depth (queue unreachable) is not a backlog; the redis check reports the outage.
+        {
+          name: 'batch.backlog',
+          firing: backlog > BATCH_ALERT_BACKLOG,
+          value: Number.isNaN(backlog) ? -1 : backlog,
+          threshold: BATCH_ALERT_BACKLOG,
+        },
+      ];
+    },
     itemFinished(outcome, seconds) {
       items.inc({ outcome });
       duration.observe(seconds);

@@ -40,6 +40,7 @@ export const batchesFeature: FeatureModule = {
     const commands = batchCommandDeps(deps, cache);
     const metrics = batchMetrics(deps.metrics.registry, deps.queue, [BATCH_CONTROL_QUEUE, BATCH_ITEMS_QUEUE]);
     return {
+      alerts: () => metrics.alerts(),
       projectors: [batchProjector],
       processManagers: [batchProcessManager],
       jobWorkers: [

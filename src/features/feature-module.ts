@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { CommandDeps } from '../commands/handle-command.js';
 import type { Config } from '../config.js';
 import type { ReadYourWrites } from '../http/read-your-writes.js';
-import type { ReadinessCheck } from '../http/operations/index.js';
+import type { AlertSource, ReadinessCheck } from '../http/operations/index.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { JobQueue } from '../ports/job-queue.js';
 import type { Metrics } from '../ports/metrics.js';
@@ -62,6 +62,8 @@ export interface Feature {
   readonly jobWorkers?: readonly JobWorker[];
   /** Added to `/ready`. */
   readonly readinessChecks?: readonly ReadinessCheck[];
+  /** Alert thresholds shown in `/ready` (they degrade it, never fail it). */
+  readonly alerts?: AlertSource['alerts'];
   routes?(http: FeatureHttpDeps): readonly FeatureRoutes[];
 }
 

@@ -338,6 +338,17 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(reused.json().type).toContain('idempotency.key_reused');
     });
 
+    it('lists the batch alert thresholds in /ready without failing it', async () => {
+      const ready = await service.http.inject({ method: 'GET', url: '/ready' });
+      expect(ready.statusCode).toBe(200);
+      const alerts = ready.json().alerts as { name: string; threshold: number; firing: boolean }[];
+      expect(alerts.map((alert) => [alert.name, alert.threshold])).toEqual([
+        ['batch.failure_rate', 0.1],
+        ['batch.backlog', 100],
+      ]);
+      expect(ready.json().degraded).toBe(alerts.some((alert) => alert.firing));
+    });
+
     it("hides another tenant's batch; cancels; refuses cancel of a finished batch, retry without failures and undo of an undo", async () => {
       const templates = createItems(3, `Undo ${randomUUID()}`);
       const created = await call('POST', '/v1/batches', {

@@ -13,10 +13,24 @@ export interface ReadinessCheck {
   readonly check: () => Promise<void>;
 }
 
+/** A threshold a feature watches (e.g. the batch failure rate): shown in `/ready`, never a readiness failure. */
+export interface Alert {
+  readonly name: string;
+  readonly firing: boolean;
+  readonly value: number;
+  readonly threshold: number;
+}
+
+export interface AlertSource {
+  readonly name: string;
+  readonly alerts: () => Promise<readonly Alert[]>;
+}
+
 export interface OperationsDeps {
   readonly metrics: Metrics;
   readonly projections: ProjectionEngine;
   readonly checks: readonly ReadinessCheck[];
+  readonly alerts?: readonly AlertSource[];
   readonly version: string;
   /** The SQL store's visibility horizon (absent on EventStoreDB, which has none). */
   readonly horizon?: { readonly probe: Pick<HorizonProbe, 'horizon'>; readonly degradedAfterSeconds: number };
@@ -65,6 +79,8 @@ const readySchema = z.object({
   degraded: z.boolean(),
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), error: z.string().optional(), ms: z.number() })),
   horizon: horizonSchema.optional(),
+  /** Features' alert thresholds (batch failure rate, backlog): a firing one degrades, never fails, readiness. */
+  alerts: z.array(z.object({ name: z.string(), firing: z.boolean(), value: z.number(), threshold: z.number() })),
   projections: z.array(projectionSchema),
 });
 
@@ -79,6 +95,12 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
     if (!deps.horizon) return undefined;
     const horizon = await deps.horizon.probe.horizon().catch(() => undefined);
     return horizon && { ...horizon, degraded: horizon.oldestTransactionSeconds > deps.horizon.degradedAfterSeconds };
+  }
+
+  /** A source that does not answer is left out (its own metrics and checks report why). */
+  async function readAlerts(): Promise<Alert[]> {
+    const lists = await Promise.all((deps.alerts ?? []).map((source) => source.alerts().catch(() => [] as readonly Alert[])));
+    return lists.flat();
   }
 
   routes.get(
@@ -113,18 +135,20 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
       },
     },
     async (_request, reply) => {
-      const [checks, statuses, horizon] = await Promise.all([
+      const [checks, statuses, horizon, alerts] = await Promise.all([
         Promise.all(deps.checks.map(runCheck)),
         deps.projections.status().catch(() => []),
         readHorizon(),
+        readAlerts(),
       ]);
       const projections = statuses.map(projectionView);
       // A lagging projection is reported, not fatal: it catches up. A failed one needs an operator.
       const ready = checks.every((c) => c.ok) && statuses.every((s) => s.state !== 'failed');
       // A held-back horizon degrades without failing readiness: every instance shares it, and taking them
       // all out of rotation would turn stale reads into no service at all.
-      const degraded = horizon?.degraded ?? false;
-      return reply.code(ready ? 200 : 503).send({ ready, degraded, checks, ...(horizon ? { horizon } : {}), projections });
+      // So does a firing alert: a failing batch says nothing about whether this instance can serve.
+      const degraded = (horizon?.degraded ?? false) || alerts.some((alert) => alert.firing);
+      return reply.code(ready ? 200 : 503).send({ ready, degraded, checks, ...(horizon ? { horizon } : {}), alerts, projections });
     },
   );
 
