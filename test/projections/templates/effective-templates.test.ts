@@ -8,25 +8,9 @@ import { recomputeEffective, splitBeforeHiding, withLinkedDescendants } from '..
 import { foldTemplateEvents } from '../../../src/projections/templates/template-fold.js';
 import type { TemplateFamilyEvent } from '../../../src/projections/templates/template-projection-events.js';
 import type { TemplateRow } from '../../../src/projections/templates/template-tables.js';
+import { templateContent } from '../../support/template-content.js';
 
-const content = (dynamicProperties: JsonObject, isPublic = false): TemplateContent => ({
-  name: 'T',
-  description: null,
-  categoryId: null,
-  templateType: 'base',
-  mergeStrategy: 'merge',
-  selectiveKeys: [],
-  defaultDuration: null,
-  defaultMaxParticipants: null,
-  defaultMinParticipants: null,
-  defaultPrice: null,
-  defaultSkillLevel: null,
-  dynamicProperties,
-  validationRules: {},
-  uiConfiguration: {},
-  tags: [],
-  isPublic,
-});
+const content = (dynamicProperties: JsonObject, isPublic = false): TemplateContent => templateContent({ dynamicProperties, isPublic });
 
 const at = { at: new Date('2026-11-01T00:00:00Z'), tenantId: 'a', userId: 'u', correlationId: null };
 const own = (templateId: string, revision: number, event: TemplateEvent): TemplateFamilyEvent => ({

@@ -12,26 +12,9 @@ import {
   type TemplateFamilyEvent,
 } from '../../../src/projections/templates/template-projection-events.js';
 import type { FavoriteRow, HistoryRow, TemplateRow, VersionRow } from '../../../src/projections/templates/template-tables.js';
+import { templateContent } from '../../support/template-content.js';
 
-const content = (name: string, overrides: Partial<TemplateContent> = {}): TemplateContent => ({
-  name,
-  description: null,
-  categoryId: null,
-  templateType: 'base',
-  mergeStrategy: 'merge',
-  selectiveKeys: [],
-  defaultDuration: null,
-  defaultMaxParticipants: null,
-  defaultMinParticipants: null,
-  defaultPrice: null,
-  defaultSkillLevel: null,
-  dynamicProperties: {},
-  validationRules: {},
-  uiConfiguration: {},
-  tags: [],
-  isPublic: false,
-  ...overrides,
-});
+const content = (name: string, overrides: Partial<TemplateContent> = {}): TemplateContent => templateContent({ name, ...overrides });
 
 const T0 = Date.parse('2026-11-01T08:00:00Z');
 const context = (minute: number, tenantId = 'a', userId = 'u'): EventContext => ({

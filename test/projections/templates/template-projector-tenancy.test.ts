@@ -12,25 +12,10 @@ import type { JsonObject } from '../../../src/domain/json.js';
 import { templateAsOf } from '../../../src/projections/templates/template-as-of.js';
 import type { TemplateContent } from '../../../src/domain/templates/index.js';
 import { templateProjector, type TemplateBatchEffect } from '../../../src/projections/templates/template-projector.js';
+import { templateContent } from '../../support/template-content.js';
 
-const content = (name: string, dynamicProperties: JsonObject, isPublic: boolean): TemplateContent => ({
-  name,
-  description: null,
-  categoryId: null,
-  templateType: 'base',
-  mergeStrategy: 'merge',
-  selectiveKeys: [],
-  defaultDuration: null,
-  defaultMaxParticipants: null,
-  defaultMinParticipants: null,
-  defaultPrice: null,
-  defaultSkillLevel: null,
-  dynamicProperties,
-  validationRules: {},
-  uiConfiguration: {},
-  tags: [],
-  isPublic,
-});
+const content = (name: string, dynamicProperties: JsonObject, isPublic: boolean): TemplateContent =>
+  templateContent({ name, dynamicProperties, isPublic });
 
 function eventLog() {
   let position = 0n;
