@@ -39,6 +39,7 @@ import type { JobWorker } from './processes/job-worker.js';
 import type { ProcessManager } from './processes/process-manager.js';
 import { createProcessRuntime, type ProcessRuntime } from './processes/process-runtime.js';
 import type { FeatureDeps } from './features/feature-module.js';
+import { createOrchestratorRegistry } from './adapters/orchestrator/registry.js';
 import { features } from './features/index.js';
 
 export const VERSION = '0.1.0';
@@ -135,7 +136,19 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   }
 
   const clock = overrides.clock ?? (() => new Date());
-  const featureDeps: FeatureDeps = { config, logger, metrics, db, eventStore, queue, cache, clock, commands: { eventStore, clock } };
+  const orchestrators = createOrchestratorRegistry(config);
+  const featureDeps: FeatureDeps = {
+    config,
+    logger,
+    metrics,
+    db,
+    eventStore,
+    queue,
+    cache,
+    clock,
+    orchestrators,
+    commands: { eventStore, clock },
+  };
   const parts = features.map((feature) => feature.create(featureDeps));
 
   const projections = createProjectionEngine({
@@ -240,6 +253,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await processes.stop();
       await Promise.all(stopWorkers.map((stop) => stop()));
       await queue.close();
+      await orchestrators.close();
       await projections.stop();
       await cache.close();
       await eventStore.close();

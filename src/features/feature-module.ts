@@ -11,6 +11,7 @@ import type { AlertSource, ReadinessCheck } from '../http/operations/index.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { JobQueue } from '../ports/job-queue.js';
 import type { Metrics } from '../ports/metrics.js';
+import type { OrchestratorRegistry } from '../ports/orchestrator.js';
 import type { ReadCache } from '../ports/read-cache.js';
 import type { SqlDatabase } from '../ports/sql-database.js';
 import type { JobWorker } from '../processes/job-worker.js';
@@ -28,6 +29,8 @@ export interface FeatureDeps {
   /** Cache-aside for read models; entries are invalidated by the feature's projector hooks. */
   readonly cache: ReadCache;
   readonly clock: () => Date;
+  /** Docker and Kubernetes, where configured (deployments). */
+  readonly orchestrators: OrchestratorRegistry;
   /** The event store and the clock: what every command handler needs. */
   readonly commands: CommandDeps;
 }
