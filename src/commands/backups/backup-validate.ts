@@ -66,6 +66,7 @@ export async function validateBackup(
   for (const [index, chunk] of manifest.chunks.entries()) {
     const field = `chunks[${index}]`;
     const issue = (message: string, code: string) => errors.push({ field, message: `${chunk.name}: ${message}`, code });
+    events += chunk.events;
     let stored: Buffer;
     try {
       stored = await readAll(await storage.get(chunkKey(manifest.backupId, chunk.name)));
@@ -79,7 +80,6 @@ export async function validateBackup(
       issue(`sha256 ${sha}, the manifest says ${chunk.sha256}`, 'chunk.sha256_mismatch');
       continue;
     }
-    events += chunk.events;
     if (!decrypts) continue;
     let lines: string[];
     try {
