@@ -69,6 +69,10 @@ const environmentSchema = z.object({
   BATCH_MAX_ITEMS: integer(1, 1_000_000, 100_000),
   /** Batches a tenant may start per minute. */
   BATCH_MAX_PER_MINUTE: integer(1, 1_000_000, 60),
+  /** Key-encryption key of secrets: 32 bytes as base64 or 64 hex digits. Unset: generated into DATA_DIR/secrets-key (0600). */
+  SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /** Earlier key-encryption keys, comma-separated, still accepted to unwrap until every secret is re-wrapped. */
+  SECRETS_KEY_PREVIOUS: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
