@@ -4,7 +4,8 @@
 import { environmentDecider, environmentStreamId, type EnvironmentSettings } from '../../domain/environments/index.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
 import { loadAggregate, type CommandContext, type CommandDeps } from '../handle-command.js';
-import { normalizeReservedValue, type ReservationRequest } from '../reservations.js';
+import { StreamNotFoundError } from '../../ports/event-store.js';
+import { RESERVATION_CLAIMED, normalizeReservedValue, reservationStreamId, type ReservationRequest } from '../reservations.js';
 
 export const ENVIRONMENT_NAME_SCOPE = 'environment.name';
 export const ENVIRONMENT_TARGET_SCOPE = 'environment.target';
@@ -53,4 +54,25 @@ export function environmentTargetClaim(
     field: 'target',
     stillHolds: (owner) => holds(deps, context.tenantId, owner, (s) => targetValue(s) === targetValue(settings)),
   };
+}
+
+/**
+ * Refuses, before anything is written, a value another owner visibly holds. Of two claims a command needs
+ * (name and target), the second one failing would otherwise leave the first's claim and release behind; a
+ * race past this check is still settled by `reserve`, and the claim given back.
+ */
+export async function assertUnclaimed(deps: CommandDeps, request: ReservationRequest): Promise<void> {
+  let holder: string | undefined;
+  try {
+    const [last] = await deps.eventStore.readStream(reservationStreamId(request.scope, request.tenantId, request.value), {
+      direction: 'backwards',
+      maxCount: 1,
+    });
+    holder = last?.type === RESERVATION_CLAIMED ? String(last.data.ownerStreamId) : undefined;
+  } catch (error) {
+    if (!(error instanceof StreamNotFoundError)) throw error;
+  }
+  if (holder === undefined || holder === request.ownerStreamId) return;
+  if (request.stillHolds && !(await request.stillHolds(holder))) return;
+  throw new RuleViolation(`${request.scope}.unique`, `"${request.value}" is already taken`, 'conflict', request.field);
 }

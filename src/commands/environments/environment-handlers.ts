@@ -24,7 +24,7 @@ import {
   type CommandResult,
 } from '../handle-command.js';
 import { claimRunGiveBack } from '../reservations.js';
-import { environmentNameClaim, environmentTargetClaim } from './environment-claims.js';
+import { assertUnclaimed, environmentNameClaim, environmentTargetClaim } from './environment-claims.js';
 
 export type EnvironmentCommandResult = CommandResult<EnvironmentState, EnvironmentEvent>;
 
@@ -104,10 +104,11 @@ export async function createEnvironment(
   // An existing stream needs no claim: the handler answers a retry, or refuses with environment.exists.
   const exists = (await load(deps, context, environmentId)).revision !== undefined;
   if (exists) return run(deps, context, { environmentId }, command);
-  return claimRunGiveBack(deps, { claim: environmentNameClaim(deps, context, environmentId, settings.name) }, () =>
-    claimRunGiveBack(deps, { claim: environmentTargetClaim(deps, context, environmentId, settings) }, () =>
-      run(deps, context, { environmentId }, command, true),
-    ),
+  const nameClaim = environmentNameClaim(deps, context, environmentId, settings.name);
+  const targetClaim = environmentTargetClaim(deps, context, environmentId, settings);
+  for (const claim of [nameClaim, targetClaim]) await assertUnclaimed(deps, claim);
+  return claimRunGiveBack(deps, { claim: nameClaim }, () =>
+    claimRunGiveBack(deps, { claim: targetClaim }, () => run(deps, context, { environmentId }, command, true)),
   );
 }
 
