@@ -245,3 +245,14 @@ describe('envelope keyring', () => {
     );
   });
 });
+
+describe('SECRETS_KEY settings', () => {
+  it('refuses a key that is not 32 bytes, naming the variable', async () => {
+    const { loadConfig, ConfigError } = await import('../../../src/config.js');
+    expect(() => loadConfig({ SECRETS_KEY: 'short' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SECRETS_KEY_PREVIOUS: `${randomBytes(32).toString('hex')},nope` })).toThrow(/SECRETS_KEY_PREVIOUS/);
+    expect(
+      loadConfig({ SECRETS_KEY: randomBytes(32).toString('base64'), SECRETS_KEY_PREVIOUS: randomBytes(32).toString('hex') }).SECRETS_KEY,
+    ).toBeDefined();
+  });
+});
