@@ -290,6 +290,8 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       });
       expect(template.statusCode).toBe(201);
       const { templateId } = template.json();
+      const duplicate = await call('POST', '/v1/config-templates', { body: { name: ' WEB ', configType: 'configmap', data: {} } });
+      expect(duplicate.json()).toMatchObject({ rule: 'config_template.name.unique', errors: [{ field: 'body.name' }] });
       const dry = await call('POST', `/v1/config-templates/${templateId}/render`, {
         body: { variables: { replicas: 3, host: 'a.example' }, dryRun: true },
       });
