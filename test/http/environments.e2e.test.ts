@@ -170,6 +170,12 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(again.statusCode).toBe(201);
       expect(again.json()).toEqual(first.json());
       expect(again.headers['idempotent-replay']).toBe('true');
+      // The same key with another request is refused; another tenant's same key is another command.
+      const reused = await call('POST', '/v1/environments', { body: { ...body, name: 'Other' }, headers });
+      expect(reused.statusCode).toBe(422);
+      const theirs = await call('POST', '/v1/environments', { key: otherKey, body, headers });
+      expect(theirs.statusCode).toBe(201);
+      expect(theirs.json().environmentId).not.toBe(first.json().environmentId);
       const { environmentId } = first.json();
       const deleted = await call('DELETE', `/v1/environments/${environmentId}?force=false`);
       expect(deleted.statusCode).toBe(200);
