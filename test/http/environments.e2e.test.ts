@@ -139,6 +139,18 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(await service.eventStore.headPosition()).toEqual(before);
     });
 
+    it('lets exactly one of several racing creates take a name', async () => {
+      const racers = await Promise.all(
+        [1, 2, 3, 4].map((i) =>
+          call('POST', '/v1/environments', { body: { name: 'Raced', type: 'testing', orchestrator: 'docker', target: `raced-${i}` } }),
+        ),
+      );
+      expect(racers.map((r) => r.statusCode).sort()).toEqual([201, 409, 409, 409]);
+      const winner = racers.find((r) => r.statusCode === 201)!.json();
+      const list = (await call('GET', `/v1/environments?q=raced&minPosition=${winner.position}`)).json();
+      expect(list.items.map((e: { environmentId: string }) => e.environmentId)).toEqual([winner.environmentId]);
+    });
+
     it('changes an environment with If-Match, refuses to move its target, and shows it asOf', async () => {
       const { environmentId } = await newEnvironment({ name: 'Patchy' });
       const beforeChange = new Date();
