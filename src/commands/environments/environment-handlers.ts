@@ -13,6 +13,7 @@ import {
   type EnvironmentSettings,
   type EnvironmentState,
 } from '../../domain/environments/index.js';
+import { WrongExpectedRevisionError } from '../../ports/event-store.js';
 import { normalizeReservedValue } from '../reservations.js';
 import {
   alreadyHandled,
@@ -112,7 +113,23 @@ export async function createEnvironment(
   );
 }
 
+/** Merges on the current settings; without If-Match, a concurrent change makes it merge again on the newer
+ * ones (at most three times) rather than overwrite that change or refuse. */
 export async function updateEnvironment(
+  deps: CommandDeps,
+  context: CommandContext,
+  input: EnvironmentTarget & { changes: EnvironmentChanges },
+): Promise<EnvironmentCommandResult> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await updateOnce(deps, context, input);
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError) || input.expectedRevision !== undefined || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function updateOnce(
   deps: CommandDeps,
   context: CommandContext,
   input: EnvironmentTarget & { changes: EnvironmentChanges },

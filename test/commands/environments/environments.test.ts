@@ -271,3 +271,28 @@ describe('environment and config commands on PGlite', () => {
     ).toMatchObject({ rule: 'config.name.unique', field: 'name' });
   });
 });
+
+describe('concurrent environment changes without If-Match', () => {
+  it('merges each change on the other instead of losing one', async () => {
+    const opened = await openPgliteStore();
+    try {
+      const deps = { eventStore: opened.store, clock: () => new Date(), runningDeployments: async () => 0 };
+      const ctx = () => contextFor({ tenantId: 'race' });
+      const environmentId = randomUUID();
+      await createEnvironment(deps, ctx(), { environmentId, settings: settings() });
+      await Promise.all([
+        updateEnvironment(deps, ctx(), { environmentId, changes: { quotas: { cpuMillis: 1000 } } }),
+        updateEnvironment(deps, ctx(), { environmentId, changes: { flags: { backup: true } } }),
+        updateEnvironment(deps, ctx(), { environmentId, changes: { networking: { dns: 'internal.example' } } }),
+      ]);
+      const events = await opened.store.readStream(`environment-${environmentId}`);
+      expect(events.at(-1)!.data.settings).toMatchObject({
+        quotas: { cpuMillis: 1000, maxReplicasPerService: 5 },
+        flags: { backup: true },
+        networking: { dns: 'internal.example' },
+      });
+    } finally {
+      await opened.close();
+    }
+  });
+});
