@@ -115,7 +115,9 @@ describe.skipIf(!postgres.url)('a backup worker process killed mid-backup (Postg
     const child = spawn(
       process.execPath,
       [
-        join(process.cwd(), 'node_modules/tsx/dist/cli.mjs'),
+        // One process (tsx as a loader, not its CLI, which runs the script in a child that SIGKILL would miss).
+        '--import',
+        'tsx',
         join(import.meta.dirname, 'fixtures/backup-child.ts'),
         stack.databaseUrl!,
         join(stack.dataDir, 'backups'),
@@ -133,6 +135,10 @@ describe.skipIf(!postgres.url)('a backup worker process killed mid-backup (Postg
     child.kill('SIGKILL');
     expect(await exited).toBeNull();
     expect(output).not.toContain('finished');
+    // Nothing runs on after the kill: the count of recorded chunks stays put.
+    const afterKill = await chunksRecorded();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await chunksRecorded()).toBe(afterKill);
 
     const before = (await loadBackup(stack.runner().commands, 'acme', backupId)).state;
     expect(before.status).toBe('running');
