@@ -199,7 +199,9 @@ export function createDockerOrchestrator(options: DockerOrchestratorOptions): Or
           detail: `${version.Components?.[0]?.Name ?? 'Docker Engine'} ${version.Version}, API ${version.ApiVersion}`,
         };
       } catch (error) {
-        return { kind: 'docker', configured: true, reachable: false, detail: `DOCKER_HOST=${options.dockerHost}: ${messageOf(error)}` };
+        // The error's code, not its message: a tenant reading GET /v1/orchestrators is not told internal addresses.
+        const code = (error as { code?: string; statusCode?: number }).code ?? (error as { statusCode?: number }).statusCode ?? 'error';
+        return { kind: 'docker', configured: true, reachable: false, detail: `the Docker engine at DOCKER_HOST does not answer (${code})` };
       }
     },
     ensureEnvironment: guarded(async (environment: EnvironmentTarget) => ensureNetwork(docker, environment)),
