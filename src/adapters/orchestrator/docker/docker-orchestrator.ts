@@ -76,7 +76,10 @@ export function createDockerOrchestrator(options: DockerOrchestratorOptions): Or
     }
     for (const volume of service.volumes) {
       if ((volume.kind === 'configmap' || volume.kind === 'secret') && volume.files) {
-        await container.putArchive(tarOf(volume.files, { mode: volume.kind === 'secret' ? 0o600 : 0o644 }), { path: volume.mountPath });
+        // Readable by the user the container runs as (non-root when the environment asks), by no one else for secrets.
+        const [uid, gid] = (user ?? '0:0').split(':').map(Number);
+        const tar = tarOf(volume.files, { mode: volume.kind === 'secret' ? 0o600 : 0o644, uid: uid ?? 0, gid: gid ?? uid ?? 0 });
+        await container.putArchive(tar, { path: volume.mountPath });
       }
     }
     return container;

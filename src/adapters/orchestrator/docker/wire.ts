@@ -1,8 +1,11 @@
 // Pure byte formats Docker's API speaks: a tar archive (to put config and secret files into a volume) and the
 // multiplexed stdout/stderr stream of logs and exec (8-byte frame headers) when the container has no TTY.
 
-/** A ustar archive of flat files (names without directories), each mode 0644 (0600 for `secret`). */
-export function tarOf(files: Readonly<Record<string, string>>, options: { mode?: number; mtime?: number } = {}): Buffer {
+/** A ustar archive of flat files (names without directories), owned by uid/gid (default root), mode 0644 by default. */
+export function tarOf(
+  files: Readonly<Record<string, string>>,
+  options: { mode?: number; mtime?: number; uid?: number; gid?: number } = {},
+): Buffer {
   const mode = (options.mode ?? 0o644).toString(8).padStart(7, '0');
   const mtime = Math.floor((options.mtime ?? 0) / 1000)
     .toString(8)
@@ -16,8 +19,8 @@ export function tarOf(files: Readonly<Record<string, string>>, options: { mode?:
     const header = Buffer.alloc(512);
     header.write(name, 0, 'utf8');
     header.write(`${mode}\0`, 100);
-    header.write('0000000\0', 108);
-    header.write('0000000\0', 116);
+    header.write(`${(options.uid ?? 0).toString(8).padStart(7, '0')}\0`, 108);
+    header.write(`${(options.gid ?? 0).toString(8).padStart(7, '0')}\0`, 116);
     header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
     header.write(`${mtime}\0`, 136);
     header.write('        ', 148);
