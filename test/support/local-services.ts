@@ -168,15 +168,34 @@ export async function startDocker(): Promise<Service> {
         try {
           execFileSync(podman, [...podmanArgs(dir), ...args], { env, stdio: 'pipe', timeout: 60_000 });
         } catch {
-          // Best effort: the reset below removes what is left.
+          // Best effort: what outlives it is deleted through runc below.
         }
       };
       // Containers and networks first: a network's bridge and firewall rules live in the host, not in `dir`.
       run('rm', '--all', '--force', '--time', '0');
       run('network', 'prune', '--force');
       child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+      deleteContainersUnder(dir);
       run('system', 'reset', '--force');
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Containers of this run that outlived `podman rm` (their processes are runc's, not the service's). */
+function deleteContainersUnder(dir: string): void {
+  try {
+    const listed = JSON.parse(execFileSync('runc', ['list', '--format', 'json'], { encoding: 'utf8', timeout: 10_000 }) || '[]') as
+      { id: string; bundle: string }[] | null;
+    for (const container of (listed ?? []).filter((c) => c.bundle.startsWith(`${dir}/`))) {
+      try {
+        execFileSync('runc', ['delete', '--force', container.id], { stdio: 'pipe', timeout: 10_000 });
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  } catch {
+    // No runc on PATH: nothing of this run went through it.
+  }
 }
