@@ -3,6 +3,13 @@ import { categoriesFeature } from './categories.js';
 import type { FeatureModule } from './feature-module.js';
 import { templatesFeature } from './templates.js';
 import { batchesFeature } from './batches.js';
+import { environmentsFeature } from './environments.js';
 import { orchestratorsFeature } from './orchestrators.js';
 
-export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature, orchestratorsFeature];
+export const features: readonly FeatureModule[] = [
+  categoriesFeature,
+  templatesFeature,
+  batchesFeature,
+  environmentsFeature,
+  orchestratorsFeature,
+];
