@@ -94,7 +94,7 @@ describe('GET /v1/orchestrators', () => {
       expect(status).toBe(200);
       expect(body).toMatchObject({
         orchestrators: [
-          { kind: 'docker', configured: true, reachable: true, detail: expect.stringMatching(/API/) },
+          { kind: 'docker', configured: true, reachable: true, detail: expect.stringMatching(/Docker Engine API|API 1\./) },
           { kind: 'kubernetes' },
         ],
       });
