@@ -109,6 +109,10 @@ const environmentSchema = z.object({
   S3_SSE_KMS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
   /** Events per backup chunk. */
   BACKUP_CHUNK_EVENTS: integer(100, 1_000_000, 50_000),
+  /** Docker Engine API the Docker orchestrator drives (`unix:///var/run/docker.sock`, `tcp://host:2375`); unset: no Docker. */
+  DOCKER_HOST: optionalUrl(['unix', 'tcp']),
+  /** Path of a kubeconfig file for the Kubernetes orchestrator (its current context); unset: no Kubernetes. */
+  KUBECONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
