@@ -69,6 +69,9 @@ const environmentSchema = z.object({
   BATCH_MAX_ITEMS: integer(1, 1_000_000, 100_000),
   /** Batches a tenant may start per minute. */
   BATCH_MAX_PER_MINUTE: integer(1, 1_000_000, 60),
+  /** `all`: one process does everything; `api`: HTTP, projections and process managers, no job workers;
+   * `workers`: only the job workers (no HTTP listener, projections or process managers), to scale them out. */
+  SERVICE_ROLE: z.preprocess(emptyAsUndefined, z.enum(['all', 'api', 'workers']).default('all')),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
