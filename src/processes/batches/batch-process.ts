@@ -31,12 +31,14 @@ export const BATCH_ITEMS_QUEUE = 'batch-items';
 /** Chunks of one batch queued at a time (see the top). */
 export const CHUNKS_IN_FLIGHT = 2;
 /**
- * A chunk's outcomes are appended together: at the end of the chunk, and meanwhile whenever this much time
- * has passed since the last append (so progress moves and a cancel is noticed within it) or this many are
- * waiting. One append per item outcome cost an append, a progress event and a control job each.
+ * A chunk's outcomes are appended together: at the end of the chunk, and meanwhile once at least
+ * OUTCOMES_PER_APPEND.min are waiting and OUTCOME_FLUSH_MS have passed since the last append (so progress
+ * moves and a cancel is noticed), or OUTCOMES_PER_APPEND.max are waiting. Each append costs an append, a
+ * progress event and a control job: few, large ones when items are fast, never more than one per `min`
+ * items when they are slow.
  */
 export const OUTCOME_FLUSH_MS = 250;
-const OUTCOMES_PER_APPEND = 1000;
+const OUTCOMES_PER_APPEND = { min: 25, max: 1000 };
 
 export const batchProcessManager: ProcessManager = {
   name: BATCH_PROCESS,
@@ -243,7 +245,8 @@ export function batchItemsWorker(
         observer?.itemFinished(outcome.outcome, (performance.now() - started) / 1000);
         if (outcome.outcome === 'failed' && outcome.retryable && job.attempt < maxAttempts) pendingRetry = true;
         buffer.push({ ...outcome, attempt: job.attempt } as ItemOutcomeReport);
-        if (buffer.length >= OUTCOMES_PER_APPEND || performance.now() - lastAppend >= OUTCOME_FLUSH_MS) await append();
+        const due = buffer.length >= OUTCOMES_PER_APPEND.min && performance.now() - lastAppend >= OUTCOME_FLUSH_MS;
+        if (due || buffer.length >= OUTCOMES_PER_APPEND.max) await append();
         // Let the event loop breathe between items: on the embedded database every query resolves on this
         // thread, and a chunk of items would otherwise hold off HTTP requests and timers until it ends.
         await new Promise((resolve) => setImmediate(resolve));
