@@ -105,12 +105,24 @@ const workerContext = (tenantId: string, batchId: string, commandId: string): Co
   correlationId: batchId,
 });
 
+/**
+ * Per batch and round, the first chunk that may still hold a queued item: within a round a chunk whose
+ * items all have an outcome never gets a queued one again, so the count below does not rescan the done
+ * chunks of a 100,000-item batch on every advance.
+ */
+const firstOpenChunk = new Map<string, number>();
+
 /** Chunks of the current round enqueued and still holding a queued item. */
 function chunksInFlight(state: LiveBatchState): number {
+  const key = `${state.batchId}:${state.round}`;
+  const holdsQueued = (chunk: number) => (state.chunks[chunk] ?? []).some((index) => itemAt(state.items, index)?.status === 'queued');
+  let first = Math.min(firstOpenChunk.get(key) ?? 0, state.chunksEnqueued);
+  while (first < state.chunksEnqueued && !holdsQueued(first)) first++;
+  firstOpenChunk.delete(key); // re-inserted last: the map's order is the eviction order
+  firstOpenChunk.set(key, first);
+  if (firstOpenChunk.size > 1024) firstOpenChunk.delete(firstOpenChunk.keys().next().value!);
   let inFlight = 0;
-  for (let chunk = 0; chunk < state.chunksEnqueued; chunk++) {
-    if ((state.chunks[chunk] ?? []).some((index) => itemAt(state.items, index)?.status === 'queued')) inFlight++;
-  }
+  for (let chunk = first; chunk < state.chunksEnqueued; chunk++) if (holdsQueued(chunk)) inFlight++;
   return inFlight;
 }
 
