@@ -105,7 +105,7 @@ async function runBatch(
   const config = loadConfig({ ...env, SERVICE_ROLE: options.workerProcesses > 0 ? 'api' : 'all' });
   const service = await startService(config, pino({ level: 'silent' }), { defaultMetrics: false });
   const children: ChildProcess[] = [];
-  const samples: { rss: number; workersRss: number }[] = [];
+  const samples: { rss: number; heap: number; workersRss: number }[] = [];
   let sampler: NodeJS.Timeout | undefined;
   try {
     for (let i = 0; i < options.workerProcesses; i++) children.push(await startWorkerProcess(env));
@@ -114,10 +114,11 @@ async function runBatch(
     const headers = { authorization: `Bearer ${apiKey}` };
     const items = Array.from({ length: options.items }, (_, i) => ({ templateId: randomUUID(), name: `Bench ${i}`, templateType: 'base' }));
     global.gc?.();
-    const rssBefore = process.memoryUsage().rss;
+    const { rss: rssBefore, heapUsed: heapBefore } = process.memoryUsage();
     const sample = () =>
       samples.push({
         rss: process.memoryUsage().rss,
+        heap: process.memoryUsage().heapUsed,
         workersRss: children.reduce((sum, child) => sum + procStats(child.pid!).rss, 0),
       });
     sampler = setInterval(sample, options.sampleMs);
@@ -146,6 +147,8 @@ async function runBatch(
     const cpu = process.cpuUsage(cpuBefore);
     const workerCpuMs = children.reduce((sum, child, i) => sum + procStats(child.pid!).cpuMs - childCpuBefore[i]!, 0);
     const quarter = Math.max(1, Math.floor(samples.length / 4));
+    global.gc?.();
+    const heapAfterGc = process.memoryUsage().heapUsed;
     const peak = (key: 'rss' | 'workersRss') => mb(Math.max(...samples.map((s) => s[key])));
     return {
       items: options.items,
@@ -166,6 +169,12 @@ async function runBatch(
       ...(children.length > 0 ? { workerProcessesPeakRssMb: peak('workersRss') } : {}),
       rssFirstQuarterMb: mb(avg(samples.slice(0, quarter).map((s) => s.rss))),
       rssLastQuarterMb: mb(avg(samples.slice(-quarter).map((s) => s.rss))),
+      heapFirstQuarterMb: mb(avg(samples.slice(0, quarter).map((s) => s.heap))),
+      heapLastQuarterMb: mb(avg(samples.slice(-quarter).map((s) => s.heap))),
+      // What the finished batch leaves on the heap after a full collection (the workers keep the folded
+      // state of the last batches they ran: see batch-stream-cache.ts).
+      heapBeforeMb: mb(heapBefore),
+      heapAfterGcMb: mb(heapAfterGc),
     };
   } finally {
     clearInterval(sampler);
@@ -181,19 +190,23 @@ export async function benchBatches(
 ) {
   const log = options.log ?? (() => undefined);
   const shape = { chunkSize: options.chunkSize ?? 500, concurrency: options.concurrency ?? 32 };
-  log(`batches: ${options.items} items, workers in the API process`);
-  const inProcess = await runBatch(serverUrl, options.redisUrl, { ...shape, items: options.items, workerProcesses: 0, sampleMs: 50 });
+  // BENCH_BATCH_ITEMS=0 measures only the large batch.
+  let inProcess;
   const workerProcesses = [];
-  for (const count of [1, 2]) {
-    log(`batches: ${options.items} items, ${count} worker process(es)`);
-    workerProcesses.push(
-      await runBatch(serverUrl, options.redisUrl, { ...shape, items: options.items, workerProcesses: count, sampleMs: 50 }),
-    );
+  if (options.items > 0) {
+    log(`batches: ${options.items} items, workers in the API process`);
+    inProcess = await runBatch(serverUrl, options.redisUrl, { ...shape, items: options.items, workerProcesses: 0, sampleMs: 50 });
+    for (const count of [1, 2]) {
+      log(`batches: ${options.items} items, ${count} worker process(es)`);
+      workerProcesses.push(
+        await runBatch(serverUrl, options.redisUrl, { ...shape, items: options.items, workerProcesses: count, sampleMs: 50 }),
+      );
+    }
   }
   const large =
     options.largeItems > 0
       ? (log(`batches: ${options.largeItems} items, memory sampled`),
         await runBatch(serverUrl, options.redisUrl, { ...shape, items: options.largeItems, workerProcesses: 0, sampleMs: 250 }))
       : undefined;
-  return { options: shape, inProcess, workerProcesses, ...(large ? { large } : {}) };
+  return { options: shape, ...(inProcess ? { inProcess, workerProcesses } : {}), ...(large ? { large } : {}) };
 }
