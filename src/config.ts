@@ -74,6 +74,9 @@ const environmentSchema = z.object({
   BATCH_MAX_ITEMS: integer(1, 1_000_000, 100_000),
   /** Batches a tenant may start per minute. */
   BATCH_MAX_PER_MINUTE: integer(1, 1_000_000, 60),
+  /** `all`: one process does everything; `api`: HTTP, projections and process managers, no job workers;
+   * `workers`: only the job workers (no HTTP listener, projections or process managers), to scale them out. */
+  SERVICE_ROLE: z.preprocess(emptyAsUndefined, z.enum(['all', 'api', 'workers']).default('all')),
   /** Key-encryption key of secrets: 32 bytes as base64 or 64 hex digits. Unset: generated into DATA_DIR/secrets-key (0600). */
   SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().refine(isKey, KEY_MESSAGE).optional()),
   /** Earlier key-encryption keys, comma-separated, still accepted to unwrap until every secret is re-wrapped. */
