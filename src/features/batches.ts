@@ -15,6 +15,7 @@ import {
 } from '../processes/batches/batch-process.js';
 import { batchProjector } from '../projections/batches/batch-projector.js';
 import { batchSnapshotReads } from '../projections/batches/batch-snapshot-reads.js';
+import { templateProjectionCatchUp } from '../projections/templates/template-catch-up.js';
 import { batchMetrics } from './batch-metrics.js';
 import { featureRoutes, type FeatureDeps, type FeatureModule } from './feature-module.js';
 import { templateCommandDeps } from './templates.js';
@@ -23,7 +24,7 @@ export function batchCommandDeps(deps: FeatureDeps, streams: BatchStreamCache): 
   return {
     ...deps.commands,
     streams,
-    reads: batchSnapshotReads(deps.db.kysely),
+    reads: batchSnapshotReads(deps.db.kysely, templateProjectionCatchUp(deps.db, deps.eventStore)),
     limits: {
       maxItems: deps.config.BATCH_MAX_ITEMS,
       maxTemplatesPerTenant: deps.config.TEMPLATE_MAX_PER_TENANT,

@@ -3,6 +3,7 @@
 import type { TemplateCommandDeps } from '../commands/templates/index.js';
 import { templateRoutes } from '../http/templates/index.js';
 import { templateCacheInvalidation } from '../projections/templates/template-cache-tags.js';
+import { activeChildReads, templateProjectionCatchUp } from '../projections/templates/template-catch-up.js';
 import { templateProjector } from '../projections/templates/template-projector.js';
 import { templateSubtreeDepth } from '../projections/templates/template-queries.js';
 import { tenantTemplateCounter } from '../projections/templates/tenant-template-counter.js';
@@ -14,6 +15,7 @@ export function templateCommandDeps(deps: FeatureDeps): TemplateCommandDeps {
     limits: { maxTemplatesPerTenant: deps.config.TEMPLATE_MAX_PER_TENANT },
     countTemplates: tenantTemplateCounter(deps.db),
     subtreeDepth: (templateId) => templateSubtreeDepth(deps.db.kysely, templateId),
+    activeChildIds: activeChildReads(deps.db, templateProjectionCatchUp(deps.db, deps.eventStore)),
   };
 }
 
