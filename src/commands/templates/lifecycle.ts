@@ -116,7 +116,11 @@ export async function deleteTemplate(
 }
 
 /** Brings a deleted template back in the status it had; a template that held a name takes it again (if free). */
-export async function undeleteTemplate(deps: TemplateCommandDeps, context: CommandContext, input: TemplateTarget): Promise<TemplateCommandResult> {
+export async function undeleteTemplate(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  input: TemplateTarget,
+): Promise<TemplateCommandResult> {
   const before = await loadTemplate(deps, context, input.templateId);
   const authorize = (state: TemplateState) => assertTenantMayUndelete(state, context.tenantId);
   const run = () => runTemplateCommand(deps, context, input, { type: 'UndeleteTemplate', data: {} }, authorize);

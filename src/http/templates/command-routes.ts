@@ -186,7 +186,7 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
       const t = target(request, request.params.templateId);
       const result = await deleteTemplate(deps.commands, commandContextOf(request), t);
       commandAccepted(reply, result);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 

@@ -1,9 +1,11 @@
 // Reads that enforce a rule (a delete's children, a batch's conflict snapshot) must not miss what the
 // store already holds because the template projection trails it. They first wait, bounded, until the
 // projection's checkpoint reaches the store's head as it is when the rule is checked: every event
-// committed before then is in the read model. A projection that cannot catch up in time is a
+// committed before then is in the read model. The head is the newest position the store acknowledged to a
+// writer, not the visible one: on the SQL store an open transaction elsewhere keeps the visible head
+// below events already committed (see postgres-horizon.ts), and those are exactly the ones a rule must see. A projection that cannot catch up in time is a
 // ProjectionTimeoutError (503, retry), never a decision on stale rows.
-import { comparePositions, type EventStore } from '../../ports/event-store.js';
+import { comparePositions, START, type Position } from '../../ports/event-store.js';
 import type { SqlDatabase } from '../../ports/sql-database.js';
 import { readCheckpoint } from '../../subscriptions/checkpoints.js';
 import { ProjectionTimeoutError } from '../projector.js';
@@ -21,11 +23,11 @@ export interface CatchUpOptions {
 /** Waits until the template read model holds every event the store holds now. */
 export function templateProjectionCatchUp(
   db: SqlDatabase,
-  eventStore: Pick<EventStore, 'headPosition'>,
+  acknowledgedHead: () => Promise<Position | undefined>,
   { timeoutMs = 5000, pollMs = 10 }: CatchUpOptions = {},
 ): () => Promise<void> {
   return async () => {
-    const head = await eventStore.headPosition();
+    const head = (await acknowledgedHead()) ?? START;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (comparePositions(await readCheckpoint(db, TEMPLATE_PROJECTION), head) >= 0) return;

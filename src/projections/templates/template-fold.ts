@@ -11,7 +11,14 @@ import type {
 } from '../../domain/templates/index.js';
 import { inheritEffective, tagKey } from '../../domain/templates/index.js';
 import type { EventContext, TemplateFamilyEvent, TemplateOwnEvent } from './template-projection-events.js';
-import { DELETED_STATUS, type FavoriteRow, type HistoryRow, type TemplateRow, type UsageDayRow, type VersionRow } from './template-tables.js';
+import {
+  DELETED_STATUS,
+  type FavoriteRow,
+  type HistoryRow,
+  type TemplateRow,
+  type UsageDayRow,
+  type VersionRow,
+} from './template-tables.js';
 
 /** The last favorite event of a batch for one (tenant, user, template). */
 export interface FavoriteChange {
