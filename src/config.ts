@@ -69,6 +69,8 @@ const environmentSchema = z.object({
   BATCH_MAX_ITEMS: integer(1, 1_000_000, 100_000),
   /** Batches a tenant may start per minute. */
   BATCH_MAX_PER_MINUTE: integer(1, 1_000_000, 60),
+  /** With Redis: how often unfinished batches get back jobs Redis lost (batch-requeue.ts). */
+  BATCH_REQUEUE_INTERVAL_MS: integer(100, 3_600_000, 10_000),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
