@@ -22,7 +22,7 @@ export function templateCommandDeps(deps: FeatureDeps): TemplateCommandDeps {
     limits: { maxTemplatesPerTenant: deps.config.TEMPLATE_MAX_PER_TENANT },
     countTemplates: tenantTemplateCounter(deps.db),
     subtreeDepth: (templateId) => templateSubtreeDepth(deps.db.kysely, templateId),
-    activeChildIds: activeChildReads(deps.db, templateReadModelCatchUp(deps)),
+    activeChildren: activeChildReads(deps.db, templateReadModelCatchUp(deps)),
   };
 }
 

@@ -137,6 +137,20 @@ function suite(label: string, environment: () => Promise<Record<string, string>>
       expect((await call('DELETE', '/v1/templates/not-a-uuid')).statusCode).toBe(400);
     });
 
+    it('counts another tenant’s child under a public template without naming it', async () => {
+      const shared = await create({ name: unique('Shared parent'), isPublic: true });
+      const foreign = await call('POST', '/v1/templates', {
+        key: keyB,
+        body: { name: unique('Foreign child'), templateType: 'base', parentTemplateId: shared.templateId },
+      });
+      expect(foreign.statusCode, foreign.body).toBe(201);
+      const refused = await call('DELETE', `/v1/templates/${shared.templateId}`);
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json().rule).toBe('template.delete.active_children');
+      expect(refused.body).toContain('1 of other tenants');
+      expect(refused.body).not.toContain(foreign.json().templateId);
+    });
+
     it('refuses while children that are not archived inherit from it, even ones the read model has not projected yet', async () => {
       for (let round = 0; round < 5; round++) {
         const parent = await create({ name: unique('Parent') });

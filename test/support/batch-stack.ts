@@ -79,7 +79,7 @@ export async function createBatchStack(
     limits: { maxTemplatesPerTenant: options.maxTemplatesPerTenant ?? 10_000 },
     countTemplates: (tenantId) => countTenantTemplates(db.kysely, tenantId),
     subtreeDepth: (templateId) => templateSubtreeDepth(db.kysely, templateId),
-    activeChildIds: activeChildReads(db, templateProjectionCatchUp(db, postgresHorizon(db).acknowledgedHead)),
+    activeChildren: activeChildReads(db, templateProjectionCatchUp(db, postgresHorizon(db).acknowledgedHead)),
   };
   const streams = batchWorkerCache({ eventStore, clock });
   const batches: BatchCommandDeps = {

@@ -16,8 +16,8 @@ export interface BatchSnapshotReads {
   /** Resolves once the read models below hold every event the store holds now (bounded; throws when
    * they cannot catch up in time): conflicts are never decided on rows that trail the store. */
   catchUp(): Promise<void>;
-  /** Direct children of each template (any tenant), with their status. */
-  children(templateIds: readonly string[]): Promise<Map<string, { templateId: string; status: TemplateStatus }[]>>;
+  /** Direct children of each template (any tenant), with their status and owner. */
+  children(templateIds: readonly string[]): Promise<Map<string, { templateId: string; status: TemplateStatus; ownerTenantId: string }[]>>;
   /** Every descendant of each template, any depth. */
   descendants(templateIds: readonly string[]): Promise<Map<string, string[]>>;
   /** Levels of the subtree counting the template itself (1 for a leaf). */

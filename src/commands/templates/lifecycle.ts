@@ -103,11 +103,16 @@ export async function deleteTemplate(
   if (alreadyHandled(before, context)) return run();
   assertTenantMayChange(before.state, context.tenantId);
   assertExpectedRevision(templateStreamId(input.templateId), input.expectedRevision, before);
-  const children = input.checkChildren === false ? [] : await deps.activeChildIds(input.templateId);
+  const children = input.checkChildren === false ? [] : await deps.activeChildren(input.templateId);
   if (children.length > 0) {
+    // Children of other tenants (under a public template) are counted, never named.
+    const own = children.filter((child) => child.tenantId === context.tenantId).map((child) => child.templateId);
+    const others = children.length - own.length;
     throw new RuleViolation(
       'template.delete.active_children',
-      `${children.length} child template(s) that are not archived inherit from this template: ${children.slice(0, 20).join(', ')}`,
+      `${children.length} child template(s) that are not archived inherit from this template` +
+        (own.length > 0 ? `: ${own.slice(0, 20).join(', ')}` : '') +
+        (others > 0 ? ` (${others} of other tenants)` : ''),
       'conflict',
     );
   }

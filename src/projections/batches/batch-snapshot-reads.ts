@@ -22,11 +22,11 @@ export function batchSnapshotReads(db: AnyDb, catchUp: () => Promise<void>) {
   return {
     catchUp,
     async children(templateIds: readonly string[]) {
-      const result = new Map<string, { templateId: string; status: TemplateStatus }[]>();
+      const result = new Map<string, { templateId: string; status: TemplateStatus; ownerTenantId: string }[]>();
       for (const ids of chunked(templateIds, IDS_PER_QUERY)) {
         const rows = await templates()
           .selectFrom('templates')
-          .select(['template_id', 'parent_template_id', 'status'])
+          .select(['template_id', 'parent_template_id', 'status', 'tenant_id'])
           .where('parent_template_id', 'in', ids)
           .where('status', '<>', DELETED_STATUS)
           .execute();
@@ -37,6 +37,7 @@ export function batchSnapshotReads(db: AnyDb, catchUp: () => Promise<void>) {
             {
               templateId: row.template_id,
               status: row.status as TemplateStatus,
+              ownerTenantId: row.tenant_id,
             },
           ]);
         }

@@ -37,18 +37,21 @@ export function templateProjectionCatchUp(
   };
 }
 
-/** Direct children neither archived nor deleted, once the read model has caught up with the store. */
-export function activeChildReads(db: SqlDatabase, catchUp: () => Promise<void>): (templateId: string) => Promise<string[]> {
+/** Direct children (any tenant) neither archived nor deleted, once the read model has caught up with the store. */
+export function activeChildReads(
+  db: SqlDatabase,
+  catchUp: () => Promise<void>,
+): (templateId: string) => Promise<{ templateId: string; tenantId: string }[]> {
   return async (templateId) => {
     await catchUp();
     const rows = await (db.kysely as Kysely<TemplateTables>)
       .withSchema(liveSchema('templates'))
       .selectFrom('templates')
-      .select('template_id')
+      .select(['template_id', 'tenant_id'])
       .where('parent_template_id', '=', templateId.toLowerCase())
       .where('status', 'not in', ['archived', DELETED_STATUS])
       .orderBy('template_id')
       .execute();
-    return rows.map((row) => row.template_id);
+    return rows.map((row) => ({ templateId: row.template_id, tenantId: row.tenant_id }));
   };
 }

@@ -80,8 +80,8 @@ describe('Batch conflict detection', () => {
   describe('dependency', () => {
     const parent = template(1, {
       children: [
-        { templateId: uuid(2), status: 'active' },
-        { templateId: uuid(3), status: 'archived' },
+        { templateId: uuid(2), status: 'active', ownerTenantId: TENANT },
+        { templateId: uuid(3), status: 'archived', ownerTenantId: TENANT },
       ],
       descendantIds: [uuid(2), uuid(3)],
       subtreeDepth: 2,
@@ -102,6 +102,22 @@ describe('Batch conflict detection', () => {
       expect(archive.decisions[0]?.run).toBe(true);
       const remove = report({ operation: 'delete', items: [{ templateId: uuid(1) }] }, snapshot([parent, child]), 'override');
       expect(remove.decisions[0]).toMatchObject({ run: false, resolution: 'skipped' });
+    });
+
+    it('counts other tenants’ children under a public template without naming them', () => {
+      const shared = template(1, {
+        isPublic: true,
+        children: [
+          { templateId: uuid(2), status: 'active', ownerTenantId: TENANT },
+          { templateId: uuid(9), status: 'draft', ownerTenantId: 'globex' },
+        ],
+      });
+      const [conflict] = report({ operation: 'delete', items: [{ templateId: uuid(1) }] }, snapshot([shared, child])).conflicts;
+      expect(conflict).toMatchObject({
+        relatedTemplateIds: [uuid(2)],
+        message: '2 active child template(s) would be orphaned (1 of other tenants)',
+      });
+      expect(JSON.stringify(conflict)).not.toContain(uuid(9));
     });
 
     it('does not count children the same batch archives', () => {
