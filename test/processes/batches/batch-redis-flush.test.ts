@@ -89,7 +89,7 @@ async function batchSurvives(loseData: Loss, options: { scheduled?: boolean; whi
           options: {
             chunkSize: 10,
             concurrency: 2,
-            ...(options.scheduled ? { scheduledAt: new Date(Date.now() + 2500).toISOString() } : {}),
+            ...(options.scheduled ? { scheduledAt: new Date(Date.now() + 8000).toISOString() } : {}),
           },
         },
       });
@@ -103,8 +103,10 @@ async function batchSurvives(loseData: Loss, options: { scheduled?: boolean; whi
     const deadline = Date.now() + 60_000;
     if (options.scheduled) {
       // The loss strikes once the three delayed 'begin' jobs are in Redis, before they are due.
-      while ((await service.queue.counts('batch-control')).delayed < 3 && Date.now() < deadline)
+      const soon = Date.now() + 6000; // before the batches are due
+      while ((await service.queue.counts('batch-control')).delayed < 3 && Date.now() < soon)
         await new Promise((resolve) => setTimeout(resolve, 20));
+      expect((await service.queue.counts('batch-control')).delayed).toBe(3);
     } else {
       while ((await created()) < 40 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       // Chunk jobs waiting in Redis (not yet taken by a worker) are the ones a loss really takes away.
