@@ -18,6 +18,11 @@ const optionalUrl = (protocols: readonly string[]) =>
 const integer = (min: number, max: number, fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
 
+/** A key-encryption key: 32 bytes as 64 hex digits or as base64. */
+const isKey = (text: string) =>
+  /^[0-9a-fA-F]{64}$/.test(text.trim()) || (/^[A-Za-z0-9+/]{43}=$/.test(text.trim()) && Buffer.from(text.trim(), 'base64').length === 32);
+const KEY_MESSAGE = { message: 'must be 32 bytes as 64 hex digits or base64' };
+
 const environmentSchema = z.object({
   PORT: integer(0, 65535, 3000),
   HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
@@ -71,6 +76,41 @@ const environmentSchema = z.object({
   BATCH_MAX_PER_MINUTE: integer(1, 1_000_000, 60),
   /** With Redis: how often unfinished batches get back jobs Redis lost (batch-requeue.ts). */
   BATCH_REQUEUE_INTERVAL_MS: integer(100, 3_600_000, 10_000),
+  /** Key-encryption key of secrets: 32 bytes as base64 or 64 hex digits. Unset: generated into DATA_DIR/secrets-key (0600). */
+  SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().refine(isKey, KEY_MESSAGE).optional()),
+  /** Earlier key-encryption keys, comma-separated, still accepted to unwrap until every secret is re-wrapped. */
+  SECRETS_KEY_PREVIOUS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((text) => text.split(',').every((key) => isKey(key.trim())), KEY_MESSAGE)
+      .optional(),
+  ),
+  /** Backups: AES-256-GCM key for the chunks (64 hex digits or base64 of 32 bytes); unset: not encrypted. */
+  BACKUP_ENCRYPTION_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((text) => /^[0-9a-fA-F]{64}$/.test(text) || Buffer.from(text, 'base64').length === 32, {
+        message: 'must be 64 hex digits or the base64 of 32 bytes',
+      })
+      .optional(),
+  ),
+  /** Backups go to this S3 bucket when set, else to DATA_DIR/backups. */
+  S3_BUCKET: z.preprocess(emptyAsUndefined, z.string().optional()),
+  S3_PREFIX: z.preprocess(emptyAsUndefined, z.string().default('')),
+  /** An S3-compatible endpoint (MinIO, s3rver); unset: AWS. */
+  S3_ENDPOINT: optionalUrl(['http', 'https']),
+  S3_REGION: z.preprocess(emptyAsUndefined, z.string().default('us-east-1')),
+  S3_ACCESS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  S3_SECRET_ACCESS_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /** Path-style addressing (bucket in the path), as MinIO and s3rver need. */
+  S3_FORCE_PATH_STYLE: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false')),
+  /** Server-side encryption of uploaded objects: none, AES256 (S3-managed keys) or aws:kms. */
+  S3_SERVER_SIDE_ENCRYPTION: z.preprocess(emptyAsUndefined, z.enum(['none', 'AES256', 'aws:kms']).default('none')),
+  S3_SSE_KMS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /** Events per backup chunk. */
+  BACKUP_CHUNK_EVENTS: integer(100, 1_000_000, 50_000),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

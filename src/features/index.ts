@@ -3,5 +3,13 @@ import { categoriesFeature } from './categories.js';
 import type { FeatureModule } from './feature-module.js';
 import { templatesFeature } from './templates.js';
 import { batchesFeature } from './batches.js';
+import { environmentsFeature } from './environments.js';
+import { backupsFeature } from './backups.js';
 
-export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature];
+export const features: readonly FeatureModule[] = [
+  categoriesFeature,
+  templatesFeature,
+  batchesFeature,
+  environmentsFeature,
+  backupsFeature,
+];
