@@ -14,6 +14,7 @@ import type { Metrics } from '../ports/metrics.js';
 import type { OrchestratorRegistry } from '../ports/orchestrator.js';
 import type { ReadCache } from '../ports/read-cache.js';
 import type { SqlDatabase } from '../ports/sql-database.js';
+import type { BackgroundTask } from '../processes/background-task.js';
 import type { JobWorker } from '../processes/job-worker.js';
 import type { ProcessManager } from '../processes/process-manager.js';
 import type { Projector } from '../projections/projector.js';
@@ -63,6 +64,8 @@ export interface Feature {
   readonly processManagers?: readonly ProcessManager[];
   /** Run the jobs the process managers enqueue. */
   readonly jobWorkers?: readonly JobWorker[];
+  /** Periodic work beside the workers (see processes/background-task.ts). */
+  readonly backgroundTasks?: readonly BackgroundTask[];
   /** Added to `/ready`. */
   readonly readinessChecks?: readonly ReadinessCheck[];
   /** Alert thresholds shown in `/ready` (they degrade it, never fail it). */
