@@ -72,7 +72,9 @@ export async function replayRoutes(app: FastifyInstance, deps: ReplayRouteDeps):
           'atomically once they have caught up. With `from`, the fresh tables start empty and only the events after it ' +
           'are replayed. Follow it with GET on the same path (Server-Sent Events). 409 `rebuild.in_progress` while one runs.',
         params: nameParams,
-        body: z.strictObject({ from: positionText.optional().describe('Replay the events after this position (default: all)') }).default({}),
+        body: z
+          .strictObject({ from: positionText.optional().describe('Replay the events after this position (default: all)') })
+          .default({}),
         response: { 202: z.object({ projection: z.string(), state: z.literal('running'), from: z.string(), progress: z.string() }) },
       },
     },

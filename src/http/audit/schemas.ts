@@ -14,7 +14,11 @@ export const withinColumns = (position: Position): boolean => position.commit <=
 export const positionText = z
   .string()
   .regex(/^\d{1,20}\.\d{1,20}$/, 'must be a position as returned by a command, e.g. "1234.56"')
-  .refine((text) => withinColumns(parsePosition(text)!), 'is beyond the largest position the store can hold');
+  // Zod runs this check after a failed regex too: a text that is no position is the regex's to report.
+  .refine((text) => {
+    const position = parsePosition(text);
+    return !position || withinColumns(position);
+  }, 'is beyond the largest position the store can hold');
 
 const id = z.string().min(1).max(AUDIT_ID_MAX);
 /** A name list, comma-separated: `TemplateCreated,TemplateUpdated`. */

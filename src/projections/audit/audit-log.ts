@@ -53,7 +53,11 @@ export async function* scanAuditLog(
   };
   let after = range.after ?? START;
   for (;;) {
-    const page = await store.readAll({ after, maxCount: batchSize, ...(storeFilter.eventTypes || storeFilter.categories ? { filter: storeFilter } : {}) });
+    const page = await store.readAll({
+      after,
+      maxCount: batchSize,
+      ...(storeFilter.eventTypes || storeFilter.categories ? { filter: storeFilter } : {}),
+    });
     const inRange = page.events.filter((event) => !beyond(event.position, range.upTo));
     const reachedEnd = page.isEnd || inRange.length < page.events.length || beyond(page.lastPosition, range.upTo);
     const scannedTo = reachedEnd && range.upTo && beyond(page.lastPosition, range.upTo) ? range.upTo : page.lastPosition;
