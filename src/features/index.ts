@@ -4,5 +4,12 @@ import type { FeatureModule } from './feature-module.js';
 import { templatesFeature } from './templates.js';
 import { batchesFeature } from './batches.js';
 import { auditFeature } from './audit.js';
+import { tenantRestoresFeature } from './tenant-restores.js';
 
-export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature, auditFeature];
+export const features: readonly FeatureModule[] = [
+  categoriesFeature,
+  templatesFeature,
+  batchesFeature,
+  auditFeature,
+  tenantRestoresFeature,
+];
