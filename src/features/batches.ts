@@ -17,13 +17,13 @@ import { batchProjector } from '../projections/batches/batch-projector.js';
 import { batchSnapshotReads } from '../projections/batches/batch-snapshot-reads.js';
 import { batchMetrics } from './batch-metrics.js';
 import { featureRoutes, type FeatureDeps, type FeatureModule } from './feature-module.js';
-import { templateCommandDeps } from './templates.js';
+import { templateCommandDeps, templateReadModelCatchUp } from './templates.js';
 
 export function batchCommandDeps(deps: FeatureDeps, streams: BatchStreamCache): BatchCommandDeps {
   return {
     ...deps.commands,
     streams,
-    reads: batchSnapshotReads(deps.db.kysely),
+    reads: batchSnapshotReads(deps.db.kysely, templateReadModelCatchUp(deps)),
     limits: {
       maxItems: deps.config.BATCH_MAX_ITEMS,
       maxTemplatesPerTenant: deps.config.TEMPLATE_MAX_PER_TENANT,

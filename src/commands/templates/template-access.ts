@@ -28,6 +28,8 @@ export interface TemplateCommandDeps extends CommandDeps {
   countTemplates(tenantId: string): Promise<number>;
   /** Levels of a template's subtree counting itself (read model; 1 for a leaf). */
   subtreeDepth(templateId: string): Promise<number>;
+  /** Direct children that are neither archived nor deleted (read model, caught up with the store first). */
+  activeChildIds(templateId: string): Promise<string[]>;
 }
 
 export type TemplateCommandResult = CommandResult<TemplateState, TemplateEvent>;

@@ -54,7 +54,7 @@ const options = z
 
 const startBody = z.strictObject({
   batchId: z.uuid().optional(),
-  operation: z.enum(BATCH_OPERATIONS).describe('delete is refused (422) until templates can be deleted'),
+  operation: z.enum(BATCH_OPERATIONS).describe('delete is a soft delete; undo brings the templates back'),
   items: z
     .array(z.unknown())
     .describe(

@@ -303,6 +303,29 @@ describe('Batch undo commands', () => {
     expect(restored).toMatchObject({ status: 'active', content: { name: 'A' }, version: 3 });
   });
 
+  it('undoes a delete by undeleting first, then restoring from the state the template had', () => {
+    const deleted = fold(active, [
+      { type: 'UpdateTemplate', data: { name: 'B' } },
+      { type: 'DeleteTemplate', data: {} },
+    ]);
+    expect(deleted.status).toBe('absent');
+    const target = { exists: true, version: 1, status: 'active' as const, parentTemplateId: null };
+    const commands = restoreCommands(deleted, target);
+    expect(commands.map((c) => c.type)).toEqual(['UndeleteTemplate', 'RestoreTemplateVersion']);
+    expect(fold(deleted, commands)).toMatchObject({ status: 'active', content: { name: 'A' }, version: 3 });
+    // Only deleted: back as it was, nothing else to run.
+    const onlyDeleted = fold(active, [{ type: 'DeleteTemplate', data: {} }]);
+    expect(restoreCommands(onlyDeleted, { ...target, version: 1 })).toEqual([{ type: 'UndeleteTemplate', data: {} }]);
+    // Never existed, or created by the batch and deleted since: nothing to bring back.
+    expect(restoreCommands({ status: 'absent' }, target)).toEqual([]);
+    expect(restoreCommands(onlyDeleted, { exists: false, version: null, status: null, parentTemplateId: null })).toEqual([]);
+  });
+
+  it('maps a delete item to DeleteTemplate', () => {
+    const plan = validateBatchPlan({ operation: 'delete', items: [{ templateId: ID }] }, { maxItems: 10, now: NOW });
+    expect(templateCommandsForItem(plan.items[0]!, TENANT, active)).toEqual([{ type: 'DeleteTemplate', data: {} }]);
+  });
+
   it('archives what the batch created, and finds status paths through the lifecycle', () => {
     expect(restoreCommands(active, { exists: false, version: null, status: null, parentTemplateId: null })).toEqual([
       { type: 'ArchiveTemplate', data: {} },
