@@ -162,6 +162,37 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(await logSize()).toBe(before);
     });
 
+    it('brings a template deleted since back, and deletes again one that was deleted then', async () => {
+      now = new Date('2026-05-01T15:00:00Z');
+      const kept = (await created('/v1/templates', { name: 'Kept', templateType: 'base' })).templateId;
+      const gone = (await created('/v1/templates', { name: 'Gone', templateType: 'base' })).templateId;
+      expect(
+        (await service.http.inject({ method: 'DELETE', url: `/v1/templates/${gone}`, headers: { authorization: `Bearer ${acme}` } }))
+          .statusCode,
+      ).toBeLessThan(300);
+      now = new Date('2026-05-01T16:00:00Z');
+      expect(
+        (await service.http.inject({ method: 'DELETE', url: `/v1/templates/${kept}`, headers: { authorization: `Bearer ${acme}` } }))
+          .statusCode,
+      ).toBeLessThan(300);
+      expect((await call('POST', `/v1/templates/${gone}/undelete`)).statusCode).toBeLessThan(300);
+      now = new Date('2026-05-01T17:00:00Z');
+      const dry = (
+        await call('POST', '/v1/tenant-restores', { body: { at: '2026-05-01T15:30:00Z', ids: [kept, gone], dryRun: true } })
+      ).json();
+      expect(dry.changes).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ aggregateId: kept, action: 'restore', steps: ['undelete'] }),
+          expect.objectContaining({ aggregateId: gone, action: 'delete', steps: ['delete'] }),
+        ]),
+      );
+      const run = await call('POST', '/v1/tenant-restores', { body: { at: '2026-05-01T15:30:00Z', ids: [kept, gone] } });
+      expect(run.json()).toMatchObject({ status: 'completed', result: { restored: 2, failures: [] } });
+      const { eventPosition } = run.json();
+      expect((await call('GET', `/v1/templates/${kept}?minPosition=${eventPosition}`)).statusCode).toBe(200);
+      expect((await call('GET', `/v1/templates/${gone}?minPosition=${eventPosition}`)).statusCode).toBe(404);
+    });
+
     it('refuses whole when an aggregate’s history was pruned', async () => {
       await service.eventStore.deleteStream(`category-${gamma}`, { expectedRevision: 'any' });
       const before = await logSize();

@@ -4,7 +4,13 @@
 // archived, changed ones restored, unchanged ones left alone. Every step's command id derives from the
 // restore id, the stream and the step, so a retried restore (same id) appends nothing twice.
 import { archiveCategory, describeCategory, renameCategory, restoreCategory } from '../categories/index.js';
-import { changeTemplateParent, changeTemplateStatus, restoreTemplateVersion } from '../templates/index.js';
+import {
+  changeTemplateParent,
+  changeTemplateStatus,
+  deleteTemplate,
+  restoreTemplateVersion,
+  undeleteTemplate,
+} from '../templates/index.js';
 import type { TemplateCommandDeps } from '../templates/template-access.js';
 import type { TemplateStatusAction } from '../templates/index.js';
 import {
@@ -23,7 +29,7 @@ import {
 } from '../../domain/tenant-restores/index.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
 import type { TemplateStatus } from '../../domain/templates/index.js';
-import { formatPosition } from '../../ports/event-store.js';
+import { formatPosition, type Position } from '../../ports/event-store.js';
 import { deterministicUuid } from '../deterministic-uuid.js';
 import { handleCommand, loadAggregate, type CommandContext } from '../handle-command.js';
 import { assertTargetInLog, foldAggregates, tenantStreams, type FoldedAggregate, type RestoreTarget } from './tenant-restore-scan.js';
@@ -63,8 +69,8 @@ function planOf(aggregate: FoldedAggregate, tenantId: string): Planned['plan'] {
   if (aggregate.type === 'category') return planCategoryRestore(aggregate.atTarget, aggregate.now);
   // Only the owner's templates, never system ones: what the tenant could change itself.
   const now = aggregate.now;
-  if (now.status === 'absent' || now.ownerTenantId !== tenantId || now.isSystemTemplate)
-    return { action: 'unchanged', steps: [], changed: [] };
+  const live = now.status === 'absent' ? now.deleted : now;
+  if (!live || live.ownerTenantId !== tenantId || live.isSystemTemplate) return { action: 'unchanged', steps: [], changed: [] };
   return planTemplateRestore(aggregate.atTarget, now);
 }
 
@@ -73,7 +79,8 @@ async function runStep(
   context: CommandContext,
   aggregate: FoldedAggregate,
   step: CategoryRestoreStep | TemplateRestoreStep,
-) {
+): Promise<{ readonly position: Position }> {
+  // Exhaustive: a step type without its command is a compile error, never a silent no-op.
   switch (step.type) {
     case 'archive':
       return archiveCategory(deps, context, { categoryId: aggregate.id });
@@ -83,6 +90,10 @@ async function runStep(
       return renameCategory(deps, context, { categoryId: aggregate.id, name: step.name });
     case 'describe':
       return describeCategory(deps, context, { categoryId: aggregate.id, description: step.description });
+    case 'undelete':
+      return undeleteTemplate(deps, context, { templateId: aggregate.id });
+    case 'delete':
+      return deleteTemplate(deps, context, { templateId: aggregate.id });
     case 'status':
       return changeTemplateStatus(deps, context, { templateId: aggregate.id, action: STATUS_ACTION[step.to] });
     case 'restoreVersion':

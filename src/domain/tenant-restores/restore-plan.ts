@@ -13,13 +13,16 @@ export type CategoryRestoreStep =
   { type: 'archive' } | { type: 'restore' } | { type: 'rename'; name: string } | { type: 'describe'; description: string };
 
 export type TemplateRestoreStep =
+  | { type: 'undelete' }
+  | { type: 'delete' }
   | { type: 'status'; to: TemplateStatus }
   | { type: 'restoreVersion'; version: number }
   | { type: 'changeParent'; parentTemplateId: string | null };
 
 /** What a restore does to one aggregate: `archive` (it did not exist yet at the target), `restore` (it
- * changed since), `unchanged`. */
-export type RestoreAction = 'archive' | 'restore' | 'unchanged';
+ * changed or was deleted since), `delete` (it had been deleted at the target), `unchanged`. */
+export type RestoreAction = 'archive' | 'restore' | 'delete' | 'unchanged';
+export const RESTORE_ACTIONS: readonly RestoreAction[] = ['archive', 'restore', 'delete', 'unchanged'];
 
 export interface AggregatePlan<Step> {
   readonly action: RestoreAction;
@@ -78,7 +81,13 @@ export function statusPath(from: TemplateStatus, to: TemplateStatus): TemplateSt
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 export function planTemplateRestore(atTarget: TemplateState, now: TemplateState): AggregatePlan<TemplateRestoreStep> {
-  if (now.status === 'absent') return unchanged;
+  if (now.status === 'absent') {
+    // Deleted since the target: it comes back as it was when deleted, then on to its state at the target.
+    if (!now.deleted || atTarget.status === 'absent') return unchanged;
+    const rest = planTemplateRestore(atTarget, now.deleted);
+    return { action: 'restore', steps: [{ type: 'undelete' }, ...rest.steps], changed: ['deleted', ...rest.changed] };
+  }
+  if (atTarget.status === 'absent' && atTarget.deleted) return { action: 'delete', steps: [{ type: 'delete' }], changed: ['deleted'] };
   if (atTarget.status === 'absent')
     return now.status === 'archived'
       ? unchanged

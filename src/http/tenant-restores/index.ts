@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import { loadTenantRestore, runTenantRestore, type RestoreTarget } from '../../commands/tenant-restores/index.js';
 import type { TemplateCommandDeps } from '../../commands/templates/template-access.js';
-import { RESTORABLE_TYPES, type TenantRestoreState } from '../../domain/tenant-restores/index.js';
+import { RESTORABLE_TYPES, RESTORE_ACTIONS, type TenantRestoreState } from '../../domain/tenant-restores/index.js';
 import { parsePosition } from '../../ports/event-store.js';
 import { positionText } from '../audit/schemas.js';
 import { principalOf } from '../auth.js';
@@ -44,7 +44,7 @@ const body = z
 const change = z.object({
   aggregateType: z.enum(RESTORABLE_TYPES),
   aggregateId: z.string(),
-  action: z.enum(['archive', 'restore', 'unchanged']),
+  action: z.enum(RESTORE_ACTIONS),
   changed: z.array(z.string()),
   steps: z.array(z.string()),
 });

@@ -95,6 +95,7 @@ const templateCommand: fc.Arbitrary<TemplateCommand> = fc.oneof(
     .constantFrom('ActivateTemplate', 'ArchiveTemplate', 'DeprecateTemplate', 'UnarchiveTemplate')
     .map((type) => ({ type, data: {} }) as TemplateCommand),
   fc.integer({ min: 1, max: 6 }).map((version) => ({ type: 'RestoreTemplateVersion' as const, data: { version } })),
+  fc.constantFrom('DeleteTemplate', 'UndeleteTemplate').map((type) => ({ type, data: {} }) as TemplateCommand),
 );
 
 const templateCommandOf = (step: TemplateRestoreStep): TemplateCommand => {
@@ -105,6 +106,10 @@ const templateCommandOf = (step: TemplateRestoreStep): TemplateCommand => {
       return { type: 'RestoreTemplateVersion', data: { version: step.version } };
     case 'changeParent':
       return { type: 'ChangeTemplateParent', data: { parentTemplateId: step.parentTemplateId } };
+    case 'undelete':
+      return { type: 'UndeleteTemplate', data: {} };
+    case 'delete':
+      return { type: 'DeleteTemplate', data: {} };
   }
 };
 
@@ -121,11 +126,14 @@ describe('template restore plans', () => {
         const atTarget: TemplateState = createdLate ? templateDecider.initialState() : states[1 + (cutAt % (states.length - 1))]!;
         const plan = planTemplateRestore(atTarget, now);
         const after = apply(templateDecider, now, plan.steps.map(templateCommandOf));
-        if (after.status === 'absent') throw new Error('a restore never removes a template');
+        expect(plan.action === 'unchanged').toBe(plan.steps.length === 0);
         if (atTarget.status === 'absent') {
-          expect(after.status).toBe('archived');
+          // Deleted then: deleted again (or still); not created yet then: archived (or never undeleted).
+          if (atTarget.deleted) expect(after.status).toBe('absent');
+          else if (now.status !== 'absent') expect(after.status).toBe('archived');
           return;
         }
+        if (after.status === 'absent') throw new Error('a template that existed at the target was left deleted');
         expect(after.status).toBe(atTarget.status);
         expect(after.content).toEqual(atTarget.content);
         expect(new Set(plan.steps.map(stepKey)).size).toBe(plan.steps.length);
