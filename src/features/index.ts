@@ -3,6 +3,7 @@ import { categoriesFeature } from './categories.js';
 import type { FeatureModule } from './feature-module.js';
 import { templatesFeature } from './templates.js';
 import { batchesFeature } from './batches.js';
+import { environmentsFeature } from './environments.js';
 import { auditFeature } from './audit.js';
 import { tenantRestoresFeature } from './tenant-restores.js';
 
@@ -10,6 +11,7 @@ export const features: readonly FeatureModule[] = [
   categoriesFeature,
   templatesFeature,
   batchesFeature,
+  environmentsFeature,
   auditFeature,
   tenantRestoresFeature,
 ];
