@@ -228,7 +228,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       });
       await app.register(apiKeyRoutes, { apiKeys });
       for (const part of parts) {
-        for (const routes of part.routes?.({ readYourWrites: ryw }) ?? []) await app.register(routes.plugin, routes.options);
+        for (const routes of part.routes?.({ readYourWrites: ryw, projections }) ?? []) await app.register(routes.plugin, routes.options);
       }
     },
   });

@@ -76,7 +76,7 @@ export const batchesFeature: FeatureModule = {
         },
       ],
       routes: ({ readYourWrites }) => [
-        featureRoutes(batchRoutes, { commands, db: deps.db, readYourWrites }),
+        featureRoutes(batchRoutes, { commands, db: deps.db, readYourWrites, eventStore: deps.eventStore }),
         featureRoutes(batchEventsRoute, { eventStore: deps.eventStore }),
       ],
     };

@@ -17,7 +17,7 @@ import type { SqlDatabase } from '../ports/sql-database.js';
 import type { BackgroundTask } from '../processes/background-task.js';
 import type { JobWorker } from '../processes/job-worker.js';
 import type { ProcessManager } from '../processes/process-manager.js';
-import type { Projector } from '../projections/projector.js';
+import type { ProjectionEngine, Projector } from '../projections/projector.js';
 
 /** What the service shares with every feature. */
 export interface FeatureDeps {
@@ -39,6 +39,8 @@ export interface FeatureDeps {
 /** What routes get once the projections run (read-your-writes waits on them). */
 export interface FeatureHttpDeps {
   readonly readYourWrites: ReadYourWrites;
+  /** The running projections (replays report their progress from it). */
+  readonly projections: ProjectionEngine;
 }
 
 /** A Fastify plugin and the options to register it with. */

@@ -6,6 +6,8 @@ import { batchesFeature } from './batches.js';
 import { environmentsFeature } from './environments.js';
 import { backupsFeature } from './backups.js';
 import { orchestratorsFeature } from './orchestrators.js';
+import { auditFeature } from './audit.js';
+import { tenantRestoresFeature } from './tenant-restores.js';
 
 export const features: readonly FeatureModule[] = [
   categoriesFeature,
@@ -14,4 +16,6 @@ export const features: readonly FeatureModule[] = [
   environmentsFeature,
   backupsFeature,
   orchestratorsFeature,
+  auditFeature,
+  tenantRestoresFeature,
 ];
