@@ -69,6 +69,12 @@ const environmentSchema = z.object({
   BATCH_MAX_ITEMS: integer(1, 1_000_000, 100_000),
   /** Batches a tenant may start per minute. */
   BATCH_MAX_PER_MINUTE: integer(1, 1_000_000, 60),
+  /** How often each running deployment is compared with what the orchestrator runs (drift check). */
+  DEPLOYMENT_DRIFT_INTERVAL_MS: integer(100, 86_400_000, 30_000),
+  /** A rollout whose services are not all healthy this long after it started fails (deployment default). */
+  DEPLOYMENT_PROGRESS_DEADLINE_SECONDS: integer(1, 86_400, 300),
+  /** How often the health gate asks the orchestrator again. */
+  DEPLOYMENT_POLL_MS: integer(10, 60_000, 500),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

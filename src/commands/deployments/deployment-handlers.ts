@@ -18,7 +18,6 @@ import {
   type ServiceSpec,
 } from '../../domain/deployments/index.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
-import { isUuid } from '../../domain/uuid.js';
 import type { EnvironmentDirectory, EnvironmentView } from '../../ports/environment-directory.js';
 import { ORCHESTRATOR_SETTING, type OrchestratorRegistry } from '../../ports/orchestrator.js';
 import { deterministicUuid } from '../deterministic-uuid.js';
@@ -60,7 +59,7 @@ const quotasOf = (environment: EnvironmentView): Quotas => ({
 
 /** The environment, refused as unknown when missing, deleted or another tenant's. */
 async function environmentOf(deps: DeploymentCommandDeps, tenantId: string, environmentId: string): Promise<EnvironmentView> {
-  const environment = isUuid(environmentId) || environmentId.length > 0 ? await deps.directory.environment(tenantId, environmentId) : undefined;
+  const environment = environmentId.length > 0 ? await deps.directory.environment(tenantId, environmentId) : undefined;
   if (!environment || environment.status === 'deleted' || environment.status === 'deleting') {
     throw new RuleViolation('deployment.environment.not_found', `no environment ${environmentId}`, 'unprocessable', 'environmentId');
   }
@@ -147,9 +146,9 @@ export async function deploy(deps: DeploymentCommandDeps, context: CommandContex
   if (input.applicationId.length < 1 || input.applicationId.length > 200) throw new RuleViolation('deployment.application_id', 'applicationId must be 1–200 characters', 'invalid', 'applicationId');
   const version = validVersion(input.version);
   const environment = await environmentOf(deps, context.tenantId, input.environmentId);
+  assertOrchestrator(deps, environment.orchestrator);
   const services = servicesOf(input.services, quotasOf(environment));
   await assertConfigsExist(deps, context.tenantId, environment.environmentId, services);
-  assertOrchestrator(deps, environment.orchestrator);
   const deadline = input.policy?.progressDeadlineSeconds ?? deps.progressDeadlineSeconds ?? 300;
   if (!Number.isInteger(deadline) || deadline < 1 || deadline > 86_400) throw new RuleViolation('deployment.policy.deadline', 'progressDeadlineSeconds must be 1–86400', 'invalid', 'policy.progressDeadlineSeconds');
   const policy: DeploymentPolicy = {

@@ -50,12 +50,12 @@ export async function listDeployments(
   return pageOf(rows.map(stored), Number(count.total), filter);
 }
 
-export interface ReleaseView extends Omit<ReleaseRecord, 'services' | 'changes'> {
+export type ReleaseView = Omit<ReleaseRecord, 'services' | 'changes'> & {
   services: ReleaseRecord['services'];
   changes: string[];
   createdBy: string;
   createdAt: string;
-}
+};
 
 export async function listReleases(db: AnyDb, tenantId: string, deploymentId: string): Promise<ReleaseView[]> {
   const rows = await tables(db).selectFrom('releases').selectAll().where('tenant_id', '=', tenantId).where('deployment_id', '=', deploymentId.toLowerCase()).orderBy('release').execute();

@@ -53,7 +53,7 @@ describe('deployment reconciler (memory orchestrator)', () => {
       version: '1.0.0',
       services: [
         service('web'),
-        { ...service('api'), volumes: [{ name: 'creds', kind: 'secret', mountPath: '/run/secrets', source: 'db-password' }] },
+        { ...service('api'), volumes: [{ name: 'creds', kind: 'secret' as const, mountPath: '/run/secrets', source: 'db-password' }] },
         service('worker'),
       ].map((s) => (environmentId === prodEnv ? s : { ...s, volumes: [] })),
       policy: { progressDeadlineSeconds: 2 },
