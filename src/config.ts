@@ -75,6 +75,10 @@ const environmentSchema = z.object({
   DEPLOYMENT_PROGRESS_DEADLINE_SECONDS: integer(1, 86_400, 300),
   /** How often the health gate asks the orchestrator again. */
   DEPLOYMENT_POLL_MS: integer(10, 60_000, 500),
+  /** Docker Engine API the Docker orchestrator drives (`unix:///var/run/docker.sock`, `tcp://host:2375`); unset: no Docker. */
+  DOCKER_HOST: optionalUrl(['unix', 'tcp']),
+  /** Path of a kubeconfig file for the Kubernetes orchestrator (its current context); unset: no Kubernetes. */
+  KUBECONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -4,5 +4,6 @@ import type { FeatureModule } from './feature-module.js';
 import { templatesFeature } from './templates.js';
 import { batchesFeature } from './batches.js';
 import { deploymentsFeature } from './deployments.js';
+import { orchestratorsFeature } from './orchestrators.js';
 
-export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature, deploymentsFeature];
+export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature, orchestratorsFeature, deploymentsFeature];
