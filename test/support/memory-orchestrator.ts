@@ -101,7 +101,9 @@ export function memoryOrchestrator(options: { healthyAfterMs?: number; kind?: 'd
     if (!i.running) return i.hasHealthCheck ? 'unhealthy' : 'none';
     if (!i.hasHealthCheck) return 'none';
     if (Date.now() - i.startedAt < healthyAfterMs) return 'starting';
-    return bad.has(i.image) ? 'unhealthy' : 'healthy';
+    // A health command that cannot pass (`/bin/false`) fails as it would in a real engine.
+    const failing = i.spec.healthCheck?.command?.[0] === '/bin/false';
+    return bad.has(i.image) || failing ? 'unhealthy' : 'healthy';
   };
   const view = (i: Instance): ObservedInstance => ({
     id: i.id,
