@@ -28,8 +28,18 @@ export function deploymentMetrics(registry: Registry, countByStatus: () => Promi
     buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
     registers: [registry],
   });
-  const rollbacks = new Counter({ name: 'deployment_rollbacks_total', help: 'Rollbacks started', labelNames: ['kind'], registers: [registry] });
-  const drift = new Counter({ name: 'deployment_drift_findings_total', help: 'Drift findings recorded by the periodic check', labelNames: ['kind', 'corrected'], registers: [registry] });
+  const rollbacks = new Counter({
+    name: 'deployment_rollbacks_total',
+    help: 'Rollbacks started',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const drift = new Counter({
+    name: 'deployment_drift_findings_total',
+    help: 'Drift findings recorded by the periodic check',
+    labelNames: ['kind', 'corrected'],
+    registers: [registry],
+  });
   const steps = new Histogram({
     name: 'deployment_reconcile_step_seconds',
     help: 'Time of one reconcile step (orchestrator call included)',
@@ -41,7 +51,8 @@ export function deploymentMetrics(registry: Registry, countByStatus: () => Promi
     stepFinished: (kind: PlanStep['kind'], seconds: number) => steps.observe({ kind }, seconds),
     recorded(events: readonly DeploymentEvent[]) {
       for (const event of events) {
-        if (event.type === 'RolloutSucceeded') rollout.observe({ operation: event.data.operation, outcome: 'succeeded' }, event.data.durationMs / 1000);
+        if (event.type === 'RolloutSucceeded')
+          rollout.observe({ operation: event.data.operation, outcome: 'succeeded' }, event.data.durationMs / 1000);
         if (event.type === 'RolloutFailed') rollout.observe({ operation: event.data.operation, outcome: 'failed' }, 0);
         if (event.type === 'DeploymentRolledBack' && event.data.automatic) rollbacks.inc({ kind: 'automatic' });
       }

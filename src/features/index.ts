@@ -6,4 +6,10 @@ import { batchesFeature } from './batches.js';
 import { deploymentsFeature } from './deployments.js';
 import { orchestratorsFeature } from './orchestrators.js';
 
-export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature, orchestratorsFeature, deploymentsFeature];
+export const features: readonly FeatureModule[] = [
+  categoriesFeature,
+  templatesFeature,
+  batchesFeature,
+  orchestratorsFeature,
+  deploymentsFeature,
+];

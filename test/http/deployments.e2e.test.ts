@@ -37,7 +37,13 @@ describe('deployments over HTTP', () => {
     directory.addEnvironment({ tenantId: 'acme', environmentId: kube, orchestrator: 'kubernetes' });
     directory.addEnvironment({ tenantId: 'globex', environmentId: envB });
     directory.setConfig('acme', env, { configId: randomUUID(), name: 'app-config', type: 'configmap', data: { MODE: 'x' } });
-    const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', READ_YOUR_WRITES_TIMEOUT_MS: '10000', DEPLOYMENT_POLL_MS: '20', DEPLOYMENT_DRIFT_INTERVAL_MS: '60000' });
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      READ_YOUR_WRITES_TIMEOUT_MS: '10000',
+      DEPLOYMENT_POLL_MS: '20',
+      DEPLOYMENT_DRIFT_INTERVAL_MS: '60000',
+    });
     service = await startService(config, pino({ level: 'silent' }), {
       defaultMetrics: false,
       orchestrators: memoryRegistry(docker),
@@ -110,7 +116,10 @@ describe('deployments over HTTP', () => {
     expect(health.json().instances).toHaveLength(3);
 
     // An update with a stale If-Match is refused; with the current ETag it is release 2.
-    const stale = await call('POST', `/v1/deployments/${deploymentId}/releases`, { body: { version: '1.1.0', services: [web({ image: 'localhost/web:2' })] }, headers: { 'if-match': '"0"' } });
+    const stale = await call('POST', `/v1/deployments/${deploymentId}/releases`, {
+      body: { version: '1.1.0', services: [web({ image: 'localhost/web:2' })] },
+      headers: { 'if-match': '"0"' },
+    });
     expect(stale.statusCode).toBe(409);
     const updated = await call('POST', `/v1/deployments/${deploymentId}/releases`, {
       body: { version: '1.1.0', services: [web({ image: 'localhost/web:2' })], reason: 'new web' },
@@ -119,7 +128,10 @@ describe('deployments over HTTP', () => {
     expect(updated.statusCode, updated.body).toBe(202);
     expect(updated.json().release).toBe(2);
     const two = await until(deploymentId, 'running');
-    expect(two.json()).toMatchObject({ currentRelease: { release: 2, version: '1.1.0', outcome: 'succeeded' }, previousRelease: { release: 1 } });
+    expect(two.json()).toMatchObject({
+      currentRelease: { release: 2, version: '1.1.0', outcome: 'succeeded' },
+      previousRelease: { release: 1 },
+    });
     const releases = (await call('GET', `/v1/deployments/${deploymentId}/releases`)).json().items;
     expect(releases.map((r: { release: number; createdBy: string }) => [r.release, r.createdBy])).toEqual([
       [1, 'alice'],
@@ -130,7 +142,12 @@ describe('deployments over HTTP', () => {
     expect(diff.changes).toEqual(['version: 1.0.0 → 1.1.0', 'web.image: "localhost/web:1" → "localhost/web:2"', 'api: removed']);
     const asOf = (await call('GET', `/v1/deployments/${deploymentId}?asOf=${deployedAt}`)).json();
     expect(asOf).toMatchObject({ status: 'running', currentRelease: { release: 1 } });
-    expect(docker.instances().filter((i) => i.deploymentId === deploymentId).map((i) => i.image)).toEqual(['localhost/web:2', 'localhost/web:2']);
+    expect(
+      docker
+        .instances()
+        .filter((i) => i.deploymentId === deploymentId)
+        .map((i) => i.image),
+    ).toEqual(['localhost/web:2', 'localhost/web:2']);
 
     // The whole history as SSE, then resumed after the fourth event.
     const sse = await call('GET', `/v1/deployments/${deploymentId}/events`);
@@ -165,18 +182,46 @@ describe('deployments over HTTP', () => {
     const refuse = async (changes: Record<string, unknown>, status: number, field: string, key = keyA) => {
       const got = await call('POST', '/v1/deployments', { body: body(changes), key });
       expect(got.statusCode, got.body).toBe(status);
-      expect(got.json().errors?.[0]?.field ?? got.json().errors?.map((e: { field: string }) => e.field).join(','), got.body).toContain(field);
+      expect(
+        got.json().errors?.[0]?.field ??
+          got
+            .json()
+            .errors?.map((e: { field: string }) => e.field)
+            .join(','),
+        got.body,
+      ).toContain(field);
     };
     await refuse({ environmentId: randomUUID() }, 422, 'body.environmentId');
     await refuse({ environmentId: envB }, 422, 'body.environmentId'); // another tenant's environment
     await refuse({ services: [web({ image: 'Not A/Valid::image' })] }, 400, 'body.services.0.image');
-    await refuse({ services: [web({ ports: [{ containerPort: 80 }, { containerPort: 80 }] })] }, 400, 'body.services.0.ports.1.containerPort');
-    await refuse({ services: [web({ ports: [{ containerPort: 80, hostPort: 8080 }] }), web({ name: 'web2', ports: [{ containerPort: 81, hostPort: 8080 }], healthCheck: null })] }, 400, 'body.services.1.ports.0.hostPort');
+    await refuse(
+      { services: [web({ ports: [{ containerPort: 80 }, { containerPort: 80 }] })] },
+      400,
+      'body.services.0.ports.1.containerPort',
+    );
+    await refuse(
+      {
+        services: [
+          web({ ports: [{ containerPort: 80, hostPort: 8080 }] }),
+          web({ name: 'web2', ports: [{ containerPort: 81, hostPort: 8080 }], healthCheck: null }),
+        ],
+      },
+      400,
+      'body.services.1.ports.0.hostPort',
+    );
     await refuse({ services: [web({ replicas: -1 })] }, 400, 'body.services.0.replicas');
     await refuse({ services: [web({ replicas: 6 })] }, 422, 'body.services.0.replicas');
     await refuse({ services: [web(), web()] }, 400, 'body.services.1.name');
-    await refuse({ services: [web({ volumes: [{ name: 'creds', kind: 'secret', mountPath: '/s', source: 'nope' }] })] }, 422, 'body.services.0.volumes.0.source');
-    await refuse({ services: [web({ volumes: [{ name: 'cfg', kind: 'secret', mountPath: '/s', source: 'app-config' }] })] }, 422, 'body.services.0.volumes.0.source');
+    await refuse(
+      { services: [web({ volumes: [{ name: 'creds', kind: 'secret', mountPath: '/s', source: 'nope' }] })] },
+      422,
+      'body.services.0.volumes.0.source',
+    );
+    await refuse(
+      { services: [web({ volumes: [{ name: 'cfg', kind: 'secret', mountPath: '/s', source: 'app-config' }] })] },
+      422,
+      'body.services.0.volumes.0.source',
+    );
     const name = `dup-${randomUUID().slice(0, 8)}`;
     expect((await call('POST', '/v1/deployments', { body: body({ name }) })).statusCode).toBe(202);
     await refuse({ name }, 409, 'body.name');
@@ -229,10 +274,16 @@ describe('deployments over HTTP', () => {
   });
 
   it('a production release that fails its health gate is rolled back automatically (status rolled_back)', async () => {
-    const { deploymentId } = (await call('POST', '/v1/deployments', { body: body({ environmentId: prod, services: [web()], policy: { progressDeadlineSeconds: 1 } }) })).json();
+    const { deploymentId } = (
+      await call('POST', '/v1/deployments', {
+        body: body({ environmentId: prod, services: [web()], policy: { progressDeadlineSeconds: 1 } }),
+      })
+    ).json();
     await until(deploymentId, 'running');
     docker.neverHealthy('localhost/web:bad');
-    const bad = await call('POST', `/v1/deployments/${deploymentId}/releases`, { body: { version: '2', services: [web({ image: 'localhost/web:bad' })] } });
+    const bad = await call('POST', `/v1/deployments/${deploymentId}/releases`, {
+      body: { version: '2', services: [web({ image: 'localhost/web:bad' })] },
+    });
     expect(bad.statusCode).toBe(202);
     const back = await until(deploymentId, 'rolled_back');
     expect(back.json().currentRelease).toMatchObject({ release: 3, kind: 'rollback', automatic: true, rollbackTo: 1 });

@@ -44,9 +44,18 @@ export interface DeploymentStack {
 }
 
 export async function createDeploymentStack(
-  options: { databaseUrl?: string; orchestrator?: Orchestrator; driftIntervalMs?: number; pollMs?: number; queueLeaseMs?: number; healthyAfterMs?: number } = {},
+  options: {
+    databaseUrl?: string;
+    orchestrator?: Orchestrator;
+    driftIntervalMs?: number;
+    pollMs?: number;
+    queueLeaseMs?: number;
+    healthyAfterMs?: number;
+  } = {},
 ): Promise<DeploymentStack> {
-  const db = options.databaseUrl ? createPgDatabase({ connectionString: options.databaseUrl, maxConnections: 10 }) : await createPgliteDatabase();
+  const db = options.databaseUrl
+    ? createPgDatabase({ connectionString: options.databaseUrl, maxConnections: 10 })
+    : await createPgliteDatabase();
   await migrateEventStore(db);
   const eventStore = createPostgresEventStore(db, { pollIntervalMs: 10 });
   const projections = createProjectionEngine({ db, eventStore, projectors: [deploymentProjector], leaseRetryMs: 20 });
@@ -61,7 +70,14 @@ export async function createDeploymentStack(
   const commands: DeploymentCommandDeps = { eventStore, clock, directory, orchestrators };
   const reconciler: ReconcilerDeps = { commands: { eventStore, clock }, directory, orchestrators, pollMs: options.pollMs ?? 20 };
   const driftIntervalMs = options.driftIntervalMs ?? 60_000;
-  const processes = createProcessRuntime({ db, eventStore, queue, processes: [deploymentReconciler({ driftIntervalMs })], leaseRetryMs: 20, retryDelayMs: () => 50 });
+  const processes = createProcessRuntime({
+    db,
+    eventStore,
+    queue,
+    processes: [deploymentReconciler({ driftIntervalMs })],
+    leaseRetryMs: 20,
+    retryDelayMs: () => 50,
+  });
   let stops: (() => Promise<void>)[] = [];
   const stack: DeploymentStack = {
     db,
@@ -78,8 +94,14 @@ export async function createDeploymentStack(
       await processes.start();
       stops = [
         await queue.work(DEPLOYMENT_STEPS_QUEUE, deploymentStepWorker(reconciler), { concurrency: 4 }),
-        await queue.work(DEPLOYMENT_DRIFT_QUEUE, deploymentDriftWorker({ ...reconciler, queue, intervalMs: driftIntervalMs }), { concurrency: 2 }),
-        await queue.work(DEPLOYMENT_CONFIG_QUEUE, deploymentConfigRollWorker(commands, (t, e, n) => deploymentsUsingConfig(db.kysely, t, e, n)), { concurrency: 1 }),
+        await queue.work(DEPLOYMENT_DRIFT_QUEUE, deploymentDriftWorker({ ...reconciler, queue, intervalMs: driftIntervalMs }), {
+          concurrency: 2,
+        }),
+        await queue.work(
+          DEPLOYMENT_CONFIG_QUEUE,
+          deploymentConfigRollWorker(commands, (t, e, n) => deploymentsUsingConfig(db.kysely, t, e, n)),
+          { concurrency: 1 },
+        ),
       ];
     },
     async stopWorkers() {

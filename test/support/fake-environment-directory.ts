@@ -13,7 +13,8 @@ export function fakeEnvironmentDirectory(): FakeEnvironmentDirectory {
   const environments = new Map<string, EnvironmentView>();
   const configs = new Map<string, ResolvedConfig>();
   const key = (...parts: (string | null)[]) => parts.map(String).join('\u0000');
-  const find = (tenantId: string, environmentId: string, name: string) => configs.get(key(tenantId, environmentId, name)) ?? configs.get(key(tenantId, null, name));
+  const find = (tenantId: string, environmentId: string, name: string) =>
+    configs.get(key(tenantId, environmentId, name)) ?? configs.get(key(tenantId, null, name));
   const resolved: FakeEnvironmentDirectory['resolved'] = [];
   return {
     resolved,

@@ -76,7 +76,9 @@ export function memoryOrchestrator(options: { healthyAfterMs?: number; kind?: 'd
     if (unreachable) throw new OrchestratorUnreachableError();
   };
   const of = (d: DeploymentTarget, service?: string) =>
-    [...all.values()].filter((i) => i.tenantId === d.tenantId && i.deploymentId === d.deploymentId && (service === undefined || i.service === service));
+    [...all.values()].filter(
+      (i) => i.tenantId === d.tenantId && i.deploymentId === d.deploymentId && (service === undefined || i.service === service),
+    );
   const create = (d: DeploymentTarget, spec: ResolvedService, replica: number): Instance => {
     created++;
     const instance: Instance = {
@@ -112,7 +114,13 @@ export function memoryOrchestrator(options: { healthyAfterMs?: number; kind?: 'd
     release: i.release,
     replica: i.replica,
     image: i.image,
-    state: i.running ? (Date.now() - i.startedAt < healthyAfterMs && i.hasHealthCheck ? 'starting' : 'running') : i.failed ? 'failed' : 'stopped',
+    state: i.running
+      ? Date.now() - i.startedAt < healthyAfterMs && i.hasHealthCheck
+        ? 'starting'
+        : 'running'
+      : i.failed
+        ? 'failed'
+        : 'stopped',
     health: health(i),
   });
   const requireEnvironment = (t: EnvironmentTarget) => {
@@ -139,7 +147,9 @@ export function memoryOrchestrator(options: { healthyAfterMs?: number; kind?: 'd
     environments: () => [...envs.values()].map((e) => e.target),
     async ping(): Promise<OrchestratorReachability> {
       calls.push('ping');
-      return unreachable ? { kind: orchestrator.kind, configured: true, reachable: false, detail: 'connection refused' } : { kind: orchestrator.kind, configured: true, reachable: true };
+      return unreachable
+        ? { kind: orchestrator.kind, configured: true, reachable: false, detail: 'connection refused' }
+        : { kind: orchestrator.kind, configured: true, reachable: true };
     },
     async ensureEnvironment(t) {
       guard('ensureEnvironment');
@@ -191,7 +201,12 @@ export function memoryOrchestrator(options: { healthyAfterMs?: number; kind?: 'd
     async observe(scope) {
       guard('observe');
       return [...all.values()]
-        .filter((i) => i.tenantId === scope.tenantId && i.environmentId === scope.environmentId && (scope.deploymentId === undefined || i.deploymentId === scope.deploymentId))
+        .filter(
+          (i) =>
+            i.tenantId === scope.tenantId &&
+            i.environmentId === scope.environmentId &&
+            (scope.deploymentId === undefined || i.deploymentId === scope.deploymentId),
+        )
         .sort((a, b) => a.service.localeCompare(b.service) || a.release - b.release || a.replica - b.replica)
         .map(view);
     },

@@ -21,7 +21,14 @@ import { RuleViolation } from '../../domain/rule-violation.js';
 import type { EnvironmentDirectory, EnvironmentView } from '../../ports/environment-directory.js';
 import { ORCHESTRATOR_SETTING, type OrchestratorRegistry } from '../../ports/orchestrator.js';
 import { deterministicUuid } from '../deterministic-uuid.js';
-import { alreadyHandled, handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult } from '../handle-command.js';
+import {
+  alreadyHandled,
+  handleCommand,
+  loadAggregate,
+  type CommandContext,
+  type CommandDeps,
+  type CommandResult,
+} from '../handle-command.js';
 import { claimRunGiveBack, type ReservationRequest } from '../reservations.js';
 
 export interface DeploymentCommandDeps extends CommandDeps {
@@ -46,7 +53,13 @@ const now = (deps: CommandDeps) => deps.clock().toISOString();
 const rolloutIdOf = (deploymentId: string, context: CommandContext) => deterministicUuid(`rollout:${deploymentId}`, context.commandId);
 
 function validVersion(version: string): string {
-  if (!VERSION.test(version)) throw new RuleViolation('deployment.version.format', 'version must be 1–128 letters, digits, . _ + -, starting with a letter or digit', 'invalid', 'version');
+  if (!VERSION.test(version))
+    throw new RuleViolation(
+      'deployment.version.format',
+      'version must be 1–128 letters, digits, . _ + -, starting with a letter or digit',
+      'invalid',
+      'version',
+    );
   return version;
 }
 
@@ -79,7 +92,12 @@ function assertOrchestrator(deps: DeploymentCommandDeps, kind: 'docker' | 'kuber
 }
 
 /** Every config a service names exists (in the environment or tenant-wide) and is of a fitting type. */
-async function assertConfigsExist(deps: DeploymentCommandDeps, tenantId: string, environmentId: string, services: readonly ServiceSpec[]): Promise<void> {
+async function assertConfigsExist(
+  deps: DeploymentCommandDeps,
+  tenantId: string,
+  environmentId: string,
+  services: readonly ServiceSpec[],
+): Promise<void> {
   const names = [...new Set(services.flatMap(configNamesOf))];
   if (names.length === 0) return;
   const refs = await deps.directory.configRefs(tenantId, environmentId, names);
@@ -88,12 +106,31 @@ async function assertConfigsExist(deps: DeploymentCommandDeps, tenantId: string,
       if (!volume.source) continue;
       const ref = refs.get(volume.source);
       const field = `services.${index}.volumes.${v}.source`;
-      if (!ref) throw new RuleViolation(`deployment.volume.${volume.kind}_missing`, `no ${volume.kind} named ${volume.source} in the environment`, 'unprocessable', field);
-      if (volume.kind === 'secret' && ref.type !== 'secret') throw new RuleViolation('deployment.volume.not_secret', `${volume.source} is a ${ref.type}, not a secret`, 'unprocessable', field);
-      if (volume.kind === 'configmap' && ref.type === 'secret') throw new RuleViolation('deployment.volume.is_secret', `${volume.source} is a secret: mount it as a secret volume`, 'unprocessable', field);
+      if (!ref)
+        throw new RuleViolation(
+          `deployment.volume.${volume.kind}_missing`,
+          `no ${volume.kind} named ${volume.source} in the environment`,
+          'unprocessable',
+          field,
+        );
+      if (volume.kind === 'secret' && ref.type !== 'secret')
+        throw new RuleViolation('deployment.volume.not_secret', `${volume.source} is a ${ref.type}, not a secret`, 'unprocessable', field);
+      if (volume.kind === 'configmap' && ref.type === 'secret')
+        throw new RuleViolation(
+          'deployment.volume.is_secret',
+          `${volume.source} is a secret: mount it as a secret volume`,
+          'unprocessable',
+          field,
+        );
     }
     for (const [e, name] of service.envFrom.entries()) {
-      if (!refs.has(name)) throw new RuleViolation('deployment.env_from.missing', `no config named ${name} in the environment`, 'unprocessable', `services.${index}.envFrom.${e}`);
+      if (!refs.has(name))
+        throw new RuleViolation(
+          'deployment.env_from.missing',
+          `no config named ${name} in the environment`,
+          'unprocessable',
+          `services.${index}.envFrom.${e}`,
+        );
     }
   }
 }
@@ -101,7 +138,13 @@ async function assertConfigsExist(deps: DeploymentCommandDeps, tenantId: string,
 const load = (deps: CommandDeps, context: CommandContext, deploymentId: string) =>
   loadAggregate(deps, deploymentDecider, deploymentStreamId(deploymentId), { tenantId: context.tenantId });
 
-function run(deps: CommandDeps, context: CommandContext, target: DeploymentTargetInput, command: DeploymentCommand, expectNew = false): Promise<DeploymentCommandResult> {
+function run(
+  deps: CommandDeps,
+  context: CommandContext,
+  target: DeploymentTargetInput,
+  command: DeploymentCommand,
+  expectNew = false,
+): Promise<DeploymentCommandResult> {
   return handleCommand(deps, deploymentDecider, {
     streamId: deploymentStreamId(target.deploymentId),
     command,
@@ -111,7 +154,13 @@ function run(deps: CommandDeps, context: CommandContext, target: DeploymentTarge
   });
 }
 
-function nameClaim(deps: CommandDeps, context: CommandContext, deploymentId: string, environmentId: string, name: string): ReservationRequest {
+function nameClaim(
+  deps: CommandDeps,
+  context: CommandContext,
+  deploymentId: string,
+  environmentId: string,
+  name: string,
+): ReservationRequest {
   return {
     scope: DEPLOYMENT_NAME_SCOPE,
     tenantId: context.tenantId,
@@ -141,16 +190,24 @@ export async function deploy(deps: DeploymentCommandDeps, context: CommandContex
   const deploymentId = input.deploymentId.toLowerCase();
   const before = await load(deps, context, deploymentId);
   if (alreadyHandled(before, context)) return run(deps, context, { deploymentId }, { type: 'Deploy', data: {} as never });
-  if (before.revision !== undefined) throw new RuleViolation('deployment.exists', 'this deployment already exists', 'conflict', 'deploymentId');
+  if (before.revision !== undefined)
+    throw new RuleViolation('deployment.exists', 'this deployment already exists', 'conflict', 'deploymentId');
   const name = validName(input.name, 'name');
-  if (input.applicationId.length < 1 || input.applicationId.length > 200) throw new RuleViolation('deployment.application_id', 'applicationId must be 1–200 characters', 'invalid', 'applicationId');
+  if (input.applicationId.length < 1 || input.applicationId.length > 200)
+    throw new RuleViolation('deployment.application_id', 'applicationId must be 1–200 characters', 'invalid', 'applicationId');
   const version = validVersion(input.version);
   const environment = await environmentOf(deps, context.tenantId, input.environmentId);
   assertOrchestrator(deps, environment.orchestrator);
   const services = servicesOf(input.services, quotasOf(environment));
   await assertConfigsExist(deps, context.tenantId, environment.environmentId, services);
   const deadline = input.policy?.progressDeadlineSeconds ?? deps.progressDeadlineSeconds ?? 300;
-  if (!Number.isInteger(deadline) || deadline < 1 || deadline > 86_400) throw new RuleViolation('deployment.policy.deadline', 'progressDeadlineSeconds must be 1–86400', 'invalid', 'policy.progressDeadlineSeconds');
+  if (!Number.isInteger(deadline) || deadline < 1 || deadline > 86_400)
+    throw new RuleViolation(
+      'deployment.policy.deadline',
+      'progressDeadlineSeconds must be 1–86400',
+      'invalid',
+      'policy.progressDeadlineSeconds',
+    );
   const policy: DeploymentPolicy = {
     autoRollback: input.policy?.autoRollback ?? environment.type === 'production',
     selfHeal: input.policy?.selfHeal ?? true,
@@ -162,7 +219,12 @@ export async function deploy(deps: DeploymentCommandDeps, context: CommandContex
       deploymentId,
       name,
       applicationId: input.applicationId,
-      environment: { environmentId: environment.environmentId, type: environment.type, orchestrator: environment.orchestrator, target: environment.target },
+      environment: {
+        environmentId: environment.environmentId,
+        type: environment.type,
+        orchestrator: environment.orchestrator,
+        target: environment.target,
+      },
       version,
       services,
       policy,
@@ -171,7 +233,9 @@ export async function deploy(deps: DeploymentCommandDeps, context: CommandContex
       now: now(deps),
     },
   };
-  return claimRunGiveBack(deps, { claim: nameClaim(deps, context, deploymentId, environment.environmentId, name) }, () => run(deps, context, { deploymentId }, command, true));
+  return claimRunGiveBack(deps, { claim: nameClaim(deps, context, deploymentId, environment.environmentId, name) }, () =>
+    run(deps, context, { deploymentId }, command, true),
+  );
 }
 
 /** The deployment as it is, refused when missing (or another tenant's), and its environment. */
@@ -194,7 +258,13 @@ export async function updateDeployment(
     assertOrchestrator(deps, state.orchestrator);
     const command: DeploymentCommand = {
       type: 'Update',
-      data: { version: validVersion(input.version), services, reason: input.reason ?? 'update', rolloutId: rolloutIdOf(input.deploymentId, context), now: now(deps) },
+      data: {
+        version: validVersion(input.version),
+        services,
+        reason: input.reason ?? 'update',
+        rolloutId: rolloutIdOf(input.deploymentId, context),
+        now: now(deps),
+      },
     };
     return run(deps, context, input, command);
   }
@@ -207,13 +277,20 @@ export async function scaleService(
   input: DeploymentTargetInput & { service: string; replicas: number; reason?: string },
 ): Promise<DeploymentCommandResult> {
   const { state } = await existing(deps, context, input);
-  if (!Number.isInteger(input.replicas) || input.replicas < 0) throw new RuleViolation('deployment.replicas.min', 'replicas must be an integer ≥ 0', 'invalid', 'replicas');
+  if (!Number.isInteger(input.replicas) || input.replicas < 0)
+    throw new RuleViolation('deployment.replicas.min', 'replicas must be an integer ≥ 0', 'invalid', 'replicas');
   const environment = await environmentOf(deps, context.tenantId, state.environmentId);
   assertWithinQuota(input, quotasOf(environment), 'replicas');
   assertOrchestrator(deps, state.orchestrator);
   return run(deps, context, input, {
     type: 'Scale',
-    data: { service: input.service, replicas: input.replicas, reason: input.reason ?? `scale ${input.service} to ${input.replicas}`, rolloutId: rolloutIdOf(input.deploymentId, context), now: now(deps) },
+    data: {
+      service: input.service,
+      replicas: input.replicas,
+      reason: input.reason ?? `scale ${input.service} to ${input.replicas}`,
+      rolloutId: rolloutIdOf(input.deploymentId, context),
+      now: now(deps),
+    },
   });
 }
 
@@ -226,7 +303,13 @@ export async function rollbackDeployment(
   assertOrchestrator(deps, state.orchestrator);
   return run(deps, context, input, {
     type: 'Rollback',
-    data: { toRelease: input.toRelease ?? null, reason: input.reason ?? 'manual rollback', automatic: false, rolloutId: rolloutIdOf(input.deploymentId, context), now: now(deps) },
+    data: {
+      toRelease: input.toRelease ?? null,
+      reason: input.reason ?? 'manual rollback',
+      automatic: false,
+      rolloutId: rolloutIdOf(input.deploymentId, context),
+      now: now(deps),
+    },
   });
 }
 
@@ -239,7 +322,8 @@ export async function lifecycle(
   const { state } = await existing(deps, context, input);
   if (action !== 'Delete') assertOrchestrator(deps, state.orchestrator);
   const base = { reason: input.reason ?? action.toLowerCase(), rolloutId: rolloutIdOf(input.deploymentId, context), now: now(deps) };
-  const command: DeploymentCommand = action === 'Restart' ? { type: 'Restart', data: { ...base, services: input.services ?? null } } : { type: action, data: base };
+  const command: DeploymentCommand =
+    action === 'Restart' ? { type: 'Restart', data: { ...base, services: input.services ?? null } } : { type: action, data: base };
   if (action !== 'Delete') return run(deps, context, input, command);
   const claim = nameClaim(deps, context, input.deploymentId, state.environmentId, state.name);
   return claimRunGiveBack(deps, { giveBackAfter: () => [claim] }, () => run(deps, context, input, command));

@@ -28,5 +28,8 @@ export type DeploymentCommand =
   | { type: 'Restart'; data: { services: string[] | null; reason: string; rolloutId: string; now: string } }
   | { type: 'Delete'; data: { reason: string; rolloutId: string; now: string } }
   | { type: 'CompleteStep'; data: { rolloutId: string; step: number; outcome: JsonObject; now: string; services: ServiceReplicas[] } }
-  | { type: 'FailRollout'; data: { rolloutId: string; step: number; reason: string; services: ServiceReplicas[]; rollbackRolloutId: string; now: string } }
+  | {
+      type: 'FailRollout';
+      data: { rolloutId: string; step: number; reason: string; services: ServiceReplicas[]; rollbackRolloutId: string; now: string };
+    }
   | { type: 'RecordDrift'; data: { findings: DriftFinding[] } };

@@ -23,16 +23,30 @@ export function driftOf(live: Readonly<Record<string, LiveService>>, observed: r
     const mine = observed.filter((i) => i.service === name);
     const current = mine.filter((i) => i.release === label && i.replica < spec.replicas);
     const up = current.filter((i) => i.state === 'running' || i.state === 'starting');
-    if (up.length < spec.replicas) findings.push({ service: name, kind: 'missing', expected: `${spec.replicas} running`, observed: `${up.length} running` });
+    if (up.length < spec.replicas)
+      findings.push({ service: name, kind: 'missing', expected: `${spec.replicas} running`, observed: `${up.length} running` });
     const extra = mine.length - current.length;
-    if (extra > 0) findings.push({ service: name, kind: 'extra', expected: `${spec.replicas} instances of release ${label}`, observed: `${extra} more` });
+    if (extra > 0)
+      findings.push({
+        service: name,
+        kind: 'extra',
+        expected: `${spec.replicas} instances of release ${label}`,
+        observed: `${extra} more`,
+      });
     const wrong = [...new Set(current.filter((i) => i.image !== spec.image).map((i) => i.image))];
     if (wrong.length > 0) findings.push({ service: name, kind: 'wrong_image', expected: spec.image, observed: wrong.join(', ') });
-    if (up.length > spec.replicas) findings.push({ service: name, kind: 'wrong_replicas', expected: String(spec.replicas), observed: String(up.length) });
+    if (up.length > spec.replicas)
+      findings.push({ service: name, kind: 'wrong_replicas', expected: String(spec.replicas), observed: String(up.length) });
     const sick = up.filter((i) => i.health === 'unhealthy').length;
     if (sick > 0) findings.push({ service: name, kind: 'unhealthy', expected: 'healthy', observed: `${sick} unhealthy` });
   }
   const strays = [...new Set(observed.map((i) => i.service))].filter((name) => !live[name]).sort();
-  for (const name of strays) findings.push({ service: name, kind: 'extra', expected: 'no instances', observed: `${observed.filter((i) => i.service === name).length} instances` });
+  for (const name of strays)
+    findings.push({
+      service: name,
+      kind: 'extra',
+      expected: 'no instances',
+      observed: `${observed.filter((i) => i.service === name).length} instances`,
+    });
   return findings;
 }

@@ -62,7 +62,10 @@ export type DeploymentEvent =
       type: 'RolloutPlanned';
       data: { rolloutId: string; release: number; operation: RolloutOperation; steps: PlanStep[]; startedAt: string; deadlineAt: string };
     }
-  | { type: 'RolloutStepCompleted'; data: { rolloutId: string; step: number; kind: PlanStep['kind']; next: number | null; outcome: JsonObject } }
+  | {
+      type: 'RolloutStepCompleted';
+      data: { rolloutId: string; step: number; kind: PlanStep['kind']; next: number | null; outcome: JsonObject };
+    }
   | {
       type: 'RolloutSucceeded';
       data: { rolloutId: string; release: number; operation: RolloutOperation; durationMs: number; services: ServiceReplicas[] };

@@ -23,7 +23,11 @@ export type PlanStep =
 export type RolloutOperation = 'release' | 'stop' | 'start' | 'restart' | 'delete';
 
 /** The label each wanted service runs under once the release is live. */
-export function labelsFor(live: Readonly<Record<string, LiveService>>, target: readonly ServiceSpec[], release: number): Record<string, number> {
+export function labelsFor(
+  live: Readonly<Record<string, LiveService>>,
+  target: readonly ServiceSpec[],
+  release: number,
+): Record<string, number> {
   const labels: Record<string, number> = {};
   for (const service of target) {
     const current = live[service.name];
@@ -49,7 +53,13 @@ export function planRelease(
   for (const service of target) {
     const current = live[service.name];
     const label = labels[service.name]!;
-    const change = !current ? 'create' : label !== current.label ? 'update' : current.spec.replicas !== service.replicas ? 'scale' : undefined;
+    const change = !current
+      ? 'create'
+      : label !== current.label
+        ? 'update'
+        : current.spec.replicas !== service.replicas
+          ? 'scale'
+          : undefined;
     // An unchanged service that may carry instances of a failed release is applied again: its own
     // instances may have been replaced meanwhile, and the apply is a no-op when they were not.
     const touched = change !== undefined || mayExist.includes(service.name);
@@ -59,7 +69,8 @@ export function planRelease(
   if (waits.length > 0) steps.push({ kind: 'waitHealthy', services: waits });
   const wanted = new Set(target.map((s) => s.name));
   for (const service of target) {
-    if (live[service.name]?.label !== labels[service.name] || mayExist.includes(service.name)) steps.push({ kind: 'prune', service: service.name, keep: labels[service.name]! });
+    if (live[service.name]?.label !== labels[service.name] || mayExist.includes(service.name))
+      steps.push({ kind: 'prune', service: service.name, keep: labels[service.name]! });
   }
   const gone = [...new Set([...Object.keys(live), ...mayExist])].filter((name) => !wanted.has(name)).sort();
   for (const name of gone) steps.push({ kind: 'remove', service: name });
@@ -67,7 +78,12 @@ export function planRelease(
 }
 
 /** Steps of a lifecycle operation on the live services. */
-export function planOperation(operation: Exclude<RolloutOperation, 'release'>, live: Readonly<Record<string, LiveService>>, mayExist: readonly string[], services?: readonly string[]): PlanStep[] {
+export function planOperation(
+  operation: Exclude<RolloutOperation, 'release'>,
+  live: Readonly<Record<string, LiveService>>,
+  mayExist: readonly string[],
+  services?: readonly string[],
+): PlanStep[] {
   const names = Object.keys(live).sort();
   const chosen = services ? names.filter((name) => services.includes(name)) : names;
   const targets = chosen.map((name) => ({ service: name, label: live[name]!.label, replicas: live[name]!.spec.replicas }));
@@ -75,7 +91,11 @@ export function planOperation(operation: Exclude<RolloutOperation, 'release'>, l
     case 'stop':
       return chosen.map((service) => ({ kind: 'stop', service }));
     case 'start':
-      return [{ kind: 'ensureEnvironment' }, ...chosen.map((service): PlanStep => ({ kind: 'start', service })), { kind: 'waitHealthy', services: targets }];
+      return [
+        { kind: 'ensureEnvironment' },
+        ...chosen.map((service): PlanStep => ({ kind: 'start', service })),
+        { kind: 'waitHealthy', services: targets },
+      ];
     case 'restart':
       return [...chosen.map((service): PlanStep => ({ kind: 'restart', service })), { kind: 'waitHealthy', services: targets }];
     case 'delete':
@@ -85,7 +105,10 @@ export function planOperation(operation: Exclude<RolloutOperation, 'release'>, l
 
 /** Applies a plan to a model of the world (service → label and replica count): what a faithful
  * orchestrator ends up running. For tests and the plan's properties. */
-export function simulatePlan(world: ReadonlyMap<string, ReadonlyMap<number, number>>, steps: readonly PlanStep[]): Map<string, Map<number, number>> {
+export function simulatePlan(
+  world: ReadonlyMap<string, ReadonlyMap<number, number>>,
+  steps: readonly PlanStep[],
+): Map<string, Map<number, number>> {
   const next = new Map([...world].map(([service, labels]) => [service, new Map(labels)]));
   for (const step of steps) {
     if (step.kind === 'apply') {

@@ -122,11 +122,21 @@ export function evolveDeployment(state: DeploymentState, event: DeploymentEvent)
       if (state.rollout?.rolloutId !== event.data.rolloutId) return state;
       // The health gate reports each service's replicas: the per-service status until the next report.
       const observed = event.data.kind === 'waitHealthy' ? (event.data.outcome.services as ServiceReplicas[] | undefined) : undefined;
-      return { ...state, rollout: { ...state.rollout, done: [...state.rollout.done, event.data.step] }, ...(observed ? { replicas: observed } : {}) };
+      return {
+        ...state,
+        rollout: { ...state.rollout, done: [...state.rollout.done, event.data.step] },
+        ...(observed ? { replicas: observed } : {}),
+      };
     }
     case 'RolloutSucceeded': {
       const { operation, release } = event.data;
-      const base = { ...state, rollout: null, lastRollout: { operation, outcome: 'succeeded' as const, reason: null }, lastSucceededRollout: event.data.rolloutId, replicas: event.data.services };
+      const base = {
+        ...state,
+        rollout: null,
+        lastRollout: { operation, outcome: 'succeeded' as const, reason: null },
+        lastSucceededRollout: event.data.rolloutId,
+        replicas: event.data.services,
+      };
       if (operation === 'delete') return { ...base, live: {}, mayExist: [], replicas: [] };
       if (operation === 'stop') return { ...base, replicas: state.replicas.map((r) => ({ ...r, ready: 0, available: 0 })) };
       if (operation !== 'release') return base;
@@ -137,7 +147,12 @@ export function evolveDeployment(state: DeploymentState, event: DeploymentEvent)
     }
     case 'RolloutFailed': {
       const { operation, release, reason } = event.data;
-      const base = { ...state, rollout: null, lastRollout: { operation, outcome: 'failed' as const, reason }, replicas: event.data.services };
+      const base = {
+        ...state,
+        rollout: null,
+        lastRollout: { operation, outcome: 'failed' as const, reason },
+        replicas: event.data.services,
+      };
       return operation === 'release' ? { ...base, releases: setOutcome(state.releases, release, 'failed', reason) } : base;
     }
     case 'DriftDetected':

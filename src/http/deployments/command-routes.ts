@@ -48,12 +48,20 @@ export async function deploymentCommandRoutes(app: FastifyInstance, deps: Deploy
     '',
     {
       config: write,
-      schema: { tags, summary: 'Deploy an application into an environment (release 1)', headers: commandHeaders, body: deployBody, response: { 202: accepted } },
+      schema: {
+        tags,
+        summary: 'Deploy an application into an environment (release 1)',
+        headers: commandHeaders,
+        body: deployBody,
+        response: { 202: accepted },
+      },
     },
     async (request, reply) => {
       const context = commandContextOf(request);
       // Without an explicit id, a retried request (same Idempotency-Key) must address the same stream.
-      const deploymentId = (request.body.deploymentId ?? deterministicUuid(`deployment:${context.tenantId}`, context.commandId)).toLowerCase();
+      const deploymentId = (
+        request.body.deploymentId ?? deterministicUuid(`deployment:${context.tenantId}`, context.commandId)
+      ).toLowerCase();
       const result = await deploy(deps.commands, context, { ...request.body, deploymentId });
       reply.header('location', `/v1/deployments/${deploymentId}`);
       return answer(reply, deploymentId, result);
@@ -62,7 +70,17 @@ export async function deploymentCommandRoutes(app: FastifyInstance, deps: Deploy
 
   routes.post(
     '/:deploymentId/releases',
-    { config: write, schema: { tags, summary: 'Update: a new release with a new spec', headers: commandHeaders, params: idParams, body: updateBody, response: { 202: accepted } } },
+    {
+      config: write,
+      schema: {
+        tags,
+        summary: 'Update: a new release with a new spec',
+        headers: commandHeaders,
+        params: idParams,
+        body: updateBody,
+        response: { 202: accepted },
+      },
+    },
     async (request, reply) => {
       const input = target(request);
       const result = await updateDeployment(deps.commands, commandContextOf(request), { ...input, ...request.body });
@@ -74,7 +92,14 @@ export async function deploymentCommandRoutes(app: FastifyInstance, deps: Deploy
     '/:deploymentId/rollback',
     {
       config: write,
-      schema: { tags, summary: 'Roll back to an earlier release (default: the previous good one)', headers: commandHeaders, params: idParams, body: rollbackBody, response: { 202: accepted } },
+      schema: {
+        tags,
+        summary: 'Roll back to an earlier release (default: the previous good one)',
+        headers: commandHeaders,
+        params: idParams,
+        body: rollbackBody,
+        response: { 202: accepted },
+      },
     },
     async (request, reply) => {
       const input = target(request);
@@ -86,7 +111,17 @@ export async function deploymentCommandRoutes(app: FastifyInstance, deps: Deploy
 
   routes.post(
     '/:deploymentId/scale',
-    { config: write, schema: { tags, summary: "Scale one service (a release that changes only its replicas)", headers: commandHeaders, params: idParams, body: scaleBody, response: { 202: accepted } } },
+    {
+      config: write,
+      schema: {
+        tags,
+        summary: 'Scale one service (a release that changes only its replicas)',
+        headers: commandHeaders,
+        params: idParams,
+        body: scaleBody,
+        response: { 202: accepted },
+      },
+    },
     async (request, reply) => {
       const input = target(request);
       const result = await scaleService(deps.commands, commandContextOf(request), { ...input, ...request.body });
@@ -103,7 +138,14 @@ export async function deploymentCommandRoutes(app: FastifyInstance, deps: Deploy
       `/:deploymentId/${path}`,
       {
         config: write,
-        schema: { tags, summary: `${action} the deployment's services${action === 'Restart' ? ' (all, or those named)' : ''}`, headers: commandHeaders, params: idParams, body: lifecycleBody, response: { 202: accepted } },
+        schema: {
+          tags,
+          summary: `${action} the deployment's services${action === 'Restart' ? ' (all, or those named)' : ''}`,
+          headers: commandHeaders,
+          params: idParams,
+          body: lifecycleBody,
+          response: { 202: accepted },
+        },
       },
       async (request, reply) => {
         const input = target(request);
@@ -120,7 +162,16 @@ export async function deploymentCommandRoutes(app: FastifyInstance, deps: Deploy
 
   routes.delete(
     '/:deploymentId',
-    { config: write, schema: { tags, summary: 'Delete the deployment: its services are removed', headers: commandHeaders, params: idParams, response: { 202: accepted } } },
+    {
+      config: write,
+      schema: {
+        tags,
+        summary: 'Delete the deployment: its services are removed',
+        headers: commandHeaders,
+        params: idParams,
+        response: { 202: accepted },
+      },
+    },
     async (request, reply) => {
       const input = target(request);
       const result = await lifecycle(deps.commands, commandContextOf(request), 'Delete', input);

@@ -33,9 +33,18 @@ export async function deploymentEventsRoute(app: FastifyInstance, deps: { eventS
         tags: ['deployments'],
         summary: "The deployment's progress as Server-Sent Events (text/event-stream); resume with Last-Event-ID",
         params: z.strictObject({ deploymentId: z.uuid() }),
-        headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/, 'a revision sent as an SSE id').optional() }),
+        headers: z.object({
+          'last-event-id': z
+            .string()
+            .regex(/^\d{1,15}$/, 'a revision sent as an SSE id')
+            .optional(),
+        }),
         response: {
-          200: z.string().describe('text/event-stream: per event `id: <stream revision>`, `event: <type>`, `data: {"type","revision","occurredAt","data"}`; ends when no rollout runs'),
+          200: z
+            .string()
+            .describe(
+              'text/event-stream: per event `id: <stream revision>`, `event: <type>`, `data: {"type","revision","occurredAt","data"}`; ends when no rollout runs',
+            ),
         },
       },
     },
@@ -48,7 +57,12 @@ export async function deploymentEventsRoute(app: FastifyInstance, deps: { eventS
 
       reply.hijack();
       const raw = reply.raw;
-      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
       let open = true;
       request.raw.on('close', () => (open = false));
       let lastWrite = Date.now();
@@ -56,7 +70,12 @@ export async function deploymentEventsRoute(app: FastifyInstance, deps: { eventS
         while (open) {
           const events = await eventsAfter(deps.eventStore, streamId, after);
           for (const event of events) {
-            const data = { type: event.type, revision: Number(event.revision), occurredAt: String(event.metadata.occurredAt ?? ''), data: event.data };
+            const data = {
+              type: event.type,
+              revision: Number(event.revision),
+              occurredAt: String(event.metadata.occurredAt ?? ''),
+              data: event.data,
+            };
             raw.write(`id: ${String(event.revision)}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`);
             after = event.revision;
           }

@@ -52,7 +52,10 @@ export async function deploymentQueryRoutes(app: FastifyInstance, deps: Deployme
 
   routes.get(
     '',
-    { config: read, schema: { tags, summary: "The tenant's deployments, by name", querystring: listQuery, response: { 200: listResponse } } },
+    {
+      config: read,
+      schema: { tags, summary: "The tenant's deployments, by name", querystring: listQuery, response: { 200: listResponse } },
+    },
     async (request) => {
       const { minPosition, ...filter } = request.query;
       await deps.readYourWrites.await(minPosition, PROJECTIONS);
@@ -65,13 +68,22 @@ export async function deploymentQueryRoutes(app: FastifyInstance, deps: Deployme
     '/:deploymentId',
     {
       config: read,
-      schema: { tags, summary: 'One deployment with its current and previous release (ETag = revision); ?asOf= shows it at a past instant', params: idParams, querystring: oneQuery, response: { 200: deploymentResponse } },
+      schema: {
+        tags,
+        summary: 'One deployment with its current and previous release (ETag = revision); ?asOf= shows it at a past instant',
+        params: idParams,
+        querystring: oneQuery,
+        response: { 200: deploymentResponse },
+      },
     },
     async (request, reply) => {
       const tenantId = principalOf(request).tenantId;
       if (request.query.asOf) {
         const asOf = new Date(request.query.asOf);
-        const loaded = await loadAggregate(deps.commands, deploymentDecider, deploymentStreamId(request.params.deploymentId), { tenantId, asOf }).catch(() => undefined);
+        const loaded = await loadAggregate(deps.commands, deploymentDecider, deploymentStreamId(request.params.deploymentId), {
+          tenantId,
+          asOf,
+        }).catch(() => undefined);
         const first = loaded?.events[0];
         const last = loaded?.events.at(-1);
         if (!loaded || loaded.state.status !== 'exists' || !first || !last) throw notFound();
@@ -93,18 +105,42 @@ export async function deploymentQueryRoutes(app: FastifyInstance, deps: Deployme
 
   routes.get(
     '/:deploymentId/status',
-    { config: read, schema: { tags, summary: 'Status, per-service replicas and conditions, the running rollout, drift', params: idParams, querystring: oneQuery.pick({ minPosition: true }), response: { 200: statusResponse } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'Status, per-service replicas and conditions, the running rollout, drift',
+        params: idParams,
+        querystring: oneQuery.pick({ minPosition: true }),
+        response: { 200: statusResponse },
+      },
+    },
     async (request, reply) => {
       const found = await one(principalOf(request).tenantId, request.params.deploymentId, request.query.minPosition);
       const view = deploymentView(found.state, found.meta);
       setEtag(reply, found.meta.revision);
-      return reply.send({ deploymentId: found.state.deploymentId, status: statusOf(found.state), services: view.services as never, rollout: view.rollout ?? null, lastRollout: view.lastRollout ?? null, drift: view.drift ?? null });
+      return reply.send({
+        deploymentId: found.state.deploymentId,
+        status: statusOf(found.state),
+        services: view.services as never,
+        rollout: view.rollout ?? null,
+        lastRollout: view.lastRollout ?? null,
+        drift: view.drift ?? null,
+      });
     },
   );
 
   routes.get(
     '/:deploymentId/health',
-    { config: read, schema: { tags, summary: 'Live health of every instance, asked of the orchestrator now', params: idParams, response: { 200: healthResponse } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'Live health of every instance, asked of the orchestrator now',
+        params: idParams,
+        response: { 200: healthResponse },
+      },
+    },
     async (request) => {
       const tenantId = principalOf(request).tenantId;
       const { state } = await one(tenantId, request.params.deploymentId);
@@ -113,7 +149,8 @@ export async function deploymentQueryRoutes(app: FastifyInstance, deps: Deployme
       if (!orchestrator) return { ...base, reachable: false, healthy: false, detail: `${state.orchestrator} is not configured` };
       try {
         const instances = await orchestrator.observe({ tenantId, environmentId: state.environmentId, deploymentId: state.deploymentId });
-        const healthy = instances.length > 0 && instances.every((i) => i.state === 'running' && (i.health === 'healthy' || i.health === 'none'));
+        const healthy =
+          instances.length > 0 && instances.every((i) => i.state === 'running' && (i.health === 'healthy' || i.health === 'none'));
         return { deploymentId: state.deploymentId, reachable: true, healthy, instances: instances.map(({ deploymentId: _d, ...i }) => i) };
       } catch (error) {
         request.log.warn({ err: error }, 'orchestrator unreachable for a health check');
@@ -124,7 +161,16 @@ export async function deploymentQueryRoutes(app: FastifyInstance, deps: Deployme
 
   routes.get(
     '/:deploymentId/releases',
-    { config: read, schema: { tags, summary: 'Release history: who, when, what changed, why, and how it went', params: idParams, querystring: oneQuery.pick({ minPosition: true }), response: { 200: z.object({ items: z.array(releaseResponse) }) } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'Release history: who, when, what changed, why, and how it went',
+        params: idParams,
+        querystring: oneQuery.pick({ minPosition: true }),
+        response: { 200: z.object({ items: z.array(releaseResponse) }) },
+      },
+    },
     async (request) => {
       const tenantId = principalOf(request).tenantId;
       await one(tenantId, request.params.deploymentId, request.query.minPosition);
@@ -134,15 +180,30 @@ export async function deploymentQueryRoutes(app: FastifyInstance, deps: Deployme
 
   routes.get(
     '/:deploymentId/releases/diff',
-    { config: read, schema: { tags, summary: 'What changed between any two releases', params: idParams, querystring: diffQuery, response: { 200: diffResponse } } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'What changed between any two releases',
+        params: idParams,
+        querystring: diffQuery,
+        response: { 200: diffResponse },
+      },
+    },
     async (request) => {
       const tenantId = principalOf(request).tenantId;
       await one(tenantId, request.params.deploymentId, request.query.minPosition);
       const releases = await listReleases(deps.db.kysely, tenantId, request.params.deploymentId);
       const { from, to } = request.query;
       const [a, b] = [releases.find((r) => r.release === from), releases.find((r) => r.release === to)];
-      if (!a) throw new HttpProblem(404, 'deployment.release.not_found', `release ${from} does not exist`, { errors: [{ field: 'query.from', rule: 'release.exists', message: 'no such release' }] });
-      if (!b) throw new HttpProblem(404, 'deployment.release.not_found', `release ${to} does not exist`, { errors: [{ field: 'query.to', rule: 'release.exists', message: 'no such release' }] });
+      if (!a)
+        throw new HttpProblem(404, 'deployment.release.not_found', `release ${from} does not exist`, {
+          errors: [{ field: 'query.from', rule: 'release.exists', message: 'no such release' }],
+        });
+      if (!b)
+        throw new HttpProblem(404, 'deployment.release.not_found', `release ${to} does not exist`, {
+          errors: [{ field: 'query.to', rule: 'release.exists', message: 'no such release' }],
+        });
       const version = a.version === b.version ? [] : [`version: ${a.version} → ${b.version}`];
       return { from, to, changes: [...version, ...describeChanges(a.services, b.services)] };
     },
@@ -150,11 +211,16 @@ export async function deploymentQueryRoutes(app: FastifyInstance, deps: Deployme
 
   routes.get(
     '/:deploymentId/releases/:release',
-    { config: read, schema: { tags, summary: 'One release with its full spec', params: releaseParams, response: { 200: releaseResponse } } },
+    {
+      config: read,
+      schema: { tags, summary: 'One release with its full spec', params: releaseParams, response: { 200: releaseResponse } },
+    },
     async (request) => {
       const tenantId = principalOf(request).tenantId;
       await one(tenantId, request.params.deploymentId);
-      const found = (await listReleases(deps.db.kysely, tenantId, request.params.deploymentId)).find((r) => r.release === request.params.release);
+      const found = (await listReleases(deps.db.kysely, tenantId, request.params.deploymentId)).find(
+        (r) => r.release === request.params.release,
+      );
       if (!found) throw new HttpProblem(404, 'deployment.release.not_found', `release ${request.params.release} does not exist`);
       return found;
     },

@@ -1,7 +1,14 @@
 // The zod schemas of the deployment routes. They check shapes only; the domain checks the rules (image
 // references, port clashes, quotas) and names the field it refuses (`body.services.1.image`).
 import { z } from 'zod';
-import { DEPLOYMENT_LIMITS, DEPLOYMENT_STATUSES, PROTOCOLS, SERVICE_TYPES, VOLUME_KINDS, type ServiceInput } from '../../domain/deployments/index.js';
+import {
+  DEPLOYMENT_LIMITS,
+  DEPLOYMENT_STATUSES,
+  PROTOCOLS,
+  SERVICE_TYPES,
+  VOLUME_KINDS,
+  type ServiceInput,
+} from '../../domain/deployments/index.js';
 import { jsonValue } from '../openapi.js';
 import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery } from '../read-your-writes.js';
@@ -14,7 +21,9 @@ export const serviceBody = z.strictObject({
   image: text(512).describe('an image reference: [registry[:port]/]path[:tag][@digest]'),
   replicas: z.number().optional().describe('≥ 0 and within the environment quota (default 1)'),
   ports: z
-    .array(z.strictObject({ containerPort: z.number(), hostPort: z.number().nullable().optional(), protocol: z.enum(PROTOCOLS).optional() }))
+    .array(
+      z.strictObject({ containerPort: z.number(), hostPort: z.number().nullable().optional(), protocol: z.enum(PROTOCOLS).optional() }),
+    )
     .max(DEPLOYMENT_LIMITS.portsPerService)
     .optional(),
   env: z.record(text(256), text(32_768)).optional(),
@@ -35,7 +44,10 @@ export const serviceBody = z.strictObject({
   resources: z.strictObject({ cpuMillis: z.number().nullable().optional(), memoryMb: z.number().nullable().optional() }).optional(),
   healthCheck: z
     .strictObject({
-      http: z.strictObject({ path: text(1024), port: z.number() }).nullable().optional(),
+      http: z
+        .strictObject({ path: text(1024), port: z.number() })
+        .nullable()
+        .optional(),
       command: z.array(text(4096)).max(100).nullable().optional(),
       intervalSeconds: z.number().optional(),
       timeoutSeconds: z.number().optional(),
@@ -66,15 +78,36 @@ export const deployBody = z.strictObject({
   reason,
 });
 export const updateBody = z.strictObject({ version: text(128), services, reason });
-export const rollbackBody = z.strictObject({ toRelease: z.number().int().min(1).optional().describe('default: the previous good release'), reason }).optional();
+export const rollbackBody = z
+  .strictObject({ toRelease: z.number().int().min(1).optional().describe('default: the previous good release'), reason })
+  .optional();
 export const scaleBody = z.strictObject({ service: text(DEPLOYMENT_LIMITS.nameMax), replicas: z.number(), reason });
-export const lifecycleBody = z.strictObject({ services: z.array(text(DEPLOYMENT_LIMITS.nameMax)).max(DEPLOYMENT_LIMITS.services).optional(), reason }).optional();
+export const lifecycleBody = z
+  .strictObject({ services: z.array(text(DEPLOYMENT_LIMITS.nameMax)).max(DEPLOYMENT_LIMITS.services).optional(), reason })
+  .optional();
 
 export const idParams = z.strictObject({ deploymentId: z.uuid() });
 export const releaseParams = z.strictObject({ deploymentId: z.uuid(), release: z.coerce.number().int().min(1) });
-export const accepted = z.object({ deploymentId: z.string(), release: z.number().int(), status: z.string(), revision: z.number().int(), position: z.string() });
+export const accepted = z.object({
+  deploymentId: z.string(),
+  release: z.number().int(),
+  status: z.string(),
+  revision: z.number().int(),
+  position: z.string(),
+});
 
-const releaseSummary = z.object({ release: z.number(), version: z.string(), kind: z.string(), automatic: z.boolean(), rollbackTo: z.number().nullable(), outcome: z.string(), reason: z.string(), failure: z.string().nullable() }).nullable();
+const releaseSummary = z
+  .object({
+    release: z.number(),
+    version: z.string(),
+    kind: z.string(),
+    automatic: z.boolean(),
+    rollbackTo: z.number().nullable(),
+    outcome: z.string(),
+    reason: z.string(),
+    failure: z.string().nullable(),
+  })
+  .nullable();
 const replicas = z.object({ desired: z.number(), ready: z.number(), available: z.number() });
 export const deploymentResponse = z.looseObject({
   deploymentId: z.string(),
@@ -124,7 +157,11 @@ export const releaseResponse = z.looseObject({
   createdBy: z.string(),
   createdAt: z.string(),
 });
-export const diffQuery = z.strictObject({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1), minPosition: minPositionQuery });
+export const diffQuery = z.strictObject({
+  from: z.coerce.number().int().min(1),
+  to: z.coerce.number().int().min(1),
+  minPosition: minPositionQuery,
+});
 export const diffResponse = z.object({ from: z.number(), to: z.number(), changes: z.array(z.string()) });
 export const statusResponse = z.object({
   deploymentId: z.string(),
@@ -139,5 +176,15 @@ export const healthResponse = z.object({
   reachable: z.boolean(),
   healthy: z.boolean(),
   detail: z.string().optional(),
-  instances: z.array(z.object({ id: z.string(), service: z.string(), release: z.number(), replica: z.number(), image: z.string(), state: z.string(), health: z.string() })),
+  instances: z.array(
+    z.object({
+      id: z.string(),
+      service: z.string(),
+      release: z.number(),
+      replica: z.number(),
+      image: z.string(),
+      state: z.string(),
+      health: z.string(),
+    }),
+  ),
 });

@@ -10,7 +10,11 @@ import { reconcilerContext } from './deployment-steps.js';
 
 /** Deployments of the tenant (in the environment, or all for a tenant-wide config) and their services that
  * name the config. */
-export type DeploymentsUsingConfig = (tenantId: string, environmentId: string | null, name: string) => Promise<{ deploymentId: string; services: string[] }[]>;
+export type DeploymentsUsingConfig = (
+  tenantId: string,
+  environmentId: string | null,
+  name: string,
+) => Promise<{ deploymentId: string; services: string[] }[]>;
 
 export function deploymentConfigRollWorker(deps: DeploymentCommandDeps, usingConfig: DeploymentsUsingConfig): JobHandler {
   return async (job: Job) => {

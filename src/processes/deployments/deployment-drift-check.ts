@@ -15,7 +15,13 @@ export interface DriftObserver {
   driftDetected(findings: readonly DriftFinding[], corrected: boolean): void;
 }
 
-async function heal(deps: ReconcilerDeps, orchestrator: Orchestrator, state: ExistingDeployment, tenantId: string, findings: readonly DriftFinding[]) {
+async function heal(
+  deps: ReconcilerDeps,
+  orchestrator: Orchestrator,
+  state: ExistingDeployment,
+  tenantId: string,
+  findings: readonly DriftFinding[],
+) {
   const target = await deploymentTargetOf(deps.directory, tenantId, state);
   await orchestrator.ensureEnvironment(target);
   for (const name of [...new Set(findings.map((f) => f.service))]) {
@@ -31,16 +37,26 @@ async function heal(deps: ReconcilerDeps, orchestrator: Orchestrator, state: Exi
 }
 
 /** One check of one deployment: the findings after it (after healing, when self-heal is on). */
-export async function checkDrift(deps: ReconcilerDeps & { drift?: DriftObserver }, tenantId: string, state: ExistingDeployment): Promise<DriftFinding[]> {
+export async function checkDrift(
+  deps: ReconcilerDeps & { drift?: DriftObserver },
+  tenantId: string,
+  state: ExistingDeployment,
+): Promise<DriftFinding[]> {
   const orchestrator = deps.orchestrators.get(state.orchestrator);
   if (!orchestrator) return [];
   const scope = { tenantId, environmentId: state.environmentId, deploymentId: state.deploymentId };
   const findings = driftOf(state.live, await orchestrator.observe(scope));
   const record = (found: DriftFinding[]) =>
-    recordOutcome(deps, tenantId, state.deploymentId, deterministicUuid(`drift:${state.deploymentId}`, `${JSON.stringify(found)}:${Date.now()}`), {
-      type: 'RecordDrift',
-      data: { findings: found },
-    });
+    recordOutcome(
+      deps,
+      tenantId,
+      state.deploymentId,
+      deterministicUuid(`drift:${state.deploymentId}`, `${JSON.stringify(found)}:${Date.now()}`),
+      {
+        type: 'RecordDrift',
+        data: { findings: found },
+      },
+    );
   if (findings.length === 0) {
     if (state.drift) await record([]);
     return [];

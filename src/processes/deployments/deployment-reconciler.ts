@@ -44,20 +44,32 @@ export function deploymentReconciler(options: { driftIntervalMs: number }): Proc
       const event = { type: recorded.type, data: recorded.data } as DeploymentEvent;
       switch (event.type) {
         case 'RolloutPlanned':
-          await context.enqueue(DEPLOYMENT_STEPS_QUEUE, { deploymentId, tenantId, rolloutId: event.data.rolloutId, step: 0 } satisfies StepJob, { attempts: STEP_ATTEMPTS });
+          await context.enqueue(
+            DEPLOYMENT_STEPS_QUEUE,
+            { deploymentId, tenantId, rolloutId: event.data.rolloutId, step: 0 } satisfies StepJob,
+            { attempts: STEP_ATTEMPTS },
+          );
           return;
         case 'RolloutStepCompleted':
           if (event.data.next === null) return;
-          await context.enqueue(DEPLOYMENT_STEPS_QUEUE, { deploymentId, tenantId, rolloutId: event.data.rolloutId, step: event.data.next } satisfies StepJob, {
-            attempts: STEP_ATTEMPTS,
-          });
+          await context.enqueue(
+            DEPLOYMENT_STEPS_QUEUE,
+            { deploymentId, tenantId, rolloutId: event.data.rolloutId, step: event.data.next } satisfies StepJob,
+            {
+              attempts: STEP_ATTEMPTS,
+            },
+          );
           return;
         case 'RolloutSucceeded':
           if (event.data.operation === 'delete') return;
-          await context.enqueue(DEPLOYMENT_DRIFT_QUEUE, { deploymentId, tenantId, chain: event.data.rolloutId, seq: 0 } satisfies DriftJob, {
-            delayMs: options.driftIntervalMs,
-            attempts: 3,
-          });
+          await context.enqueue(
+            DEPLOYMENT_DRIFT_QUEUE,
+            { deploymentId, tenantId, chain: event.data.rolloutId, seq: 0 } satisfies DriftJob,
+            {
+              delayMs: options.driftIntervalMs,
+              attempts: 3,
+            },
+          );
           return;
         default:
           return;

@@ -5,7 +5,11 @@ import { releaseOf, type ExistingDeployment, type ServiceSpec } from '../../doma
 import type { EnvironmentDirectory } from '../../ports/environment-directory.js';
 import type { DeploymentTarget, ResolvedService, ResolvedVolume } from '../../ports/orchestrator.js';
 
-export async function deploymentTargetOf(directory: EnvironmentDirectory, tenantId: string, state: ExistingDeployment): Promise<DeploymentTarget> {
+export async function deploymentTargetOf(
+  directory: EnvironmentDirectory,
+  tenantId: string,
+  state: ExistingDeployment,
+): Promise<DeploymentTarget> {
   const environment = await directory.environment(tenantId, state.environmentId);
   return {
     tenantId,
@@ -55,7 +59,11 @@ export async function resolveService(
     image: spec.image,
     replicas,
     release: label,
-    ports: spec.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, ...(p.hostPort !== null ? { hostPort: p.hostPort } : {}) })),
+    ports: spec.ports.map((p) => ({
+      containerPort: p.containerPort,
+      protocol: p.protocol,
+      ...(p.hostPort !== null ? { hostPort: p.hostPort } : {}),
+    })),
     env,
     volumes,
     ...(spec.command ? { command: spec.command } : {}),

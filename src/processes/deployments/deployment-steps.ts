@@ -88,7 +88,11 @@ async function healthGate(
   deadlineAt: number,
 ): Promise<{ healthy: boolean; services: ServiceReplicas[]; reason: string }> {
   for (;;) {
-    const observed = await orchestrator.observe({ tenantId: target.tenantId, environmentId: target.environmentId, deploymentId: target.deploymentId });
+    const observed = await orchestrator.observe({
+      tenantId: target.tenantId,
+      environmentId: target.environmentId,
+      deploymentId: target.deploymentId,
+    });
     const services = replicasOf(targets, observed);
     const healthy = services.every((s) => s.ready === s.desired && s.available === s.desired);
     if (healthy) return { healthy, services, reason: '' };
@@ -100,7 +104,15 @@ async function healthGate(
   }
 }
 
-async function runStep(deps: ReconcilerDeps, orchestrator: Orchestrator, state: ExistingDeployment, target: DeploymentTarget, step: PlanStep, release: number, deadlineAt: number) {
+async function runStep(
+  deps: ReconcilerDeps,
+  orchestrator: Orchestrator,
+  state: ExistingDeployment,
+  target: DeploymentTarget,
+  step: PlanStep,
+  release: number,
+  deadlineAt: number,
+) {
   switch (step.kind) {
     case 'ensureEnvironment':
       await orchestrator.ensureEnvironment(target);
@@ -146,7 +158,10 @@ export function deploymentStepWorker(deps: ReconcilerDeps): JobHandler {
     const now = () => deps.commands.clock().toISOString();
     const planStep = rollout.steps[step];
     if (!planStep) {
-      await recordOutcome(deps, tenantId, deploymentId, commandId('complete'), { type: 'CompleteStep', data: { rolloutId, step, outcome: {}, now: now(), services: state.replicas } });
+      await recordOutcome(deps, tenantId, deploymentId, commandId('complete'), {
+        type: 'CompleteStep',
+        data: { rolloutId, step, outcome: {}, now: now(), services: state.replicas },
+      });
       return;
     }
     const started = performance.now();
@@ -159,12 +174,22 @@ export function deploymentStepWorker(deps: ReconcilerDeps): JobHandler {
       if ('failure' in result && result.failure !== undefined) {
         await recordOutcome(deps, tenantId, deploymentId, commandId('fail'), {
           type: 'FailRollout',
-          data: { rolloutId, step, reason: result.failure, services: result.services ?? [], rollbackRolloutId: commandId('rollback'), now: now() },
+          data: {
+            rolloutId,
+            step,
+            reason: result.failure,
+            services: result.services ?? [],
+            rollbackRolloutId: commandId('rollback'),
+            now: now(),
+          },
         });
         return;
       }
       const services = 'services' in result && result.services ? result.services : state.replicas;
-      await recordOutcome(deps, tenantId, deploymentId, commandId('complete'), { type: 'CompleteStep', data: { rolloutId, step, outcome: result.outcome, now: now(), services } });
+      await recordOutcome(deps, tenantId, deploymentId, commandId('complete'), {
+        type: 'CompleteStep',
+        data: { rolloutId, step, outcome: result.outcome, now: now(), services },
+      });
     } catch (error) {
       if (job.attempt < STEP_ATTEMPTS) throw error;
       const reason = `step ${step} (${planStep.kind}) failed ${job.attempt} times: ${error instanceof Error ? error.message : String(error)}`;

@@ -16,7 +16,12 @@ import type { DeploymentRow, DeploymentTables, ReleaseRow } from './deployment-t
 
 const at = (event: RecordedEvent) => new Date(String(event.metadata.occurredAt ?? event.recordedAt.toISOString()));
 
-export function rowOf(state: ExistingDeployment, previous: DeploymentRow | undefined, event: RecordedEvent, tenantId: string): DeploymentRow {
+export function rowOf(
+  state: ExistingDeployment,
+  previous: DeploymentRow | undefined,
+  event: RecordedEvent,
+  tenantId: string,
+): DeploymentRow {
   const current = releaseOf(state, state.desired);
   const by = String(event.metadata.userId ?? '');
   return {
@@ -67,7 +72,13 @@ export const deploymentProjector: Projector = {
       .addColumn('updated_by', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('deployments_pk', ['tenant_id', 'deployment_id'])
       .execute();
-    await db.schema.withSchema(schema).createIndex('deployments_tenant_env').ifNotExists().on('deployments').columns(['tenant_id', 'environment_id', 'status']).execute();
+    await db.schema
+      .withSchema(schema)
+      .createIndex('deployments_tenant_env')
+      .ifNotExists()
+      .on('deployments')
+      .columns(['tenant_id', 'environment_id', 'status'])
+      .execute();
     await db.schema
       .withSchema(schema)
       .createTable('releases')
@@ -100,8 +111,17 @@ export const deploymentProjector: Projector = {
     }
     for (const [deploymentId, streamEvents] of byDeployment) {
       const tenantId = String(streamEvents[0]!.metadata.tenantId ?? '');
-      const stored = await db.selectFrom('deployments').selectAll().where('tenant_id', '=', tenantId).where('deployment_id', '=', deploymentId).executeTakeFirst();
-      let state: DeploymentState = stored ? (typeof stored.state === 'string' ? JSON.parse(stored.state) : stored.state) : deploymentDecider.initialState();
+      const stored = await db
+        .selectFrom('deployments')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('deployment_id', '=', deploymentId)
+        .executeTakeFirst();
+      let state: DeploymentState = stored
+        ? typeof stored.state === 'string'
+          ? JSON.parse(stored.state)
+          : stored.state
+        : deploymentDecider.initialState();
       let row = stored;
       const releaseMeta = new Map<number, { by: string; at: Date }>();
       let releasesTouched = false;
@@ -109,13 +129,18 @@ export const deploymentProjector: Projector = {
         if (stored && Number(event.revision) <= Number(stored.revision)) continue; // a replayed batch changes nothing
         const domainEvent = { type: event.type, data: event.data } as DeploymentEvent;
         state = deploymentDecider.evolve(state, domainEvent);
-        if (domainEvent.type === 'ReleaseCreated') releaseMeta.set(domainEvent.data.release, { by: String(event.metadata.userId ?? ''), at: at(event) });
+        if (domainEvent.type === 'ReleaseCreated')
+          releaseMeta.set(domainEvent.data.release, { by: String(event.metadata.userId ?? ''), at: at(event) });
         if (['ReleaseCreated', 'RolloutSucceeded', 'RolloutFailed'].includes(event.type)) releasesTouched = true;
         if (state.status === 'exists') row = rowOf(state, row, event, tenantId);
       }
       if (!row || row === stored || state.status !== 'exists') continue;
       const { tenant_id: _t, deployment_id: _d, created_at: _c, created_by: _b, ...changes } = row;
-      await db.insertInto('deployments').values(row).onConflict((oc) => oc.columns(['tenant_id', 'deployment_id']).doUpdateSet(changes)).execute();
+      await db
+        .insertInto('deployments')
+        .values(row)
+        .onConflict((oc) => oc.columns(['tenant_id', 'deployment_id']).doUpdateSet(changes))
+        .execute();
       if (!releasesTouched) continue;
       const releases: ReleaseRow[] = state.releases.map((r) => ({
         tenant_id: tenantId,
@@ -137,7 +162,9 @@ export const deploymentProjector: Projector = {
         .insertInto('releases')
         .values(releases)
         .onConflict((oc) =>
-          oc.columns(['tenant_id', 'deployment_id', 'release']).doUpdateSet({ outcome: (eb) => eb.ref('excluded.outcome'), failure: (eb) => eb.ref('excluded.failure') }),
+          oc
+            .columns(['tenant_id', 'deployment_id', 'release'])
+            .doUpdateSet({ outcome: (eb) => eb.ref('excluded.outcome'), failure: (eb) => eb.ref('excluded.failure') }),
         )
         .execute();
     }

@@ -30,7 +30,12 @@ const stored = (row: DeploymentRow): StoredDeployment => ({
 
 export async function getDeployment(db: AnyDb, tenantId: string, deploymentId: string): Promise<StoredDeployment | undefined> {
   if (!isUuid(deploymentId)) return undefined;
-  const row = await tables(db).selectFrom('deployments').selectAll().where('tenant_id', '=', tenantId).where('deployment_id', '=', deploymentId.toLowerCase()).executeTakeFirst();
+  const row = await tables(db)
+    .selectFrom('deployments')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('deployment_id', '=', deploymentId.toLowerCase())
+    .executeTakeFirst();
   return row && row.status !== 'deleted' ? stored(row) : undefined;
 }
 
@@ -58,7 +63,13 @@ export type ReleaseView = Omit<ReleaseRecord, 'services' | 'changes'> & {
 };
 
 export async function listReleases(db: AnyDb, tenantId: string, deploymentId: string): Promise<ReleaseView[]> {
-  const rows = await tables(db).selectFrom('releases').selectAll().where('tenant_id', '=', tenantId).where('deployment_id', '=', deploymentId.toLowerCase()).orderBy('release').execute();
+  const rows = await tables(db)
+    .selectFrom('releases')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('deployment_id', '=', deploymentId.toLowerCase())
+    .orderBy('release')
+    .execute();
   return rows.map((row) => ({
     release: row.release,
     version: row.version,
@@ -88,18 +99,28 @@ export async function countActiveDeployments(db: AnyDb, tenantId: string, enviro
 }
 
 export async function deploymentsUsingConfig(db: AnyDb, tenantId: string, environmentId: string | null, name: string) {
-  let query = tables(db).selectFrom('deployments').select(['state']).where('tenant_id', '=', tenantId).where('status', 'not in', ['deleted', 'stopped']);
+  let query = tables(db)
+    .selectFrom('deployments')
+    .select(['state'])
+    .where('tenant_id', '=', tenantId)
+    .where('status', 'not in', ['deleted', 'stopped']);
   if (environmentId !== null) query = query.where('environment_id', '=', environmentId);
   const rows = await query.execute();
   return rows.flatMap((row) => {
     const state = json<ExistingDeployment>(row.state);
-    const services = Object.values(state.live).filter((live) => configNamesOf(live.spec).includes(name)).map((live) => live.spec.name);
+    const services = Object.values(state.live)
+      .filter((live) => configNamesOf(live.spec).includes(name))
+      .map((live) => live.spec.name);
     return services.length > 0 ? [{ deploymentId: state.deploymentId, services }] : [];
   });
 }
 
 /** Deployments by status, all tenants together (the metric carries no tenant label). */
 export async function countByStatus(db: AnyDb): Promise<Map<string, number>> {
-  const rows = await tables(db).selectFrom('deployments').select(['status', (eb) => eb.fn.countAll<number>().as('total')]).groupBy('status').execute();
+  const rows = await tables(db)
+    .selectFrom('deployments')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('total')])
+    .groupBy('status')
+    .execute();
   return new Map(rows.map((row) => [row.status, Number(row.total)]));
 }

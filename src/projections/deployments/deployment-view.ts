@@ -12,7 +12,18 @@ export interface DeploymentMeta {
 }
 
 const releaseSummary = (r: ReleaseRecord | undefined) =>
-  r ? { release: r.release, version: r.version, kind: r.kind, automatic: r.automatic, rollbackTo: r.rollbackTo, outcome: r.outcome, reason: r.reason, failure: r.failure } : null;
+  r
+    ? {
+        release: r.release,
+        version: r.version,
+        kind: r.kind,
+        automatic: r.automatic,
+        rollbackTo: r.rollbackTo,
+        outcome: r.outcome,
+        reason: r.reason,
+        failure: r.failure,
+      }
+    : null;
 
 export function deploymentView(state: ExistingDeployment, meta: DeploymentMeta): JsonObject {
   const current = releaseOf(state, state.desired);
@@ -33,8 +44,12 @@ export function deploymentView(state: ExistingDeployment, meta: DeploymentMeta):
     services: (current?.services ?? []).map((spec) => {
       const observed = replicas.get(spec.name);
       const conditions = [
-        ...(state.drift ?? []).filter((f) => f.service === spec.name).map((f) => ({ type: `drift.${f.kind}`, status: 'true', message: `expected ${f.expected}, observed ${f.observed}` })),
-        ...(observed && observed.ready < observed.desired ? [{ type: 'ready', status: 'false', message: `${observed.ready}/${observed.desired} ready` }] : []),
+        ...(state.drift ?? [])
+          .filter((f) => f.service === spec.name)
+          .map((f) => ({ type: `drift.${f.kind}`, status: 'true', message: `expected ${f.expected}, observed ${f.observed}` })),
+        ...(observed && observed.ready < observed.desired
+          ? [{ type: 'ready', status: 'false', message: `${observed.ready}/${observed.desired} ready` }]
+          : []),
       ];
       return {
         name: spec.name,
@@ -45,7 +60,15 @@ export function deploymentView(state: ExistingDeployment, meta: DeploymentMeta):
       };
     }),
     rollout: state.rollout
-      ? { rolloutId: state.rollout.rolloutId, operation: state.rollout.operation, release: state.rollout.release, stepsDone: state.rollout.done.length, steps: state.rollout.steps.length, startedAt: state.rollout.startedAt, deadlineAt: state.rollout.deadlineAt }
+      ? {
+          rolloutId: state.rollout.rolloutId,
+          operation: state.rollout.operation,
+          release: state.rollout.release,
+          stepsDone: state.rollout.done.length,
+          steps: state.rollout.steps.length,
+          startedAt: state.rollout.startedAt,
+          deadlineAt: state.rollout.deadlineAt,
+        }
       : null,
     lastRollout: state.lastRollout,
     drift: state.drift,

@@ -3,4 +3,8 @@
 import { memoryOrchestrator } from '../../support/memory-orchestrator.js';
 import { orchestratorContract } from './orchestrator-contract.js';
 
-orchestratorContract('memory (test fake)', async () => ({ orchestrator: memoryOrchestrator({ healthyAfterMs: 50 }), image: 'localhost/busybox:latest', settleMs: 5_000 }));
+orchestratorContract('memory (test fake)', async () => ({
+  orchestrator: memoryOrchestrator({ healthyAfterMs: 50 }),
+  image: 'localhost/busybox:latest',
+  settleMs: 5_000,
+}));

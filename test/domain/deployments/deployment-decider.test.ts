@@ -44,14 +44,20 @@ function succeed(events: DeploymentEvent[]): DeploymentEvent[] {
     const rollout = state.rollout;
     if (!rollout) return all;
     const step = rollout.steps.findIndex((_, i) => !rollout.done.includes(i));
-    all = run(all, { type: 'CompleteStep', data: { rolloutId: rollout.rolloutId, step: Math.max(0, step), outcome: {}, now: NOW, services: [] } });
+    all = run(all, {
+      type: 'CompleteStep',
+      data: { rolloutId: rollout.rolloutId, step: Math.max(0, step), outcome: {}, now: NOW, services: [] },
+    });
   }
 }
 const update = (events: DeploymentEvent[], image: string, rolloutId: string) =>
   run(events, { type: 'Update', data: { version: image, services: web(image), reason: 'up', rolloutId, now: NOW } });
 const fail = (events: DeploymentEvent[]) => {
   const rollout = (stateAfter(events) as ExistingDeployment).rollout!;
-  return run(events, { type: 'FailRollout', data: { rolloutId: rollout.rolloutId, step: 1, reason: 'late', services: [], rollbackRolloutId: 'rb', now: NOW } });
+  return run(events, {
+    type: 'FailRollout',
+    data: { rolloutId: rollout.rolloutId, step: 1, reason: 'late', services: [], rollbackRolloutId: 'rb', now: NOW },
+  });
 };
 
 describe('deployment decider', () => {
@@ -95,7 +101,9 @@ describe('deployment decider', () => {
 
   it('scale of a stopped deployment is refused', () => {
     const events = run(succeed(deployed(false)), { type: 'Stop', data: { reason: 's', rolloutId: 'rs', now: NOW } });
-    given(...events).when({ type: 'Scale', data: { service: 'web', replicas: 3, reason: '', rolloutId: 'x', now: NOW } }).thenRefuses('deployment.stopped', 'conflict');
+    given(...events)
+      .when({ type: 'Scale', data: { service: 'web', replicas: 3, reason: '', rolloutId: 'x', now: NOW } })
+      .thenRefuses('deployment.stopped', 'conflict');
   });
 });
 
@@ -103,14 +111,40 @@ const deterministicOld = (events: DeploymentEvent[]) => events.filter((e) => e.t
 
 describe('service rules', () => {
   it('accepts image references and refuses what is not one', () => {
-    for (const ok of ['busybox', 'localhost/busybox:latest', 'registry.example.com:5000/team/app:1.2.3', 'app@sha256:' + 'a'.repeat(64), 'my_app/x-y__z:v1']) expect(isImageReference(ok), ok).toBe(true);
-    for (const bad of ['', 'Busybox', 'app:', 'app:tag:more', 'a b', '-app', 'app@sha256:xyz', 'UPPER/app']) expect(isImageReference(bad), bad).toBe(false);
+    for (const ok of [
+      'busybox',
+      'localhost/busybox:latest',
+      'registry.example.com:5000/team/app:1.2.3',
+      'app@sha256:' + 'a'.repeat(64),
+      'my_app/x-y__z:v1',
+    ])
+      expect(isImageReference(ok), ok).toBe(true);
+    for (const bad of ['', 'Busybox', 'app:', 'app:tag:more', 'a b', '-app', 'app@sha256:xyz', 'UPPER/app'])
+      expect(isImageReference(bad), bad).toBe(false);
   });
 
   it('names the field: port clashes, replicas below 0 and above the quota', () => {
-    expect(refusal(() => servicesOf([{ name: 'w', type: 'backend', image: 'a', ports: [{ containerPort: 80 }, { containerPort: 80 }] }], NO_QUOTA)).field).toBe('services.0.ports.1.containerPort');
-    expect(refusal(() => servicesOf([{ name: 'w', type: 'backend', image: 'a', replicas: -1 }], NO_QUOTA)).field).toBe('services.0.replicas');
-    expect(refusal(() => servicesOf([{ name: 'w', type: 'backend', image: 'a', replicas: 4 }], { ...NO_QUOTA, maxReplicasPerService: 3 }))).toMatchObject({ field: 'services.0.replicas', kind: 'unprocessable' });
-    expect(refusal(() => servicesOf([{ name: 'w', type: 'backend', image: 'a', replicas: 2 }, { name: 'v', type: 'backend', image: 'a', replicas: 2 }], { ...NO_QUOTA, maxTotalReplicas: 3 })).field).toBe('services');
+    expect(
+      refusal(() =>
+        servicesOf([{ name: 'w', type: 'backend', image: 'a', ports: [{ containerPort: 80 }, { containerPort: 80 }] }], NO_QUOTA),
+      ).field,
+    ).toBe('services.0.ports.1.containerPort');
+    expect(refusal(() => servicesOf([{ name: 'w', type: 'backend', image: 'a', replicas: -1 }], NO_QUOTA)).field).toBe(
+      'services.0.replicas',
+    );
+    expect(
+      refusal(() => servicesOf([{ name: 'w', type: 'backend', image: 'a', replicas: 4 }], { ...NO_QUOTA, maxReplicasPerService: 3 })),
+    ).toMatchObject({ field: 'services.0.replicas', kind: 'unprocessable' });
+    expect(
+      refusal(() =>
+        servicesOf(
+          [
+            { name: 'w', type: 'backend', image: 'a', replicas: 2 },
+            { name: 'v', type: 'backend', image: 'a', replicas: 2 },
+          ],
+          { ...NO_QUOTA, maxTotalReplicas: 3 },
+        ),
+      ).field,
+    ).toBe('services');
   });
 });

@@ -19,10 +19,13 @@ const spec = (name: string, image: string, replicas: number): ServiceSpec => ({
   resources: { cpuMillis: null, memoryMb: null },
   healthCheck: null,
 });
-const services = fc.uniqueArray(fc.record({ name: fc.constantFrom(...NAMES), image: fc.constantFrom('a:1', 'a:2'), replicas: fc.integer({ min: 0, max: 3 }) }), {
-  selector: (s) => s.name,
-  maxLength: 4,
-});
+const services = fc.uniqueArray(
+  fc.record({ name: fc.constantFrom(...NAMES), image: fc.constantFrom('a:1', 'a:2'), replicas: fc.integer({ min: 0, max: 3 }) }),
+  {
+    selector: (s) => s.name,
+    maxLength: 4,
+  },
+);
 
 const scenario = fc.record({
   live: services,
@@ -59,7 +62,12 @@ describe('planRelease', () => {
     fc.assert(
       fc.property(scenario, ({ live: liveSpecs, liveLabel, target: targetSpecs, stray }) => {
         const live = Object.fromEntries(liveSpecs.map((s) => [s.name, { spec: spec(s.name, s.image, s.replicas), label: liveLabel }]));
-        const steps = planRelease(live, stray, targetSpecs.map((s) => spec(s.name, s.image, s.replicas)), liveLabel + 1);
+        const steps = planRelease(
+          live,
+          stray,
+          targetSpecs.map((s) => spec(s.name, s.image, s.replicas)),
+          liveLabel + 1,
+        );
         expect(steps[0]).toEqual({ kind: 'ensureEnvironment' });
         const wait = steps.findIndex((s) => s.kind === 'waitHealthy');
         const applies = steps.flatMap((s, i) => (s.kind === 'apply' ? [i] : []));
@@ -77,14 +85,27 @@ describe('planRelease', () => {
 
   it('touches nothing that is unchanged and clean; a replica change alone scales under the live label', () => {
     fc.assert(
-      fc.property(services.filter((s) => s.length > 0), fc.integer({ min: 1, max: 5 }), (specs, label) => {
-        const live = Object.fromEntries(specs.map((s) => [s.name, { spec: spec(s.name, s.image, s.replicas), label }]));
-        expect(planRelease(live, [], specs.map((s) => spec(s.name, s.image, s.replicas)), label + 1)).toEqual([{ kind: 'ensureEnvironment' }]);
-        const scaled = specs.map((s) => spec(s.name, s.image, s.replicas + 1));
-        const steps = planRelease(live, [], scaled, label + 1);
-        expect(steps.filter((s) => s.kind === 'apply').every((s) => s.kind === 'apply' && s.change === 'scale' && s.label === label)).toBe(true);
-        expect(steps.some((s) => s.kind === 'prune' || s.kind === 'remove')).toBe(false);
-      }),
+      fc.property(
+        services.filter((s) => s.length > 0),
+        fc.integer({ min: 1, max: 5 }),
+        (specs, label) => {
+          const live = Object.fromEntries(specs.map((s) => [s.name, { spec: spec(s.name, s.image, s.replicas), label }]));
+          expect(
+            planRelease(
+              live,
+              [],
+              specs.map((s) => spec(s.name, s.image, s.replicas)),
+              label + 1,
+            ),
+          ).toEqual([{ kind: 'ensureEnvironment' }]);
+          const scaled = specs.map((s) => spec(s.name, s.image, s.replicas + 1));
+          const steps = planRelease(live, [], scaled, label + 1);
+          expect(
+            steps.filter((s) => s.kind === 'apply').every((s) => s.kind === 'apply' && s.change === 'scale' && s.label === label),
+          ).toBe(true);
+          expect(steps.some((s) => s.kind === 'prune' || s.kind === 'remove')).toBe(false);
+        },
+      ),
     );
   });
 });

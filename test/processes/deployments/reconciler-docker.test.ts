@@ -11,27 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerOrchestrator } from '../../../src/adapters/orchestrator/docker/docker-orchestrator.js';
 import { deploy, updateDeployment } from '../../../src/commands/deployments/deployment-handlers.js';
 import { statusOf, type ServiceInput } from '../../../src/domain/deployments/index.js';
+import { httpService } from '../../support/http-service.js';
 import { loadDeployment } from '../../../src/processes/deployments/deployment-steps.js';
 import { contextOf, until } from '../../support/batch-stack.js';
-import { BUSYBOX_IMAGE } from '../../support/busybox-image.js';
 import { createDeploymentStack, type DeploymentStack } from '../../support/deployment-stack.js';
 import { dockerService } from '../../support/services.js';
 import { socketProxy, type SocketProxy } from '../../support/socket-proxy.js';
 
 const docker = dockerService();
 const TENANT = 'acme';
-
-export const httpService = (name: string, replicas = 1, healthCommand?: string[]): ServiceInput => ({
-  name,
-  type: 'backend',
-  image: BUSYBOX_IMAGE,
-  replicas,
-  ports: [{ containerPort: 8080 }],
-  command: ['/bin/httpd', '-f', '-p', '8080', '-h', '/www'],
-  healthCheck: healthCommand
-    ? { command: healthCommand, intervalSeconds: 1, timeoutSeconds: 1, unhealthyThreshold: 1 }
-    : { http: { path: '/index.html', port: 8080 }, intervalSeconds: 1, timeoutSeconds: 1 },
-});
 
 describe.skipIf(!docker.url)(`reconciler on Docker ${docker.skipReason ?? ''}`, () => {
   let stack: DeploymentStack;
@@ -61,10 +49,12 @@ describe.skipIf(!docker.url)(`reconciler on Docker ${docker.skipReason ?? ''}`, 
   const environment = (type: 'production' | 'development' = 'production') => {
     const environmentId = randomUUID();
     environments.push(environmentId);
-    return stack.directory.addEnvironment({ tenantId: TENANT, environmentId, type, target: `kyo-reconcile-${environmentId.slice(0, 8)}` }).environmentId;
+    return stack.directory.addEnvironment({ tenantId: TENANT, environmentId, type, target: `kyo-reconcile-${environmentId.slice(0, 8)}` })
+      .environmentId;
   };
   const state = async (id: string) => (await loadDeployment(stack.commands, TENANT, id))!;
-  const waitStatus = (id: string, wanted: string, timeoutMs = 90_000) => until(async () => statusOf(await state(id)) === wanted, `status ${wanted}`, timeoutMs);
+  const waitStatus = (id: string, wanted: string, timeoutMs = 90_000) =>
+    until(async () => statusOf(await state(id)) === wanted, `status ${wanted}`, timeoutMs);
   const containers = (id: string) => engine.listContainers({ all: true, filters: { label: [`kyo.dev/deployment=${id}`] } });
   const start = async (services: ServiceInput[], deadline = 60) => {
     const deploymentId = randomUUID();
@@ -117,7 +107,11 @@ describe.skipIf(!docker.url)(`reconciler on Docker ${docker.skipReason ?? ''}`, 
     await waitStatus(id, 'running');
     const [victim] = await containers(id);
     await engine.getContainer(victim!.Id).kill();
-    await until(async () => (await stack.eventStore.readStream(`deployment-${id}`)).some((e) => e.type === 'DriftResolved'), 'drift resolved', 60_000);
+    await until(
+      async () => (await stack.eventStore.readStream(`deployment-${id}`)).some((e) => e.type === 'DriftResolved'),
+      'drift resolved',
+      60_000,
+    );
     const detected = (await stack.eventStore.readStream(`deployment-${id}`)).find((e) => e.type === 'DriftDetected')!;
     expect(detected.data.findings).toEqual([expect.objectContaining({ service: 'web', kind: 'missing' })]);
     await until(async () => (await containers(id)).filter((c) => c.State === 'running').length === 2, 'two running again', 30_000);

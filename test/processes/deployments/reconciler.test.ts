@@ -3,7 +3,13 @@
 // a crash mid-rollout, drift with self-heal, lifecycle operations and config rolls.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deploy, lifecycle, rollbackDeployment, scaleService, updateDeployment } from '../../../src/commands/deployments/deployment-handlers.js';
+import {
+  deploy,
+  lifecycle,
+  rollbackDeployment,
+  scaleService,
+  updateDeployment,
+} from '../../../src/commands/deployments/deployment-handlers.js';
 import { statusOf, type ServiceInput } from '../../../src/domain/deployments/index.js';
 import { deploymentStepWorker, loadDeployment } from '../../../src/processes/deployments/deployment-steps.js';
 import { contextOf, until } from '../../support/batch-stack.js';
@@ -40,7 +46,8 @@ describe('deployment reconciler (memory orchestrator)', () => {
 
   const state = async (id: string) => (await loadDeployment(stack.commands, TENANT, id))!;
   const status = async (id: string) => statusOf(await state(id));
-  const waitStatus = (id: string, wanted: string, timeoutMs = 20_000) => until(async () => (await status(id)) === wanted, `status ${wanted}`, timeoutMs);
+  const waitStatus = (id: string, wanted: string, timeoutMs = 20_000) =>
+    until(async () => (await status(id)) === wanted, `status ${wanted}`, timeoutMs);
   const running = () => stack.memory!.instances().filter((i) => i.state === 'running');
 
   async function deployThree(environmentId = prodEnv, extra: Partial<Parameters<typeof deploy>[2]> = {}) {
@@ -69,7 +76,11 @@ describe('deployment reconciler (memory orchestrator)', () => {
     expect(stack.memory!.appliedSpec(id, 'api')!.volumes[0]!.files).toEqual({ PASSWORD: SECRET });
     const all = await stack.eventStore.readAll();
     expect(JSON.stringify(all.events.map((e) => [e.data, e.metadata]))).not.toContain(SECRET);
-    const jobs = await stack.db.kysely.selectFrom('jobs' as never).selectAll().execute().catch(() => []);
+    const jobs = await stack.db.kysely
+      .selectFrom('jobs' as never)
+      .selectAll()
+      .execute()
+      .catch(() => []);
     expect(JSON.stringify(jobs)).not.toContain(SECRET);
     const steps = all.events.filter((e) => e.type === 'RolloutStepCompleted').map((e) => e.data.step);
     expect(new Set(steps).size).toBe(steps.length);
@@ -80,12 +91,26 @@ describe('deployment reconciler (memory orchestrator)', () => {
   it('an update replaces the changed service only (rolling), a scale keeps the instances', async () => {
     const id = await deployThree();
     await waitStatus(id, 'running');
-    const webBefore = running().filter((i) => i.service === 'web').map((i) => i.id);
+    const webBefore = running()
+      .filter((i) => i.service === 'web')
+      .map((i) => i.id);
     const current = (await state(id)).releases[0]!.services;
-    await updateDeployment(stack.commands, ctx(), { deploymentId: id, version: '1.1.0', services: current.map((s) => (s.name === 'api' ? { ...s, image: 'localhost/web:2' } : s)) });
+    await updateDeployment(stack.commands, ctx(), {
+      deploymentId: id,
+      version: '1.1.0',
+      services: current.map((s) => (s.name === 'api' ? { ...s, image: 'localhost/web:2' } : s)),
+    });
     await until(async () => (await state(id)).liveRelease === 2, 'release 2 live');
-    expect(running().filter((i) => i.service === 'web').map((i) => i.id)).toEqual(webBefore);
-    expect(running().filter((i) => i.service === 'api').map((i) => [i.image, i.release])).toEqual([
+    expect(
+      running()
+        .filter((i) => i.service === 'web')
+        .map((i) => i.id),
+    ).toEqual(webBefore);
+    expect(
+      running()
+        .filter((i) => i.service === 'api')
+        .map((i) => [i.image, i.release]),
+    ).toEqual([
       ['localhost/web:2', 2],
       ['localhost/web:2', 2],
     ]);
@@ -101,7 +126,11 @@ describe('deployment reconciler (memory orchestrator)', () => {
     await waitStatus(id, 'running');
     stack.memory!.neverHealthy('localhost/web:broken');
     const current = (await state(id)).releases[0]!.services;
-    await updateDeployment(stack.commands, ctx(), { deploymentId: id, version: '2.0.0', services: current.map((s) => (s.name === 'web' ? { ...s, image: 'localhost/web:broken' } : s)) });
+    await updateDeployment(stack.commands, ctx(), {
+      deploymentId: id,
+      version: '2.0.0',
+      services: current.map((s) => (s.name === 'web' ? { ...s, image: 'localhost/web:broken' } : s)),
+    });
     await waitStatus(id, 'rolled_back', 30_000);
     const s = await state(id);
     expect(s.releases.map((r) => [r.release, r.kind, r.outcome, r.automatic])).toEqual([
@@ -123,7 +152,11 @@ describe('deployment reconciler (memory orchestrator)', () => {
     await waitStatus(id, 'running');
     stack.memory!.neverHealthy('localhost/web:broken');
     const current = (await state(id)).releases[0]!.services;
-    await updateDeployment(stack.commands, ctx(), { deploymentId: id, version: '2.0.0', services: current.map((s) => ({ ...s, image: 'localhost/web:broken' })) });
+    await updateDeployment(stack.commands, ctx(), {
+      deploymentId: id,
+      version: '2.0.0',
+      services: current.map((s) => ({ ...s, image: 'localhost/web:broken' })),
+    });
     await waitStatus(id, 'failed', 30_000);
     expect((await state(id)).releases).toHaveLength(2);
     await rollbackDeployment(stack.commands, ctx(), { deploymentId: id });
@@ -148,7 +181,11 @@ describe('deployment reconciler (memory orchestrator)', () => {
     await waitStatus(id, 'running');
     const victim = running().find((i) => i.service === 'api')!;
     stack.memory!.kill(victim.id);
-    await until(async () => (await stack.eventStore.readStream(`deployment-${id}`)).some((e) => e.type === 'DriftResolved'), 'drift resolved', 20_000);
+    await until(
+      async () => (await stack.eventStore.readStream(`deployment-${id}`)).some((e) => e.type === 'DriftResolved'),
+      'drift resolved',
+      20_000,
+    );
     const events = await stack.eventStore.readStream(`deployment-${id}`);
     const detected = events.find((e) => e.type === 'DriftDetected')!;
     expect(detected.data.findings).toEqual([{ service: 'api', kind: 'missing', expected: '2 running', observed: '1 running' }]);
@@ -169,14 +206,21 @@ describe('deployment reconciler (memory orchestrator)', () => {
     await waitStatus(id, 'running');
     await lifecycle(stack.commands, ctx(), 'Stop', { deploymentId: id });
     await until(() => running().length === 0, 'all stopped');
-    await expect(scaleService(stack.commands, ctx(), { deploymentId: id, service: 'web', replicas: 3 })).rejects.toMatchObject({ rule: 'deployment.stopped', kind: 'conflict' });
+    await expect(scaleService(stack.commands, ctx(), { deploymentId: id, service: 'web', replicas: 3 })).rejects.toMatchObject({
+      rule: 'deployment.stopped',
+      kind: 'conflict',
+    });
     await lifecycle(stack.commands, ctx(), 'Start', { deploymentId: id });
     await waitStatus(id, 'running');
     expect(running()).toHaveLength(6);
-    const before = running().filter((i) => i.service === 'web').map((i) => i.id);
+    const before = running()
+      .filter((i) => i.service === 'web')
+      .map((i) => i.id);
     await lifecycle(stack.commands, ctx(), 'Restart', { deploymentId: id, services: ['web'] });
     await until(async () => (await state(id)).lastRollout?.operation === 'restart' && !(await state(id)).rollout, 'restarted');
-    const after = running().filter((i) => i.service === 'web').map((i) => i.id);
+    const after = running()
+      .filter((i) => i.service === 'web')
+      .map((i) => i.id);
     expect(after).toHaveLength(2);
     expect(after.some((i) => before.includes(i))).toBe(false);
     await lifecycle(stack.commands, ctx(), 'Delete', { deploymentId: id });
@@ -186,21 +230,40 @@ describe('deployment reconciler (memory orchestrator)', () => {
   it('a config change with rollServices restarts the services that reference it', async () => {
     const id = await deployThree();
     await waitStatus(id, 'running');
-    const apiBefore = running().filter((i) => i.service === 'api').map((i) => i.id);
-    const webBefore = running().filter((i) => i.service === 'web').map((i) => i.id);
+    const apiBefore = running()
+      .filter((i) => i.service === 'api')
+      .map((i) => i.id);
+    const webBefore = running()
+      .filter((i) => i.service === 'web')
+      .map((i) => i.id);
     stack.directory.setConfig(TENANT, prodEnv, { configId: randomUUID(), name: 'db-password', type: 'secret', data: { PASSWORD: 'new' } });
     await stack.caughtUp();
-    await stack.eventStore.append(`config-${randomUUID()}`, [
-      {
-        id: randomUUID(),
-        type: 'ConfigUpdated',
-        data: { configId: randomUUID(), name: 'db-password', environmentId: prodEnv, type: 'secret', version: 2, rollServices: true },
-        metadata: { tenantId: TENANT, userId: 'alice' },
-      },
-    ], { expectedRevision: 'no_stream' });
-    await until(async () => (await state(id)).lastRollout?.operation === 'restart' && !(await state(id)).rollout, 'restart after the config change');
-    expect(running().filter((i) => i.service === 'api').some((i) => apiBefore.includes(i.id))).toBe(false);
-    expect(running().filter((i) => i.service === 'web').map((i) => i.id)).toEqual(webBefore);
+    await stack.eventStore.append(
+      `config-${randomUUID()}`,
+      [
+        {
+          id: randomUUID(),
+          type: 'ConfigUpdated',
+          data: { configId: randomUUID(), name: 'db-password', environmentId: prodEnv, type: 'secret', version: 2, rollServices: true },
+          metadata: { tenantId: TENANT, userId: 'alice' },
+        },
+      ],
+      { expectedRevision: 'no_stream' },
+    );
+    await until(
+      async () => (await state(id)).lastRollout?.operation === 'restart' && !(await state(id)).rollout,
+      'restart after the config change',
+    );
+    expect(
+      running()
+        .filter((i) => i.service === 'api')
+        .some((i) => apiBefore.includes(i.id)),
+    ).toBe(false);
+    expect(
+      running()
+        .filter((i) => i.service === 'web')
+        .map((i) => i.id),
+    ).toEqual(webBefore);
   });
 });
 
@@ -220,20 +283,37 @@ describe('deployment reconciler: a crash mid-rollout', () => {
       });
       const worker = deploymentStepWorker(stack.reconciler);
       const rolloutId = (await loadDeployment(stack.commands, TENANT, id))!.rollout!.rolloutId;
-      const job = (step: number, attempt = 1) => ({ id: `j${step}.${attempt}`, queue: 'deployment-steps', attempt, payload: { deploymentId: id, tenantId: TENANT, rolloutId, step } });
+      const job = (step: number, attempt = 1) => ({
+        id: `j${step}.${attempt}`,
+        queue: 'deployment-steps',
+        attempt,
+        payload: { deploymentId: id, tenantId: TENANT, rolloutId, step },
+      });
       await worker(job(0));
       await worker(job(0, 2)); // re-delivered: its outcome is recorded, nothing runs
       expect(stack.memory!.calls.filter((c) => c === 'ensureEnvironment')).toHaveLength(1);
       // The service process dies after applyService returned and before the outcome was appended.
       const state = (await loadDeployment(stack.commands, TENANT, id))!;
       const target = { tenantId: TENANT, environmentId: env, target: state.target, deploymentId: id, deploymentName: 'crashy' };
-      await stack.memory!.applyService(target, { name: 'web', type: 'backend', image: 'localhost/web:1', replicas: 2, release: 1, ports: [], env: {}, volumes: [], healthCheck: { intervalSeconds: 1, timeoutSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 3 } });
+      await stack.memory!.applyService(target, {
+        name: 'web',
+        type: 'backend',
+        image: 'localhost/web:1',
+        replicas: 2,
+        release: 1,
+        ports: [],
+        env: {},
+        volumes: [],
+        healthCheck: { intervalSeconds: 1, timeoutSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 3 },
+      });
       await worker(job(1, 2));
       expect(stack.memory!.instances().filter((i) => i.service === 'web')).toHaveLength(2);
       // The restarted service's reconciler finishes the plan from the events.
       await stack.startWorkers();
       await until(async () => statusOf((await loadDeployment(stack.commands, TENANT, id))!) === 'running', 'running');
-      const steps = (await stack.eventStore.readStream(`deployment-${id}`)).filter((e) => e.type === 'RolloutStepCompleted').map((e) => Number(e.data.step));
+      const steps = (await stack.eventStore.readStream(`deployment-${id}`))
+        .filter((e) => e.type === 'RolloutStepCompleted')
+        .map((e) => Number(e.data.step));
       expect(steps).toEqual([...steps].sort((a, b) => a - b));
       expect(new Set(steps).size).toBe(steps.length);
       expect(stack.memory!.instances()).toHaveLength(4);
