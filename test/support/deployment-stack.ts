@@ -17,7 +17,7 @@ import {
   DEPLOYMENT_STEPS_QUEUE,
   deploymentReconciler,
 } from '../../src/processes/deployments/deployment-reconciler.js';
-import { deploymentStepWorker, type ReconcilerDeps } from '../../src/processes/deployments/deployment-steps.js';
+import { deploymentStepWorker, type ReconcilerDeps, type ReconcilerObserver } from '../../src/processes/deployments/deployment-steps.js';
 import { createProcessRuntime, type ProcessRuntime } from '../../src/processes/process-runtime.js';
 import { deploymentProjector } from '../../src/projections/deployments/deployment-projector.js';
 import { deploymentsUsingConfig } from '../../src/projections/deployments/deployment-queries.js';
@@ -51,6 +51,7 @@ export async function createDeploymentStack(
     pollMs?: number;
     queueLeaseMs?: number;
     healthyAfterMs?: number;
+    observer?: ReconcilerObserver;
   } = {},
 ): Promise<DeploymentStack> {
   const db = options.databaseUrl
@@ -68,7 +69,13 @@ export async function createDeploymentStack(
   const clock = () => new Date();
   const orchestrators = memoryRegistry(orchestrator);
   const commands: DeploymentCommandDeps = { eventStore, clock, directory, orchestrators };
-  const reconciler: ReconcilerDeps = { commands: { eventStore, clock }, directory, orchestrators, pollMs: options.pollMs ?? 20 };
+  const reconciler: ReconcilerDeps = {
+    commands: { eventStore, clock },
+    directory,
+    orchestrators,
+    pollMs: options.pollMs ?? 20,
+    ...(options.observer ? { observer: options.observer } : {}),
+  };
   const driftIntervalMs = options.driftIntervalMs ?? 60_000;
   const processes = createProcessRuntime({
     db,
