@@ -5,11 +5,13 @@ import { templatesFeature } from './templates.js';
 import { batchesFeature } from './batches.js';
 import { deploymentsFeature } from './deployments.js';
 import { orchestratorsFeature } from './orchestrators.js';
+import { environmentsFeature } from './environments.js';
 
 export const features: readonly FeatureModule[] = [
   categoriesFeature,
   templatesFeature,
   batchesFeature,
+  environmentsFeature,
   orchestratorsFeature,
   deploymentsFeature,
 ];
