@@ -69,6 +69,7 @@ export function memoryOrchestrator(options: { healthyAfterMs?: number; kind?: 'd
   const calls: string[] = [];
   let unreachable = false;
   let created = 0;
+  const fingerprint = (spec: ResolvedService) => JSON.stringify({ ...spec, replicas: 0 });
   const envKey = (t: { tenantId: string; environmentId: string }) => `${t.tenantId}/${t.environmentId}`;
 
   const guard = (call: string) => {
@@ -166,8 +167,8 @@ export function memoryOrchestrator(options: { healthyAfterMs?: number; kind?: 'd
       applied.set(`${d.deploymentId}/${spec.name}`, spec);
       const mine = of(d, spec.name).filter((i) => i.release === spec.release);
       for (const i of mine) {
-        // A replica beyond the count, or one whose image differs from what is asked, goes.
-        if (i.replica >= spec.replicas || i.image !== spec.image) all.delete(i.id);
+        // A replica beyond the count, or one made from another spec (image, env, config files…), goes.
+        if (i.replica >= spec.replicas || fingerprint(i.spec) !== fingerprint(spec)) all.delete(i.id);
       }
       for (let replica = 0; replica < spec.replicas; replica++) {
         const existing = of(d, spec.name).find((i) => i.release === spec.release && i.replica === replica);
@@ -197,6 +198,7 @@ export function memoryOrchestrator(options: { healthyAfterMs?: number; kind?: 'd
         all.delete(old.id);
         create(d, old.spec, old.replica);
       }
+      // (The replacements keep the spec they were made from: new config values come with applyService.)
     },
     async observe(scope) {
       guard('observe');

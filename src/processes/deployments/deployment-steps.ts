@@ -141,9 +141,18 @@ async function runStep(
     case 'start':
       await orchestrator.startService(target, step.service);
       return { outcome: { service: step.service } };
-    case 'restart':
+    case 'restart': {
+      // Configs may have changed (a config roll): converge the instances to the current values first (the
+      // adapter replaces those whose resolved spec differs), then replace every instance one by one.
+      const live = state.live[step.service];
+      if (live)
+        await orchestrator.applyService(
+          target,
+          await resolveService(deps.directory, target.tenantId, state.environmentId, live.spec, live.label, live.spec.replicas),
+        );
       await orchestrator.restartService(target, step.service);
       return { outcome: { service: step.service } };
+    }
   }
 }
 
