@@ -177,8 +177,7 @@ describe('deployments over HTTP', () => {
 
   it('bad input is a 4xx naming the field, and nothing is written', async () => {
     const before = await deploymentCount();
-    const events = async () => (await service.eventStore.readAll({ maxCount: 100_000 })).events.length;
-    const eventsBefore = await events();
+    const head = await service.eventStore.headPosition();
     const refuse = async (changes: Record<string, unknown>, status: number, field: string, key = keyA) => {
       const got = await call('POST', '/v1/deployments', { body: body(changes), key });
       expect(got.statusCode, got.body).toBe(status);
@@ -227,7 +226,8 @@ describe('deployments over HTTP', () => {
     await refuse({ name }, 409, 'body.name');
     expect(await deploymentCount()).toBe(before + 1);
     // Only the one accepted deployment wrote (its creation, release, plan, and the reconciler's steps).
-    const written = (await service.eventStore.readAll({ maxCount: 100_000 })).events.slice(eventsBefore);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const written = (await service.eventStore.readAll({ after: head, maxCount: 100_000 })).events;
     expect(written.filter((e) => e.type === 'DeploymentCreated')).toHaveLength(1);
     // No name was claimed by a refused request: the only claim is the accepted deployment's.
     expect(written.filter((e) => e.type === 'ReservationClaimed')).toHaveLength(1);

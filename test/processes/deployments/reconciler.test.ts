@@ -11,6 +11,7 @@ import {
   updateDeployment,
 } from '../../../src/commands/deployments/deployment-handlers.js';
 import { statusOf, type ServiceInput } from '../../../src/domain/deployments/index.js';
+import { resolveService } from '../../../src/processes/deployments/deployment-resolve.js';
 import { deploymentStepWorker, loadDeployment } from '../../../src/processes/deployments/deployment-steps.js';
 import { contextOf, until } from '../../support/batch-stack.js';
 import { createDeploymentStack, type DeploymentStack } from '../../support/deployment-stack.js';
@@ -295,17 +296,7 @@ describe('deployment reconciler: a crash mid-rollout', () => {
       // The service process dies after applyService returned and before the outcome was appended.
       const state = (await loadDeployment(stack.commands, TENANT, id))!;
       const target = { tenantId: TENANT, environmentId: env, target: state.target, deploymentId: id, deploymentName: 'crashy' };
-      await stack.memory!.applyService(target, {
-        name: 'web',
-        type: 'backend',
-        image: 'localhost/web:1',
-        replicas: 2,
-        release: 1,
-        ports: [],
-        env: {},
-        volumes: [],
-        healthCheck: { intervalSeconds: 1, timeoutSeconds: 1, healthyThreshold: 1, unhealthyThreshold: 3 },
-      });
+      await stack.memory!.applyService(target, await resolveService(stack.directory, TENANT, env, state.releases[0]!.services[0]!, 1, 2));
       await worker(job(1, 2));
       expect(stack.memory!.instances().filter((i) => i.service === 'web')).toHaveLength(2);
       // The restarted service's reconciler finishes the plan from the events.
