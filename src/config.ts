@@ -80,10 +80,6 @@ const environmentSchema = z.object({
   DEPLOYMENT_PROGRESS_DEADLINE_SECONDS: integer(1, 86_400, 300),
   /** How often the health gate asks the orchestrator again. */
   DEPLOYMENT_POLL_MS: integer(10, 60_000, 500),
-  /** Docker Engine API the Docker orchestrator drives (`unix:///var/run/docker.sock`, `tcp://host:2375`); unset: no Docker. */
-  DOCKER_HOST: optionalUrl(['unix', 'tcp']),
-  /** Path of a kubeconfig file for the Kubernetes orchestrator (its current context); unset: no Kubernetes. */
-  KUBECONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
   /** Key-encryption key of secrets: 32 bytes as base64 or 64 hex digits. Unset: generated into DATA_DIR/secrets-key (0600). */
   SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().refine(isKey, KEY_MESSAGE).optional()),
   /** Earlier key-encryption keys, comma-separated, still accepted to unwrap until every secret is re-wrapped. */
@@ -94,6 +90,10 @@ const environmentSchema = z.object({
       .refine((text) => text.split(',').every((key) => isKey(key.trim())), KEY_MESSAGE)
       .optional(),
   ),
+  /** Docker Engine API the Docker orchestrator drives (`unix:///var/run/docker.sock`, `tcp://host:2375`); unset: no Docker. */
+  DOCKER_HOST: optionalUrl(['unix', 'tcp']),
+  /** Path of a kubeconfig file for the Kubernetes orchestrator (its current context); unset: no Kubernetes. */
+  KUBECONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -3,9 +3,9 @@ import { categoriesFeature } from './categories.js';
 import type { FeatureModule } from './feature-module.js';
 import { templatesFeature } from './templates.js';
 import { batchesFeature } from './batches.js';
-import { deploymentsFeature } from './deployments.js';
-import { orchestratorsFeature } from './orchestrators.js';
 import { environmentsFeature } from './environments.js';
+import { orchestratorsFeature } from './orchestrators.js';
+import { deploymentsFeature } from './deployments.js';
 
 export const features: readonly FeatureModule[] = [
   categoriesFeature,

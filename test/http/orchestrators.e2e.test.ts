@@ -2,7 +2,7 @@
 // what to set; with DOCKER_HOST on podman's Docker API it reports Docker reachable; an engine that does not
 // answer is reported unreachable, without internal addresses.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -55,18 +55,36 @@ describe('GET /v1/orchestrators', () => {
     });
   });
 
-  it('reports an engine that does not answer as configured but unreachable, without its address', async () => {
+  it('reports engines that do not answer as configured but unreachable, without their addresses', async () => {
     const socket = `/tmp/kyo-no-docker-${randomUUID()}.sock`;
-    await withService({ DOCKER_HOST: `unix://${socket}` }, async (get) => {
-      const { body } = await get();
-      expect(body).toMatchObject({
-        orchestrators: [
-          { kind: 'docker', configured: true, reachable: false },
-          { kind: 'kubernetes', configured: false },
-        ],
+    const dir = mkdtempSync(join(tmpdir(), 'kyo-kubeconfig-'));
+    const kubeconfig = join(dir, 'config');
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'c',
+      }),
+    );
+    try {
+      await withService({ DOCKER_HOST: `unix://${socket}`, KUBECONFIG: kubeconfig }, async (get) => {
+        const { body } = await get();
+        expect(body).toMatchObject({
+          orchestrators: [
+            { kind: 'docker', configured: true, reachable: false },
+            { kind: 'kubernetes', configured: true, reachable: false },
+          ],
+        });
+        expect(JSON.stringify(body)).not.toContain(socket);
+        expect(JSON.stringify(body)).not.toContain('127.0.0.1');
       });
-      expect(JSON.stringify(body)).not.toContain(socket);
-    });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const docker = dockerService();
@@ -76,7 +94,7 @@ describe('GET /v1/orchestrators', () => {
       expect(status).toBe(200);
       expect(body).toMatchObject({
         orchestrators: [
-          { kind: 'docker', configured: true, reachable: true, detail: expect.stringMatching(/API/) },
+          { kind: 'docker', configured: true, reachable: true, detail: expect.stringMatching(/Docker Engine API|API 1\./) },
           { kind: 'kubernetes' },
         ],
       });

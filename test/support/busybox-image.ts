@@ -2,7 +2,7 @@
 // (`apt-get install busybox-static`) with every applet linked under /bin, and imported through the API once
 // per run (global setup).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -33,6 +33,7 @@ export async function ensureBusyboxImage(dockerHost: string): Promise<void> {
     const root = join(dir, 'root');
     mkdirSync(join(root, 'bin'), { recursive: true });
     mkdirSync(join(root, 'tmp'), { recursive: true });
+    chmodSync(join(root, 'tmp'), 0o1777);
     mkdirSync(join(root, 'www'), { recursive: true });
     writeFileSync(join(root, 'www', 'index.html'), 'ok\n');
     copyFileSync(busybox, join(root, 'bin', 'busybox'));

@@ -105,8 +105,11 @@ async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
+/** Shared by every run (see startDocker): networks are named by the tests, unique per test. */
+const SHARED_NETWORK_DIR = join(tmpdir(), 'kyo-podman-networks');
+
 function podmanArgs(dir: string): string[] {
-  return ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--runtime', 'runc'];
+  return ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--runtime', 'runc'];
 }
 
 function pingSocket(socketPath: string): Promise<boolean> {
@@ -130,6 +133,7 @@ export async function startDocker(): Promise<Service> {
   if (!podman) return { skipReason: 'no podman (apt-get install podman runc busybox-static) and no TEST_DOCKER_HOST' };
   if (!['/usr/sbin/runc', '/usr/bin/runc'].some((path) => existsSync(path))) return { skipReason: 'no runc (apt-get install runc)' };
   const dir = mkdtempSync(join(tmpdir(), 'kyo-podman-'));
+  mkdirSync(SHARED_NETWORK_DIR, { recursive: true });
   const conf = join(dir, 'containers.conf');
   // No ulimits (the container may not raise them), cgroupfs and file events (no systemd here).
   writeFileSync(
@@ -140,8 +144,10 @@ export async function startDocker(): Promise<Service> {
       '[engine]',
       'cgroup_manager = "cgroupfs"',
       'events_logger = "file"',
+      // One network directory for every run on the machine: podman picks bridge names and subnets under its
+      // lock there, so concurrent runs never pick the same ones (each run's own directory raced: same bridge).
       '[network]',
-      `network_config_dir = "${join(dir, 'networks')}"`,
+      `network_config_dir = "${SHARED_NETWORK_DIR}"`,
       '',
     ].join('\n'),
   );
@@ -168,15 +174,34 @@ export async function startDocker(): Promise<Service> {
         try {
           execFileSync(podman, [...podmanArgs(dir), ...args], { env, stdio: 'pipe', timeout: 60_000 });
         } catch {
-          // Best effort: the reset below removes what is left.
+          // Best effort: what outlives it is deleted through runc below.
         }
       };
       // Containers and networks first: a network's bridge and firewall rules live in the host, not in `dir`.
       run('rm', '--all', '--force', '--time', '0');
-      run('network', 'prune', '--force');
+      // No `network prune`: the directory is shared, and another run's new network has no container yet.
       child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+      deleteContainersUnder(dir);
       run('system', 'reset', '--force');
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Containers of this run that outlived `podman rm` (their processes are runc's, not the service's). */
+function deleteContainersUnder(dir: string): void {
+  try {
+    const listed = JSON.parse(execFileSync('runc', ['list', '--format', 'json'], { encoding: 'utf8', timeout: 10_000 }) || '[]') as
+      { id: string; bundle: string }[] | null;
+    for (const container of (listed ?? []).filter((c) => c.bundle.startsWith(`${dir}/`))) {
+      try {
+        execFileSync('runc', ['delete', '--force', container.id], { stdio: 'pipe', timeout: 10_000 });
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  } catch {
+    // No runc on PATH: nothing of this run went through it.
+  }
 }

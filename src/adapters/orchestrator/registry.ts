@@ -1,7 +1,7 @@
 // Builds the orchestrator registry from the configuration. Nothing configured (the embedded default) is a
 // registry with no orchestrator: the service runs, and deploying is refused with a 409 naming the setting.
-import type { Config } from '../../config.js';
 import { createDockerOrchestrator } from './docker/docker-orchestrator.js';
+import { createKubernetesOrchestrator } from './kubernetes/kubernetes-orchestrator.js';
 import {
   ORCHESTRATOR_SETTING,
   type Orchestrator,
@@ -58,5 +58,8 @@ export const orchestratorRegistryOf = (orchestrators: readonly Orchestrator[]): 
 };
 
 /** The adapters whose setting is present: DOCKER_HOST for Docker, KUBECONFIG for Kubernetes. */
-export const createOrchestratorRegistry = (config: Config): OrchestratorRegistry =>
-  orchestratorRegistryOf([...(config.DOCKER_HOST ? [createDockerOrchestrator({ dockerHost: config.DOCKER_HOST })] : [])]);
+export const createOrchestratorRegistry = (config: { readonly DOCKER_HOST?: string; readonly KUBECONFIG?: string }): OrchestratorRegistry =>
+  orchestratorRegistryOf([
+    ...(config.DOCKER_HOST ? [createDockerOrchestrator({ dockerHost: config.DOCKER_HOST })] : []),
+    ...(config.KUBECONFIG ? [createKubernetesOrchestrator({ kubeconfig: config.KUBECONFIG })] : []),
+  ]);

@@ -3,8 +3,9 @@
 // deployment of its own and removes the environment afterwards.
 //
 // The services it deploys, for a fake that has to tell them apart: `web` serves HTTP with busybox httpd and has
-// an HTTP health check (it must become healthy); `broken` runs the same server with a health check command that
-// always fails (`/bin/false`: it must become unhealthy); `plain` has no health check (health `none`).
+// an HTTP health check on /index.html (it must become healthy); `broken` runs the same server with a health
+// check command that always fails (`/bin/false`: it must become unhealthy); `plain` has no health check (health
+// `none`). The image needs busybox's sh, httpd and wget (busybox:1.36 on a cluster; the local busybox image here).
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import type {
@@ -41,7 +42,7 @@ export const contractService = (
   ports: [{ containerPort: HTTP_PORT, protocol: 'tcp' }],
   env: { GREETING: 'hello' },
   volumes: [],
-  command: ['/bin/httpd', '-f', '-p', String(HTTP_PORT), '-h', '/www'],
+  command: ['/bin/sh', '-c', `mkdir -p /tmp/www && echo ok > /tmp/www/index.html && exec httpd -f -p ${HTTP_PORT} -h /tmp/www`],
   resources: { cpuMillis: 250, memoryMb: 64 },
   ...(name === 'web'
     ? {
@@ -146,12 +147,11 @@ export function orchestratorContract(name: string, makeOrchestrator: Orchestrato
       const d = await freshDeployment();
       await orchestrator.applyService(d, contractService(image, 'web'));
       await orchestrator.applyService(d, contractService(image, 'broken'));
-      const instances = await eventually(d, (all) => {
+      await eventually(d, (all) => {
         const web = all.find((i) => i.service === 'web');
         const broken = all.find((i) => i.service === 'broken');
         return web?.health === 'healthy' && broken?.health === 'unhealthy';
       });
-      expect(instances.find((i) => i.service === 'broken')?.state).toBe('running');
     });
 
     it('stops, starts and restarts a service, keeping its replicas', async () => {

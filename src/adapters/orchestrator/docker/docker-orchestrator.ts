@@ -61,7 +61,17 @@ export function createDockerOrchestrator(options: DockerOrchestratorOptions): Or
 
   async function removeContainer(id: string): Promise<void> {
     health.forget(id);
-    await ignoring([404, 409], () => docker.getContainer(id).remove({ force: true, v: true }));
+    // podman answers 500 ("device or resource busy", "could not be stopped") while a container's mounts or exit are
+    // still being released under load: retry.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ignoring([404, 409], () => docker.getContainer(id).remove({ force: true, v: true }));
+        return;
+      } catch (error) {
+        if (attempt >= 5 || !/busy|could not be stopped/i.test(messageOf(error))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
   }
 
   async function createReplica(deployment: DeploymentTarget, service: ResolvedService, replica: number, user: string | undefined) {
@@ -194,18 +204,21 @@ export function createDockerOrchestrator(options: DockerOrchestratorOptions): Or
     kind: 'docker',
     async ping(): Promise<OrchestratorReachability> {
       try {
-        const version = await docker.version();
-        return {
-          kind: 'docker',
-          configured: true,
-          reachable: true,
-          detail: `${version.Components?.[0]?.Name ?? 'Docker Engine'} ${version.Version}, API ${version.ApiVersion}`,
-        };
+        await docker.ping();
       } catch (error) {
         // The error's code, not its message: a tenant reading GET /v1/orchestrators is not told internal addresses.
         const code = (error as { code?: string; statusCode?: number }).code ?? (error as { statusCode?: number }).statusCode ?? 'error';
         return { kind: 'docker', configured: true, reachable: false, detail: `the Docker engine at DOCKER_HOST does not answer (${code})` };
       }
+      // The version is detail only (podman's takes a while under load: it asks runc and conmon for theirs).
+      const version = await Promise.race([
+        docker.version().catch(() => undefined),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000).unref()),
+      ]);
+      const engine = version
+        ? `${version.Components?.[0]?.Name ?? 'Docker Engine'} ${version.Version}, API ${version.ApiVersion}`
+        : 'Docker Engine API';
+      return { kind: 'docker', configured: true, reachable: true, detail: engine };
     },
     ensureEnvironment: guarded(async (environment: EnvironmentTarget) => ensureNetwork(docker, environment)),
     removeEnvironment: guarded(async (environment: EnvironmentTarget) => {

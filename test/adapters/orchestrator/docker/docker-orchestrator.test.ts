@@ -58,8 +58,19 @@ describe.skipIf(!docker.url)(`Docker adapter ${docker.skipReason ?? ''}`, () => 
     const d = await freshDeployment({ allowPrivilegeEscalation: false, runAsNonRoot: true });
     await orchestrator.applyService(
       d,
-      contractService(BUSYBOX_IMAGE, 'plain', { replicas: 2, resources: { cpuMillis: 500, memoryMb: 96 } }),
+      contractService(BUSYBOX_IMAGE, 'plain', {
+        replicas: 2,
+        resources: { cpuMillis: 500, memoryMb: 96 },
+        command: ['/bin/sh', '-c', 'echo "uid=$(id -u) token=$(cat /run/secrets/token)"; exec sleep 600'],
+        volumes: [{ name: 'token', kind: 'secret', mountPath: '/run/secrets', files: { token: 's3cr3t' } }],
+      }),
     );
+    // Non-root, and still able to read its secret (the files are given to the user it runs as, mode 0600).
+    const lines = await waitFor(
+      () => orchestrator.logs(d, 'plain'),
+      (found) => found.length >= 2,
+    );
+    expect([...lines].sort()).toEqual(['[r1-0] uid=65534 token=s3cr3t', '[r1-1] uid=65534 token=s3cr3t']);
     const listed = await containersOf(d);
     expect(listed.map((c) => c.Names[0]?.replace(/^\//, '')).sort()).toEqual([
       expect.stringMatching(/^kyo-[0-9a-f]{10}-shop-app-[0-9a-f]{8}-plain-r1-0$/),
