@@ -9,6 +9,7 @@ import { benchEventStore } from './event-store-bench.js';
 import { benchProjectionRebuild } from './projection-bench.js';
 import { benchTemplates } from './template-bench.js';
 import { benchBatch } from './batch-bench.js';
+import { benchBackups } from './backup-bench.js';
 import { startRedis } from '../test/support/local-services.js';
 import { benchDeployments, freshDatabase } from './deployment-bench.js';
 import { startDocker } from '../test/support/local-services.js';
@@ -112,6 +113,34 @@ if (only.has('pglite')) {
   report.pglite = { eventStore, rebuild };
   await store.close();
   await db.close();
+}
+
+if (only.has('backups')) {
+  // Full backups of BENCH_EVENTS seeded events (filesystem and s3rver) and an incremental of the last
+  // 10,000, on a durable PostgreSQL; the embedded store beside it with at most 200,000 events.
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
+  if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
+  try {
+    log(`backups: postgres, ${rebuildEvents} events`);
+    const db = createPgDatabase({ connectionString: server.url, maxConnections: 8 });
+    await migrateEventStore(db);
+    const store = createPostgresEventStore(db);
+    const postgres = await benchBackups(db, store, { events: rebuildEvents, s3: true });
+    await store.close();
+    await db.close();
+    log('backups: pglite');
+    const lite = await createPgliteDatabase();
+    await migrateEventStore(lite);
+    const liteStore = createPostgresEventStore(lite);
+    const pglite = await benchBackups(lite, liteStore, { events: Math.min(rebuildEvents, 200_000) });
+    await liteStore.close();
+    await lite.close();
+    report.backups = { postgres, pglite };
+  } finally {
+    await server.stop();
+  }
 }
 
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -6,6 +6,7 @@ import { batchesFeature } from './batches.js';
 import { environmentsFeature } from './environments.js';
 import { orchestratorsFeature } from './orchestrators.js';
 import { deploymentsFeature } from './deployments.js';
+import { backupsFeature } from './backups.js';
 
 export const features: readonly FeatureModule[] = [
   categoriesFeature,
@@ -14,4 +15,5 @@ export const features: readonly FeatureModule[] = [
   environmentsFeature,
   orchestratorsFeature,
   deploymentsFeature,
+  backupsFeature,
 ];
