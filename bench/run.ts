@@ -12,6 +12,9 @@ import { benchBatches } from './batch-bench.js';
 import { benchBackups } from './backup-bench.js';
 import { startRedis } from '../test/support/local-services.js';
 import { benchTenantRestore } from './tenant-restore-bench.js';
+import { benchDeployments, freshDatabase } from './deployment-bench.js';
+import { startDocker } from '../test/support/local-services.js';
+import { ensureBusyboxImage } from '../test/support/busybox-image.js';
 
 const rebuildEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite,templates,batches').split(','));
@@ -98,6 +101,23 @@ if (only.has('tenant-restore')) {
     const pglite = await benchTenantRestore({ aggregates });
     report.tenantRestore = { postgres, pglite };
   } finally {
+    await server.stop();
+  }
+}
+
+if (only.has('deployments')) {
+  // The reconciler on its own durable PostgreSQL; containers on podman's Docker API (or BENCH_DOCKER_HOST).
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
+  if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
+  const docker = process.env.BENCH_DOCKER_HOST ? { url: process.env.BENCH_DOCKER_HOST, stop: async () => {} } : await startDocker();
+  try {
+    if ('url' in docker) await ensureBusyboxImage(docker.url);
+    log('deployments: 3 services x 2 replicas, a failed health gate and its rollback');
+    report.deployments = await benchDeployments(() => freshDatabase(server.url), 'url' in docker ? docker.url : undefined);
+  } finally {
+    if ('url' in docker) await docker.stop();
     await server.stop();
   }
 }

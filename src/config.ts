@@ -79,6 +79,12 @@ const environmentSchema = z.object({
   SERVICE_ROLE: z.preprocess(emptyAsUndefined, z.enum(['all', 'api', 'workers']).default('all')),
   /** With Redis: how often unfinished batches get back jobs Redis lost (batch-requeue.ts). */
   BATCH_REQUEUE_INTERVAL_MS: integer(100, 3_600_000, 10_000),
+  /** How often each running deployment is compared with what the orchestrator runs (drift check). */
+  DEPLOYMENT_DRIFT_INTERVAL_MS: integer(100, 86_400_000, 30_000),
+  /** A rollout whose services are not all healthy this long after it started fails (deployment default). */
+  DEPLOYMENT_PROGRESS_DEADLINE_SECONDS: integer(1, 86_400, 300),
+  /** How often the health gate asks the orchestrator again. */
+  DEPLOYMENT_POLL_MS: integer(10, 60_000, 500),
   /** Key-encryption key of secrets: 32 bytes as base64 or 64 hex digits. Unset: generated into DATA_DIR/secrets-key (0600). */
   SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().refine(isKey, KEY_MESSAGE).optional()),
   /** Earlier key-encryption keys, comma-separated, still accepted to unwrap until every secret is re-wrapped. */
@@ -89,6 +95,10 @@ const environmentSchema = z.object({
       .refine((text) => text.split(',').every((key) => isKey(key.trim())), KEY_MESSAGE)
       .optional(),
   ),
+  /** Docker Engine API the Docker orchestrator drives (`unix:///var/run/docker.sock`, `tcp://host:2375`); unset: no Docker. */
+  DOCKER_HOST: optionalUrl(['unix', 'tcp']),
+  /** Path of a kubeconfig file for the Kubernetes orchestrator (its current context); unset: no Kubernetes. */
+  KUBECONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
   /** Backups: AES-256-GCM key for the chunks (64 hex digits or base64 of 32 bytes); unset: not encrypted. */
   BACKUP_ENCRYPTION_KEY: z.preprocess(
     emptyAsUndefined,
@@ -114,10 +124,6 @@ const environmentSchema = z.object({
   S3_SSE_KMS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
   /** Events per backup chunk. */
   BACKUP_CHUNK_EVENTS: integer(100, 1_000_000, 50_000),
-  /** Docker Engine API the Docker orchestrator drives (`unix:///var/run/docker.sock`, `tcp://host:2375`); unset: no Docker. */
-  DOCKER_HOST: optionalUrl(['unix', 'tcp']),
-  /** Path of a kubeconfig file for the Kubernetes orchestrator (its current context); unset: no Kubernetes. */
-  KUBECONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -38,7 +38,8 @@ import type { JobQueue } from './ports/job-queue.js';
 import type { JobWorker } from './processes/job-worker.js';
 import type { ProcessManager } from './processes/process-manager.js';
 import { createProcessRuntime, type ProcessRuntime } from './processes/process-runtime.js';
-import type { FeatureDeps } from './features/feature-module.js';
+import type { FeatureDeps, FeatureModule } from './features/feature-module.js';
+import type { OrchestratorRegistry } from './ports/orchestrator.js';
 import { createOrchestratorRegistry } from './adapters/orchestrator/registry.js';
 import { features } from './features/index.js';
 
@@ -66,6 +67,9 @@ export interface ServiceOverrides {
   /** Process managers and job workers to run besides the ones the feature modules contribute. */
   readonly processes?: readonly ProcessManager[];
   readonly workers?: readonly JobWorker[];
+  /** Tests run orchestrators of their own (an in-memory fake) and feature modules built with fakes. */
+  readonly orchestrators?: OrchestratorRegistry;
+  readonly features?: readonly FeatureModule[];
 }
 
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Service> {
@@ -136,7 +140,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   }
 
   const clock = overrides.clock ?? (() => new Date());
-  const orchestrators = createOrchestratorRegistry(config);
+  const orchestrators = overrides.orchestrators ?? createOrchestratorRegistry(config);
   const featureDeps: FeatureDeps = {
     config,
     logger,
@@ -149,7 +153,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     orchestrators,
     commands: { eventStore, clock },
   };
-  const parts = features.map((feature) => feature.create(featureDeps));
+  const modules = overrides.features ?? features;
+  const parts = modules.map((feature) => feature.create(featureDeps));
 
   const projections = createProjectionEngine({
     db,
@@ -219,7 +224,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         metrics,
         projections,
         checks,
-        alerts: features.flatMap((feature, index) => {
+        alerts: modules.flatMap((feature, index) => {
           const alerts = parts[index]!.alerts;
           return alerts ? [{ name: feature.name, alerts }] : [];
         }),

@@ -1,9 +1,9 @@
-// PLACEHOLDER: the deployments feature replaces this file at merge with its real census (its read model of
-// running deployments). Until then no environment has running deployments.
+// For the environments feature: how many deployments of an environment are running, deploying or degraded
+// (rolled back counts as running), from the deployments read model. Deleting an environment that has any
+// is refused unless forced.
+import { countActiveDeployments } from '../projections/deployments/deployment-queries.js';
 import type { FeatureDeps } from './feature-module.js';
 
-/** How many deployments of the environment are not deleted (they keep it from being deleted unless forced). */
 export function activeDeploymentsIn(deps: FeatureDeps): (tenantId: string, environmentId: string) => Promise<number> {
-  void deps;
-  return async () => 0;
+  return (tenantId, environmentId) => countActiveDeployments(deps.db.kysely, tenantId, environmentId);
 }

@@ -8,6 +8,7 @@ import { backupsFeature } from './backups.js';
 import { orchestratorsFeature } from './orchestrators.js';
 import { auditFeature } from './audit.js';
 import { tenantRestoresFeature } from './tenant-restores.js';
+import { deploymentsFeature } from './deployments.js';
 
 export const features: readonly FeatureModule[] = [
   categoriesFeature,
@@ -18,4 +19,5 @@ export const features: readonly FeatureModule[] = [
   orchestratorsFeature,
   auditFeature,
   tenantRestoresFeature,
+  deploymentsFeature,
 ];

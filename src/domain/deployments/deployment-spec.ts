@@ -1,0 +1,306 @@
+// A deployment's services as a release holds them: validated, normalized (every field present, no
+// undefined, so the spec is plain JSON in events), and compared field by field for release diffs.
+import { RuleViolation } from '../rule-violation.js';
+
+export const SERVICE_TYPES = ['frontend', 'backend', 'database', 'cache', 'queue'] as const;
+export const VOLUME_KINDS = ['persistent', 'configmap', 'secret', 'emptydir'] as const;
+export const PROTOCOLS = ['tcp', 'udp'] as const;
+export type ServiceType = (typeof SERVICE_TYPES)[number];
+export type VolumeKind = (typeof VOLUME_KINDS)[number];
+
+export const DEPLOYMENT_LIMITS = {
+  services: 20,
+  nameMax: 63,
+  replicasMax: 100,
+  portsPerService: 20,
+  envPerService: 200,
+  volumesPerService: 20,
+} as const;
+
+export type PortSpec = { containerPort: number; hostPort: number | null; protocol: 'tcp' | 'udp' };
+export type VolumeSpec = {
+  name: string;
+  kind: VolumeKind;
+  mountPath: string;
+  /** configmap / secret: the config's name; null otherwise. */
+  source: string | null;
+  /** persistent: requested size, e.g. `1Gi`. */
+  size: string | null;
+};
+export type HealthCheck = {
+  http: { path: string; port: number } | null;
+  command: string[] | null;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+};
+export type ServiceSpec = {
+  name: string;
+  type: ServiceType;
+  image: string;
+  replicas: number;
+  ports: PortSpec[];
+  env: { [key: string]: string };
+  /** Configs (environment or configmap) whose keys become environment variables. */
+  envFrom: string[];
+  volumes: VolumeSpec[];
+  command: string[] | null;
+  resources: { cpuMillis: number | null; memoryMb: number | null };
+  healthCheck: HealthCheck | null;
+};
+
+/** A service as a client sends it: optional fields default. */
+export type ServiceInput = {
+  name: string;
+  type: ServiceType;
+  image: string;
+  replicas?: number;
+  ports?: { containerPort: number; hostPort?: number | null; protocol?: 'tcp' | 'udp' }[];
+  env?: Record<string, string>;
+  envFrom?: string[];
+  volumes?: { name: string; kind: VolumeKind; mountPath: string; source?: string | null; size?: string | null }[];
+  command?: string[] | null;
+  resources?: { cpuMillis?: number | null; memoryMb?: number | null };
+  healthCheck?: {
+    http?: { path: string; port: number } | null;
+    command?: string[] | null;
+    intervalSeconds?: number;
+    timeoutSeconds?: number;
+    healthyThreshold?: number;
+    unhealthyThreshold?: number;
+  } | null;
+};
+
+// The grammar of distribution/reference (what `docker pull` accepts): [domain[:port]/]path[:tag][@digest].
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?)`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
+const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const IMAGE_REFERENCE = new RegExp(`^(${NAME})(?::${TAG})?(?:@${DIGEST})?$`);
+
+/** Whether `image` is a valid image reference (`busybox`, `registry:5000/team/app:1.2`, `app@sha256:…`). */
+export function isImageReference(image: string): boolean {
+  const match = IMAGE_REFERENCE.exec(image);
+  // A domain needs a dot, a port or `localhost` to be one; otherwise it is the path's first part, which
+  // must then be lowercase (`Foo/bar` is refused by docker too).
+  if (!match || match[1]!.length > 255) return false;
+  const first = match[1]!.split('/')[0]!;
+  const hasDomain = match[1]!.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  return hasDomain || first === first.toLowerCase();
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SIZE = /^[1-9][0-9]{0,5}(Mi|Gi|Ti)$/;
+
+const invalid = (field: string, rule: string, message: string) => new RuleViolation(`deployment.${rule}`, message, 'invalid', field);
+
+/** A DNS label: names become container names, Kubernetes objects and label values. */
+export function validName(value: string, field: string): string {
+  if (value.length < 1 || value.length > DEPLOYMENT_LIMITS.nameMax || !DNS_LABEL.test(value)) {
+    throw invalid(
+      field,
+      'name.format',
+      `${field} must be 1–${DEPLOYMENT_LIMITS.nameMax} lowercase letters, digits or '-', starting and ending with a letter or digit`,
+    );
+  }
+  return value;
+}
+
+function int(value: number, field: string, min: number, max: number, rule: string): number {
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw invalid(field, rule, `${field} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+function healthCheckOf(input: NonNullable<ServiceInput['healthCheck']>, field: string, ports: PortSpec[]): HealthCheck {
+  const http = input.http ?? null;
+  const command = input.command ?? null;
+  if ((http === null) === (command === null)) throw invalid(field, 'health_check.kind', `${field} needs exactly one of http or command`);
+  if (http) {
+    if (!http.path.startsWith('/') || http.path.length > 1024)
+      throw invalid(`${field}.http.path`, 'health_check.path', 'the health check path must start with /');
+    int(http.port, `${field}.http.port`, 1, 65535, 'port.range');
+    if (!ports.some((port) => port.containerPort === http.port)) {
+      throw invalid(`${field}.http.port`, 'health_check.port', `the health check port ${http.port} is not one of the service's ports`);
+    }
+  }
+  if (command && (command.length === 0 || command.some((part) => part.length === 0)))
+    throw invalid(`${field}.command`, 'health_check.command', 'the health check command must be non-empty');
+  const check: HealthCheck = {
+    http: http && { path: http.path, port: http.port },
+    command: command && [...command],
+    intervalSeconds: int(input.intervalSeconds ?? 10, `${field}.intervalSeconds`, 1, 300, 'health_check.interval'),
+    timeoutSeconds: int(input.timeoutSeconds ?? 5, `${field}.timeoutSeconds`, 1, 300, 'health_check.timeout'),
+    healthyThreshold: int(input.healthyThreshold ?? 1, `${field}.healthyThreshold`, 1, 10, 'health_check.threshold'),
+    unhealthyThreshold: int(input.unhealthyThreshold ?? 3, `${field}.unhealthyThreshold`, 1, 10, 'health_check.threshold'),
+  };
+  if (check.timeoutSeconds > check.intervalSeconds)
+    throw invalid(`${field}.timeoutSeconds`, 'health_check.timeout', 'the timeout must not exceed the interval');
+  return check;
+}
+
+function serviceOf(input: ServiceInput, field: string): ServiceSpec {
+  const name = validName(input.name, `${field}.name`);
+  if (!(SERVICE_TYPES as readonly string[]).includes(input.type))
+    throw invalid(`${field}.type`, 'service.type', `type must be one of ${SERVICE_TYPES.join(', ')}`);
+  if (!isImageReference(input.image)) throw invalid(`${field}.image`, 'image.reference', `"${input.image}" is not a valid image reference`);
+  const replicas = input.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 0) throw invalid(`${field}.replicas`, 'replicas.min', 'replicas must be an integer ≥ 0');
+  if (replicas > DEPLOYMENT_LIMITS.replicasMax)
+    throw invalid(`${field}.replicas`, 'replicas.max', `replicas must be at most ${DEPLOYMENT_LIMITS.replicasMax}`);
+  const ports: PortSpec[] = [];
+  const seen = new Set<string>();
+  for (const [index, port] of (input.ports ?? []).entries()) {
+    const at = `${field}.ports.${index}`;
+    const protocol = port.protocol ?? 'tcp';
+    const spec: PortSpec = {
+      containerPort: int(port.containerPort, `${at}.containerPort`, 1, 65535, 'port.range'),
+      hostPort: port.hostPort == null ? null : int(port.hostPort, `${at}.hostPort`, 1, 65535, 'port.range'),
+      protocol,
+    };
+    if (seen.has(`${protocol}/${spec.containerPort}`))
+      throw invalid(`${at}.containerPort`, 'port.clash', `port ${spec.containerPort}/${protocol} is declared twice`);
+    seen.add(`${protocol}/${spec.containerPort}`);
+    ports.push(spec);
+  }
+  const env = input.env ?? {};
+  if (Object.keys(env).length > DEPLOYMENT_LIMITS.envPerService)
+    throw invalid(`${field}.env`, 'env.count', `at most ${DEPLOYMENT_LIMITS.envPerService} variables`);
+  for (const key of Object.keys(env))
+    if (!ENV_NAME.test(key)) throw invalid(`${field}.env.${key}`, 'env.name', `${key} is not a valid variable name`);
+  const volumes: VolumeSpec[] = [];
+  const mounts = new Set<string>();
+  for (const [index, volume] of (input.volumes ?? []).entries()) {
+    const at = `${field}.volumes.${index}`;
+    validName(volume.name, `${at}.name`);
+    if (!volume.mountPath.startsWith('/')) throw invalid(`${at}.mountPath`, 'volume.mount_path', 'mountPath must be absolute');
+    if (mounts.has(volume.mountPath)) throw invalid(`${at}.mountPath`, 'volume.mount_clash', `${volume.mountPath} is mounted twice`);
+    mounts.add(volume.mountPath);
+    const needsSource = volume.kind === 'configmap' || volume.kind === 'secret';
+    if (needsSource !== Boolean(volume.source))
+      throw invalid(`${at}.source`, 'volume.source', `a ${volume.kind} volume ${needsSource ? 'names' : 'takes no'} source config`);
+    if (volume.size != null && (volume.kind !== 'persistent' || !SIZE.test(volume.size)))
+      throw invalid(`${at}.size`, 'volume.size', 'size is for persistent volumes, e.g. 1Gi');
+    volumes.push({
+      name: volume.name,
+      kind: volume.kind,
+      mountPath: volume.mountPath,
+      source: volume.source ?? null,
+      size: volume.size ?? null,
+    });
+  }
+  const resources = {
+    cpuMillis:
+      input.resources?.cpuMillis == null
+        ? null
+        : int(input.resources.cpuMillis, `${field}.resources.cpuMillis`, 1, 256_000, 'resources.range'),
+    memoryMb:
+      input.resources?.memoryMb == null
+        ? null
+        : int(input.resources.memoryMb, `${field}.resources.memoryMb`, 4, 1_048_576, 'resources.range'),
+  };
+  return {
+    name,
+    type: input.type,
+    image: input.image,
+    replicas,
+    ports,
+    env: { ...env },
+    envFrom: [...(input.envFrom ?? [])],
+    volumes,
+    command: input.command ? [...input.command] : null,
+    resources,
+    healthCheck: input.healthCheck ? healthCheckOf(input.healthCheck, `${field}.healthCheck`, ports) : null,
+  };
+}
+
+/** The environment's limits a release must stay within. */
+export type Quotas = {
+  maxReplicasPerService: number | null;
+  maxTotalReplicas: number | null;
+  cpuMillis: number | null;
+  memoryMb: number | null;
+};
+
+/** Validates and normalizes a release's services; refusals name the field (`services.1.ports.0.hostPort`). */
+export function servicesOf(inputs: readonly ServiceInput[], quotas: Quotas): ServiceSpec[] {
+  if (inputs.length < 1 || inputs.length > DEPLOYMENT_LIMITS.services)
+    throw invalid('services', 'services.count', `a deployment has 1–${DEPLOYMENT_LIMITS.services} services`);
+  const services = inputs.map((input, index) => serviceOf(input, `services.${index}`));
+  const names = new Set<string>();
+  const hostPorts = new Set<string>();
+  for (const [index, service] of services.entries()) {
+    if (names.has(service.name))
+      throw invalid(`services.${index}.name`, 'service.name.unique', `service name ${service.name} is used twice`);
+    names.add(service.name);
+    for (const [portIndex, port] of service.ports.entries()) {
+      if (port.hostPort === null) continue;
+      const key = `${port.protocol}/${port.hostPort}`;
+      if (hostPorts.has(key))
+        throw invalid(
+          `services.${index}.ports.${portIndex}.hostPort`,
+          'port.clash',
+          `host port ${port.hostPort}/${port.protocol} is taken by another port of this deployment`,
+        );
+      hostPorts.add(key);
+    }
+    assertWithinQuota(service, quotas, `services.${index}.replicas`);
+  }
+  const total = services.reduce((sum, service) => sum + service.replicas, 0);
+  if (quotas.maxTotalReplicas !== null && total > quotas.maxTotalReplicas) {
+    throw new RuleViolation(
+      'deployment.replicas.quota',
+      `the services ask for ${total} replicas; the environment allows ${quotas.maxTotalReplicas}`,
+      'unprocessable',
+      'services',
+    );
+  }
+  return services;
+}
+
+export function assertWithinQuota(service: Pick<ServiceSpec, 'replicas'>, quotas: Quotas, field: string): void {
+  if (quotas.maxReplicasPerService !== null && service.replicas > quotas.maxReplicasPerService) {
+    throw new RuleViolation(
+      'deployment.replicas.quota',
+      `replicas ${service.replicas} exceed the environment's quota of ${quotas.maxReplicasPerService} per service`,
+      'unprocessable',
+      field,
+    );
+  }
+}
+
+/** The configs a service names (envFrom and configmap/secret volumes), for reference checks and config rolls. */
+export const configNamesOf = (service: ServiceSpec): string[] => [
+  ...new Set([...service.envFrom, ...service.volumes.flatMap((v) => (v.source ? [v.source] : []))]),
+];
+
+const stable = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+
+/** Same instances apart from how many: a replica change alone is a scale, anything else a replacement. */
+export const sameButReplicas = (a: ServiceSpec, b: ServiceSpec): boolean => stable({ ...a, replicas: 0 }) === stable({ ...b, replicas: 0 });
+
+/** What changed from `before` to `after`, one line per change (`backend.image: a → b`). */
+export function describeChanges(before: readonly ServiceSpec[], after: readonly ServiceSpec[]): string[] {
+  const changes: string[] = [];
+  const old = new Map(before.map((s) => [s.name, s]));
+  for (const service of after) {
+    const previous = old.get(service.name);
+    if (!previous) {
+      changes.push(`${service.name}: added`);
+      continue;
+    }
+    for (const key of Object.keys(service) as (keyof ServiceSpec)[]) {
+      const [a, b] = [stable(previous[key]), stable(service[key])];
+      if (a !== b) changes.push(`${service.name}.${key}: ${a} → ${b}`);
+    }
+  }
+  for (const name of old.keys()) if (!after.some((s) => s.name === name)) changes.push(`${name}: removed`);
+  return changes;
+}

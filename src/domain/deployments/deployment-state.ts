@@ -1,0 +1,166 @@
+// The deployment's state as its events fold it, and the status users see, derived from it.
+import type { DeploymentEvent, DeploymentPolicy, DriftFinding, ReleaseKind, ServiceReplicas } from './deployment-events.js';
+import { labelsFor, type LiveService, type PlanStep, type RolloutOperation } from './deployment-plan.js';
+import type { ServiceSpec } from './deployment-spec.js';
+
+export const DEPLOYMENT_STATUSES = ['deploying', 'running', 'degraded', 'stopped', 'failed', 'rolled_back', 'deleted'] as const;
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+
+export type ReleaseRecord = {
+  release: number;
+  version: string;
+  kind: ReleaseKind;
+  services: ServiceSpec[];
+  rollbackTo: number | null;
+  automatic: boolean;
+  reason: string;
+  changes: string[];
+  outcome: 'pending' | 'succeeded' | 'failed' | 'superseded';
+  failure: string | null;
+};
+
+export type Rollout = {
+  rolloutId: string;
+  release: number;
+  operation: RolloutOperation;
+  steps: PlanStep[];
+  done: number[];
+  startedAt: string;
+  deadlineAt: string;
+};
+
+export type ExistingDeployment = {
+  status: 'exists';
+  deploymentId: string;
+  name: string;
+  applicationId: string;
+  environmentId: string;
+  environmentType: string;
+  orchestrator: 'docker' | 'kubernetes';
+  target: string;
+  policy: DeploymentPolicy;
+  releases: ReleaseRecord[];
+  /** The release the deployment should run (the newest). */
+  desired: number;
+  /** The last release that went live, and its services with their instance labels. */
+  liveRelease: number | null;
+  live: Record<string, LiveService>;
+  /** Services that may have instances besides the live ones (a rollout that did not finish). */
+  mayExist: string[];
+  rollout: Rollout | null;
+  lastRollout: { operation: RolloutOperation; outcome: 'succeeded' | 'failed'; reason: string | null } | null;
+  /** The last rollout that succeeded: the periodic drift check follows it. */
+  lastSucceededRollout: string | null;
+  stopped: boolean;
+  deleted: boolean;
+  drift: DriftFinding[] | null;
+  replicas: ServiceReplicas[];
+};
+
+export type DeploymentState = { status: 'absent' } | ExistingDeployment;
+
+export const releaseOf = (state: ExistingDeployment, release: number): ReleaseRecord | undefined => state.releases[release - 1];
+
+export function statusOf(state: ExistingDeployment): DeploymentStatus {
+  if (state.deleted) return 'deleted';
+  if (state.stopped) return 'stopped';
+  if (state.rollout) return 'deploying';
+  if (state.lastRollout?.outcome === 'failed') return 'failed';
+  if (state.drift) return 'degraded';
+  return releaseOf(state, state.desired)?.kind === 'rollback' ? 'rolled_back' : 'running';
+}
+
+function setOutcome(releases: ReleaseRecord[], release: number, outcome: ReleaseRecord['outcome'], failure: string | null = null) {
+  return releases.map((r) => (r.release === release ? { ...r, outcome, failure } : r));
+}
+
+export function evolveDeployment(state: DeploymentState, event: DeploymentEvent): DeploymentState {
+  if (event.type === 'DeploymentCreated') {
+    const { environmentId, environmentType, orchestrator, target, policy, deploymentId, name, applicationId } = event.data;
+    return {
+      status: 'exists',
+      deploymentId,
+      name,
+      applicationId,
+      environmentId,
+      environmentType,
+      orchestrator,
+      target,
+      policy,
+      releases: [],
+      desired: 0,
+      liveRelease: null,
+      live: {},
+      mayExist: [],
+      rollout: null,
+      lastRollout: null,
+      lastSucceededRollout: null,
+      stopped: false,
+      deleted: false,
+      drift: null,
+      replicas: [],
+    };
+  }
+  if (state.status === 'absent') return state;
+  switch (event.type) {
+    case 'ReleaseCreated': {
+      const releases = state.releases.map((r) => (r.outcome === 'pending' ? { ...r, outcome: 'superseded' as const } : r));
+      return { ...state, desired: event.data.release, releases: [...releases, { ...event.data, outcome: 'pending', failure: null }] };
+    }
+    case 'DeploymentStopped':
+      return { ...state, stopped: true };
+    case 'DeploymentStarted':
+      return { ...state, stopped: false };
+    case 'DeploymentDeleted':
+      return { ...state, deleted: true };
+    case 'RolloutPlanned': {
+      const applied = event.data.steps.flatMap((step) => (step.kind === 'apply' ? [step.service] : []));
+      const rollout = { ...event.data, done: [] };
+      return { ...state, rollout, mayExist: [...new Set([...state.mayExist, ...applied])].sort() };
+    }
+    case 'RolloutStepCompleted': {
+      if (state.rollout?.rolloutId !== event.data.rolloutId) return state;
+      // The health gate reports each service's replicas: the per-service status until the next report.
+      const observed = event.data.kind === 'waitHealthy' ? (event.data.outcome.services as ServiceReplicas[] | undefined) : undefined;
+      return {
+        ...state,
+        rollout: { ...state.rollout, done: [...state.rollout.done, event.data.step] },
+        ...(observed ? { replicas: observed } : {}),
+      };
+    }
+    case 'RolloutSucceeded': {
+      const { operation, release } = event.data;
+      const base = {
+        ...state,
+        rollout: null,
+        lastRollout: { operation, outcome: 'succeeded' as const, reason: null },
+        lastSucceededRollout: event.data.rolloutId,
+        replicas: event.data.services,
+      };
+      if (operation === 'delete') return { ...base, live: {}, mayExist: [], replicas: [] };
+      if (operation === 'stop') return { ...base, replicas: state.replicas.map((r) => ({ ...r, ready: 0, available: 0 })) };
+      if (operation !== 'release') return base;
+      const services = releaseOf(state, release)?.services ?? [];
+      const labels = labelsFor(state.live, services, release);
+      const live = Object.fromEntries(services.map((spec) => [spec.name, { spec, label: labels[spec.name]! }]));
+      return { ...base, live, liveRelease: release, mayExist: [], drift: null, releases: setOutcome(state.releases, release, 'succeeded') };
+    }
+    case 'RolloutFailed': {
+      const { operation, release, reason } = event.data;
+      const base = {
+        ...state,
+        rollout: null,
+        lastRollout: { operation, outcome: 'failed' as const, reason },
+        replicas: event.data.services,
+      };
+      return operation === 'release' ? { ...base, releases: setOutcome(state.releases, release, 'failed', reason) } : base;
+    }
+    case 'DriftDetected':
+      return { ...state, drift: event.data.findings };
+    case 'DriftResolved':
+      return { ...state, drift: null };
+    case 'DeploymentRolledBack':
+    case 'DeploymentRestarted':
+      return state;
+  }
+}

@@ -1,0 +1,214 @@
+// The step worker: runs one step of a rollout through the orchestrator and records its outcome. A step
+// whose outcome is recorded is never run again (the job finds it done); a step that ran but whose outcome
+// was not recorded (a crash) runs again, which the orchestrator port makes harmless (every call converges).
+// Errors are retried with backoff (an unreachable orchestrator: the plan resumes when it is back); the
+// last attempt fails the rollout. The health gate waits until every service's instances of the release are
+// healthy, up to the rollout's progress deadline; past it the rollout fails, and the decider rolls back.
+import { randomUUID } from 'node:crypto';
+import {
+  deploymentDecider,
+  deploymentStreamId,
+  type DeploymentCommand,
+  type DeploymentEvent,
+  type DeploymentState,
+  type ExistingDeployment,
+  type PlanStep,
+  type ServiceReplicas,
+  type ServiceTarget,
+} from '../../domain/deployments/index.js';
+import type { JsonObject } from '../../domain/json.js';
+import { deterministicUuid } from '../../commands/deterministic-uuid.js';
+import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult } from '../../commands/handle-command.js';
+import type { EnvironmentDirectory } from '../../ports/environment-directory.js';
+import type { Job, JobHandler } from '../../ports/job-queue.js';
+import type { DeploymentTarget, ObservedInstance, Orchestrator, OrchestratorRegistry } from '../../ports/orchestrator.js';
+import { DEPLOYMENT_PROCESS, STEP_ATTEMPTS, type StepJob } from './deployment-reconciler.js';
+import { deploymentTargetOf, resolveService, serviceSpecFor } from './deployment-resolve.js';
+
+export interface ReconcilerObserver {
+  stepFinished(kind: PlanStep['kind'], seconds: number): void;
+  recorded(events: readonly DeploymentEvent[]): void;
+}
+
+export interface ReconcilerDeps {
+  readonly commands: CommandDeps;
+  readonly directory: EnvironmentDirectory;
+  readonly orchestrators: OrchestratorRegistry;
+  /** How often the health gate and the drift correction look again (default 500 ms). */
+  readonly pollMs?: number;
+  readonly observer?: ReconcilerObserver;
+}
+
+export const reconcilerContext = (tenantId: string, correlationId: string, commandId: string): CommandContext => ({
+  tenantId,
+  userId: `process:${DEPLOYMENT_PROCESS}`,
+  commandId,
+  correlationId,
+});
+
+export async function loadDeployment(deps: CommandDeps, tenantId: string, deploymentId: string): Promise<ExistingDeployment | undefined> {
+  const { state } = await loadAggregate(deps, deploymentDecider, deploymentStreamId(deploymentId), { tenantId });
+  return state.status === 'exists' ? state : undefined;
+}
+
+export async function recordOutcome(
+  deps: ReconcilerDeps,
+  tenantId: string,
+  deploymentId: string,
+  commandId: string,
+  command: DeploymentCommand,
+): Promise<CommandResult<DeploymentState, DeploymentEvent>> {
+  const result = await handleCommand(deps.commands, deploymentDecider, {
+    streamId: deploymentStreamId(deploymentId),
+    command,
+    context: reconcilerContext(tenantId, deploymentId, commandId),
+  });
+  if (!result.idempotent) deps.observer?.recorded(result.events);
+  return result;
+}
+
+/** Desired, ready (running and healthy, or running without a health check) and available (running) replicas. */
+export function replicasOf(targets: readonly ServiceTarget[], observed: readonly ObservedInstance[]): ServiceReplicas[] {
+  return targets.map(({ service, label, replicas }) => {
+    const mine = observed.filter((i) => i.service === service && i.release === label);
+    const available = mine.filter((i) => i.state === 'running').length;
+    const ready = mine.filter((i) => i.state === 'running' && (i.health === 'healthy' || i.health === 'none')).length;
+    return { service, desired: replicas, ready, available };
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits for the release's instances to be healthy; the outcome, or a failure reason at the deadline. */
+async function healthGate(
+  deps: ReconcilerDeps,
+  orchestrator: Orchestrator,
+  target: DeploymentTarget,
+  targets: readonly ServiceTarget[],
+  deadlineAt: number,
+): Promise<{ healthy: boolean; services: ServiceReplicas[]; reason: string }> {
+  for (;;) {
+    const observed = await orchestrator.observe({
+      tenantId: target.tenantId,
+      environmentId: target.environmentId,
+      deploymentId: target.deploymentId,
+    });
+    const services = replicasOf(targets, observed);
+    const healthy = services.every((s) => s.ready === s.desired && s.available === s.desired);
+    if (healthy) return { healthy, services, reason: '' };
+    if (deps.commands.clock().getTime() >= deadlineAt) {
+      const late = services.filter((s) => s.ready !== s.desired).map((s) => `${s.service} ${s.ready}/${s.desired} ready`);
+      return { healthy, services, reason: `not healthy within the progress deadline: ${late.join(', ')}` };
+    }
+    await sleep(deps.pollMs ?? 500);
+  }
+}
+
+async function runStep(
+  deps: ReconcilerDeps,
+  orchestrator: Orchestrator,
+  state: ExistingDeployment,
+  target: DeploymentTarget,
+  step: PlanStep,
+  release: number,
+  deadlineAt: number,
+) {
+  switch (step.kind) {
+    case 'ensureEnvironment':
+      await orchestrator.ensureEnvironment(target);
+      return { outcome: {} as JsonObject };
+    case 'apply': {
+      const spec = serviceSpecFor(state, release, step.service);
+      if (!spec) throw new Error(`release ${release} has no service ${step.service}`);
+      // Secrets are decrypted here, just before the call, and dropped with `resolved`.
+      const resolved = await resolveService(deps.directory, target.tenantId, state.environmentId, spec, step.label, step.replicas);
+      await orchestrator.applyService(target, resolved);
+      return { outcome: { service: step.service, label: step.label, replicas: step.replicas } };
+    }
+    case 'waitHealthy': {
+      const gate = await healthGate(deps, orchestrator, target, step.services, deadlineAt);
+      return { outcome: { services: gate.services }, services: gate.services, failure: gate.healthy ? undefined : gate.reason };
+    }
+    case 'prune':
+      await orchestrator.pruneService(target, step.service, step.keep);
+      return { outcome: { service: step.service, keep: step.keep } };
+    case 'remove':
+      await orchestrator.removeService(target, step.service);
+      return { outcome: { service: step.service } };
+    case 'stop':
+      await orchestrator.stopService(target, step.service);
+      return { outcome: { service: step.service } };
+    case 'start':
+      await orchestrator.startService(target, step.service);
+      return { outcome: { service: step.service } };
+    case 'restart': {
+      // Configs may have changed (a config roll): converge the instances to the current values first (the
+      // adapter replaces those whose resolved spec differs), then replace every instance one by one.
+      const live = state.live[step.service];
+      if (live)
+        await orchestrator.applyService(
+          target,
+          await resolveService(deps.directory, target.tenantId, state.environmentId, live.spec, live.label, live.spec.replicas),
+        );
+      await orchestrator.restartService(target, step.service);
+      return { outcome: { service: step.service } };
+    }
+  }
+}
+
+export function deploymentStepWorker(deps: ReconcilerDeps): JobHandler {
+  return async (job: Job) => {
+    const { deploymentId, tenantId, rolloutId, step } = job.payload as StepJob;
+    const state = await loadDeployment(deps.commands, tenantId, deploymentId);
+    const rollout = state?.rollout;
+    // Superseded by a newer rollout, or this step's outcome is already recorded: nothing to do.
+    if (!state || !rollout || rollout.rolloutId !== rolloutId || rollout.done.includes(step)) return;
+    const commandId = (what: string) => deterministicUuid(`rollout:${rolloutId}`, `${what}:${step}`);
+    const now = () => deps.commands.clock().toISOString();
+    const planStep = rollout.steps[step];
+    if (!planStep) {
+      await recordOutcome(deps, tenantId, deploymentId, commandId('complete'), {
+        type: 'CompleteStep',
+        data: { rolloutId, step, outcome: {}, now: now(), services: state.replicas },
+      });
+      return;
+    }
+    const started = performance.now();
+    try {
+      const orchestrator = deps.orchestrators.get(state.orchestrator);
+      if (!orchestrator) throw new Error(`no ${state.orchestrator} orchestrator is configured`);
+      const target = await deploymentTargetOf(deps.directory, tenantId, state);
+      const result = await runStep(deps, orchestrator, state, target, planStep, rollout.release, Date.parse(rollout.deadlineAt));
+      deps.observer?.stepFinished(planStep.kind, (performance.now() - started) / 1000);
+      if ('failure' in result && result.failure !== undefined) {
+        await recordOutcome(deps, tenantId, deploymentId, commandId('fail'), {
+          type: 'FailRollout',
+          data: {
+            rolloutId,
+            step,
+            reason: result.failure,
+            services: result.services ?? [],
+            rollbackRolloutId: commandId('rollback'),
+            now: now(),
+          },
+        });
+        return;
+      }
+      const services = 'services' in result && result.services ? result.services : state.replicas;
+      await recordOutcome(deps, tenantId, deploymentId, commandId('complete'), {
+        type: 'CompleteStep',
+        data: { rolloutId, step, outcome: result.outcome, now: now(), services },
+      });
+    } catch (error) {
+      if (job.attempt < STEP_ATTEMPTS) throw error;
+      const reason = `step ${step} (${planStep.kind}) failed ${job.attempt} times: ${error instanceof Error ? error.message : String(error)}`;
+      await recordOutcome(deps, tenantId, deploymentId, commandId('fail'), {
+        type: 'FailRollout',
+        data: { rolloutId, step, reason, services: state.replicas, rollbackRolloutId: commandId('rollback'), now: now() },
+      });
+    }
+  };
+}
+
+/** A fresh command id for a record that is not tied to one job run (drift reports). */
+export const freshCommandId = () => randomUUID();
