@@ -11,54 +11,21 @@
 // its checksum (the reader throws), a crash or a kill roll that transaction back: the store is left empty,
 // and with the marker only when the process died, so a service started on it refuses to start and says why.
 // Rows go in as column arrays through unnest(), thousands per statement: no per-event round trip.
-import { comparePositions, formatPosition, type Position, type RecordedEvent } from '../../ports/event-store.js';
+import { comparePositions, formatPosition, type RecordedEvent } from '../../ports/event-store.js';
+import {
+  RestoreRangeError,
+  RestoreTargetNotEmptyError,
+  outOfOrder,
+  type BulkRestoreOptions,
+  type BulkRestoreResult,
+  type RestoreTarget,
+} from '../../ports/restore-target.js';
 import type { SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
 import { applyEventStoreSchema } from './postgres-event-store.js';
 import { RESTORE_MARKER_SCHEMA, readRestoreMarker } from './restore-marker.js';
 
 /** Rows per INSERT statement: large enough that round trips vanish, small enough to keep memory flat. */
 const ROWS_PER_STATEMENT = 5000;
-
-export interface BulkRestoreOptions {
-  readonly restoreId: string;
-  readonly backupId: string;
-  /** Inclusive: stop after the event at this position. */
-  readonly toPosition?: Position;
-  /** Inclusive: stop before the first event recorded after this instant (the log's prefix up to T). */
-  readonly toTime?: Date;
-  /** Called after each statement with the events written so far. */
-  readonly onProgress?: (progress: { readonly events: number; readonly lastPosition: Position }) => void;
-}
-
-export interface BulkRestoreResult {
-  readonly events: number;
-  readonly streams: number;
-  readonly firstPosition?: Position;
-  readonly lastPosition?: Position;
-  readonly lastRecordedAt?: Date;
-}
-
-/** The target holds events or streams: a restore only ever goes into an empty store. */
-export class RestoreTargetNotEmptyError extends Error {
-  override readonly name = 'RestoreTargetNotEmptyError';
-  constructor(
-    readonly events: number,
-    readonly streams: number,
-  ) {
-    super(`the target event store is not empty (${events} events, ${streams} streams): a restore goes only into an empty store`);
-  }
-}
-
-/** The asked end (position or time) is before the backup's first event, or the events are out of order. */
-export class RestoreRangeError extends Error {
-  override readonly name = 'RestoreRangeError';
-  constructor(
-    readonly field: 'toPosition' | 'toTime' | 'events',
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export async function bulkRestore(
   db: SqlDatabase,
@@ -114,11 +81,7 @@ async function writeAll(
 
   for await (const batch of batches) {
     for (const event of batch) {
-      if (last && comparePositions(event.position, last.position) <= 0)
-        throw new RestoreRangeError(
-          'events',
-          `the backup's events are out of order: ${formatPosition(event.position)} follows ${formatPosition(last.position)}`,
-        );
+      if (last && comparePositions(event.position, last.position) <= 0) throw outOfOrder(event.position, last.position);
       if (!first) checkRangeStart(event, options);
       if (options.toPosition && comparePositions(event.position, options.toPosition) > 0) reachedEnd = true;
       if (options.toTime && event.recordedAt.getTime() > options.toTime.getTime()) reachedEnd = true;
@@ -184,4 +147,9 @@ async function insertRows(tx: SqlQueryable, events: readonly RecordedEvent[]): P
     columns[8]![i] = e.recordedAt.getTime();
   }
   await tx.query(INSERT_ROWS, columns);
+}
+
+/** The port over one database: `description` names it for people (no password). */
+export function sqlRestoreTarget(db: SqlDatabase, description: string): RestoreTarget {
+  return { description, restore: (batches, options) => bulkRestore(db, batches, options), close: () => db.close() };
 }
