@@ -69,6 +69,31 @@ const environmentSchema = z.object({
   BATCH_MAX_ITEMS: integer(1, 1_000_000, 100_000),
   /** Batches a tenant may start per minute. */
   BATCH_MAX_PER_MINUTE: integer(1, 1_000_000, 60),
+  /** Backups: AES-256-GCM key for the chunks (64 hex digits or base64 of 32 bytes); unset: not encrypted. */
+  BACKUP_ENCRYPTION_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((text) => /^[0-9a-fA-F]{64}$/.test(text) || Buffer.from(text, 'base64').length === 32, {
+        message: 'must be 64 hex digits or the base64 of 32 bytes',
+      })
+      .optional(),
+  ),
+  /** Backups go to this S3 bucket when set, else to DATA_DIR/backups. */
+  S3_BUCKET: z.preprocess(emptyAsUndefined, z.string().optional()),
+  S3_PREFIX: z.preprocess(emptyAsUndefined, z.string().default('')),
+  /** An S3-compatible endpoint (MinIO, s3rver); unset: AWS. */
+  S3_ENDPOINT: optionalUrl(['http', 'https']),
+  S3_REGION: z.preprocess(emptyAsUndefined, z.string().default('us-east-1')),
+  S3_ACCESS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  S3_SECRET_ACCESS_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /** Path-style addressing (bucket in the path), as MinIO and s3rver need. */
+  S3_FORCE_PATH_STYLE: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false')),
+  /** Server-side encryption of uploaded objects: none, AES256 (S3-managed keys) or aws:kms. */
+  S3_SERVER_SIDE_ENCRYPTION: z.preprocess(emptyAsUndefined, z.enum(['none', 'AES256', 'aws:kms']).default('none')),
+  S3_SSE_KMS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /** Events per backup chunk. */
+  BACKUP_CHUNK_EVENTS: integer(100, 1_000_000, 50_000),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -3,5 +3,6 @@ import { categoriesFeature } from './categories.js';
 import type { FeatureModule } from './feature-module.js';
 import { templatesFeature } from './templates.js';
 import { batchesFeature } from './batches.js';
+import { backupsFeature } from './backups.js';
 
-export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature];
+export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature, backupsFeature];

@@ -1,0 +1,43 @@
+// The bulk export of any event store (EventStoreDB): pages through readAll and serializes in Node.
+import type { EventExport, EventExportPage, EventExportRange } from '../../ports/event-export.js';
+import { comparePositions, formatPosition, type EventStore, type RecordedEvent } from '../../ports/event-store.js';
+
+const line = (event: RecordedEvent) =>
+  JSON.stringify({
+    streamId: event.streamId,
+    revision: event.revision.toString(),
+    position: formatPosition(event.position),
+    id: event.id,
+    type: event.type,
+    data: event.data,
+    metadata: event.metadata,
+    recordedAt: event.recordedAt.toISOString(),
+  });
+
+export function createReadAllEventExport(eventStore: EventStore): EventExport {
+  return {
+    async *pages(range: EventExportRange): AsyncGenerator<EventExportPage> {
+      let after = range.after;
+      for (;;) {
+        const result = await eventStore.readAll({
+          after,
+          maxCount: range.pageSize,
+          ...(range.categories ? { filter: { categories: range.categories } } : {}),
+        });
+        const inRange = result.events.filter(
+          (event) =>
+            comparePositions(event.position, range.to) <= 0 && (range.tenantId === undefined || event.metadata.tenantId === range.tenantId),
+        );
+        if (inRange.length > 0)
+          yield {
+            ndjson: inRange.map(line).join('\n'),
+            count: inRange.length,
+            first: inRange[0]!.position,
+            last: inRange.at(-1)!.position,
+          };
+        if (result.isEnd || comparePositions(result.lastPosition, range.to) >= 0) return;
+        after = result.lastPosition;
+      }
+    },
+  };
+}

@@ -1,0 +1,5 @@
+export * from './backup-chain.js';
+export * from './backup-codec.js';
+export * from './backup-commands.js';
+export * from './backup-manifest.js';
+export * from './backup-reader.js';
