@@ -15,8 +15,8 @@ interface PageRow {
   last_prepare: string | null;
 }
 
-// The record's keys in the order of BackupEventRecord; recorded_at as ISO-8601 UTC with milliseconds,
-// as Date#toISOString writes it.
+// The record's keys in the order of BackupEventRecord; recorded_at as ISO-8601 UTC with the microseconds
+// PostgreSQL keeps (Date.parse reads it, to the millisecond).
 const LINE = `json_build_object(
     'streamId', e.stream_id,
     'revision', e.stream_revision::text,
@@ -25,7 +25,7 @@ const LINE = `json_build_object(
     'type', e.event_type,
     'data', e.data,
     'metadata', e.metadata,
-    'recordedAt', to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text`;
+    'recordedAt', to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text`;
 
 /** One page's statement: events after `after`, up to the range's end, in log order. */
 function pageQuery(range: EventExportRange, after: Position): { text: string; params: unknown[] } {

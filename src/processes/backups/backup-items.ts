@@ -1,0 +1,167 @@
+// Writing one item of a backup as chunks. Each chunk is stored under a name fixed by its index before its
+// BackupChunkWritten event is recorded, so a run killed between the two rewrites the same object and
+// records it once; a resumed run continues after the last recorded chunk's cursor.
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CONFIGURATION_CATEGORIES,
+  chunkKey,
+  chunkName,
+  type BackupChunk,
+  type BackupFileRecord,
+  type BackupItem,
+  type BackupItemCursor,
+  type BackupState,
+} from '../../domain/backups/index.js';
+import { encodeChunk, sha256Hex, type BackupKey } from '../../commands/backups/index.js';
+import type { BackupStorage } from '../../ports/backup-storage.js';
+import type { EventExport } from '../../ports/event-export.js';
+import { formatPosition, parsePosition } from '../../ports/event-store.js';
+
+export interface ItemWriterDeps {
+  readonly storage: BackupStorage;
+  readonly eventExport: EventExport;
+  readonly key?: BackupKey;
+  readonly dataDir: string;
+  /** Top-level entries of the data directory that are not files to back up (the database, the backups). */
+  readonly excludedFromFiles: readonly string[];
+  readonly chunkEvents: number;
+  readonly chunkFileBytes: number;
+  readonly compressionLevel?: number;
+}
+
+/** Records a stored chunk (the caller appends BackupChunkWritten). */
+export type RecordChunk = (chunk: BackupChunk, cursor: BackupItemCursor) => Promise<void>;
+
+const chunksOf = (state: BackupState, item: BackupItem) => state.chunks.filter((chunk) => chunk.item === item).length;
+
+async function storeChunk(deps: ItemWriterDeps, backupId: string, name: string, ndjson: string) {
+  const stored = await encodeChunk(ndjson, deps.key, deps.compressionLevel);
+  await deps.storage.put(chunkKey(backupId, name), stored);
+  return { sha256: sha256Hex(stored), bytes: stored.length };
+}
+
+/** database / configuration: the events of the backup's range (and scope), one export page per chunk. */
+export async function writeEventItem(deps: ItemWriterDeps, state: BackupState, item: 'database' | 'configuration', record: RecordChunk) {
+  const started = state.started!;
+  const after = parsePosition(state.cursors[item]?.after ?? started.from)!;
+  const to = parsePosition(started.to)!;
+  let index = chunksOf(state, item);
+  const range = {
+    after,
+    to,
+    pageSize: deps.chunkEvents,
+    ...(state.scope.tenantId === undefined ? {} : { tenantId: state.scope.tenantId }),
+    ...(item === 'configuration' ? { categories: CONFIGURATION_CATEGORIES } : {}),
+  };
+  const pages = deps.eventExport.pages(range)[Symbol.asyncIterator]();
+  // The next page is read while the current one is compressed and stored.
+  let next = pages.next();
+  try {
+    for (;;) {
+      const page = await next;
+      if (page.done) return;
+      next = pages.next();
+      next.catch(() => undefined);
+      index++;
+      const name = chunkName(item, index, deps.key !== undefined);
+      const stored = await storeChunk(deps, state.backupId, name, page.value.ndjson);
+      const chunk: BackupChunk = {
+        item,
+        name,
+        ...stored,
+        events: page.value.count,
+        records: page.value.count,
+        firstPosition: formatPosition(page.value.first),
+        lastPosition: formatPosition(page.value.last),
+      };
+      await record(chunk, { item, after: chunk.lastPosition! });
+    }
+  } finally {
+    await pages.return?.(undefined);
+  }
+}
+
+/** Regular files under `dir`, as `/`-separated paths relative to `root`, in sorted order. */
+async function* walkFiles(root: string, dir: string, excluded: readonly string[]): AsyncGenerator<string> {
+  let entries;
+  try {
+    entries = await readdir(join(root, dir), { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = dir ? `${dir}/${entry.name}` : entry.name;
+    if (!dir && excluded.includes(entry.name)) continue;
+    if (entry.isDirectory()) yield* walkFiles(root, path, excluded);
+    else if (entry.isFile()) yield path;
+  }
+}
+
+const PIECE_BYTES = 1024 * 1024;
+
+interface FilesCursor {
+  readonly path: string;
+  readonly end: number;
+}
+
+/** files: every regular file under the data directory but the excluded ones, in 1 MiB pieces. */
+export async function writeFilesItem(deps: ItemWriterDeps, state: BackupState, record: RecordChunk) {
+  const cursorText = state.cursors.files?.after;
+  const cursor = cursorText ? (JSON.parse(cursorText) as FilesCursor) : undefined;
+  let index = chunksOf(state, 'files');
+  let lines: string[] = [];
+  let rawBytes = 0;
+  let last: FilesCursor | undefined;
+  const flush = async () => {
+    if (lines.length === 0) return;
+    index++;
+    const name = chunkName('files', index, deps.key !== undefined);
+    const stored = await storeChunk(deps, state.backupId, name, lines.join('\n'));
+    const chunk: BackupChunk = {
+      item: 'files',
+      name,
+      ...stored,
+      events: 0,
+      records: lines.length,
+      firstPosition: null,
+      lastPosition: null,
+    };
+    await record(chunk, { item: 'files', after: JSON.stringify(last) });
+    lines = [];
+    rawBytes = 0;
+  };
+  for await (const path of walkFiles(deps.dataDir, '', deps.excludedFromFiles)) {
+    if (cursor && path < cursor.path) continue;
+    let info;
+    try {
+      info = await stat(join(deps.dataDir, path));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed since the listing
+      throw error;
+    }
+    let offset = cursor && path === cursor.path ? cursor.end : 0;
+    if (cursor && path === cursor.path && offset >= info.size) continue;
+    const base = { path, size: info.size, mode: info.mode & 0o777, mtime: info.mtime.toISOString() };
+    const stream = createReadStream(join(deps.dataDir, path), { start: offset, highWaterMark: PIECE_BYTES });
+    let wrote = false;
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      const fileRecord: BackupFileRecord = { ...base, offset, data: piece.toString('base64') };
+      lines.push(JSON.stringify(fileRecord));
+      offset += piece.length;
+      rawBytes += piece.length;
+      last = { path, end: offset };
+      wrote = true;
+      if (rawBytes >= deps.chunkFileBytes) await flush();
+    }
+    if (!wrote && offset === 0) {
+      // An empty file is one record, so that it is restored too.
+      lines.push(JSON.stringify({ ...base, offset: 0, data: '' } satisfies BackupFileRecord));
+      last = { path, end: 0 };
+    }
+  }
+  await flush();
+}
