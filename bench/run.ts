@@ -9,6 +9,7 @@ import { benchEventStore } from './event-store-bench.js';
 import { benchProjectionRebuild } from './projection-bench.js';
 import { benchTemplates } from './template-bench.js';
 import { benchBatch } from './batch-bench.js';
+import { benchRestores } from './restore-bench.js';
 import { startRedis } from '../test/support/local-services.js';
 
 const rebuildEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -92,6 +93,19 @@ if (only.has('pglite')) {
   report.pglite = { eventStore, rebuild };
   await store.close();
   await db.close();
+}
+
+if (only.has('restores')) {
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
+  if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
+  try {
+    const events = Number(process.env.BENCH_RESTORE_EVENTS ?? 1_000_000);
+    report.restores = await benchRestores(server.url, { events, embeddedEvents: Math.min(events, 200_000) });
+  } finally {
+    await server.stop();
+  }
 }
 
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

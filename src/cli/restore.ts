@@ -51,7 +51,7 @@ if (toTime && Number.isNaN(toTime.getTime())) usage(`--to-time must be an ISO 86
 
 const config = loadConfig();
 const storage: BackupStorage = values.from.startsWith('s3://')
-  ? await openS3Storage(values.from, config)
+  ? openS3Storage(values.from, config)
   : createFilesystemBackupStorage(resolve(values.from));
 
 let lock: DataDirectoryLock | undefined;

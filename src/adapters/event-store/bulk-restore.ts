@@ -70,6 +70,18 @@ async function writeAll(
   let last: RecordedEvent | undefined;
   let pending: RecordedEvent[] = [];
   let reachedEnd = false;
+  // The store is empty and this transaction owns it: its indexes are dropped here and built once at the
+  // end (a build sorts once; maintaining four indexes row by row cost most of the load). Transactional DDL:
+  // a rollback brings them back.
+  const indexes = await tx.query<{ name: string; definition: string; is_primary: boolean }>(
+    `SELECT c.relname AS name, CASE WHEN x.indisprimary THEN pg_get_constraintdef(k.oid) ELSE pg_get_indexdef(x.indexrelid) END AS definition,
+            x.indisprimary AS is_primary
+       FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+       LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.contype = 'p'
+      WHERE x.indrelid = 'es_events'::regclass`,
+  );
+  for (const index of indexes)
+    await tx.query(index.is_primary ? `ALTER TABLE es_events DROP CONSTRAINT "${index.name}"` : `DROP INDEX "${index.name}"`);
 
   const flush = async () => {
     if (pending.length === 0) return;
@@ -94,6 +106,9 @@ async function writeAll(
     if (reachedEnd) break;
   }
   await flush();
+  await tx.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+  for (const index of indexes)
+    await tx.query(index.is_primary ? `ALTER TABLE es_events ADD CONSTRAINT "${index.name}" ${index.definition}` : index.definition);
 
   // Stream rows from the restored events; the sequence past the largest; new commits after the last one.
   await tx.query(
