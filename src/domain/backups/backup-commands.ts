@@ -1,5 +1,5 @@
 import type { BackupChunk, BackupItem, BackupScope, BackupType, PositionText } from './backup-format.js';
-import type { BackupEvent, BackupFailedItem, BackupItemCursor, RestoreDrillDifference } from './backup-events.js';
+import type { BackupEvent, BackupFailedItem, BackupItemCursor, BackupValidationIssue, RestoreDrillDifference } from './backup-events.js';
 
 export const BACKUP_NAME_MAX = 200;
 
@@ -24,7 +24,10 @@ export type BackupCommand =
   | { type: 'FinishBackup'; data: { checksum: string; location: string; finishedAt: string } }
   | { type: 'FailBackup'; data: { reason: string; failedAt: string } }
   | { type: 'DeleteBackup'; data: { deletedAt: string } }
-  | { type: 'RecordValidation'; data: { valid: boolean; errors: string[]; warnings: string[]; validatedAt: string } }
+  | {
+      type: 'RecordValidation';
+      data: { valid: boolean; errors: BackupValidationIssue[]; warnings: BackupValidationIssue[]; validatedAt: string };
+    }
   | { type: 'StartRestoreDrill'; data: { drillId: string; startedAt: string } }
   | { type: 'PassRestoreDrill'; data: { drillId: string; position: PositionText; tables: number; finishedAt: string } }
   | {

@@ -16,6 +16,15 @@ export type BackupItemCursor = {
   readonly after: string;
 };
 
+/** A finding of validation (the seed's ValidationError / ValidationWarning): what, where, which rule. */
+export type BackupValidationIssue = {
+  /** What it is about: `manifest`, `chunks[3]` (a chunk by index), `parentBackupId`, `encryption`. */
+  readonly field: string;
+  readonly message: string;
+  /** Stable, e.g. `chunk.sha256_mismatch`. */
+  readonly code: string;
+};
+
 export type RestoreDrillDifference = {
   readonly table: string;
   readonly tenantId: string;
@@ -69,7 +78,10 @@ export type BackupEvent =
     }
   | { type: 'BackupFailed'; data: { reason: string; failedAt: string } }
   | { type: 'BackupDeleted'; data: { deletedAt: string } }
-  | { type: 'BackupValidated'; data: { valid: boolean; errors: string[]; warnings: string[]; validatedAt: string } }
+  | {
+      type: 'BackupValidated';
+      data: { valid: boolean; errors: BackupValidationIssue[]; warnings: BackupValidationIssue[]; validatedAt: string };
+    }
   | { type: 'RestoreDrillStarted'; data: { drillId: string; startedAt: string } }
   | {
       type: 'RestoreDrillPassed';
