@@ -51,7 +51,7 @@ function syntheticChunk(from: number, count: number, ids: string[]): RecordedEve
   });
 }
 
-async function writeSyntheticBackup(storage: BackupStorage, backupId: string, events: number): Promise<BackupManifest> {
+export async function writeSyntheticBackup(storage: BackupStorage, backupId: string, events: number): Promise<BackupManifest> {
   const chunks: BackupChunk[] = [];
   const ids: string[] = [];
   let last = '0.0';

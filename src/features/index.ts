@@ -4,5 +4,6 @@ import type { FeatureModule } from './feature-module.js';
 import { templatesFeature } from './templates.js';
 import { batchesFeature } from './batches.js';
 import { backupsFeature } from './backups.js';
+import { restoresFeature } from './restores.js';
 
-export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature, backupsFeature];
+export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature, backupsFeature, restoresFeature];
