@@ -18,6 +18,11 @@ const optionalUrl = (protocols: readonly string[]) =>
 const integer = (min: number, max: number, fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
 
+/** A key-encryption key: 32 bytes as 64 hex digits or as base64. */
+const isKey = (text: string) =>
+  /^[0-9a-fA-F]{64}$/.test(text.trim()) || (/^[A-Za-z0-9+/]{43}=$/.test(text.trim()) && Buffer.from(text.trim(), 'base64').length === 32);
+const KEY_MESSAGE = { message: 'must be 32 bytes as 64 hex digits or base64' };
+
 const environmentSchema = z.object({
   PORT: integer(0, 65535, 3000),
   HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
@@ -94,6 +99,16 @@ const environmentSchema = z.object({
   S3_SSE_KMS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
   /** Events per backup chunk. */
   BACKUP_CHUNK_EVENTS: integer(100, 1_000_000, 50_000),
+  /** Key-encryption key of secrets: 32 bytes as base64 or 64 hex digits. Unset: generated into DATA_DIR/secrets-key (0600). */
+  SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().refine(isKey, KEY_MESSAGE).optional()),
+  /** Earlier key-encryption keys, comma-separated, still accepted to unwrap until every secret is re-wrapped. */
+  SECRETS_KEY_PREVIOUS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((text) => text.split(',').every((key) => isKey(key.trim())), KEY_MESSAGE)
+      .optional(),
+  ),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

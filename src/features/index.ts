@@ -3,7 +3,15 @@ import { categoriesFeature } from './categories.js';
 import type { FeatureModule } from './feature-module.js';
 import { templatesFeature } from './templates.js';
 import { batchesFeature } from './batches.js';
+import { environmentsFeature } from './environments.js';
 import { backupsFeature } from './backups.js';
 import { restoresFeature } from './restores.js';
 
-export const features: readonly FeatureModule[] = [categoriesFeature, templatesFeature, batchesFeature, backupsFeature, restoresFeature];
+export const features: readonly FeatureModule[] = [
+  categoriesFeature,
+  templatesFeature,
+  batchesFeature,
+  environmentsFeature,
+  backupsFeature,
+  restoresFeature,
+];

@@ -209,6 +209,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
         expect.objectContaining({ name: 'categories', state: 'running' }),
         expect.objectContaining({ name: 'templates', state: 'running' }),
         expect.objectContaining({ name: 'batches', state: 'running' }),
+        expect.objectContaining({ name: 'environments', state: 'running' }),
       ]);
       const metrics = (await service.http.inject({ method: 'GET', url: '/metrics' })).body;
       expect(metrics).toContain('http_request_duration_seconds_bucket');

@@ -1,0 +1,118 @@
+// Typed variables of a config template (string, number, boolean, enum; required, default, pattern), the
+// same specs used as a schema to validate any config, and the rendering of `{{ name }}` placeholders.
+import { RuleViolation } from '../rule-violation.js';
+
+export const VARIABLE_TYPES = ['string', 'number', 'boolean', 'enum'] as const;
+export type VariableType = (typeof VARIABLE_TYPES)[number];
+export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
+/** A schema field names a dotted path into the config (`spec.replicas`). */
+export const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_-]{0,99}(\.[A-Za-z0-9_-]{1,100}){0,9}$/;
+export const PATTERN_MAX = 500;
+/** Values tested against a pattern are cut off here: a pathological pattern cannot run on a long input. */
+export const PATTERN_INPUT_MAX = 4096;
+
+export type VariableSpec = {
+  name: string;
+  type: VariableType;
+  required: boolean;
+  default?: string | number | boolean;
+  pattern?: string;
+  /** enum: the allowed values. */
+  values?: string[];
+  description?: string;
+};
+
+export type Finding = { field: string; rule: string; message: string };
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/** The variables a text refers to. */
+export const placeholdersIn = (text: string): string[] => [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!);
+
+/** Checks one value against its spec; strings stand for numbers and booleans too (config values are text). */
+export function checkValue(spec: VariableSpec, value: unknown, field: string): Finding[] {
+  const fail = (rule: string, message: string) => [{ field, rule, message }];
+  if (value === undefined || value === null || value === '') return spec.required ? fail('required', `${spec.name} is required`) : [];
+  switch (spec.type) {
+    case 'number': {
+      const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+      return Number.isFinite(n) ? [] : fail('type.number', `${spec.name} must be a number`);
+    }
+    case 'boolean':
+      return typeof value === 'boolean' || value === 'true' || value === 'false'
+        ? []
+        : fail('type.boolean', `${spec.name} must be true or false`);
+    case 'enum':
+      return spec.values?.includes(String(value)) ? [] : fail('enum', `${spec.name} must be one of ${(spec.values ?? []).join(', ')}`);
+    case 'string': {
+      if (typeof value !== 'string') return fail('type.string', `${spec.name} must be a string`);
+      if (spec.pattern && !new RegExp(spec.pattern, 'u').test(value.slice(0, PATTERN_INPUT_MAX)))
+        return fail('pattern', `${spec.name} must match ${spec.pattern}`);
+      return [];
+    }
+  }
+}
+
+/** Refuses a variable list that cannot work: duplicate names, an enum without values, a bad pattern or
+ * default. `path` allows dotted names (a validation schema rather than template variables). */
+export function validVariables(variables: readonly VariableSpec[], field = 'variables', path = false): VariableSpec[] {
+  const seen = new Set<string>();
+  variables.forEach((v, i) => {
+    const at = `${field}.${i}`;
+    const invalid = (rule: string, message: string, sub: string) => new RuleViolation(rule, message, 'invalid', `${at}.${sub}`);
+    if (!(path ? FIELD_PATH : VARIABLE_NAME).test(v.name))
+      throw invalid('variable.name', 'a variable name is a letter or _ then letters, digits, _', 'name');
+    if (seen.has(v.name)) throw invalid('variable.name.unique', `${v.name} is declared twice`, 'name');
+    seen.add(v.name);
+    if (v.type === 'enum' && !(v.values && v.values.length > 0)) throw invalid('variable.enum.values', 'an enum needs values', 'values');
+    if (v.pattern !== undefined) {
+      if (v.type !== 'string') throw invalid('variable.pattern.type', 'only a string has a pattern', 'pattern');
+      if (v.pattern.length > PATTERN_MAX)
+        throw invalid('variable.pattern.length', `a pattern is at most ${PATTERN_MAX} characters`, 'pattern');
+      try {
+        new RegExp(v.pattern, 'u');
+      } catch {
+        throw invalid('variable.pattern.syntax', 'the pattern is not a valid regular expression', 'pattern');
+      }
+    }
+    if (v.default !== undefined) {
+      const [problem] = checkValue({ ...v, required: false }, v.default, `${at}.default`);
+      if (problem) throw new RuleViolation(`variable.default.${problem.rule}`, problem.message, 'invalid', problem.field);
+    }
+  });
+  return [...variables];
+}
+
+/** The values to render with: given ones checked, defaults filled in; errors name `variables.<name>`. */
+export function resolveVariables(
+  specs: readonly VariableSpec[],
+  given: Readonly<Record<string, unknown>>,
+): { values: Record<string, string>; errors: Finding[] } {
+  const errors: Finding[] = Object.keys(given)
+    .filter((name) => !specs.some((s) => s.name === name))
+    .map((name) => ({ field: `variables.${name}`, rule: 'unknown', message: `the template has no variable ${name}` }));
+  const values: Record<string, string> = {};
+  for (const spec of specs) {
+    const value = given[spec.name] ?? spec.default;
+    errors.push(...checkValue(spec, value, `variables.${spec.name}`));
+    values[spec.name] = value === undefined || value === null ? '' : String(value);
+  }
+  return { values, errors };
+}
+
+/** Replaces every `{{ name }}` in every value. */
+export function renderData(data: Readonly<Record<string, string>>, values: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(data).map(([key, text]) => [key, text.replace(PLACEHOLDER, (_, name: string) => values[name] ?? '')]),
+  );
+}
+
+/** Checks a config (any JSON) against schema fields, each naming a dotted path. */
+export function checkAgainstSchema(config: unknown, fields: readonly VariableSpec[]): Finding[] {
+  return fields.flatMap((spec) => {
+    const value = spec.name
+      .split('.')
+      .reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined), config);
+    return checkValue(spec, value, spec.name);
+  });
+}
