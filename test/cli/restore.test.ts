@@ -14,6 +14,8 @@ import { START, formatPosition, type RecordedEvent } from '../../src/ports/event
 import { alterChunk, directoryStorage, writeFixtureBackup } from '../support/backup-fixtures.js';
 import { createTestDatabase, postgresService } from '../support/services.js';
 import { killGroup, projectRoot, runNpm, type StartedProcess } from '../packaging/processes.js';
+import { createS3BackupStorage } from '../../src/adapters/backups/s3-backup-storage.js';
+import { startS3rver } from '../support/s3rver.js';
 
 const postgres = postgresService();
 const started: StartedProcess[] = [];
@@ -49,8 +51,8 @@ function syntheticEvents(count: number, firstCommit = 900_000n): RecordedEvent[]
   });
 }
 
-function restore(args: string[]): StartedProcess {
-  const run = runNpm(['run', 'restore', '--', ...args], {});
+function restore(args: string[], env: Record<string, string> = {}): StartedProcess {
+  const run = runNpm(['run', 'restore', '--', ...args], env);
   started.push(run);
   return run;
 }
@@ -107,6 +109,34 @@ describe.skipIf(!postgres.url)('npm run restore', () => {
     await migrateEventStore(db);
     expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM es_events'))[0]!.n).toBe(2500);
     await db.close();
+  });
+
+  it('restores from S3 (a real s3rver) given as s3://bucket/prefix', { timeout: 120_000 }, async () => {
+    const s3 = await startS3rver();
+    try {
+      const storage = createS3BackupStorage({
+        bucket: s3.bucket,
+        prefix: 'nightly',
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      });
+      await writeFixtureBackup(storage, { backupId: 'full', events: events.slice(0, 1200), eventsPerChunk: 500 });
+      const url = await createTestDatabase(postgres.url!);
+      const run = restore(['--from', `s3://${s3.bucket}/nightly`, '--backup', 'full', '--target', url], {
+        S3_ENDPOINT: s3.endpoint,
+        S3_FORCE_PATH_STYLE: 'true',
+        S3_ACCESS_KEY_ID: 'S3RVER',
+        S3_SECRET_ACCESS_KEY: 'S3RVER',
+      });
+      const { code } = await run.exited;
+      expect(run.output()).toMatch(/restored 1200 events/);
+      expect(code).toBe(0);
+      expect(await eventCount(url)).toBe(1200);
+    } finally {
+      await s3.close();
+    }
   });
 
   it('refuses an altered chunk, a missing backup and bad arguments, restoring nothing', { timeout: 120_000 }, async () => {
