@@ -31,6 +31,10 @@ describe('compareChecksums', () => {
   });
 
   it('compares with itself as equal', () => {
-    fc.assert(fc.property(side, (s: TableTenantChecksum[]) => expect(compareChecksums(s, [...s].reverse())).toEqual([])));
+    fc.assert(
+      fc.property(side, (s: TableTenantChecksum[]) => {
+        expect(compareChecksums(s, [...s].reverse())).toEqual([]);
+      }),
+    );
   });
 });
