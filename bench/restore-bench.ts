@@ -132,9 +132,11 @@ export async function benchRestores(serverUrl: string, options: { events: number
     const db = createPgDatabase({ connectionString: url.toString() });
     log('postgres: restore into an empty database');
     const restore = await timedRestore(db, storage, manifest);
+    log(`postgres: restore ${JSON.stringify(restore)}`);
     await migrateEventStore(db);
     log('postgres: drill end to end (the restored database serves as the live store)');
     const drill = await timedDrill(db, url.toString(), storage, manifest.backupId);
+    log(`postgres: drill ${JSON.stringify(drill)}`);
     await db.close();
     await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
     await admin.close();
