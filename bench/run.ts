@@ -8,7 +8,8 @@ import { startPostgres } from '../test/support/local-services.js';
 import { benchEventStore } from './event-store-bench.js';
 import { benchProjectionRebuild } from './projection-bench.js';
 import { benchTemplates } from './template-bench.js';
-import { benchBatch } from './batch-bench.js';
+import { benchBatches } from './batch-bench.js';
+import { benchBackups } from './backup-bench.js';
 import { benchRestores } from './restore-bench.js';
 import { startRedis } from '../test/support/local-services.js';
 
@@ -16,6 +17,7 @@ const rebuildEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite,templates,batches').split(','));
 const benchTemplatesCount = Number(process.env.BENCH_TEMPLATES ?? 100_000);
 const benchBatchItems = Number(process.env.BENCH_BATCH_ITEMS ?? 10_000);
+const benchBatchLargeItems = Number(process.env.BENCH_BATCH_LARGE_ITEMS ?? 100_000);
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 const report: Record<string, unknown> = {
@@ -74,8 +76,8 @@ if (only.has('batches')) {
   if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
   const redis = process.env.BENCH_REDIS_URL ? { url: process.env.BENCH_REDIS_URL, stop: async () => {} } : await startRedis();
   try {
-    log(`batches: one create batch of ${benchBatchItems} items`);
-    report.batches = await benchBatch(server.url, { items: benchBatchItems, ...('url' in redis ? { redisUrl: redis.url } : {}) });
+    if (!('url' in redis)) throw new Error(`Redis unavailable: ${redis.skipReason}`);
+    report.batches = await benchBatches(server.url, { items: benchBatchItems, largeItems: benchBatchLargeItems, redisUrl: redis.url, log });
   } finally {
     if ('url' in redis) await redis.stop();
     await server.stop();
@@ -93,6 +95,34 @@ if (only.has('pglite')) {
   report.pglite = { eventStore, rebuild };
   await store.close();
   await db.close();
+}
+
+if (only.has('backups')) {
+  // Full backups of BENCH_EVENTS seeded events (filesystem and s3rver) and an incremental of the last
+  // 10,000, on a durable PostgreSQL; the embedded store beside it with at most 200,000 events.
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
+  if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
+  try {
+    log(`backups: postgres, ${rebuildEvents} events`);
+    const db = createPgDatabase({ connectionString: server.url, maxConnections: 8 });
+    await migrateEventStore(db);
+    const store = createPostgresEventStore(db);
+    const postgres = await benchBackups(db, store, { events: rebuildEvents, s3: true });
+    await store.close();
+    await db.close();
+    log('backups: pglite');
+    const lite = await createPgliteDatabase();
+    await migrateEventStore(lite);
+    const liteStore = createPostgresEventStore(lite);
+    const pglite = await benchBackups(lite, liteStore, { events: Math.min(rebuildEvents, 200_000) });
+    await liteStore.close();
+    await lite.close();
+    report.backups = { postgres, pglite };
+  } finally {
+    await server.stop();
+  }
 }
 
 if (only.has('restores')) {

@@ -74,6 +74,19 @@ const environmentSchema = z.object({
   BATCH_MAX_ITEMS: integer(1, 1_000_000, 100_000),
   /** Batches a tenant may start per minute. */
   BATCH_MAX_PER_MINUTE: integer(1, 1_000_000, 60),
+  /** `all`: one process does everything; `api`: HTTP, projections and process managers, no job workers;
+   * `workers`: only the job workers (no HTTP listener, projections or process managers), to scale them out. */
+  SERVICE_ROLE: z.preprocess(emptyAsUndefined, z.enum(['all', 'api', 'workers']).default('all')),
+  /** Key-encryption key of secrets: 32 bytes as base64 or 64 hex digits. Unset: generated into DATA_DIR/secrets-key (0600). */
+  SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().refine(isKey, KEY_MESSAGE).optional()),
+  /** Earlier key-encryption keys, comma-separated, still accepted to unwrap until every secret is re-wrapped. */
+  SECRETS_KEY_PREVIOUS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((text) => text.split(',').every((key) => isKey(key.trim())), KEY_MESSAGE)
+      .optional(),
+  ),
   /** Backups: AES-256-GCM key for the chunks (64 hex digits or base64 of 32 bytes); unset: not encrypted. */
   BACKUP_ENCRYPTION_KEY: z.preprocess(
     emptyAsUndefined,
@@ -99,16 +112,10 @@ const environmentSchema = z.object({
   S3_SSE_KMS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
   /** Events per backup chunk. */
   BACKUP_CHUNK_EVENTS: integer(100, 1_000_000, 50_000),
-  /** Key-encryption key of secrets: 32 bytes as base64 or 64 hex digits. Unset: generated into DATA_DIR/secrets-key (0600). */
-  SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().refine(isKey, KEY_MESSAGE).optional()),
-  /** Earlier key-encryption keys, comma-separated, still accepted to unwrap until every secret is re-wrapped. */
-  SECRETS_KEY_PREVIOUS: z.preprocess(
-    emptyAsUndefined,
-    z
-      .string()
-      .refine((text) => text.split(',').every((key) => isKey(key.trim())), KEY_MESSAGE)
-      .optional(),
-  ),
+  /** Docker Engine API the Docker orchestrator drives (`unix:///var/run/docker.sock`, `tcp://host:2375`); unset: no Docker. */
+  DOCKER_HOST: optionalUrl(['unix', 'tcp']),
+  /** Path of a kubeconfig file for the Kubernetes orchestrator (its current context); unset: no Kubernetes. */
+  KUBECONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

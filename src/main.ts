@@ -33,8 +33,12 @@ if (!config.DATABASE_URL) {
 
 const logger = pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] });
 const service = await startService(config, logger);
-const address = await service.http.listen({ port: config.PORT, host: config.HOST });
-logger.info({ address, mode: service.mode }, 'kyo platform listening');
+if (config.SERVICE_ROLE === 'workers') logger.info({ mode: service.mode }, 'kyo platform job workers running');
+else
+  logger.info(
+    { address: await service.http.listen({ port: config.PORT, host: config.HOST }), mode: service.mode },
+    'kyo platform listening',
+  );
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

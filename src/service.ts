@@ -160,7 +160,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     onBatchApplied: (name: string, count: number) => metrics.projectionEventsApplied.inc({ projection: name }, count),
     ...(config.EVENTSTORE_CONNECTION_STRING ? {} : { lagCounter: postgresLagCounter(db) }),
   });
-  await projections.start();
+  if (config.SERVICE_ROLE !== 'workers') await projections.start();
 
   const processes = createProcessRuntime({
     db,
@@ -170,8 +170,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     logger,
     batchSize: config.PROJECTION_BATCH_SIZE,
   });
-  await processes.start();
-  const workers = [...parts.flatMap((part) => part.jobWorkers ?? []), ...(overrides.workers ?? [])];
+  if (config.SERVICE_ROLE !== 'workers') await processes.start();
+  const workers = config.SERVICE_ROLE === 'api' ? [] : [...parts.flatMap((part) => part.jobWorkers ?? []), ...(overrides.workers ?? [])];
   const stopWorkers = await Promise.all(
     workers.map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })),
   );

@@ -5,6 +5,7 @@ import { templatesFeature } from './templates.js';
 import { batchesFeature } from './batches.js';
 import { environmentsFeature } from './environments.js';
 import { backupsFeature } from './backups.js';
+import { orchestratorsFeature } from './orchestrators.js';
 import { restoresFeature } from './restores.js';
 
 export const features: readonly FeatureModule[] = [
@@ -13,5 +14,6 @@ export const features: readonly FeatureModule[] = [
   batchesFeature,
   environmentsFeature,
   backupsFeature,
+  orchestratorsFeature,
   restoresFeature,
 ];

@@ -132,3 +132,20 @@ export interface OrchestratorRegistry {
 
 /** The environment variable that configures each kind; named in the 409 for an unconfigured one. */
 export const ORCHESTRATOR_SETTING: Readonly<Record<OrchestratorKind, string>> = { docker: 'DOCKER_HOST', kubernetes: 'KUBECONFIG' };
+
+/**
+ * Why an orchestrator call failed, so the reconciler knows whether to retry: `unreachable` (the engine or API
+ * server did not answer: retry later, the plan resumes), `invalid` (the spec cannot run there, e.g. an image
+ * that does not exist: retrying will not help), `conflict` (a network/namespace of that name belongs to another
+ * tenant or environment).
+ */
+export class OrchestratorError extends Error {
+  override readonly name = 'OrchestratorError';
+  constructor(
+    readonly kind: OrchestratorKind,
+    readonly reason: 'unreachable' | 'invalid' | 'conflict',
+    message: string,
+  ) {
+    super(`${kind}: ${message}`);
+  }
+}

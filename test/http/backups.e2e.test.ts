@@ -44,8 +44,8 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>, 
         .apiKey;
       readerKey = (await service.apiKeys.create({ tenantId: 'default', userId: 'reader', name: 'reader', permissions: ['backups:read'] }))
         .apiKey;
-      for (let i = 0; i < 250; i++) await call('POST', '/v1/categories', { body: { name: `Category ${i}` } });
-    }, 120_000);
+      for (let i = 0; i < 120; i++) await call('POST', '/v1/categories', { body: { name: `Category ${i}` } });
+    }, 300_000);
 
     afterAll(async () => {
       await service?.close();
@@ -80,8 +80,8 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>, 
       expect(started.headers.location).toBe(`/v1/backups/${backupId}`);
       const done = await finished(backupId);
       expect(done).toMatchObject({ backupId, name: 'nightly', type: 'database', scope: {}, status: 'completed', lastDrill: null });
-      expect(done.eventCount).toBeGreaterThanOrEqual(250);
-      expect(done.chunks).toBeGreaterThanOrEqual(3);
+      expect(done.eventCount).toBeGreaterThanOrEqual(120);
+      expect(done.chunks).toBeGreaterThanOrEqual(2);
       expect(done.size).toBeGreaterThan(0);
       expect(done.checksum).toMatch(/^[0-9a-f]{64}$/);
       expect(done.location).toContain(`${backupId}/manifest.json`);

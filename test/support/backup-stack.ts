@@ -20,6 +20,8 @@ import { runBackup, type BackupRunnerDeps } from '../../src/processes/backups/ba
 
 export interface BackupStack {
   db: SqlDatabase;
+  /** The PostgreSQL database's URL (undefined on PGlite). */
+  databaseUrl?: string;
   eventStore: EventStore;
   dataDir: string;
   storage: BackupStorage;
@@ -63,6 +65,7 @@ export async function createBackupStack(
   });
   return {
     db,
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
     eventStore,
     dataDir,
     storage,

@@ -1,7 +1,8 @@
 // Throwaway PostgreSQL and Redis servers for tests and benchmarks, from the Debian packages
-// (`apt-get install postgresql redis-server`). A URL in the environment wins over starting one.
+// (`apt-get install postgresql redis-server`), and podman's Docker API. A URL in the environment wins over starting one.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,4 +103,105 @@ async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
+}
+
+/** Shared by every run (see startDocker): networks are named by the tests, unique per test. */
+const SHARED_NETWORK_DIR = join(tmpdir(), 'kyo-podman-networks');
+
+function podmanArgs(dir: string): string[] {
+  return ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--runtime', 'runc'];
+}
+
+function pingSocket(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => (req.destroy(), resolve(false)));
+    req.end();
+  });
+}
+
+/**
+ * podman's Docker-compatible API (`apt-get install podman runc busybox-static`) with its own storage, run and
+ * network directories, so runs never see each other's containers. Its URL is a DOCKER_HOST (`unix://…`).
+ */
+export async function startDocker(): Promise<Service> {
+  const podman = ['/usr/bin/podman', '/usr/local/bin/podman'].find((path) => existsSync(path));
+  if (!podman) return { skipReason: 'no podman (apt-get install podman runc busybox-static) and no TEST_DOCKER_HOST' };
+  if (!['/usr/sbin/runc', '/usr/bin/runc'].some((path) => existsSync(path))) return { skipReason: 'no runc (apt-get install runc)' };
+  const dir = mkdtempSync(join(tmpdir(), 'kyo-podman-'));
+  mkdirSync(SHARED_NETWORK_DIR, { recursive: true });
+  const conf = join(dir, 'containers.conf');
+  // No ulimits (the container may not raise them), cgroupfs and file events (no systemd here).
+  writeFileSync(
+    conf,
+    [
+      '[containers]',
+      'default_ulimits = []',
+      '[engine]',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      // One network directory for every run on the machine: podman picks bridge names and subnets under its
+      // lock there, so concurrent runs never pick the same ones (each run's own directory raced: same bridge).
+      '[network]',
+      `network_config_dir = "${SHARED_NETWORK_DIR}"`,
+      '',
+    ].join('\n'),
+  );
+  const env = { ...process.env, CONTAINERS_CONF: conf };
+  const socketPath = join(dir, 'podman.sock');
+  const child = spawn(podman, [...podmanArgs(dir), 'system', 'service', '--time=0', `unix://${socketPath}`], {
+    env,
+    stdio: 'ignore',
+    detached: false,
+  });
+  const deadline = Date.now() + 15_000;
+  while (!(await pingSocket(socketPath))) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      return { skipReason: 'podman system service did not answer within 15 s' };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url: `unix://${socketPath}`,
+    async stop() {
+      const run = (...args: string[]) => {
+        try {
+          execFileSync(podman, [...podmanArgs(dir), ...args], { env, stdio: 'pipe', timeout: 60_000 });
+        } catch {
+          // Best effort: what outlives it is deleted through runc below.
+        }
+      };
+      // Containers and networks first: a network's bridge and firewall rules live in the host, not in `dir`.
+      run('rm', '--all', '--force', '--time', '0');
+      // No `network prune`: the directory is shared, and another run's new network has no container yet.
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+      deleteContainersUnder(dir);
+      run('system', 'reset', '--force');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Containers of this run that outlived `podman rm` (their processes are runc's, not the service's). */
+function deleteContainersUnder(dir: string): void {
+  try {
+    const listed = JSON.parse(execFileSync('runc', ['list', '--format', 'json'], { encoding: 'utf8', timeout: 10_000 }) || '[]') as
+      { id: string; bundle: string }[] | null;
+    for (const container of (listed ?? []).filter((c) => c.bundle.startsWith(`${dir}/`))) {
+      try {
+        execFileSync('runc', ['delete', '--force', container.id], { stdio: 'pipe', timeout: 10_000 });
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  } catch {
+    // No runc on PATH: nothing of this run went through it.
+  }
 }

@@ -26,7 +26,7 @@ export async function startS3rver(bucket = 'backups'): Promise<S3rverHandle> {
     port = address.port;
   };
   const stop = async () => {
-    const http = (server as unknown as { httpServer?: Server }).httpServer;
+    const http = (server as unknown as { httpServer?: Server } | undefined)?.httpServer;
     http?.closeAllConnections();
     await server?.close().catch(() => undefined);
     server = undefined;

@@ -1,4 +1,4 @@
-// Per-suite access to the run's PostgreSQL and Redis. A suite that cannot get its service skips and
+// Per-suite access to the run's PostgreSQL, Redis and Docker API. A suite that cannot get its service skips and
 // says why; CI sets REQUIRE_SERVICES so that a skip there is a failure instead.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -11,7 +11,7 @@ const required = new Set(
     .filter(Boolean),
 );
 
-function availability(name: 'postgres' | 'redis', url: string, reason: string): { url?: string; skipReason?: string } {
+function availability(name: 'postgres' | 'redis' | 'docker', url: string, reason: string): { url?: string; skipReason?: string } {
   if (url) return { url };
   if (required.has(name)) throw new Error(`REQUIRE_SERVICES includes ${name} but it is unavailable: ${reason}`);
   return { skipReason: reason };
@@ -19,6 +19,8 @@ function availability(name: 'postgres' | 'redis', url: string, reason: string): 
 
 export const postgresService = () => availability('postgres', inject('postgresUrl'), inject('postgresSkipReason'));
 export const redisService = () => availability('redis', inject('redisUrl'), inject('redisSkipReason'));
+/** A Docker Engine API (podman's, for the run) with `BUSYBOX_IMAGE` loaded; its url is a DOCKER_HOST. */
+export const dockerService = () => availability('docker', inject('dockerHost'), inject('dockerSkipReason'));
 
 /** A fresh, empty database on the run's server; returns its URL. */
 export async function createTestDatabase(adminUrl: string): Promise<string> {

@@ -1,31 +1,32 @@
-// The bulk export of the PostgreSQL/PGlite event store: keyset pages over the log's primary key, each page
-// one row holding its NDJSON built by the database (jsonb's text form, string_agg), so Node neither parses
-// nor re-serializes an event. The range ends at a position at or below the head, so no horizon is needed:
+// The bulk export of the PostgreSQL/PGlite event store: keyset pages over the log's primary key, each event
+// one JSON line built by the database (jsonb's own text for data and metadata), so Node neither parses nor
+// re-serializes an event. The range ends at a position at or below the head, so no horizon is needed:
 // every transaction up to it has committed.
 import type { EventExport, EventExportPage, EventExportRange } from '../../ports/event-export.js';
 import type { Position } from '../../ports/event-store.js';
 import type { SqlQueryable } from '../../ports/sql-database.js';
 
-interface PageRow {
-  count: string;
-  ndjson: string | null;
-  first_commit: string | null;
-  first_prepare: string | null;
-  last_commit: string | null;
-  last_prepare: string | null;
+interface LineRow {
+  line: string;
 }
 
-// The record's keys in the order of BackupEventRecord; recorded_at as ISO-8601 UTC with the microseconds
-// PostgreSQL keeps (Date.parse reads it, to the millisecond).
-const LINE = `json_build_object(
-    'streamId', e.stream_id,
-    'revision', e.stream_revision::text,
-    'position', e.transaction_id::text || '.' || e.global_position::text,
-    'id', e.event_id,
-    'type', e.event_type,
-    'data', e.data,
-    'metadata', e.metadata,
-    'recordedAt', to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text`;
+// Concatenation is cheaper than json_build_object. The position comes first, so a page's first and last
+// positions are read off its first and last lines. Text values go through to_json (JSON escaping);
+// recorded_at is ISO-8601 UTC with the microseconds PostgreSQL keeps (Date.parse reads it to the ms).
+const LINE = `'{"position":"' || e.transaction_id || '.' || e.global_position
+  || '","streamId":' || to_json(e.stream_id)::text
+  || ',"revision":"' || e.stream_revision
+  || '","id":"' || e.event_id
+  || '","type":' || to_json(e.event_type)::text
+  || ',"data":' || e.data::text
+  || ',"metadata":' || e.metadata::text
+  || ',"recordedAt":"' || to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"}'`;
+
+const POSITION_AT_START = /^\{"position":"(\d+)\.(\d+)"/;
+function positionOfLine(line: string): Position {
+  const match = POSITION_AT_START.exec(line)!;
+  return { commit: BigInt(match[1]!), prepare: BigInt(match[2]!) };
+}
 
 /** One page's statement: events after `after`, up to the range's end, in log order. */
 function pageQuery(range: EventExportRange, after: Position): { text: string; params: unknown[] } {
@@ -40,17 +41,11 @@ function pageQuery(range: EventExportRange, after: Position): { text: string; pa
   ];
   if (range.tenantId !== undefined) filters.push(`e.metadata->>'tenantId' = ${param(range.tenantId)}`);
   if (range.categories) filters.push(`e.category = ANY(${param(range.categories)}::text[])`);
-  const text = `WITH page AS (
-      SELECT e.transaction_id, e.global_position, ${LINE} AS line FROM es_events e
-       WHERE ${filters.join(' AND ')}
-       ORDER BY e.transaction_id, e.global_position LIMIT ${param(range.pageSize)})
-    SELECT count(*)::text AS count,
-           string_agg(line, E'\\n' ORDER BY transaction_id, global_position) AS ndjson,
-           (array_agg(transaction_id::text ORDER BY transaction_id, global_position))[1] AS first_commit,
-           (array_agg(global_position::text ORDER BY transaction_id, global_position))[1] AS first_prepare,
-           (array_agg(transaction_id::text ORDER BY transaction_id DESC, global_position DESC))[1] AS last_commit,
-           (array_agg(global_position::text ORDER BY transaction_id DESC, global_position DESC))[1] AS last_prepare
-      FROM page`;
+  // Rows, not one aggregated string: string_agg(… ORDER BY …) sorts the page's text, which spills to disk
+  // beyond work_mem; the primary key's index scan returns the rows in order already.
+  const text = `SELECT ${LINE} AS line FROM es_events e
+     WHERE ${filters.join(' AND ')}
+     ORDER BY e.transaction_id, e.global_position LIMIT ${param(range.pageSize)}`;
   return { text, params };
 }
 
@@ -60,17 +55,17 @@ export function createSqlEventExport(db: SqlQueryable): EventExport {
       let after = range.after;
       for (;;) {
         const { text, params } = pageQuery(range, after);
-        const [row] = await db.query<PageRow>(text, params);
-        const count = Number(row?.count ?? 0);
-        if (!row || count === 0 || row.ndjson === null) return;
+        const rows = await db.query<LineRow>(text, params);
+        if (rows.length === 0) return;
+        const lines = rows.map((row) => row.line);
         const page: EventExportPage = {
-          ndjson: row.ndjson,
-          count,
-          first: { commit: BigInt(row.first_commit!), prepare: BigInt(row.first_prepare!) },
-          last: { commit: BigInt(row.last_commit!), prepare: BigInt(row.last_prepare!) },
+          ndjson: lines.join('\n'),
+          count: lines.length,
+          first: positionOfLine(lines[0]!),
+          last: positionOfLine(lines.at(-1)!),
         };
         yield page;
-        if (count < range.pageSize) return;
+        if (rows.length < range.pageSize) return;
         after = page.last;
       }
     },

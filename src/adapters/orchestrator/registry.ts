@@ -1,6 +1,7 @@
 // Builds the orchestrator registry from the configuration. Nothing configured (the embedded default) is a
 // registry with no orchestrator: the service runs, and deploying is refused with a 409 naming the setting.
-import type { Config } from '../../config.js';
+import { createDockerOrchestrator } from './docker/docker-orchestrator.js';
+import { createKubernetesOrchestrator } from './kubernetes/kubernetes-orchestrator.js';
 import {
   ORCHESTRATOR_SETTING,
   type Orchestrator,
@@ -11,6 +12,32 @@ import {
 
 const KINDS: readonly OrchestratorKind[] = ['docker', 'kubernetes'];
 
+/** A ping that does not answer within this is reported as unreachable (GET /v1/orchestrators stays fast). */
+const PING_TIMEOUT_MS = 3000;
+
+async function pingWithin(orchestrator: Orchestrator, ms: number): Promise<OrchestratorReachability> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<OrchestratorReachability>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ kind: orchestrator.kind, configured: true, reachable: false, detail: `no answer within ${ms} ms` }),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([
+      orchestrator.ping().catch((error: unknown): OrchestratorReachability => ({
+        kind: orchestrator.kind,
+        configured: true,
+        reachable: false,
+        detail: error instanceof Error ? error.message : String(error),
+      })),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export const orchestratorRegistryOf = (orchestrators: readonly Orchestrator[]): OrchestratorRegistry => {
   const byKind = new Map(orchestrators.map((o) => [o.kind, o]));
   return {
@@ -20,7 +47,7 @@ export const orchestratorRegistryOf = (orchestrators: readonly Orchestrator[]): 
         KINDS.map(async (kind): Promise<OrchestratorReachability> => {
           const orchestrator = byKind.get(kind);
           if (!orchestrator) return { kind, configured: false, reachable: false, detail: `set ${ORCHESTRATOR_SETTING[kind]}` };
-          return orchestrator.ping();
+          return pingWithin(orchestrator, PING_TIMEOUT_MS);
         }),
       );
     },
@@ -30,5 +57,9 @@ export const orchestratorRegistryOf = (orchestrators: readonly Orchestrator[]): 
   };
 };
 
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- filled in by the Docker and Kubernetes adapters
-export const createOrchestratorRegistry = (config: Config): OrchestratorRegistry => orchestratorRegistryOf([]);
+/** The adapters whose setting is present: DOCKER_HOST for Docker, KUBECONFIG for Kubernetes. */
+export const createOrchestratorRegistry = (config: { readonly DOCKER_HOST?: string; readonly KUBECONFIG?: string }): OrchestratorRegistry =>
+  orchestratorRegistryOf([
+    ...(config.DOCKER_HOST ? [createDockerOrchestrator({ dockerHost: config.DOCKER_HOST })] : []),
+    ...(config.KUBECONFIG ? [createKubernetesOrchestrator({ kubeconfig: config.KUBECONFIG })] : []),
+  ]);

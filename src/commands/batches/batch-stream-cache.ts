@@ -37,6 +37,19 @@ type Entry = {
 /** What a command appended: kept per command id, so a repeated client command is answered, not re-run. */
 type Answer = { revision: bigint; position: Position; events: BatchEvent[] };
 
+/**
+ * A client's command (cancel, retry, undo) writes a few events, and its repeat is answered with them. A
+ * worker's outcome report writes one per item: keeping those for every report would hold every outcome
+ * of a 100,000-item batch in memory twice, so a repeated report (which nobody sends: report ids are
+ * random) would be answered with its revision and position only.
+ */
+const ANSWER_EVENTS_KEPT = 16;
+const answerOf = (revision: bigint, position: Position, events: BatchEvent[]): Answer => ({
+  revision,
+  position,
+  events: events.length <= ANSWER_EVENTS_KEPT ? events : [],
+});
+
 export interface BatchRunResult {
   readonly state: BatchState;
   readonly revision: bigint;
@@ -79,7 +92,9 @@ export function createBatchStreamCache(deps: CommandDeps, maxEntries = 64): Batc
     if (recorded.some((event) => event.metadata.tenantId !== tenantId)) throw notFound(streamId);
     let state: BatchState = hit?.state ?? batchDecider.initialState();
     let items = hit?.items ?? [];
-    const commands = new Map<string, Answer>(hit?.commands ?? []); // a copy: concurrent loads fold from the same entry
+    // A copy when something is new: concurrent loads fold from the same entry.
+    const commands = recorded.length === 0 && hit ? hit.commands : new Map<string, Answer>(hit?.commands ?? []);
+    const written = new Map<string, { last: (typeof recorded)[number]; events: BatchEvent[] }>();
     for (const event of recorded) {
       const current = upcast(event, deps.upcasters) as unknown as BatchEvent;
       state = batchDecider.evolve(state, {
@@ -88,17 +103,12 @@ export function createBatchStreamCache(deps: CommandDeps, maxEntries = 64): Batc
       } as BatchEvent);
       if (current.type === 'BatchPlanRecorded') items = current.data.items;
       const commandId = String(event.metadata.commandId ?? '');
-      const answer = commands.get(commandId) ?? {
-        revision: event.revision,
-        position: event.position,
-        events: [],
-      };
-      commands.set(commandId, {
-        revision: event.revision,
-        position: event.position,
-        events: [...answer.events, { type: current.type, data: current.data } as BatchEvent],
-      });
+      const command = written.get(commandId) ?? { last: event, events: [...(commands.get(commandId)?.events ?? [])] };
+      command.last = event;
+      command.events.push({ type: current.type, data: current.data } as BatchEvent);
+      written.set(commandId, command);
     }
+    for (const [commandId, { last, events }] of written) commands.set(commandId, answerOf(last.revision, last.position, events));
     const revision = recorded.at(-1)?.revision ?? hit?.revision;
     if (state.status !== 'absent' && revision !== undefined) {
       entries.delete(streamId); // re-inserted last: the map's order is the eviction order
@@ -106,6 +116,25 @@ export function createBatchStreamCache(deps: CommandDeps, maxEntries = 64): Batc
       if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
     }
     return { state, revision, items, commands };
+  }
+
+  /** What this process just appended, folded into its entry: the next load reads nothing it already knows. */
+  function remember(
+    streamId: string,
+    context: CommandContext,
+    loaded: CachedBatch & { commands: ReadonlyMap<string, Answer> },
+    state: BatchState,
+    revision: bigint,
+    position: Position,
+    events: BatchEvent[],
+  ): void {
+    const entry = entries.get(streamId);
+    // Only on top of the very state the command was decided on; otherwise the next load reads the stream.
+    if (!entry || entry.revision !== loaded.revision || state.status === 'absent') return;
+    if (revision !== loaded.revision + BigInt(events.length)) return;
+    const commands = new Map(entry.commands);
+    commands.set(context.commandId, answerOf(revision, position, events));
+    entries.set(streamId, { ...entry, state, revision, commands });
   }
 
   async function runOnce(context: CommandContext, batchId: string, command: BatchCommand): Promise<BatchRunResult> {
@@ -143,6 +172,7 @@ export function createBatchStreamCache(deps: CommandDeps, maxEntries = 64): Batc
           expectedRevision: loaded.revision ?? 'no_stream',
         });
         const state = decided.reduce<BatchState>((current, event) => batchDecider.evolve(current, event), loaded.state);
+        remember(streamId, context, loaded, state, appended.nextExpectedRevision, appended.position, decided);
         return {
           state,
           revision: appended.nextExpectedRevision,

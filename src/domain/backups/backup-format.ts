@@ -25,7 +25,7 @@ export function itemsOfType(type: BackupType): readonly BackupItem[] {
 
 /** Stream categories of the configuration item: environments, deployment specs and configs (secret
  * values are stored encrypted in these events and are copied as stored, never decrypted). */
-export const CONFIGURATION_CATEGORIES: readonly string[] = ['environment', 'deployment', 'config', 'secret'];
+export const CONFIGURATION_CATEGORIES: readonly string[] = ['environment', 'deployment', 'config', 'configtemplate', 'secret'];
 
 export type BackupScope = {
   /** One tenant's streams (events whose metadata.tenantId is this); absent: every tenant (platform). */

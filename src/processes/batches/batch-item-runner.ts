@@ -143,7 +143,12 @@ export async function runBatchItem(deps: TemplateCommandDeps, target: BatchItemT
   try {
     if (item.operation === 'delete')
       throw new RuleViolation('batch.operation.unsupported', 'templates cannot be deleted yet', 'unprocessable');
-    const before = await stateBeforeItem(deps, tenantId, item.templateId, batchItemCommandId(batchId, index));
+    // A create plans the same command whatever the stream holds, and its "before" is no template: no read.
+    // (A template someone else created under that id is refused by the create itself: template.exists.)
+    const before =
+      item.operation === 'create'
+        ? { state: templateDecider.initialState(), revision: null }
+        : await stateBeforeItem(deps, tenantId, item.templateId, batchItemCommandId(batchId, index));
     const commands = templateCommandsForItem(item, tenantId, before.state);
     if (commands.length === 0) {
       if (item.operation !== 'restore' || before.revision === null)

@@ -7,8 +7,8 @@
 //   queued. The window is what keeps tenants fair: a 100,000-item batch never holds more than a couple
 //   of chunks in the queue, so another tenant's 10-item batch waits behind at most those.
 // - BatchChunkEnqueued → an item job for the chunk, with the batch's priority. The item worker runs each
-//   queued item (runBatchItem), appends the outcomes every few items, and stops taking items once the
-//   batch is cancelling: the chunk's items it did not run are withdrawn (WithdrawQueuedItems). A chunk
+//   queued item (runBatchItem), appends the outcomes together (see OUTCOME_FLUSH_MS), and stops taking
+//   items once the batch is cancelling: the chunk's items it did not run are withdrawn (WithdrawQueuedItems). A chunk
 //   whose retryable failures are not yet final fails the job, so the queue runs it again with
 //   exponential backoff; the next attempt runs only the items still queued.
 // - BatchUndoPlanned → a 'startUndo' control job (the HTTP undo starts the undo batch itself; this
@@ -30,8 +30,15 @@ export const BATCH_CONTROL_QUEUE = 'batch-control';
 export const BATCH_ITEMS_QUEUE = 'batch-items';
 /** Chunks of one batch queued at a time (see the top). */
 export const CHUNKS_IN_FLIGHT = 2;
-/** Outcomes are appended to the batch this many at a time (and at the end of the chunk). */
-const OUTCOMES_PER_APPEND = 25;
+/**
+ * A chunk's outcomes are appended together: at the end of the chunk, and meanwhile once at least
+ * OUTCOMES_PER_APPEND.min are waiting and OUTCOME_FLUSH_MS have passed since the last append (so progress
+ * moves and a cancel is noticed), or OUTCOMES_PER_APPEND.max are waiting. Each append costs an append, a
+ * progress event and a control job: few, large ones when items are fast, never more than one per `min`
+ * items when they are slow.
+ */
+export const OUTCOME_FLUSH_MS = 250;
+const OUTCOMES_PER_APPEND = { min: 25, max: 1000 };
 
 export const batchProcessManager: ProcessManager = {
   name: BATCH_PROCESS,
@@ -98,12 +105,24 @@ const workerContext = (tenantId: string, batchId: string, commandId: string): Co
   correlationId: batchId,
 });
 
+/**
+ * Per batch and round, the first chunk that may still hold a queued item: within a round a chunk whose
+ * items all have an outcome never gets a queued one again, so the count below does not rescan the done
+ * chunks of a 100,000-item batch on every advance.
+ */
+const firstOpenChunk = new Map<string, number>();
+
 /** Chunks of the current round enqueued and still holding a queued item. */
 function chunksInFlight(state: LiveBatchState): number {
+  const key = `${state.batchId}:${state.round}`;
+  const holdsQueued = (chunk: number) => (state.chunks[chunk] ?? []).some((index) => itemAt(state.items, index)?.status === 'queued');
+  let first = Math.min(firstOpenChunk.get(key) ?? 0, state.chunksEnqueued);
+  while (first < state.chunksEnqueued && !holdsQueued(first)) first++;
+  firstOpenChunk.delete(key); // re-inserted last: the map's order is the eviction order
+  firstOpenChunk.set(key, first);
+  if (firstOpenChunk.size > 1024) firstOpenChunk.delete(firstOpenChunk.keys().next().value!);
   let inFlight = 0;
-  for (let chunk = 0; chunk < state.chunksEnqueued; chunk++) {
-    if ((state.chunks[chunk] ?? []).some((index) => itemAt(state.items, index)?.status === 'queued')) inFlight++;
-  }
+  for (let chunk = first; chunk < state.chunksEnqueued; chunk++) if (holdsQueued(chunk)) inFlight++;
   return inFlight;
 }
 
@@ -207,9 +226,11 @@ export function batchItemsWorker(
     let buffer: ItemOutcomeReport[] = [];
     let pendingRetry = false;
     let appending: Promise<void> = Promise.resolve();
+    let lastAppend = performance.now();
     const append = () => {
       const outcomes = buffer;
       buffer = [];
+      lastAppend = performance.now();
       appending = appending.then(async () => {
         if (outcomes.length === 0) return;
         const result = await cache.run(context(), batchId, {
@@ -236,7 +257,8 @@ export function batchItemsWorker(
         observer?.itemFinished(outcome.outcome, (performance.now() - started) / 1000);
         if (outcome.outcome === 'failed' && outcome.retryable && job.attempt < maxAttempts) pendingRetry = true;
         buffer.push({ ...outcome, attempt: job.attempt } as ItemOutcomeReport);
-        if (buffer.length >= OUTCOMES_PER_APPEND) await append();
+        const due = buffer.length >= OUTCOMES_PER_APPEND.min && performance.now() - lastAppend >= OUTCOME_FLUSH_MS;
+        if (due || buffer.length >= OUTCOMES_PER_APPEND.max) await append();
         // Let the event loop breathe between items: on the embedded database every query resolves on this
         // thread, and a chunk of items would otherwise hold off HTTP requests and timers until it ends.
         await new Promise((resolve) => setImmediate(resolve));
