@@ -100,7 +100,11 @@ describe.skipIf(!postgres.url)('restore drill', () => {
     const tenant = String(backedUp[4]!.metadata.tenantId);
     expect(outcome.passed).toBe(false);
     expect(outcome.differences).toEqual([
-      expect.objectContaining({ table: 'categories.categories', tenantId: tenant, live: expect.objectContaining({ rows: tenant === 'acme' ? 10 : 20 }) }),
+      expect.objectContaining({
+        table: 'categories.categories',
+        tenantId: tenant,
+        live: expect.objectContaining({ rows: tenant === 'acme' ? 10 : 20 }),
+      }),
     ]);
     expect(outcome.differences[0]!.live.checksum).not.toBe(outcome.differences[0]!.restored.checksum);
   });
