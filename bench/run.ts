@@ -12,6 +12,7 @@ import { benchBatches } from './batch-bench.js';
 import { benchBackups } from './backup-bench.js';
 import { benchRestores } from './restore-bench.js';
 import { startRedis } from '../test/support/local-services.js';
+import { benchTenantRestore } from './tenant-restore-bench.js';
 
 const rebuildEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite,templates,batches').split(','));
@@ -80,6 +81,24 @@ if (only.has('batches')) {
     report.batches = await benchBatches(server.url, { items: benchBatchItems, largeItems: benchBatchLargeItems, redisUrl: redis.url, log });
   } finally {
     if ('url' in redis) await redis.stop();
+    await server.stop();
+  }
+}
+
+if (only.has('tenant-restore')) {
+  // BENCH_ONLY=tenant-restore: 1,000 aggregates restored in place, on PostgreSQL and on the embedded PGlite.
+  const aggregates = Number(process.env.BENCH_RESTORE_AGGREGATES ?? 1000);
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
+  if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
+  try {
+    log(`tenant-restore: ${aggregates} aggregates on postgres`);
+    const postgres = await benchTenantRestore({ aggregates, databaseUrl: server.url });
+    log(`tenant-restore: ${aggregates} aggregates on pglite`);
+    const pglite = await benchTenantRestore({ aggregates });
+    report.tenantRestore = { postgres, pglite };
+  } finally {
     await server.stop();
   }
 }

@@ -77,6 +77,8 @@ const environmentSchema = z.object({
   /** `all`: one process does everything; `api`: HTTP, projections and process managers, no job workers;
    * `workers`: only the job workers (no HTTP listener, projections or process managers), to scale them out. */
   SERVICE_ROLE: z.preprocess(emptyAsUndefined, z.enum(['all', 'api', 'workers']).default('all')),
+  /** With Redis: how often unfinished batches get back jobs Redis lost (batch-requeue.ts). */
+  BATCH_REQUEUE_INTERVAL_MS: integer(100, 3_600_000, 10_000),
   /** Key-encryption key of secrets: 32 bytes as base64 or 64 hex digits. Unset: generated into DATA_DIR/secrets-key (0600). */
   SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().refine(isKey, KEY_MESSAGE).optional()),
   /** Earlier key-encryption keys, comma-separated, still accepted to unwrap until every secret is re-wrapped. */

@@ -176,6 +176,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     workers.map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })),
   );
 
+  const stopTasks = parts.flatMap((part) => part.backgroundTasks ?? []).map((task) => task.start());
+
   const horizon = config.EVENTSTORE_CONNECTION_STRING ? undefined : postgresHorizon(db);
   const ryw = readYourWrites(projections, eventStore, config.READ_YOUR_WRITES_TIMEOUT_MS, horizon?.acknowledgedHead);
 
@@ -226,7 +228,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       });
       await app.register(apiKeyRoutes, { apiKeys });
       for (const part of parts) {
-        for (const routes of part.routes?.({ readYourWrites: ryw }) ?? []) await app.register(routes.plugin, routes.options);
+        for (const routes of part.routes?.({ readYourWrites: ryw, projections }) ?? []) await app.register(routes.plugin, routes.options);
       }
     },
   });
@@ -251,6 +253,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await http.close();
       // Producers first (process managers enqueue), then the workers finish their running jobs.
       await processes.stop();
+      await Promise.all(stopTasks.map((stop) => stop()));
       await Promise.all(stopWorkers.map((stop) => stop()));
       await queue.close();
       await orchestrators.close();

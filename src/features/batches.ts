@@ -13,17 +13,19 @@ import {
   batchProcessManager,
   batchWorkerCache,
 } from '../processes/batches/batch-process.js';
+import { batchRequeueSweep } from '../processes/batches/batch-requeue.js';
 import { batchProjector } from '../projections/batches/batch-projector.js';
+import { unfinishedBatches } from '../projections/batches/batch-queries.js';
 import { batchSnapshotReads } from '../projections/batches/batch-snapshot-reads.js';
 import { batchMetrics } from './batch-metrics.js';
 import { featureRoutes, type FeatureDeps, type FeatureModule } from './feature-module.js';
-import { templateCommandDeps } from './templates.js';
+import { templateCommandDeps, templateReadModelCatchUp } from './templates.js';
 
 export function batchCommandDeps(deps: FeatureDeps, streams: BatchStreamCache): BatchCommandDeps {
   return {
     ...deps.commands,
     streams,
-    reads: batchSnapshotReads(deps.db.kysely),
+    reads: batchSnapshotReads(deps.db.kysely, templateReadModelCatchUp(deps)),
     limits: {
       maxItems: deps.config.BATCH_MAX_ITEMS,
       maxTemplatesPerTenant: deps.config.TEMPLATE_MAX_PER_TENANT,
@@ -41,6 +43,24 @@ export const batchesFeature: FeatureModule = {
     const metrics = batchMetrics(deps.metrics.registry, deps.queue, [BATCH_CONTROL_QUEUE, BATCH_ITEMS_QUEUE]);
     return {
       alerts: () => metrics.alerts(),
+      // Redis may lose queued jobs (a restart without persistence, FLUSHALL); the SQL queue cannot.
+      backgroundTasks: deps.config.REDIS_URL
+        ? [
+            batchRequeueSweep(
+              {
+                eventStore: deps.eventStore,
+                queue: deps.queue,
+                cache,
+                clock: deps.clock,
+                unfinishedBatches: () => unfinishedBatches(deps.db.kysely),
+              },
+              {
+                intervalMs: deps.config.BATCH_REQUEUE_INTERVAL_MS,
+                onError: (error) => deps.logger.warn({ err: error }, 'batch re-enqueue sweep failed'),
+              },
+            ),
+          ]
+        : [],
       projectors: [batchProjector],
       processManagers: [batchProcessManager],
       jobWorkers: [
@@ -56,7 +76,7 @@ export const batchesFeature: FeatureModule = {
         },
       ],
       routes: ({ readYourWrites }) => [
-        featureRoutes(batchRoutes, { commands, db: deps.db, readYourWrites }),
+        featureRoutes(batchRoutes, { commands, db: deps.db, readYourWrites, eventStore: deps.eventStore }),
         featureRoutes(batchEventsRoute, { eventStore: deps.eventStore }),
       ],
     };

@@ -14,9 +14,10 @@ import type { Metrics } from '../ports/metrics.js';
 import type { OrchestratorRegistry } from '../ports/orchestrator.js';
 import type { ReadCache } from '../ports/read-cache.js';
 import type { SqlDatabase } from '../ports/sql-database.js';
+import type { BackgroundTask } from '../processes/background-task.js';
 import type { JobWorker } from '../processes/job-worker.js';
 import type { ProcessManager } from '../processes/process-manager.js';
-import type { Projector } from '../projections/projector.js';
+import type { ProjectionEngine, Projector } from '../projections/projector.js';
 
 /** What the service shares with every feature. */
 export interface FeatureDeps {
@@ -38,6 +39,8 @@ export interface FeatureDeps {
 /** What routes get once the projections run (read-your-writes waits on them). */
 export interface FeatureHttpDeps {
   readonly readYourWrites: ReadYourWrites;
+  /** The running projections (replays report their progress from it). */
+  readonly projections: ProjectionEngine;
 }
 
 /** A Fastify plugin and the options to register it with. */
@@ -63,6 +66,8 @@ export interface Feature {
   readonly processManagers?: readonly ProcessManager[];
   /** Run the jobs the process managers enqueue. */
   readonly jobWorkers?: readonly JobWorker[];
+  /** Periodic work beside the workers (see processes/background-task.ts). */
+  readonly backgroundTasks?: readonly BackgroundTask[];
   /** Added to `/ready`. */
   readonly readinessChecks?: readonly ReadinessCheck[];
   /** Alert thresholds shown in `/ready` (they degrade it, never fail it). */

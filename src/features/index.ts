@@ -6,6 +6,8 @@ import { batchesFeature } from './batches.js';
 import { environmentsFeature } from './environments.js';
 import { backupsFeature } from './backups.js';
 import { orchestratorsFeature } from './orchestrators.js';
+import { auditFeature } from './audit.js';
+import { tenantRestoresFeature } from './tenant-restores.js';
 import { restoresFeature } from './restores.js';
 
 export const features: readonly FeatureModule[] = [
@@ -15,5 +17,7 @@ export const features: readonly FeatureModule[] = [
   environmentsFeature,
   backupsFeature,
   orchestratorsFeature,
+  auditFeature,
+  tenantRestoresFeature,
   restoresFeature,
 ];

@@ -8,6 +8,7 @@ import { createRunner, type Runner, type RunnerLogger } from '../subscriptions/c
 import { lockCheckpoint, migrateCheckpoints, readCheckpoints, setCheckpoint } from '../subscriptions/checkpoints.js';
 import {
   ProjectionTimeoutError,
+  type RebuildProgress,
   RebuildInProgressError,
   UnknownProjectionError,
   liveSchema,
@@ -32,6 +33,9 @@ export interface ProjectionEngineOptions {
   readonly retryDelayMs?: (consecutiveFailures: number) => number;
 }
 
+/** A running rebuild's progress, updated in place as pages are applied. */
+type RebuildRun = { -readonly [K in keyof RebuildProgress]: RebuildProgress[K] };
+
 /** The swap's catch-up did not reach the live checkpoint; the swap transaction is rolled back. */
 class SwapBehindError extends Error {
   constructor(projection: string) {
@@ -51,7 +55,9 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
   const committed = new EventEmitter();
   committed.setMaxListeners(0);
   const projectors = new Map(options.projectors.map((p) => [p.name, p]));
-  const rebuilds = new Map<string, { startedAt: Date; checkpoint: Position }>();
+  const rebuilds = new Map<string, RebuildRun>();
+  // The last finished rebuild of each projection on this instance (progress streams report its outcome).
+  const finishedRebuilds = new Map<string, RebuildProgress>();
 
   const runners = new Map<string, Runner>(
     options.projectors.map((projector) => [
@@ -151,7 +157,7 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     projector: Projector,
     schema: string,
     after: Position,
-    progress: { checkpoint: Position },
+    progress: { checkpoint: Position; eventsReplayed?: number },
     within?: Transaction<unknown>,
   ): Promise<Position> {
     const read = (from: Position) =>
@@ -166,6 +172,7 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
         else await db.kysely.transaction().execute((trx) => projector.apply(trx.withSchema(schema), events));
       }
       progress.checkpoint = page.lastPosition;
+      if (progress.eventsReplayed !== undefined) progress.eventsReplayed += page.events.length;
       if (!next) return page.lastPosition;
       page = await next;
     }
@@ -180,7 +187,7 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     projector: Projector,
     target: string,
     rebuilt: Position,
-    progress: { checkpoint: Position },
+    progress: { checkpoint: Position; eventsReplayed?: number },
   ): Promise<Position | undefined> {
     const name = projector.name;
     return db.kysely.transaction().execute(async (trx) => {
@@ -204,7 +211,7 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     });
   }
 
-  async function runRebuild(projector: Projector, progress: { startedAt: Date; checkpoint: Position }, lock: Lease): Promise<void> {
+  async function runRebuild(projector: Projector, progress: RebuildRun, lock: Lease): Promise<void> {
     const name = projector.name;
     const runner = runners.get(name)!;
     const target = rebuildSchema(name);
@@ -216,11 +223,11 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     };
     let paused = false;
     try {
-      // A leftover from a crashed rebuild is thrown away: rebuilds always start from zero.
+      // A leftover from a crashed rebuild is thrown away: rebuilds always start from empty tables.
       await sql`DROP SCHEMA IF EXISTS ${sql.id(target)} CASCADE`.execute(db.kysely);
       await projector.createSchema(db.kysely, target);
       // The long part runs beside the live projection; readers keep the live tables.
-      let checkpoint = await replayInto(projector, target, START, progress);
+      let checkpoint = await replayInto(projector, target, progress.from, progress);
       // The swap: stop the local live runner so the live checkpoint stands still (unless another instance
       // holds the lease and keeps projecting), catch up the last events, then swap.
       await runner.pause();
@@ -241,6 +248,10 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
         .afterRebuild?.()
         .catch((error: unknown) => logger.error({ err: error, projection: name }, 'dropping the cache after a rebuild failed'));
       logger.info({ projection: name, seconds: (Date.now() - progress.startedAt.getTime()) / 1000 }, 'projection rebuilt and swapped in');
+      finishedRebuilds.set(name, { ...progress, state: 'swapped', finishedAt: new Date() });
+    } catch (error) {
+      finishedRebuilds.set(name, { ...progress, state: 'failed', finishedAt: new Date(), error: (error as Error).message });
+      throw error;
     } finally {
       rebuilds.delete(name);
       await lock.release().catch(() => undefined);
@@ -252,12 +263,13 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
    * Takes the projection's rebuild lock (database-wide: an advisory lock on PostgreSQL) or refuses with
    * RebuildInProgressError, then runs the rebuild in the background while holding the lock throughout.
    */
-  async function startRebuild(name: string): Promise<{ finished: Promise<void> }> {
+  async function startRebuild(name: string, options: { from?: Position } = {}): Promise<{ finished: Promise<void> }> {
     const projector = projectors.get(name);
     if (!projector) throw new UnknownProjectionError(name);
     // Claimed locally before the first await, so two calls on this instance cannot both pass.
     if (rebuilds.has(name)) throw new RebuildInProgressError(name);
-    const progress = { startedAt: new Date(), checkpoint: START };
+    const from = options.from ?? START;
+    const progress: RebuildRun = { state: 'running', startedAt: new Date(), from, checkpoint: from, eventsReplayed: 0 };
     rebuilds.set(name, progress);
     let lock: Lease | undefined;
     try {
@@ -281,6 +293,11 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     waitFor,
     status,
     startRebuild,
-    rebuild: async (name) => (await startRebuild(name)).finished,
+    rebuild: async (name, options) => (await startRebuild(name, options)).finished,
+    rebuildProgress: (name) => {
+      if (!projectors.has(name)) throw new UnknownProjectionError(name);
+      const running = rebuilds.get(name);
+      return running ? { ...running } : finishedRebuilds.get(name);
+    },
   };
 }

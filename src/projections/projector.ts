@@ -38,7 +38,20 @@ export interface ProjectionStatus {
   /** Age of the oldest event not yet projected; 0 when caught up. */
   readonly secondsBehind: number;
   readonly lastError?: string;
-  readonly rebuild?: { readonly startedAt: Date; readonly checkpoint: Position };
+  readonly rebuild?: RebuildProgress;
+}
+
+/** A rebuild (replay) of one projection into fresh tables: running, or how the last one on this instance ended. */
+export interface RebuildProgress {
+  readonly state: 'running' | 'swapped' | 'failed';
+  readonly startedAt: Date;
+  readonly finishedAt?: Date;
+  /** Events after this position are replayed (START for a full rebuild). */
+  readonly from: Position;
+  /** How far the fresh tables have been filled. */
+  readonly checkpoint: Position;
+  readonly eventsReplayed: number;
+  readonly error?: string;
 }
 
 export class ProjectionTimeoutError extends Error {
@@ -75,10 +88,13 @@ export interface ProjectionEngine {
    * the shared checkpoint table so it works on any instance; rejects with ProjectionTimeoutError. */
   waitFor(position: Position, options: { timeoutMs: number; projections?: readonly string[] }): Promise<void>;
   status(): Promise<ProjectionStatus[]>;
-  /** Rebuilds into a fresh schema from position 0, then swaps it in atomically. Resolves when swapped.
+  /** Rebuilds into a fresh schema from position 0 (or the events after `from`), then swaps it in atomically. Resolves when swapped.
    * Throws RebuildInProgressError if one is running, UnknownProjectionError for an unknown name. */
-  rebuild(name: string): Promise<void>;
+  rebuild(name: string, options?: { from?: Position }): Promise<void>;
   /** Resolves as soon as this instance holds the projection's rebuild lock (database-wide), with the
    * rebuild running in the background; throws RebuildInProgressError if any instance is rebuilding it. */
-  startRebuild(name: string): Promise<{ finished: Promise<void> }>;
+  startRebuild(name: string, options?: { from?: Position }): Promise<{ finished: Promise<void> }>;
+  /** The running rebuild of `name` on this instance, else the last finished one here (undefined: none since
+   * this instance started). Throws UnknownProjectionError for an unknown name. */
+  rebuildProgress(name: string): RebuildProgress | undefined;
 }

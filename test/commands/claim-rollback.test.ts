@@ -82,6 +82,7 @@ function rollbackSuite(label: string, open: () => Promise<OpenStore>) {
           limits: { maxTemplatesPerTenant: 1000 },
           countTemplates: async () => 0,
           subtreeDepth: async () => 1,
+          activeChildren: async () => [],
         };
       });
       const make = async (name: string) => {
@@ -139,6 +140,7 @@ function rollbackSuite(label: string, open: () => Promise<OpenStore>) {
           limits: { maxTemplatesPerTenant: 1000 },
           countTemplates: async () => 0,
           subtreeDepth: async () => 1,
+          activeChildren: async () => [],
         };
         const templateId = randomUUID();
         await createTemplate(deps, ctx(), { templateId, name: 'Weaving', templateType: 'base' } as Parameters<typeof createTemplate>[2]);

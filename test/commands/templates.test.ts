@@ -41,6 +41,7 @@ describe('template commands on PGlite', () => {
     limits,
     countTemplates: async () => templateCount,
     subtreeDepth: async () => 1,
+    activeChildren: async () => [],
   });
   let tenantId: string; // fresh per test: names of one test never meet another's
   const ctx = (overrides: Partial<CommandContext> = {}) => contextFor({ tenantId, ...overrides });

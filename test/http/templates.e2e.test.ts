@@ -463,7 +463,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       const operations = Object.entries(openapi.paths as Record<string, Record<string, unknown>>)
         .filter(([path]) => path.startsWith('/v1/templates'))
         .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
-      expect(operations).toHaveLength(19);
+      expect(operations).toHaveLength(21);
       expect(operations).toEqual(
         expect.arrayContaining([
           'POST /v1/templates',
@@ -471,6 +471,8 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
           'PATCH /v1/templates/{templateId}',
           'PUT /v1/templates/{templateId}/parent',
           'GET /v1/templates/stats',
+          'DELETE /v1/templates/{templateId}',
+          'POST /v1/templates/{templateId}/undelete',
         ]),
       );
     });

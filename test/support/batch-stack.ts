@@ -1,6 +1,8 @@
 // The batch feature's parts wired by hand on one database (PGlite, or PostgreSQL by URL): event store,
 // template and batch projections, the SQL job queue, the batch process manager and its workers. Tests of
 // the command layer and the process manager use it without HTTP.
+import { postgresHorizon } from '../../src/adapters/event-store/postgres-horizon.js';
+import { activeChildReads, templateProjectionCatchUp } from '../../src/projections/templates/template-catch-up.js';
 import { createPostgresEventStore, migrateEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import { createSqlJobQueue, type SqlJobQueue } from '../../src/adapters/queue/sql-job-queue.js';
 import { createPgDatabase } from '../../src/adapters/sql/pg-database.js';
@@ -77,13 +79,14 @@ export async function createBatchStack(
     limits: { maxTemplatesPerTenant: options.maxTemplatesPerTenant ?? 10_000 },
     countTemplates: (tenantId) => countTenantTemplates(db.kysely, tenantId),
     subtreeDepth: (templateId) => templateSubtreeDepth(db.kysely, templateId),
+    activeChildren: activeChildReads(db, templateProjectionCatchUp(db, postgresHorizon(db).acknowledgedHead)),
   };
   const streams = batchWorkerCache({ eventStore, clock });
   const batches: BatchCommandDeps = {
     eventStore,
     clock,
     streams,
-    reads: batchSnapshotReads(db.kysely),
+    reads: batchSnapshotReads(db.kysely, templateProjectionCatchUp(db, postgresHorizon(db).acknowledgedHead)),
     limits: {
       maxItems: options.maxItems ?? 100_000,
       maxTemplatesPerTenant: options.maxTemplatesPerTenant ?? 10_000,

@@ -3,7 +3,7 @@
 //
 // - A dry run decides nothing and writes nothing: it answers the conflict report and the impact
 //   (analyzeBatch) whatever the conflict resolution, so a client sees what `abort` would refuse.
-// - Delete is refused (422 'batch.operation.unsupported'): the template aggregate cannot be deleted yet.
+// - Delete is a soft delete of each template (TemplateDeleted); undo brings them back (TemplateUndeleted).
 // - Undo plans on the original batch (BatchUndoRequested + BatchUndoPlanned), then starts the undo batch
 //   (operation 'restore') whose id derives from the original's: a retried undo lands on the same batch.
 import {
@@ -78,14 +78,6 @@ export async function startBatch(
   input: BatchPlanInput & { batchId?: string },
 ): Promise<StartBatchResult> {
   const at = now(deps);
-  if (input.operation === 'delete') {
-    throw new RuleViolation(
-      'batch.operation.unsupported',
-      'delete is not supported yet: templates cannot be deleted; archive them instead',
-      'unprocessable',
-      'operation',
-    );
-  }
   const plan = validateBatchPlan(input, {
     maxItems: deps.limits.maxItems,
     now: at,

@@ -2,8 +2,10 @@
 // name, parent, the fields each later revision changed) comes from its stream through the event store
 // port, never from a read model. Relations no single stream holds (children, descendants, subtree depth,
 // usage counts, the tenant's names and counts, recent batches) come from the read models behind
-// BatchSnapshotReads, as the template commands already do for the tenant count and subtree depth; the
-// worker's template command re-checks the parent chain on the streams when it runs.
+// BatchSnapshotReads, as the template commands already do for the tenant count and subtree depth, once
+// those read models have caught up with the store's head (reads.catchUp), so projection lag cannot hide
+// a child or a name from conflict detection; the worker's template command re-checks the parent chain
+// on the streams when it runs.
 import type { BatchItem, BatchSnapshot, TemplateSnapshot } from '../../domain/batches/index.js';
 import { normalizeTemplateName } from '../../domain/batches/index.js';
 import type { RecordedEvent } from '../../ports/event-store.js';
@@ -11,8 +13,11 @@ import { templateDecider, templateStreamId, UPDATABLE_FIELDS, type TemplateStatu
 import { loadAggregate, type CommandDeps } from '../handle-command.js';
 
 export interface BatchSnapshotReads {
-  /** Direct children of each template (any tenant), with their status. */
-  children(templateIds: readonly string[]): Promise<Map<string, { templateId: string; status: TemplateStatus }[]>>;
+  /** Resolves once the read models below hold every event the store holds now (bounded; throws when
+   * they cannot catch up in time): conflicts are never decided on rows that trail the store. */
+  catchUp(): Promise<void>;
+  /** Direct children of each template (any tenant), with their status and owner. */
+  children(templateIds: readonly string[]): Promise<Map<string, { templateId: string; status: TemplateStatus; ownerTenantId: string }[]>>;
   /** Every descendant of each template, any depth. */
   descendants(templateIds: readonly string[]): Promise<Map<string, string[]>>;
   /** Levels of the subtree counting the template itself (1 for a leaf). */
@@ -42,6 +47,8 @@ export function fieldsChangedBy(event: Pick<RecordedEvent, 'type' | 'data'>): st
     case 'TemplateArchived':
     case 'TemplateDeprecated':
     case 'TemplateUnarchived':
+    case 'TemplateDeleted':
+    case 'TemplateUndeleted':
     case 'TemplateFavorited':
     case 'TemplateUnfavorited':
     case 'TemplateUsageRecorded':
@@ -118,6 +125,8 @@ export async function buildBatchSnapshot(
   tenantId: string,
   items: readonly BatchItem[],
 ): Promise<BatchSnapshot> {
+  // First, so that every relation read below includes what was committed before the snapshot began.
+  await reads.catchUp();
   const facts = new Map<string, StreamFacts>();
   const historyFrom = new Map<string, number>();
   for (const item of items) {

@@ -1,10 +1,13 @@
-// A template's status and versions: archiving gives its name back, unarchiving and restoring a version
-// with another name take one again (if it is still free).
+// A template's status, versions and existence: archiving and deleting give its name back; unarchiving,
+// undeleting and restoring a version with another name take one again (if it is still free).
+import { RuleViolation } from '../../domain/rule-violation.js';
 import {
   assertMayChangeTemplateStatus,
   assertTenantMayChange,
+  assertTenantMayUndelete,
   templateStreamId,
   type TemplateCommand,
+  type TemplateState,
 } from '../../domain/templates/index.js';
 import { alreadyHandled, assertExpectedRevision, type CommandContext } from '../handle-command.js';
 import { claimRunGiveBack } from '../reservations.js';
@@ -80,4 +83,56 @@ export async function restoreTemplateVersion(
     },
     run,
   );
+}
+
+/**
+ * Soft delete: refused while the template has children that are not archived (they would be left without
+ * their parent; `template.delete.active_children`, 409, names them), gives the name back.
+ */
+export async function deleteTemplate(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  input: TemplateTarget & {
+    /** false for a batch item: the batch's conflict detection checked the children (siblings deleted by the
+     * same batch included) on caught-up read models before it started, and its items run in any order. */
+    readonly checkChildren?: boolean;
+  },
+): Promise<TemplateCommandResult> {
+  const before = await loadTemplate(deps, context, input.templateId);
+  const run = () => runTemplateCommand(deps, context, input, { type: 'DeleteTemplate', data: {} }, ownerOnly(context));
+  if (alreadyHandled(before, context)) return run();
+  assertTenantMayChange(before.state, context.tenantId);
+  assertExpectedRevision(templateStreamId(input.templateId), input.expectedRevision, before);
+  const children = input.checkChildren === false ? [] : await deps.activeChildren(input.templateId);
+  if (children.length > 0) {
+    // Children of other tenants (under a public template) are counted, never named.
+    const own = children.filter((child) => child.tenantId === context.tenantId).map((child) => child.templateId);
+    const others = children.length - own.length;
+    throw new RuleViolation(
+      'template.delete.active_children',
+      `${children.length} child template(s) that are not archived inherit from this template` +
+        (own.length > 0 ? `: ${own.slice(0, 20).join(', ')}` : '') +
+        (others > 0 ? ` (${others} of other tenants)` : ''),
+      'conflict',
+    );
+  }
+  const name = before.state.content.name;
+  return claimRunGiveBack(deps, { giveBackAfter: () => [nameClaim(deps, context, input.templateId, name)] }, run);
+}
+
+/** Brings a deleted template back in the status it had; a template that held a name takes it again (if free). */
+export async function undeleteTemplate(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  input: TemplateTarget,
+): Promise<TemplateCommandResult> {
+  const before = await loadTemplate(deps, context, input.templateId);
+  const authorize = (state: TemplateState) => assertTenantMayUndelete(state, context.tenantId);
+  const run = () => runTemplateCommand(deps, context, input, { type: 'UndeleteTemplate', data: {} }, authorize);
+  if (alreadyHandled(before, context)) return run();
+  authorize(before.state);
+  assertExpectedRevision(templateStreamId(input.templateId), input.expectedRevision, before);
+  const deleted = before.state.status === 'absent' ? before.state.deleted : undefined;
+  const claim = deleted && deleted.status !== 'archived' ? nameClaim(deps, context, input.templateId, deleted.content.name) : undefined;
+  return claimRunGiveBack(deps, { claim }, run);
 }

@@ -28,6 +28,9 @@ export interface TemplateCommandDeps extends CommandDeps {
   countTemplates(tenantId: string): Promise<number>;
   /** Levels of a template's subtree counting itself (read model; 1 for a leaf). */
   subtreeDepth(templateId: string): Promise<number>;
+  /** Direct children, of any tenant, that are neither archived nor deleted (read model, caught up with the
+   * store first). */
+  activeChildren(templateId: string): Promise<{ templateId: string; tenantId: string }[]>;
 }
 
 export type TemplateCommandResult = CommandResult<TemplateState, TemplateEvent>;

@@ -271,15 +271,23 @@ function itemConflicts(item: BatchItem, snapshot: BatchSnapshot, overlay: Overla
     case 'archive':
     case 'delete': {
       if (item.operation === 'archive') conflicts.push(...integrity({ type: 'ArchiveTemplate', data: {} }, state));
-      const orphaned = template.children
-        .filter((child) => child.status !== 'archived' && !removedInBatch.has(child.templateId.toLowerCase()))
-        .map((child) => child.templateId);
+      const orphaned = template.children.filter(
+        (child) => child.status !== 'archived' && !removedInBatch.has(child.templateId.toLowerCase()),
+      );
+      // Children of other tenants (under a public template) count, but their ids stay theirs.
+      const own = orphaned.filter((child) => child.ownerTenantId === snapshot.tenantId).map((child) => child.templateId);
+      const others = orphaned.length - own.length;
       if (orphaned.length > 0) {
         conflicts.push(
-          found('dependency', 'batch.dependency.active_children', `${orphaned.length} active child template(s) would be orphaned`, {
-            relatedTemplateIds: orphaned,
-            overridable: item.operation === 'archive',
-          }),
+          found(
+            'dependency',
+            'batch.dependency.active_children',
+            `${orphaned.length} active child template(s) would be orphaned${others > 0 ? ` (${others} of other tenants)` : ''}`,
+            {
+              relatedTemplateIds: own,
+              overridable: item.operation === 'archive',
+            },
+          ),
         );
       }
       break;

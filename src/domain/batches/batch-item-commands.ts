@@ -11,8 +11,8 @@ export const batchItemCommandId = (batchId: string, index: number, step = 0) =>
 
 /**
  * The template commands of one item, in order. Create owns the template for the batch's tenant; restore
- * depends on the template as it is now (`current`, folded from its stream). Delete has no template command
- * yet (the template aggregate cannot be deleted): [] — the command layer owns that mapping when it lands.
+ * depends on the template as it is now (`current`, folded from its stream); a delete is a soft delete that
+ * an undo brings back with UndeleteTemplate.
  */
 export function templateCommandsForItem(item: BatchItem, tenantId: string, current: TemplateState): TemplateCommand[] {
   switch (item.operation) {
@@ -34,7 +34,7 @@ export function templateCommandsForItem(item: BatchItem, tenantId: string, curre
     case 'archive':
       return [{ type: 'ArchiveTemplate', data: {} }];
     case 'delete':
-      return [];
+      return [{ type: 'DeleteTemplate', data: {} }];
     case 'restore':
       return restoreCommands(current, item.restore);
   }

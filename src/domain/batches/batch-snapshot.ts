@@ -15,8 +15,9 @@ export type TemplateSnapshot = {
   isPublic: boolean;
   name: string;
   parentTemplateId: string | null;
-  /** Direct children with their status: archiving or deleting this template orphans the active ones. */
-  children: { templateId: string; status: TemplateStatus }[];
+  /** Direct children with their status and owner: archiving or deleting this template orphans the active
+   * ones (a public template's children may belong to other tenants, whose ids are never reported). */
+  children: { templateId: string; status: TemplateStatus; ownerTenantId: string }[];
   /** Every descendant, any depth: their effective template follows this one's. */
   descendantIds: string[];
   /** Levels of the subtree counting the template itself (1 for a leaf), as validateParentChain takes it. */

@@ -84,11 +84,15 @@ export function statusPath(from: TemplateStatus, to: TemplateStatus): TemplateSt
  * The template commands that bring `current` back to `target`, in the order to run them: out of archived
  * first (an archived template cannot change), then the content version (RestoreTemplateVersion), then the
  * parent (restores never re-attach parents: the command layer checks the chain), then the status. A
- * target that did not exist (the batch created it) is archived: templates are never erased. An absent
- * current template (deleted by the batch) gives [] here: bringing it back is the command layer's undelete.
+ * target that did not exist (the batch created it) is archived: templates are never erased. A deleted
+ * current template (by the batch or since) is undeleted first; one that never existed gives [].
  */
 export function restoreCommands(current: TemplateState, target: RestoreTarget): TemplateCommand[] {
-  if (current.status === 'absent') return [];
+  if (current.status === 'absent') {
+    // Deleted since: undelete it first (it comes back as it was), then restore from there.
+    if (!current.deleted || !target.exists) return [];
+    return [{ type: 'UndeleteTemplate', data: {} }, ...restoreCommands(current.deleted, target)];
+  }
   if (!target.exists) return current.status === 'archived' ? [] : [{ type: 'ArchiveTemplate', data: {} }];
   const commands: TemplateCommand[] = [];
   let status: TemplateStatus = current.status;

@@ -37,4 +37,6 @@ export type TemplateCommand =
   | { type: 'UnarchiveTemplate'; data: NoData }
   | { type: 'RestoreTemplateVersion'; data: { version: number } }
   | { type: 'AddTemplateTags'; data: { tags: TemplateTag[] } }
-  | { type: 'RemoveTemplateTags'; data: { tags: TemplateTagKey[] } };
+  | { type: 'RemoveTemplateTags'; data: { tags: TemplateTagKey[] } }
+  | { type: 'DeleteTemplate'; data: NoData }
+  | { type: 'UndeleteTemplate'; data: NoData };

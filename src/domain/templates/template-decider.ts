@@ -6,6 +6,8 @@
 // TemplateVersionRestored, TemplateTagsAdded, TemplateTagsRemoved) carries the next version, and evolve
 // keeps a snapshot of the content per version. Status is not content. Favorites and usages live in their
 // own streams with their own deciders (template-favorites.ts, template-usages.ts).
+// Deletion is soft: TemplateDeleted makes the state absent (every rule then treats the template as missing)
+// and keeps what it was, which TemplateUndeleted brings back; creating the same id again is refused.
 // No-ops emit nothing: an update, tag change, parent change or restore that leaves the content as it is,
 // a status command whose target is the current status.
 //
@@ -188,8 +190,15 @@ function updatedFields(state: TemplateState, changes: TemplateChanges): Template
 
 function decide(command: TemplateCommand, state: TemplateState): TemplateEvent[] {
   if (command.type === 'CreateTemplate') {
-    if (state.status !== 'absent') throw new RuleViolation('template.exists', 'this template already exists', 'conflict', 'templateId');
+    // A deleted template's id stays taken: its stream is history, and an undelete brings it back.
+    if (state.status !== 'absent' || state.deleted)
+      throw new RuleViolation('template.exists', 'this template already exists', 'conflict', 'templateId');
     return [{ type: 'TemplateCreated', data: createdData(command.data) }];
+  }
+  if (command.type === 'UndeleteTemplate') {
+    if (state.status !== 'absent') return []; // not deleted (any more): a retry is harmless
+    if (!state.deleted) throw templateNotFound();
+    return [{ type: 'TemplateUndeleted', data: { status: state.deleted.status } }];
   }
   assertLive(state);
   const version = state.version + 1;
@@ -233,6 +242,9 @@ function decide(command: TemplateCommand, state: TemplateState): TemplateEvent[]
       const tags = state.content.tags.filter((tag) => keys.has(tagKey(tag))).map(({ name, type }) => ({ name, type }));
       return tags.length === 0 ? [] : [{ type: 'TemplateTagsRemoved', data: { tags, version } }];
     }
+    case 'DeleteTemplate':
+      // Any status may be deleted; the status is kept so that an undelete brings it back as it was.
+      return [{ type: 'TemplateDeleted', data: { status: state.status } }];
   }
 }
 
@@ -254,8 +266,11 @@ function evolve(state: TemplateState, event: TemplateEvent): TemplateState {
       versions: { [version]: content },
     };
   }
+  if (event.type === 'TemplateUndeleted') return state.status === 'absent' && state.deleted ? state.deleted : state;
   if (state.status === 'absent') return state;
   switch (event.type) {
+    case 'TemplateDeleted':
+      return { status: 'absent', deleted: state };
     case 'TemplateUpdated':
       return withContent(state, { ...state.content, ...event.data.changes }, event.data.version);
     case 'TemplateParentChanged':

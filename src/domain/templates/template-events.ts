@@ -21,7 +21,11 @@ export type TemplateEvent =
   /** A new version whose content equals version `restoredFrom`; earlier versions stay as they were. */
   | { type: 'TemplateVersionRestored'; data: { restoredFrom: number; version: number; content: TemplateContent } }
   | { type: 'TemplateTagsAdded'; data: { tags: TemplateTag[]; version: number } }
-  | { type: 'TemplateTagsRemoved'; data: { tags: TemplateTagKey[]; version: number } };
+  | { type: 'TemplateTagsRemoved'; data: { tags: TemplateTagKey[]; version: number } }
+  /** Soft delete: the stream stays (it is history); the template reads as missing and its name is free. */
+  | { type: 'TemplateDeleted'; data: { status: TemplateStatus } }
+  /** Brings a deleted template back as it was, in the status it had (a restore, an undo of a delete). */
+  | { type: 'TemplateUndeleted'; data: { status: TemplateStatus } };
 
 export const TEMPLATE_EVENT_TYPES: readonly TemplateEvent['type'][] = [
   'TemplateCreated',
@@ -34,4 +38,6 @@ export const TEMPLATE_EVENT_TYPES: readonly TemplateEvent['type'][] = [
   'TemplateVersionRestored',
   'TemplateTagsAdded',
   'TemplateTagsRemoved',
+  'TemplateDeleted',
+  'TemplateUndeleted',
 ];

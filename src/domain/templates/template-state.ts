@@ -15,4 +15,8 @@ export type LiveTemplateState = {
   versions: Readonly<Record<number, TemplateContent>>;
 };
 
-export type TemplateState = { status: 'absent' } | LiveTemplateState;
+/**
+ * Absent: never created, or deleted. A deleted template keeps what it was in `deleted` (for an undelete);
+ * everything else treats it exactly like a template that does not exist.
+ */
+export type TemplateState = { status: 'absent'; deleted?: LiveTemplateState } | LiveTemplateState;

@@ -21,3 +21,11 @@ export function assertTenantMayChange(state: TemplateState, callerTenantId: stri
  */
 export const isVisibleTo = (template: { ownerTenantId: string; isPublic: boolean; isSystemTemplate: boolean }, tenantId: string) =>
   template.ownerTenantId === tenantId || template.isPublic || template.isSystemTemplate;
+
+/** Only the owner brings back a template it deleted (system templates are never deleted). */
+export function assertTenantMayUndelete(state: TemplateState, callerTenantId: string): void {
+  const template = state.status === 'absent' ? state.deleted : state;
+  if (template === undefined) throw templateNotFound();
+  if (template.isSystemTemplate) throw new RuleViolation('template.system.read_only', 'system templates are read-only', 'forbidden');
+  if (template.ownerTenantId !== callerTenantId) throw templateNotFound();
+}

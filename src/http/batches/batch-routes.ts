@@ -15,7 +15,9 @@ import {
   CONFLICT_RESOLUTIONS,
   ITEM_STATUSES,
 } from '../../domain/batches/index.js';
-import { formatPosition } from '../../ports/event-store.js';
+import { formatPosition, type EventStore } from '../../ports/event-store.js';
+import { batchAsOf } from '../../projections/batches/batch-as-of.js';
+import { asOfQuery } from '../templates/schemas.js';
 import { getBatch, listBatchItems, listBatches } from '../../projections/batches/batch-queries.js';
 import { principalOf } from '../auth.js';
 import { commandContextOf } from '../command-context.js';
@@ -29,6 +31,8 @@ export interface BatchRouteDeps {
   readonly commands: BatchCommandDeps;
   readonly db: SqlDatabase;
   readonly readYourWrites: ReadYourWrites;
+  /** `?asOf=` folds the batch's stream. */
+  readonly eventStore: Pick<EventStore, 'readStream'>;
 }
 
 const PROJECTIONS = ['batches'] as const;
@@ -50,7 +54,7 @@ const options = z
 
 const startBody = z.strictObject({
   batchId: z.uuid().optional(),
-  operation: z.enum(BATCH_OPERATIONS).describe('delete is refused (422) until templates can be deleted'),
+  operation: z.enum(BATCH_OPERATIONS).describe('delete is a soft delete; undo brings the templates back'),
   items: z
     .array(z.unknown())
     .describe(
@@ -203,13 +207,19 @@ export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): P
       config: read,
       schema: {
         tags,
-        summary: 'A batch: status, progress, throughput, ETA, conflicts',
+        summary: 'A batch: status, progress, throughput, ETA, conflicts; asOf folds its history up to a moment',
         params: idParams,
-        querystring: z.strictObject({ minPosition: minPositionQuery }),
+        querystring: z.strictObject({ minPosition: minPositionQuery, asOf: asOfQuery }),
         response: { 200: batchView },
       },
     },
     async (request) => {
+      if (request.query.asOf) {
+        const asOf = await batchAsOf(deps.eventStore, principalOf(request).tenantId, request.params.batchId, request.query.asOf);
+        if (asOf === 'absent') throw new HttpProblem(404, 'batch.not_found', 'no such batch at that moment');
+        if (!asOf) throw notFound();
+        return asOf;
+      }
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const batch = await getBatch(deps.db.kysely, principalOf(request).tenantId, request.params.batchId, now());
       if (!batch) throw notFound();

@@ -2,16 +2,19 @@
 // the /v1/templates prefix (see index.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import {
   addTemplateTags,
   changeTemplateParent,
   changeTemplateStatus,
   createTemplate,
+  deleteTemplate,
   favoriteTemplate,
   recordTemplateUsage,
   removeTemplateTags,
   restoreTemplateVersion,
+  undeleteTemplate,
   updateTemplate,
   type TemplateCommandDeps,
   type TemplateCommandResult,
@@ -164,6 +167,47 @@ export async function templateCommandRoutes(app: FastifyInstance, deps: Template
       },
     );
   }
+
+  routes.delete(
+    '/:templateId',
+    {
+      config: write,
+      schema: {
+        tags,
+        summary: 'Delete a template (soft: its history stays; refused while children that are not archived inherit from it)',
+        description:
+          'The template then reads as 404 and leaves search, stats and lists; its name is free again. 409 template.delete.active_children lists the children; system templates are read-only (403).',
+        headers: commandHeaders,
+        params: idParams,
+        response: { 204: z.null().describe('Deleted; ETag and X-Event-Position as for every command') },
+      },
+    },
+    async (request, reply) => {
+      const t = target(request, request.params.templateId);
+      const result = await deleteTemplate(deps.commands, commandContextOf(request), t);
+      commandAccepted(reply, result);
+      return reply.code(204).send(null);
+    },
+  );
+
+  routes.post(
+    '/:templateId/undelete',
+    {
+      config: write,
+      schema: {
+        tags,
+        summary: 'Bring a deleted template back, in the status it had (its name must still be free)',
+        headers: commandHeaders,
+        params: idParams,
+        response: { 200: accepted },
+      },
+    },
+    async (request, reply) => {
+      const t = target(request, request.params.templateId);
+      const result = await undeleteTemplate(deps.commands, commandContextOf(request), t);
+      return reply.send(accept(reply, t.templateId, result));
+    },
+  );
 
   routes.post(
     '/:templateId/versions/:version/restore',

@@ -170,7 +170,7 @@ export const oneTemplateResponse = templateResponse.partial({
 });
 
 /** An ISO date-time, or an ISO date meaning the start of that day in UTC. */
-const asOfQuery = z
+export const asOfQuery = z
   .union([z.iso.datetime({ offset: true }), z.iso.date()])
   .transform((value) => new Date(value.length === 10 ? `${value}T00:00:00Z` : value))
   .optional()

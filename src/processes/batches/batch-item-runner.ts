@@ -23,7 +23,9 @@ import {
   changeTemplateParent,
   changeTemplateStatus,
   createTemplate,
+  deleteTemplate,
   restoreTemplateVersion,
+  undeleteTemplate,
   updateTemplate,
   type TemplateCommandDeps,
   type TemplateCommandResult,
@@ -91,6 +93,10 @@ function runTemplateCommand(
         ...target,
         version: command.data.version,
       });
+    case 'DeleteTemplate':
+      return deleteTemplate(deps, context, { ...target, checkChildren: false });
+    case 'UndeleteTemplate':
+      return undeleteTemplate(deps, context, target);
     default: {
       const action = STATUS_ACTIONS[command.type];
       if (action === undefined) throw new RuleViolation('batch.item.command', `a batch cannot run ${command.type}`, 'unprocessable');
@@ -141,8 +147,6 @@ function failureOf(error: unknown): { reason: string; retryable: boolean } {
 export async function runBatchItem(deps: TemplateCommandDeps, target: BatchItemTarget): Promise<ItemOutcome> {
   const { batchId, tenantId, index, item } = target;
   try {
-    if (item.operation === 'delete')
-      throw new RuleViolation('batch.operation.unsupported', 'templates cannot be deleted yet', 'unprocessable');
     // A create plans the same command whatever the stream holds, and its "before" is no template: no read.
     // (A template someone else created under that id is refused by the create itself: template.exists.)
     const before =

@@ -147,3 +147,15 @@ export async function countBatchesSince(db: AnyDb, tenantId: string, since: Date
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** Batches of every tenant that may still have queued work (for the re-enqueue sweep; never served). */
+export async function unfinishedBatches(db: AnyDb, limit = 1000): Promise<{ batchId: string; tenantId: string }[]> {
+  const rows = await rm(db)
+    .selectFrom('batches')
+    .select(['batch_id', 'tenant_id'])
+    .where('status', 'in', ['scheduled', 'running', 'cancelling'])
+    .orderBy('requested_at')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({ batchId: row.batch_id, tenantId: row.tenant_id }));
+}

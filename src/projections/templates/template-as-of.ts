@@ -104,7 +104,9 @@ export async function templateAsOf(deps: TemplateAsOfDeps, tenantId: string, tem
   const ownEvents = cut(all);
   const state = fold(ownEvents);
   const now = ownEvents.length === all.length ? state : fold(all);
-  if (now.status !== 'absent' && !visibleTo(now, tenantId)) {
+  // A deleted template's history stays readable "as of" a time before the delete, to those who saw it.
+  const current = now.status === 'absent' ? now.deleted : now;
+  if (current !== undefined && !visibleTo(current, tenantId)) {
     throw new RuleViolation(`${streamCategory(templateStreamId(templateId))}.not_found`, 'not found', 'not_found');
   }
   if (state.status === 'absent') throw new TemplateAbsentAsOfError(templateId, asOf);

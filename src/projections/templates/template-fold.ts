@@ -11,7 +11,14 @@ import type {
 } from '../../domain/templates/index.js';
 import { inheritEffective, tagKey } from '../../domain/templates/index.js';
 import type { EventContext, TemplateFamilyEvent, TemplateOwnEvent } from './template-projection-events.js';
-import type { FavoriteRow, HistoryRow, TemplateRow, UsageDayRow, VersionRow } from './template-tables.js';
+import {
+  DELETED_STATUS,
+  type FavoriteRow,
+  type HistoryRow,
+  type TemplateRow,
+  type UsageDayRow,
+  type VersionRow,
+} from './template-tables.js';
 
 /** The last favorite event of a batch for one (tenant, user, template). */
 export interface FavoriteChange {
@@ -189,6 +196,13 @@ function foldTemplateEvent(fold: TemplateFold, row: TemplateRow | undefined, ite
     case 'TemplateUnarchived':
       audit();
       return touched({ status: 'draft' });
+    case 'TemplateDeleted':
+      // Soft: the row stays for history and for its archived children's inheritance; every read skips it.
+      audit();
+      return touched({ status: DELETED_STATUS });
+    case 'TemplateUndeleted':
+      audit();
+      return touched({ status: event.data.status });
     default:
       return row;
   }

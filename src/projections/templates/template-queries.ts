@@ -4,7 +4,7 @@ import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { JsonObject } from '../../domain/json.js';
 import { pageOf, pageOffset, type Page, type PageRequest } from '../paging.js';
 import { liveSchema } from '../projector.js';
-import type { TemplateRow, TemplateTables } from './template-tables.js';
+import { DELETED_STATUS, type TemplateRow, type TemplateTables } from './template-tables.js';
 import { isUuid } from '../../domain/uuid.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the shared connection is untyped; narrowed here
@@ -71,6 +71,7 @@ export async function getVisibleTemplate(db: AnyDb, tenantId: string, templateId
     .selectFrom('templates')
     .selectAll()
     .where('template_id', '=', templateId.toLowerCase())
+    .where('status', '<>', DELETED_STATUS)
     .where((eb) => eb.or([eb('tenant_id', '=', tenantId), eb('is_public', '=', true), eb('is_system', '=', true)]))
     .executeTakeFirst();
 }
@@ -115,7 +116,8 @@ export async function searchTemplates(db: AnyDb, tenantId: string, search: Templ
   let query = rm(db)
     .selectFrom('templates as t')
     .where((eb) => eb.or([eb('t.tenant_id', '=', tenantId), eb('t.is_public', '=', true), eb('t.is_system', '=', true)]))
-    .where('t.status', 'in', [...search.statuses]);
+    .where('t.status', 'in', [...search.statuses])
+    .where('t.status', '<>', DELETED_STATUS);
   if (search.categoryIds?.length) query = query.where('t.category_id', 'in', [...search.categoryIds]);
   if (search.templateTypes?.length) query = query.where('t.template_type', 'in', [...search.templateTypes]);
   if (search.skillLevels?.length) query = query.where('t.skill_level', 'in', [...search.skillLevels]);
@@ -290,6 +292,7 @@ export async function tenantTemplateStats(db: AnyDb, tenantId: string): Promise<
       .selectFrom('templates')
       .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
       .where('tenant_id', '=', tenantId)
+      .where('status', '<>', DELETED_STATUS)
       .groupBy('status')
       .execute(),
     rm(db)
@@ -307,6 +310,7 @@ export async function tenantTemplateStats(db: AnyDb, tenantId: string): Promise<
         (eb) => eb.fn.sum<number>(eb.ref('u.error_count')).as('error'),
       ])
       .where('u.tenant_id', '=', tenantId)
+      .where('t.status', '<>', DELETED_STATUS)
       // A template that has since become private to another tenant is no longer named here.
       .where((eb) => eb.or([eb('t.tenant_id', '=', tenantId), eb('t.is_public', '=', true), eb('t.is_system', '=', true)]))
       .groupBy(['u.template_id', 't.name'])
@@ -334,6 +338,7 @@ export async function countTenantTemplates(db: AnyDb, tenantId: string): Promise
     .selectFrom('templates')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('tenant_id', '=', tenantId)
+    .where('status', '<>', DELETED_STATUS)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

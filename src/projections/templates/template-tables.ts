@@ -3,6 +3,9 @@
 import type { JsonObject } from '../../domain/json.js';
 import type { EffectiveTemplate, TemplateContent } from '../../domain/templates/index.js';
 
+/** The row status of a deleted template (soft delete): no query returns such a row. */
+export const DELETED_STATUS = 'deleted';
+
 export interface TemplateRow {
   template_id: string;
   tenant_id: string;

@@ -96,7 +96,7 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
       expect(events[0]!.metadata.tenantId).toBe('acme');
     });
 
-    it('refuses abort with conflicts (the list), delete, too many items and bad shapes, writing nothing', async () => {
+    it('refuses abort with conflicts (the list), a delete of a missing template, too many items and bad shapes, writing nothing', async () => {
       const taken = `Taken ${randomUUID()}`;
       await template(taken);
       await stack.caughtUp();
@@ -114,16 +114,14 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
           rule: 'batch.name.collision',
         }),
       ]);
+      // Delete is supported now: a missing template is an access conflict, which abort refuses too.
       await expect(
         startBatch(stack.batches, ctx(), {
           batchId,
           operation: 'delete',
           items: [{ templateId: randomUUID() }],
         }),
-      ).rejects.toMatchObject({
-        rule: 'batch.operation.unsupported',
-        kind: 'unprocessable',
-      });
+      ).rejects.toMatchObject({ rule: 'batch.conflicts.abort' });
       await expect(
         startBatch(stack.batches, ctx(), {
           batchId,

@@ -80,8 +80,8 @@ describe('Batch conflict detection', () => {
   describe('dependency', () => {
     const parent = template(1, {
       children: [
-        { templateId: uuid(2), status: 'active' },
-        { templateId: uuid(3), status: 'archived' },
+        { templateId: uuid(2), status: 'active', ownerTenantId: TENANT },
+        { templateId: uuid(3), status: 'archived', ownerTenantId: TENANT },
       ],
       descendantIds: [uuid(2), uuid(3)],
       subtreeDepth: 2,
@@ -102,6 +102,22 @@ describe('Batch conflict detection', () => {
       expect(archive.decisions[0]?.run).toBe(true);
       const remove = report({ operation: 'delete', items: [{ templateId: uuid(1) }] }, snapshot([parent, child]), 'override');
       expect(remove.decisions[0]).toMatchObject({ run: false, resolution: 'skipped' });
+    });
+
+    it('counts other tenants’ children under a public template without naming them', () => {
+      const shared = template(1, {
+        isPublic: true,
+        children: [
+          { templateId: uuid(2), status: 'active', ownerTenantId: TENANT },
+          { templateId: uuid(9), status: 'draft', ownerTenantId: 'globex' },
+        ],
+      });
+      const [conflict] = report({ operation: 'delete', items: [{ templateId: uuid(1) }] }, snapshot([shared, child])).conflicts;
+      expect(conflict).toMatchObject({
+        relatedTemplateIds: [uuid(2)],
+        message: '2 active child template(s) would be orphaned (1 of other tenants)',
+      });
+      expect(JSON.stringify(conflict)).not.toContain(uuid(9));
     });
 
     it('does not count children the same batch archives', () => {
@@ -301,6 +317,29 @@ describe('Batch undo commands', () => {
     expect(commands.map((c) => c.type)).toEqual(['UnarchiveTemplate', 'RestoreTemplateVersion', 'ActivateTemplate']);
     const restored = fold(after, commands);
     expect(restored).toMatchObject({ status: 'active', content: { name: 'A' }, version: 3 });
+  });
+
+  it('undoes a delete by undeleting first, then restoring from the state the template had', () => {
+    const deleted = fold(active, [
+      { type: 'UpdateTemplate', data: { name: 'B' } },
+      { type: 'DeleteTemplate', data: {} },
+    ]);
+    expect(deleted.status).toBe('absent');
+    const target = { exists: true, version: 1, status: 'active' as const, parentTemplateId: null };
+    const commands = restoreCommands(deleted, target);
+    expect(commands.map((c) => c.type)).toEqual(['UndeleteTemplate', 'RestoreTemplateVersion']);
+    expect(fold(deleted, commands)).toMatchObject({ status: 'active', content: { name: 'A' }, version: 3 });
+    // Only deleted: back as it was, nothing else to run.
+    const onlyDeleted = fold(active, [{ type: 'DeleteTemplate', data: {} }]);
+    expect(restoreCommands(onlyDeleted, { ...target, version: 1 })).toEqual([{ type: 'UndeleteTemplate', data: {} }]);
+    // Never existed, or created by the batch and deleted since: nothing to bring back.
+    expect(restoreCommands({ status: 'absent' }, target)).toEqual([]);
+    expect(restoreCommands(onlyDeleted, { exists: false, version: null, status: null, parentTemplateId: null })).toEqual([]);
+  });
+
+  it('maps a delete item to DeleteTemplate', () => {
+    const plan = validateBatchPlan({ operation: 'delete', items: [{ templateId: ID }] }, { maxItems: 10, now: NOW });
+    expect(templateCommandsForItem(plan.items[0]!, TENANT, active)).toEqual([{ type: 'DeleteTemplate', data: {} }]);
   });
 
   it('archives what the batch created, and finds status paths through the lifecycle', () => {

@@ -9,6 +9,7 @@ import {
   assertMayChangeTemplateStatus,
   assertMayUpdateTemplate,
   assertTenantMayChange,
+  assertTenantMayUndelete,
   assertValidTemplateCreate,
   templateDecider,
   type CreateTemplateData,
@@ -545,6 +546,53 @@ describe('Template decider', () => {
       given(created, tagged, { type: 'TemplateArchived', data: { from: 'draft' } })
         .when(removeTags([tag('Yoga')]))
         .thenRefuses('template.archived', 'conflict');
+    });
+  });
+
+  describe('deletion (soft)', () => {
+    const del: TemplateCommand = { type: 'DeleteTemplate', data: {} };
+    const undel: TemplateCommand = { type: 'UndeleteTemplate', data: {} };
+
+    it('deletes in any status, remembering the status for an undelete', () => {
+      given(created)
+        .when(del)
+        .then([{ type: 'TemplateDeleted', data: { status: 'draft' } }]);
+      given(created, activated)
+        .when(del)
+        .then([{ type: 'TemplateDeleted', data: { status: 'active' } }]);
+      given(created, archived)
+        .when(del)
+        .then([{ type: 'TemplateDeleted', data: { status: 'archived' } }]);
+    });
+
+    it('makes the template read as missing to every command; its id cannot be created again', () => {
+      const deleted: TemplateEvent = { type: 'TemplateDeleted', data: { status: 'draft' } };
+      expect(stateAfter([created, deleted]).status).toBe('absent');
+      given(created, deleted).when(del).thenRefuses('template.not_found', 'not_found');
+      given(created, deleted)
+        .when({ type: 'UpdateTemplate', data: { name: 'x' } })
+        .thenRefuses('template.not_found', 'not_found');
+      given(created, deleted).when({ type: 'ActivateTemplate', data: {} }).thenRefuses('template.not_found', 'not_found');
+      given(created, deleted).when({ type: 'CreateTemplate', data: baseData }).thenRefuses('template.exists', 'conflict', 'templateId');
+      refusal(() => assertTenantMayChange(stateAfter([created, deleted]), TENANT));
+    });
+
+    it('undeletes back to the status and content it had; undelete of a live template is a no-op', () => {
+      const deleted: TemplateEvent = { type: 'TemplateDeleted', data: { status: 'active' } };
+      const undeleted: TemplateEvent = { type: 'TemplateUndeleted', data: { status: 'active' } };
+      given(created, activated, deleted).when(undel).then([undeleted]);
+      expect(stateAfter([created, activated, deleted, undeleted])).toEqual(stateAfter([created, activated]));
+      given(created).when(undel).then([]);
+      given().when(undel).thenRefuses('template.not_found', 'not_found');
+    });
+
+    it('lets only the owner undelete; system templates are read-only', () => {
+      const deleted = stateAfter([created, { type: 'TemplateDeleted', data: { status: 'draft' } }]);
+      expect(() => assertTenantMayUndelete(deleted, TENANT)).not.toThrow();
+      expect(refusal(() => assertTenantMayUndelete(deleted, 'other')).kind).toBe('not_found');
+      expect(refusal(() => assertTenantMayUndelete(stateAfter([]), TENANT)).kind).toBe('not_found');
+      const system = stateAfter([{ ...created, data: { ...created.data, isSystemTemplate: true } } as TemplateEvent]);
+      expect(refusal(() => assertTenantMayChange(system, TENANT)).rule).toBe('template.system.read_only');
     });
   });
 

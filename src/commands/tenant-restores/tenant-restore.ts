@@ -1,0 +1,221 @@
+// Tenant point-in-time restore, in place: brings the tenant's categories and templates back to their state
+// at a moment or position BY APPENDING EVENTS through each aggregate's own commands (the same handlers the
+// HTTP routes use: name claims, ownership, lifecycle rules). Aggregates created after the target are
+// archived, changed ones restored, unchanged ones left alone. Every step's command id derives from the
+// restore id, the stream and the step, so a retried restore (same id) appends nothing twice.
+import { archiveCategory, describeCategory, renameCategory, restoreCategory } from '../categories/index.js';
+import {
+  changeTemplateParent,
+  changeTemplateStatus,
+  deleteTemplate,
+  restoreTemplateVersion,
+  undeleteTemplate,
+} from '../templates/index.js';
+import type { TemplateCommandDeps } from '../templates/template-access.js';
+import type { TemplateStatusAction } from '../templates/index.js';
+import {
+  RESTORABLE_TYPES,
+  planCategoryRestore,
+  planTemplateRestore,
+  stepKey,
+  tenantRestoreDecider,
+  tenantRestoreStreamId,
+  type AggregatePlan,
+  type CategoryRestoreStep,
+  type RestorableType,
+  type TemplateRestoreStep,
+  type TenantRestoreFailure,
+  type TenantRestoreState,
+} from '../../domain/tenant-restores/index.js';
+import { RuleViolation } from '../../domain/rule-violation.js';
+import type { TemplateStatus } from '../../domain/templates/index.js';
+import { formatPosition, type Position } from '../../ports/event-store.js';
+import { deterministicUuid } from '../deterministic-uuid.js';
+import { handleCommand, loadAggregate, type CommandContext } from '../handle-command.js';
+import { assertTargetInLog, foldAggregates, tenantStreams, type FoldedAggregate, type RestoreTarget } from './tenant-restore-scan.js';
+
+export interface TenantRestoreRequest {
+  readonly restoreId: string;
+  readonly target: RestoreTarget;
+  /** Default: every restorable type. */
+  readonly types?: readonly RestorableType[];
+  /** Aggregate ids (UUIDs); default: all of the tenant's. */
+  readonly ids?: readonly string[];
+  readonly dryRun: boolean;
+}
+
+export interface PlannedChange {
+  readonly aggregateType: RestorableType;
+  readonly aggregateId: string;
+  readonly action: AggregatePlan<unknown>['action'];
+  readonly changed: readonly string[];
+  readonly steps: readonly string[];
+}
+
+export type TenantRestoreResult =
+  | { readonly dryRun: true; readonly changes: readonly PlannedChange[]; readonly unchanged: number }
+  | { readonly dryRun: false; readonly record: Exclude<TenantRestoreState, { status: 'absent' }>; readonly position: string | null };
+
+const STATUS_ACTION: Record<TemplateStatus, TemplateStatusAction> = {
+  active: 'activate',
+  archived: 'archive',
+  deprecated: 'deprecate',
+  draft: 'unarchive',
+};
+
+type Planned = { aggregate: FoldedAggregate; plan: AggregatePlan<CategoryRestoreStep> | AggregatePlan<TemplateRestoreStep> };
+
+function planOf(aggregate: FoldedAggregate, tenantId: string): Planned['plan'] {
+  if (aggregate.type === 'category') return planCategoryRestore(aggregate.atTarget, aggregate.now);
+  // Only the owner's templates, never system ones: what the tenant could change itself.
+  const now = aggregate.now;
+  const live = now.status === 'absent' ? now.deleted : now;
+  if (!live || live.ownerTenantId !== tenantId || live.isSystemTemplate) return { action: 'unchanged', steps: [], changed: [] };
+  return planTemplateRestore(aggregate.atTarget, now);
+}
+
+async function runStep(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  aggregate: FoldedAggregate,
+  step: CategoryRestoreStep | TemplateRestoreStep,
+): Promise<{ readonly position: Position }> {
+  // Exhaustive: a step type without its command is a compile error, never a silent no-op.
+  switch (step.type) {
+    case 'archive':
+      return archiveCategory(deps, context, { categoryId: aggregate.id });
+    case 'restore':
+      return restoreCategory(deps, context, { categoryId: aggregate.id });
+    case 'rename':
+      return renameCategory(deps, context, { categoryId: aggregate.id, name: step.name });
+    case 'describe':
+      return describeCategory(deps, context, { categoryId: aggregate.id, description: step.description });
+    case 'undelete':
+      return undeleteTemplate(deps, context, { templateId: aggregate.id });
+    case 'delete':
+      return deleteTemplate(deps, context, { templateId: aggregate.id });
+    case 'status':
+      return changeTemplateStatus(deps, context, { templateId: aggregate.id, action: STATUS_ACTION[step.to] });
+    case 'restoreVersion':
+      return restoreTemplateVersion(deps, context, { templateId: aggregate.id, version: step.version });
+    case 'changeParent':
+      return changeTemplateParent(deps, context, { templateId: aggregate.id, parentTemplateId: step.parentTemplateId });
+  }
+}
+
+export async function runTenantRestore(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  request: TenantRestoreRequest,
+): Promise<TenantRestoreResult> {
+  const recordStream = tenantRestoreStreamId(request.restoreId);
+  const recordContext = (step: string): CommandContext => ({
+    ...context,
+    commandId: deterministicUuid('tenant-restore', `${request.restoreId}:${step}`),
+  });
+  if (!request.dryRun) {
+    // A restore id already finished answers with its record: the log has moved on since, a new plan would
+    // be another restore.
+    const existing = await loadAggregate(deps, tenantRestoreDecider, recordStream, { tenantId: context.tenantId });
+    if (existing.state.status === 'completed' || existing.state.status === 'partially_failed')
+      return { dryRun: false, record: existing.state, position: null };
+  }
+
+  const types = request.types ?? RESTORABLE_TYPES;
+  const ids = request.ids ? new Set(request.ids.map((id) => id.toLowerCase())) : undefined;
+  const { streams, first } = await tenantStreams(deps.eventStore, context.tenantId, types, ids);
+  assertTargetInLog(request.target, first, deps.clock(), await deps.eventStore.headPosition());
+  const folded = await foldAggregates(deps.eventStore, deps.upcasters, streams, request.target);
+  const planned: Planned[] = folded.map((aggregate) => ({ aggregate, plan: planOf(aggregate, context.tenantId) }));
+  const changes = planned.filter(({ plan }) => plan.action !== 'unchanged');
+
+  if (request.dryRun) {
+    return {
+      dryRun: true,
+      unchanged: planned.length - changes.length,
+      changes: changes.map(({ aggregate, plan }) => ({
+        aggregateType: aggregate.type,
+        aggregateId: aggregate.id,
+        action: plan.action,
+        changed: plan.changed,
+        steps: plan.steps.map(stepKey),
+      })),
+    };
+  }
+
+  const started = await handleCommand(deps, tenantRestoreDecider, {
+    streamId: recordStream,
+    context: recordContext('start'),
+    command: {
+      type: 'StartTenantRestore',
+      data: {
+        restoreId: request.restoreId,
+        tenantId: context.tenantId,
+        at: 'at' in request.target ? request.target.at.toISOString() : null,
+        position: 'position' in request.target ? formatPosition(request.target.position) : null,
+        types: [...types],
+        ids: [...(ids ?? [])],
+        planned: changes.length,
+        startedAt: deps.clock().toISOString(),
+      },
+    },
+  });
+
+  const failures: TenantRestoreFailure[] = [];
+  // Archives first, all of them: an aggregate created after the target may hold a name that a restored one
+  // takes back, and archiving gives names back. Then the restores.
+  for (const phase of [changes.filter(({ plan }) => plan.action === 'archive'), changes.filter(({ plan }) => plan.action !== 'archive')])
+    await runPhase(phase);
+
+  async function runPhase(phase: readonly Planned[]): Promise<void> {
+    let next = 0;
+    // Aggregates in parallel (a few at a time), the steps of one aggregate in order.
+    await Promise.all(
+      Array.from({ length: Math.min(8, phase.length) }, async () => {
+        for (let i = next++; i < phase.length; i = next++) {
+          const { aggregate, plan } = phase[i]!;
+          for (const step of plan.steps) {
+            const stepContext: CommandContext = {
+              ...context,
+              commandId: deterministicUuid('tenant-restore', `${request.restoreId}:${aggregate.streamId}:${stepKey(step)}`),
+              correlationId: request.restoreId,
+              causationId: started.events[0]?.id ?? request.restoreId,
+            };
+            try {
+              await runStep(deps, stepContext, aggregate, step);
+            } catch (error) {
+              if (!(error instanceof RuleViolation)) throw error;
+              // A rule of today refuses the old state (its name is taken now, its parent is gone): reported, and
+              // the aggregate's remaining steps are skipped; the others go on.
+              failures.push({ aggregateType: aggregate.type, aggregateId: aggregate.id, rule: error.rule, reason: error.message });
+              break;
+            }
+          }
+        }
+      }),
+    );
+  }
+
+  const archived = changes.filter(({ plan }) => plan.action === 'archive').length;
+  const completed = await handleCommand(deps, tenantRestoreDecider, {
+    streamId: recordStream,
+    context: recordContext('complete'),
+    command: {
+      type: 'CompleteTenantRestore',
+      data: {
+        outcome: failures.length > 0 ? 'partially_failed' : 'completed',
+        archived,
+        restored: changes.length - archived,
+        unchanged: planned.length - changes.length,
+        failures,
+        finishedAt: deps.clock().toISOString(),
+      },
+    },
+  });
+  const record = completed.state;
+  if (record.status === 'absent') throw new Error('the restore record vanished');
+  return { dryRun: false, record, position: formatPosition(completed.position) };
+}
+
+export const loadTenantRestore = (deps: TemplateCommandDeps, tenantId: string, restoreId: string) =>
+  loadAggregate(deps, tenantRestoreDecider, tenantRestoreStreamId(restoreId), { tenantId });

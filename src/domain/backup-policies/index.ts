@@ -1,0 +1,2 @@
+export * from './backup-retention.js';
+export * from './backup-schedule.js';

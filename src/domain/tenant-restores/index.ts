@@ -1,0 +1,2 @@
+export * from './restore-plan.js';
+export * from './tenant-restore-record.js';

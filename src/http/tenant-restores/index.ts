@@ -1,0 +1,154 @@
+// Tenant point-in-time restore over HTTP: POST /v1/tenant-restores (dry run, or run) and GET its record.
+// A tenant admin restores its own tenant; another tenant's restore is 404.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { deterministicUuid } from '../../commands/deterministic-uuid.js';
+import { loadTenantRestore, runTenantRestore, type RestoreTarget } from '../../commands/tenant-restores/index.js';
+import type { TemplateCommandDeps } from '../../commands/templates/template-access.js';
+import { RESTORABLE_TYPES, RESTORE_ACTIONS, type TenantRestoreState } from '../../domain/tenant-restores/index.js';
+import { parsePosition } from '../../ports/event-store.js';
+import { positionText } from '../audit/schemas.js';
+import { principalOf } from '../auth.js';
+import { commandContextOf } from '../command-context.js';
+import { commandHeaders } from '../preconditions.js';
+import { HttpProblem } from '../problem.js';
+
+export interface TenantRestoreRouteDeps {
+  readonly commands: TemplateCommandDeps;
+}
+
+export const TENANT_RESTORES_PREFIX = '/v1/tenant-restores';
+/** The most aggregates one request may name. */
+export const TENANT_RESTORE_IDS_MAX = 10_000;
+const tags = ['tenant-restores'];
+const admin = { permission: 'admin' };
+
+const body = z
+  .strictObject({
+    restoreId: z
+      .uuid()
+      .optional()
+      .describe('Names the restore (default: from the Idempotency-Key, else new); the same id again appends nothing'),
+    at: z.iso.datetime({ offset: true }).optional().describe('Restore to the state at this instant'),
+    position: positionText.optional().describe('Or: restore to the state at this global position (inclusive)'),
+    types: z.array(z.enum(RESTORABLE_TYPES)).min(1).max(RESTORABLE_TYPES.length).optional().describe('Aggregate types (default: all)'),
+    ids: z.array(z.uuid()).min(1).max(TENANT_RESTORE_IDS_MAX).optional().describe('Only these aggregates (default: all of the types)'),
+    dryRun: z.boolean().default(false).describe('List what would change; write nothing'),
+  })
+  .superRefine((value, context) => {
+    if ((value.at === undefined) === (value.position === undefined))
+      context.addIssue({ code: 'custom', path: ['at'], message: 'give exactly one of at and position' });
+  });
+
+const change = z.object({
+  aggregateType: z.enum(RESTORABLE_TYPES),
+  aggregateId: z.string(),
+  action: z.enum(RESTORE_ACTIONS),
+  changed: z.array(z.string()),
+  steps: z.array(z.string()),
+});
+const dryRunResponse = z.object({ dryRun: z.literal(true), changes: z.array(change), unchanged: z.number().int() });
+
+const record = z.object({
+  restoreId: z.string(),
+  status: z.enum(['running', 'completed', 'partially_failed']),
+  at: z.string().nullable(),
+  position: z.string().nullable(),
+  types: z.array(z.string()),
+  ids: z.array(z.string()),
+  planned: z.number().int(),
+  startedAt: z.string(),
+  result: z
+    .object({
+      outcome: z.string(),
+      archived: z.number().int(),
+      restored: z.number().int(),
+      unchanged: z.number().int(),
+      failures: z.array(z.object({ aggregateType: z.string(), aggregateId: z.string(), rule: z.string(), reason: z.string() })),
+      finishedAt: z.string(),
+    })
+    .nullable(),
+});
+
+const recordView = (state: Exclude<TenantRestoreState, { status: 'absent' }>): z.infer<typeof record> => ({
+  restoreId: state.restoreId,
+  status: state.status,
+  at: state.at,
+  position: state.position,
+  types: state.types,
+  ids: state.ids,
+  planned: state.planned,
+  startedAt: state.startedAt,
+  result: 'result' in state ? state.result : null,
+});
+
+export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRestoreRouteDeps): Promise<void> {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+
+  routes.post(
+    '',
+    {
+      config: { ...admin, problems: [409, 422] },
+      schema: {
+        tags,
+        summary: "Restore your tenant's categories and templates to a moment or position, by appending events",
+        description:
+          'Aggregates created after the target are archived, changed ones get restore events carrying their state at the target; ' +
+          'history is never rewritten. `dryRun` lists the changes. 400 for a target in the future or before your first event; ' +
+          '409 `tenant_restore.log_pruned` when an aggregate’s history was pruned (deleted streams). Per-aggregate refusals ' +
+          '(a name taken since) are reported in `result.failures` with status `partially_failed`.',
+        headers: commandHeaders,
+        body,
+        response: {
+          200: dryRunResponse,
+          201: record.extend({ eventPosition: z.string().nullable().describe('for read-your-writes (minPosition)') }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const context = commandContextOf(request);
+      const { at, position, types, ids, dryRun } = request.body;
+      const target: RestoreTarget = at ? { at: new Date(at) } : { position: parsePosition(position!)! };
+      const restoreId = request.body.restoreId ?? deterministicUuid('tenant-restore-request', context.commandId);
+      const result = await runTenantRestore(deps.commands, context, {
+        restoreId,
+        target,
+        dryRun,
+        ...(types ? { types } : {}),
+        ...(ids ? { ids } : {}),
+      });
+      if (result.dryRun) {
+        const changes = result.changes.map((entry) => ({ ...entry, changed: [...entry.changed], steps: [...entry.steps] }));
+        return reply.code(200).send({ dryRun: true as const, changes, unchanged: result.unchanged });
+      }
+      if (result.position) reply.header('x-event-position', result.position);
+      return reply
+        .code(201)
+        .header('location', `${TENANT_RESTORES_PREFIX}/${restoreId}`)
+        .send({ ...recordView(result.record), eventPosition: result.position });
+    },
+  );
+
+  routes.get(
+    '/:restoreId',
+    {
+      config: admin,
+      schema: {
+        tags,
+        summary: 'A tenant restore: its target, status and outcome',
+        params: z.strictObject({ restoreId: z.uuid() }),
+        response: { 200: record },
+      },
+    },
+    async (request) => {
+      const loaded = await loadTenantRestore(deps.commands, principalOf(request).tenantId, request.params.restoreId);
+      if (loaded.state.status === 'absent') throw new HttpProblem(404, 'tenant_restore.not_found', 'no such restore');
+      return recordView(loaded.state);
+    },
+  );
+}
+
+export async function tenantRestoreHttp(app: FastifyInstance, deps: TenantRestoreRouteDeps): Promise<void> {
+  await app.register(tenantRestoreRoutes, { ...deps, prefix: TENANT_RESTORES_PREFIX });
+}
