@@ -152,6 +152,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     clock,
     orchestrators,
     commands: { eventStore, clock },
+    allProjectors: () => parts.flatMap((part) => part.projectors ?? []),
   };
   const modules = overrides.features ?? features;
   const parts = modules.map((feature) => feature.create(featureDeps));

@@ -34,6 +34,8 @@ export interface FeatureDeps {
   readonly orchestrators: OrchestratorRegistry;
   /** The event store and the clock: what every command handler needs. */
   readonly commands: CommandDeps;
+  /** Every feature's projectors, once every feature is created (restore drills rebuild them all). */
+  readonly allProjectors?: () => readonly Projector[];
 }
 
 /** What routes get once the projections run (read-your-writes waits on them). */

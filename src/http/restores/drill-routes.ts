@@ -8,7 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { loadBackup, startRestoreDrill } from '../../commands/backups/index.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
-import type { CommandContext, CommandDeps } from '../../commands/handle-command.js';
+import type { CommandDeps } from '../../commands/handle-command.js';
 import { hasPermission, PLATFORM_PERMISSION } from '../../domain/principal.js';
 import { principalOf } from '../auth.js';
 import { commandAccepted, commandContextOf } from '../command-context.js';
@@ -17,8 +17,6 @@ import { HttpProblem } from '../problem.js';
 
 export interface DrillRouteDeps {
   readonly commands: CommandDeps;
-  /** Runs the started drill in the background and records its outcome. */
-  readonly runDrill: (context: CommandContext, backupId: string, drillId: string) => Promise<void>;
 }
 
 const params = z.strictObject({ backupId: z.uuid() });
@@ -58,9 +56,8 @@ async function drillRoutesPlugin(app: FastifyInstance, deps: DrillRouteDeps): Pr
         throw new HttpProblem(409, 'backup.running', 'the backup is still running; drill it once it has finished');
       const drillId = deterministicUuid(`drill:${context.tenantId}:${backupId}`, context.commandId);
       const result = await startRestoreDrill(deps.commands, context, backupId, drillId);
-      // A replayed request (same Idempotency-Key) finds the drill already started and runs nothing again.
-      if (result.events.some((event) => event.type === 'RestoreDrillStarted') && !result.idempotent)
-        void deps.runDrill(context, backupId, drillId);
+      // RestoreDrillStarted enqueues the drill's job (processes/restores/drill-process.ts); a replayed request
+      // (same Idempotency-Key) finds the drill already started and enqueues nothing again.
       reply.header('location', `/v1/backups/${backupId}`);
       return reply.code(202).send({ backupId, drillId, status: 'running' as const, ...commandAccepted(reply, result) });
     },

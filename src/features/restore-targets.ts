@@ -1,0 +1,92 @@
+// The targets a restore through the API may write to, and the rule that keeps them safe:
+// - `{ dataDirectory: name }`: a NEW data directory for the embedded store, always under
+//   DATA_DIR/restores/<tenant>/<name> (a name, never a path: no caller writes elsewhere on the disk, and
+//   tenants never share one). Anyone who may restore may use it.
+// - `{ databaseUrl }`: a PostgreSQL database the platform admin names. Without a password: the URL is
+//   recorded on the restore's stream, so the service connects with DATABASE_URL's credentials (when the
+//   URL names no user or the same user) or libpq's PGPASSWORD.
+// Either must be empty (no events, no streams) when asked and when the run starts; a run interrupted by
+// a kill leaves only its marker on an empty store, and the next run starts over there.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { sqlRestoreTarget } from '../adapters/event-store/bulk-restore.js';
+import { lockDataDirectory } from '../adapters/sql/data-directory-lock.js';
+import { createPgDatabase } from '../adapters/sql/pg-database.js';
+import { createPgliteDatabase } from '../adapters/sql/pglite-database.js';
+import type { Config } from '../config.js';
+import type { RestoreTargetSpec } from '../domain/restores/restore-aggregate.js';
+import type { RestoreTarget } from '../ports/restore-target.js';
+
+export const restoreDirectory = (config: Pick<Config, 'dataDir'>, tenantId: string, name: string) =>
+  join(config.dataDir, 'restores', tenantId, name);
+
+/** The URL to connect with: DATABASE_URL's credentials filled in where the target names none. */
+function connectionUrl(config: Pick<Config, 'DATABASE_URL'>, url: string): string {
+  const target = new URL(url);
+  if (!config.DATABASE_URL || target.password) return target.toString();
+  const live = new URL(config.DATABASE_URL);
+  if (!target.username) target.username = live.username;
+  if (target.username === live.username) target.password = live.password;
+  return target.toString();
+}
+
+/** Whether the URL names the live database (same host, port and database). */
+export function isLiveDatabase(config: Pick<Config, 'DATABASE_URL'>, url: string): boolean {
+  if (!config.DATABASE_URL) return false;
+  const [a, b] = [new URL(config.DATABASE_URL), new URL(url)];
+  return a.hostname === b.hostname && (a.port || '5432') === (b.port || '5432') && a.pathname === b.pathname;
+}
+
+/** What the target holds now: `empty`, `not_empty` (with counts), or why it cannot be reached. */
+export async function inspectRestoreTarget(
+  config: Pick<Config, 'DATABASE_URL'>,
+  target: RestoreTargetSpec,
+): Promise<{ state: 'empty' } | { state: 'not_empty'; detail: string } | { state: 'unreachable'; detail: string }> {
+  if (target.kind === 'directory') {
+    if (!existsSync(target.path)) return { state: 'empty' };
+    const entries = readdirSync(target.path);
+    return entries.length === 0 ? { state: 'empty' } : { state: 'not_empty', detail: `${target.path} exists and is not empty` };
+  }
+  const db = createPgDatabase({ connectionString: connectionUrl(config, target.url), maxConnections: 1, applicationName: 'kyo-restore' });
+  try {
+    const [row] = await db.query<{ events: string | null; streams: string | null }>(
+      `SELECT CASE WHEN to_regclass('es_events') IS NULL THEN NULL ELSE (SELECT count(*)::text FROM es_events) END AS events,
+              CASE WHEN to_regclass('es_streams') IS NULL THEN NULL ELSE (SELECT count(*)::text FROM es_streams) END AS streams`,
+    );
+    const events = Number(row?.events ?? 0);
+    const streams = Number(row?.streams ?? 0);
+    return events + streams === 0
+      ? { state: 'empty' }
+      : { state: 'not_empty', detail: `the database holds ${events} events in ${streams} streams` };
+  } catch (error) {
+    return { state: 'unreachable', detail: (error as Error).message };
+  } finally {
+    await db.close().catch(() => undefined);
+  }
+}
+
+/** Opens the target for one run; a data directory is locked (as the service would) until it is closed. */
+export async function openRestoreTarget(config: Pick<Config, 'DATABASE_URL'>, target: RestoreTargetSpec): Promise<RestoreTarget> {
+  if (target.kind === 'database')
+    return sqlRestoreTarget(
+      createPgDatabase({ connectionString: connectionUrl(config, target.url), maxConnections: 2, applicationName: 'kyo-restore' }),
+      target.url,
+    );
+  const lock = lockDataDirectory(target.path, 'restore');
+  try {
+    const inner = sqlRestoreTarget(await createPgliteDatabase({ dataDir: join(target.path, 'pglite'), maintenance: false }), target.path);
+    return {
+      ...inner,
+      close: async () => {
+        try {
+          await inner.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
