@@ -49,12 +49,15 @@ export async function inspectRestoreTarget(
   }
   const db = createPgDatabase({ connectionString: connectionUrl(config, target.url), maxConnections: 1, applicationName: 'kyo-restore' });
   try {
-    const [row] = await db.query<{ events: string | null; streams: string | null }>(
-      `SELECT CASE WHEN to_regclass('es_events') IS NULL THEN NULL ELSE (SELECT count(*)::text FROM es_events) END AS events,
-              CASE WHEN to_regclass('es_streams') IS NULL THEN NULL ELSE (SELECT count(*)::text FROM es_streams) END AS streams`,
-    );
-    const events = Number(row?.events ?? 0);
-    const streams = Number(row?.streams ?? 0);
+    // A table that does not exist is empty (a fresh database); the counts are asked only of those that do.
+    const count = async (table: 'es_events' | 'es_streams') => {
+      const [found] = await db.query<{ exists: boolean }>(`SELECT to_regclass('${table}') IS NOT NULL AS exists`);
+      if (!found?.exists) return 0;
+      const [row] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
+      return Number(row?.n ?? 0);
+    };
+    const events = await count('es_events');
+    const streams = await count('es_streams');
     return events + streams === 0
       ? { state: 'empty' }
       : { state: 'not_empty', detail: `the database holds ${events} events in ${streams} streams` };
