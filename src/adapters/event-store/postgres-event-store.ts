@@ -251,12 +251,9 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
         rethrow(error, streamId, expectedRevision);
       }
     }
-    if (!row.idempotent) appended.emit('appended');
-    return {
-      nextExpectedRevision: BigInt(row.last_revision),
-      position: { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) },
-      idempotent: row.idempotent,
-    };
+    const position = { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) };
+    if (!row.idempotent) appended.emit('appended', position);
+    return { nextExpectedRevision: BigInt(row.last_revision), position, idempotent: row.idempotent };
   }
 
   async function readStream(streamId: string, opts: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
