@@ -10,6 +10,7 @@
 //   append's ids first (the whole stream if need be), then the append is pinned to the revision searched,
 //   so one landing in between is caught and searched too. That costs a read of the stream per such append;
 // - a soft-deleted stream's `actual` is `no_stream`, as on PostgreSQL (the server reports its revision).
+import { existingStreamsByReading } from './existing-streams.js';
 import {
   BACKWARDS,
   END,
@@ -338,25 +339,6 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
     };
   }
 
-  async function existingStreams(streamIds: readonly string[]): Promise<Set<string>> {
-    // No bulk lookup on EventStoreDB: the last event of each stream, 16 at a time.
-    const unique = [...new Set(streamIds)];
-    const found = new Set<string>();
-    let next = 0;
-    const lane = async () => {
-      while (next < unique.length) {
-        const streamId = unique[next++]!;
-        try {
-          if ((await readStream(streamId, { direction: 'backwards', maxCount: 1 })).length > 0) found.add(streamId);
-        } catch (error) {
-          if (!(error instanceof StreamNotFoundError)) throw error;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(16, unique.length) }, lane));
-    return found;
-  }
-
   async function headPosition(): Promise<Position> {
     // The newest event that is not the server's own: page backwards through $all until one appears.
     let before: Position | undefined;
@@ -401,7 +383,7 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
     readAll,
     subscribeToAll,
     headPosition,
-    existingStreams,
+    existingStreams: (streamIds) => existingStreamsByReading(readStream, streamIds),
     deleteStream,
     async close() {
       await client.dispose();
