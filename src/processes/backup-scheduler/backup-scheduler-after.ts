@@ -51,7 +51,7 @@ export async function afterPolicyBackup(deps: AfterBackupDeps, job: { backupId: 
         type: 'DeleteBackup',
         data: { deletedAt: deps.commands.clock().toISOString() },
       });
-      if (result.events.length > 0) deleted.push(backupId);
+      if (result.events.length > 0 && !result.idempotent) deleted.push(backupId);
     } catch (error) {
       // Deleted by hand meanwhile, or running again: nothing for retention to do with it now.
       if (!(error instanceof RuleViolation)) throw error;
