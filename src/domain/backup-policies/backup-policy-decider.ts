@@ -58,6 +58,9 @@ export function assertBackupPolicyExists(state: BackupPolicyState): asserts stat
 }
 
 const sameSchedule = (a: BackupSchedule, b: BackupSchedule) => JSON.stringify(a) === JSON.stringify(b);
+/** A schedule restarted at `at` still never goes back to a slot it has run (a clock that stepped back). */
+const restartAt = (at: string, state: ExistingBackupPolicy) =>
+  state.lastSlot !== null && Date.parse(state.lastSlot) > Date.parse(at) ? state.lastSlot : at;
 const nextAfter = (schedule: BackupSchedule, since: string) => nextRunAfter(schedule, new Date(since)).toISOString();
 
 function decide(command: BackupPolicyCommand, state: BackupPolicyState): BackupPolicyEvent[] {
@@ -90,7 +93,7 @@ function decide(command: BackupPolicyCommand, state: BackupPolicyState): BackupP
       const next = validBackupPolicySettings({ ...current, ...changes }, new Date(at));
       if (JSON.stringify(next) === JSON.stringify(current)) return [];
       // A new schedule counts from now: changing 02:00 to 01:00 at 01:30 does not run at once.
-      const since = sameSchedule(next.schedule, state.schedule) ? state.since : at;
+      const since = sameSchedule(next.schedule, state.schedule) ? state.since : restartAt(at, state);
       return [
         {
           type: 'BackupPolicyUpdated',
@@ -100,7 +103,8 @@ function decide(command: BackupPolicyCommand, state: BackupPolicyState): BackupP
     }
     case 'EnableBackupPolicy':
       // Slots missed while disabled are not caught up: the schedule counts from now.
-      return state.enabled ? [] : [{ type: 'BackupPolicyEnabled', data: { since: command.data.at, nextRunAt: nextAfter(state.schedule, command.data.at) } }];
+      if (state.enabled) return [];
+      return [{ type: 'BackupPolicyEnabled', data: { since: restartAt(command.data.at, state), nextRunAt: nextAfter(state.schedule, restartAt(command.data.at, state)) } }];
     case 'DisableBackupPolicy':
       return state.enabled ? [{ type: 'BackupPolicyDisabled', data: { disabledAt: command.data.at } }] : [];
     case 'DeleteBackupPolicy':
