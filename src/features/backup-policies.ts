@@ -35,7 +35,8 @@ export const backupPoliciesFeature: FeatureModule = {
             commands: deps.commands,
             queue: deps.queue,
             retainedBackups: (tenantId, policyId) => retainedBackupsOf(deps.db.kysely, tenantId, policyId),
-            runDrill: (context: CommandContext, backupId: string, drillId: string) => runAndRecordDrill(drillDeps, context, backupId, drillId),
+            runDrill: (context: CommandContext, backupId: string, drillId: string) =>
+              runAndRecordDrill(drillDeps, context, backupId, drillId),
           }),
           concurrency: 2,
         },

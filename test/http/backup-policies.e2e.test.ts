@@ -42,8 +42,10 @@ function e2e(label: string, environment: () => Promise<Record<string, string> | 
         defaultMetrics: false,
       });
       adminKey = readFileSync(join(dataDir, 'bootstrap-api-key'), 'utf8').trim();
-      tenantAdminKey = (await service.apiKeys.create({ tenantId: 'default', userId: 'ada', name: 'tenant admin', permissions: ['admin'] })).apiKey;
-      otherTenantKey = (await service.apiKeys.create({ tenantId: 'globex', userId: 'mallory', name: 'other', permissions: ['admin'] })).apiKey;
+      tenantAdminKey = (await service.apiKeys.create({ tenantId: 'default', userId: 'ada', name: 'tenant admin', permissions: ['admin'] }))
+        .apiKey;
+      otherTenantKey = (await service.apiKeys.create({ tenantId: 'globex', userId: 'mallory', name: 'other', permissions: ['admin'] }))
+        .apiKey;
     }, 120_000);
 
     afterAll(async () => {
@@ -103,25 +105,35 @@ function e2e(label: string, environment: () => Promise<Record<string, string> | 
         body: { schedule: { frequency: 'weekly', dayOfWeek: 0, time: '01:00' }, retention: { days: 90, minCount: 4 } },
       });
       expect(changed.statusCode).toBe(200);
-      const weekly = (await call('GET', `/v1/backup-policies/${policyId}?minPosition=${changed.json().position}`, { key: tenantAdminKey })).json();
+      const weekly = (
+        await call('GET', `/v1/backup-policies/${policyId}?minPosition=${changed.json().position}`, { key: tenantAdminKey })
+      ).json();
       expect(weekly.retention).toEqual({ days: 90, minCount: 4 });
       expect(new Date(weekly.nextRunAt).getUTCDay()).toBe(0);
 
       const disabled = await call('POST', `/v1/backup-policies/${policyId}/disable`, { key: tenantAdminKey });
       expect(disabled.statusCode).toBe(200);
-      const off = (await call('GET', `/v1/backup-policies/${policyId}?minPosition=${disabled.json().position}`, { key: tenantAdminKey })).json();
+      const off = (
+        await call('GET', `/v1/backup-policies/${policyId}?minPosition=${disabled.json().position}`, { key: tenantAdminKey })
+      ).json();
       expect(off).toMatchObject({ enabled: false, nextRunAt: null });
-      expect((await call('GET', '/v1/backup-policies?enabled=false', { key: tenantAdminKey })).json().items.map((p: { policyId: string }) => p.policyId)).toContain(
-        policyId,
-      );
+      expect(
+        (await call('GET', '/v1/backup-policies?enabled=false', { key: tenantAdminKey }))
+          .json()
+          .items.map((p: { policyId: string }) => p.policyId),
+      ).toContain(policyId);
       const enabled = await call('POST', `/v1/backup-policies/${policyId}/enable`, { key: tenantAdminKey });
-      const on = (await call('GET', `/v1/backup-policies/${policyId}?minPosition=${enabled.json().position}`, { key: tenantAdminKey })).json();
+      const on = (
+        await call('GET', `/v1/backup-policies/${policyId}?minPosition=${enabled.json().position}`, { key: tenantAdminKey })
+      ).json();
       expect(on.enabled).toBe(true);
       expect(on.nextRunAt).not.toBeNull();
 
       const deleted = await call('DELETE', `/v1/backup-policies/${policyId}`, { key: tenantAdminKey });
       expect(deleted.statusCode).toBe(200);
-      expect((await call('GET', `/v1/backup-policies/${policyId}?minPosition=${deleted.json().position}`, { key: tenantAdminKey })).statusCode).toBe(404);
+      expect(
+        (await call('GET', `/v1/backup-policies/${policyId}?minPosition=${deleted.json().position}`, { key: tenantAdminKey })).statusCode,
+      ).toBe(404);
       expect((await call('POST', `/v1/backup-policies/${policyId}/run`, { key: tenantAdminKey })).statusCode).toBe(404);
       // Its name is free again.
       expect((await call('POST', '/v1/backup-policies', { key: tenantAdminKey, body: { ...daily, name: 'crud' } })).statusCode).toBe(201);
@@ -150,9 +162,14 @@ function e2e(label: string, environment: () => Promise<Record<string, string> | 
         const refused = await call('POST', '/v1/backup-policies', { key: tenantAdminKey, body });
         expect([400, 422], JSON.stringify(body)).toContain(refused.statusCode);
         expect(refused.headers['content-type']).toContain('application/problem+json');
-        expect(refused.json().errors.map((e: { field: string }) => e.field), JSON.stringify(refused.json())).toContain(field);
+        expect(
+          refused.json().errors.map((e: { field: string }) => e.field),
+          JSON.stringify(refused.json()),
+        ).toContain(field);
       }
-      const { policyId, position } = (await call('POST', '/v1/backup-policies', { key: tenantAdminKey, body: { ...daily, name: 'patched' } })).json();
+      const { policyId, position } = (
+        await call('POST', '/v1/backup-policies', { key: tenantAdminKey, body: { ...daily, name: 'patched' } })
+      ).json();
       const badPatch = await call('PATCH', `/v1/backup-policies/${policyId}`, {
         key: tenantAdminKey,
         body: { retention: { days: 0, minCount: 0 } },
@@ -176,9 +193,13 @@ function e2e(label: string, environment: () => Promise<Record<string, string> | 
       ] as const)
         expect((await call(method, url, { key: otherTenantKey })).statusCode, `${method} ${url}`).toBe(404);
       expect((await call('PATCH', `/v1/backup-policies/${policyId}`, { key: otherTenantKey, body: { name: 'x' } })).statusCode).toBe(404);
-      expect((await call('GET', '/v1/backup-policies', { key: otherTenantKey })).json().items.map((p: { policyId: string }) => p.policyId)).not.toContain(policyId);
+      expect(
+        (await call('GET', '/v1/backup-policies', { key: otherTenantKey })).json().items.map((p: { policyId: string }) => p.policyId),
+      ).not.toContain(policyId);
       // The same name in another tenant is fine.
-      expect((await call('POST', '/v1/backup-policies', { key: otherTenantKey, body: { ...daily, name: 'tenancy' } })).statusCode).toBe(201);
+      expect((await call('POST', '/v1/backup-policies', { key: otherTenantKey, body: { ...daily, name: 'tenancy' } })).statusCode).toBe(
+        201,
+      );
 
       for (const [body, field] of [
         [{ ...daily, name: 'all', scope: { allTenants: true } }, 'body.scope.allTenants'],
@@ -194,7 +215,9 @@ function e2e(label: string, environment: () => Promise<Record<string, string> | 
       // The bootstrap key's tenant is 'default': the tenant admin sees it but may not change or run it.
       const platformId = platform.json().policyId;
       expect((await call('POST', `/v1/backup-policies/${platformId}/run`, { key: tenantAdminKey })).statusCode).toBe(403);
-      expect((await call('PATCH', `/v1/backup-policies/${platformId}`, { key: tenantAdminKey, body: { name: 'mine now' } })).statusCode).toBe(403);
+      expect(
+        (await call('PATCH', `/v1/backup-policies/${platformId}`, { key: tenantAdminKey, body: { name: 'mine now' } })).statusCode,
+      ).toBe(403);
     });
 
     it('runs a policy now: 202 with a backup id, the same one for a retried request, and the policy shows the run', async (context) => {
@@ -218,9 +241,9 @@ function e2e(label: string, environment: () => Promise<Record<string, string> | 
       const policy = (await call('GET', `/v1/backup-policies/${policyId}`, { key: tenantAdminKey })).json();
       expect(policy.lastRun).toMatchObject({ backupId, trigger: 'manual', status: 'completed' });
       expect(policy.lastBackupId).toBe(backupId);
-      const backups = (await call('GET', '/v1/backups?pageSize=100', { key: tenantAdminKey })).json().items.filter(
-        (b: { policyId: string | null }) => b.policyId === policyId,
-      );
+      const backups = (await call('GET', '/v1/backups?pageSize=100', { key: tenantAdminKey }))
+        .json()
+        .items.filter((b: { policyId: string | null }) => b.policyId === policyId);
       expect(backups).toHaveLength(1);
     });
   });

@@ -38,8 +38,7 @@ export function validBackupPolicySettings(settings: BackupPolicySettings, at: Da
     throw invalid('name.invalid', `name must be 1–${BACKUP_POLICY_NAME_MAX} characters without control characters`, 'name');
   if (settings.description.length > BACKUP_POLICY_DESCRIPTION_MAX)
     throw invalid('description.length', `description must be at most ${BACKUP_POLICY_DESCRIPTION_MAX} characters`, 'description');
-  if (!BACKUP_TYPES.includes(settings.backupType))
-    throw invalid('type.invalid', `type must be one of ${BACKUP_TYPES.join(', ')}`, 'type');
+  if (!BACKUP_TYPES.includes(settings.backupType)) throw invalid('type.invalid', `type must be one of ${BACKUP_TYPES.join(', ')}`, 'type');
   if (settings.backupType === 'files' && settings.incremental)
     throw invalid('incremental.files', 'a files backup is always full', 'incremental');
   if (!SCHEDULE_FREQUENCIES.includes(settings.schedule.frequency))
@@ -65,7 +64,8 @@ const nextAfter = (schedule: BackupSchedule, since: string) => nextRunAfter(sche
 
 function decide(command: BackupPolicyCommand, state: BackupPolicyState): BackupPolicyEvent[] {
   if (command.type === 'CreateBackupPolicy') {
-    if (state.status !== 'absent') throw new RuleViolation('backup_policy.exists', 'this backup policy exists already', 'conflict', 'policyId');
+    if (state.status !== 'absent')
+      throw new RuleViolation('backup_policy.exists', 'this backup policy exists already', 'conflict', 'policyId');
     const { policyId, enabled, at, ...settings } = command.data;
     assertValidBackupPolicyId(policyId);
     const valid = validBackupPolicySettings(settings, new Date(at));
@@ -104,7 +104,12 @@ function decide(command: BackupPolicyCommand, state: BackupPolicyState): BackupP
     case 'EnableBackupPolicy':
       // Slots missed while disabled are not caught up: the schedule counts from now.
       if (state.enabled) return [];
-      return [{ type: 'BackupPolicyEnabled', data: { since: restartAt(command.data.at, state), nextRunAt: nextAfter(state.schedule, restartAt(command.data.at, state)) } }];
+      return [
+        {
+          type: 'BackupPolicyEnabled',
+          data: { since: restartAt(command.data.at, state), nextRunAt: nextAfter(state.schedule, restartAt(command.data.at, state)) },
+        },
+      ];
     case 'DisableBackupPolicy':
       return state.enabled ? [{ type: 'BackupPolicyDisabled', data: { disabledAt: command.data.at } }] : [];
     case 'DeleteBackupPolicy':

@@ -102,7 +102,14 @@ export async function backupPolicyCommandRoutes(app: FastifyInstance, deps: Back
     '/:policyId',
     {
       config: write,
-      schema: { tags, summary: 'Change a backup policy (any of its settings, in one event)', headers: commandHeaders, params: idParams, body: changeBody, response: { 200: accepted } },
+      schema: {
+        tags,
+        summary: 'Change a backup policy (any of its settings, in one event)',
+        headers: commandHeaders,
+        params: idParams,
+        body: changeBody,
+        response: { 200: accepted },
+      },
     },
     async (request, reply) => {
       const { policyId } = request.params;
@@ -113,7 +120,8 @@ export async function backupPolicyCommandRoutes(app: FastifyInstance, deps: Back
       if (scope !== undefined || type !== undefined) {
         const { state } = await loadBackupPolicy(deps.commands, principalOf(request).tenantId, policyId);
         assertBackupPolicyExists(state);
-        const scopeBody = scope ?? (state.scope.tenantId === undefined ? { allTenants: true as const } : { tenantId: state.scope.tenantId });
+        const scopeBody =
+          scope ?? (state.scope.tenantId === undefined ? { allTenants: true as const } : { tenantId: state.scope.tenantId });
         Object.assign(changes, { scope: scopeOf(request, type ?? state.backupType, scopeBody, 'body.scope') });
       }
       const expectedRevision = expectedRevisionFrom(request);
@@ -150,7 +158,13 @@ export async function backupPolicyCommandRoutes(app: FastifyInstance, deps: Back
     '/:policyId',
     {
       config: write,
-      schema: { tags, summary: 'Delete a policy (its backups stay; its name is free again)', headers: commandHeaders, params: idParams, response: { 200: accepted } },
+      schema: {
+        tags,
+        summary: 'Delete a policy (its backups stay; its name is free again)',
+        headers: commandHeaders,
+        params: idParams,
+        response: { 200: accepted },
+      },
     },
     async (request, reply) => {
       const { policyId } = request.params;
@@ -190,7 +204,12 @@ export async function backupPolicyCommandRoutes(app: FastifyInstance, deps: Back
       reply.header('location', `/v1/backups/${outcome.backupId}`);
       return reply
         .code(202)
-        .send({ policyId: policyId.toLowerCase(), backupId: outcome.backupId, status: 'running' as const, ...commandAccepted(reply, outcome.result) });
+        .send({
+          policyId: policyId.toLowerCase(),
+          backupId: outcome.backupId,
+          status: 'running' as const,
+          ...commandAccepted(reply, outcome.result),
+        });
     },
   );
 }

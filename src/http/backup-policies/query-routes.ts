@@ -46,7 +46,12 @@ export async function backupPolicyQueryRoutes(app: FastifyInstance, deps: Backup
     '',
     {
       config: read,
-      schema: { tags, summary: 'List the backup policies of your tenant, by name, a page at a time', querystring: listQuery, response: { 200: listResponse } },
+      schema: {
+        tags,
+        summary: 'List the backup policies of your tenant, by name, a page at a time',
+        querystring: listQuery,
+        response: { 200: listResponse },
+      },
     },
     async (request) => {
       const { minPosition, enabled, ...filter } = request.query;

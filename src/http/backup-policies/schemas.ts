@@ -36,7 +36,12 @@ export const scheduleSchema = z
 const retention = z
   .strictObject({
     days: z.number().int().min(0).max(RETENTION_DAYS_MAX).describe('backups older than this may be deleted'),
-    minCount: z.number().int().min(0).max(RETENTION_MIN_COUNT_MAX).describe('the newest this-many valid backups are kept whatever their age'),
+    minCount: z
+      .number()
+      .int()
+      .min(0)
+      .max(RETENTION_MIN_COUNT_MAX)
+      .describe('the newest this-many valid backups are kept whatever their age'),
   })
   .describe('Applied after each successful backup; the newest valid backup and the parents of kept incrementals are never deleted');
 

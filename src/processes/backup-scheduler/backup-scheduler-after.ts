@@ -47,10 +47,15 @@ export async function afterPolicyBackup(deps: AfterBackupDeps, job: { backupId: 
   const deleted: string[] = [];
   for (const backupId of doomed) {
     try {
-      const result = await runBackupCommand(deps.commands, schedulerContext(job.tenantId, `retention:${job.backupId}:${backupId}`), backupId, {
-        type: 'DeleteBackup',
-        data: { deletedAt: deps.commands.clock().toISOString() },
-      });
+      const result = await runBackupCommand(
+        deps.commands,
+        schedulerContext(job.tenantId, `retention:${job.backupId}:${backupId}`),
+        backupId,
+        {
+          type: 'DeleteBackup',
+          data: { deletedAt: deps.commands.clock().toISOString() },
+        },
+      );
       if (result.events.length > 0 && !result.idempotent) deleted.push(backupId);
     } catch (error) {
       // Deleted by hand meanwhile, or running again: nothing for retention to do with it now.
@@ -64,7 +69,8 @@ export async function afterPolicyBackup(deps: AfterBackupDeps, job: { backupId: 
   try {
     const started = await startRestoreDrill(deps.commands, context, job.backupId, drillId);
     // A re-delivered job finds the drill started already: the first delivery runs it.
-    if (started.events.some((event) => event.type === 'RestoreDrillStarted') && !started.idempotent) await deps.runDrill(context, job.backupId, drillId);
+    if (started.events.some((event) => event.type === 'RestoreDrillStarted') && !started.idempotent)
+      await deps.runDrill(context, job.backupId, drillId);
   } catch (error) {
     if (!(error instanceof RuleViolation)) throw error; // e.g. a drill already running on this backup
   }

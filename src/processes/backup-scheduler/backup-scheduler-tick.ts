@@ -44,6 +44,11 @@ export async function runSchedulerTick(deps: SchedulerTickDeps, job: { policyId:
   }
   const slot = due.slot.toISOString();
   const context = schedulerContext(job.tenantId, `run:${job.policyId}:${slot}`);
-  const outcome = await runBackupPolicy(deps.commands, context, { policyId: job.policyId }, { trigger: 'schedule', slot: due.slot, missed: due.missed });
+  const outcome = await runBackupPolicy(
+    deps.commands,
+    context,
+    { policyId: job.policyId },
+    { trigger: 'schedule', slot: due.slot, missed: due.missed },
+  );
   return outcome.outcome;
 }

@@ -65,7 +65,11 @@ function apply(policyId: string, row: BackupPolicyRow | undefined, event: Record
         next_run_at: dateOrNull(e.data.nextRunAt),
       });
     case 'BackupPolicyRunSkipped':
-      return touched({ last_slot: new Date(e.data.slot), last_skipped_slot: new Date(e.data.slot), next_run_at: dateOrNull(e.data.nextRunAt) });
+      return touched({
+        last_slot: new Date(e.data.slot),
+        last_skipped_slot: new Date(e.data.slot),
+        next_run_at: dateOrNull(e.data.nextRunAt),
+      });
     default:
       return row;
   }

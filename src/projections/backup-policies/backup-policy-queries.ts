@@ -147,7 +147,9 @@ export async function retainedBackupsOf(db: AnyDb, tenantId: string, policyId: s
   return rows.map((row) => ({
     backupId: row.backup_id,
     completedAt: new Date(row.completed_at ?? 0).toISOString(),
-    valid: row.status === 'completed' && (row.last_validation === null || (JSON.parse(row.last_validation) as { valid?: boolean }).valid !== false),
+    valid:
+      row.status === 'completed' &&
+      (row.last_validation === null || (JSON.parse(row.last_validation) as { valid?: boolean }).valid !== false),
     parentId: row.parent_backup_id,
   }));
 }

@@ -41,7 +41,9 @@ const { given, stateAfter } = deciderSpec(backupPolicyDecider);
 
 describe('BackupPolicy decider', () => {
   it('creates a policy with its next run, or none while disabled', () => {
-    given().when(create({ name: '  Nightly ' })).then([created]);
+    given()
+      .when(create({ name: '  Nightly ' }))
+      .then([created]);
     given()
       .when(create({}, false))
       .then([{ ...created, data: { ...created.data, enabled: false, nextRunAt: null } } as BackupPolicyEvent]);
@@ -49,16 +51,24 @@ describe('BackupPolicy decider', () => {
   });
 
   it('refuses impossible settings naming the field', () => {
-    given().when(create({ schedule: { frequency: 'daily', time: '25:00' } })).thenRefuses('backup_policy.schedule.time', 'invalid', 'schedule.time');
+    given()
+      .when(create({ schedule: { frequency: 'daily', time: '25:00' } }))
+      .thenRefuses('backup_policy.schedule.time', 'invalid', 'schedule.time');
     given()
       .when(create({ schedule: { frequency: 'cron', expression: '0 0 30 2 *' } }))
       .thenRefuses('backup_policy.schedule.impossible', 'invalid', 'schedule.expression');
-    given().when(create({ retention: { days: 0, minCount: 0 } })).thenRefuses('backup_policy.retention.keeps_nothing', 'invalid', 'retention.minCount');
+    given()
+      .when(create({ retention: { days: 0, minCount: 0 } }))
+      .thenRefuses('backup_policy.retention.keeps_nothing', 'invalid', 'retention.minCount');
     given()
       .when(create({ backupType: 'everything' as never }))
       .thenRefuses('backup_policy.type.invalid', 'invalid', 'type');
-    given().when(create({ backupType: 'files', incremental: true })).thenRefuses('backup_policy.incremental.files', 'invalid', 'incremental');
-    given().when(create({ name: ' ' })).thenRefuses('backup_policy.name.invalid', 'invalid', 'name');
+    given()
+      .when(create({ backupType: 'files', incremental: true }))
+      .thenRefuses('backup_policy.incremental.files', 'invalid', 'incremental');
+    given()
+      .when(create({ name: ' ' }))
+      .thenRefuses('backup_policy.name.invalid', 'invalid', 'name');
     given(created)
       .when({ type: 'UpdateBackupPolicy', data: { retention: { days: 0, minCount: 0 }, at: AT } })
       .thenRefuses('backup_policy.retention.keeps_nothing', 'invalid', 'retention.minCount');
@@ -71,7 +81,13 @@ describe('BackupPolicy decider', () => {
       .then([
         {
           type: 'BackupPolicyUpdated',
-          data: { ...settings, schedule: { frequency: 'daily', time: '01:00' }, previousName: 'Nightly', since: later, nextRunAt: '2026-03-04T01:00:00.000Z' },
+          data: {
+            ...settings,
+            schedule: { frequency: 'daily', time: '01:00' },
+            previousName: 'Nightly',
+            since: later,
+            nextRunAt: '2026-03-04T01:00:00.000Z',
+          },
         },
       ]);
     given(created)
@@ -79,10 +95,18 @@ describe('BackupPolicy decider', () => {
       .then([
         {
           type: 'BackupPolicyUpdated',
-          data: { ...settings, retention: { days: 7, minCount: 1 }, previousName: 'Nightly', since: AT, nextRunAt: '2026-03-03T02:00:00.000Z' },
+          data: {
+            ...settings,
+            retention: { days: 7, minCount: 1 },
+            previousName: 'Nightly',
+            since: AT,
+            nextRunAt: '2026-03-03T02:00:00.000Z',
+          },
         },
       ]);
-    given(created).when({ type: 'UpdateBackupPolicy', data: { name: 'Nightly', at: later } }).then([]);
+    given(created)
+      .when({ type: 'UpdateBackupPolicy', data: { name: 'Nightly', at: later } })
+      .then([]);
   });
 
   it('enable counts from now (no catch-up of slots missed while disabled); disable and enable are idempotent', () => {
@@ -91,8 +115,12 @@ describe('BackupPolicy decider', () => {
     given(created, disabled)
       .when({ type: 'EnableBackupPolicy', data: { at: later } })
       .then([{ type: 'BackupPolicyEnabled', data: { since: later, nextRunAt: '2026-03-11T02:00:00.000Z' } }]);
-    given(created).when({ type: 'EnableBackupPolicy', data: { at: later } }).then([]);
-    given(created, disabled).when({ type: 'DisableBackupPolicy', data: { at: later } }).then([]);
+    given(created)
+      .when({ type: 'EnableBackupPolicy', data: { at: later } })
+      .then([]);
+    given(created, disabled)
+      .when({ type: 'DisableBackupPolicy', data: { at: later } })
+      .then([]);
     given(created, disabled).when(run('2026-03-03T02:00:00.000Z')).thenRefuses('backup_policy.disabled', 'conflict');
   });
 
@@ -124,7 +152,9 @@ describe('BackupPolicy decider', () => {
 
   it('a deleted policy is not found for every command', () => {
     const deleted: BackupPolicyEvent = { type: 'BackupPolicyDeleted', data: { name: 'Nightly', deletedAt: AT } };
-    given(created).when({ type: 'DeleteBackupPolicy', data: { at: AT } }).then([deleted]);
+    given(created)
+      .when({ type: 'DeleteBackupPolicy', data: { at: AT } })
+      .then([deleted]);
     for (const command of [run(null, 'manual'), { type: 'DeleteBackupPolicy', data: { at: AT } } as BackupPolicyCommand])
       given(created, deleted).when(command).thenRefuses('backup_policy.not_found', 'not_found');
   });

@@ -38,7 +38,12 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
     }, 60_000);
     afterAll(async () => stack?.close());
 
-    async function policy(tenantId: string, schedule: BackupSchedule, retention: RetentionPolicy = { days: 30, minCount: 3 }, incremental = false) {
+    async function policy(
+      tenantId: string,
+      schedule: BackupSchedule,
+      retention: RetentionPolicy = { days: 30, minCount: 3 },
+      incremental = false,
+    ) {
       const policyId = randomUUID();
       await createBackupPolicy(commands, contextOf(tenantId), {
         policyId,
@@ -141,7 +146,9 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
         await stack.seed(tenantId, 5, 1);
       }
       const [f1, i1, f2, i2, i3] = ids as [string, string, string, string, string];
-      const parents = await Promise.all(ids.map(async (id) => (await loadBackup(commands, tenantId, id)).state.started?.parentBackupId ?? null));
+      const parents = await Promise.all(
+        ids.map(async (id) => (await loadBackup(commands, tenantId, id)).state.started?.parentBackupId ?? null),
+      );
       expect(parents).toEqual([null, f1, null, f2, i2]);
       const ageDays = [10, 9, 5, 4, 0];
       const retained: RetainedBackup[] = ids.map((backupId, i) => ({
@@ -164,15 +171,27 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
       const tenantId = `t-${randomUUID().slice(0, 8)}`;
       await stack.seed(tenantId, 5, 1);
       const loose = await stack.backup(tenantId, { name: 'loose', type: 'database', scope: { tenantId } });
-      expect(await afterPolicyBackup({ commands, retainedBackups: async () => [] }, { backupId: loose, tenantId })).toEqual({ deleted: [] });
+      expect(await afterPolicyBackup({ commands, retainedBackups: async () => [] }, { backupId: loose, tenantId })).toEqual({
+        deleted: [],
+      });
       const policyId = await policy(tenantId, { frequency: 'daily', time: '02:00' }, { days: 0, minCount: 1 });
       const old = await stack.backup(tenantId, { name: 'old', type: 'database', scope: { tenantId }, policyId });
       const latest = await stack.backup(tenantId, { name: 'new', type: 'database', scope: { tenantId }, policyId });
-      await runBackupCommand(commands, contextOf(tenantId), policyId, { type: 'DeleteBackup', data: { deletedAt: now.toISOString() } }).catch(() => undefined);
+      await runBackupCommand(commands, contextOf(tenantId), policyId, {
+        type: 'DeleteBackup',
+        data: { deletedAt: now.toISOString() },
+      }).catch(() => undefined);
       const { deleteBackupPolicy } = await import('../../../src/commands/backup-policies/index.js');
       await deleteBackupPolicy(commands, contextOf(tenantId), { policyId });
-      const retained = [old, latest].map((backupId, i) => ({ backupId, completedAt: new Date(now.getTime() - (1 - i) * 86_400_000).toISOString(), valid: true, parentId: null }));
-      expect(await afterPolicyBackup({ commands, retainedBackups: async () => retained }, { backupId: latest, tenantId })).toEqual({ deleted: [] });
+      const retained = [old, latest].map((backupId, i) => ({
+        backupId,
+        completedAt: new Date(now.getTime() - (1 - i) * 86_400_000).toISOString(),
+        valid: true,
+        parentId: null,
+      }));
+      expect(await afterPolicyBackup({ commands, retainedBackups: async () => retained }, { backupId: latest, tenantId })).toEqual({
+        deleted: [],
+      });
       expect((await loadBackup(commands, tenantId, old)).state.deleted).toBe(false);
     });
   });

@@ -53,7 +53,7 @@ describe('backup scheduler on two instances', () => {
       expect(schedulerStates.filter((state) => state === 'standby')).toHaveLength(1);
 
       const events: RecordedEvent[] = [];
-      for (let after: RecordedEvent['position'] | undefined; ; ) {
+      for (let after: RecordedEvent['position'] | undefined; ;) {
         const page = await a.eventStore.readAll({ ...(after ? { after } : {}), maxCount: 5000 });
         events.push(...page.events);
         if (page.isEnd) break;
