@@ -15,3 +15,4 @@ export const backupSchedulerWorker =
     if (payload.action === 'tick') await runSchedulerTick(deps, payload);
     else await afterPolicyBackup(deps, payload);
   };
+export * from './backup-scheduler-rearm.js';

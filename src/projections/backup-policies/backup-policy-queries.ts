@@ -153,3 +153,15 @@ export async function retainedBackupsOf(db: AnyDb, tenantId: string, policyId: s
     parentId: row.parent_backup_id,
   }));
 }
+
+/** Enabled policies of every tenant whose next run is before `before` (the scheduler's lost-tick sweep). */
+export async function overduePolicies(db: AnyDb, before: Date): Promise<{ policyId: string; tenantId: string; nextRunAt: Date }[]> {
+  const rows = await policies(db)
+    .selectFrom('backup_policies')
+    .select(['policy_id', 'tenant_id', 'next_run_at'])
+    .where('enabled', '=', true)
+    .where('next_run_at', '<', before)
+    .limit(1000)
+    .execute();
+  return rows.map((row) => ({ policyId: row.policy_id, tenantId: row.tenant_id, nextRunAt: new Date(row.next_run_at!) }));
+}

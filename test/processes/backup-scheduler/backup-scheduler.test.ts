@@ -11,7 +11,10 @@ import type { CommandDeps } from '../../../src/commands/handle-command.js';
 import type { BackupSchedule, RetainedBackup, RetentionPolicy } from '../../../src/domain/backup-policies/index.js';
 import { RuleViolation } from '../../../src/domain/rule-violation.js';
 import type { JsonObject } from '../../../src/domain/json.js';
-import { afterPolicyBackup, runSchedulerTick } from '../../../src/processes/backup-scheduler/index.js';
+import { afterPolicyBackup, rearmOverdueTicks, runSchedulerTick } from '../../../src/processes/backup-scheduler/index.js';
+import { backupPolicyProjector } from '../../../src/projections/backup-policies/backup-policy-projector.js';
+import { overduePolicies } from '../../../src/projections/backup-policies/backup-policy-queries.js';
+import { liveSchema } from '../../../src/projections/projector.js';
 import { runBackup } from '../../../src/processes/backups/backup-runner.js';
 import { createBackupStack, contextOf, type BackupStack } from '../../support/backup-stack.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
@@ -165,6 +168,71 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
       const again = await afterPolicyBackup({ commands, retainedBackups: async () => retained }, { backupId: i3, tenantId });
       expect(again.deleted).toEqual([]);
       expect(f2).toBeDefined();
+    });
+
+    it('with drillAfterBackup, starts one restore drill of the new backup and runs it, also when re-delivered', async () => {
+      const tenantId = `t-${randomUUID().slice(0, 8)}`;
+      await stack.seed(tenantId, 5, 1);
+      const policyId = randomUUID();
+      await createBackupPolicy(commands, contextOf(tenantId), {
+        policyId,
+        name: 'drilled',
+        description: '',
+        backupType: 'database',
+        scope: { tenantId },
+        schedule: { frequency: 'daily', time: '02:00' },
+        retention: { days: 30, minCount: 3 },
+        incremental: false,
+        drillAfterBackup: true,
+        enabled: true,
+      });
+      const backupId = await stack.backup(tenantId, { name: 'd', type: 'database', scope: { tenantId }, policyId });
+      const drills: string[] = [];
+      const deps = {
+        commands,
+        retainedBackups: async () => [],
+        runDrill: async (_c: unknown, id: string, drillId: string) => void drills.push(`${id}:${drillId}`),
+      };
+      const first = await afterPolicyBackup(deps, { backupId, tenantId });
+      const second = await afterPolicyBackup(deps, { backupId, tenantId });
+      expect(first.drillId).toBeDefined();
+      expect(second.drillId).toBe(first.drillId);
+      expect(drills).toEqual([`${backupId}:${first.drillId}`]);
+      expect((await loadBackup(commands, tenantId, backupId)).state.drill).toMatchObject({ drillId: first.drillId, status: 'running' });
+    });
+
+    it('a lost tick is re-armed from the read model once the policy is overdue', async () => {
+      now = new Date('2026-03-02T10:30:00.000Z');
+      const tenantId = `t-${randomUUID().slice(0, 8)}`;
+      const policyId = await policy(tenantId, { frequency: 'hourly', minute: 0 });
+      const project = async () => {
+        await backupPolicyProjector.createSchema(stack.db.kysely, liveSchema('backup_policies'));
+        const events = (await stack.readAllEvents()).filter((e) => e.streamId === `backuppolicy-${policyId}`);
+        await stack.db.kysely
+          .withSchema(liveSchema('backup_policies'))
+          .deleteFrom('backup_policies')
+          .where('policy_id', '=', policyId)
+          .execute();
+        await backupPolicyProjector.apply(stack.db.kysely.withSchema(liveSchema('backup_policies')), events);
+      };
+      await project();
+      const options = { graceMs: 120_000, intervalMs: 60_000 };
+      const deps = {
+        queue,
+        clock,
+        overduePolicies: async (before: Date) => (await overduePolicies(stack.db.kysely, before)).filter((p) => p.policyId === policyId),
+      };
+      now = new Date('2026-03-02T11:01:00.000Z'); // due, but within the grace: the delayed tick is expected to run
+      expect(await rearmOverdueTicks(deps, options)).toBe(0);
+      now = new Date('2026-03-02T11:05:00.000Z');
+      const before = rearmed.length;
+      expect(await rearmOverdueTicks(deps, options)).toBe(1);
+      expect(rearmed.slice(before)).toEqual([
+        expect.objectContaining({ payload: { action: 'tick', policyId, tenantId, slot: '2026-03-02T11:00:00.000Z' } }),
+      ]);
+      expect(await runSchedulerTick({ commands, queue }, { policyId, tenantId })).toBe('started');
+      await project();
+      expect(await rearmOverdueTicks(deps, options)).toBe(0);
     });
 
     it('ignores backups no policy started, and does nothing for a policy deleted since', async () => {
