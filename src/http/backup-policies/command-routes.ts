@@ -202,14 +202,12 @@ export async function backupPolicyCommandRoutes(app: FastifyInstance, deps: Back
       );
       if (outcome.outcome !== 'started') throw new HttpProblem(409, 'backup_policy.run.running', 'the policy did not start a run');
       reply.header('location', `/v1/backups/${outcome.backupId}`);
-      return reply
-        .code(202)
-        .send({
-          policyId: policyId.toLowerCase(),
-          backupId: outcome.backupId,
-          status: 'running' as const,
-          ...commandAccepted(reply, outcome.result),
-        });
+      return reply.code(202).send({
+        policyId: policyId.toLowerCase(),
+        backupId: outcome.backupId,
+        status: 'running' as const,
+        ...commandAccepted(reply, outcome.result),
+      });
     },
   );
 }
