@@ -14,9 +14,9 @@ import {
   type BackupItemCursor,
   type BackupState,
 } from '../../domain/backups/index.js';
-import { encodeChunk, sha256Hex, type BackupKey } from '../../commands/backups/index.js';
-import type { BackupStorage } from '../../ports/backup-storage.js';
-import type { EventExport } from '../../ports/event-export.js';
+import { encodeChunk, encodeChunkStream, sha256Hex, type BackupKey } from '../../commands/backups/index.js';
+import { BackupStorageError, type BackupStorage } from '../../ports/backup-storage.js';
+import type { EventExport, EventExportPage } from '../../ports/event-export.js';
 import { formatPosition, parsePosition } from '../../ports/event-store.js';
 
 export interface ItemWriterDeps {
@@ -28,7 +28,10 @@ export interface ItemWriterDeps {
   readonly excludedFromFiles: readonly string[];
   readonly chunkEvents: number;
   readonly chunkFileBytes: number;
+  /** gzip level of the chunks (default 1: see backup-codec.ts). */
   readonly compressionLevel?: number;
+  /** Events per export page (default EXPORT_PAGE_EVENTS). */
+  readonly exportPageEvents?: number;
 }
 
 /** Records a stored chunk (the caller appends BackupChunkWritten). */
@@ -36,50 +39,91 @@ export type RecordChunk = (chunk: BackupChunk, cursor: BackupItemCursor) => Prom
 
 const chunksOf = (state: BackupState, item: BackupItem) => state.chunks.filter((chunk) => chunk.item === item).length;
 
+/** Events per export page: a chunk is streamed in pages of this size, so memory does not grow with it. */
+export const EXPORT_PAGE_EVENTS = 5000;
+
+/**
+ * Streams one chunk to storage: its text pieces go through gzip, the cipher and the sha256 straight into
+ * the storage's put, so memory holds a few pieces, never the chunk. The size the storage reports must be
+ * the size that was hashed.
+ */
+async function storeChunkStream(deps: ItemWriterDeps, backupId: string, name: string, pieces: AsyncIterable<string>) {
+  const encoding = encodeChunkStream(pieces, deps.key, deps.compressionLevel);
+  const key = chunkKey(backupId, name);
+  const [put, digest] = await Promise.allSettled([deps.storage.put(key, encoding.output), encoding.digest]);
+  if (digest.status === 'rejected') {
+    encoding.output.destroy();
+    throw digest.reason;
+  }
+  if (put.status === 'rejected') throw put.reason;
+  if (put.value.bytes !== digest.value.bytes)
+    throw new BackupStorageError(`stored ${put.value.bytes} bytes of ${key}, ${digest.value.bytes} were written`, key);
+  return digest.value;
+}
+
 async function storeChunk(deps: ItemWriterDeps, backupId: string, name: string, ndjson: string) {
   const stored = await encodeChunk(ndjson, deps.key, deps.compressionLevel);
   await deps.storage.put(chunkKey(backupId, name), stored);
   return { sha256: sha256Hex(stored), bytes: stored.length };
 }
 
-/** database / configuration: the events of the backup's range (and scope), one export page per chunk. */
+/**
+ * database / configuration: the events of the backup's range (and scope), `chunkEvents` per chunk, each
+ * chunk streamed in export pages. One page is always being read ahead, across chunk boundaries too, so the
+ * database builds the next lines while the current ones are compressed, hashed and stored.
+ */
 export async function writeEventItem(deps: ItemWriterDeps, state: BackupState, item: 'database' | 'configuration', record: RecordChunk) {
   const started = state.started!;
-  const after = parsePosition(state.cursors[item]?.after ?? started.from)!;
-  const to = parsePosition(started.to)!;
-  let index = chunksOf(state, item);
-  const range = {
-    after,
-    to,
-    pageSize: deps.chunkEvents,
+  const pageEvents = Math.max(1, Math.min(deps.exportPageEvents ?? EXPORT_PAGE_EVENTS, deps.chunkEvents));
+  const reader = deps.eventExport.open({
+    after: parsePosition(state.cursors[item]?.after ?? started.from)!,
+    to: parsePosition(started.to)!,
     ...(state.scope.tenantId === undefined ? {} : { tenantId: state.scope.tenantId }),
     ...(item === 'configuration' ? { categories: CONFIGURATION_CATEGORIES } : {}),
+  });
+  let ahead: Promise<EventExportPage | undefined> | undefined;
+  const readAhead = (max: number) => {
+    ahead = reader.next(max);
+    ahead.catch(() => undefined); // awaited by whoever takes it; an abandoned one must not be unhandled
   };
-  const pages = deps.eventExport.pages(range)[Symbol.asyncIterator]();
-  // The next page is read while the current one is compressed and stored.
-  let next = pages.next();
-  try {
-    for (;;) {
-      const page = await next;
-      if (page.done) return;
-      next = pages.next();
-      next.catch(() => undefined);
-      index++;
-      const name = chunkName(item, index, deps.key !== undefined);
-      const stored = await storeChunk(deps, state.backupId, name, page.value.ndjson);
-      const chunk: BackupChunk = {
-        item,
-        name,
-        ...stored,
-        events: page.value.count,
-        records: page.value.count,
-        firstPosition: formatPosition(page.value.first),
-        lastPosition: formatPosition(page.value.last),
-      };
-      await record(chunk, { item, after: chunk.lastPosition! });
+  const take = async () => {
+    const page = await ahead!;
+    ahead = undefined;
+    return page;
+  };
+  let index = chunksOf(state, item);
+  readAhead(pageEvents);
+  for (;;) {
+    const firstPage = await take();
+    if (!firstPage) return;
+    let count = 0;
+    let last = firstPage.last;
+    // The chunk's text: its pages joined by '\n'; each page, once handed over, starts the next read.
+    async function* pieces(): AsyncGenerator<string> {
+      let page: EventExportPage | undefined = firstPage;
+      while (page) {
+        count += page.count;
+        last = page.last;
+        const left = deps.chunkEvents - count;
+        readAhead(left > 0 ? Math.min(pageEvents, left) : pageEvents);
+        yield count === page.count ? page.ndjson : `\n${page.ndjson}`;
+        page = left > 0 ? await take() : undefined;
+      }
     }
-  } finally {
-    await pages.return?.(undefined);
+    index++;
+    const name = chunkName(item, index, deps.key !== undefined);
+    const stored = await storeChunkStream(deps, state.backupId, name, pieces());
+    const chunk: BackupChunk = {
+      item,
+      name,
+      ...stored,
+      events: count,
+      records: count,
+      firstPosition: formatPosition(firstPage.first),
+      lastPosition: formatPosition(last),
+    };
+    await record(chunk, { item, after: chunk.lastPosition! });
+    if (count < deps.chunkEvents) return; // the range ended inside this chunk
   }
 }
 
