@@ -36,4 +36,10 @@ export interface EventExportReader {
 
 export interface EventExport {
   open(range: EventExportRange): EventExportReader;
+  /**
+   * Optional: the position of the range's `count`-th event (from 1), or undefined when it holds fewer. It
+   * lets a backup cut the range into chunks up front and read several at once (the SQL stores: a walk of
+   * the primary key, far cheaper than building the lines).
+   */
+  positionAt?(range: EventExportRange, count: number): Promise<Position | undefined>;
 }

@@ -29,7 +29,13 @@ function positionOfLine(line: string): Position {
 }
 
 /** One page's statement: events after `after`, up to the range's end, in log order. */
-function pageQuery(range: EventExportRange, after: Position, limit: number): { text: string; params: unknown[] } {
+function pageQuery(
+  range: EventExportRange,
+  after: Position,
+  limit: number,
+  offset = 0,
+  select = LINE,
+): { text: string; params: unknown[] } {
   const params: unknown[] = [];
   const param = (value: unknown) => {
     params.push(value);
@@ -43,14 +49,22 @@ function pageQuery(range: EventExportRange, after: Position, limit: number): { t
   if (range.categories) filters.push(`e.category = ANY(${param(range.categories)}::text[])`);
   // Rows, not one aggregated string: string_agg(… ORDER BY …) sorts the page's text, which spills to disk
   // beyond work_mem; the primary key's index scan returns the rows in order already.
-  const text = `SELECT ${LINE} AS line FROM es_events e
+  const text = `SELECT ${select} AS line FROM es_events e
      WHERE ${filters.join(' AND ')}
-     ORDER BY e.transaction_id, e.global_position LIMIT ${param(limit)}`;
+     ORDER BY e.transaction_id, e.global_position ${offset > 0 ? `OFFSET ${param(offset)} ` : ''}LIMIT ${param(limit)}`;
   return { text, params };
 }
 
+// Only the position, in the line's form: unscoped, the primary key's index-only scan answers it.
+const POSITION_ONLY = `'{"position":"' || e.transaction_id || '.' || e.global_position || '"'`;
+
 export function createSqlEventExport(db: SqlQueryable): EventExport {
   return {
+    async positionAt(range: EventExportRange, count: number): Promise<Position | undefined> {
+      const { text, params } = pageQuery(range, range.after, 1, Math.max(0, Math.floor(count) - 1), POSITION_ONLY);
+      const [row] = await db.query<LineRow>(text, params);
+      return row ? positionOfLine(row.line) : undefined;
+    },
     open(range: EventExportRange): EventExportReader {
       let after = range.after;
       let ended = false;

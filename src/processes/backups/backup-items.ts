@@ -16,8 +16,8 @@ import {
 } from '../../domain/backups/index.js';
 import { encodeChunk, encodeChunkStream, sha256Hex, type BackupKey } from '../../commands/backups/index.js';
 import { BackupStorageError, type BackupStorage } from '../../ports/backup-storage.js';
-import type { EventExport, EventExportPage } from '../../ports/event-export.js';
-import { formatPosition, parsePosition } from '../../ports/event-store.js';
+import type { EventExport, EventExportPage, EventExportRange } from '../../ports/event-export.js';
+import { comparePositions, formatPosition, parsePosition } from '../../ports/event-store.js';
 
 export interface ItemWriterDeps {
   readonly storage: BackupStorage;
@@ -32,6 +32,8 @@ export interface ItemWriterDeps {
   readonly compressionLevel?: number;
   /** Events per export page (default EXPORT_PAGE_EVENTS). */
   readonly exportPageEvents?: number;
+  /** Chunks written at once where the export can cut its range (default PARALLEL_CHUNKS). */
+  readonly parallelChunks?: number;
 }
 
 /** Records a stored chunk (the caller appends BackupChunkWritten). */
@@ -41,6 +43,8 @@ const chunksOf = (state: BackupState, item: BackupItem) => state.chunks.filter((
 
 /** Events per export page: a chunk is streamed in pages of this size, so memory does not grow with it. */
 export const EXPORT_PAGE_EVENTS = 5000;
+/** Chunks read and stored at once: two keep the database busy while Node and gzip work on the other. */
+export const PARALLEL_CHUNKS = 2;
 
 /**
  * Streams one chunk to storage: its text pieces go through gzip, the cipher and the sha256 straight into
@@ -67,63 +71,95 @@ async function storeChunk(deps: ItemWriterDeps, backupId: string, name: string, 
   return { sha256: sha256Hex(stored), bytes: stored.length };
 }
 
+interface EventChunkPart {
+  readonly name: string;
+  /** Where the chunk's events are read from: the range after `after`, up to `to`. */
+  readonly range: EventExportRange;
+}
+
 /**
- * database / configuration: the events of the backup's range (and scope), `chunkEvents` per chunk, each
- * chunk streamed in export pages. One page is always being read ahead, across chunk boundaries too, so the
- * database builds the next lines while the current ones are compressed, hashed and stored.
+ * Streams one chunk's events to storage in export pages, reading the next page while the current one is
+ * compressed, hashed and stored. Undefined when the part holds no event (nothing is stored then).
+ */
+async function writeEventChunk(deps: ItemWriterDeps, backupId: string, item: BackupItem, part: EventChunkPart, pageEvents: number) {
+  const reader = deps.eventExport.open(part.range);
+  const firstPage = await reader.next(Math.min(pageEvents, deps.chunkEvents));
+  if (!firstPage) return undefined;
+  let count = 0;
+  let last = firstPage.last;
+  // The chunk's text: its pages joined by '\n'; each page, once handed over, starts the next read.
+  async function* pieces(): AsyncGenerator<string> {
+    let page: EventExportPage | undefined = firstPage;
+    while (page) {
+      count += page.count;
+      last = page.last;
+      const left = deps.chunkEvents - count;
+      const ahead = left > 0 ? reader.next(Math.min(pageEvents, left)) : undefined;
+      ahead?.catch(() => undefined); // awaited below unless the stream is torn down first
+      yield count === page.count ? page.ndjson : `\n${page.ndjson}`;
+      page = await ahead;
+    }
+  }
+  const stored = await storeChunkStream(deps, backupId, part.name, pieces());
+  const chunk: BackupChunk = {
+    item,
+    name: part.name,
+    ...stored,
+    events: count,
+    records: count,
+    firstPosition: formatPosition(firstPage.first),
+    lastPosition: formatPosition(last),
+  };
+  return chunk;
+}
+
+/**
+ * database / configuration: the events of the backup's range (and scope), `chunkEvents` per chunk. Where
+ * the export can cut the range up front (positionAt), up to `parallelChunks` chunks are read and stored at
+ * once (each its own database connection), and recorded in order as they complete; otherwise chunk after
+ * chunk. Chunk boundaries depend only on the range, so a resumed run rewrites an unrecorded chunk whole.
  */
 export async function writeEventItem(deps: ItemWriterDeps, state: BackupState, item: 'database' | 'configuration', record: RecordChunk) {
   const started = state.started!;
   const pageEvents = Math.max(1, Math.min(deps.exportPageEvents ?? EXPORT_PAGE_EVENTS, deps.chunkEvents));
-  const reader = deps.eventExport.open({
-    after: parsePosition(state.cursors[item]?.after ?? started.from)!,
+  const scope = {
     to: parsePosition(started.to)!,
     ...(state.scope.tenantId === undefined ? {} : { tenantId: state.scope.tenantId }),
     ...(item === 'configuration' ? { categories: CONFIGURATION_CATEGORIES } : {}),
-  });
-  let ahead: Promise<EventExportPage | undefined> | undefined;
-  const readAhead = (max: number) => {
-    ahead = reader.next(max);
-    ahead.catch(() => undefined); // awaited by whoever takes it; an abandoned one must not be unhandled
   };
-  const take = async () => {
-    const page = await ahead!;
-    ahead = undefined;
-    return page;
-  };
+  const positionAt = deps.eventExport.positionAt?.bind(deps.eventExport);
+  const parallel = positionAt ? Math.max(1, deps.parallelChunks ?? PARALLEL_CHUNKS) : 1;
+  let after = parsePosition(state.cursors[item]?.after ?? started.from)!;
   let index = chunksOf(state, item);
-  readAhead(pageEvents);
-  for (;;) {
-    const firstPage = await take();
-    if (!firstPage) return;
-    let count = 0;
-    let last = firstPage.last;
-    // The chunk's text: its pages joined by '\n'; each page, once handed over, starts the next read.
-    async function* pieces(): AsyncGenerator<string> {
-      let page: EventExportPage | undefined = firstPage;
-      while (page) {
-        count += page.count;
-        last = page.last;
-        const left = deps.chunkEvents - count;
-        readAhead(left > 0 ? Math.min(pageEvents, left) : pageEvents);
-        yield count === page.count ? page.ndjson : `\n${page.ndjson}`;
-        page = left > 0 ? await take() : undefined;
+  let planned = false; // every part up to the range's end is started
+  const inFlight: Promise<BackupChunk | undefined>[] = [];
+  try {
+    for (;;) {
+      while (!planned && inFlight.length < parallel) {
+        // Without positionAt there is one part, read to the end: its writer stops at chunkEvents, and the
+        // loop continues after its last position.
+        const end = positionAt ? await positionAt({ ...scope, after }, deps.chunkEvents) : undefined;
+        index++;
+        const part = { name: chunkName(item, index, deps.key !== undefined), range: { ...scope, after, to: end ?? scope.to } };
+        const writing = writeEventChunk(deps, state.backupId, item, part, pageEvents);
+        writing.catch(() => undefined); // awaited in order below
+        inFlight.push(writing);
+        if (!positionAt) break;
+        if (!end || comparePositions(end, scope.to) >= 0) planned = true;
+        else after = end;
       }
+      const chunk = await inFlight.shift();
+      if (!chunk) return; // the range ended on the previous chunk's boundary
+      await record(chunk, { item, after: chunk.lastPosition! });
+      if (!positionAt) {
+        if (chunk.events < deps.chunkEvents) return;
+        after = parsePosition(chunk.lastPosition!)!;
+      }
+      if (planned && inFlight.length === 0) return;
     }
-    index++;
-    const name = chunkName(item, index, deps.key !== undefined);
-    const stored = await storeChunkStream(deps, state.backupId, name, pieces());
-    const chunk: BackupChunk = {
-      item,
-      name,
-      ...stored,
-      events: count,
-      records: count,
-      firstPosition: formatPosition(firstPage.first),
-      lastPosition: formatPosition(last),
-    };
-    await record(chunk, { item, after: chunk.lastPosition! });
-    if (count < deps.chunkEvents) return; // the range ended inside this chunk
+  } finally {
+    // On failure, let the chunks still being written settle before the error propagates (a retry rewrites them).
+    await Promise.allSettled(inFlight);
   }
 }
 
