@@ -9,6 +9,7 @@ import { orchestratorsFeature } from './orchestrators.js';
 import { auditFeature } from './audit.js';
 import { tenantRestoresFeature } from './tenant-restores.js';
 import { deploymentsFeature } from './deployments.js';
+import { restoresFeature } from './restores.js';
 
 export const features: readonly FeatureModule[] = [
   categoriesFeature,
@@ -20,4 +21,5 @@ export const features: readonly FeatureModule[] = [
   auditFeature,
   tenantRestoresFeature,
   deploymentsFeature,
+  restoresFeature,
 ];
