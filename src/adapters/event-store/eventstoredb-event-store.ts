@@ -338,6 +338,25 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
     };
   }
 
+  async function existingStreams(streamIds: readonly string[]): Promise<Set<string>> {
+    // No bulk lookup on EventStoreDB: the last event of each stream, 16 at a time.
+    const unique = [...new Set(streamIds)];
+    const found = new Set<string>();
+    let next = 0;
+    const lane = async () => {
+      while (next < unique.length) {
+        const streamId = unique[next++]!;
+        try {
+          if ((await readStream(streamId, { direction: 'backwards', maxCount: 1 })).length > 0) found.add(streamId);
+        } catch (error) {
+          if (!(error instanceof StreamNotFoundError)) throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, unique.length) }, lane));
+    return found;
+  }
+
   async function headPosition(): Promise<Position> {
     // The newest event that is not the server's own: page backwards through $all until one appears.
     let before: Position | undefined;
@@ -382,6 +401,7 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
     readAll,
     subscribeToAll,
     headPosition,
+    existingStreams,
     deleteStream,
     async close() {
       await client.dispose();

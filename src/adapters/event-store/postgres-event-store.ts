@@ -308,6 +308,15 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
     return row ? positionOf(row) : START;
   }
 
+  async function existingStreams(streamIds: readonly string[]): Promise<Set<string>> {
+    if (streamIds.length === 0) return new Set();
+    const rows = await db.query<{ stream_id: string }>(
+      'SELECT stream_id FROM es_streams WHERE stream_id = ANY($1::text[]) AND NOT deleted AND last_revision >= truncate_before',
+      [[...new Set(streamIds)]],
+    );
+    return new Set(rows.map((row) => row.stream_id));
+  }
+
   async function deleteStream(streamId: string, { expectedRevision }: { expectedRevision: ExpectedRevision }): Promise<void> {
     await db.transaction(async (tx) => {
       const [stream] = await tx.query<{ last_revision: string; deleted: boolean }>(
@@ -328,6 +337,7 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
 
   return {
     append,
+    existingStreams,
     readStream,
     readAll,
     headPosition,
