@@ -10,6 +10,7 @@ import { benchProjectionRebuild } from './projection-bench.js';
 import { benchTemplates } from './template-bench.js';
 import { benchBatches } from './batch-bench.js';
 import { benchBackups } from './backup-bench.js';
+import { benchRestores } from './restore-bench.js';
 import { startRedis } from '../test/support/local-services.js';
 import { benchTenantRestore } from './tenant-restore-bench.js';
 import { benchDeployments, freshDatabase } from './deployment-bench.js';
@@ -158,6 +159,19 @@ if (only.has('backups')) {
     await liteStore.close();
     await lite.close();
     report.backups = { postgres, pglite };
+  } finally {
+    await server.stop();
+  }
+}
+
+if (only.has('restores')) {
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
+  if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
+  try {
+    const events = Number(process.env.BENCH_RESTORE_EVENTS ?? 1_000_000);
+    report.restores = await benchRestores(server.url, { events, embeddedEvents: Math.min(events, 200_000) });
   } finally {
     await server.stop();
   }

@@ -9,6 +9,8 @@ import { orchestratorsFeature } from './orchestrators.js';
 import { auditFeature } from './audit.js';
 import { tenantRestoresFeature } from './tenant-restores.js';
 import { deploymentsFeature } from './deployments.js';
+import { restoresFeature } from './restores.js';
+import { backupPoliciesFeature } from './backup-policies.js';
 
 export const features: readonly FeatureModule[] = [
   categoriesFeature,
@@ -20,4 +22,6 @@ export const features: readonly FeatureModule[] = [
   auditFeature,
   tenantRestoresFeature,
   deploymentsFeature,
+  restoresFeature,
+  backupPoliciesFeature,
 ];

@@ -24,7 +24,7 @@ const RULES: Record<string, readonly string[]> = {
   features: ['domain', 'ports', 'commands', 'subscriptions', 'projections', 'processes', 'adapters', 'http', 'config'],
   service: ['domain', 'ports', 'commands', 'subscriptions', 'projections', 'processes', 'adapters', 'http', 'config', 'features'],
   main: ['adapters', 'config', 'service'],
-  cli: ['domain', 'ports', 'adapters', 'config'],
+  cli: ['domain', 'ports', 'adapters', 'config', 'commands'],
 };
 
 /**

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { existingStreamsInTable } from './existing-streams.js';
 import {
   IdempotencyConflictError,
   START,
@@ -21,6 +22,7 @@ import type { SqlDatabase } from '../../ports/sql-database.js';
 import { assertAppendable } from './append-validation.js';
 import { EVENT_STORE_SCHEMA } from './postgres-schema.js';
 import { pollingSubscription } from './polling-subscription.js';
+import { assertNoUnfinishedRestore } from './restore-marker.js';
 
 interface EventRow {
   kind: 'event' | 'head';
@@ -153,8 +155,15 @@ function reportedError(code: string, detail: string | null): Error {
   return Object.assign(new Error(`append refused (${code})`), { code, detail: detail ?? undefined });
 }
 
-/** Creates the tables (idempotent; concurrent starts are serialized by an advisory lock). */
+/** Creates the tables (idempotent; concurrent starts are serialized by an advisory lock). Refuses a store
+ * that a bulk restore has marked as unfinished (restore-marker.ts): nothing half-restored is served. */
 export async function migrateEventStore(db: SqlDatabase): Promise<void> {
+  await assertNoUnfinishedRestore(db);
+  await applyEventStoreSchema(db);
+}
+
+/** The schema alone, without the restore check: what a bulk restore runs on its own target. */
+export async function applyEventStoreSchema(db: SqlDatabase): Promise<void> {
   if (db.dialect === 'pglite') return db.exec(`${EVENT_STORE_SCHEMA}; SELECT es_realign_positions();`);
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(7294018311)');
@@ -317,6 +326,7 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
 
   return {
     append,
+    existingStreams: (streamIds) => existingStreamsInTable(db, streamIds),
     readStream,
     readAll,
     headPosition,
