@@ -34,6 +34,10 @@ async function run(databaseUrl: string, orchestrator: Orchestrator | undefined, 
     databaseUrl,
     ...(orchestrator ? { orchestrator } : { healthyAfterMs: 0 }),
     pollMs: 50,
+    // The service's defaults (event store 100 ms, SQL queue 250 ms): a rollout is carried by wake-ups on
+    // append and on commit, never by a poll.
+    storePollMs: 100,
+    queuePollMs: 250,
     observer: {
       stepFinished: (_kind: PlanStep['kind'], seconds: number) => {
         stepMs += seconds * 1000;

@@ -10,6 +10,7 @@ import { auditFeature } from './audit.js';
 import { tenantRestoresFeature } from './tenant-restores.js';
 import { deploymentsFeature } from './deployments.js';
 import { restoresFeature } from './restores.js';
+import { backupPoliciesFeature } from './backup-policies.js';
 
 export const features: readonly FeatureModule[] = [
   categoriesFeature,
@@ -22,4 +23,5 @@ export const features: readonly FeatureModule[] = [
   tenantRestoresFeature,
   deploymentsFeature,
   restoresFeature,
+  backupPoliciesFeature,
 ];

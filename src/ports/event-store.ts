@@ -118,6 +118,9 @@ export interface EventStore {
   subscribeToAll(options: SubscribeToAllOptions): Subscription;
   /** The position of the newest readable event (START when the log is empty). */
   headPosition(): Promise<Position>;
+  /** Which of `streamIds` hold a readable event (soft-deleted streams do not): one query where the store can,
+   * so a batch of 10,000 creates checks its new ids without reading 10,000 streams. */
+  existingStreams(streamIds: readonly string[]): Promise<Set<string>>;
   /** Soft delete: the stream reads as not found; appending again continues after its last revision. The
    * deleted events' ids stay spent: an append repeating any of them is an IdempotencyConflictError. */
   deleteStream(streamId: string, options: { expectedRevision: ExpectedRevision }): Promise<void>;

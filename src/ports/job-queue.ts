@@ -18,7 +18,8 @@ export interface EnqueueOptions {
   /** Runs before the job is marked failed (default 5), with exponential backoff between them. */
   readonly attempts?: number;
   /** The SQL queue records the job in this transaction (a process manager's checkpoint transaction), so
-   * the job exists exactly when the checkpoint moves. Other queues ignore it and rely on id dedupe. */
+   * the job exists exactly when the checkpoint moves. Other queues ignore it and rely on id dedupe. No
+   * worker can see the job before the commit: the committer calls `jobsCommitted` then. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database's transaction
   readonly transaction?: Transaction<any>;
 }
@@ -38,6 +39,9 @@ export interface JobQueue {
   enqueue(queue: string, jobId: string, payload: JsonObject, options?: EnqueueOptions): Promise<void>;
   /** Starts consuming; resolves to a function that stops after the running jobs finish. */
   work(queue: string, handler: JobHandler, options?: { concurrency?: number }): Promise<() => Promise<void>>;
+  /** After the commit of a transaction that enqueued into `queue`: wakes this process's idle workers of it
+   * at once instead of at their next poll (queues whose jobs are visible on enqueue leave it out). */
+  jobsCommitted?(queue: string): void;
   counts(queue: string): Promise<JobCounts>;
   close(): Promise<void>;
 }

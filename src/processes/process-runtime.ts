@@ -24,23 +24,32 @@ export function createProcessRuntime(options: {
   retryDelayMs?: (consecutiveFailures: number) => number;
 }): ProcessRuntime {
   const logger = options.logger ?? { info: () => undefined, warn: () => undefined, error: () => undefined };
-  const runners: Runner[] = options.processes.map((process) =>
-    createRunner(
+  const runners: Runner[] = options.processes.map((process) => {
+    // The queues this batch enqueued into: their workers are woken once the checkpoint's commit makes the
+    // jobs visible, instead of finding them at their next poll.
+    const enqueuedInto = new Set<string>();
+    return createRunner(
       {
         name: `process_${process.name}`,
         ...(process.filter ? { filter: process.filter } : {}),
         async handleBatch(trx, events) {
+          enqueuedInto.clear();
           for (const event of events) {
             await process.handle(event, {
               // Inside the checkpoint's transaction: the SQL queue records the job atomically with it; BullMQ
               // dedupes the job id if the batch is delivered again after a failed commit.
               enqueue: (queue, payload, enqueueOptions = {}) => {
                 const { key, ...rest } = enqueueOptions;
+                enqueuedInto.add(queue);
                 return options.queue.enqueue(queue, processJobId(process.name, event, key), payload, { ...rest, transaction: trx });
               },
               commandContext: (key) => processCommandContext(process.name, event, key),
             });
           }
+        },
+        async afterCommit() {
+          for (const queue of enqueuedInto) options.queue.jobsCommitted?.(queue);
+          enqueuedInto.clear();
         },
       },
       {
@@ -51,8 +60,8 @@ export function createProcessRuntime(options: {
         logger,
         ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
       },
-    ),
-  );
+    );
+  });
   return {
     async start() {
       await migrateCheckpoints(options.db);

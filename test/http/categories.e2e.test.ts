@@ -210,6 +210,9 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
         expect.objectContaining({ name: 'templates', state: 'running' }),
         expect.objectContaining({ name: 'batches', state: 'running' }),
         expect.objectContaining({ name: 'environments', state: 'running' }),
+        expect.objectContaining({ name: 'backups', state: 'running' }),
+        expect.objectContaining({ name: 'deployments', state: 'running' }),
+        expect.objectContaining({ name: 'backup_policies', state: 'running' }),
       ]);
       const metrics = (await service.http.inject({ method: 'GET', url: '/metrics' })).body;
       expect(metrics).toContain('http_request_duration_seconds_bucket');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { formatPosition } from '../../src/ports/event-store.js';
 import { deploymentsFeatureWith } from '../../src/features/deployments.js';
 import { features } from '../../src/features/index.js';
 import { startService, type Service } from '../../src/service.js';
@@ -92,7 +93,11 @@ describe('deployments over HTTP', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  const deploymentCount = async (key = keyA) => (await call('GET', '/v1/deployments?pageSize=1', { key })).json().total as number;
+  // Read at the store's head: a deployment accepted by an earlier test may not be projected yet.
+  const deploymentCount = async (key = keyA) => {
+    const minPosition = formatPosition(await service.eventStore.headPosition());
+    return (await call('GET', `/v1/deployments?pageSize=1&minPosition=${minPosition}`, { key })).json().total as number;
+  };
 
   it('deploys (202 with position), runs, and shows status, health, releases, diff, asOf and the SSE progress', async () => {
     const started = await call('POST', '/v1/deployments', { body: body() });

@@ -61,6 +61,39 @@ describe('process runtime with the SQL job queue', () => {
     }
   });
 
+  it('runs the job as soon as the checkpoint commits, not at the next poll of the queue', async () => {
+    // Both poll intervals a minute: only the wake-ups (append → process manager, commit → worker) can
+    // carry the event to the job within the test's seconds.
+    const slowStore = createPostgresEventStore(db, { pollIntervalMs: 60_000 });
+    const queue = createSqlJobQueue(db, { pollIntervalMs: 60_000 });
+    await queue.migrate();
+    const handled: number[] = [];
+    const stopWorker = await queue.work('echo', async (job) => void handled.push(Number(job.payload.n)));
+    const runtime = createProcessRuntime({
+      db,
+      eventStore: slowStore,
+      queue,
+      processes: [{ ...echo, name: 'echo_wake' }],
+      leaseRetryMs: 20,
+    });
+    await runtime.start();
+    try {
+      // This process manager starts at position 0, so the earlier tests' events run through it too, in any
+      // interleaving with ours: wait for each of ours by its number, not by the count of jobs run.
+      for (const n of [11, 12, 13]) {
+        await slowStore.append(`counted-wake${n}`, [counted('Ping', { n })], { expectedRevision: 'no_stream' });
+        const deadline = Date.now() + 5_000;
+        while (!handled.includes(n) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+        expect(handled.includes(n), `job ${n} ran within 5 s`).toBe(true);
+      }
+      expect(handled.filter((n) => n > 10)).toEqual([11, 12, 13]);
+    } finally {
+      await runtime.stop();
+      await stopWorker();
+      await queue.close();
+    }
+  });
+
   it('gives follow-up commands an idempotent context caused by the event', async () => {
     const [event] = await store.readStream('counted-pm1', { maxCount: 1 });
     const first = processCommandContext('echo', event!);

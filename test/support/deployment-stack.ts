@@ -49,6 +49,10 @@ export async function createDeploymentStack(
     orchestrator?: Orchestrator;
     driftIntervalMs?: number;
     pollMs?: number;
+    /** The event store's and the SQL queue's poll intervals (default 10 ms: tests do not wait for polls);
+     * the bench passes the service's defaults, so that only wake-ups carry a rollout. */
+    storePollMs?: number;
+    queuePollMs?: number;
     queueLeaseMs?: number;
     healthyAfterMs?: number;
     observer?: ReconcilerObserver;
@@ -58,10 +62,13 @@ export async function createDeploymentStack(
     ? createPgDatabase({ connectionString: options.databaseUrl, maxConnections: 10 })
     : await createPgliteDatabase();
   await migrateEventStore(db);
-  const eventStore = createPostgresEventStore(db, { pollIntervalMs: 10 });
+  const eventStore = createPostgresEventStore(db, { pollIntervalMs: options.storePollMs ?? 10 });
   const projections = createProjectionEngine({ db, eventStore, projectors: [deploymentProjector], leaseRetryMs: 20 });
   await projections.start();
-  const queue = createSqlJobQueue(db, { pollIntervalMs: 10, ...(options.queueLeaseMs ? { leaseMs: options.queueLeaseMs } : {}) });
+  const queue = createSqlJobQueue(db, {
+    pollIntervalMs: options.queuePollMs ?? 10,
+    ...(options.queueLeaseMs ? { leaseMs: options.queueLeaseMs } : {}),
+  });
   await queue.migrate();
   const memory = options.orchestrator ? undefined : memoryOrchestrator({ healthyAfterMs: options.healthyAfterMs ?? 30 });
   const orchestrator = options.orchestrator ?? memory!;

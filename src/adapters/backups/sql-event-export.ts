@@ -2,7 +2,7 @@
 // one JSON line built by the database (jsonb's own text for data and metadata), so Node neither parses nor
 // re-serializes an event. The range ends at a position at or below the head, so no horizon is needed:
 // every transaction up to it has committed.
-import type { EventExport, EventExportPage, EventExportRange } from '../../ports/event-export.js';
+import type { EventExport, EventExportPage, EventExportRange, EventExportReader } from '../../ports/event-export.js';
 import type { Position } from '../../ports/event-store.js';
 import type { SqlQueryable } from '../../ports/sql-database.js';
 
@@ -29,7 +29,13 @@ function positionOfLine(line: string): Position {
 }
 
 /** One page's statement: events after `after`, up to the range's end, in log order. */
-function pageQuery(range: EventExportRange, after: Position): { text: string; params: unknown[] } {
+function pageQuery(
+  range: EventExportRange,
+  after: Position,
+  limit: number,
+  offset = 0,
+  select = LINE,
+): { text: string; params: unknown[] } {
   const params: unknown[] = [];
   const param = (value: unknown) => {
     params.push(value);
@@ -43,31 +49,46 @@ function pageQuery(range: EventExportRange, after: Position): { text: string; pa
   if (range.categories) filters.push(`e.category = ANY(${param(range.categories)}::text[])`);
   // Rows, not one aggregated string: string_agg(… ORDER BY …) sorts the page's text, which spills to disk
   // beyond work_mem; the primary key's index scan returns the rows in order already.
-  const text = `SELECT ${LINE} AS line FROM es_events e
+  const text = `SELECT ${select} AS line FROM es_events e
      WHERE ${filters.join(' AND ')}
-     ORDER BY e.transaction_id, e.global_position LIMIT ${param(range.pageSize)}`;
+     ORDER BY e.transaction_id, e.global_position ${offset > 0 ? `OFFSET ${param(offset)} ` : ''}LIMIT ${param(limit)}`;
   return { text, params };
 }
 
+// Only the position, in the line's form: unscoped, the primary key's index-only scan answers it.
+const POSITION_ONLY = `'{"position":"' || e.transaction_id || '.' || e.global_position || '"'`;
+
 export function createSqlEventExport(db: SqlQueryable): EventExport {
   return {
-    async *pages(range: EventExportRange): AsyncGenerator<EventExportPage> {
+    async positionAt(range: EventExportRange, count: number): Promise<Position | undefined> {
+      const { text, params } = pageQuery(range, range.after, 1, Math.max(0, Math.floor(count) - 1), POSITION_ONLY);
+      const [row] = await db.query<LineRow>(text, params);
+      return row ? positionOfLine(row.line) : undefined;
+    },
+    open(range: EventExportRange): EventExportReader {
       let after = range.after;
-      for (;;) {
-        const { text, params } = pageQuery(range, after);
-        const rows = await db.query<LineRow>(text, params);
-        if (rows.length === 0) return;
-        const lines = rows.map((row) => row.line);
-        const page: EventExportPage = {
-          ndjson: lines.join('\n'),
-          count: lines.length,
-          first: positionOfLine(lines[0]!),
-          last: positionOfLine(lines.at(-1)!),
-        };
-        yield page;
-        if (rows.length < range.pageSize) return;
-        after = page.last;
-      }
+      let ended = false;
+      return {
+        async next(max: number): Promise<EventExportPage | undefined> {
+          if (ended) return undefined;
+          const limit = Math.max(1, Math.floor(max));
+          const { text, params } = pageQuery(range, after, limit);
+          const rows = await db.query<LineRow>(text, params);
+          // Fewer rows than asked: the range has no more (the statement ends at the range's end).
+          if (rows.length < limit) ended = true;
+          if (rows.length === 0) return undefined;
+          let ndjson = rows[0]!.line;
+          for (let index = 1; index < rows.length; index++) ndjson += '\n' + rows[index]!.line;
+          const page: EventExportPage = {
+            ndjson,
+            count: rows.length,
+            first: positionOfLine(rows[0]!.line),
+            last: positionOfLine(rows.at(-1)!.line),
+          };
+          after = page.last;
+          return page;
+        },
+      };
     },
   };
 }

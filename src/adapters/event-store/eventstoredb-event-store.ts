@@ -10,6 +10,7 @@
 //   append's ids first (the whole stream if need be), then the append is pinned to the revision searched,
 //   so one landing in between is caught and searched too. That costs a read of the stream per such append;
 // - a soft-deleted stream's `actual` is `no_stream`, as on PostgreSQL (the server reports its revision).
+import { existingStreamsByReading } from './existing-streams.js';
 import {
   BACKWARDS,
   END,
@@ -382,6 +383,7 @@ export function createEventStoreDbEventStore(connectionString: string): EventSto
     readAll,
     subscribeToAll,
     headPosition,
+    existingStreams: (streamIds) => existingStreamsByReading(readStream, streamIds),
     deleteStream,
     async close() {
       await client.dispose();

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import {
   START,
   comparePositions,
+  type Position,
   type ReadAllOptions,
   type ReadAllResult,
   type SubscribeToAllOptions,
@@ -10,24 +11,39 @@ import {
 
 export interface PollingSource {
   readonly readAll: (options: ReadAllOptions) => Promise<ReadAllResult>;
-  /** Emits 'appended' after a local append, to skip the wait. */
+  /** Emits 'appended' with the position after a local append, to skip the wait. */
   readonly appended?: EventEmitter;
   readonly pollIntervalMs: number;
 }
 
+/** The first look again at a local append that the horizon still hides; doubled up to the poll interval. */
+const FIRST_RETRY_MS = 1;
+
 /**
  * Catch-up then live, by paging readAll. Order and completeness come from readAll itself (it only returns
  * events below the visibility horizon), so tailing it never skips an event that commits late.
+ *
+ * A local append wakes the subscription at once, also one that lands while a read is under way (that read
+ * may have missed it). An append that a read still does not see (an older transaction of this database,
+ * another consumer's checkpoint or a job claim, was in flight and holds the horizon back) is looked for
+ * again after 1, 2, 4 … ms rather than a whole poll interval later.
  */
 export function pollingSubscription(source: PollingSource, options: SubscribeToAllOptions): Subscription {
   let stopped = false;
   let wake: (() => void) | undefined;
-  const onAppended = () => wake?.();
+  let signalled = false; // a local append since the current read began
+  let appendedUpTo: Position | undefined; // the newest local append's position
+  const onAppended = (position?: Position) => {
+    if (position && (!appendedUpTo || comparePositions(position, appendedUpTo) > 0)) appendedUpTo = position;
+    signalled = true;
+    wake?.();
+  };
   source.appended?.on('appended', onAppended);
 
-  const sleep = () =>
+  const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(done, source.pollIntervalMs);
+      if (signalled || stopped) return resolve();
+      const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
         wake = undefined;
@@ -39,8 +55,10 @@ export function pollingSubscription(source: PollingSource, options: SubscribeToA
   async function run(): Promise<void> {
     let checkpoint = options.after ?? START;
     let caughtUp = false;
+    let retryMs = FIRST_RETRY_MS;
     try {
       while (!stopped) {
+        signalled = false;
         const page = await source.readAll({
           after: checkpoint,
           maxCount: options.batchSize ?? 500,
@@ -56,7 +74,13 @@ export function pollingSubscription(source: PollingSource, options: SubscribeToA
             caughtUp = true;
             options.onCaughtUp?.();
           }
-          if (!stopped) await sleep();
+          if (appendedUpTo && comparePositions(appendedUpTo, checkpoint) > 0) {
+            await sleep(Math.min(retryMs, source.pollIntervalMs));
+            retryMs = Math.min(retryMs * 2, source.pollIntervalMs);
+          } else {
+            retryMs = FIRST_RETRY_MS;
+            await sleep(source.pollIntervalMs);
+          }
         }
       }
     } finally {

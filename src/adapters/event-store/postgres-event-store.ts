@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { existingStreamsInTable } from './existing-streams.js';
 import {
   IdempotencyConflictError,
   START,
@@ -259,12 +260,9 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
         rethrow(error, streamId, expectedRevision);
       }
     }
-    if (!row.idempotent) appended.emit('appended');
-    return {
-      nextExpectedRevision: BigInt(row.last_revision),
-      position: { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) },
-      idempotent: row.idempotent,
-    };
+    const position = { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) };
+    if (!row.idempotent) appended.emit('appended', position);
+    return { nextExpectedRevision: BigInt(row.last_revision), position, idempotent: row.idempotent };
   }
 
   async function readStream(streamId: string, opts: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -328,6 +326,7 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
 
   return {
     append,
+    existingStreams: (streamIds) => existingStreamsInTable(db, streamIds),
     readStream,
     readAll,
     headPosition,

@@ -8,6 +8,7 @@ export function instrumentEventStore(store: EventStore, metrics: Metrics): Event
     readAll: (options) => store.readAll(options),
     subscribeToAll: (options) => store.subscribeToAll(options),
     headPosition: () => store.headPosition(),
+    existingStreams: (streamIds) => store.existingStreams(streamIds),
     deleteStream: (streamId, options) => store.deleteStream(streamId, options),
     close: () => store.close(),
     async append(streamId, events, options) {

@@ -88,19 +88,29 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
 
   const wakeWorkers = (queue: string) => wakers.get(queue)?.forEach((wake) => wake());
 
+  // When each queue's orphans that used their last attempt were last failed (see claim).
+  const reapedAt = new Map<string, number>();
+  const reapEveryMs = Math.max(pollIntervalMs, 1000);
+
   /** Claims up to `limit` due jobs, including those whose worker's lease ran out (crashed process). */
   async function claim(queue: string, limit: number): Promise<Job[]> {
     // A job that keeps killing its worker would be reclaimed forever: once its attempts are used up, fail it.
-    await db.query(
-      `UPDATE jobs SET state = 'failed', locked_until = NULL, last_error = 'lease expired: the worker stopped during the last attempt', updated_at = now()
-        WHERE queue = $1 AND state = 'active' AND locked_until < now() AND attempt >= max_attempts`,
-      [queue],
-    );
+    // The claim below never takes such a job, so this need not run on every claim (a wake-up's claim is
+    // on a rollout's critical path): at most once a second per queue.
+    if (Date.now() - (reapedAt.get(queue) ?? 0) >= reapEveryMs) {
+      await db.query(
+        `UPDATE jobs SET state = 'failed', locked_until = NULL, last_error = 'lease expired: the worker stopped during the last attempt', updated_at = now()
+          WHERE queue = $1 AND state = 'active' AND locked_until < now() AND attempt >= max_attempts`,
+        [queue],
+      );
+      reapedAt.set(queue, Date.now());
+    }
     const rows = await db.query<{ job_id: string; payload: JsonObject; attempt: number }>(
       `UPDATE jobs SET state = 'active', attempt = attempt + 1, locked_until = now() + ($3::int * interval '1 millisecond'), updated_at = now()
         WHERE (queue, job_id) IN (
           SELECT queue, job_id FROM jobs
-           WHERE queue = $1 AND run_at <= now() AND (state = 'waiting' OR (state = 'active' AND locked_until < now()))
+           WHERE queue = $1 AND run_at <= now()
+             AND (state = 'waiting' OR (state = 'active' AND locked_until < now() AND attempt < max_attempts))
            ORDER BY priority, run_at LIMIT $2 FOR UPDATE SKIP LOCKED)
         RETURNING job_id, payload, attempt`,
       [queue, limit, leaseMs],
@@ -152,11 +162,17 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
 
     async enqueue(queue, jobId, payload, enqueueOptions = {}) {
       const params = insertParams(queue, jobId, payload, enqueueOptions);
-      if (enqueueOptions.transaction) await enqueueInKyselyTransaction(enqueueOptions.transaction, params);
-      else await db.query(INSERT_JOB, params);
-      // Inside a transaction the row is not visible yet; the wake costs one empty claim, the poll finds it later.
+      if (enqueueOptions.transaction) {
+        // Not visible before the commit: a wake now would only cost an empty claim. The committer calls
+        // jobsCommitted (the process runtime does, after its checkpoint's commit); the poll is the fallback.
+        await enqueueInKyselyTransaction(enqueueOptions.transaction, params);
+        return;
+      }
+      await db.query(INSERT_JOB, params);
       wakeWorkers(queue);
     },
+
+    jobsCommitted: wakeWorkers,
 
     async work(queue, handler: JobHandler, workOptions = {}) {
       const concurrency = workOptions.concurrency ?? 1;

@@ -1,8 +1,12 @@
 // Chunk encoding: NDJSON → gzip → (AES-256-GCM: IV | ciphertext | tag). gzip runs on libuv's thread pool,
-// so compressing one chunk overlaps reading the next.
+// so compressing one chunk overlaps reading the next. A backup streams its chunks (encodeChunkStream): the
+// text goes through gzip, the cipher and the sha256 piece by piece, so no whole chunk is ever held in memory;
+// encodeChunk is the same encoding in one call, for small chunks and tests.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { gunzip as gunzipCallback, gzip as gzipCallback, constants as zlibConstants } from 'node:zlib';
+import { createGzip, gunzip as gunzipCallback, gzip as gzipCallback, constants as zlibConstants } from 'node:zlib';
 import type { BackupEncryption } from '../../domain/backups/index.js';
 
 const gzip = promisify(gzipCallback);
@@ -49,6 +53,69 @@ export async function encodeChunk(ndjson: string, key: BackupKey | undefined, le
   const cipher = createCipheriv('aes-256-gcm', key.key, iv);
   const body = Buffer.concat([cipher.update(compressed), cipher.final()]);
   return Buffer.concat([iv, body, cipher.getAuthTag()]);
+}
+
+/** What came out of a streamed chunk: its stored size and the sha256 of its stored bytes. */
+export interface EncodedChunkDigest {
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/** A chunk being encoded as a stream: `output` yields the stored bytes; `digest` settles once it ended. */
+export interface ChunkEncoding {
+  readonly output: Readable;
+  readonly digest: Promise<EncodedChunkDigest>;
+}
+
+/** AES-256-GCM as a stream, in the layout decodeChunk reads: IV | ciphertext | tag. */
+function encryptStream(key: BackupKey): Transform {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key.key, iv);
+  let started = false;
+  return new Transform({
+    transform(piece: Buffer, _encoding, done) {
+      if (!started) {
+        started = true;
+        this.push(iv);
+      }
+      done(null, cipher.update(piece));
+    },
+    flush(done) {
+      if (!started) this.push(iv);
+      this.push(cipher.final());
+      done(null, cipher.getAuthTag());
+    },
+  });
+}
+
+/**
+ * Encodes the text pieces of `source` (NDJSON, the pieces concatenated as they are) as a stored chunk, the
+ * same bytes encodeChunk would decode to: gzip at `level`, then the cipher when there is a key. Backpressure
+ * runs from whoever reads `output` back to `source`, so memory stays bounded whatever the chunk's size. An
+ * error on either side (the source, the reader) destroys the whole pipeline and rejects `digest`.
+ */
+export function encodeChunkStream(source: AsyncIterable<string | Buffer>, key: BackupKey | undefined, level = 1): ChunkEncoding {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const tap = new Transform({
+    transform(piece: Buffer, _encoding, done) {
+      hash.update(piece);
+      bytes += piece.length;
+      done(null, piece);
+    },
+  });
+  const gzipStream = createGzip({ level, strategy: zlibConstants.Z_DEFAULT_STRATEGY });
+  const stages = key ? [gzipStream, encryptStream(key)] : [gzipStream];
+  // The digest is known when the last stage has flushed into the tap, whether or not the reader is done.
+  const digest = new Promise<EncodedChunkDigest>((resolve, reject) => {
+    tap.on('error', reject);
+    tap.on('close', () => reject(new Error('chunk stream closed before its end')));
+    const [first, ...rest] = stages;
+    pipeline(Readable.from(source, { objectMode: false }), first!, ...rest, tap).catch(reject);
+    tap.on('finish', () => resolve({ sha256: hash.digest('hex'), bytes }));
+  });
+  digest.catch(() => undefined);
+  return { output: tap, digest };
 }
 
 /** The NDJSON text of a stored chunk (already verified against its sha256). */

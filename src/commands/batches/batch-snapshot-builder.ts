@@ -135,7 +135,10 @@ export async function buildBatchSnapshot(
   }
   const targets = [...new Set(items.filter((item) => item.operation !== 'create').map((item) => item.templateId))];
   // Ids an item creates must stay absent from the snapshot (an existing one is a conflict): read them too.
-  const created = items.filter((item) => item.operation === 'create').map((item) => item.templateId);
+  // One query says which of them exist at all (usually none); only those are read.
+  const createdIds = items.filter((item) => item.operation === 'create').map((item) => item.templateId);
+  const existing = await deps.eventStore.existingStreams(createdIds.map(templateStreamId));
+  const created = createdIds.filter((id) => existing.has(templateStreamId(id)));
   const read = async (id: string) => {
     if (facts.has(id)) return;
     const found = await readTemplate(deps, id, historyFrom.get(id) ?? null);

@@ -3,12 +3,12 @@
 // needs to restore (its parent, its parent's parent…). Pure: the scheduler asks and deletes.
 import { RuleViolation } from '../rule-violation.js';
 
-export interface RetentionPolicy {
+export type RetentionPolicy = {
   /** Backups older than this many days may go. */
   readonly days: number;
   /** The newest this-many valid backups stay whatever their age. */
   readonly minCount: number;
-}
+};
 
 export const RETENTION_DAYS_MAX = 3650;
 export const RETENTION_MIN_COUNT_MAX = 1000;

@@ -130,7 +130,10 @@ const WALK_WINDOW_MS: Record<BackupSchedule['frequency'], number> = {
 /** Slots walked at most when catching up (a per-minute cron after a long downtime): past it, the latest
  * slot is approximated by `now`'s own last slot search from closer in. */
 const CATCH_UP_WALK = 100_000;
+/** Missed slots counted one by one before the walk jumps close to now. */
+const EXACT_WALK = 1000;
 
+/** `missed`: the slots collapsed into this run, exact up to EXACT_WALK, a lower bound beyond. */
 export type DueRun = { readonly due: false; readonly next: Date } | { readonly due: true; readonly slot: Date; readonly missed: number };
 
 /**
@@ -142,16 +145,22 @@ export function dueRun(schedule: BackupSchedule, lastSlot: Date, now: Date): Due
   let slot = nextRunAfter(schedule, lastSlot);
   if (slot > now) return { due: false, next: slot };
   let missed = 1;
-  let from = lastSlot;
-  // Long gaps: restart the walk close to now so it stays short (slots are the same wherever it starts).
-  const window = WALK_WINDOW_MS[schedule.frequency];
-  if (now.getTime() - slot.getTime() > window) from = new Date(now.getTime() - window);
-  slot = nextRunAfter(schedule, from) > now ? slot : nextRunAfter(schedule, from);
-  for (let steps = 0; steps < CATCH_UP_WALK; steps++) {
+  // Walk the missed slots (so `missed` is exact) up to EXACT_WALK of them; past that (a per-minute cron
+  // after days of downtime), restart the walk close to now so it stays short (slots are the same wherever
+  // it starts) and `missed` is a lower bound.
+  for (let steps = 0; steps < EXACT_WALK; steps++) {
     const following = nextRunAfter(schedule, slot);
     if (following > now) return { due: true, slot, missed };
     slot = following;
     missed++;
+  }
+  const window = WALK_WINDOW_MS[schedule.frequency];
+  const near = nextRunAfter(schedule, new Date(now.getTime() - window));
+  if (near <= now) slot = near;
+  for (let steps = 0; steps < CATCH_UP_WALK; steps++) {
+    const following = nextRunAfter(schedule, slot);
+    if (following > now) return { due: true, slot, missed };
+    slot = following;
   }
   return { due: true, slot, missed };
 }

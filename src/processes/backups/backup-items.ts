@@ -14,10 +14,10 @@ import {
   type BackupItemCursor,
   type BackupState,
 } from '../../domain/backups/index.js';
-import { encodeChunk, sha256Hex, type BackupKey } from '../../commands/backups/index.js';
-import type { BackupStorage } from '../../ports/backup-storage.js';
-import type { EventExport } from '../../ports/event-export.js';
-import { formatPosition, parsePosition } from '../../ports/event-store.js';
+import { encodeChunk, encodeChunkStream, sha256Hex, type BackupKey } from '../../commands/backups/index.js';
+import { BackupStorageError, type BackupStorage } from '../../ports/backup-storage.js';
+import type { EventExport, EventExportPage, EventExportRange } from '../../ports/event-export.js';
+import { comparePositions, formatPosition, parsePosition } from '../../ports/event-store.js';
 
 export interface ItemWriterDeps {
   readonly storage: BackupStorage;
@@ -28,7 +28,12 @@ export interface ItemWriterDeps {
   readonly excludedFromFiles: readonly string[];
   readonly chunkEvents: number;
   readonly chunkFileBytes: number;
+  /** gzip level of the chunks (default 1: see backup-codec.ts). */
   readonly compressionLevel?: number;
+  /** Events per export page (default EXPORT_PAGE_EVENTS). */
+  readonly exportPageEvents?: number;
+  /** Chunks written at once where the export can cut its range (default PARALLEL_CHUNKS). */
+  readonly parallelChunks?: number;
 }
 
 /** Records a stored chunk (the caller appends BackupChunkWritten). */
@@ -36,50 +41,125 @@ export type RecordChunk = (chunk: BackupChunk, cursor: BackupItemCursor) => Prom
 
 const chunksOf = (state: BackupState, item: BackupItem) => state.chunks.filter((chunk) => chunk.item === item).length;
 
+/** Events per export page: a chunk is streamed in pages of this size, so memory does not grow with it. */
+export const EXPORT_PAGE_EVENTS = 5000;
+/** Chunks read and stored at once: two keep the database busy while Node and gzip work on the other. */
+export const PARALLEL_CHUNKS = 2;
+
+/**
+ * Streams one chunk to storage: its text pieces go through gzip, the cipher and the sha256 straight into
+ * the storage's put, so memory holds a few pieces, never the chunk. The size the storage reports must be
+ * the size that was hashed.
+ */
+async function storeChunkStream(deps: ItemWriterDeps, backupId: string, name: string, pieces: AsyncIterable<string>) {
+  const encoding = encodeChunkStream(pieces, deps.key, deps.compressionLevel);
+  const key = chunkKey(backupId, name);
+  const [put, digest] = await Promise.allSettled([deps.storage.put(key, encoding.output), encoding.digest]);
+  if (digest.status === 'rejected') {
+    encoding.output.destroy();
+    throw digest.reason;
+  }
+  if (put.status === 'rejected') throw put.reason;
+  if (put.value.bytes !== digest.value.bytes)
+    throw new BackupStorageError(`stored ${put.value.bytes} bytes of ${key}, ${digest.value.bytes} were written`, key);
+  return digest.value;
+}
+
 async function storeChunk(deps: ItemWriterDeps, backupId: string, name: string, ndjson: string) {
   const stored = await encodeChunk(ndjson, deps.key, deps.compressionLevel);
   await deps.storage.put(chunkKey(backupId, name), stored);
   return { sha256: sha256Hex(stored), bytes: stored.length };
 }
 
-/** database / configuration: the events of the backup's range (and scope), one export page per chunk. */
+interface EventChunkPart {
+  readonly name: string;
+  /** Where the chunk's events are read from: the range after `after`, up to `to`. */
+  readonly range: EventExportRange;
+}
+
+/**
+ * Streams one chunk's events to storage in export pages, reading the next page while the current one is
+ * compressed, hashed and stored. Undefined when the part holds no event (nothing is stored then).
+ */
+async function writeEventChunk(deps: ItemWriterDeps, backupId: string, item: BackupItem, part: EventChunkPart, pageEvents: number) {
+  const reader = deps.eventExport.open(part.range);
+  const firstPage = await reader.next(Math.min(pageEvents, deps.chunkEvents));
+  if (!firstPage) return undefined;
+  let count = 0;
+  let last = firstPage.last;
+  // The chunk's text: its pages joined by '\n'; each page, once handed over, starts the next read.
+  async function* pieces(): AsyncGenerator<string> {
+    let page: EventExportPage | undefined = firstPage;
+    while (page) {
+      count += page.count;
+      last = page.last;
+      const left = deps.chunkEvents - count;
+      const ahead = left > 0 ? reader.next(Math.min(pageEvents, left)) : undefined;
+      ahead?.catch(() => undefined); // awaited below unless the stream is torn down first
+      yield count === page.count ? page.ndjson : `\n${page.ndjson}`;
+      page = await ahead;
+    }
+  }
+  const stored = await storeChunkStream(deps, backupId, part.name, pieces());
+  const chunk: BackupChunk = {
+    item,
+    name: part.name,
+    ...stored,
+    events: count,
+    records: count,
+    firstPosition: formatPosition(firstPage.first),
+    lastPosition: formatPosition(last),
+  };
+  return chunk;
+}
+
+/**
+ * database / configuration: the events of the backup's range (and scope), `chunkEvents` per chunk. Where
+ * the export can cut the range up front (positionAt), up to `parallelChunks` chunks are read and stored at
+ * once (each its own database connection), and recorded in order as they complete; otherwise chunk after
+ * chunk. Chunk boundaries depend only on the range, so a resumed run rewrites an unrecorded chunk whole.
+ */
 export async function writeEventItem(deps: ItemWriterDeps, state: BackupState, item: 'database' | 'configuration', record: RecordChunk) {
   const started = state.started!;
-  const after = parsePosition(state.cursors[item]?.after ?? started.from)!;
-  const to = parsePosition(started.to)!;
-  let index = chunksOf(state, item);
-  const range = {
-    after,
-    to,
-    pageSize: deps.chunkEvents,
+  const pageEvents = Math.max(1, Math.min(deps.exportPageEvents ?? EXPORT_PAGE_EVENTS, deps.chunkEvents));
+  const scope = {
+    to: parsePosition(started.to)!,
     ...(state.scope.tenantId === undefined ? {} : { tenantId: state.scope.tenantId }),
     ...(item === 'configuration' ? { categories: CONFIGURATION_CATEGORIES } : {}),
   };
-  const pages = deps.eventExport.pages(range)[Symbol.asyncIterator]();
-  // The next page is read while the current one is compressed and stored.
-  let next = pages.next();
+  const positionAt = deps.eventExport.positionAt?.bind(deps.eventExport);
+  const parallel = positionAt ? Math.max(1, deps.parallelChunks ?? PARALLEL_CHUNKS) : 1;
+  let after = parsePosition(state.cursors[item]?.after ?? started.from)!;
+  let index = chunksOf(state, item);
+  let planned = false; // every part up to the range's end is started
+  const inFlight: Promise<BackupChunk | undefined>[] = [];
   try {
     for (;;) {
-      const page = await next;
-      if (page.done) return;
-      next = pages.next();
-      next.catch(() => undefined);
-      index++;
-      const name = chunkName(item, index, deps.key !== undefined);
-      const stored = await storeChunk(deps, state.backupId, name, page.value.ndjson);
-      const chunk: BackupChunk = {
-        item,
-        name,
-        ...stored,
-        events: page.value.count,
-        records: page.value.count,
-        firstPosition: formatPosition(page.value.first),
-        lastPosition: formatPosition(page.value.last),
-      };
+      while (!planned && inFlight.length < parallel) {
+        // Without positionAt there is one part, read to the end: its writer stops at chunkEvents, and the
+        // loop continues after its last position.
+        const end = positionAt ? await positionAt({ ...scope, after }, deps.chunkEvents) : undefined;
+        index++;
+        const part = { name: chunkName(item, index, deps.key !== undefined), range: { ...scope, after, to: end ?? scope.to } };
+        const writing = writeEventChunk(deps, state.backupId, item, part, pageEvents);
+        writing.catch(() => undefined); // awaited in order below
+        inFlight.push(writing);
+        if (!positionAt) break;
+        if (!end || comparePositions(end, scope.to) >= 0) planned = true;
+        else after = end;
+      }
+      const chunk = await inFlight.shift();
+      if (!chunk) return; // the range ended on the previous chunk's boundary
       await record(chunk, { item, after: chunk.lastPosition! });
+      if (!positionAt) {
+        if (chunk.events < deps.chunkEvents) return;
+        after = parsePosition(chunk.lastPosition!)!;
+      }
+      if (planned && inFlight.length === 0) return;
     }
   } finally {
-    await pages.return?.(undefined);
+    // On failure, let the chunks still being written settle before the error propagates (a retry rewrites them).
+    await Promise.allSettled(inFlight);
   }
 }
 

@@ -173,6 +173,17 @@ export function eventStoreContract(name: string, open: () => Promise<ContractTar
         const missing = await failure(store.readStream(stream()));
         expect(missing).toBeInstanceOf(StreamNotFoundError);
       });
+
+      it('tells which streams exist in one call: missing and soft-deleted ones do not, a recreated one does', async () => {
+        const [kept, deleted, recreated, missing] = [stream(), stream(), stream(), stream()];
+        for (const id of [kept, deleted, recreated]) await store.append(id, [event()], { expectedRevision: 'no_stream' });
+        await store.deleteStream(deleted, { expectedRevision: 'any' });
+        await store.deleteStream(recreated, { expectedRevision: 'any' });
+        await store.append(recreated, [event('Again')], { expectedRevision: 'any' });
+        const found = await store.existingStreams([kept, deleted, recreated, missing, kept]);
+        expect([...found].sort()).toEqual([kept, recreated].sort());
+        expect(await store.existingStreams([])).toEqual(new Set());
+      });
     });
 
     describe('readAll', () => {

@@ -3,7 +3,15 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeChunk, encodeChunk, encryptionOf, parseBackupKey, sha256Hex } from '../../../src/commands/backups/index.js';
+import {
+  decodeChunk,
+  encodeChunk,
+  encodeChunkStream,
+  encryptionOf,
+  parseBackupKey,
+  readAll,
+  sha256Hex,
+} from '../../../src/commands/backups/index.js';
 
 const key = parseBackupKey(randomBytes(32).toString('hex'));
 const text = fc
@@ -37,6 +45,38 @@ describe('backup chunk codec', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('a streamed chunk, cut into any pieces, decodes to their concatenation; its digest is of the bytes it produced', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ unit: 'binary' }), { maxLength: 8 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 9 }),
+        async (pieces, encrypted, level) => {
+          const k = encrypted ? key : undefined;
+          async function* source() {
+            for (const piece of pieces) yield piece;
+          }
+          const encoding = encodeChunkStream(source(), k, level);
+          const stored = await readAll(encoding.output);
+          const digest = await encoding.digest;
+          expect(digest).toEqual({ sha256: sha256Hex(stored), bytes: stored.length });
+          expect(await decodeChunk('c', stored, encryptionOf(k), k)).toBe(pieces.join(''));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('a streamed chunk whose source fails rejects its digest and ends its output with the error', async () => {
+    async function* failing() {
+      yield 'a'.repeat(100_000);
+      throw new Error('database went away');
+    }
+    const encoding = encodeChunkStream(failing(), key);
+    await expect(readAll(encoding.output)).rejects.toThrow(/database went away/);
+    await expect(encoding.digest).rejects.toThrow(/database went away/);
   });
 
   it('parses the key as 64 hex digits or base64 of 32 bytes and refuses anything else', () => {

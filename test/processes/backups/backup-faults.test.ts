@@ -40,12 +40,19 @@ describe('S3 unreachable mid-backup (s3rver stopped)', () => {
       maxAttempts: 2,
       connectionTimeoutMs: 1000,
     });
-    // Stops the real server while the n-th chunk is being uploaded.
+    // Stops the real server while the n-th chunk is being uploaded, once the chunks before it are stored
+    // (a backup uploads chunks two at a time).
+    const earlier: Promise<unknown>[] = [];
     storage = {
       ...s3Storage,
       put: async (key, body) => {
-        if (++puts === stopAfter) await s3.stop();
-        return s3Storage.put(key, body);
+        if (++puts === stopAfter) {
+          await Promise.allSettled(earlier);
+          await s3.stop();
+        }
+        const put = s3Storage.put(key, body);
+        earlier.push(put);
+        return put;
       },
     };
     stack = await createBackupStack({ storage, chunkEvents: 50 });

@@ -18,6 +18,8 @@ import {
 } from '../../../src/commands/backups/index.js';
 import { manifestKey, type BackupEventRecord, type BackupManifest } from '../../../src/domain/backups/index.js';
 import { comparePositions, formatPosition, parsePosition, type RecordedEvent } from '../../../src/ports/event-store.js';
+import { createReadAllEventExport } from '../../../src/adapters/backups/read-all-event-export.js';
+import type { BackupRunnerDeps } from '../../../src/processes/backups/backup-runner.js';
 import { createBackupStack, type BackupStack } from '../../support/backup-stack.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
 
@@ -74,6 +76,29 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
       expect(manifest.position.from).toBe('0.0');
       const state = (await loadBackup({ eventStore: stack.eventStore, clock: () => new Date() }, 'acme', backupId)).state;
       expect(state.status).toBe('completed');
+    });
+
+    it('every export path cuts the same chunks: exactly chunkEvents each, in order, whatever the page size', async () => {
+      const variants: Partial<BackupRunnerDeps>[] = [
+        { exportPageEvents: 7 },
+        { exportPageEvents: 7, parallelChunks: 1 },
+        { exportPageEvents: 33, parallelChunks: 3 },
+        { eventExport: createReadAllEventExport(stack.eventStore), exportPageEvents: 9 },
+      ];
+      for (const [variant, overrides] of variants.entries()) {
+        for (const scope of [{}, { tenantId: 'globex' }]) {
+          const backupId = await stack.backup('globex', { name: `paths-${variant}`, type: 'database', scope }, overrides);
+          const manifest = (await readManifest(stack.storage, backupId))!;
+          const expected = upTo(await stack.readAllEvents(), manifest, scope.tenantId);
+          expect((await collect(stack, [manifest])).map(withoutTime)).toEqual(expected.map(asRecord));
+          expect(manifest.chunks.map((chunk) => [chunk.events, chunk.firstPosition, chunk.lastPosition])).toEqual(
+            Array.from({ length: Math.ceil(expected.length / 100) }, (_, i) => {
+              const part = expected.slice(i * 100, i * 100 + 100);
+              return [part.length, formatPosition(part[0]!.position), formatPosition(part.at(-1)!.position)];
+            }),
+          );
+        }
+      }
     });
 
     it("a tenant's backup holds only that tenant's events", async () => {
