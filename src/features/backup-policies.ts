@@ -1,7 +1,6 @@
 // Backup policies: the policy read model, the routes under /v1/backup-policies, and the scheduler (a
 // process manager with a delayed tick per policy, and the worker that runs due policies, applies retention
 // after each success and starts a restore drill when the policy asks for one).
-import { createScratchStores } from '../adapters/event-store/scratch-store.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import { backupPolicyRoutes } from '../http/backup-policies/index.js';
 import {
@@ -10,12 +9,9 @@ import {
   backupSchedulerRearm,
   backupSchedulerWorker,
 } from '../processes/backup-scheduler/index.js';
-import { runAndRecordDrill } from '../processes/restores/drill-recorder.js';
 import { backupPolicyProjector } from '../projections/backup-policies/backup-policy-projector.js';
 import { overduePolicies, retainedBackupsOf } from '../projections/backup-policies/backup-policy-queries.js';
-import { backupKeyFrom, backupStorageFrom } from './backups.js';
 import { featureRoutes, type FeatureModule } from './feature-module.js';
-import { DRILL_PROJECTORS } from './restores.js';
 
 /** How often overdue policies get a tick again, and how late a run must be to count as overdue. */
 const REARM_INTERVAL_MS = 60_000;
@@ -24,16 +20,6 @@ const REARM_GRACE_MS = 120_000;
 export const backupPoliciesFeature: FeatureModule = {
   name: 'backup_policies',
   create: (deps) => {
-    const key = backupKeyFrom(deps.config);
-    const drillDeps = {
-      commands: deps.commands,
-      storage: backupStorageFrom(deps.config),
-      ...(key ? { key } : {}),
-      eventStore: deps.eventStore,
-      projectors: DRILL_PROJECTORS(),
-      scratchStores: createScratchStores(deps.db, deps.config.DATABASE_URL),
-      onError: (error: unknown) => deps.logger.error({ err: error }, 'policy restore drill: recording its outcome failed'),
-    };
     return {
       backgroundTasks: [
         backupSchedulerRearm(
@@ -54,8 +40,8 @@ export const backupPoliciesFeature: FeatureModule = {
             commands: deps.commands,
             queue: deps.queue,
             retainedBackups: (tenantId, policyId) => retainedBackupsOf(deps.db.kysely, tenantId, policyId),
-            runDrill: (context: CommandContext, backupId: string, drillId: string) =>
-              runAndRecordDrill(drillDeps, context, backupId, drillId),
+            // The drill the scheduler starts (RestoreDrillStarted) is run by the restores feature's drill job.
+            runDrill: async (_context: CommandContext, _backupId: string, _drillId: string) => undefined,
           }),
           concurrency: 2,
         },
