@@ -212,6 +212,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
         expect.objectContaining({ name: 'environments', state: 'running' }),
         expect.objectContaining({ name: 'backups', state: 'running' }),
         expect.objectContaining({ name: 'deployments', state: 'running' }),
+        expect.objectContaining({ name: 'restores', state: 'running' }),
         expect.objectContaining({ name: 'backup_policies', state: 'running' }),
       ]);
       const metrics = (await service.http.inject({ method: 'GET', url: '/metrics' })).body;
