@@ -8,7 +8,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { batchStreamId } from '../../domain/batches/batch-streams.js';
 import type { JsonObject } from '../../domain/json.js';
-import { StreamNotFoundError, type EventStore, type RecordedEvent } from '../../ports/event-store.js';
+import type { EventStore, RecordedEvent } from '../../ports/event-store.js';
+import { eventsAfter, firstEventOf } from '../stream-reads.js';
 import { principalOf } from '../auth.js';
 import { HttpProblem } from '../problem.js';
 
@@ -27,15 +28,6 @@ function summary(event: RecordedEvent): JsonObject {
     occurredAt: String(event.metadata.occurredAt ?? ''),
     data: data as JsonObject,
   };
-}
-
-async function eventsAfter(store: EventStore, streamId: string, after: bigint): Promise<RecordedEvent[]> {
-  try {
-    return await store.readStream(streamId, { fromRevision: after + 1n });
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return [];
-    throw error;
-  }
 }
 
 export async function batchEventsRoute(app: FastifyInstance, deps: { eventStore: EventStore; pollMs?: number }): Promise<void> {
@@ -67,7 +59,7 @@ export async function batchEventsRoute(app: FastifyInstance, deps: { eventStore:
       const tenantId = principalOf(request).tenantId;
       const streamId = batchStreamId(request.params.batchId);
       // Tenancy on the stream's first event: another tenant's batch is as missing as no batch.
-      const [first] = await eventsAfter(deps.eventStore, streamId, -1n).then((events) => events.slice(0, 1));
+      const first = await firstEventOf(deps.eventStore, streamId);
       if (!first || first.metadata.tenantId !== tenantId) throw new HttpProblem(404, 'batch.not_found', 'no such batch');
       let after = request.headers['last-event-id'] === undefined ? -1n : BigInt(request.headers['last-event-id']);
 

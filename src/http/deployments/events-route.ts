@@ -6,22 +6,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deploymentStreamId } from '../../domain/deployments/index.js';
-import { StreamNotFoundError, type EventStore, type RecordedEvent } from '../../ports/event-store.js';
+import type { EventStore } from '../../ports/event-store.js';
+import { eventsAfter, firstEventOf } from '../stream-reads.js';
 import { principalOf } from '../auth.js';
 import { HttpProblem } from '../problem.js';
 
 const END_EVENTS = new Set(['RolloutSucceeded', 'RolloutFailed']);
 const POLL_MS = 200;
 const HEARTBEAT_MS = 15_000;
-
-async function eventsAfter(store: EventStore, streamId: string, after: bigint): Promise<RecordedEvent[]> {
-  try {
-    return await store.readStream(streamId, { fromRevision: after + 1n });
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return [];
-    throw error;
-  }
-}
 
 export async function deploymentEventsRoute(app: FastifyInstance, deps: { eventStore: EventStore; pollMs?: number }): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
@@ -51,7 +43,7 @@ export async function deploymentEventsRoute(app: FastifyInstance, deps: { eventS
     async (request, reply) => {
       const tenantId = principalOf(request).tenantId;
       const streamId = deploymentStreamId(request.params.deploymentId);
-      const [first] = await eventsAfter(deps.eventStore, streamId, -1n).then((events) => events.slice(0, 1));
+      const first = await firstEventOf(deps.eventStore, streamId);
       if (!first || first.metadata.tenantId !== tenantId) throw new HttpProblem(404, 'deployment.not_found', 'no such deployment');
       let after = request.headers['last-event-id'] === undefined ? -1n : BigInt(request.headers['last-event-id']);
 

@@ -5,21 +5,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { END_RESTORE_EVENTS, restoreStreamId } from '../../domain/restores/restore-aggregate.js';
-import { StreamNotFoundError, type EventStore, type RecordedEvent } from '../../ports/event-store.js';
+import type { EventStore } from '../../ports/event-store.js';
+import { eventsAfter, firstEventOf } from '../stream-reads.js';
 import { principalOf } from '../auth.js';
 import { HttpProblem } from '../problem.js';
 
 const POLL_MS = 200;
 const HEARTBEAT_MS = 15_000;
-
-async function eventsAfter(store: EventStore, streamId: string, after: bigint): Promise<RecordedEvent[]> {
-  try {
-    return await store.readStream(streamId, { fromRevision: after + 1n });
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return [];
-    throw error;
-  }
-}
 
 export async function restoreEventsRoute(app: FastifyInstance, deps: { eventStore: EventStore; pollMs?: number }): Promise<void> {
   app.withTypeProvider<ZodTypeProvider>().get(
@@ -49,7 +41,7 @@ export async function restoreEventsRoute(app: FastifyInstance, deps: { eventStor
       const tenantId = principalOf(request).tenantId;
       const streamId = restoreStreamId(request.params.restoreId);
       // Tenancy on the stream's first event: another tenant's restore is as missing as no restore.
-      const [first] = await eventsAfter(deps.eventStore, streamId, -1n);
+      const first = await firstEventOf(deps.eventStore, streamId);
       if (!first || first.metadata.tenantId !== tenantId) throw new HttpProblem(404, 'restore.not_found', 'no such restore');
       let after = request.headers['last-event-id'] === undefined ? -1n : BigInt(request.headers['last-event-id']);
       reply.hijack();
