@@ -178,6 +178,31 @@ function edgeSuite(label: string, environment: () => Promise<Record<string, stri
       expect(await writtenSince(head, emoji.json().position)).toEqual(['ReservationClaimed', 'TemplateCreated']);
     });
 
+    it('guards every route added for deployments, backups, restores and audit the same way, writing nothing', async () => {
+      const head = await settledHead();
+      const id = randomUUID();
+      const routes: [Method, string][] = [
+        ['POST', '/v1/environments'],
+        ['PATCH', `/v1/environments/${id}`],
+        ['POST', '/v1/configs'],
+        ['POST', '/v1/config-templates'],
+        ['POST', '/v1/deployments'],
+        ['POST', `/v1/deployments/${id}/releases`],
+        ['POST', '/v1/backups'],
+        ['POST', `/v1/backups/${id}/restore`],
+        ['POST', '/v1/backup-policies'],
+        ['POST', '/v1/tenant-restores'],
+      ];
+      for (const [method, url] of routes) {
+        for (const bad of Object.values(BAD_TEXT)) {
+          await expectRefused(await call(method, url, { key: platformKey, body: { name: bad } }), 'body.name', 'text.characters');
+        }
+        await expectRefused(await call(method, url, { key: platformKey, raw: `{"name":"x","data":${nested(10_000)}}` }), 'body.data');
+      }
+      const { events } = await service.eventStore.readAll({ after: head, maxCount: 10 });
+      expect(events.map((event) => event.type)).toEqual([]);
+    });
+
     it('refuses JSON nested past the limit with a 400 naming the field, however deep, before any recursive check', async () => {
       const head = await settledHead();
       for (const levels of [17, 2_000, 10_000]) {
