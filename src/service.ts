@@ -85,7 +85,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     rawStore = createEventStoreDbEventStore(config.EVENTSTORE_CONNECTION_STRING);
   } else {
     await migrateEventStore(db);
-    rawStore = createPostgresEventStore(db, config.DATABASE_URL ? { maxAppendsInFlight: config.APPENDS_IN_FLIGHT } : {});
+    rawStore = createPostgresEventStore(db, { logger, ...(config.DATABASE_URL ? { maxAppendsInFlight: config.APPENDS_IN_FLIGHT } : {}) });
   }
   const eventStore = instrumentEventStore(rawStore, metrics);
 

@@ -92,7 +92,9 @@ export interface ReadAllResult {
 export interface Subscription {
   /** Stops the subscription; resolves once the handler will not be called again. */
   stop(): Promise<void>;
-  /** Resolves when the subscription stops; rejects if it stopped because of an error. */
+  /** Resolves when the subscription is stopped. Rejects with the error that ended it: on every store,
+   * `onBatch` throwing; on EventStoreDB also a dropped server subscription (PostgreSQL and PGlite retry a
+   * failed read instead, see `onReadError`). Whoever subscribes must watch it: nothing else says it ended. */
   readonly done: Promise<void>;
 }
 
@@ -108,6 +110,12 @@ export interface SubscribeToAllOptions {
   readonly onBatch: (events: RecordedEvent[], checkpoint: Position) => Promise<void>;
   /** Called once the subscription reaches the head of the log for the first time. */
   readonly onCaughtUp?: () => void;
+  /**
+   * A read of the log failed (a lost connection, a restarting server). On PostgreSQL and PGlite the
+   * subscription does not end: it reads again from its checkpoint after `retryInMs` (50 ms, doubled per
+   * failure in a row, at most 5 s) and reports each failure here, or to the store's logger without this hook.
+   */
+  readonly onReadError?: (error: unknown, retryInMs: number) => void;
 }
 
 export interface EventStore {

@@ -14,10 +14,15 @@ export interface PollingSource {
   /** Emits 'appended' with the position after a local append, to skip the wait. */
   readonly appended?: EventEmitter;
   readonly pollIntervalMs: number;
+  /** Where a failed read is logged when the subscriber passes no `onReadError`. */
+  readonly logger?: { warn(obj: object, msg?: string): void } | undefined;
 }
 
 /** The first look again at a local append that the horizon still hides; doubled up to the poll interval. */
 const FIRST_RETRY_MS = 1;
+/** After a failed read: 50 ms, doubled per failure in a row, at most 5 s. */
+export const FIRST_READ_RETRY_MS = 50;
+export const MAX_READ_RETRY_MS = 5_000;
 
 /**
  * Catch-up then live, by paging readAll. Order and completeness come from readAll itself (it only returns
@@ -27,43 +32,67 @@ const FIRST_RETRY_MS = 1;
  * may have missed it). An append that a read still does not see (an older transaction of this database,
  * another consumer's checkpoint or a job claim, was in flight and holds the horizon back) is looked for
  * again after 1, 2, 4 … ms rather than a whole poll interval later.
+ *
+ * A read that fails (a lost connection, a restarting server) does not end the subscription: it is reported
+ * and tried again from the same checkpoint after a bounded backoff. Only the consumer's own failure ends it.
  */
 export function pollingSubscription(source: PollingSource, options: SubscribeToAllOptions): Subscription {
   let stopped = false;
-  let wake: (() => void) | undefined;
+  // The current wait: ended by stop(), and by a local append unless it is a backoff after a failed read.
+  let waiting: { readonly done: () => void; readonly byAppend: boolean } | undefined;
   let signalled = false; // a local append since the current read began
   let appendedUpTo: Position | undefined; // the newest local append's position
   const onAppended = (position?: Position) => {
     if (position && (!appendedUpTo || comparePositions(position, appendedUpTo) > 0)) appendedUpTo = position;
     signalled = true;
-    wake?.();
+    if (waiting?.byAppend) waiting.done();
   };
   source.appended?.on('appended', onAppended);
 
-  const sleep = (ms: number) =>
+  const sleep = (ms: number, byAppend = true) =>
     new Promise<void>((resolve) => {
-      if (signalled || stopped) return resolve();
+      if ((byAppend && signalled) || stopped) return resolve();
       const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
-        wake = undefined;
+        waiting = undefined;
         resolve();
       }
-      wake = done;
+      waiting = { done, byAppend };
     });
+
+  const reportReadError = (error: unknown, retryInMs: number) => {
+    try {
+      if (options.onReadError) options.onReadError(error, retryInMs);
+      else source.logger?.warn({ err: error, retryInMs }, 'reading the event log failed; the subscription retries');
+    } catch {
+      // a failing report must not end the subscription it reports on
+    }
+  };
 
   async function run(): Promise<void> {
     let checkpoint = options.after ?? START;
     let caughtUp = false;
     let retryMs = FIRST_RETRY_MS;
+    let readRetryMs = FIRST_READ_RETRY_MS;
     try {
       while (!stopped) {
         signalled = false;
-        const page = await source.readAll({
-          after: checkpoint,
-          maxCount: options.batchSize ?? 500,
-          ...(options.filter ? { filter: options.filter } : {}),
-        });
+        let page: ReadAllResult;
+        try {
+          page = await source.readAll({
+            after: checkpoint,
+            maxCount: options.batchSize ?? 500,
+            ...(options.filter ? { filter: options.filter } : {}),
+          });
+        } catch (error) {
+          if (stopped) break;
+          reportReadError(error, readRetryMs);
+          await sleep(readRetryMs, false);
+          readRetryMs = Math.min(readRetryMs * 2, MAX_READ_RETRY_MS);
+          continue;
+        }
+        readRetryMs = FIRST_READ_RETRY_MS;
         if (stopped) break;
         if (page.events.length > 0 || comparePositions(page.lastPosition, checkpoint) > 0) {
           await options.onBatch(page.events, page.lastPosition);
@@ -94,7 +123,7 @@ export function pollingSubscription(source: PollingSource, options: SubscribeToA
     done,
     async stop() {
       stopped = true;
-      wake?.();
+      waiting?.done();
       await done.catch(() => undefined);
     },
   };

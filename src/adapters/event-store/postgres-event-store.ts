@@ -136,6 +136,8 @@ export interface PostgresEventStoreOptions {
    * 1 on PGlite (which runs one statement at a time anyway). An append never waits when a slot is free.
    */
   readonly maxAppendsInFlight?: number;
+  /** Where a subscription's failed read is logged (it retries) when the subscriber passes no onReadError. */
+  readonly logger?: { warn(obj: object, msg?: string): void };
 }
 
 /** Appends per group: few enough to stay far below PostgreSQL's 64 cached subtransactions. */
@@ -332,7 +334,7 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
     headPosition,
     deleteStream,
     subscribeToAll: (subscribeOptions) =>
-      pollingSubscription({ readAll, appended, pollIntervalMs: options.pollIntervalMs ?? 100 }, subscribeOptions),
+      pollingSubscription({ readAll, appended, pollIntervalMs: options.pollIntervalMs ?? 100, logger: options.logger }, subscribeOptions),
     async close() {
       appended.removeAllListeners();
     },

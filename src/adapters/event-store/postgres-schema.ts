@@ -45,21 +45,30 @@ $fn$;
 -- running that the server does not place elsewhere (this database, a prepared transaction, a backend this
 -- role cannot see) holds the horizon. VOLATILE: each check after the first takes a fresh snapshot, which
 -- is what lets it see the events of a transaction that committed after the reader's snapshot.
+-- The proof that a transaction ended without an event here is one statement asking its own snapshot both
+-- questions: has the transaction ended in this snapshot, and does this snapshot see an event of it. Asking
+-- pg_xact_status instead (an earlier version) raced: a transaction that left the process array between the
+-- check's snapshot and the status call read as "committed" while its events were still invisible to that
+-- snapshot, so the horizon passed over them and readers skipped them for good (#15.26).
 CREATE OR REPLACE FUNCTION es_horizon_of(p_snapshot pg_snapshot, p_offset bigint) RETURNS xid8 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
   v_xid     xid8;
   v_foreign bigint[];
+  v_holds   boolean;
 BEGIN
   IF pg_snapshot_xmin(p_snapshot) <> pg_snapshot_xmax(p_snapshot) THEN
     v_foreign := ARRAY(SELECT a.backend_xid::text::bigint FROM pg_stat_get_activity(NULL) a
                         WHERE a.backend_xid IS NOT NULL AND a.datid <> (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()));
     FOR v_xid IN SELECT x FROM pg_snapshot_xip(p_snapshot) x ORDER BY x LOOP
       CONTINUE WHEN (v_xid::text::bigint % 4294967296) = ANY(v_foreign);
-      IF pg_xact_status(v_xid) = 'in progress'
-         OR (pg_xact_status(v_xid) = 'committed' AND EXISTS (
-              SELECT 1 FROM es_events e WHERE e.transaction_id IN (
-                (v_xid::text::bigint + p_offset)::text::xid8,
-                (v_xid::text::bigint + (SELECT o.commit_offset FROM es_position_offset o))::text::xid8))) THEN
+      -- Still running in this statement's snapshot, or ended in it: then whatever it committed is visible to
+      -- the same snapshot (an aborted one left nothing visible).
+      SELECT NOT pg_visible_in_snapshot(v_xid, pg_current_snapshot()) OR EXISTS (
+               SELECT 1 FROM es_events e WHERE e.transaction_id IN (
+                 (v_xid::text::bigint + p_offset)::text::xid8,
+                 (v_xid::text::bigint + (SELECT o.commit_offset FROM es_position_offset o))::text::xid8))
+        INTO v_holds;
+      IF v_holds THEN
         RETURN (v_xid::text::bigint + p_offset)::text::xid8;
       END IF;
     END LOOP;

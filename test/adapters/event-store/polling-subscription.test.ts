@@ -1,8 +1,9 @@
 // The polling subscription's wake-ups, on a scripted log: with a poll interval of a minute, anything that
 // arrives within the test's seconds arrived because a local append woke the subscription, not by the poll.
 import { EventEmitter } from 'node:events';
-import { describe, expect, it } from 'vitest';
-import { pollingSubscription } from '../../../src/adapters/event-store/polling-subscription.js';
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+import { FIRST_READ_RETRY_MS, MAX_READ_RETRY_MS, pollingSubscription } from '../../../src/adapters/event-store/polling-subscription.js';
 import type { Position, ReadAllOptions, ReadAllResult, RecordedEvent } from '../../../src/ports/event-store.js';
 import { START, comparePositions } from '../../../src/ports/event-store.js';
 
@@ -22,7 +23,7 @@ const recorded = (n: number): RecordedEvent => ({
 /** A log whose visible part the test controls: `visible` events are readable, the rest are hidden. */
 function scriptedLog() {
   const events: RecordedEvent[] = [];
-  const state = { visible: 0, reads: 0, duringRead: undefined as (() => void) | undefined };
+  const state = { visible: 0, reads: 0, failures: 0, duringRead: undefined as (() => void) | undefined };
   const appended = new EventEmitter();
   return {
     state,
@@ -38,6 +39,10 @@ function scriptedLog() {
     },
     async readAll(options: ReadAllOptions): Promise<ReadAllResult> {
       state.reads++;
+      if (state.failures > 0) {
+        state.failures--;
+        throw new Error('connection terminated unexpectedly');
+      }
       const after = options.after ?? START;
       const page = events.slice(0, state.visible).filter((e) => comparePositions(e.position, after) > 0);
       const hook = state.duringRead;
@@ -104,5 +109,97 @@ describe('polling subscription wake-ups', () => {
     } finally {
       await subscription.stop();
     }
+  });
+
+  // #15.26: a read that throws used to end the subscription, and with nothing watching `done` it ended
+  // silently: the consumer simply stopped catching up.
+  it('retries a failed read from its checkpoint with a growing, bounded backoff, reporting each failure', async () => {
+    const log = scriptedLog();
+    const seen: string[] = [];
+    const reported: { message: string; retryInMs: number }[] = [];
+    log.append(true);
+    log.state.failures = 3;
+    const subscription = pollingSubscription(
+      { readAll: (o) => log.readAll(o), appended: log.appended, pollIntervalMs: MINUTE },
+      {
+        onBatch: async (events) => void seen.push(...events.map((e) => e.id)),
+        onReadError: (error, retryInMs) => reported.push({ message: (error as Error).message, retryInMs }),
+      },
+    );
+    let ended = false;
+    void subscription.done.finally(() => (ended = true));
+    try {
+      await until(() => seen.length === 1);
+      expect(reported).toEqual([
+        { message: 'connection terminated unexpectedly', retryInMs: FIRST_READ_RETRY_MS },
+        { message: 'connection terminated unexpectedly', retryInMs: FIRST_READ_RETRY_MS * 2 },
+        { message: 'connection terminated unexpectedly', retryInMs: FIRST_READ_RETRY_MS * 4 },
+      ]);
+      // Still live: a later append is delivered, and only once.
+      log.append(true);
+      await until(() => seen.length === 2);
+      expect(seen).toEqual(['e1', 'e2']);
+      expect(ended).toBe(false);
+    } finally {
+      await subscription.stop();
+    }
+  });
+
+  it('logs a failed read through the store logger when the subscriber has no hook, and stops during a backoff', async () => {
+    const log = scriptedLog();
+    const warnings: object[] = [];
+    log.state.failures = 1_000;
+    const subscription = pollingSubscription(
+      { readAll: (o) => log.readAll(o), appended: log.appended, pollIntervalMs: MINUTE, logger: { warn: (obj) => warnings.push(obj) } },
+      { onBatch: async () => undefined },
+    );
+    await until(() => warnings.length >= 2);
+    expect(warnings[0]).toMatchObject({ err: expect.any(Error), retryInMs: FIRST_READ_RETRY_MS });
+    await subscription.stop(); // resolves although the subscription is waiting out a backoff
+    await expect(subscription.done).resolves.toBeUndefined();
+  });
+
+  it('property: backoff after failures in a row doubles from the first delay and never exceeds the bound', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), async (failures) => {
+        const delays: number[] = [];
+        const log = scriptedLog();
+        log.append(true);
+        log.state.failures = failures;
+        const seen: string[] = [];
+        vi.useFakeTimers();
+        try {
+          const subscription = pollingSubscription(
+            { readAll: (o) => log.readAll(o), pollIntervalMs: MINUTE },
+            {
+              onBatch: async (events) => void seen.push(...events.map((e) => e.id)),
+              onReadError: (_error, retryInMs) => delays.push(retryInMs),
+            },
+          );
+          while (seen.length === 0) await vi.advanceTimersByTimeAsync(MAX_READ_RETRY_MS);
+          expect(delays).toEqual(Array.from({ length: failures }, (_, i) => Math.min(FIRST_READ_RETRY_MS * 2 ** i, MAX_READ_RETRY_MS)));
+          const stopped = subscription.stop();
+          await vi.advanceTimersByTimeAsync(MINUTE);
+          await stopped;
+        } finally {
+          vi.useRealTimers();
+        }
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('ends, rejecting done, when the consumer fails (the runner then resubscribes from its checkpoint)', async () => {
+    const log = scriptedLog();
+    log.append(true);
+    const subscription = pollingSubscription(
+      { readAll: (o) => log.readAll(o), appended: log.appended, pollIntervalMs: MINUTE },
+      {
+        onBatch: async () => {
+          throw new Error('projector failed');
+        },
+      },
+    );
+    await expect(subscription.done).rejects.toThrow('projector failed');
   });
 });

@@ -143,6 +143,50 @@ describe.skipIf(!postgres.url)('PostgreSQL gap-free order', () => {
     }
   });
 
+  // #15.26: the horizon passes over a transaction of the reader's snapshot only on proof that it ended and
+  // left no event here, and that proof must come from a snapshot in which it has ended. A READ COMMITTED
+  // check takes its snapshot a few microseconds before asking, and a transaction that committed in between
+  // used to read as "committed, no event" (its events still invisible to that snapshot): the horizon passed
+  // over them and a reader skipped them for good. REPEATABLE READ holds such a snapshot still for as long as
+  // the test needs, which makes the race deterministic.
+  it('never passes over a transaction whose commit the snapshot proving it cannot see yet', async () => {
+    const url = await createTestDatabase(postgres.url!);
+    const db = createPgDatabase({ connectionString: url });
+    await migrateEventStore(db);
+    const writer = new pg.Client({ connectionString: url });
+    const reader = new pg.Client({ connectionString: url });
+    await Promise.all([writer.connect(), reader.connect()]);
+    try {
+      await writer.query('BEGIN');
+      const [held] = (
+        await writer.query<{ commit_position: string }>("SELECT commit_position FROM es_append('held-1', 'no_stream', NULL, $1::jsonb)", [
+          JSON.stringify([{ id: randomUUID(), type: 'Held', data: {}, metadata: {} }]),
+        ])
+      ).rows;
+      await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      const [{ snapshot }] = (await reader.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot')).rows as [
+        { snapshot: string },
+      ];
+      await writer.query('COMMIT'); // ended now, but not in the reader's snapshot
+      const [{ horizon }] = (
+        await reader.query<{ horizon: string }>(
+          'SELECT es_horizon_of($1::pg_snapshot, (SELECT commit_offset FROM es_position_offset))::text AS horizon',
+          [snapshot],
+        )
+      ).rows as [{ horizon: string }];
+      // Readers take events strictly below the horizon: it must not be above the held transaction's events.
+      expect(BigInt(horizon)).toBeLessThanOrEqual(BigInt(held!.commit_position));
+      await reader.query('COMMIT');
+      // Once the reader's snapshot sees it ended, its events are readable and the horizon moves past them.
+      const [{ now }] = (await reader.query<{ now: string }>('SELECT es_horizon()::text AS now')).rows as [{ now: string }];
+      expect(BigInt(now)).toBeGreaterThan(BigInt(held!.commit_position));
+    } finally {
+      await writer.query('ROLLBACK').catch(() => undefined);
+      await Promise.all([writer.end(), reader.end()]);
+      await db.close();
+    }
+  });
+
   // The flake of "moves lastPosition past a range it filtered out" (#7.23): other test files create
   // databases and hold transactions on the same server, and a cluster-wide horizon (the snapshot's xmin)
   // hid this database's fresh appends behind them. Only a transaction in this database can write its log.
