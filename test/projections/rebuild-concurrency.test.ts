@@ -154,6 +154,70 @@ function rebuildSuite(label: string, open: () => Promise<TwoInstances>) {
         await engineB.stop();
       }
     });
+
+    it('#15.27 keeps a write the live instance confirmed during slow final catch-up reads in the swapped-in tables', async () => {
+      const name = `slow_swap_${label.includes('PGlite') ? 'l' : 'p'}`;
+      const streams = await seedCounted(storeA, 2, 120);
+      const late = `counted-late-${name}`;
+      const later = `counted-later-${name}`;
+      const state: { rebuilding: boolean; endReads: number; confirmed?: Position; engineA?: ProjectionEngine } = {
+        rebuilding: false,
+        endReads: 0,
+      };
+      // B's reads at the end of the log are slow (~800 ms, as on a big, busy database): the answer is the log
+      // as it was when the read began. During the first of them a write lands and A projects it (confirmed by
+      // waitFor); during the next (on PostgreSQL the catch-up inside the swap) another write lands, which A
+      // may project only after the swap.
+      const slowStoreB: EventStore = {
+        ...storeB,
+        async readAll(options) {
+          const page = await storeB.readAll(options);
+          if (state.rebuilding && page.isEnd) {
+            state.endReads++;
+            if (state.endReads === 1) {
+              const { position } = await storeA.append(late, [counted()], { expectedRevision: 'no_stream' });
+              await state.engineA!.waitFor(position, { timeoutMs: 20_000 });
+              state.confirmed = position;
+            } else if (state.endReads === 2) {
+              await storeA.append(later, [counted()], { expectedRevision: 'no_stream' });
+            }
+            await new Promise((resolve) => setTimeout(resolve, 800));
+          }
+          return page;
+        },
+      };
+      const [engineA, engineB] = await startPair(name, slowStoreB);
+      state.engineA = engineA;
+      // A reader of the live table: once the write is confirmed, no answer may lack it.
+      const missing: number[] = [];
+      let reading = true;
+      const reader = (async () => {
+        while (reading) {
+          const confirmed = state.confirmed;
+          const rows = await instances.dbA
+            .query<{ n: number }>(`SELECT n FROM ${liveSchema(name)}.counts WHERE stream_id = $1`, [late])
+            .catch(() => [{ n: -1 }]);
+          if (confirmed && Number(rows[0]?.n ?? 0) !== 1) missing.push(Number(rows[0]?.n ?? 0));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })();
+      try {
+        await caughtUp(engineA, storeA);
+        state.rebuilding = true;
+        await engineB.rebuild(name);
+        state.rebuilding = false;
+        expect(state.confirmed).toBeDefined();
+        expect(comparePositions(await readCheckpoint(instances.dbA, name), state.confirmed!)).toBeGreaterThanOrEqual(0);
+        await caughtUp(engineA, storeA);
+        await expectExactCounts(instances.dbA, storeA, name, [...streams, late, later]);
+        expect(missing, 'reads of the live table that lacked the confirmed write').toEqual([]);
+      } finally {
+        reading = false;
+        await reader;
+        await engineA.stop();
+        await engineB.stop();
+      }
+    });
   });
 }
 
