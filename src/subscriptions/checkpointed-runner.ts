@@ -79,11 +79,9 @@ export function createRunner(consumer: Consumer, options: RunnerOptions): Runner
       after: checkpoint,
       batchSize: options.batchSize,
       ...(consumer.filter ? { filter: consumer.filter } : {}),
-      // The subscription reads again by itself; the failure shows in the log and in status until a batch commits.
-      onReadError: (error, retryInMs) => {
-        lastError = (error as Error).message;
-        options.logger.warn({ err: error, consumer: consumer.name, retryInMs }, 'reading the event log failed; retrying');
-      },
+      // The subscription reads again by itself (PostgreSQL, PGlite): logged, not a failed batch.
+      onReadError: (error, retryInMs) =>
+        options.logger.warn({ err: error, consumer: consumer.name, retryInMs }, 'reading the event log failed; retrying'),
       onBatch: async (events, next) => {
         await options.db.kysely.transaction().execute(async (trx) => {
           await advanceCheckpoint(trx, consumer.name, checkpoint, next);

@@ -2,6 +2,7 @@
 // projection or a process manager that recovers (a batch commits) starts again from the shortest wait;
 // before the fix, five single transient failures separated by good batches waited 0.5, 1, 2, 4, 8 s.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollingSubscription } from '../../src/adapters/event-store/polling-subscription.js';
 import { createPostgresEventStore, migrateEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import { createSqlJobQueue } from '../../src/adapters/queue/sql-job-queue.js';
 import { createPgliteDatabase } from '../../src/adapters/sql/pglite-database.js';
@@ -125,6 +126,57 @@ describe('retry backoff after recovery (PGlite)', () => {
     } finally {
       await runtime.stop();
       await queue.close();
+    }
+  });
+});
+
+// #15.26: a failed read of the log is the store's to retry (the subscription goes on from its checkpoint);
+// the runner logs it under the consumer's name and counts no failed batch.
+describe('a failed read of the log (PGlite)', () => {
+  it('is logged with the consumer and retried without failing a batch', async () => {
+    const db = await createPgliteDatabase();
+    await migrateEventStore(db);
+    const inner = createPostgresEventStore(db, { pollIntervalMs: 10 });
+    let failReads = 2;
+    const readAll: EventStore['readAll'] = async (options) => {
+      if (failReads > 0) {
+        failReads--;
+        throw new Error('connection terminated unexpectedly');
+      }
+      return inner.readAll(options);
+    };
+    // The store's own polling subscription, over reads that fail twice.
+    const flaky: EventStore = {
+      ...inner,
+      readAll,
+      subscribeToAll: (options) => pollingSubscription({ readAll, pollIntervalMs: 10 }, options),
+    };
+    const warnings: object[] = [];
+    const { asked, retryDelayMs } = recordingDelay();
+    const engine = createProjectionEngine({
+      db,
+      eventStore: flaky,
+      projectors: [countingProjector('read_failure_projection')],
+      batchSize: 10,
+      leaseRetryMs: 10,
+      retryDelayMs,
+      logger: { info: () => undefined, error: () => undefined, warn: (obj) => void warnings.push(obj) },
+    });
+    try {
+      const { position } = await inner.append('counted-read-failure', [counted(), counted()], { expectedRevision: 'no_stream' });
+      await engine.start();
+      await engine.waitFor(position, { timeoutMs: 10_000 });
+      expect(warnings).toEqual([
+        expect.objectContaining({ consumer: 'read_failure_projection', retryInMs: 50, err: expect.any(Error) }),
+        expect.objectContaining({ consumer: 'read_failure_projection', retryInMs: 100, err: expect.any(Error) }),
+      ]);
+      expect(asked).toEqual([]); // no failed batch, so no batch backoff
+      const [status] = await engine.status();
+      expect(status).toMatchObject({ state: 'running' });
+      expect(status!.lastError).toBeUndefined();
+    } finally {
+      await engine.stop();
+      await db.close();
     }
   });
 });
