@@ -3,6 +3,7 @@
 // #7.9  two rebuilds of one projection at once must not both run: the second is refused at once.
 // #7.10 a swap must never move the live checkpoint backwards while another instance holds the lease
 //       and keeps projecting.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresEventStore, migrateEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import { createPgDatabase } from '../../src/adapters/sql/pg-database.js';
@@ -234,5 +235,84 @@ describe.skipIf(!postgres.url)('on PostgreSQL', () => {
     const dbA = createPgDatabase({ connectionString: url });
     const dbB = createPgDatabase({ connectionString: url });
     return { dbA, dbB, close: async () => void (await Promise.all([dbA.close(), dbB.close()])) };
+  });
+});
+
+// #15.27 at the SQL level: B's final catch-up read is slow the way a read on a big, busy database is slow —
+// its snapshot is taken when it starts and its answer computed 800 ms later. A write whose transaction was
+// open when the snapshot was taken commits meanwhile and A projects it (waitFor confirms). Before the
+// horizon's fix (#15.26) that read passed over the write as "ended, no event" (its events invisible to the
+// read's own snapshot), jumped its filtered checkpoint past it, and the swap dropped the confirmed write
+// from the live tables while the checkpoint stayed ahead of it. The delay is injected through B's
+// SqlDatabase (a REPEATABLE READ transaction holds the read's snapshot still): deterministic.
+describe.skipIf(!postgres.url)('a swap after a slow read on PostgreSQL', () => {
+  it('#15.27 never drops a write that committed during the slow final read and was confirmed by the live instance', async () => {
+    const name = 'slow_snapshot_p';
+    const url = await createTestDatabase(postgres.url!);
+    const dbA = createPgDatabase({ connectionString: url });
+    const dbB = createPgDatabase({ connectionString: url });
+    const snapshots = new pg.Pool({ connectionString: url, max: 2 });
+    const writer = new pg.Client({ connectionString: url });
+    await writer.connect();
+    await migrateEventStore(dbA);
+    const storeA = createPostgresEventStore(dbA, { pollIntervalMs: 10 });
+    const slow: { during?: () => Promise<void> } = {};
+    async function slowRead<R>(text: string, params: readonly unknown[]): Promise<R[]> {
+      const during = text.includes('WITH horizon AS MATERIALIZED') ? slow.during : undefined;
+      if (!during) return dbB.query<R>(text, params);
+      slow.during = undefined;
+      const client = await snapshots.connect();
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+        await client.query('SELECT 1'); // the read's snapshot: taken now
+        await during();
+        const { rows } = await client.query(text, params as unknown[]); // its answer: computed now
+        await client.query('COMMIT');
+        return rows as R[];
+      } finally {
+        client.release();
+      }
+    }
+    const storeB = createPostgresEventStore(
+      { ...dbB, query: (text, params) => slowRead(text, params ?? []), queryPrepared: (_name, text, params) => slowRead(text, params) },
+      { pollIntervalMs: 10 },
+    );
+    const engine = (db: SqlDatabase, store: EventStore) =>
+      createProjectionEngine({ db, eventStore: store, projectors: [countingProjector(name)], batchSize: 1000, leaseRetryMs: 20 });
+    const engineA = engine(dbA, storeA);
+    const engineB = engine(dbB, storeB);
+    try {
+      const streams = await seedCounted(storeA, 2, 100);
+      await engineA.start();
+      await until(async () => (await engineA.status())[0]!.state === 'running');
+      await engineB.start();
+      await until(async () => (await engineB.status())[0]!.state === 'standby');
+      await caughtUp(engineA, storeA);
+
+      // The late write's transaction is open (it holds its transaction id) when B's final read begins.
+      const late = `counted-late-${name}`;
+      await writer.query('BEGIN');
+      await writer.query("SELECT * FROM es_append($1, 'no_stream', NULL, $2::jsonb)", [late, JSON.stringify([counted()])]);
+      const after = `counted-after-${name}`;
+      const marker = await storeA.append(after, [counted()], { expectedRevision: 'no_stream' });
+      slow.during = async () => {
+        await new Promise((resolve) => setTimeout(resolve, 800));
+        await writer.query('COMMIT');
+        await engineA.waitFor(marker.position, { timeoutMs: 20_000 }); // A has projected the late write
+      };
+      await engineB.rebuild(name);
+      expect(slow.during).toBeUndefined(); // the slow read did happen
+      // Right after the swap, before A projects anything more: the confirmed write is in the live tables.
+      await expectExactCounts(dbA, storeA, name, [...streams, late, after]);
+      await caughtUp(engineA, storeA);
+      await expectExactCounts(dbA, storeA, name, [...streams, late, after]);
+    } finally {
+      await writer.query('ROLLBACK').catch(() => undefined);
+      await engineA.stop();
+      await engineB.stop();
+      await writer.end();
+      await snapshots.end();
+      await Promise.all([dbA.close(), dbB.close()]);
+    }
   });
 });
