@@ -11,7 +11,7 @@ import { benchTemplates } from './template-bench.js';
 import { benchBatches } from './batch-bench.js';
 import { benchBackups } from './backup-bench.js';
 import { benchRestores } from './restore-bench.js';
-import { benchStorm } from './storm-bench.js';
+import { benchStorm, type StormKind } from './storm-bench.js';
 import { startRedis } from '../test/support/local-services.js';
 import { benchTenantRestore } from './tenant-restore-bench.js';
 import { benchDeployments, freshDatabase } from './deployment-bench.js';
@@ -183,6 +183,7 @@ if (only.has('storm')) {
   report.storm = await benchStorm({
     requests: Number(process.env.BENCH_STORM_REQUESTS ?? 80),
     seconds: Number(process.env.BENCH_STORM_SECONDS ?? 120),
+    ...(process.env.BENCH_STORM_KINDS ? { kinds: process.env.BENCH_STORM_KINDS.split(',') as StormKind[] } : {}),
     log,
   });
 }

@@ -23,8 +23,13 @@ export interface StormOptions {
   readonly requests: number;
   /** The quiet tenant reads for at most this long after the storm is sent (or until its jobs are done). */
   readonly seconds: number;
+  /** Which kinds of request the storm sends, in turn (default all four). */
+  readonly kinds?: readonly StormKind[];
   readonly log: (message: string) => void;
 }
+
+export const STORM_KINDS = ['restore', 'drill', 'backup', 'batch'] as const;
+export type StormKind = (typeof STORM_KINDS)[number];
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
@@ -102,7 +107,7 @@ export async function benchStorm(options: StormOptions) {
       }
       return total;
     };
-    const kinds = ['restore', 'drill', 'backup', 'batch'] as const;
+    const kinds = options.kinds ?? STORM_KINDS;
     const send = (i: number) => {
       const backupId = backups[i % backups.length]!;
       switch (kinds[i % kinds.length]!) {
@@ -124,24 +129,26 @@ export async function benchStorm(options: StormOptions) {
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
     const started = Date.now();
+    const stopAt = started + options.seconds * 1000;
+    let drained = false;
+    let left = 0;
+    // The quiet tenant reads from the first storm request on, while the others are still being answered.
+    const reading = readLoop(() => drained || Date.now() > stopAt);
     const answers = await Promise.all(Array.from({ length: options.requests }, (_, i) => send(i)));
     const statuses: Record<string, number> = {};
     for (const { status } of answers) statuses[status] = (statuses[status] ?? 0) + 1;
-    let drained = false;
-    let left = await pending();
-    const watch = async () => {
-      while (!drained && Date.now() - started <= options.seconds * 1000) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        left = await pending();
-        drained = left === 0;
-      }
-    };
-    const [during] = await Promise.all([readLoop(() => drained || Date.now() - started > options.seconds * 1000), watch()]);
+    while (!drained && Date.now() <= stopAt) {
+      left = await pending();
+      drained = left === 0;
+      if (!drained) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const during = await reading;
     delay.disable();
     return {
       store: 'pglite',
       storm: {
         requests: options.requests,
+        kinds,
         answers: statuses,
         sendMs: round(answers.reduce((max, a) => Math.max(max, a.ms), 0)),
         windowSeconds: round((Date.now() - started) / 1000),
