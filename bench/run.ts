@@ -11,6 +11,7 @@ import { benchTemplates } from './template-bench.js';
 import { benchBatches } from './batch-bench.js';
 import { benchBackups } from './backup-bench.js';
 import { benchRestores } from './restore-bench.js';
+import { benchStorm, type StormKind } from './storm-bench.js';
 import { startRedis } from '../test/support/local-services.js';
 import { benchTenantRestore } from './tenant-restore-bench.js';
 import { benchDeployments, freshDatabase } from './deployment-bench.js';
@@ -18,7 +19,7 @@ import { startDocker } from '../test/support/local-services.js';
 import { ensureBusyboxImage } from '../test/support/busybox-image.js';
 
 const rebuildEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite,templates,batches').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite,templates,batches,storm').split(','));
 const benchTemplatesCount = Number(process.env.BENCH_TEMPLATES ?? 100_000);
 const benchBatchItems = Number(process.env.BENCH_BATCH_ITEMS ?? 10_000);
 const benchBatchLargeItems = Number(process.env.BENCH_BATCH_LARGE_ITEMS ?? 100_000);
@@ -175,6 +176,16 @@ if (only.has('restores')) {
   } finally {
     await server.stop();
   }
+}
+
+if (only.has('storm')) {
+  // One tenant's storm of restores, drills, backups and batches; another tenant's reads and /health meanwhile.
+  report.storm = await benchStorm({
+    requests: Number(process.env.BENCH_STORM_REQUESTS ?? 80),
+    seconds: Number(process.env.BENCH_STORM_SECONDS ?? 120),
+    ...(process.env.BENCH_STORM_KINDS ? { kinds: process.env.BENCH_STORM_KINDS.split(',') as StormKind[] } : {}),
+    log,
+  });
 }
 
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

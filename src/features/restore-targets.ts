@@ -7,12 +7,13 @@
 //   URL names no user or the same user) or libpq's PGPASSWORD.
 // Either must be empty (no events, no streams) when asked and when the run starts; a run interrupted by
 // a kill leaves only its marker on an empty store, and the next run starts over there.
+// A data directory's PGlite runs in a worker thread (initdb and the bulk load never hold the event loop).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sqlRestoreTarget } from '../adapters/event-store/bulk-restore.js';
 import { lockDataDirectory } from '../adapters/sql/data-directory-lock.js';
 import { createPgDatabase } from '../adapters/sql/pg-database.js';
-import { createPgliteDatabase } from '../adapters/sql/pglite-database.js';
+import { createWorkerPgliteDatabase } from '../adapters/sql/pglite-worker-database.js';
 import type { Config } from '../config.js';
 import type { RestoreTargetSpec } from '../domain/restores/restore-aggregate.js';
 import type { RestoreTarget } from '../ports/restore-target.js';
@@ -77,7 +78,10 @@ export async function openRestoreTarget(config: Pick<Config, 'DATABASE_URL'>, ta
     );
   const lock = lockDataDirectory(target.path, 'restore');
   try {
-    const inner = sqlRestoreTarget(await createPgliteDatabase({ dataDir: join(target.path, 'pglite'), maintenance: false }), target.path);
+    const inner = sqlRestoreTarget(
+      await createWorkerPgliteDatabase({ dataDir: join(target.path, 'pglite'), maintenance: false }),
+      target.path,
+    );
     return {
       ...inner,
       close: async () => {

@@ -42,6 +42,9 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Fastify gives each plugin 10 s to load; on a busy 2-core machine (tsx, jobs and projections starting
+    // beside it) the docs UI's modules took longer and the whole start failed. A slow start beats none.
+    pluginTimeout: 120_000,
     ajv: { customOptions: { removeAdditional: false } },
   });
   app.setValidatorCompiler(validatorCompiler);

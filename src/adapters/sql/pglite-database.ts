@@ -15,13 +15,24 @@ import { Mutex } from './mutex.js';
 import { createPgliteMaintenance, type PgliteMaintenance, type PgliteMaintenanceOptions } from './pglite-maintenance.js';
 import type { Lease, SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
 
-const INT8_OID = 20;
+export const INT8_OID = 20;
 
 export interface PgliteDatabaseOptions {
   /** A directory for the database files; undefined keeps everything in memory (tests). */
   readonly dataDir?: string;
   /** Analyze and vacuum as autovacuum would (on by default; see pglite-maintenance.ts). */
   readonly maintenance?: PgliteMaintenanceOptions | false;
+}
+
+/**
+ * What the SqlDatabase needs of a PGlite: the instance itself (in this thread), or a stand-in that runs
+ * one in a worker thread (pglite-worker-database.ts), so both share the mutex, transactions and Kysely.
+ */
+export interface PgliteSession {
+  readonly closed: boolean;
+  query<R>(text: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
+  exec(script: string): Promise<unknown>;
+  close(): Promise<void>;
 }
 
 /**
@@ -36,6 +47,11 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
     // Same convention as the pg adapter: int8 as number; positions are selected as text.
     parsers: { [INT8_OID]: (value: string) => Number(value) },
   });
+  return sqlDatabaseOverPglite(pglite, options);
+}
+
+/** The SqlDatabase over one PGlite session, wherever that session runs. */
+export function sqlDatabaseOverPglite(pglite: PgliteSession, options: Pick<PgliteDatabaseOptions, 'maintenance'> = {}): SqlDatabase {
   const mutex = new Mutex();
   const leases = new Set<string>();
   const maintenance =
@@ -94,7 +110,7 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
   };
 }
 
-function pgliteDialect(pglite: PGlite, mutex: Mutex, maintenance: PgliteMaintenance | undefined): Dialect {
+function pgliteDialect(pglite: PgliteSession, mutex: Mutex, maintenance: PgliteMaintenance | undefined): Dialect {
   return {
     createAdapter: () => new PostgresAdapter(),
     createQueryCompiler: () => new PostgresQueryCompiler(),
@@ -103,7 +119,7 @@ function pgliteDialect(pglite: PGlite, mutex: Mutex, maintenance: PgliteMaintena
   };
 }
 
-function pgliteDriver(pglite: PGlite, mutex: Mutex, maintenance: PgliteMaintenance | undefined): Driver {
+function pgliteDriver(pglite: PgliteSession, mutex: Mutex, maintenance: PgliteMaintenance | undefined): Driver {
   const releases = new WeakMap<DatabaseConnection, () => void>();
   const run = (text: string) => pglite.query(text).then(() => undefined);
   return {
