@@ -41,6 +41,9 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Building the OpenAPI document of every route took over Fastify's default 10 s on a loaded two-core
+    // machine (the start then failed with "Plugin did not start in time: '@fastify/swagger-ui'").
+    pluginTimeout: 300_000,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false } },
   });
