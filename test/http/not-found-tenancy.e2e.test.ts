@@ -179,7 +179,7 @@ function suite(label: string, environment: () => Promise<Record<string, string> 
       const at = new Date(Date.now() - 5).toISOString();
       const tenantRestoreId = await created('POST', '/v1/tenant-restores', keyA, { at }, 'restoreId');
       ids = { policyId, configTemplateId, configId, environmentId, deploymentId, backupId, batchId, tenantRestoreId };
-    }, 120_000);
+    }, 300_000);
 
     afterAll(async () => {
       await service?.close();
