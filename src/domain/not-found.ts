@@ -23,8 +23,10 @@ const RESOURCES: Readonly<Record<string, readonly [string, string]>> = {
 /** The categories with a not-found of their own (a test holds every feature's category to it). */
 export const NOT_FOUND_CATEGORIES: readonly string[] = Object.keys(RESOURCES);
 
-/** The one "not found" of a stream category: `<resource>.not_found`, "no such <resource>", kind not_found. */
+/** The one "not found" of a stream category: `<resource>.not_found`, "no such <resource>", kind not_found
+ * (a category without an entry, e.g. a test's: `<category>.not_found`, "not found"). */
 export function notFoundOf(category: string): RuleViolation {
-  const [resource, noun] = Object.hasOwn(RESOURCES, category) ? RESOURCES[category]! : [category, 'resource'];
+  if (!Object.hasOwn(RESOURCES, category)) return new RuleViolation(`${category}.not_found`, 'not found', 'not_found');
+  const [resource, noun] = RESOURCES[category]!;
   return new RuleViolation(`${resource}.not_found`, `no such ${noun}`, 'not_found');
 }
