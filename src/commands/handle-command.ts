@@ -14,7 +14,7 @@ import {
 } from '../ports/event-store.js';
 import type { JsonObject } from '../domain/json.js';
 import type { Decider, DomainEvent } from '../domain/decider.js';
-import { RuleViolation } from '../domain/rule-violation.js';
+import { notFoundOf } from '../domain/not-found.js';
 import { deterministicUuid } from './deterministic-uuid.js';
 import { upcast, schemaVersionOf, type Upcasters } from './upcasters.js';
 
@@ -87,8 +87,8 @@ export interface LoadedAggregate<State> {
 
 const NO_REVISION = -1n;
 
-/** Not found, whether missing or another tenant's: the two must be indistinguishable. */
-export const notFound = (streamId: string) => new RuleViolation(`${streamCategory(streamId)}.not_found`, 'not found', 'not_found');
+/** Not found, whether missing or another tenant's: the two are the same error (domain/not-found.ts). */
+export const notFound = (streamId: string) => notFoundOf(streamCategory(streamId));
 
 /**
  * Folds a stream into state. Another tenant's stream reads as not found. `asOf` folds the stream's events

@@ -41,6 +41,9 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Building the OpenAPI document of every route took over Fastify's default 10 s on a loaded two-core
+    // machine (the start then failed with "Plugin did not start in time: '@fastify/swagger-ui'").
+    pluginTimeout: 300_000,
     forceCloseConnections: 'idle',
     // Fastify gives each plugin 10 s to load; on a busy 2-core machine (tsx, jobs and projections starting
     // beside it) the docs UI's modules took longer and the whole start failed. A slow start beats none.

@@ -36,6 +36,16 @@ export const slug = (text: string, max = 20): string => {
 export const deploymentKey = (deployment: DeploymentTarget): string =>
   hash(deployment.tenantId, deployment.environmentId, deployment.deploymentId).slice(0, 10);
 
+/**
+ * The name of an environment's network (Docker) or namespace (Kubernetes) in the orchestrator: its configured
+ * target, then ten hex digits of (tenant, target). Two tenants' "production" are two networks by construction
+ * (a clash needs 40 bits of SHA-256 to collide), so nobody meets another tenant's network at deploy time;
+ * the same environment always gets the same name (a retry finds what it made). Targets longer than 52
+ * characters are cut (the hash covers the whole target): at most 63 characters, a DNS label (the target is one).
+ */
+export const targetName = (environment: Pick<EnvironmentTarget, 'tenantId' | 'target'>): string =>
+  `${environment.target.slice(0, 52).replace(/-+$/, '')}-${hash('target', environment.tenantId, environment.target).slice(0, 10)}`;
+
 export const environmentLabels = (environment: EnvironmentTarget): Record<string, string> => ({
   [LABEL.managedBy]: MANAGER,
   [LABEL.tenant]: environment.tenantId,

@@ -25,7 +25,7 @@ function nameClaim(deps: CommandDeps, context: CommandContext, templateId: strin
     scope: CONFIG_TEMPLATE_NAME_SCOPE,
     tenantId: context.tenantId,
     value: name.trim(),
-    ownerStreamId: configTemplateStreamId(templateId),
+    ownerStreamId: configTemplateStreamId(context.tenantId, templateId),
     context,
     field: 'name',
     stillHolds: async (owner) => {
@@ -53,7 +53,7 @@ const run = (
   expectNew = false,
 ) =>
   handleCommand(deps, configTemplateDecider, {
-    streamId: configTemplateStreamId(target.templateId),
+    streamId: configTemplateStreamId(context.tenantId, target.templateId),
     command,
     context,
     ...(target.expectedRevision !== undefined ? { expectedRevision: target.expectedRevision } : {}),
@@ -107,10 +107,10 @@ export async function deleteConfigTemplate(deps: CommandDeps, context: CommandCo
 }
 
 const load = (deps: CommandDeps, tenantId: string, templateId: string) =>
-  loadAggregate(deps, configTemplateDecider, configTemplateStreamId(templateId), { tenantId });
+  loadAggregate(deps, configTemplateDecider, configTemplateStreamId(tenantId, templateId), { tenantId });
 
 export async function loadTemplate(deps: CommandDeps, tenantId: string, templateId: string): Promise<ConfigTemplateState> {
-  return (await loadAggregate(deps, configTemplateDecider, configTemplateStreamId(templateId), { tenantId })).state;
+  return (await loadAggregate(deps, configTemplateDecider, configTemplateStreamId(tenantId, templateId), { tenantId })).state;
 }
 
 export interface Rendering {

@@ -5,6 +5,7 @@ import {
   assertEnvironmentExists,
   assertMayDeleteEnvironment,
   assertMayUpdateEnvironment,
+  ENVIRONMENT_CATEGORY,
   environmentDecider,
   environmentStreamId,
   validSettings,
@@ -13,6 +14,7 @@ import {
   type EnvironmentSettings,
   type EnvironmentState,
 } from '../../domain/environments/index.js';
+import { notFoundOf } from '../../domain/not-found.js';
 import { WrongExpectedRevisionError } from '../../ports/event-store.js';
 import { normalizeReservedValue } from '../reservations.js';
 import {
@@ -198,7 +200,15 @@ export async function finishEnvironmentDeletion(deps: CommandDeps, context: Comm
 }
 
 /** The environment as it was at `asOf` (audit); undefined if it did not exist then. */
+/**
+ * The environment as it was at `asOf`; undefined when it did not exist yet then. One that never existed (or
+ * is another tenant's) is the environment's not-found, so "not at that moment" tells nothing of other tenants.
+ */
 export async function environmentAsOf(deps: CommandDeps, context: Pick<CommandContext, 'tenantId'>, environmentId: string, asOf: Date) {
-  const loaded = await loadAggregate(deps, environmentDecider, environmentStreamId(environmentId), { tenantId: context.tenantId, asOf });
-  return loaded.state.status === 'absent' ? undefined : { state: loaded.state, revision: loaded.revision!, events: loaded.events };
+  const streamId = environmentStreamId(environmentId);
+  const loaded = await loadAggregate(deps, environmentDecider, streamId, { tenantId: context.tenantId, asOf });
+  if (loaded.state.status !== 'absent') return { state: loaded.state, revision: loaded.revision!, events: loaded.events };
+  const now = await loadAggregate(deps, environmentDecider, streamId, { tenantId: context.tenantId });
+  if (now.revision === undefined) throw notFoundOf(ENVIRONMENT_CATEGORY);
+  return undefined;
 }

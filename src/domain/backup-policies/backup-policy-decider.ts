@@ -3,6 +3,8 @@
 // that the policy's last backup is not still running, and requests the backup itself.
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
+import { BACKUP_POLICY_CATEGORY } from './backup-policy-streams.js';
 import { BACKUP_TYPES } from '../backups/backup-format.js';
 import { isUuid } from '../uuid.js';
 import { BACKUP_POLICY_DESCRIPTION_MAX, BACKUP_POLICY_NAME_MAX, type BackupPolicyCommand } from './backup-policy-commands.js';
@@ -53,7 +55,7 @@ export function assertValidBackupPolicyId(policyId: string): void {
 }
 
 export function assertBackupPolicyExists(state: BackupPolicyState): asserts state is ExistingBackupPolicy {
-  if (state.status !== 'active') throw new RuleViolation('backup_policy.not_found', 'no such backup policy', 'not_found');
+  if (state.status !== 'active') throw notFoundOf(BACKUP_POLICY_CATEGORY);
 }
 
 const sameSchedule = (a: BackupSchedule, b: BackupSchedule) => JSON.stringify(a) === JSON.stringify(b);

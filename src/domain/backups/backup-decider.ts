@@ -1,6 +1,8 @@
 // The backup aggregate: one per backup. Pure: the worker does the I/O and records each step through it.
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
+import { BACKUP_CATEGORY } from './backup-streams.js';
 import type { BackupCommand } from './backup-commands.js';
 import { BACKUP_NAME_MAX } from './backup-commands.js';
 import type { BackupEvent, BackupFailedItem, BackupItemCursor } from './backup-events.js';
@@ -78,7 +80,7 @@ export function assertValidBackupRequest(data: Extract<BackupCommand, { type: 'R
 }
 
 const exists = (state: BackupState) => {
-  if (state.status === 'none' || state.deleted) throw new RuleViolation('backup.not_found', 'not found', 'not_found');
+  if (state.status === 'none' || state.deleted) throw notFoundOf(BACKUP_CATEGORY);
 };
 const running = (state: BackupState) => {
   exists(state);

@@ -21,6 +21,8 @@
 import type { Decider } from '../decider.js';
 import { TENANT_ID_PATTERN } from '../principal.js';
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
+import { BATCH_CATEGORY } from './batch-streams.js';
 import { isUuid } from '../uuid.js';
 import type { BatchCommand, ItemOutcomeReport } from './batch-commands.js';
 import { detectConflicts, type BatchConflict } from './batch-conflicts.js';
@@ -32,7 +34,7 @@ import { FINISHED_BATCH_STATUSES, itemAt, type BatchState, type LiveBatchState }
 import { assertUndoable, planUndo } from './batch-undo.js';
 import { BatchConflictViolation, BatchUndoViolation } from './batch-violations.js';
 
-const notFound = () => new RuleViolation('batch.not_found', 'no such batch', 'not_found');
+const notFound = () => notFoundOf(BATCH_CATEGORY);
 
 /** A failure reason is cut to this many characters: a worker's error must never make its report refused. */
 export const BATCH_REASON_MAX = 2000;

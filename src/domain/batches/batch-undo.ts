@@ -1,6 +1,8 @@
 // Undo, pure: which templates a finished batch changed, what each goes back to, and which template
 // commands bring it there. Undo appends new events (restores); history is never rewritten.
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
+import { BATCH_CATEGORY } from './batch-streams.js';
 import type { TemplateStatus } from '../templates/template-content.js';
 import type { TemplateCommand } from '../templates/template-commands.js';
 import { STATUS_COMMAND, TEMPLATE_STATUS_TRANSITIONS } from '../templates/template-lifecycle.js';
@@ -15,7 +17,7 @@ import { FINISHED_BATCH_STATUSES, itemsOf, type BatchState, type LiveBatchState 
  * ('batch.undo.already_requested'); one that changed nothing ('batch.undo.nothing_to_undo').
  */
 export function assertUndoable(state: BatchState): asserts state is LiveBatchState {
-  if (state.status === 'absent') throw new RuleViolation('batch.not_found', 'no such batch', 'not_found');
+  if (state.status === 'absent') throw notFoundOf(BATCH_CATEGORY);
   if (state.undoOf !== null) throw new RuleViolation('batch.undo.of_undo', 'an undo batch cannot be undone', 'conflict');
   if (!FINISHED_BATCH_STATUSES.includes(state.status))
     throw new RuleViolation(

@@ -2,6 +2,8 @@
 // categories; that set-wide rule lives in a reservation stream (src/commands/categories/category-name-claim.ts), not here.
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
+import { CATEGORY_CATEGORY } from './category-streams.js';
 import type { CategoryCommand } from './category-commands.js';
 import type { CategoryEvent } from './category-events.js';
 import { isUuid } from '../uuid.js';
@@ -56,7 +58,7 @@ export function assertValidCategoryCreate(data: CreateCategoryData): void {
 }
 
 export function assertCategoryExists(state: CategoryState): asserts state is Exclude<CategoryState, { status: 'absent' }> {
-  if (state.status === 'absent') throw new RuleViolation('category.not_found', 'no such category', 'not_found');
+  if (state.status === 'absent') throw notFoundOf(CATEGORY_CATEGORY);
 }
 
 function assertNotArchived(state: Exclude<CategoryState, { status: 'absent' }>): void {

@@ -3,6 +3,8 @@
 // failed release is rolled back to the last live one when the policy says so.
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
+import { DEPLOYMENT_CATEGORY } from './deployment-streams.js';
 import type { DeploymentCommand } from './deployment-commands.js';
 import type { DeploymentEvent, ReleaseKind } from './deployment-events.js';
 import { planOperation, planRelease, type RolloutOperation } from './deployment-plan.js';
@@ -12,7 +14,7 @@ import { evolveDeployment, releaseOf, type DeploymentState, type ExistingDeploym
 const conflict = (rule: string, message: string, field?: string) => new RuleViolation(`deployment.${rule}`, message, 'conflict', field);
 
 export function assertDeploymentExists(state: DeploymentState): asserts state is ExistingDeployment {
-  if (state.status === 'absent' || state.deleted) throw new RuleViolation('deployment.not_found', 'no such deployment', 'not_found');
+  if (state.status === 'absent' || state.deleted) throw notFoundOf(DEPLOYMENT_CATEGORY);
 }
 
 const deadline = (state: ExistingDeployment, now: string) =>

@@ -3,6 +3,8 @@
 // unique per (tenant, environment) through a reservation stream (commands/environments/config-claims.ts).
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
+import { CONFIG_CATEGORY } from './environment-streams.js';
 import { isUuid } from '../uuid.js';
 import { validConfigData, validConfigName, type ConfigType } from './config-data.js';
 import type { ConfigCommand, ConfigPayload } from './config-commands.js';
@@ -24,7 +26,7 @@ export type ConfigState =
 type Existing = Exclude<ConfigState, { status: 'absent' }>;
 
 export function assertConfigExists(state: ConfigState): asserts state is Existing & { status: 'active' } {
-  if (state.status !== 'active') throw new RuleViolation('config.not_found', 'no such config', 'not_found');
+  if (state.status !== 'active') throw notFoundOf(CONFIG_CATEGORY);
 }
 
 /** Refuses values that the type cannot hold; `sealed` payloads were checked before sealing. */

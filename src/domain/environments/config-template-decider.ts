@@ -1,6 +1,8 @@
 // A config template: typed variables and data with `{{ variable }}` placeholders, rendered into configs.
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
+import { CONFIG_TEMPLATE_CATEGORY } from './environment-streams.js';
 import { isUuid } from '../uuid.js';
 import { CONFIG_TYPES, validConfigData, type ConfigType } from './config-data.js';
 import { placeholdersIn, validVariables, type VariableSpec } from './config-variables.js';
@@ -63,7 +65,7 @@ export function validDefinition(definition: ConfigTemplateDefinition): ConfigTem
 export function assertTemplateExists(
   state: ConfigTemplateState,
 ): asserts state is Exclude<ConfigTemplateState, { status: 'absent' }> & { status: 'active' } {
-  if (state.status !== 'active') throw new RuleViolation('config_template.not_found', 'no such config template', 'not_found');
+  if (state.status !== 'active') throw notFoundOf(CONFIG_TEMPLATE_CATEGORY);
 }
 
 function decide(command: ConfigTemplateCommand, state: ConfigTemplateState): ConfigTemplateEvent[] {

@@ -6,6 +6,8 @@
 // through a reservation stream (commands/environments/environment-claims.ts), not here.
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
+import { ENVIRONMENT_CATEGORY } from './environment-streams.js';
 import { isUuid } from '../uuid.js';
 import type { EnvironmentCommand } from './environment-commands.js';
 import type { EnvironmentEvent } from './environment-events.js';
@@ -21,8 +23,7 @@ export type EnvironmentState =
 type Existing = Exclude<EnvironmentState, { status: 'absent' }>;
 
 export function assertEnvironmentExists(state: EnvironmentState): asserts state is Existing {
-  if (state.status === 'absent' || state.status === 'deleted')
-    throw new RuleViolation('environment.not_found', 'no such environment', 'not_found');
+  if (state.status === 'absent' || state.status === 'deleted') throw notFoundOf(ENVIRONMENT_CATEGORY);
 }
 
 function assertNotDeleting(state: Existing): void {

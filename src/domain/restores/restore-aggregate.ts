@@ -6,6 +6,7 @@
 // that a restore killed again and again ends `failed` instead of running forever.
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
 
 export const RESTORE_CATEGORY = 'restore';
 export const restoreStreamId = (restoreId: string) => `${RESTORE_CATEGORY}-${restoreId.toLowerCase()}`;
@@ -64,7 +65,7 @@ export const END_RESTORE_EVENTS: readonly string[] = ['RestoreCompleted', 'Resto
 const initialState = (): RestoreState => ({ status: 'none', restoreId: '', backupId: '', runs: 0 });
 
 function running(state: RestoreState): void {
-  if (state.status === 'none') throw new RuleViolation('restore.not_found', 'no such restore', 'not_found');
+  if (state.status === 'none') throw notFoundOf(RESTORE_CATEGORY);
   if (state.status !== 'running') throw new RuleViolation('restore.finished', `the restore has ended (${state.status})`, 'conflict');
 }
 

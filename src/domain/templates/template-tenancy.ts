@@ -3,10 +3,12 @@
 // caller cannot learn which template ids exist elsewhere. Public templates are readable by all tenants
 // but changed only by their owner, which this same rule covers.
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
+import { TEMPLATE_CATEGORY } from './template-streams.js';
 import type { LiveTemplateState, TemplateState } from './template-state.js';
 
 /** A missing template, and one the caller may not see, alike. */
-export const templateNotFound = () => new RuleViolation('template.not_found', 'no such template', 'not_found');
+export const templateNotFound = () => notFoundOf(TEMPLATE_CATEGORY);
 
 export function assertTenantMayChange(state: TemplateState, callerTenantId: string): asserts state is LiveTemplateState {
   if (state.status === 'absent') throw templateNotFound();

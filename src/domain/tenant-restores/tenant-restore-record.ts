@@ -3,6 +3,7 @@
 import type { Decider } from '../decider.js';
 import type { JsonObject } from '../json.js';
 import { RuleViolation } from '../rule-violation.js';
+import { notFoundOf } from '../not-found.js';
 
 export const TENANT_RESTORE_CATEGORY = 'tenantrestore';
 export const tenantRestoreStreamId = (restoreId: string) => `${TENANT_RESTORE_CATEGORY}-${restoreId.toLowerCase()}`;
@@ -53,7 +54,7 @@ export const tenantRestoreDecider: Decider<TenantRestoreState, TenantRestoreComm
         throw new RuleViolation('tenant_restore.exists', 'this restore id was already used', 'conflict', 'restoreId');
       return [{ type: 'TenantRestoreStarted', data: asJson(command.data) }];
     }
-    if (state.status === 'absent') throw new RuleViolation('tenant_restore.not_found', 'no such restore', 'not_found');
+    if (state.status === 'absent') throw notFoundOf(TENANT_RESTORE_CATEGORY);
     if (state.status !== 'running') return [];
     return [{ type: 'TenantRestoreCompleted', data: asJson(command.data) }];
   },

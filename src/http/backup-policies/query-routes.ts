@@ -5,9 +5,10 @@ import type { SqlDatabase } from '../../ports/sql-database.js';
 import { getBackupPolicy, listBackupPolicies } from '../../projections/backup-policies/backup-policy-queries.js';
 import { principalOf } from '../auth.js';
 import { setEtag } from '../preconditions.js';
-import { HttpProblem } from '../problem.js';
 import type { ReadYourWrites } from '../read-your-writes.js';
 import { idParams, listQuery, listResponse, oneQuery, policyResponse } from './schemas.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { BACKUP_POLICY_CATEGORY } from '../../domain/backup-policies/backup-policy-streams.js';
 
 export interface BackupPolicyQueryRouteDeps {
   readonly db: SqlDatabase;
@@ -36,7 +37,7 @@ export async function backupPolicyQueryRoutes(app: FastifyInstance, deps: Backup
     async (request, reply) => {
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const found = await getBackupPolicy(deps.db.kysely, principalOf(request).tenantId, request.params.policyId);
-      if (!found) throw new HttpProblem(404, 'backup_policy.not_found', 'no such backup policy');
+      if (!found) throw notFoundOf(BACKUP_POLICY_CATEGORY);
       setEtag(reply, found.revision);
       return reply.send(found);
     },

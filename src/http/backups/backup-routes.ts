@@ -23,6 +23,8 @@ import { commandHeaders, expectedRevisionFrom, setEtag } from '../preconditions.
 import { HttpProblem } from '../problem.js';
 import type { ReadYourWrites } from '../read-your-writes.js';
 import { accepted, backupResponse, createBody, idParams, listQuery, listResponse, oneBackupQuery, validationResponse } from './schemas.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { BACKUP_CATEGORY } from '../../domain/backups/backup-streams.js';
 
 export interface BackupRouteDeps {
   readonly commands: CommandDeps;
@@ -118,7 +120,7 @@ async function backupRoutesPlugin(app: FastifyInstance, deps: BackupRouteDeps): 
     async (request, reply) => {
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const found = await getBackup(deps.db.kysely, principalOf(request).tenantId, request.params.backupId);
-      if (!found) throw new HttpProblem(404, 'backup.not_found', 'no such backup');
+      if (!found) throw notFoundOf(BACKUP_CATEGORY);
       setEtag(reply, found.revision);
       return reply.send(found);
     },
@@ -167,7 +169,7 @@ async function backupRoutesPlugin(app: FastifyInstance, deps: BackupRouteDeps): 
       const context = commandContextOf(request);
       const { backupId } = request.params;
       const { state } = await loadBackup(deps.commands, context.tenantId, backupId);
-      if (state.status === 'none' || state.deleted) throw new HttpProblem(404, 'backup.not_found', 'no such backup');
+      if (state.status === 'none' || state.deleted) throw notFoundOf(BACKUP_CATEGORY);
       if (state.status === 'running')
         throw new HttpProblem(409, 'backup.running', 'the backup is still running; validate it once it has finished');
       let result: BackupValidationResult;

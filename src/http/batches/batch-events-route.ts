@@ -11,7 +11,8 @@ import type { JsonObject } from '../../domain/json.js';
 import type { EventStore, RecordedEvent } from '../../ports/event-store.js';
 import { eventsAfter, firstEventOf } from '../stream-reads.js';
 import { principalOf } from '../auth.js';
-import { HttpProblem } from '../problem.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { BATCH_CATEGORY } from '../../domain/batches/batch-streams.js';
 
 const END_EVENTS = new Set(['BatchCompleted', 'BatchPartiallyCompleted', 'BatchFailed', 'BatchCancelled']);
 const POLL_MS = 200;
@@ -60,7 +61,7 @@ export async function batchEventsRoute(app: FastifyInstance, deps: { eventStore:
       const streamId = batchStreamId(request.params.batchId);
       // Tenancy on the stream's first event: another tenant's batch is as missing as no batch.
       const first = await firstEventOf(deps.eventStore, streamId);
-      if (!first || first.metadata.tenantId !== tenantId) throw new HttpProblem(404, 'batch.not_found', 'no such batch');
+      if (!first || first.metadata.tenantId !== tenantId) throw notFoundOf(BATCH_CATEGORY);
       let after = request.headers['last-event-id'] === undefined ? -1n : BigInt(request.headers['last-event-id']);
 
       reply.hijack();

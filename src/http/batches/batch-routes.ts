@@ -26,6 +26,8 @@ import { commandHeaders } from '../preconditions.js';
 import { HttpProblem } from '../problem.js';
 import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery, type ReadYourWrites } from '../read-your-writes.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { BATCH_CATEGORY } from '../../domain/batches/batch-streams.js';
 
 export interface BatchRouteDeps {
   readonly commands: BatchCommandDeps;
@@ -131,7 +133,7 @@ async function withLists<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-const notFound = () => new HttpProblem(404, 'batch.not_found', 'no such batch');
+const notFound = () => notFoundOf(BATCH_CATEGORY);
 
 export async function batchRoutes(app: FastifyInstance, deps: BatchRouteDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();

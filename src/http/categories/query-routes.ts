@@ -6,9 +6,10 @@ import type { SqlDatabase } from '../../ports/sql-database.js';
 import { getCategory, listCategories } from '../../projections/categories/category-queries.js';
 import { principalOf } from '../auth.js';
 import { setEtag } from '../preconditions.js';
-import { HttpProblem } from '../problem.js';
 import type { ReadYourWrites } from '../read-your-writes.js';
 import { categoryResponse, idParams, listQuery, listResponse, oneCategoryQuery } from './schemas.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { CATEGORY_CATEGORY } from '../../domain/categories/category-streams.js';
 
 export interface CategoryQueryRouteDeps {
   readonly db: SqlDatabase;
@@ -37,7 +38,7 @@ export async function categoryQueryRoutes(app: FastifyInstance, deps: CategoryQu
     async (request, reply) => {
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const found = await getCategory(deps.db.kysely, principalOf(request).tenantId, request.params.categoryId);
-      if (!found) throw new HttpProblem(404, 'category.not_found', 'no such category');
+      if (!found) throw notFoundOf(CATEGORY_CATEGORY);
       setEtag(reply, found.revision);
       return reply.send(found);
     },

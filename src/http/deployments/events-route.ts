@@ -9,7 +9,8 @@ import { deploymentStreamId } from '../../domain/deployments/index.js';
 import type { EventStore } from '../../ports/event-store.js';
 import { eventsAfter, firstEventOf } from '../stream-reads.js';
 import { principalOf } from '../auth.js';
-import { HttpProblem } from '../problem.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { DEPLOYMENT_CATEGORY } from '../../domain/deployments/deployment-streams.js';
 
 const END_EVENTS = new Set(['RolloutSucceeded', 'RolloutFailed']);
 const POLL_MS = 200;
@@ -44,7 +45,7 @@ export async function deploymentEventsRoute(app: FastifyInstance, deps: { eventS
       const tenantId = principalOf(request).tenantId;
       const streamId = deploymentStreamId(request.params.deploymentId);
       const first = await firstEventOf(deps.eventStore, streamId);
-      if (!first || first.metadata.tenantId !== tenantId) throw new HttpProblem(404, 'deployment.not_found', 'no such deployment');
+      if (!first || first.metadata.tenantId !== tenantId) throw notFoundOf(DEPLOYMENT_CATEGORY);
       let after = request.headers['last-event-id'] === undefined ? -1n : BigInt(request.headers['last-event-id']);
 
       reply.hijack();

@@ -26,6 +26,8 @@ import {
   statusResponse,
 } from './schemas.js';
 import { z } from 'zod';
+import { notFoundOf } from '../../domain/not-found.js';
+import { DEPLOYMENT_CATEGORY } from '../../domain/deployments/deployment-streams.js';
 
 export interface DeploymentQueryRouteDeps {
   readonly db: SqlDatabase;
@@ -39,7 +41,7 @@ const tags = ['deployments'];
 const read = { permission: 'deployments:read' };
 // The response schema checks the view's shape; the view itself is built as plain JSON.
 const deploymentView = (...args: Parameters<typeof viewOf>) => viewOf(...args) as never as z.infer<typeof deploymentResponse>;
-const notFound = () => new HttpProblem(404, 'deployment.not_found', 'no such deployment');
+const notFound = () => notFoundOf(DEPLOYMENT_CATEGORY);
 
 export async function deploymentQueryRoutes(app: FastifyInstance, deps: DeploymentQueryRouteDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();

@@ -32,6 +32,8 @@ import {
   versionListQuery,
   versionListResponse,
 } from './schemas.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { CONFIG_CATEGORY } from '../../domain/environments/environment-streams.js';
 
 export interface ConfigRouteDeps {
   readonly commands: ConfigCommandDeps;
@@ -204,7 +206,7 @@ export async function configRoutes(app: FastifyInstance, deps: ConfigRouteDeps):
       }
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const found = await getConfig(deps.db.kysely, tenantId, configId);
-      if (!found) throw new HttpProblem(404, 'config.not_found', 'no such config');
+      if (!found) throw notFoundOf(CONFIG_CATEGORY);
       setEtag(reply, found.revision);
       return reply.send(found as never);
     },
@@ -227,7 +229,7 @@ export async function configRoutes(app: FastifyInstance, deps: ConfigRouteDeps):
       await deps.readYourWrites.await(minPosition, PROJECTIONS);
       const { tenantId } = principalOf(request);
       const found = await getConfig(deps.db.kysely, tenantId, request.params.configId);
-      if (!found) throw new HttpProblem(404, 'config.not_found', 'no such config');
+      if (!found) throw notFoundOf(CONFIG_CATEGORY);
       return listConfigVersions(deps.db.kysely, tenantId, found.configId, found.type, page);
     },
   );

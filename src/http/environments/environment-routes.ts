@@ -31,6 +31,8 @@ import {
   environmentResponse,
   oneQuery,
 } from './schemas.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { ENVIRONMENT_CATEGORY } from '../../domain/environments/environment-streams.js';
 
 export interface EnvironmentRouteDeps {
   readonly commands: EnvironmentCommandDeps;
@@ -187,7 +189,7 @@ export async function environmentRoutes(app: FastifyInstance, deps: EnvironmentR
       }
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const found = await getEnvironment(deps.db.kysely, tenantId, environmentId);
-      if (!found) throw new HttpProblem(404, 'environment.not_found', 'no such environment');
+      if (!found) throw notFoundOf(ENVIRONMENT_CATEGORY);
       setEtag(reply, found.revision);
       return reply.send(found as never);
     },

@@ -42,6 +42,8 @@ import {
   validateTemplateBody,
   validationResponse,
 } from './schemas.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { CONFIG_TEMPLATE_CATEGORY } from '../../domain/environments/environment-streams.js';
 
 export interface TemplateRouteDeps {
   readonly commands: ConfigCommandDeps;
@@ -254,7 +256,7 @@ export async function configTemplateRoutes(app: FastifyInstance, deps: TemplateR
     async (request, reply) => {
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const found = await getConfigTemplate(deps.db.kysely, principalOf(request).tenantId, request.params.templateId);
-      if (!found) throw new HttpProblem(404, 'config_template.not_found', 'no such config template');
+      if (!found) throw notFoundOf(CONFIG_TEMPLATE_CATEGORY);
       setEtag(reply, found.revision);
       return reply.send(found as never);
     },

@@ -14,6 +14,8 @@ import { principalOf } from '../auth.js';
 import { commandAccepted, commandContextOf } from '../command-context.js';
 import { commandHeaders } from '../preconditions.js';
 import { HttpProblem } from '../problem.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { BACKUP_CATEGORY } from '../../domain/backups/backup-streams.js';
 
 export interface DrillRouteDeps {
   readonly commands: CommandDeps;
@@ -46,7 +48,7 @@ async function drillRoutesPlugin(app: FastifyInstance, deps: DrillRouteDeps): Pr
       const context = commandContextOf(request);
       const backupId = request.params.backupId.toLowerCase();
       const { state } = await loadBackup(deps.commands, context.tenantId, backupId);
-      if (state.status === 'none' || state.deleted) throw new HttpProblem(404, 'backup.not_found', 'no such backup');
+      if (state.status === 'none' || state.deleted) throw notFoundOf(BACKUP_CATEGORY);
       if (state.scope.tenantId === undefined && !hasPermission(principalOf(request), PLATFORM_PERMISSION))
         throw new HttpProblem(403, 'backup.platform_permission', 'a drill of a backup of every tenant needs the platform permission', {
           permission: PLATFORM_PERMISSION,

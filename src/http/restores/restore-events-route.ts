@@ -8,7 +8,8 @@ import { END_RESTORE_EVENTS, restoreStreamId } from '../../domain/restores/resto
 import type { EventStore } from '../../ports/event-store.js';
 import { eventsAfter, firstEventOf } from '../stream-reads.js';
 import { principalOf } from '../auth.js';
-import { HttpProblem } from '../problem.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { RESTORE_CATEGORY } from '../../domain/restores/restore-aggregate.js';
 
 const POLL_MS = 200;
 const HEARTBEAT_MS = 15_000;
@@ -42,7 +43,7 @@ export async function restoreEventsRoute(app: FastifyInstance, deps: { eventStor
       const streamId = restoreStreamId(request.params.restoreId);
       // Tenancy on the stream's first event: another tenant's restore is as missing as no restore.
       const first = await firstEventOf(deps.eventStore, streamId);
-      if (!first || first.metadata.tenantId !== tenantId) throw new HttpProblem(404, 'restore.not_found', 'no such restore');
+      if (!first || first.metadata.tenantId !== tenantId) throw notFoundOf(RESTORE_CATEGORY);
       let after = request.headers['last-event-id'] === undefined ? -1n : BigInt(request.headers['last-event-id']);
       reply.hijack();
       const raw = reply.raw;

@@ -32,6 +32,9 @@ import {
   restoreParams,
   restoreResponse,
 } from './restore-schemas.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { BACKUP_CATEGORY } from '../../domain/backups/backup-streams.js';
+import { RESTORE_CATEGORY } from '../../domain/restores/restore-aggregate.js';
 
 export interface RestoreRouteDeps {
   readonly commands: CommandDeps;
@@ -52,7 +55,7 @@ const tags = ['restores'];
 
 const problem = (status: number, rule: string, field: string, message: string) =>
   new HttpProblem(status, rule, message, { errors: [{ field, rule, message }] });
-const backupNotFound = () => new HttpProblem(404, 'backup.not_found', 'no such backup');
+const backupNotFound = () => notFoundOf(BACKUP_CATEGORY);
 
 async function backupTenantOf(deps: RestoreRouteDeps, tenantId: string, backupId: string, platform: boolean): Promise<string | null> {
   let state;
@@ -194,7 +197,7 @@ async function restoreRoutesPlugin(app: FastifyInstance, deps: RestoreRouteDeps)
     async (request, reply) => {
       await deps.readYourWrites.await(request.query.minPosition, PROJECTIONS);
       const found = await getRestore(deps.db.kysely, principalOf(request).tenantId, request.params.restoreId);
-      if (!found) throw new HttpProblem(404, 'restore.not_found', 'no such restore');
+      if (!found) throw notFoundOf(RESTORE_CATEGORY);
       setEtag(reply, found.revision);
       return reply.send(found);
     },

@@ -38,6 +38,8 @@ import {
   usageResponse,
   versionsResponse,
 } from './schemas.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { TEMPLATE_CATEGORY } from '../../domain/templates/template-streams.js';
 
 export interface TemplateQueryRouteDeps {
   /** The as-of fold reads the template streams the way the commands do (event store, upcasters). */
@@ -56,7 +58,7 @@ const TEMPLATE_TTL_SECONDS = 300;
 const tags = ['templates'];
 const read = { permission: 'templates:read' };
 
-const notFound = () => new HttpProblem(404, 'template.not_found', 'no such template');
+const notFound = () => notFoundOf(TEMPLATE_CATEGORY);
 
 export async function templateQueryRoutes(app: FastifyInstance, deps: TemplateQueryRouteDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();

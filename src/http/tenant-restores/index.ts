@@ -12,7 +12,8 @@ import { positionText } from '../audit/schemas.js';
 import { principalOf } from '../auth.js';
 import { commandContextOf } from '../command-context.js';
 import { commandHeaders } from '../preconditions.js';
-import { HttpProblem } from '../problem.js';
+import { notFoundOf } from '../../domain/not-found.js';
+import { TENANT_RESTORE_CATEGORY } from '../../domain/tenant-restores/tenant-restore-record.js';
 
 export interface TenantRestoreRouteDeps {
   readonly commands: TemplateCommandDeps;
@@ -143,7 +144,7 @@ export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRest
     },
     async (request) => {
       const loaded = await loadTenantRestore(deps.commands, principalOf(request).tenantId, request.params.restoreId);
-      if (loaded.state.status === 'absent') throw new HttpProblem(404, 'tenant_restore.not_found', 'no such restore');
+      if (loaded.state.status === 'absent') throw notFoundOf(TENANT_RESTORE_CATEGORY);
       return recordView(loaded.state);
     },
   );

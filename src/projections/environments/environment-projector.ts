@@ -4,6 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ConfigEvent, ConfigTemplateEvent, EnvironmentEvent } from '../../domain/environments/index.js';
 import { CONFIG_CATEGORY, CONFIG_TEMPLATE_CATEGORY, ENVIRONMENT_CATEGORY } from '../../domain/environments/index.js';
+import { tenantStreamPattern } from '../../domain/tenant-streams.js';
 import type { RecordedEvent } from '../../ports/event-store.js';
 import type { Projector } from '../projector.js';
 import type { EnvironmentTables } from './environment-tables.js';
@@ -186,7 +187,9 @@ async function applyTemplate(db: Kysely<EnvironmentTables>, event: ConfigTemplat
   }
 }
 
-const UUID_STREAM = /^(environment|config|configtemplate)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const UUID_STREAM = /^(environment|config)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Config templates' streams carry the tenant (domain/tenant-streams.ts). */
+const TEMPLATE_STREAM = tenantStreamPattern(CONFIG_TEMPLATE_CATEGORY);
 
 export const environmentProjector: Projector = {
   name: 'environments',
@@ -197,7 +200,7 @@ export const environmentProjector: Projector = {
     for (const event of events) {
       // A stream of these categories that is not an aggregate (no UUID) would fail the uuid columns and
       // stall the projection for good; it carries nothing these models show.
-      if (!UUID_STREAM.test(event.streamId)) continue;
+      if (!UUID_STREAM.test(event.streamId) && !TEMPLATE_STREAM.test(event.streamId)) continue;
       const m = metaOf(event);
       const category = event.streamId.slice(0, event.streamId.indexOf('-'));
       const typed = { type: event.type, data: event.data };

@@ -1,7 +1,7 @@
 // Pure: what Docker is asked to create for one replica of a service, and the names of what it creates.
 import type Docker from 'dockerode';
 import type { DeploymentTarget, EnvironmentTarget, HealthCheckSpec, ResolvedService, ResolvedVolume } from '../../../ports/orchestrator.js';
-import { LABEL, deploymentKey, serviceLabels, slug, specFingerprint } from '../naming.js';
+import { LABEL, deploymentKey, serviceLabels, slug, specFingerprint, targetName } from '../naming.js';
 
 const SECOND_NS = 1_000_000_000;
 
@@ -72,7 +72,7 @@ export function replicaSpec(
         }
       : {}),
     HostConfig: {
-      NetworkMode: environment.target,
+      NetworkMode: targetName(environment),
       RestartPolicy: { Name: 'unless-stopped' },
       PortBindings: Object.fromEntries(
         service.ports.filter((p) => p.hostPort !== undefined).map((p) => [portKey(p), [{ HostPort: String(p.hostPort) }]]),
@@ -91,7 +91,7 @@ export function replicaSpec(
             },
       ),
     },
-    NetworkingConfig: { EndpointsConfig: { [environment.target]: { Aliases: [serviceAlias(deployment, service.name)] } } },
+    NetworkingConfig: { EndpointsConfig: { [targetName(environment)]: { Aliases: [serviceAlias(deployment, service.name)] } } },
   };
   return { name, options };
 }

@@ -2,7 +2,7 @@
 // label queries, and the idempotent "make it exist" steps (network, volume, container).
 import Docker from 'dockerode';
 import { OrchestratorError, type EnvironmentTarget } from '../../../ports/orchestrator.js';
-import { LABEL, environmentLabels } from '../naming.js';
+import { LABEL, environmentLabels, targetName } from '../naming.js';
 
 /** `unix:///run/docker.sock` or `tcp://host:2375` (plain HTTP; `https://host:2376` for TLS from DOCKER_CERT_PATH-less setups). */
 export function dockerClient(dockerHost: string, timeoutMs = 60_000): Docker {
@@ -65,19 +65,18 @@ const belongsTo = (labels: Readonly<Record<string, string>> | undefined, environ
 
 /** The environment's network, created when missing; a network of that name owned by someone else is a conflict. */
 export async function ensureNetwork(docker: Docker, environment: EnvironmentTarget): Promise<void> {
-  const existing = await ignoring(
-    [404],
-    () => docker.getNetwork(environment.target).inspect() as Promise<{ Labels?: Record<string, string> }>,
-  );
+  const network = targetName(environment);
+  const existing = await ignoring([404], () => docker.getNetwork(network).inspect() as Promise<{ Labels?: Record<string, string> }>);
   if (existing) {
+    // Only a network made outside this service can hold the name (it is unique per tenant and target).
     if (!belongsTo(existing.Labels, environment)) {
-      throw new OrchestratorError('docker', 'conflict', `network ${environment.target} exists and belongs to another environment`);
+      throw new OrchestratorError('docker', 'conflict', `network ${network} exists and belongs to another environment`);
     }
     return;
   }
   try {
     await docker.createNetwork({
-      Name: environment.target,
+      Name: network,
       Driver: 'bridge',
       CheckDuplicate: true,
       Labels: environmentLabels(environment),
@@ -90,11 +89,9 @@ export async function ensureNetwork(docker: Docker, environment: EnvironmentTarg
 }
 
 export async function removeNetworkOf(docker: Docker, environment: EnvironmentTarget): Promise<void> {
-  const existing = await ignoring(
-    [404],
-    () => docker.getNetwork(environment.target).inspect() as Promise<{ Labels?: Record<string, string> }>,
-  );
-  if (existing && belongsTo(existing.Labels, environment)) await ignoring([404], () => docker.getNetwork(environment.target).remove());
+  const network = targetName(environment);
+  const existing = await ignoring([404], () => docker.getNetwork(network).inspect() as Promise<{ Labels?: Record<string, string> }>);
+  if (existing && belongsTo(existing.Labels, environment)) await ignoring([404], () => docker.getNetwork(network).remove());
 }
 
 export async function ensureVolume(docker: Docker, name: string, labels: Readonly<Record<string, string>>): Promise<void> {

@@ -5,7 +5,7 @@ import { Namespace, ServiceAccount } from 'kubernetes-models/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import type { EnvironmentTarget } from '../../../ports/orchestrator.js';
-import { environmentLabels, slug } from '../naming.js';
+import { environmentLabels, slug, targetName } from '../naming.js';
 
 export type EnvironmentManifest = Namespace | ServiceAccount | Role | RoleBinding | NetworkPolicy;
 
@@ -45,7 +45,7 @@ export function networkPeer(from: string): {
 }
 
 export function environmentManifests(environment: EnvironmentTarget): EnvironmentManifest[] {
-  const namespace = environment.target;
+  const namespace = targetName(environment);
   const labels = environmentLabels(environment);
   const level = podSecurityLevel(environment);
   const security = environment.security ?? {};

@@ -11,7 +11,7 @@ import {
   type OrchestratorReachability,
   type ResolvedService,
 } from '../../../ports/orchestrator.js';
-import { LABEL, MANAGER, serviceLabels } from '../naming.js';
+import { LABEL, MANAGER, serviceLabels, targetName } from '../naming.js';
 import { environmentManifests } from './environment-manifests.js';
 import { serviceManifests } from './service-manifests.js';
 import { loadKubernetesClient } from './kubernetes-client.js';
@@ -92,10 +92,15 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
   async function ensureEnvironment(environment: EnvironmentTarget): Promise<void> {
     const { core } = await clients();
     try {
-      const existing = await core.readNamespace({ name: environment.target });
+      const existing = await core.readNamespace({ name: targetName(environment) });
       const labels = existing.metadata?.labels ?? {};
+      // Only a namespace made outside this service can hold the name (it is unique per tenant and target).
       if (labels[LABEL.tenant] !== environment.tenantId || labels[LABEL.environment] !== environment.environmentId) {
-        throw new OrchestratorError('kubernetes', 'conflict', `namespace ${environment.target} exists and belongs to another environment`);
+        throw new OrchestratorError(
+          'kubernetes',
+          'conflict',
+          `namespace ${targetName(environment)} exists and belongs to another environment`,
+        );
       }
     } catch (error) {
       if (codeOf(error) !== 404) throw error;
@@ -139,7 +144,7 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     (
       await (
         await clients()
-      ).apps.listNamespacedDeployment({ namespace: deployment.target, labelSelector: selector(serviceLabels(deployment, service)) })
+      ).apps.listNamespacedDeployment({ namespace: targetName(deployment), labelSelector: selector(serviceLabels(deployment, service)) })
     ).items;
 
   /** A merge patch of one Deployment (scale, restart): `annotations` null removes them. */
@@ -191,7 +196,7 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     removeEnvironment: guarded(async (environment: EnvironmentTarget) => {
       const { core } = await clients();
       try {
-        const existing = await core.readNamespace({ name: environment.target });
+        const existing = await core.readNamespace({ name: targetName(environment) });
         if (
           existing.metadata?.labels?.[LABEL.tenant] !== environment.tenantId ||
           existing.metadata.labels[LABEL.environment] !== environment.environmentId
@@ -201,7 +206,7 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
         if (codeOf(error) === 404) return;
         throw error;
       }
-      await ignoreNotFound(() => core.deleteNamespace({ name: environment.target }));
+      await ignoreNotFound(() => core.deleteNamespace({ name: targetName(environment) }));
     }),
     applyService: guarded(async (deployment: DeploymentTarget, service: ResolvedService) => {
       if (!Number.isInteger(service.replicas) || service.replicas < 0) {
@@ -211,13 +216,13 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
     }),
     pruneService: guarded(async (deployment: DeploymentTarget, service: string, keepRelease: number) => {
       // Objects without a release label (Service, Ingress, PVC) serve every release: kept.
-      await deleteLabelled(deployment.target, serviceLabels(deployment, service), (object) => {
+      await deleteLabelled(targetName(deployment), serviceLabels(deployment, service), (object) => {
         const release = object.metadata?.labels?.[LABEL.release];
         return release === undefined || release === String(keepRelease);
       });
     }),
     removeService: guarded(async (deployment: DeploymentTarget, service: string) =>
-      deleteLabelled(deployment.target, serviceLabels(deployment, service)),
+      deleteLabelled(targetName(deployment), serviceLabels(deployment, service)),
     ),
     stopService: guarded(async (deployment: DeploymentTarget, service: string) => {
       for (const item of await deploymentsOf(deployment, service)) {
@@ -245,13 +250,13 @@ export function createKubernetesOrchestrator(options: KubernetesOrchestratorOpti
       const tail = Math.max(1, Math.min(logOptions?.tail ?? 100, 10_000));
       const { core } = await clients();
       const pods = await core.listNamespacedPod({
-        namespace: deployment.target,
+        namespace: targetName(deployment),
         labelSelector: selector(serviceLabels(deployment, service)),
       });
       const lines = await Promise.all(
         pods.items.map(async (pod) => {
           const text = await core
-            .readNamespacedPodLog({ name: pod.metadata!.name!, namespace: deployment.target, tailLines: tail, timestamps: true })
+            .readNamespacedPodLog({ name: pod.metadata!.name!, namespace: targetName(deployment), tailLines: tail, timestamps: true })
             .catch(() => '');
           const prefix = `r${pod.metadata?.labels?.[LABEL.release]}-${pod.metadata?.name}`;
           return text

@@ -6,7 +6,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import type { DeploymentTarget, HealthCheckSpec, ResolvedService, ResolvedVolume } from '../../../ports/orchestrator.js';
-import { LABEL, deploymentKey, serviceLabels, slug, specFingerprint } from '../naming.js';
+import { LABEL, deploymentKey, serviceLabels, slug, specFingerprint, targetName } from '../naming.js';
 import { podSecurityLevel } from './environment-manifests.js';
 
 export type ServiceManifest = Deployment | Service | ConfigMap | Secret | PersistentVolumeClaim | Ingress;
@@ -38,7 +38,7 @@ const quantity = {
 };
 
 export function serviceManifests(deployment: DeploymentTarget, service: ResolvedService): ServiceManifest[] {
-  const namespace = deployment.target;
+  const namespace = targetName(deployment);
   const base = serviceLabels(deployment, service.name);
   const releaseLabels = { ...base, [LABEL.release]: String(service.release) };
   const name = releaseObjectName(deployment, service.name, service.release);

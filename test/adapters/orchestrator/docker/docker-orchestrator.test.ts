@@ -1,11 +1,13 @@
 // What the Docker adapter does beyond the contract, against podman's Docker API: labels, names, limits and
 // security options on the containers; config and secret files, scratch and persistent volumes; a repeated call
-// after a crash; refusals (a network of another tenant, a missing image, an unreachable engine).
+// after a crash; two tenants' environments of one target side by side; refusals (a network of the name made
+// outside the service, a missing image, an unreachable engine).
 import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replicaSpec } from '../../../../src/adapters/orchestrator/docker/container-spec.js';
 import { createDockerOrchestrator } from '../../../../src/adapters/orchestrator/docker/docker-orchestrator.js';
+import { targetName } from '../../../../src/adapters/orchestrator/naming.js';
 import {
   OrchestratorError,
   type DeploymentTarget,
@@ -90,7 +92,7 @@ describe.skipIf(!docker.url)(`Docker adapter ${docker.skipReason ?? ''}`, () => 
     expect(info.HostConfig.SecurityOpt).toContain('no-new-privileges');
     expect(info.Config.User).toBe('65534:65534');
     expect(info.Config.Env).toContain('GREETING=hello');
-    expect(info.NetworkSettings.Networks[d.target]?.Aliases).toContain(`shop-app-${d.deploymentName.slice(-8)}-plain`);
+    expect(info.NetworkSettings.Networks[targetName(d)]?.Aliases).toContain(`shop-app-${d.deploymentName.slice(-8)}-plain`);
   });
 
   it('puts config and secret files in place, gives scratch space on a read-only root, and keeps persistent data across releases', async () => {
@@ -172,12 +174,57 @@ describe.skipIf(!docker.url)(`Docker adapter ${docker.skipReason ?? ''}`, () => 
     expect(after.map((c) => c.Id).filter((id) => before.some((b) => b.Id === id))).toEqual([]);
   });
 
-  it('refuses a network that belongs to another tenant, and an image that cannot be had', async () => {
-    const d = await freshDeployment();
-    await expect(orchestrator.ensureEnvironment({ ...d, tenantId: 'intruder' })).rejects.toMatchObject({
-      name: 'OrchestratorError',
-      reason: 'conflict',
+  it("#15.5 two tenants' environments with the same target both deploy, each on a network of its own", async () => {
+    // The same configured target in two tenants (both call their environment "production"): before, the
+    // second tenant met the first one's network and was refused at deploy time.
+    const target = `production-${randomUUID().slice(0, 8)}`;
+    const [a, b] = ['acme', 'globex'].map((tenant): DeploymentTarget => {
+      const environment: EnvironmentTarget = { tenantId: `${tenant}-${randomUUID().slice(0, 8)}`, environmentId: randomUUID(), target };
+      environments.push(environment);
+      return { ...environment, deploymentId: randomUUID(), deploymentName: `${tenant} shop` };
     });
+    await orchestrator.ensureEnvironment(a!);
+    await orchestrator.ensureEnvironment(b!);
+    await orchestrator.applyService(a!, contractService(BUSYBOX_IMAGE, 'plain'));
+    await orchestrator.applyService(b!, contractService(BUSYBOX_IMAGE, 'plain'));
+    const running = async (d: DeploymentTarget) =>
+      waitFor(
+        () => containersOf(d),
+        (found) => found.length === 1 && found[0]!.State === 'running',
+      );
+    const [inA] = await running(a!);
+    const [inB] = await running(b!);
+    expect(inA?.State).toBe('running');
+    expect(inB?.State).toBe('running');
+    const networkOf = async (id: string) => Object.keys((await engine.getContainer(id).inspect()).NetworkSettings.Networks);
+    const [netA, netB] = [(await networkOf(inA!.Id))[0]!, (await networkOf(inB!.Id))[0]!];
+    expect(netA).not.toBe(netB);
+    for (const [name, d] of [
+      [netA, a!],
+      [netB, b!],
+    ] as const) {
+      // A DNS label (also a valid Kubernetes namespace), still readable as the target, labelled with its owner.
+      expect(name).toMatch(new RegExp(`^${target}-[0-9a-f]{10}$`));
+      expect(name.length).toBeLessThanOrEqual(63);
+      const network = (await engine.getNetwork(name).inspect()) as { Labels: Record<string, string> };
+      expect(network.Labels).toMatchObject({ 'kyo.dev/tenant': d.tenantId, 'kyo.dev/environment': d.environmentId });
+    }
+    // Removing one tenant's environment leaves the other's running.
+    await orchestrator.removeEnvironment(a!);
+    expect(await containersOf(a!)).toEqual([]);
+    expect((await containersOf(b!)).map((c) => c.State)).toEqual(['running']);
+  });
+
+  it('refuses a network of its name made outside the service, and an image that cannot be had', async () => {
+    const suffix = randomUUID().slice(0, 8);
+    const squatted: EnvironmentTarget = { tenantId: `t-${suffix}`, environmentId: randomUUID(), target: `kyo-squat-${suffix}` };
+    await engine.createNetwork({ Name: targetName(squatted), Driver: 'bridge' });
+    try {
+      await expect(orchestrator.ensureEnvironment(squatted)).rejects.toMatchObject({ name: 'OrchestratorError', reason: 'conflict' });
+    } finally {
+      await engine.getNetwork(targetName(squatted)).remove();
+    }
+    const d = await freshDeployment();
     await expect(orchestrator.applyService(d, contractService('localhost/no-such-image:1', 'plain'))).rejects.toMatchObject({
       name: 'OrchestratorError',
       reason: 'invalid',

@@ -1,13 +1,14 @@
 // No Kubernetes API server runs here, so this checks what the adapter sends to one: a small HTTP server answers
 // the discovery and object paths @kubernetes/client-node uses and records the requests. It proves the client
 // loads on this Node version, that objects go out as server-side apply (field manager `kyo`, forced), that a
-// namespace of another tenant is refused, and how pods and Deployment conditions become instances.
+// namespace of the environment's name made outside the service is refused, and how pods and Deployment conditions become instances.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKubernetesOrchestrator } from '../../../../src/adapters/orchestrator/kubernetes/kubernetes-orchestrator.js';
+import { targetName } from '../../../../src/adapters/orchestrator/naming.js';
 import type { DeploymentTarget } from '../../../../src/ports/orchestrator.js';
 import { contractService } from '../orchestrator-contract.js';
 
@@ -48,6 +49,8 @@ const deployment: DeploymentTarget = {
   deploymentName: 'shop',
   security: { serviceAccount: 'runner', roles: ['viewer'], networkPolicies: [{ name: 'web', ports: [80] }] },
 };
+/** The namespace the environment gets: its target made unique across tenants. */
+const NS = targetName(deployment);
 
 describe('Kubernetes adapter on the wire (a recording API server)', () => {
   let server: Server;
@@ -94,9 +97,9 @@ describe('Kubernetes adapter on the wire (a recording API server)', () => {
           })),
         });
       }
-      if (url.pathname === '/api/v1/namespaces/acme-staging' && request.method === 'GET') {
+      if (url.pathname === `/api/v1/namespaces/${NS}` && request.method === 'GET') {
         return namespaceLabels
-          ? send(200, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-staging', labels: namespaceLabels } })
+          ? send(200, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: namespaceLabels } })
           : send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
       }
       if (url.pathname === '/api/v1/pods') return send(200, { apiVersion: 'v1', kind: 'PodList', metadata: {}, items: pods });
@@ -144,13 +147,13 @@ describe('Kubernetes adapter on the wire (a recording API server)', () => {
     await kube.ensureEnvironment(deployment);
     await kube.applyService(deployment, contractService('busybox:1.36', 'web', { replicas: 2, release: 4 }));
     expect(applies().map((r) => r.path)).toEqual([
-      '/api/v1/namespaces/acme-staging',
-      '/api/v1/namespaces/acme-staging/serviceaccounts/runner',
-      '/apis/rbac.authorization.k8s.io/v1/namespaces/acme-staging/roles/kyo-viewer',
-      '/apis/rbac.authorization.k8s.io/v1/namespaces/acme-staging/rolebindings/kyo-viewer-binding',
-      '/apis/networking.k8s.io/v1/namespaces/acme-staging/networkpolicies/kyo-web',
-      expect.stringMatching(/^\/apis\/apps\/v1\/namespaces\/acme-staging\/deployments\/shop-web-[0-9a-f]{6}-r4$/),
-      expect.stringMatching(/^\/api\/v1\/namespaces\/acme-staging\/services\/shop-web-[0-9a-f]{6}$/),
+      `/api/v1/namespaces/${NS}`,
+      `/api/v1/namespaces/${NS}/serviceaccounts/runner`,
+      `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles/kyo-viewer`,
+      `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings/kyo-viewer-binding`,
+      `/apis/networking.k8s.io/v1/namespaces/${NS}/networkpolicies/kyo-web`,
+      expect.stringMatching(new RegExp(`^/apis/apps/v1/namespaces/${NS}/deployments/shop-web-[0-9a-f]{6}-r4$`)),
+      expect.stringMatching(new RegExp(`^/api/v1/namespaces/${NS}/services/shop-web-[0-9a-f]{6}$`)),
     ]);
     for (const r of applies()) expect([r.path, r.query.get('fieldManager'), r.query.get('force')]).toEqual([r.path, 'kyo', 'true']);
     const sent = applies()[5]!.body as { spec: { replicas: number; template: { spec: { containers: { readinessProbe: unknown }[] } } } };
@@ -158,7 +161,7 @@ describe('Kubernetes adapter on the wire (a recording API server)', () => {
     expect(sent.spec.template.spec.containers[0]!.readinessProbe).toMatchObject({ httpGet: { path: '/index.html', port: 8080 } });
   });
 
-  it('refuses a namespace that belongs to another tenant, sending nothing', async () => {
+  it("refuses a namespace of the environment's name that someone else made, sending nothing", async () => {
     recorded.length = 0;
     namespaceLabels = { 'kyo.dev/tenant': 'globex', 'kyo.dev/environment': 'env-9' };
     try {
