@@ -45,9 +45,6 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
     // machine (the start then failed with "Plugin did not start in time: '@fastify/swagger-ui'").
     pluginTimeout: 300_000,
     forceCloseConnections: 'idle',
-    // Fastify gives each plugin 10 s to load; on a busy 2-core machine (tsx, jobs and projections starting
-    // beside it) the docs UI's modules took longer and the whole start failed. A slow start beats none.
-    pluginTimeout: 120_000,
     ajv: { customOptions: { removeAdditional: false } },
   });
   app.setValidatorCompiler(validatorCompiler);
