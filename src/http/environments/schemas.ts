@@ -1,6 +1,7 @@
 // The zod schemas of the environment, config and config template routes, limits from the domain.
 import { z } from 'zod';
 import {
+  CONFIG_KEY_MAX,
   CONFIG_MAX_KEYS,
   CONFIG_TYPES,
   DNS_LABEL,
@@ -127,8 +128,11 @@ export const environmentListResponse = pageResponse(environmentResponse);
 
 // Configs
 const configData = z
-  .record(z.string().min(1).max(253), z.string())
-  .refine((d) => Object.keys(d).length <= CONFIG_MAX_KEYS, { message: `at most ${CONFIG_MAX_KEYS} keys` });
+  .record(z.string(), z.string()) // keys are checked by the domain's one rule (config.data.key), naming the key
+  .refine((d) => Object.keys(d).length <= CONFIG_MAX_KEYS, { message: `at most ${CONFIG_MAX_KEYS} keys` })
+  .describe(
+    `Keys: 1–${CONFIG_KEY_MAX} letters, digits, -, _ and . (not . or ..) — a file name on every orchestrator; for type environment, variable names`,
+  );
 export const createConfigBody = z.strictObject({
   configId: z.uuid().optional(),
   name: z.string().min(1).max(253).describe('Lowercase DNS name; unique within the environment (or tenant-wide)'),
