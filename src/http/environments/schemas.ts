@@ -15,6 +15,7 @@ import {
   TEMPLATE_NAME_MAX,
   VARIABLE_TYPES,
 } from '../../domain/environments/index.js';
+import { USER_PATTERN_INPUT_MAX, USER_PATTERN_MAX, USER_PATTERN_STATES_MAX } from '../../domain/user-pattern.js';
 import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery } from '../read-your-writes.js';
 
@@ -199,7 +200,13 @@ const variable = z.strictObject({
   type: z.enum(VARIABLE_TYPES),
   required: z.boolean().default(false),
   default: z.union([z.string().max(10_000), z.number(), z.boolean()]).optional(),
-  pattern: z.string().max(500).optional(),
+  pattern: z
+    .string()
+    .max(USER_PATTERN_MAX)
+    .optional()
+    .describe(
+      `JavaScript syntax (flag u) on a linear-time matcher: no back-references, lookaround or \\b; at most ${USER_PATTERN_STATES_MAX} automaton states for all of a template's patterns together; values over ${USER_PATTERN_INPUT_MAX} characters fail it`,
+    ),
   values: z.array(z.string().max(253)).max(200).optional(),
   description: z.string().max(2000).optional(),
 });

@@ -139,7 +139,8 @@ export async function configTemplateRoutes(app: FastifyInstance, deps: TemplateR
       schema: {
         tags,
         summary: 'Render the template with variables into a new config, a new version of one (configId), or nothing (dryRun)',
-        description: 'Variables that are missing, ill-typed or off-pattern are a 400 naming `body.variables.<name>`; nothing is written.',
+        description:
+          'Variables that are missing, ill-typed or off-pattern are a 400 naming `body.variables.<name>`; nothing is written. A secret template answers its data masked and its warnings name only `data.<key>` and the rule; rendering into a config of another type is a 422 `config.type.mismatch`.',
         headers: commandHeaders,
         params: templateParams,
         body: renderBody,
