@@ -116,7 +116,7 @@ export async function createConfig(
 export async function updateConfig(
   deps: ConfigCommandDeps,
   context: CommandContext,
-  input: { configId: string; data: Record<string, string>; rollServices: boolean; expectedRevision?: bigint },
+  input: { configId: string; data: Record<string, string>; rollServices: boolean; expectedRevision?: bigint; type?: ConfigType },
 ): Promise<ConfigCommandResult> {
   for (let attempt = 0; ; attempt++) {
     const before = await load(deps, context.tenantId, input.configId);
@@ -125,6 +125,14 @@ export async function updateConfig(
       data: { rollServices: input.rollServices, payload },
     });
     assertConfigExists(before.state);
+    // Values rendered from a secret template stay sealed: they never become a configmap's plain values.
+    if (input.type !== undefined && input.type !== before.state.type)
+      throw new RuleViolation(
+        'config.type.mismatch',
+        `the config is a ${before.state.type}; these values are for a ${input.type}`,
+        'unprocessable',
+        'configId',
+      );
     if (alreadyHandled(before, context)) return run(deps, context, input.configId, command({ data: {} }));
     assertExpectedRevision(configStreamId(input.configId), input.expectedRevision, before);
     const payload = payloadFor(deps, context.tenantId, before.state.configId, before.state.version + 1, before.state.type, input.data);

@@ -59,30 +59,60 @@ export function riskyValues(value: unknown, path = ''): Finding[] {
   }
   if (value.privileged === true)
     found.push({ field: join('privileged'), rule: 'security.privileged', message: 'a privileged container has the host’s powers' });
-  if ('env' in value) found.push(...plainSecretEnv(value.env, join('env')));
+  if (Object.hasOwn(value, 'env')) found.push(...plainSecretEnv(value.env, join('env')));
   for (const [key, child] of Object.entries(value)) if (key !== 'env') found.push(...riskyValues(child, join(key)));
   return found;
 }
 
-/** Warnings for a flat config's values (what a configmap or environment config holds). */
-export function riskyConfigData(type: string, data: Readonly<Record<string, string>>): Finding[] {
+/** Warnings for one value of a flat config, naming its key and what it holds. */
+function riskyValue(type: string, key: string, value: string): Finding[] {
   const found: Finding[] = [];
-  for (const [key, value] of Object.entries(data)) {
-    if (type !== 'secret' && SECRET_NAME.test(key) && value !== '' && !REFERENCE.test(value))
-      found.push({
-        field: `data.${key}`,
-        rule: 'env.plain_secret',
-        message: `${key} looks like a secret in a ${type}; use a secret config`,
-      });
-    if (/^[\w.\-/]+:latest$/.test(value))
-      found.push({ field: `data.${key}`, rule: 'image.floating_tag', message: `${value} floats; pin a version` });
-    if (/^\s*[[{]/.test(value)) {
-      try {
-        found.push(...riskyValues(JSON.parse(value), `data.${key}`));
-      } catch {
-        // not JSON: nothing more to look into
-      }
+  if (type !== 'secret' && SECRET_NAME.test(key) && value !== '' && !REFERENCE.test(value))
+    found.push({ field: `data.${key}`, rule: 'env.plain_secret', message: `${key} looks like a secret in a ${type}; use a secret config` });
+  if (/^[\w.\-/]+:latest$/.test(value))
+    found.push({ field: `data.${key}`, rule: 'image.floating_tag', message: `${value} floats; pin a version` });
+  if (/^\s*[[{]/.test(value)) {
+    try {
+      found.push(...riskyValues(JSON.parse(value), `data.${key}`));
+    } catch {
+      // not JSON: nothing more to look into
     }
   }
   return found;
+}
+
+/** What a warning about a secret's value says: its key and the rule, nothing taken from the value (not
+ * the value, not a name or a path inside it). */
+const SECRET_FINDINGS: Readonly<Record<string, string>> = {
+  'image.floating_tag': 'an image reference in this secret floats (latest or no tag); pin a version or digest',
+  'resources.missing_limits': 'a container spec in this secret has no CPU/memory limits',
+  'security.privileged': 'a container spec in this secret is privileged',
+};
+
+function secretSafe(key: string, findings: readonly Finding[]): Finding[] {
+  const rules = new Set(findings.map((f) => f.rule).filter((rule) => Object.hasOwn(SECRET_FINDINGS, rule)));
+  return [...rules].map((rule) => ({ field: `data.${key}`, rule, message: SECRET_FINDINGS[rule]! }));
+}
+
+/** Warnings for a flat config's values (what a configmap, secret or environment config holds). A secret's
+ * warnings are born masked: a value sealed in the store must not come back in a warning. */
+export function riskyConfigData(type: string, data: Readonly<Record<string, string>>): Finding[] {
+  return Object.entries(data).flatMap(([key, value]) =>
+    type === 'secret' ? secretSafe(key, riskyValue(type, key, value)) : riskyValue(type, key, value),
+  );
+}
+
+/** Warnings for any config or service spec (JSON): flat string `data` is read as a config of its `type`;
+ * under `type: secret`, nothing found inside `data` is named beyond its top-level key. */
+export function riskyConfig(config: Readonly<Record<string, unknown>>): Finding[] {
+  const { data, ...rest } = config;
+  const type = typeof config.type === 'string' ? config.type : 'configmap';
+  if (!isObject(data)) return riskyValues(config);
+  const flat = Object.values(data).every((v) => typeof v === 'string');
+  const inData = flat
+    ? riskyConfigData(type, data as Record<string, string>)
+    : type === 'secret'
+      ? Object.entries(data).flatMap(([key, value]) => secretSafe(key, riskyValues(value, `data.${key}`)))
+      : riskyValues(data, 'data');
+  return [...inData, ...riskyValues(rest)];
 }

@@ -1,15 +1,17 @@
 // Typed variables of a config template (string, number, boolean, enum; required, default, pattern), the
 // same specs used as a schema to validate any config, and the rendering of `{{ name }}` placeholders.
 import { RuleViolation } from '../rule-violation.js';
+import { isUserPatternProblem, USER_PATTERN_INPUT_MAX, USER_PATTERN_MAX, USER_PATTERN_STATES_MAX, userPattern } from '../user-pattern.js';
 
 export const VARIABLE_TYPES = ['string', 'number', 'boolean', 'enum'] as const;
 export type VariableType = (typeof VARIABLE_TYPES)[number];
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 /** A schema field names a dotted path into the config (`spec.replicas`). */
 export const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_-]{0,99}(\.[A-Za-z0-9_-]{1,100}){0,9}$/;
-export const PATTERN_MAX = 500;
-/** Values tested against a pattern are cut off here: a pathological pattern cannot run on a long input. */
-export const PATTERN_INPUT_MAX = 4096;
+/** Patterns run on the linear-time matcher of domain/user-pattern.ts, never on a backtracking engine. */
+export const PATTERN_MAX = USER_PATTERN_MAX;
+/** Values tested against a pattern are cut off here. */
+export const PATTERN_INPUT_MAX = USER_PATTERN_INPUT_MAX;
 
 export type VariableSpec = {
   name: string;
@@ -23,6 +25,10 @@ export type VariableSpec = {
 };
 
 export type Finding = { field: string; rule: string; message: string };
+
+/** A user-keyed record's own value: never one inherited from Object.prototype (`constructor`, `toString`). */
+export const ownValue = <T>(record: Readonly<Record<string, T>>, key: string): T | undefined =>
+  Object.hasOwn(record, key) ? record[key] : undefined;
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
@@ -46,9 +52,16 @@ export function checkValue(spec: VariableSpec, value: unknown, field: string): F
       return spec.values?.includes(String(value)) ? [] : fail('enum', `${spec.name} must be one of ${(spec.values ?? []).join(', ')}`);
     case 'string': {
       if (typeof value !== 'string') return fail('type.string', `${spec.name} must be a string`);
-      if (spec.pattern && !new RegExp(spec.pattern, 'u').test(value.slice(0, PATTERN_INPUT_MAX)))
-        return fail('pattern', `${spec.name} must match ${spec.pattern}`);
-      return [];
+      if (!spec.pattern) return [];
+      const pattern = userPattern(spec.pattern);
+      // A pattern recorded before the matcher refused its kind cannot check anything: say so, never skip it.
+      if (isUserPatternProblem(pattern)) return fail('pattern.unsupported', `${spec.name}'s pattern cannot be used: ${pattern.message}`);
+      if (value.length > PATTERN_INPUT_MAX)
+        return fail(
+          'pattern.input_length',
+          `${spec.name} must be at most ${PATTERN_INPUT_MAX} characters to be checked against its pattern`,
+        );
+      return pattern.test(value) ? [] : fail('pattern', `${spec.name} must match ${spec.pattern}`);
     }
   }
 }
@@ -57,6 +70,7 @@ export function checkValue(spec: VariableSpec, value: unknown, field: string): F
  * default. `path` allows dotted names (a validation schema rather than template variables). */
 export function validVariables(variables: readonly VariableSpec[], field = 'variables', path = false): VariableSpec[] {
   const seen = new Set<string>();
+  let states = 0;
   variables.forEach((v, i) => {
     const at = `${field}.${i}`;
     const invalid = (rule: string, message: string, sub: string) => new RuleViolation(rule, message, 'invalid', `${at}.${sub}`);
@@ -67,13 +81,16 @@ export function validVariables(variables: readonly VariableSpec[], field = 'vari
     if (v.type === 'enum' && !(v.values && v.values.length > 0)) throw invalid('variable.enum.values', 'an enum needs values', 'values');
     if (v.pattern !== undefined) {
       if (v.type !== 'string') throw invalid('variable.pattern.type', 'only a string has a pattern', 'pattern');
-      if (v.pattern.length > PATTERN_MAX)
-        throw invalid('variable.pattern.length', `a pattern is at most ${PATTERN_MAX} characters`, 'pattern');
-      try {
-        new RegExp(v.pattern, 'u');
-      } catch {
-        throw invalid('variable.pattern.syntax', 'the pattern is not a valid regular expression', 'pattern');
-      }
+      const pattern = userPattern(v.pattern);
+      if (isUserPatternProblem(pattern)) throw invalid(`variable.pattern.${pattern.reason}`, pattern.message, 'pattern');
+      // One render (or validation) tests every pattern: their work together is what one pattern may do.
+      states += pattern.states;
+      if (states > USER_PATTERN_STATES_MAX)
+        throw invalid(
+          'variable.pattern.complexity',
+          `the patterns together expand to more than ${USER_PATTERN_STATES_MAX} states; use fewer or smaller repetitions`,
+          'pattern',
+        );
     }
     if (v.default !== undefined) {
       const [problem] = checkValue({ ...v, required: false }, v.default, `${at}.default`);
@@ -91,9 +108,10 @@ export function resolveVariables(
   const errors: Finding[] = Object.keys(given)
     .filter((name) => !specs.some((s) => s.name === name))
     .map((name) => ({ field: `variables.${name}`, rule: 'unknown', message: `the template has no variable ${name}` }));
-  const values: Record<string, string> = {};
+  // Names are the user's: `constructor` or `__proto__` must be read and written as plain keys.
+  const values: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const spec of specs) {
-    const value = given[spec.name] ?? spec.default;
+    const value = ownValue(given, spec.name) ?? spec.default;
     errors.push(...checkValue(spec, value, `variables.${spec.name}`));
     values[spec.name] = value === undefined || value === null ? '' : String(value);
   }
@@ -103,7 +121,7 @@ export function resolveVariables(
 /** Replaces every `{{ name }}` in every value. */
 export function renderData(data: Readonly<Record<string, string>>, values: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(data).map(([key, text]) => [key, text.replace(PLACEHOLDER, (_, name: string) => values[name] ?? '')]),
+    Object.entries(data).map(([key, text]) => [key, text.replace(PLACEHOLDER, (_, name: string) => ownValue(values, name) ?? '')]),
   );
 }
 
@@ -112,7 +130,7 @@ export function checkAgainstSchema(config: unknown, fields: readonly VariableSpe
   return fields.flatMap((spec) => {
     const value = spec.name
       .split('.')
-      .reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined), config);
+      .reduce<unknown>((at, key) => (at && typeof at === 'object' ? ownValue(at as Record<string, unknown>, key) : undefined), config);
     return checkValue(spec, value, spec.name);
   });
 }

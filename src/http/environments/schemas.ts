@@ -1,6 +1,7 @@
 // The zod schemas of the environment, config and config template routes, limits from the domain.
 import { z } from 'zod';
 import {
+  CONFIG_KEY_MAX,
   CONFIG_MAX_KEYS,
   CONFIG_TYPES,
   DNS_LABEL,
@@ -14,6 +15,7 @@ import {
   TEMPLATE_NAME_MAX,
   VARIABLE_TYPES,
 } from '../../domain/environments/index.js';
+import { USER_PATTERN_INPUT_MAX, USER_PATTERN_MAX, USER_PATTERN_STATES_MAX } from '../../domain/user-pattern.js';
 import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery } from '../read-your-writes.js';
 
@@ -127,8 +129,11 @@ export const environmentListResponse = pageResponse(environmentResponse);
 
 // Configs
 const configData = z
-  .record(z.string().min(1).max(253), z.string())
-  .refine((d) => Object.keys(d).length <= CONFIG_MAX_KEYS, { message: `at most ${CONFIG_MAX_KEYS} keys` });
+  .record(z.string(), z.string()) // keys are checked by the domain's one rule (config.data.key), naming the key
+  .refine((d) => Object.keys(d).length <= CONFIG_MAX_KEYS, { message: `at most ${CONFIG_MAX_KEYS} keys` })
+  .describe(
+    `Keys: 1–${CONFIG_KEY_MAX} letters, digits, -, _ and . (not . or ..) — a file name on every orchestrator; for type environment, variable names`,
+  );
 export const createConfigBody = z.strictObject({
   configId: z.uuid().optional(),
   name: z.string().min(1).max(253).describe('Lowercase DNS name; unique within the environment (or tenant-wide)'),
@@ -195,7 +200,13 @@ const variable = z.strictObject({
   type: z.enum(VARIABLE_TYPES),
   required: z.boolean().default(false),
   default: z.union([z.string().max(10_000), z.number(), z.boolean()]).optional(),
-  pattern: z.string().max(500).optional(),
+  pattern: z
+    .string()
+    .max(USER_PATTERN_MAX)
+    .optional()
+    .describe(
+      `JavaScript syntax (flag u) on a linear-time matcher: no back-references, lookaround or \\b; at most ${USER_PATTERN_STATES_MAX} automaton states for all of a template's patterns together; values over ${USER_PATTERN_INPUT_MAX} characters fail it`,
+    ),
   values: z.array(z.string().max(253)).max(200).optional(),
   description: z.string().max(2000).optional(),
 });

@@ -12,13 +12,7 @@ import {
   updateConfigTemplate,
   type ConfigCommandDeps,
 } from '../../commands/environments/index.js';
-import {
-  checkAgainstSchema,
-  riskyConfigData,
-  riskyValues,
-  validVariables,
-  type ConfigTemplateDefinition,
-} from '../../domain/environments/index.js';
+import { checkAgainstSchema, riskyConfig, validVariables, type ConfigTemplateDefinition } from '../../domain/environments/index.js';
 import type { SqlDatabase } from '../../ports/sql-database.js';
 import { getConfigTemplate, listConfigTemplates, maskedData } from '../../projections/environments/environment-queries.js';
 import { principalOf } from '../auth.js';
@@ -147,7 +141,8 @@ export async function configTemplateRoutes(app: FastifyInstance, deps: TemplateR
       schema: {
         tags,
         summary: 'Render the template with variables into a new config, a new version of one (configId), or nothing (dryRun)',
-        description: 'Variables that are missing, ill-typed or off-pattern are a 400 naming `body.variables.<name>`; nothing is written.',
+        description:
+          'Variables that are missing, ill-typed or off-pattern are a 400 naming `body.variables.<name>`; nothing is written. A secret template answers its data masked and its warnings name only `data.<key>` and the rule; rendering into a config of another type is a 422 `config.type.mismatch`.',
         headers: commandHeaders,
         params: templateParams,
         body: renderBody,
@@ -166,7 +161,12 @@ export async function configTemplateRoutes(app: FastifyInstance, deps: TemplateR
       const shown = maskedData(definition.configType, Object.keys(data).sort(), definition.configType === 'secret' ? null : data);
       if (body.dryRun) return reply.send({ data: shown, warnings });
       if (body.configId) {
-        const result = await updateConfig(deps.commands, context, { configId: body.configId, data, rollServices: body.rollServices });
+        const result = await updateConfig(deps.commands, context, {
+          configId: body.configId,
+          data,
+          rollServices: body.rollServices,
+          type: definition.configType,
+        });
         const version = result.state.status === 'absent' ? 0 : result.state.version;
         return reply.send({ configId: body.configId, version, ...commandAccepted(reply, result), data: shown, warnings });
       }
@@ -228,16 +228,7 @@ export async function configTemplateRoutes(app: FastifyInstance, deps: TemplateR
       const { config, schema } = request.body;
       validVariables(cleanVariables(schema), 'schema', true);
       const errors = checkAgainstSchema(config, schema);
-      const data = config.data;
-      const flat =
-        typeof data === 'object' && data !== null && !Array.isArray(data) && Object.values(data).every((v) => typeof v === 'string');
-      const warnings = flat
-        ? [
-            ...riskyConfigData(String(config.type ?? 'configmap'), data as Record<string, string>),
-            ...riskyValues({ ...config, data: undefined }),
-          ]
-        : riskyValues(config);
-      return { valid: errors.length === 0, errors, warnings };
+      return { valid: errors.length === 0, errors, warnings: riskyConfig(config) };
     },
   );
 
