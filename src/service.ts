@@ -77,7 +77,11 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   mkdirSync(config.dataDir, { recursive: true });
 
   const db = config.DATABASE_URL
-    ? createPgDatabase({ connectionString: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE })
+    ? createPgDatabase({
+        connectionString: config.DATABASE_URL,
+        maxConnections: config.DATABASE_POOL_SIZE,
+        connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      })
     : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
 
   let rawStore: EventStore;

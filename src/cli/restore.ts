@@ -60,7 +60,12 @@ if (/^postgres(ql)?:\/\//.test(values.target)) {
   const url = new URL(values.target);
   url.password = url.password ? '***' : '';
   target = sqlRestoreTarget(
-    createPgDatabase({ connectionString: values.target, maxConnections: 2, applicationName: 'kyo-restore' }),
+    createPgDatabase({
+      connectionString: values.target,
+      maxConnections: 2,
+      applicationName: 'kyo-restore',
+      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    }),
     url.toString(),
   );
 } else {
