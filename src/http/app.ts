@@ -43,6 +43,9 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false } },
+    // Fastify's default (10 s per plugin) failed the start on a starved CPU (swagger-ui reads its assets
+    // while every route's schema compiles): a slow start is not a broken one.
+    pluginTimeout: 120_000,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
