@@ -30,6 +30,8 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
   DATABASE_POOL_SIZE: integer(1, 500, 20),
+  /** How long a PostgreSQL connection attempt may take before it fails (every pool and client the service opens). */
+  DATABASE_CONNECT_TIMEOUT_MS: integer(100, 120_000, 5_000),
   REDIS_URL: optionalUrl(['redis', 'rediss']),
   EVENTSTORE_CONNECTION_STRING: optionalUrl(['esdb', 'esdb+discover']),
   /** HS256 secret for JWTs (at least 32 characters); without it only API keys authenticate. */

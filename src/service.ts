@@ -42,6 +42,8 @@ import type { FeatureDeps, FeatureModule } from './features/feature-module.js';
 import type { OrchestratorRegistry } from './ports/orchestrator.js';
 import { createOrchestratorRegistry } from './adapters/orchestrator/registry.js';
 import { features } from './features/index.js';
+import { createSideEffectsSwitch } from './features/side-effects.js';
+import { sideEffectsRoutes } from './http/operations/side-effects-routes.js';
 
 export const VERSION = '0.1.0';
 
@@ -77,7 +79,11 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   mkdirSync(config.dataDir, { recursive: true });
 
   const db = config.DATABASE_URL
-    ? createPgDatabase({ connectionString: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE })
+    ? createPgDatabase({
+        connectionString: config.DATABASE_URL,
+        maxConnections: config.DATABASE_POOL_SIZE,
+        connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      })
     : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
 
   let rawStore: EventStore;
@@ -176,13 +182,21 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     logger,
     batchSize: config.PROJECTION_BATCH_SIZE,
   });
-  if (config.SERVICE_ROLE !== 'workers') await processes.start();
   const workers = config.SERVICE_ROLE === 'api' ? [] : [...parts.flatMap((part) => part.jobWorkers ?? []), ...(overrides.workers ?? [])];
-  const stopWorkers = await Promise.all(
-    workers.map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })),
+  const stopWorkers: (() => Promise<void>)[] = [];
+  const stopTasks: (() => Promise<void>)[] = [];
+  // Everything that acts outside starts behind one switch: a restored store keeps it paused until resumed.
+  const sideEffects = await createSideEffectsSwitch(
+    config.EVENTSTORE_CONNECTION_STRING ? undefined : db,
+    async () => {
+      if (config.SERVICE_ROLE !== 'workers') await processes.start();
+      stopWorkers.push(
+        ...(await Promise.all(workers.map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })))),
+      );
+      stopTasks.push(...parts.flatMap((part) => part.backgroundTasks ?? []).map((task) => task.start()));
+    },
+    logger,
   );
-
-  const stopTasks = parts.flatMap((part) => part.backgroundTasks ?? []).map((task) => task.start());
 
   const horizon = config.EVENTSTORE_CONNECTION_STRING ? undefined : postgresHorizon(db);
   const ryw = readYourWrites(projections, eventStore, config.READ_YOUR_WRITES_TIMEOUT_MS, horizon?.acknowledgedHead);
@@ -202,6 +216,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       },
     },
     ...parts.flatMap((part) => part.readinessChecks ?? []),
+    sideEffects.readinessCheck,
   ];
 
   const http = await buildHttpApp({
@@ -233,6 +248,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         ...(horizon ? { horizon: { probe: horizon, degradedAfterSeconds: config.HORIZON_DEGRADED_SECONDS } } : {}),
       });
       await app.register(apiKeyRoutes, { apiKeys });
+      await app.register(sideEffectsRoutes, { state: sideEffects.state, resume: sideEffects.resume });
       for (const part of parts) {
         for (const routes of part.routes?.({ readYourWrites: ryw, projections }) ?? []) await app.register(routes.plugin, routes.options);
       }

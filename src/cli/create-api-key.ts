@@ -51,7 +51,7 @@ if (!config.DATABASE_URL) {
   }
 }
 const db = config.DATABASE_URL
-  ? createPgDatabase({ connectionString: config.DATABASE_URL })
+  ? createPgDatabase({ connectionString: config.DATABASE_URL, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS })
   : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
 try {
   const store = createApiKeyStore(db);

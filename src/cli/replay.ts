@@ -1,8 +1,9 @@
-// `npm run replay -- <projection> [--from <position>] [--url http://host:port] [--key <api key>]`
+// `npm run replay -- <projection> [--url http://host:port] [--key <api key>]`
 // Replays the log into one projection through the running service (which owns the live runners, so the
 // read model stays up: the events go into fresh tables that are swapped in at the end) and draws the
 // progress it streams (Server-Sent Events) as a bar. The key needs the platform permission; by default
-// KYO_API_KEY, else the bootstrap key in DATA_DIR. Exit code 0 once swapped in, 1 when it failed.
+// KYO_API_KEY, else the bootstrap key in DATA_DIR. Exit code 0 once swapped in, 1 when it failed or was
+// refused (the service refuses `--from <position>`: it keeps no read model as of a position to build on).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +16,7 @@ const { values, positionals } = parseArgs({
 });
 const [projection] = positionals;
 if (!projection || !/^[a-z][a-z0-9_]{0,62}$/.test(projection) || (values.from !== undefined && !/^\d{1,20}\.\d{1,20}$/.test(values.from))) {
-  console.error('usage: npm run replay -- <projection> [--from <position, e.g. 1234.56>] [--url http://localhost:3000] [--key <api key>]');
+  console.error('usage: npm run replay -- <projection> [--url http://localhost:3000] [--key <api key>]');
   process.exit(2);
 }
 

@@ -4,6 +4,10 @@
 // chunk by chunk, each verified against its sha256, and bulk-loaded into an EMPTY store — another PostgreSQL
 // database, or a new data directory for the embedded store. All or nothing: on any error the target is
 // left empty; killed half-way, it keeps a marker that a service started on it refuses (run this again).
+// First the key-encryption key is checked against every sealed secret of the log (the backup's own
+// secrets-key, only ever in an encrypted backup, else SECRETS_KEY): refused before anything is written.
+// Into a data directory, the files part of a files/full backup comes back too. The restored store starts
+// with side effects paused (POST /v1/admin/side-effects/resume once it should act).
 // Exit codes: 0 restored, 1 refused or failed (the reason on stderr), 2 usage.
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -14,12 +18,13 @@ import { sqlRestoreTarget } from '../adapters/event-store/bulk-restore.js';
 import { DataDirectoryHeldError, lockDataDirectory, type DataDirectoryLock } from '../adapters/sql/data-directory-lock.js';
 import { createPgDatabase } from '../adapters/sql/pg-database.js';
 import { createPgliteDatabase } from '../adapters/sql/pglite-database.js';
-import { parseBackupKey } from '../commands/backups/index.js';
+import { parseBackupKey, resolveBackupChain } from '../commands/backups/index.js';
 import { restoreBackup } from '../commands/restores/restore-backup.js';
 import { loadConfig } from '../config.js';
 import type { BackupStorage } from '../ports/backup-storage.js';
 import { formatPosition, parsePosition } from '../ports/event-store.js';
 import type { RestoreTarget } from '../ports/restore-target.js';
+import { checkSecretsKey, removeFiles, restoreFiles } from './restore-files.js';
 import { openS3Storage } from './restore-storage.js';
 
 const USAGE =
@@ -56,15 +61,22 @@ const storage: BackupStorage = values.from.startsWith('s3://')
 
 let lock: DataDirectoryLock | undefined;
 let target: RestoreTarget;
+let filesDir: string | undefined;
 if (/^postgres(ql)?:\/\//.test(values.target)) {
   const url = new URL(values.target);
   url.password = url.password ? '***' : '';
   target = sqlRestoreTarget(
-    createPgDatabase({ connectionString: values.target, maxConnections: 2, applicationName: 'kyo-restore' }),
+    createPgDatabase({
+      connectionString: values.target,
+      maxConnections: 2,
+      applicationName: 'kyo-restore',
+      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    }),
     url.toString(),
   );
 } else {
   const dataDir = resolve(values.target);
+  filesDir = dataDir;
   try {
     lock = lockDataDirectory(dataDir, 'restore command');
   } catch (error) {
@@ -87,10 +99,24 @@ const bar = new cliProgress.SingleBar(
 );
 const started = Date.now();
 let exitCode = 0;
+let filesWritten: string[] = [];
+const key = config.BACKUP_ENCRYPTION_KEY ? parseBackupKey(config.BACKUP_ENCRYPTION_KEY) : undefined;
 try {
   console.error(`restoring backup ${values.backup} from ${values.from} into ${target.description}`);
+  const chain = await resolveBackupChain(storage, values.backup);
+  const range = { ...(toPosition ? { toPosition } : {}), ...(toTime ? { toTime } : {}) };
+  const keySource = await checkSecretsKey(storage, chain, key, range, {
+    secretsKey: config.SECRETS_KEY,
+    previousKeys: config.SECRETS_KEY_PREVIOUS,
+  });
+  console.error(`sealed secrets: ${keySource === 'none needed' ? 'none' : `open with the key from ${keySource}`}`);
+  const hasFiles = chain.some((manifest) => manifest.chunks.some((chunk) => chunk.item === 'files'));
+  if (hasFiles && filesDir) {
+    filesWritten = await restoreFiles(storage, chain, key, filesDir);
+    console.error(`restored ${filesWritten.length} files into ${filesDir}`);
+  } else if (hasFiles) console.error('the files part is restored only into a data directory target; not into a database');
   const result = await restoreBackup(
-    { storage, ...(config.BACKUP_ENCRYPTION_KEY ? { key: parseBackupKey(config.BACKUP_ENCRYPTION_KEY) } : {}), clock: () => new Date() },
+    { storage, ...(key ? { key } : {}), clock: () => new Date() },
     target,
     { restoreId: randomUUID(), backupId: values.backup, ...(toPosition ? { toPosition } : {}), ...(toTime ? { toTime } : {}) },
     ({ events, totalEvents, lastPosition }) => {
@@ -106,6 +132,9 @@ try {
     `restored ${result.events} events in ${result.streams} streams from ${result.chain.join(' → ')} in ${seconds.toFixed(1)} s` +
       (result.lastPosition ? `; last position ${formatPosition(result.lastPosition)}` : ''),
   );
+  console.error(
+    'side effects are paused on the restored store: start the service on it, check it, then POST /v1/admin/side-effects/resume',
+  );
   console.log(
     JSON.stringify({
       events: result.events,
@@ -116,6 +145,7 @@ try {
 } catch (error) {
   bar.stop();
   console.error(`restore failed: ${(error as Error).message}`);
+  if (filesDir) await removeFiles(filesDir, filesWritten).catch(() => undefined);
   console.error('nothing was restored: the target is as it was.');
   exitCode = 1;
 } finally {

@@ -17,6 +17,7 @@ import { createWorkerPgliteDatabase } from '../adapters/sql/pglite-worker-databa
 import type { Config } from '../config.js';
 import type { RestoreTargetSpec } from '../domain/restores/restore-aggregate.js';
 import type { RestoreTarget } from '../ports/restore-target.js';
+import { DatabaseConnectionError } from '../ports/sql-database.js';
 
 export const restoreDirectory = (config: Pick<Config, 'dataDir'>, tenantId: string, name: string) =>
   join(config.dataDir, 'restores', tenantId, name);
@@ -40,7 +41,7 @@ export function isLiveDatabase(config: Pick<Config, 'DATABASE_URL'>, url: string
 
 /** What the target holds now: `empty`, `not_empty` (with counts), or why it cannot be reached. */
 export async function inspectRestoreTarget(
-  config: Pick<Config, 'DATABASE_URL'>,
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_CONNECT_TIMEOUT_MS'>,
   target: RestoreTargetSpec,
 ): Promise<{ state: 'empty' } | { state: 'not_empty'; detail: string } | { state: 'unreachable'; detail: string }> {
   if (target.kind === 'directory') {
@@ -48,7 +49,12 @@ export async function inspectRestoreTarget(
     const entries = readdirSync(target.path);
     return entries.length === 0 ? { state: 'empty' } : { state: 'not_empty', detail: `${target.path} exists and is not empty` };
   }
-  const db = createPgDatabase({ connectionString: connectionUrl(config, target.url), maxConnections: 1, applicationName: 'kyo-restore' });
+  const db = createPgDatabase({
+    connectionString: connectionUrl(config, target.url),
+    maxConnections: 1,
+    applicationName: 'kyo-restore',
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+  });
   try {
     // A table that does not exist is empty (a fresh database); the counts are asked only of those that do.
     const count = async (table: 'es_events' | 'es_streams') => {
@@ -63,17 +69,27 @@ export async function inspectRestoreTarget(
       ? { state: 'empty' }
       : { state: 'not_empty', detail: `the database holds ${events} events in ${streams} streams` };
   } catch (error) {
-    return { state: 'unreachable', detail: (error as Error).message };
+    // Only a DatabaseConnectionError's words reach the caller: pg's own text names the host and port.
+    if (error instanceof DatabaseConnectionError) return { state: 'unreachable', detail: error.message };
+    throw error;
   } finally {
     await db.close().catch(() => undefined);
   }
 }
 
 /** Opens the target for one run; a data directory is locked (as the service would) until it is closed. */
-export async function openRestoreTarget(config: Pick<Config, 'DATABASE_URL'>, target: RestoreTargetSpec): Promise<RestoreTarget> {
+export async function openRestoreTarget(
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_CONNECT_TIMEOUT_MS'>,
+  target: RestoreTargetSpec,
+): Promise<RestoreTarget> {
   if (target.kind === 'database')
     return sqlRestoreTarget(
-      createPgDatabase({ connectionString: connectionUrl(config, target.url), maxConnections: 2, applicationName: 'kyo-restore' }),
+      createPgDatabase({
+        connectionString: connectionUrl(config, target.url),
+        maxConnections: 2,
+        applicationName: 'kyo-restore',
+        connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      }),
       target.url,
     );
   const lock = lockDataDirectory(target.path, 'restore');

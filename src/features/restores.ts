@@ -32,7 +32,7 @@ export const restoresFeature: FeatureModule = {
       get projectors() {
         return deps.allProjectors?.() ?? [restoreProjector];
       },
-      scratchStores: createScratchStores(deps.db, deps.config.DATABASE_URL),
+      scratchStores: createScratchStores(deps.db, deps.config.DATABASE_URL, deps.config.DATABASE_CONNECT_TIMEOUT_MS),
       onFinished: (backupId, outcome) =>
         deps.logger.info(
           { backupId, passed: outcome.passed, durationMs: outcome.durationMs, reason: outcome.reason },

@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { IdempotencyConflictError, InvalidEventError, StreamNotFoundError, WrongExpectedRevisionError } from '../ports/event-store.js';
 import { RuleViolation, type RuleViolationKind } from '../domain/rule-violation.js';
-import { ProjectionTimeoutError, RebuildInProgressError, UnknownProjectionError } from '../projections/projector.js';
+import { PartialReplayError, ProjectionTimeoutError, RebuildInProgressError, UnknownProjectionError } from '../projections/projector.js';
 
 export interface FieldError {
   /** Where: `body.name`, `query.limit`, `params.id`, `headers.if-match`. */
@@ -145,6 +145,11 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   }
   if (error instanceof RebuildInProgressError) return sendProblem(reply, 409, 'rebuild.in_progress', error.message);
   if (error instanceof UnknownProjectionError) return sendProblem(reply, 404, 'projection.unknown', error.message);
+  if (error instanceof PartialReplayError) {
+    return sendProblem(reply, 400, 'replay.partial', error.message, {
+      errors: [{ field: 'body.from', rule: 'replay.partial', message: 'only a replay from position 0 is possible; omit from' }],
+    });
+  }
 
   const fastifyError = error as FastifyError;
   switch (fastifyError.code) {

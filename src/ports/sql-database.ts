@@ -36,3 +36,19 @@ export interface Lease {
   readonly lost: Promise<Error>;
   release(): Promise<void>;
 }
+
+/**
+ * A connection to a database could not be made (refused, unknown host, timed out, authentication, no
+ * such database). The message says which, in words a caller may be shown: never the host, port, user
+ * or the driver's own text (kept as `cause` for the log).
+ */
+export class DatabaseConnectionError extends Error {
+  override readonly name = 'DatabaseConnectionError';
+  constructor(
+    readonly reason: 'refused' | 'unknown_host' | 'timeout' | 'authentication' | 'no_database' | 'network',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -7,6 +7,7 @@ import { START, comparePositions, type EventStore, type Position } from '../port
 import { createRunner, type Runner, type RunnerLogger } from '../subscriptions/checkpointed-runner.js';
 import { lockCheckpoint, migrateCheckpoints, readCheckpoints, setCheckpoint } from '../subscriptions/checkpoints.js';
 import {
+  PartialReplayError,
   ProjectionTimeoutError,
   type RebuildProgress,
   RebuildInProgressError,
@@ -269,6 +270,8 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     // Claimed locally before the first await, so two calls on this instance cannot both pass.
     if (rebuilds.has(name)) throw new RebuildInProgressError(name);
     const from = options.from ?? START;
+    // Fresh tables hold nothing before `from`: swapping them in would drop those rows from the read model.
+    if (comparePositions(from, START) !== 0) throw new PartialReplayError(name);
     const progress: RebuildRun = { state: 'running', startedAt: new Date(), from, checkpoint: from, eventsReplayed: 0 };
     rebuilds.set(name, progress);
     let lock: Lease | undefined;

@@ -46,7 +46,7 @@ export interface RebuildProgress {
   readonly state: 'running' | 'swapped' | 'failed';
   readonly startedAt: Date;
   readonly finishedAt?: Date;
-  /** Events after this position are replayed (START for a full rebuild). */
+  /** Events after this position are replayed (always START: a partial replay is refused). */
   readonly from: Position;
   /** How far the fresh tables have been filled. */
   readonly checkpoint: Position;
@@ -79,6 +79,20 @@ export class UnknownProjectionError extends Error {
   }
 }
 
+/**
+ * A replay of only the events after a position would need the read model as it stood at that position,
+ * which is not kept: into fresh (empty) tables it would swap in a read model missing everything before it.
+ */
+export class PartialReplayError extends Error {
+  override readonly name = 'PartialReplayError';
+  constructor(readonly projection: string) {
+    super(
+      `a replay of ${projection} from a position is refused: the read model as it stood there is not kept, so the ` +
+        'replayed tables would lack every event before it; replay from position 0 (omit from) instead',
+    );
+  }
+}
+
 export interface ProjectionEngine {
   /** Starts a runner per projector: it takes the projector's lease or waits in standby for it. */
   start(): Promise<void>;
@@ -88,8 +102,9 @@ export interface ProjectionEngine {
    * the shared checkpoint table so it works on any instance; rejects with ProjectionTimeoutError. */
   waitFor(position: Position, options: { timeoutMs: number; projections?: readonly string[] }): Promise<void>;
   status(): Promise<ProjectionStatus[]>;
-  /** Rebuilds into a fresh schema from position 0 (or the events after `from`), then swaps it in atomically. Resolves when swapped.
-   * Throws RebuildInProgressError if one is running, UnknownProjectionError for an unknown name. */
+  /** Rebuilds into a fresh schema from position 0, then swaps it in atomically. Resolves when swapped.
+   * Throws RebuildInProgressError if one is running, UnknownProjectionError for an unknown name, and
+   * PartialReplayError for a `from` other than START (before anything is touched). */
   rebuild(name: string, options?: { from?: Position }): Promise<void>;
   /** Resolves as soon as this instance holds the projection's rebuild lock (database-wide), with the
    * rebuild running in the background; throws RebuildInProgressError if any instance is rebuilding it. */

@@ -62,6 +62,17 @@ describe('npm run replay', () => {
     expect(list.json().total).toBe(3);
   }, 60_000);
 
+  it('refuses a replay from a position with the reason, and the read model keeps every row (#15.11)', async () => {
+    // The read model as it stood at a position is not kept, so a replay of only the events after it would
+    // swap in tables that lack everything before it: refused before anything is touched.
+    const { code, output } = await replay(['categories', '--from', '1.1', '--url', url, '--key', platformKey]);
+    expect(code).toBe(1);
+    expect(output).toMatch(/replay refused \(400\): .*from position 0/);
+    expect(output).not.toMatch(/fresh tables are live/);
+    const list = await service.http.inject({ method: 'GET', url: '/v1/categories', headers: { authorization: `Bearer ${tenantKey}` } });
+    expect(list.json().total).toBe(3);
+  }, 60_000);
+
   it('says why it was refused, and exits 2 on bad arguments', async () => {
     const forbidden = await replay(['categories', '--url', url, '--key', tenantKey]);
     expect(forbidden.code).toBe(1);

@@ -4,6 +4,7 @@
 // recorded (404 / 403 / 409 / 400 naming the field); an altered chunk fails the restore naming the chunk,
 // with nothing restored.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -48,7 +49,13 @@ describe.skipIf(!postgres.url)('restores API (PostgreSQL)', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'kyo-restores-e2e-'));
     liveUrl = await createTestDatabase(postgres.url!);
-    const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', BACKUP_CHUNK_EVENTS: '100', DATABASE_URL: liveUrl };
+    const env = {
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      BACKUP_CHUNK_EVENTS: '100',
+      DATABASE_URL: liveUrl,
+      DATABASE_CONNECT_TIMEOUT_MS: '2000',
+    };
     service = await startService(loadConfig(env), pino({ level: 'silent' }), { defaultMetrics: false });
     adminKey = readFileSync(join(dataDir, 'bootstrap-api-key'), 'utf8').trim();
     tenantAdminKey = (await service.apiKeys.create({ tenantId: 'default', userId: 'ada', name: 'tenant admin', permissions: ['admin'] }))
@@ -218,6 +225,36 @@ describe.skipIf(!postgres.url)('restores API (PostgreSQL)', () => {
     expect((await call('GET', '/v1/restores?pageSize=100')).json().total).toBe(before);
     expect(await eventCount(empty)).toBe(0);
   });
+
+  it('a database it cannot reach: 400 naming the field and why, never the host or port, within the connect timeout (#15.19)', async () => {
+    const backup = await completedBackup();
+    const before = (await call('GET', '/v1/restores?pageSize=100')).json().total;
+    // Accepts and never answers: without a connect timeout the request would wait forever.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentPort = (silent.address() as AddressInfo).port;
+    try {
+      for (const [url, why] of [
+        ['postgres://127.0.0.1:1/kyo_restore', /refused/],
+        [`postgres://127.0.0.1:${silentPort}/kyo_restore`, /did not answer within 2000 ms/],
+        ['postgres://no-such-host.invalid/kyo_restore', /does not resolve/],
+      ] as const) {
+        const response = await call('POST', `/v1/backups/${backup.backupId}/restore`, { body: { target: { databaseUrl: url } } });
+        expect(response.statusCode, response.body).toBe(400);
+        expect(response.headers['content-type']).toContain('application/problem+json');
+        const problem = response.json();
+        expect(problem.errors[0]).toMatchObject({ field: 'body.target.databaseUrl', rule: 'restore.target.unreachable' });
+        expect(problem.detail).toMatch(why);
+        expect(response.body).not.toMatch(/127\.0\.0\.1|ECONN|ENOTFOUND|no-such-host|:1\b/);
+        expect(response.body).not.toContain(String(silentPort));
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+    expect((await call('GET', '/v1/restores?pageSize=100')).json().total).toBe(before);
+  }, 60_000);
 
   it('an altered chunk fails the restore naming the chunk, and nothing is restored', async () => {
     const backup = await completedBackup();

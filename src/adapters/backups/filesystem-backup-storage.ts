@@ -47,11 +47,12 @@ export function createFilesystemBackupStorage(root: string): BackupStorage {
 
     async put(key, body) {
       const target = pathOf(key);
-      await mkdir(dirname(target), { recursive: true });
+      // Owner-only: a backup is the whole log (and maybe key material); nobody else on the host reads it.
+      await mkdir(dirname(target), { recursive: true, mode: 0o700 });
       const temp = `${target}${TEMP_MARK}${randomUUID()}`;
       try {
         const source = body instanceof Uint8Array ? Readable.from([body]) : body;
-        await pipeline(source, createWriteStream(temp, { flags: 'wx' }));
+        await pipeline(source, createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
         const handle = await open(temp, 'r');
         try {
           await handle.sync();

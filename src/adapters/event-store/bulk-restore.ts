@@ -6,6 +6,7 @@
 // sorts after the restored log (see postgres-schema.ts). Read-model checkpoints and positions clients hold
 // therefore stay valid.
 //
+// A restored store starts with side effects paused (side-effects-pause.ts), committed with the log.
 // Nothing half-restored is served. The marker (restore-marker.ts) is committed first; then every event is
 // written in ONE transaction, which also builds the stream rows and deletes the marker. A chunk that fails
 // its checksum (the reader throws), a crash or a kill roll that transaction back: the store is left empty,
@@ -23,6 +24,7 @@ import {
 import type { SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
 import { applyEventStoreSchema } from './postgres-event-store.js';
 import { RESTORE_MARKER_SCHEMA, readRestoreMarker } from './restore-marker.js';
+import { pauseSideEffects } from './side-effects-pause.js';
 
 /** Rows per INSERT statement: large enough that round trips vanish, small enough to keep memory flat. */
 const ROWS_PER_STATEMENT = 5000;
@@ -118,6 +120,8 @@ async function writeAll(
     await tx.query(`SELECT setval(pg_get_serial_sequence('es_events', 'global_position'), $1::bigint)`, [last.position.prepare.toString()]);
   await tx.query('SELECT es_realign_positions()');
   await tx.query('DELETE FROM es_restore_in_progress');
+  // Committed with the log: a service started on it acts outside only once an operator resumes it.
+  await pauseSideEffects(tx, `restored from backup ${options.backupId} (restore ${options.restoreId})`);
   const [streams] = await tx.query<{ n: string }>('SELECT count(*)::text AS n FROM es_streams');
   return {
     events: written,

@@ -28,7 +28,7 @@ function scratchOver(db: SqlDatabase, description: string, dropDatabase: () => P
 
 /** `liveDb` and its URL: the scratch database is made on the same server. Without a URL: PGlite in memory,
  * in a worker thread. */
-export function createScratchStores(liveDb: SqlDatabase, databaseUrl: string | undefined): ScratchStores {
+export function createScratchStores(liveDb: SqlDatabase, databaseUrl: string | undefined, connectTimeoutMs?: number): ScratchStores {
   return async (name) => {
     if (!/^[a-z0-9_]{1,40}$/.test(name)) throw new RangeError(`scratch store name ${JSON.stringify(name)}: lowercase letters, digits, _`);
     if (!databaseUrl)
@@ -38,7 +38,12 @@ export function createScratchStores(liveDb: SqlDatabase, databaseUrl: string | u
     await liveDb.query(`CREATE DATABASE ${database}`);
     const url = new URL(databaseUrl);
     url.pathname = `/${database}`;
-    const db = createPgDatabase({ connectionString: url.toString(), maxConnections: 4, applicationName: 'kyo-drill' });
+    const db = createPgDatabase({
+      connectionString: url.toString(),
+      maxConnections: 4,
+      applicationName: 'kyo-drill',
+      ...(connectTimeoutMs ? { connectTimeoutMs } : {}),
+    });
     return scratchOver(db, database, async () => void (await liveDb.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)));
   };
 }

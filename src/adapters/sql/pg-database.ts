@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
-import type { Lease, SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
+import { DatabaseConnectionError, type Lease, type SqlDatabase, type SqlQueryable } from '../../ports/sql-database.js';
 
 const INT8_OID = 20;
 
@@ -17,22 +17,59 @@ export interface PgDatabaseOptions {
   readonly connectionString: string;
   readonly maxConnections?: number;
   readonly applicationName?: string;
+  /** A connection attempt that takes longer fails (DatabaseConnectionError `timeout`); default 5 s. pg waits forever without one. */
+  readonly connectTimeoutMs?: number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
+
+/**
+ * pg's connection failures carry the host and port (`connect ECONNREFUSED 127.0.0.1:1`) or the user
+ * (`password authentication failed for user "x"`): callers get a DatabaseConnectionError that says what
+ * went wrong in words that name neither. Any other error (a query's) is returned as it is.
+ */
+export function connectionFailure(error: unknown, timeoutMs: number): unknown {
+  if (error instanceof DatabaseConnectionError || !(error instanceof Error)) return error;
+  const codes = [error, ...(error instanceof AggregateError ? error.errors : [])].map((e) => (e as { code?: unknown }).code);
+  const has = (...wanted: string[]) => codes.some((code) => typeof code === 'string' && wanted.includes(code));
+  const fail = (reason: DatabaseConnectionError['reason'], message: string) =>
+    new DatabaseConnectionError(reason, message, { cause: error });
+  if (has('ECONNREFUSED')) return fail('refused', 'the database server refused the connection (nothing listens at that address)');
+  if (has('ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME')) return fail('unknown_host', 'the database host name does not resolve');
+  if (/timeout exceeded when trying to connect|connection timeout|^timeout expired$/i.test(error.message))
+    return fail('timeout', `the database server did not answer within ${timeoutMs} ms`);
+  if (has('28P01', '28000')) return fail('authentication', 'the database server refused the credentials');
+  if (has('3D000')) return fail('no_database', 'the database does not exist on that server');
+  if (codes.some((code) => typeof code === 'string' && NETWORK_CODES.has(code)))
+    return fail('network', 'the connection to the database server failed');
+  return error;
 }
 
 export function createPgDatabase(options: PgDatabaseOptions): SqlDatabase {
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.maxConnections ?? 20,
     application_name: options.applicationName ?? 'kyo-platform',
+    connectionTimeoutMillis: connectTimeoutMs,
     types,
   });
   // An idle client's error (server restart) must not crash the process; the pool replaces the client.
   pool.on('error', () => undefined);
-  const kysely = new Kysely<Record<string, never>>({ dialect: new PostgresDialect({ pool }) });
+  const clear = (error: unknown) => {
+    throw connectionFailure(error, connectTimeoutMs);
+  };
+  const connect = () => pool.connect().catch(clear);
+  // Kysely takes its connections through the same mapping.
+  const kysely = new Kysely<Record<string, never>>({
+    dialect: new PostgresDialect({ pool: { connect, end: () => pool.end() } }),
+  });
   const leaseClients = new Set<pg.Client>();
 
   async function query<R>(text: string, params?: readonly unknown[]): Promise<R[]> {
-    const result = await pool.query(text, params as unknown[] | undefined);
+    const result = await pool.query(text, params as unknown[] | undefined).catch(clear);
     return result.rows as R[];
   }
 
@@ -41,13 +78,13 @@ export function createPgDatabase(options: PgDatabaseOptions): SqlDatabase {
     kysely,
     query,
     async queryPrepared<R>(name: string, text: string, params: readonly unknown[]) {
-      return (await pool.query({ name, text, values: params as unknown[] })).rows as R[];
+      return (await pool.query({ name, text, values: params as unknown[] }).catch(clear)).rows as R[];
     },
     async exec(script) {
-      await pool.query(script);
+      await pool.query(script).catch(clear);
     },
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await connect();
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
@@ -71,12 +108,17 @@ export function createPgDatabase(options: PgDatabaseOptions): SqlDatabase {
       }
     },
     async tryAcquireLease(key) {
-      const client = new pg.Client({ connectionString: options.connectionString, application_name: `lease:${key}`, types });
+      const client = new pg.Client({
+        connectionString: options.connectionString,
+        application_name: `lease:${key}`,
+        connectionTimeoutMillis: connectTimeoutMs,
+        types,
+      });
       let onLost!: (error: Error) => void;
       const lost = new Promise<Error>((resolve) => (onLost = resolve));
       client.on('error', (error) => onLost(error));
       client.on('end', () => onLost(new Error(`lease ${key}: connection ended`)));
-      await client.connect();
+      await client.connect().catch(clear);
       const rows = await client.query('SELECT pg_try_advisory_lock($1::bigint) AS locked', [leaseKeyToBigint(key).toString()]);
       if (!rows.rows[0]?.locked) {
         await client.end();

@@ -27,6 +27,17 @@ export function itemsOfType(type: BackupType): readonly BackupItem[] {
  * values are stored encrypted in these events and are copied as stored, never decrypted). */
 export const CONFIGURATION_CATEGORIES: readonly string[] = ['environment', 'deployment', 'config', 'configtemplate', 'secret'];
 
+/**
+ * Files of the data directory that are key material: the key-encryption key of secrets (generated when
+ * SECRETS_KEY is unset) and the bootstrap platform API key. Whoever holds them opens every sealed secret
+ * or acts as the platform, so a files backup holds them only when its chunks are encrypted with
+ * BACKUP_ENCRYPTION_KEY, which lives outside the data directory (never in a backup).
+ */
+export const KEY_MATERIAL_FILES: readonly string[] = ['secrets-key', 'bootstrap-api-key'];
+
+/** Whether a files backup may hold `path` (relative to the data directory): key material only when encrypted. */
+export const fileMayBeBackedUp = (path: string, encrypted: boolean): boolean => encrypted || !KEY_MATERIAL_FILES.includes(path);
+
 export type BackupScope = {
   /** One tenant's streams (events whose metadata.tenantId is this); absent: every tenant (platform). */
   readonly tenantId?: string;

@@ -1,5 +1,4 @@
-// Replay into a projection: rebuild one projection from position 0, or from the events after a position,
-// into fresh tables beside the live ones (the engine's blue/green rebuild), and follow its progress as
+// Replay into a projection: rebuild one projection from position 0 into fresh tables beside the live ones (the engine's blue/green rebuild), and follow its progress as
 // Server-Sent Events. Platform only: a projection holds every tenant's rows.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -63,17 +62,22 @@ export async function replayRoutes(app: FastifyInstance, deps: ReplayRouteDeps):
   routes.post(
     '/v1/admin/projections/:name/replay',
     {
-      config: { ...platform, problems: [409] },
+      config: { ...platform, problems: [400, 409] },
       schema: {
         tags,
         summary: 'Replay the log into one projection (from position 0 or after a position) without taking it down',
         description:
           'The events are replayed into fresh tables while readers keep the live ones; the fresh tables are swapped in ' +
-          'atomically once they have caught up. With `from`, the fresh tables start empty and only the events after it ' +
-          'are replayed. Follow it with GET on the same path (Server-Sent Events). 409 `rebuild.in_progress` while one runs.',
+          'atomically once they have caught up. A `from` other than `0.0` is refused with 400 `replay.partial` before anything ' +
+          'is touched: the read model as it stood at a position is not kept, so the replayed tables would lack every event ' +
+          'before it. Follow it with GET on the same path (Server-Sent Events). 409 `rebuild.in_progress` while one runs.',
         params: nameParams,
         body: z
-          .strictObject({ from: positionText.optional().describe('Replay the events after this position (default: all)') })
+          .strictObject({
+            from: positionText
+              .optional()
+              .describe('Only `0.0` (the default): a replay from a later position is refused (400 `replay.partial`)'),
+          })
           .default({}),
         response: { 202: z.object({ projection: z.string(), state: z.literal('running'), from: z.string(), progress: z.string() }) },
       },

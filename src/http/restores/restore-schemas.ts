@@ -15,7 +15,10 @@ export const restoreBody = z
           .max(2000)
           .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'a postgres:// URL')
           .optional()
-          .describe('An empty PostgreSQL database (platform only); no password in it: the service uses its own credentials'),
+          .describe(
+            'An empty PostgreSQL database (platform only); no password in it: the service uses its own credentials. One it cannot ' +
+              'reach within DATABASE_CONNECT_TIMEOUT_MS is refused with 400 `restore.target.unreachable`, saying why without the host or port',
+          ),
         dataDirectory: z
           .string()
           .regex(DIRECTORY_NAME, 'a name: lowercase letters, digits, - and _ (1–63), not a path')

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   CONFIGURATION_CATEGORIES,
   chunkKey,
+  fileMayBeBackedUp,
   chunkName,
   type BackupChunk,
   type BackupFileRecord,
@@ -188,7 +189,8 @@ interface FilesCursor {
   readonly end: number;
 }
 
-/** files: every regular file under the data directory but the excluded ones, in 1 MiB pieces. */
+/** files: every regular file under the data directory but the excluded ones, in 1 MiB pieces. Key material
+ * (KEY_MATERIAL_FILES) only when the chunks are encrypted: never in the clear. */
 export async function writeFilesItem(deps: ItemWriterDeps, state: BackupState, record: RecordChunk) {
   const cursorText = state.cursors.files?.after;
   const cursor = cursorText ? (JSON.parse(cursorText) as FilesCursor) : undefined;
@@ -216,6 +218,7 @@ export async function writeFilesItem(deps: ItemWriterDeps, state: BackupState, r
   };
   for await (const path of walkFiles(deps.dataDir, '', deps.excludedFromFiles)) {
     if (cursor && path < cursor.path) continue;
+    if (!fileMayBeBackedUp(path, deps.key !== undefined)) continue;
     let info;
     try {
       info = await stat(join(deps.dataDir, path));

@@ -3,7 +3,7 @@
 // incremental continues where its parent ended and the chain reads back the whole log; the reader refuses
 // an altered chunk before yielding any of its events; encryption round-trips and needs the right key.
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -176,6 +176,37 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
       expect([...files.keys()].sort()).toEqual(['blobs/empty', 'blobs/x/big.bin']);
       expect(Buffer.concat(files.get('blobs/x/big.bin')!).equals(big)).toBe(true);
       expect(manifest.chunks.length).toBeGreaterThan(1);
+    });
+
+    it('key material (the key-encryption key, the bootstrap key) goes only into an encrypted files backup; chunks are 0600 (#15.9)', async () => {
+      await writeFile(join(stack.dataDir, 'secrets-key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+      await writeFile(join(stack.dataDir, 'bootstrap-api-key'), 'kyo_000000000000_secret\n', { mode: 0o600 });
+      await writeFile(join(stack.dataDir, 'notes.txt'), 'kept');
+      const pathsOf = async (backupId: string, key?: ReturnType<typeof parseBackupKey>) => {
+        const manifest = (await readManifest(stack.storage, backupId))!;
+        const paths = new Set<string>();
+        for await (const { records } of readBackupFileChunks(stack.storage, manifest, key ? { key } : {}))
+          for (const record of records) paths.add(record.path);
+        return { manifest, paths };
+      };
+      // In the clear: left out by default.
+      const plain = await pathsOf(await stack.backup('acme', { name: 'files', type: 'files', scope: {} }));
+      expect(plain.paths.has('notes.txt')).toBe(true);
+      expect(plain.paths.has('secrets-key')).toBe(false);
+      expect(plain.paths.has('bootstrap-api-key')).toBe(false);
+      for (const chunk of plain.manifest.chunks) {
+        const raw = await readFile(join(stack.dataDir, 'backups', plain.manifest.backupId, chunk.name));
+        expect(raw.includes(Buffer.from('kyo_000000000000_secret'))).toBe(false);
+      }
+      // Encrypted with a key that is not in the data directory: included, so a restore brings them back.
+      const key = parseBackupKey(randomBytes(32).toString('hex'));
+      const sealed = await pathsOf(await stack.backup('acme', { name: 'files', type: 'files', scope: {} }, { key }), key);
+      expect(sealed.paths.has('secrets-key')).toBe(true);
+      expect(sealed.paths.has('bootstrap-api-key')).toBe(true);
+      // Whoever holds the backup storage reads nothing of it: owner-only files.
+      for (const backupId of [plain.manifest.backupId, sealed.manifest.backupId])
+        for (const name of await readdir(join(stack.dataDir, 'backups', backupId)))
+          expect((await stat(join(stack.dataDir, 'backups', backupId, name))).mode & 0o777, name).toBe(0o600);
     });
   });
 }

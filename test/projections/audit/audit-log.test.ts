@@ -13,7 +13,7 @@ import { comparePositions, type EventStore, type RecordedEvent } from '../../../
 import type { SqlDatabase } from '../../../src/ports/sql-database.js';
 import { auditEvents, readAuditPage, type AuditRange } from '../../../src/projections/audit/audit-log.js';
 import { createProjectionEngine } from '../../../src/projections/projection-engine.js';
-import { liveSchema } from '../../../src/projections/projector.js';
+import { PartialReplayError, liveSchema } from '../../../src/projections/projector.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
 import { countingProjector } from '../fixtures/counting-projector.js';
 
@@ -121,7 +121,7 @@ function suite(label: string, open: () => Promise<SqlDatabase>) {
       expect(await collect(auditEvents(store, { tenantId: 'globex', streamId: `auda-${run}0` }))).toEqual([]);
     });
 
-    it('replays a projection from a position into fresh tables, counting only the events after it, with progress', async () => {
+    it('replays a projection into fresh tables with progress, and refuses a replay from a position (#15.11)', async () => {
       const projector = countingProjector(`replay_${run}`);
       const engine = createProjectionEngine({ db, eventStore: store, projectors: [projector], batchSize: 50 });
       const stream = `counted-${run}`;
@@ -144,9 +144,10 @@ function suite(label: string, open: () => Promise<SqlDatabase>) {
           );
         expect(await count()).toBe(50);
         expect(engine.rebuildProgress(projector.name)).toBeUndefined();
-        await engine.rebuild(projector.name, { from: first.position });
-        expect(await count()).toBe(20);
-        expect(engine.rebuildProgress(projector.name)).toMatchObject({ state: 'swapped', eventsReplayed: 20, from: first.position });
+        // Fresh tables hold nothing before `from`: refused before anything is touched, the live rows stay.
+        await expect(engine.rebuild(projector.name, { from: first.position })).rejects.toBeInstanceOf(PartialReplayError);
+        expect(engine.rebuildProgress(projector.name)).toBeUndefined();
+        expect(await count()).toBe(50);
         await engine.rebuild(projector.name);
         expect(await count()).toBe(50);
         expect(engine.rebuildProgress(projector.name)).toMatchObject({ state: 'swapped', eventsReplayed: 50 });
