@@ -5,11 +5,13 @@ import type { JsonObject } from '../../domain/json.js';
 import {
   DEFAULT_ATTEMPTS,
   backoffMs,
+  checkedDelayMs,
   type EnqueueOptions,
   type Job,
   type JobCounts,
   type JobHandler,
   type JobQueue,
+  type ParkedJob,
 } from '../../ports/job-queue.js';
 import type { SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
 
@@ -34,7 +36,7 @@ ALTER TABLE jobs ADD COLUMN IF NOT EXISTS priority int NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS jobs_runnable_by_priority ON jobs (queue, priority, run_at) WHERE state IN ('waiting', 'active');`;
 
 const INSERT_JOB = `INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at, priority)
-  VALUES ($1, $2, $3::jsonb, $4, now() + ($5::int * interval '1 millisecond'), $6)
+  VALUES ($1, $2, $3::jsonb, $4, now() + ($5::float8 * interval '1 millisecond'), $6)
   ON CONFLICT (queue, job_id) DO NOTHING`;
 
 export interface SqlJobQueueOptions {
@@ -48,7 +50,7 @@ export type SqlJobQueue = JobQueue & { migrate(): Promise<void> };
 
 function insertParams(queue: string, jobId: string, payload: JsonObject, options: EnqueueOptions): unknown[] {
   const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
-  const delayMs = Math.max(0, Math.round(options.delayMs ?? 0));
+  const delayMs = checkedDelayMs(options.delayMs);
   if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
   if (!queue || !jobId) throw new RangeError('queue and job id must be non-empty');
   const priority = options.priority ?? 0;
@@ -76,7 +78,7 @@ export async function enqueueInTransaction(
 async function enqueueInKyselyTransaction(trx: Transaction<any>, params: unknown[]): Promise<void> {
   const [queue, jobId, payload, attempts, delayMs, priority] = params;
   await sql`INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at, priority)
-    VALUES (${queue}, ${jobId}, ${payload}::jsonb, ${attempts}, now() + (${delayMs}::int * interval '1 millisecond'), ${priority})
+    VALUES (${queue}, ${jobId}, ${payload}::jsonb, ${attempts}, now() + (${delayMs}::float8 * interval '1 millisecond'), ${priority})
     ON CONFLICT (queue, job_id) DO NOTHING`.execute(trx);
 }
 
@@ -106,7 +108,7 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
       reapedAt.set(queue, Date.now());
     }
     const rows = await db.query<{ job_id: string; payload: JsonObject; attempt: number }>(
-      `UPDATE jobs SET state = 'active', attempt = attempt + 1, locked_until = now() + ($3::int * interval '1 millisecond'), updated_at = now()
+      `UPDATE jobs SET state = 'active', attempt = attempt + 1, locked_until = now() + ($3::float8 * interval '1 millisecond'), updated_at = now()
         WHERE (queue, job_id) IN (
           SELECT queue, job_id FROM jobs
            WHERE queue = $1 AND run_at <= now()
@@ -122,7 +124,7 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
   // over, the late worker's renewal or result touches nothing.
   const renewLease = (job: Job) =>
     db.query(
-      `UPDATE jobs SET locked_until = now() + ($4::int * interval '1 millisecond') WHERE queue = $1 AND job_id = $2 AND state = 'active' AND attempt = $3`,
+      `UPDATE jobs SET locked_until = now() + ($4::float8 * interval '1 millisecond') WHERE queue = $1 AND job_id = $2 AND state = 'active' AND attempt = $3`,
       [job.queue, job.id, job.attempt, leaseMs],
     );
 
@@ -136,7 +138,7 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
     }
     await db.query(
       `UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'waiting' END,
-              run_at = now() + ($4::int * interval '1 millisecond'), locked_until = NULL, last_error = $5, updated_at = now()
+              run_at = now() + ($4::float8 * interval '1 millisecond'), locked_until = NULL, last_error = $5, updated_at = now()
         WHERE queue = $1 AND job_id = $2 AND state = 'active' AND attempt = $3`,
       [job.queue, job.id, job.attempt, backoffMs(job.attempt), (error.stack ?? error.message).slice(0, 4000)],
     );
@@ -243,6 +245,33 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
         completed: count('completed'),
         failed: count('failed'),
       };
+    },
+
+    async parked(queue, limit = 100): Promise<ParkedJob[]> {
+      const rows = await db.query<{ job_id: string; payload: JsonObject; attempt: number; last_error: string | null; parked_at: string }>(
+        `SELECT job_id, payload, attempt, last_error, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS parked_at
+           FROM jobs WHERE queue = $1 AND state = 'failed' ORDER BY updated_at DESC, job_id LIMIT $2`,
+        [queue, limit],
+      );
+      return rows.map((row) => ({
+        queue,
+        id: row.job_id,
+        payload: row.payload,
+        attempts: Number(row.attempt),
+        lastError: row.last_error,
+        parkedAt: row.parked_at,
+      }));
+    },
+
+    async retryParked(queue, jobId) {
+      // attempt back to 0: the retried job gets its full attempts again; last_error stays for the operator.
+      const rows = await db.query<{ job_id: string }>(
+        `UPDATE jobs SET state = 'waiting', attempt = 0, run_at = now(), locked_until = NULL, updated_at = now()
+          WHERE queue = $1 AND job_id = $2 AND state = 'failed' RETURNING job_id`,
+        [queue, jobId],
+      );
+      if (rows.length > 0) wakeWorkers(queue);
+      return rows.length > 0;
     },
 
     async close() {
