@@ -99,6 +99,8 @@ const environmentSchema = z.object({
   DOCKER_HOST: optionalUrl(['unix', 'tcp']),
   /** Path of a kubeconfig file for the Kubernetes orchestrator (its current context); unset: no Kubernetes. */
   KUBECONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /** Times in a row one event may fail in a process manager before it is parked (/v1/admin/parked) and the rest go on. */
+  PROCESS_PARK_AFTER: integer(1, 100, 5),
   /** Backups: AES-256-GCM key for the chunks (64 hex digits or base64 of 32 bytes); unset: not encrypted. */
   BACKUP_ENCRYPTION_KEY: z.preprocess(
     emptyAsUndefined,
