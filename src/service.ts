@@ -181,7 +181,12 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   if (config.SERVICE_ROLE !== 'workers') await processes.start();
   const workers = config.SERVICE_ROLE === 'api' ? [] : [...parts.flatMap((part) => part.jobWorkers ?? []), ...(overrides.workers ?? [])];
   const stopWorkers = await Promise.all(
-    workers.map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })),
+    workers.map((worker) =>
+      queue.work(worker.queue, worker.handler, {
+        concurrency: worker.concurrency ?? 4,
+        ...(worker.perGroup !== undefined ? { perGroup: worker.perGroup } : {}),
+      }),
+    ),
   );
 
   // Every queue a feature works, whether or not this instance runs its workers (SERVICE_ROLE=api lists too).

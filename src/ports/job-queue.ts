@@ -16,6 +16,9 @@ export interface EnqueueOptions {
   /** 1 runs first … larger later (BullMQ's order); a job without one runs before every prioritized job, as
    * on BullMQ. Among equal priorities, the earlier due job first. */
   readonly priority?: number;
+  /** The job's group (a tenant): with `work`'s `perGroup`, a group runs at most that many jobs of the queue at
+   * once and groups take turns (the SQL queue; BullMQ ignores it). */
+  readonly group?: string;
   /** Runs before the job is marked failed (default 5), with exponential backoff between them. */
   readonly attempts?: number;
   /** The SQL queue records the job in this transaction (a process manager's checkpoint transaction), so
@@ -26,6 +29,14 @@ export interface EnqueueOptions {
 }
 
 export type JobHandler = (job: Job) => Promise<void>;
+
+export interface WorkOptions {
+  /** Jobs this worker runs at once (default 1). */
+  readonly concurrency?: number;
+  /** At most this many jobs of one group (EnqueueOptions.group) active in the queue at once, across every
+   * instance; the rest wait (not refused), and the group that ran least recently goes first. */
+  readonly perGroup?: number;
+}
 
 export interface JobCounts {
   readonly waiting: number;
@@ -50,7 +61,7 @@ export interface JobQueue {
   /** Enqueues once: the same job id again is a no-op, so a re-delivered event never doubles its work. */
   enqueue(queue: string, jobId: string, payload: JsonObject, options?: EnqueueOptions): Promise<void>;
   /** Starts consuming; resolves to a function that stops after the running jobs finish. */
-  work(queue: string, handler: JobHandler, options?: { concurrency?: number }): Promise<() => Promise<void>>;
+  work(queue: string, handler: JobHandler, options?: WorkOptions): Promise<() => Promise<void>>;
   /** After the commit of a transaction that enqueued into `queue`: wakes this process's idle workers of it
    * at once instead of at their next poll (queues whose jobs are visible on enqueue leave it out). */
   jobsCommitted?(queue: string): void;
