@@ -101,6 +101,12 @@ const environmentSchema = z.object({
   DOCKER_HOST: optionalUrl(['unix', 'tcp']),
   /** Path of a kubeconfig file for the Kubernetes orchestrator (its current context); unset: no Kubernetes. */
   KUBECONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /** Backups of one tenant running at once (across instances, SQL queue); the rest wait and tenants take turns. */
+  BACKUP_JOBS_PER_TENANT: integer(1, 1000, 1),
+  /** Times in a row one event may fail in a process manager before it is parked (/v1/admin/parked) and the rest go on. */
+  PROCESS_PARK_AFTER: integer(1, 100, 5),
+  /** The shortest gap between two runs of one backup policy's schedule (a per-second cron is refused). */
+  BACKUP_POLICY_MIN_INTERVAL_SECONDS: integer(1, 31 * 86_400, 300),
   /** Backups: AES-256-GCM key for the chunks (64 hex digits or base64 of 32 bytes); unset: not encrypted. */
   BACKUP_ENCRYPTION_KEY: z.preprocess(
     emptyAsUndefined,

@@ -30,6 +30,7 @@ import { createRedisReadCache } from './adapters/cache/redis-read-cache.js';
 import type { ReadCache } from './ports/read-cache.js';
 import { cacheCounters, readCacheSizeGauges } from './adapters/observability/metrics.js';
 import { operationsRoutes, type ReadinessCheck } from './http/operations/index.js';
+import type { ParkedWork } from './http/operations/parked-routes.js';
 import { createProjectionEngine } from './projections/projection-engine.js';
 import type { ProjectionEngine } from './projections/projector.js';
 import { createBullmqJobQueue } from './adapters/queue/bullmq-job-queue.js';
@@ -181,6 +182,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     processes: [...parts.flatMap((part) => part.processManagers ?? []), ...(overrides.processes ?? [])],
     logger,
     batchSize: config.PROJECTION_BATCH_SIZE,
+    parkAfter: config.PROCESS_PARK_AFTER,
   });
   const workers = config.SERVICE_ROLE === 'api' ? [] : [...parts.flatMap((part) => part.jobWorkers ?? []), ...(overrides.workers ?? [])];
   const stopWorkers: (() => Promise<void>)[] = [];
@@ -191,12 +193,25 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     async () => {
       if (config.SERVICE_ROLE !== 'workers') await processes.start();
       stopWorkers.push(
-        ...(await Promise.all(workers.map((worker) => queue.work(worker.queue, worker.handler, { concurrency: worker.concurrency ?? 4 })))),
+        ...(await Promise.all(
+          workers.map((worker) =>
+            queue.work(worker.queue, worker.handler, {
+              concurrency: worker.concurrency ?? 4,
+              ...(worker.perGroup !== undefined ? { perGroup: worker.perGroup } : {}),
+            }),
+          ),
+        )),
       );
       stopTasks.push(...parts.flatMap((part) => part.backgroundTasks ?? []).map((task) => task.start()));
     },
     logger,
   );
+
+  // Every queue a feature works, whether or not this instance runs its workers (SERVICE_ROLE=api lists too).
+  const workedQueues = [
+    ...new Set([...parts.flatMap((part) => part.jobWorkers ?? []), ...(overrides.workers ?? [])].map((worker) => worker.queue)),
+  ];
+  const parked = parkedWork(processes, queue, workedQueues);
 
   const horizon = config.EVENTSTORE_CONNECTION_STRING ? undefined : postgresHorizon(db);
   const ryw = readYourWrites(projections, eventStore, config.READ_YOUR_WRITES_TIMEOUT_MS, horizon?.acknowledgedHead);
@@ -245,6 +260,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
           return alerts ? [{ name: feature.name, alerts }] : [];
         }),
         version: VERSION,
+        parked,
         ...(horizon ? { horizon: { probe: horizon, degradedAfterSeconds: config.HORIZON_DEGRADED_SECONDS } } : {}),
       });
       await app.register(apiKeyRoutes, { apiKeys });
@@ -284,6 +300,28 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await eventStore.close();
       if (redis) await redis.quit().catch(() => redis.disconnect());
       await db.close();
+    },
+  };
+}
+
+/** The process runtime's parked events and the worked queues' parked jobs, for /ready, /metrics and operators. */
+function parkedWork(processes: ProcessRuntime, queue: JobQueue, queues: readonly string[]): ParkedWork {
+  return {
+    async counts() {
+      const [events, jobs] = await Promise.all([processes.parkedCounts(), Promise.all(queues.map((name) => queue.counts(name)))]);
+      return { events: [...events.values()].reduce((a, b) => a + b, 0), jobs: jobs.reduce((sum, counts) => sum + counts.failed, 0) };
+    },
+    async list(limit) {
+      const [events, jobs] = await Promise.all([processes.parked(limit), Promise.all(queues.map((name) => queue.parked(name, limit)))]);
+      return {
+        events: events.map(({ consumer, streamRevision: _revision, ...rest }) => ({ process: consumer, ...rest })),
+        jobs: jobs.flat().slice(0, limit),
+      };
+    },
+    retryEvent: (process, eventId) => processes.retryParked(process, eventId),
+    async retryJob(name, jobId) {
+      if (!queues.includes(name)) return 'unknown_queue';
+      return (await queue.retryParked(name, jobId)) ? 'retried' : 'not_parked';
     },
   };
 }

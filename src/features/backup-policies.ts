@@ -46,7 +46,14 @@ export const backupPoliciesFeature: FeatureModule = {
           concurrency: 2,
         },
       ],
-      routes: ({ readYourWrites }) => [featureRoutes(backupPolicyRoutes, { commands: deps.commands, db: deps.db, readYourWrites })],
+      routes: ({ readYourWrites }) => [
+        featureRoutes(backupPolicyRoutes, {
+          commands: deps.commands,
+          db: deps.db,
+          readYourWrites,
+          minScheduleIntervalSeconds: deps.config.BACKUP_POLICY_MIN_INTERVAL_SECONDS,
+        }),
+      ],
     };
   },
 };

@@ -64,7 +64,7 @@ export const backupsFeature: FeatureModule = {
     return {
       projectors: [backupProjector],
       processManagers: [backupProcessManager],
-      jobWorkers: [{ queue: BACKUP_QUEUE, handler: backupWorker(runner), concurrency: 1 }],
+      jobWorkers: [{ queue: BACKUP_QUEUE, handler: backupWorker(runner), concurrency: 1, perGroup: deps.config.BACKUP_JOBS_PER_TENANT }],
       routes: ({ readYourWrites }) => [
         featureRoutes(backupRoutes, {
           commands: deps.commands,

@@ -11,10 +11,14 @@ export interface Job {
 }
 
 export interface EnqueueOptions {
+  /** At most MAX_DELAY_MS (a RangeError beyond): 64-bit time end to end, never a 32-bit millisecond count. */
   readonly delayMs?: number;
   /** 1 runs first … larger later (BullMQ's order); a job without one runs before every prioritized job, as
    * on BullMQ. Among equal priorities, the earlier due job first. */
   readonly priority?: number;
+  /** The job's group (a tenant): with `work`'s `perGroup`, a group runs at most that many jobs of the queue at
+   * once and groups take turns (the SQL queue; BullMQ ignores it). */
+  readonly group?: string;
   /** Runs before the job is marked failed (default 5), with exponential backoff between them. */
   readonly attempts?: number;
   /** The SQL queue records the job in this transaction (a process manager's checkpoint transaction), so
@@ -26,6 +30,14 @@ export interface EnqueueOptions {
 
 export type JobHandler = (job: Job) => Promise<void>;
 
+export interface WorkOptions {
+  /** Jobs this worker runs at once (default 1). */
+  readonly concurrency?: number;
+  /** At most this many jobs of one group (EnqueueOptions.group) active in the queue at once, across every
+   * instance; the rest wait (not refused), and the group that ran least recently goes first. */
+  readonly perGroup?: number;
+}
+
 export interface JobCounts {
   readonly waiting: number;
   readonly active: number;
@@ -34,18 +46,47 @@ export interface JobCounts {
   readonly delayed: number;
 }
 
+/** A job whose attempts ran out: kept (dead-lettered) until an operator retries it; the others go on. */
+export interface ParkedJob {
+  readonly queue: string;
+  readonly id: string;
+  readonly payload: JsonObject;
+  readonly attempts: number;
+  readonly lastError: string | null;
+  /** ISO instant of the last failure. */
+  readonly parkedAt: string | null;
+}
+
 export interface JobQueue {
   /** Enqueues once: the same job id again is a no-op, so a re-delivered event never doubles its work. */
   enqueue(queue: string, jobId: string, payload: JsonObject, options?: EnqueueOptions): Promise<void>;
   /** Starts consuming; resolves to a function that stops after the running jobs finish. */
-  work(queue: string, handler: JobHandler, options?: { concurrency?: number }): Promise<() => Promise<void>>;
+  work(queue: string, handler: JobHandler, options?: WorkOptions): Promise<() => Promise<void>>;
   /** After the commit of a transaction that enqueued into `queue`: wakes this process's idle workers of it
    * at once instead of at their next poll (queues whose jobs are visible on enqueue leave it out). */
   jobsCommitted?(queue: string): void;
   counts(queue: string): Promise<JobCounts>;
+  /** The queue's parked jobs (attempts used up), most recent first, at most `limit` (default 100). */
+  parked(queue: string, limit?: number): Promise<ParkedJob[]>;
+  /** Runs a parked job again with its full attempts; false when no such job is parked. */
+  retryParked(queue: string, jobId: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
 export const DEFAULT_ATTEMPTS = 5;
 /** Backoff before attempt n + 1: 1 s, 2 s, 4 s … capped at 5 minutes. */
 export const backoffMs = (attempt: number) => Math.min(300_000, 1000 * 2 ** Math.max(0, attempt - 1));
+
+/**
+ * The longest delay a queue accepts: ten years, beyond every schedule the domain allows (a batch's
+ * `scheduledAt` is at most a year ahead, a cron policy's next run at most eight years). A 32-bit
+ * millisecond count ends at 24.85 days; every queue carries delays as 64-bit time instead.
+ */
+export const MAX_DELAY_MS = 10 * 366 * 86_400_000;
+
+/** A delay as a whole number of milliseconds, 0 when absent or past; a RangeError for NaN or beyond MAX_DELAY_MS. */
+export function checkedDelayMs(delayMs: number | undefined): number {
+  const ms = Math.max(0, Math.round(delayMs ?? 0));
+  if (!Number.isFinite(ms) || ms > MAX_DELAY_MS) throw new RangeError(`delayMs must be 0–${MAX_DELAY_MS}, got ${delayMs}`);
+  return ms;
+}

@@ -13,4 +13,6 @@ export interface Metrics {
   readonly horizonOldestTransactionSeconds: Gauge;
   readonly horizonEventsAbove: Gauge;
   readonly cacheRequests: Counter<'cache' | 'result'>;
+  /** Work set aside after failing every attempt (kind: event | job), read at scrape time. */
+  readonly parkedItems: Gauge<'kind'>;
 }

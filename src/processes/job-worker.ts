@@ -6,4 +6,6 @@ export interface JobWorker {
   readonly handler: JobHandler;
   /** Jobs of this queue run at once on this instance (default 4). */
   readonly concurrency?: number;
+  /** At most this many jobs of one group (a tenant) at once, across instances; groups take turns (WorkOptions). */
+  readonly perGroup?: number;
 }

@@ -3,8 +3,16 @@
 // managers are both consumers.
 import type { Transaction } from 'kysely';
 import type { Lease, SqlDatabase } from '../ports/sql-database.js';
-import type { AllFilter, EventStore, Position, RecordedEvent, Subscription } from '../ports/event-store.js';
+import {
+  comparePositions,
+  type AllFilter,
+  type EventStore,
+  type Position,
+  type RecordedEvent,
+  type Subscription,
+} from '../ports/event-store.js';
 import { advanceCheckpoint, CheckpointMovedError, ensureCheckpoint, readCheckpoint } from './checkpoints.js';
+import { findParkedEvent, parkEvent, unparkEvent } from './parked-events.js';
 
 /** `rebuilding`: paused while a projection's rebuild swaps its tables in (see pause()). */
 export type ConsumerState = 'starting' | 'running' | 'standby' | 'rebuilding' | 'failed' | 'stopped';
@@ -34,6 +42,13 @@ export interface RunnerOptions {
   readonly onCommitted?: (name: string, events: number, checkpoint: Position) => void;
   /** The wait before retrying after `consecutiveFailures` failed batches in a row (tests shorten it). */
   readonly retryDelayMs?: (consecutiveFailures: number) => number;
+  /**
+   * Process managers: after a failed batch the runner handles its events one at a time, and an event that
+   * fails this many times in a row is parked (parked-events.ts) in the transaction that moves the
+   * checkpoint past it, so the consumer goes on with the others. Absent (projections): a failing batch is
+   * retried for ever, since a read model that skipped an event would be wrong.
+   */
+  readonly parkAfter?: number;
 }
 
 export interface Runner {
@@ -46,6 +61,11 @@ export interface Runner {
   /** Stops consuming (keeping nothing locked) until resume(); used around a rebuild's swap. */
   pause(): Promise<void>;
   resume(): void;
+  /**
+   * Handles a parked event again and, if that succeeds, unparks it in the same transaction. `not_parked`
+   * when no such event is parked; a handler that still fails throws (the event stays parked).
+   */
+  retryParked(eventId: string): Promise<'retried' | 'not_parked'>;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -62,6 +82,8 @@ export function createRunner(consumer: Consumer, options: RunnerOptions): Runner
   let wake: (() => void) | undefined;
   // Failed batches in a row. A committed batch ends the streak: the next failure waits the shortest delay.
   let failures = 0;
+  // With parkAfter: failures in a row of each event handled on its own (after a failed batch).
+  const eventFailures = new Map<string, number>();
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
@@ -83,17 +105,24 @@ export function createRunner(consumer: Consumer, options: RunnerOptions): Runner
       onReadError: (error, retryInMs) =>
         options.logger.warn({ err: error, consumer: consumer.name, retryInMs }, 'reading the event log failed; retrying'),
       onBatch: async (events, next) => {
-        await options.db.kysely.transaction().execute(async (trx) => {
-          await advanceCheckpoint(trx, consumer.name, checkpoint, next);
-          if (events.length > 0) await consumer.handleBatch(trx, events);
-        });
+        // After a failed batch, find the event that fails by handling them one at a time.
+        const alone = options.parkAfter !== undefined && failures > 0;
+        if (alone) for (const event of events) checkpoint = await handleAlone(event, checkpoint);
+        // Alone, each event was committed (and afterCommit called) on its own: what is left is the move to `next`.
+        const batch = alone ? [] : events;
+        if (batch.length > 0 || comparePositions(checkpoint, next) < 0) {
+          await options.db.kysely.transaction().execute(async (trx) => {
+            await advanceCheckpoint(trx, consumer.name, checkpoint, next);
+            if (batch.length > 0) await consumer.handleBatch(trx, batch);
+          });
+        }
         checkpoint = next;
         lastError = undefined;
         failures = 0;
         // Cache invalidation first, then the local wake-up of read-your-writes waiters.
-        if (events.length > 0 && consumer.afterCommit) {
+        if (batch.length > 0 && consumer.afterCommit) {
           await consumer
-            .afterCommit(events)
+            .afterCommit(batch)
             .catch((error: unknown) => options.logger.warn({ err: error, consumer: consumer.name }, 'afterCommit failed'));
         }
         options.onCommitted?.(consumer.name, events.length, next);
@@ -114,6 +143,54 @@ export function createRunner(consumer: Consumer, options: RunnerOptions): Runner
     } finally {
       released = true;
     }
+  }
+
+  /** One event in its own transaction; parks it once it has failed `parkAfter` times in a row. */
+  async function handleAlone(event: RecordedEvent, from: Position): Promise<Position> {
+    try {
+      await options.db.kysely.transaction().execute(async (trx) => {
+        await advanceCheckpoint(trx, consumer.name, from, event.position);
+        await consumer.handleBatch(trx, [event]);
+      });
+      eventFailures.delete(event.id);
+    } catch (error) {
+      if (error instanceof CheckpointMovedError) throw error;
+      const attempts = (eventFailures.get(event.id) ?? 0) + 1;
+      eventFailures.set(event.id, attempts);
+      if (attempts < options.parkAfter!) throw error;
+      await options.db.kysely.transaction().execute(async (trx) => {
+        await advanceCheckpoint(trx, consumer.name, from, event.position);
+        await parkEvent(trx, consumer.name, event, attempts, error);
+      });
+      eventFailures.delete(event.id);
+      options.logger.error(
+        { err: error, consumer: consumer.name, eventId: event.id, eventType: event.type, streamId: event.streamId, attempts },
+        'event parked after failing every attempt; the consumer goes on with the next ones',
+      );
+      return event.position;
+    }
+    if (consumer.afterCommit)
+      await consumer
+        .afterCommit([event])
+        .catch((error: unknown) => options.logger.warn({ err: error, consumer: consumer.name }, 'afterCommit failed'));
+    return event.position;
+  }
+
+  async function retryParked(eventId: string): Promise<'retried' | 'not_parked'> {
+    const parked = await findParkedEvent(options.db, consumer.name, eventId);
+    if (!parked) return 'not_parked';
+    const [event] = await options.eventStore.readStream(parked.streamId, { fromRevision: parked.streamRevision, maxCount: 1 });
+    if (!event || event.id !== eventId) throw new Error(`parked event ${eventId} is no longer in stream ${parked.streamId}`);
+    let unparked = false;
+    await options.db.kysely.transaction().execute(async (trx) => {
+      unparked = await unparkEvent(trx, consumer.name, eventId);
+      if (unparked) await consumer.handleBatch(trx, [event]);
+    });
+    if (!unparked) return 'not_parked'; // retried by someone else meanwhile
+    await consumer
+      .afterCommit?.([event])
+      .catch((error: unknown) => options.logger.warn({ err: error, consumer: consumer.name }, 'afterCommit failed'));
+    return 'retried';
   }
 
   async function run(): Promise<void> {
@@ -185,5 +262,6 @@ export function createRunner(consumer: Consumer, options: RunnerOptions): Runner
       wanted = true;
       loop = run();
     },
+    retryParked,
   };
 }

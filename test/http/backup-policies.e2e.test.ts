@@ -157,6 +157,9 @@ function e2e(label: string, environment: () => Promise<Record<string, string> | 
         [{ ...daily, type: 'everything' }, 'body.type'],
         [{ ...daily, schedule: { frequency: 'fortnightly' } }, 'body.schedule.frequency'],
         [{ ...daily, name: '' }, 'body.name'],
+        // Runs closer than BACKUP_POLICY_MIN_INTERVAL_SECONDS (300 by default) apart: the shared backup worker's.
+        [{ ...daily, schedule: { frequency: 'cron', expression: '* * * * * *' } }, 'body.schedule.expression'],
+        [{ ...daily, schedule: { frequency: 'cron', expression: '*/2 * * * *' } }, 'body.schedule.expression'],
       ];
       for (const [body, field] of cases) {
         const refused = await call('POST', '/v1/backup-policies', { key: tenantAdminKey, body });
@@ -176,6 +179,12 @@ function e2e(label: string, environment: () => Promise<Record<string, string> | 
       });
       expect(badPatch.statusCode).toBe(400);
       expect(badPatch.json().errors[0].field).toBe('body.retention.minCount');
+      const perSecond = await call('PATCH', `/v1/backup-policies/${policyId}`, {
+        key: tenantAdminKey,
+        body: { schedule: { frequency: 'cron', expression: '* * * * * *' } },
+      });
+      expect(perSecond.statusCode).toBe(400);
+      expect(perSecond.json().errors[0]).toMatchObject({ field: 'body.schedule.expression', rule: 'backup_policy.schedule.too_frequent' });
       const unchanged = (await call('GET', `/v1/backup-policies/${policyId}?minPosition=${position}`, { key: tenantAdminKey })).json();
       expect(unchanged).toMatchObject({ revision: 0, retention: { days: 30, minCount: 7 } });
       expect((await call('GET', `/v1/backup-policies?minPosition=${position}`, { key: tenantAdminKey })).json().total).toBe(before + 1);

@@ -266,6 +266,16 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
           {
             operation: 'archive',
             items: [{ templateId: randomUUID() }],
+            options: { scheduledAt: '9999-12-31T23:59:59Z' },
+          },
+          400,
+          'batch.scheduled_at.too_far',
+          'body.options.scheduledAt',
+        ],
+        [
+          {
+            operation: 'archive',
+            items: [{ templateId: randomUUID() }],
             options: { chunkSize: 0 },
           },
           400,

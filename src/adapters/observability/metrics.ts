@@ -55,6 +55,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Committed events that subscribers cannot see yet because an older transaction is still open',
       registers: [registry],
     }),
+    parkedItems: new Gauge({
+      name: 'parked_items',
+      help: 'Events (kind="event") and jobs (kind="job") parked after failing every attempt; an operator retries them (/v1/admin/parked)',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
     cacheRequests: new Counter({
       name: 'cache_requests_total',
       help: 'Read cache lookups by result',

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { JsonObject } from '../../domain/json.js';
-import { DEFAULT_ATTEMPTS, type JobCounts, type JobQueue } from '../../ports/job-queue.js';
+import { DEFAULT_ATTEMPTS, checkedDelayMs, type JobCounts, type JobQueue, type ParkedJob } from '../../ports/job-queue.js';
 
 /**
  * BullMQ 6 refuses ':' in queue names and job ids, and integers as job ids. Safe ids pass through; any
@@ -52,13 +52,14 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
       const attempts = enqueueOptions.attempts ?? DEFAULT_ATTEMPTS;
       if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
       if (!queue || !jobId) throw new RangeError('queue and job id must be non-empty');
+      const delay = checkedDelayMs(enqueueOptions.delayMs);
       const stored: StoredJob = { id: jobId, payload };
       // A job id already known to BullMQ (waiting, active, or kept completed/failed) makes add a no-op.
       await queueOf(queue).add(queue, stored, {
         jobId: bullmqSafeId(jobId),
         attempts,
         backoff: { type: 'exponential', delay: 1000 }, // 1 s, 2 s, 4 s … like the SQL queue
-        ...(enqueueOptions.delayMs && enqueueOptions.delayMs > 0 ? { delay: Math.round(enqueueOptions.delayMs) } : {}),
+        ...(delay > 0 ? { delay } : {}),
         ...(enqueueOptions.priority && enqueueOptions.priority > 0 ? { priority: enqueueOptions.priority } : {}),
         // Bounded history. Completed jobs are kept a day: that is the window in which a re-delivered
         // event's duplicate enqueue is still recognised; failed ones a week, for inspection.
@@ -130,6 +131,29 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
         failed: counts.failed ?? 0,
         delayed: counts.delayed ?? 0,
       };
+    },
+
+    async parked(queue, limit = 100): Promise<ParkedJob[]> {
+      // BullMQ's failed set is the dead letter: newest first, kept a week (removeOnFail above).
+      const jobs = await queueOf(queue).getFailed(0, Math.max(0, limit - 1));
+      return jobs.map((job) => {
+        const stored = job.data as StoredJob;
+        return {
+          queue,
+          id: stored.id,
+          payload: stored.payload,
+          attempts: job.attemptsMade,
+          lastError: job.failedReason ?? null,
+          parkedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+        };
+      });
+    },
+
+    async retryParked(queue, jobId) {
+      const job = await queueOf(queue).getJob(bullmqSafeId(jobId));
+      if (!job || !(await job.isFailed())) return false;
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      return true;
     },
 
     async close() {

@@ -5,11 +5,13 @@ import type { JsonObject } from '../../domain/json.js';
 import {
   DEFAULT_ATTEMPTS,
   backoffMs,
+  checkedDelayMs,
   type EnqueueOptions,
   type Job,
   type JobCounts,
   type JobHandler,
   type JobQueue,
+  type ParkedJob,
 } from '../../ports/job-queue.js';
 import type { SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
 
@@ -31,10 +33,13 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs (queue, run_at) WHERE state IN ('waiting', 'active');
 -- Added after the table: 0 (none) runs before 1, 1 before 2 … (BullMQ's order).
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS priority int NOT NULL DEFAULT 0;
-CREATE INDEX IF NOT EXISTS jobs_runnable_by_priority ON jobs (queue, priority, run_at) WHERE state IN ('waiting', 'active');`;
+CREATE INDEX IF NOT EXISTS jobs_runnable_by_priority ON jobs (queue, priority, run_at) WHERE state IN ('waiting', 'active');
+-- Added later: the job's group (a tenant), for per-group limits and turns (WorkOptions.perGroup).
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS job_group text;
+CREATE INDEX IF NOT EXISTS jobs_by_group ON jobs (queue, job_group, updated_at) WHERE job_group IS NOT NULL;`;
 
-const INSERT_JOB = `INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at, priority)
-  VALUES ($1, $2, $3::jsonb, $4, now() + ($5::int * interval '1 millisecond'), $6)
+const INSERT_JOB = `INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at, priority, job_group)
+  VALUES ($1, $2, $3::jsonb, $4, now() + ($5::float8 * interval '1 millisecond'), $6, $7)
   ON CONFLICT (queue, job_id) DO NOTHING`;
 
 export interface SqlJobQueueOptions {
@@ -48,13 +53,13 @@ export type SqlJobQueue = JobQueue & { migrate(): Promise<void> };
 
 function insertParams(queue: string, jobId: string, payload: JsonObject, options: EnqueueOptions): unknown[] {
   const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
-  const delayMs = Math.max(0, Math.round(options.delayMs ?? 0));
+  const delayMs = checkedDelayMs(options.delayMs);
   if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
   if (!queue || !jobId) throw new RangeError('queue and job id must be non-empty');
   const priority = options.priority ?? 0;
   if (!Number.isInteger(priority) || priority < 0 || priority > 2_097_152)
     throw new RangeError(`priority must be a whole number 0–2097152, got ${priority}`);
-  return [queue, jobId, JSON.stringify(payload), attempts, delayMs, priority];
+  return [queue, jobId, JSON.stringify(payload), attempts, delayMs, priority, options.group ?? null];
 }
 
 /**
@@ -74,9 +79,9 @@ export async function enqueueInTransaction(
 // The same insert through a Kysely transaction (the checkpointed runner hands its handlers one).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database's transaction
 async function enqueueInKyselyTransaction(trx: Transaction<any>, params: unknown[]): Promise<void> {
-  const [queue, jobId, payload, attempts, delayMs, priority] = params;
-  await sql`INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at, priority)
-    VALUES (${queue}, ${jobId}, ${payload}::jsonb, ${attempts}, now() + (${delayMs}::int * interval '1 millisecond'), ${priority})
+  const [queue, jobId, payload, attempts, delayMs, priority, group] = params;
+  await sql`INSERT INTO jobs (queue, job_id, payload, max_attempts, run_at, priority, job_group)
+    VALUES (${queue}, ${jobId}, ${payload}::jsonb, ${attempts}, now() + (${delayMs}::float8 * interval '1 millisecond'), ${priority}, ${group})
     ON CONFLICT (queue, job_id) DO NOTHING`.execute(trx);
 }
 
@@ -106,7 +111,7 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
       reapedAt.set(queue, Date.now());
     }
     const rows = await db.query<{ job_id: string; payload: JsonObject; attempt: number }>(
-      `UPDATE jobs SET state = 'active', attempt = attempt + 1, locked_until = now() + ($3::int * interval '1 millisecond'), updated_at = now()
+      `UPDATE jobs SET state = 'active', attempt = attempt + 1, locked_until = now() + ($3::float8 * interval '1 millisecond'), updated_at = now()
         WHERE (queue, job_id) IN (
           SELECT queue, job_id FROM jobs
            WHERE queue = $1 AND run_at <= now()
@@ -118,11 +123,39 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
     return rows.map((row) => ({ id: row.job_id, queue, payload: row.payload, attempt: Number(row.attempt) }));
   }
 
+  /**
+   * Claims one due job whose group runs fewer than `perGroup` jobs of the queue now, the group that ran
+   * least in the last ten minutes first. Under a queue-wide lock, so two instances never both see a
+   * group's last free place.
+   */
+  async function claimGrouped(queue: string, perGroup: number): Promise<Job[]> {
+    const rows = await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`jobs:${queue}`]);
+      return tx.query<{ job_id: string; payload: JsonObject; attempt: number }>(
+        `UPDATE jobs SET state = 'active', attempt = attempt + 1, locked_until = now() + ($3::float8 * interval '1 millisecond'), updated_at = now()
+          WHERE (queue, job_id) IN (
+            SELECT j.queue, j.job_id FROM jobs j
+             WHERE j.queue = $1 AND j.run_at <= now()
+               AND (j.state = 'waiting' OR (j.state = 'active' AND j.locked_until < now() AND j.attempt < j.max_attempts))
+               AND (j.job_group IS NULL OR (SELECT count(*) FROM jobs a WHERE a.queue = $1 AND a.job_group = j.job_group
+                                              AND a.state = 'active' AND a.locked_until >= now()) < $2)
+             ORDER BY j.priority,
+                      (SELECT count(*) FROM jobs r WHERE r.queue = $1 AND r.job_group = j.job_group
+                          AND r.state <> 'waiting' AND r.updated_at > now() - interval '10 minutes'),
+                      j.run_at
+             LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING job_id, payload, attempt`,
+        [queue, perGroup, leaseMs],
+      );
+    });
+    return rows.map((row) => ({ id: row.job_id, queue, payload: row.payload, attempt: Number(row.attempt) }));
+  }
+
   // Every update of a claimed job names its attempt: if the lease ran out and another worker took the job
   // over, the late worker's renewal or result touches nothing.
   const renewLease = (job: Job) =>
     db.query(
-      `UPDATE jobs SET locked_until = now() + ($4::int * interval '1 millisecond') WHERE queue = $1 AND job_id = $2 AND state = 'active' AND attempt = $3`,
+      `UPDATE jobs SET locked_until = now() + ($4::float8 * interval '1 millisecond') WHERE queue = $1 AND job_id = $2 AND state = 'active' AND attempt = $3`,
       [job.queue, job.id, job.attempt, leaseMs],
     );
 
@@ -136,7 +169,7 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
     }
     await db.query(
       `UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'waiting' END,
-              run_at = now() + ($4::int * interval '1 millisecond'), locked_until = NULL, last_error = $5, updated_at = now()
+              run_at = now() + ($4::float8 * interval '1 millisecond'), locked_until = NULL, last_error = $5, updated_at = now()
         WHERE queue = $1 AND job_id = $2 AND state = 'active' AND attempt = $3`,
       [job.queue, job.id, job.attempt, backoffMs(job.attempt), (error.stack ?? error.message).slice(0, 4000)],
     );
@@ -178,6 +211,9 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
       const concurrency = workOptions.concurrency ?? 1;
       if (!Number.isInteger(concurrency) || concurrency < 1)
         throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+      const perGroup = workOptions.perGroup;
+      if (perGroup !== undefined && (!Number.isInteger(perGroup) || perGroup < 1))
+        throw new RangeError(`perGroup must be a positive integer, got ${perGroup}`);
       let stopped = false;
       const running = new Set<Promise<void>>();
       let wakeLoop: (() => void) | undefined;
@@ -203,7 +239,12 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
           wokenEarly = false;
           const free = concurrency - running.size;
           // A failed claim (database briefly unreachable) is retried on the next poll.
-          const jobs = free > 0 ? await claim(queue, free).catch((): Job[] => []) : [];
+          const jobs =
+            free <= 0
+              ? []
+              : perGroup === undefined
+                ? await claim(queue, free).catch((): Job[] => [])
+                : await claimGrouped(queue, perGroup).catch((): Job[] => []);
           for (const job of jobs) {
             const run: Promise<void> = runJob(job, handler).finally(() => {
               running.delete(run);
@@ -243,6 +284,33 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
         completed: count('completed'),
         failed: count('failed'),
       };
+    },
+
+    async parked(queue, limit = 100): Promise<ParkedJob[]> {
+      const rows = await db.query<{ job_id: string; payload: JsonObject; attempt: number; last_error: string | null; parked_at: string }>(
+        `SELECT job_id, payload, attempt, last_error, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS parked_at
+           FROM jobs WHERE queue = $1 AND state = 'failed' ORDER BY updated_at DESC, job_id LIMIT $2`,
+        [queue, limit],
+      );
+      return rows.map((row) => ({
+        queue,
+        id: row.job_id,
+        payload: row.payload,
+        attempts: Number(row.attempt),
+        lastError: row.last_error,
+        parkedAt: row.parked_at,
+      }));
+    },
+
+    async retryParked(queue, jobId) {
+      // attempt back to 0: the retried job gets its full attempts again; last_error stays for the operator.
+      const rows = await db.query<{ job_id: string }>(
+        `UPDATE jobs SET state = 'waiting', attempt = 0, run_at = now(), locked_until = NULL, updated_at = now()
+          WHERE queue = $1 AND job_id = $2 AND state = 'failed' RETURNING job_id`,
+        [queue, jobId],
+      );
+      if (rows.length > 0) wakeWorkers(queue);
+      return rows.length > 0;
     },
 
     async close() {

@@ -5,10 +5,13 @@
 // slot) names the same backup and starts nothing new.
 import {
   assertBackupPolicyExists,
+  assertMinimumInterval,
   assertValidBackupPolicyId,
+  assertValidSchedule,
   backupPolicyDecider,
   backupPolicyStreamId,
   canonicalBackupPolicyId,
+  DEFAULT_MIN_SCHEDULE_INTERVAL_SECONDS,
   validBackupPolicySettings,
   type BackupPolicyCommand,
   type BackupPolicyEvent,
@@ -53,15 +56,22 @@ function run(deps: CommandDeps, context: CommandContext, target: BackupPolicyTar
 export const loadBackupPolicy = (deps: CommandDeps, tenantId: string, policyId: string) =>
   loadAggregate(deps, backupPolicyDecider, backupPolicyStreamId(policyId), { tenantId });
 
+/** What the operator configures about schedules (BACKUP_POLICY_MIN_INTERVAL_SECONDS). */
+export interface BackupPolicyLimits {
+  readonly minIntervalSeconds?: number;
+}
+
 export async function createBackupPolicy(
   deps: CommandDeps,
   context: CommandContext,
   input: BackupPolicySettings & { policyId: string; enabled: boolean },
+  limits: BackupPolicyLimits = {},
 ): Promise<BackupPolicyCommandResult> {
   const policyId = canonicalBackupPolicyId(input.policyId);
   const at = now(deps);
   assertValidBackupPolicyId(policyId);
   validBackupPolicySettings(input, new Date(at)); // bad input fails before any claim
+  assertMinimumInterval(input.schedule, new Date(at), limits.minIntervalSeconds ?? DEFAULT_MIN_SCHEDULE_INTERVAL_SECONDS);
   const exists = (await loadBackupPolicy(deps, context.tenantId, policyId)).revision !== undefined;
   return claimRunGiveBack(deps, { claim: exists ? undefined : policyNameClaim(deps, context, policyId, input.name) }, () =>
     run(deps, context, { policyId }, { type: 'CreateBackupPolicy', data: { ...input, policyId, at } }),
@@ -73,8 +83,13 @@ export async function updateBackupPolicy(
   deps: CommandDeps,
   context: CommandContext,
   input: BackupPolicyTarget & { changes: Partial<BackupPolicySettings> },
+  limits: BackupPolicyLimits = {},
 ): Promise<BackupPolicyCommandResult> {
   const command: BackupPolicyCommand = { type: 'UpdateBackupPolicy', data: { ...input.changes, at: now(deps) } };
+  if (input.changes.schedule !== undefined) {
+    assertValidSchedule(input.changes.schedule, deps.clock()); // an impossible schedule is refused as such first
+    assertMinimumInterval(input.changes.schedule, deps.clock(), limits.minIntervalSeconds ?? DEFAULT_MIN_SCHEDULE_INTERVAL_SECONDS);
+  }
   const { name } = input.changes;
   if (name === undefined) return run(deps, context, input, command);
   const before = await loadBackupPolicy(deps, context.tenantId, input.policyId);

@@ -78,6 +78,33 @@ export function assertValidSchedule(schedule: BackupSchedule, reference: Date): 
   }
 }
 
+/** The shortest gap between two runs of one policy unless configured otherwise (BACKUP_POLICY_MIN_INTERVAL_SECONDS). */
+export const DEFAULT_MIN_SCHEDULE_INTERVAL_SECONDS = 300;
+/** Consecutive slots whose gaps are checked: enough for every regular schedule, bounded for a cron list. */
+const INTERVAL_SLOTS_CHECKED = 100;
+
+/**
+ * Refuses a schedule whose runs come closer than `minIntervalSeconds` (a per-second cron would start a
+ * backup every second on the backup worker every tenant shares), naming the field. Checked over the next
+ * INTERVAL_SLOTS_CHECKED slots after `reference`.
+ */
+export function assertMinimumInterval(schedule: BackupSchedule, reference: Date, minIntervalSeconds: number): void {
+  if (!SCHEDULE_FREQUENCIES.includes(schedule.frequency)) return; // refused as such by validBackupPolicySettings
+  const field = schedule.frequency === 'cron' ? 'expression' : 'frequency';
+  let previous = nextRunAfter(schedule, reference);
+  for (let checked = 0; checked < INTERVAL_SLOTS_CHECKED; checked++) {
+    const next = nextRunAfter(schedule, previous);
+    const gapSeconds = (next.getTime() - previous.getTime()) / 1000;
+    if (gapSeconds < minIntervalSeconds)
+      throw invalid(
+        field,
+        'schedule.too_frequent',
+        `the schedule runs ${gapSeconds} s apart (at ${previous.toISOString()} and ${next.toISOString()}); runs must be at least ${minIntervalSeconds} s apart`,
+      );
+    previous = next;
+  }
+}
+
 const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
 
 /** The first slot strictly after `after`. */

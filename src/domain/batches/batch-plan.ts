@@ -12,6 +12,7 @@ import type { CreateTemplateData } from '../templates/template-commands.js';
 import { UPDATABLE_FIELDS } from '../templates/template-content.js';
 import { cloneJson, isPlainObject } from '../templates/template-json.js';
 import { isUuid } from '../uuid.js';
+import { assertWithinScheduleHorizon } from '../schedule-horizon.js';
 
 /** What a client may ask for. 'restore' is internal: only an undo plan makes it (StartUndoBatch). */
 export const BATCH_OPERATIONS = ['create', 'update', 'changeParent', 'archive', 'delete'] as const;
@@ -105,6 +106,7 @@ export function validateBatchOptions(raw: unknown, now: string): BatchOptions {
     if (Number.isNaN(at)) throw option('scheduledAt', 'scheduledAt must be an ISO-8601 instant or null');
     if (at <= Date.parse(now))
       throw new RuleViolation('batch.scheduled_at.past', 'scheduledAt must be in the future', 'invalid', 'options.scheduledAt');
+    assertWithinScheduleHorizon(at, Date.parse(now), 'batch.scheduled_at.too_far', 'options.scheduledAt');
   }
   const dryRun = input.dryRun ?? false;
   if (typeof dryRun !== 'boolean') throw option('dryRun', 'dryRun must be true or false');

@@ -27,6 +27,8 @@ import { accepted, changeBody, createBody, idParams, runAccepted } from './schem
 
 export interface BackupPolicyCommandRouteDeps {
   readonly commands: CommandDeps;
+  /** BACKUP_POLICY_MIN_INTERVAL_SECONDS: the shortest gap between two runs of a policy. */
+  readonly minScheduleIntervalSeconds?: number;
 }
 
 const tags = ['backup-policies'];
@@ -63,6 +65,7 @@ async function assertMayManage(request: FastifyRequest, deps: BackupPolicyComman
 
 export async function backupPolicyCommandRoutes(app: FastifyInstance, deps: BackupPolicyCommandRouteDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
+  const limits = deps.minScheduleIntervalSeconds !== undefined ? { minIntervalSeconds: deps.minScheduleIntervalSeconds } : {};
 
   routes.post(
     '',
@@ -81,18 +84,23 @@ export async function backupPolicyCommandRoutes(app: FastifyInstance, deps: Back
       const body = request.body;
       // Without an explicit id, a retried request (same Idempotency-Key) must address the same stream.
       const policyId = (body.policyId ?? deterministicUuid(`backuppolicy:${context.tenantId}`, context.commandId)).toLowerCase();
-      const result = await createBackupPolicy(deps.commands, context, {
-        policyId,
-        name: body.name,
-        description: body.description ?? '',
-        backupType: body.type,
-        scope: scopeOf(request, body.type, body.scope, 'body.scope'),
-        schedule: body.schedule,
-        retention: body.retention,
-        incremental: body.incremental ?? false,
-        drillAfterBackup: body.drillAfterBackup ?? false,
-        enabled: body.enabled ?? true,
-      });
+      const result = await createBackupPolicy(
+        deps.commands,
+        context,
+        {
+          policyId,
+          name: body.name,
+          description: body.description ?? '',
+          backupType: body.type,
+          scope: scopeOf(request, body.type, body.scope, 'body.scope'),
+          schedule: body.schedule,
+          retention: body.retention,
+          incremental: body.incremental ?? false,
+          drillAfterBackup: body.drillAfterBackup ?? false,
+          enabled: body.enabled ?? true,
+        },
+        limits,
+      );
       reply.header('location', `/v1/backup-policies/${policyId}`);
       return reply.code(201).send({ policyId, ...commandAccepted(reply, result) });
     },
@@ -125,11 +133,12 @@ export async function backupPolicyCommandRoutes(app: FastifyInstance, deps: Back
         Object.assign(changes, { scope: scopeOf(request, type ?? state.backupType, scopeBody, 'body.scope') });
       }
       const expectedRevision = expectedRevisionFrom(request);
-      const result = await updateBackupPolicy(deps.commands, commandContextOf(request), {
-        policyId,
-        changes,
-        ...(expectedRevision !== undefined ? { expectedRevision } : {}),
-      });
+      const result = await updateBackupPolicy(
+        deps.commands,
+        commandContextOf(request),
+        { policyId, changes, ...(expectedRevision !== undefined ? { expectedRevision } : {}) },
+        limits,
+      );
       return reply.send({ policyId: policyId.toLowerCase(), ...commandAccepted(reply, result) });
     },
   );

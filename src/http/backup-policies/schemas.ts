@@ -29,7 +29,16 @@ export const scheduleSchema = z
       dayOfMonth: z.number().int().min(1).max(31).describe('a month without this day runs on its last day'),
       time,
     }),
-    z.strictObject({ frequency: z.literal('cron'), expression: z.string().min(1).max(200).describe('5 or 6 fields, UTC') }),
+    z.strictObject({
+      frequency: z.literal('cron'),
+      expression: z
+        .string()
+        .min(1)
+        .max(200)
+        .describe(
+          '5 or 6 fields, UTC; runs at least BACKUP_POLICY_MIN_INTERVAL_SECONDS (300 by default) apart, else 400 backup_policy.schedule.too_frequent',
+        ),
+    }),
   ])
   .describe('When the policy runs (UTC)') satisfies z.ZodType<BackupSchedule>;
 

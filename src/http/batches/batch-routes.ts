@@ -18,6 +18,7 @@ import {
 import { formatPosition, type EventStore } from '../../ports/event-store.js';
 import { batchAsOf } from '../../projections/batches/batch-as-of.js';
 import { asOfQuery } from '../templates/schemas.js';
+import { MAX_SCHEDULE_AHEAD_DAYS } from '../../domain/schedule-horizon.js';
 import { getBatch, listBatchItems, listBatches } from '../../projections/batches/batch-queries.js';
 import { principalOf } from '../auth.js';
 import { commandContextOf } from '../command-context.js';
@@ -49,7 +50,13 @@ const options = z
     conflictResolution: z.enum(CONFLICT_RESOLUTIONS).optional().describe('default abort'),
     priority: z.number().optional().describe('1 runs first … 10 last (default 5)'),
     maxAttempts: z.number().optional().describe('runs of an item whose failure is retryable, 1–10 (default 3)'),
-    scheduledAt: z.string().nullable().optional().describe('ISO-8601 instant in the future; null starts at once'),
+    scheduledAt: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        `ISO-8601 instant in the future, at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead (400 batch.scheduled_at.too_far beyond); null starts at once`,
+      ),
     dryRun: z.boolean().optional().describe('answer the conflict report and impact; write nothing'),
   })
   .optional();

@@ -7,6 +7,7 @@ import type { Metrics } from '../../ports/metrics.js';
 import { formatPosition } from '../../ports/event-store.js';
 import { PLATFORM_PERMISSION } from '../../domain/principal.js';
 import type { ProjectionEngine, ProjectionStatus } from '../../projections/projector.js';
+import { parkedCountsSchema, parkedRoutes, type ParkedWork } from './parked-routes.js';
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -34,6 +35,8 @@ export interface OperationsDeps {
   readonly version: string;
   /** The SQL store's visibility horizon (absent on EventStoreDB, which has none). */
   readonly horizon?: { readonly probe: Pick<HorizonProbe, 'horizon'>; readonly degradedAfterSeconds: number };
+  /** Parked events and jobs: counted in `/ready` and `/metrics`, listed and retried under /v1/admin/parked. */
+  readonly parked?: ParkedWork;
 }
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -81,6 +84,8 @@ const readySchema = z.object({
   horizon: horizonSchema.optional(),
   /** Features' alert thresholds (batch failure rate, backlog): a firing one degrades, never fails, readiness. */
   alerts: z.array(z.object({ name: z.string(), firing: z.boolean(), value: z.number(), threshold: z.number() })),
+  /** Parked events and jobs (see /v1/admin/parked): any degrades readiness, never fails it (the rest go on). */
+  parked: parkedCountsSchema.optional(),
   projections: z.array(projectionSchema),
 });
 
@@ -98,6 +103,9 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
   }
 
   /** A source that does not answer is left out (its own metrics and checks report why). */
+  /** Undefined when the counts cannot be read (the database checks report why). */
+  const readParked = async () => deps.parked?.counts().catch(() => undefined);
+
   async function readAlerts(): Promise<Alert[]> {
     const lists = await Promise.all((deps.alerts ?? []).map((source) => source.alerts().catch(() => [] as readonly Alert[])));
     return lists.flat();
@@ -135,11 +143,12 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
       },
     },
     async (_request, reply) => {
-      const [checks, statuses, horizon, alerts] = await Promise.all([
+      const [checks, statuses, horizon, alerts, parked] = await Promise.all([
         Promise.all(deps.checks.map(runCheck)),
         deps.projections.status().catch(() => []),
         readHorizon(),
         readAlerts(),
+        readParked(),
       ]);
       const projections = statuses.map(projectionView);
       // A lagging projection is reported, not fatal: it catches up. A failed one needs an operator.
@@ -147,8 +156,12 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
       // A held-back horizon degrades without failing readiness: every instance shares it, and taking them
       // all out of rotation would turn stale reads into no service at all.
       // So does a firing alert: a failing batch says nothing about whether this instance can serve.
-      const degraded = (horizon?.degraded ?? false) || alerts.some((alert) => alert.firing);
-      return reply.code(ready ? 200 : 503).send({ ready, degraded, checks, ...(horizon ? { horizon } : {}), alerts, projections });
+      // So does parked work: it was set aside precisely so that everything else goes on.
+      const degraded =
+        (horizon?.degraded ?? false) || alerts.some((alert) => alert.firing) || (parked !== undefined && parked.events + parked.jobs > 0);
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ ready, degraded, checks, ...(horizon ? { horizon } : {}), alerts, ...(parked ? { parked } : {}), projections });
     },
   );
 
@@ -159,7 +172,11 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
       schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [], response: { 200: metricsText } },
     },
     async (_request, reply) => {
-      const [statuses, horizon] = await Promise.all([deps.projections.status().catch(() => []), readHorizon()]);
+      const [statuses, horizon, parked] = await Promise.all([deps.projections.status().catch(() => []), readHorizon(), readParked()]);
+      if (parked) {
+        deps.metrics.parkedItems.set({ kind: 'event' }, parked.events);
+        deps.metrics.parkedItems.set({ kind: 'job' }, parked.jobs);
+      }
       if (horizon) {
         deps.metrics.horizonOldestTransactionSeconds.set(horizon.oldestTransactionSeconds);
         deps.metrics.horizonEventsAbove.set(horizon.eventsAboveHorizon);
@@ -184,6 +201,8 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
     },
     async () => ({ projections: (await deps.projections.status()).map(projectionView) }),
   );
+
+  if (deps.parked) await app.register(parkedRoutes, { parked: deps.parked });
 
   routes.post(
     '/v1/admin/projections/:name/rebuild',

@@ -28,7 +28,8 @@ export const backupProcessManager: ProcessManager = {
       causationId: event.id,
       correlationId: String(event.metadata.correlationId ?? event.id),
     };
-    await context.enqueue(BACKUP_QUEUE, payload, { attempts: BACKUP_JOB_ATTEMPTS });
+    // Grouped by tenant: the backup worker every tenant shares runs one tenant's backups in turn with the others'.
+    await context.enqueue(BACKUP_QUEUE, payload, { attempts: BACKUP_JOB_ATTEMPTS, group: String(event.metadata.tenantId ?? '') });
   },
 };
 

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job, JobQueue } from '../../../src/ports/job-queue.js';
+import { MAX_DELAY_MS, type Job, type JobQueue } from '../../../src/ports/job-queue.js';
 
 export const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 15_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -102,6 +102,69 @@ export function jobQueueContract(name: string, open: () => Promise<{ queue: JobQ
       try {
         await until(() => ranAt > 0);
         expect(ranAt - enqueuedAt).toBeGreaterThanOrEqual(650);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('property: a delay past 24.85 days (2^31 ms) up to ten years is held as 64-bit time while the other jobs run', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 2 ** 31, max: MAX_DELAY_MS }), async (delayMs) => {
+          const q = queueName();
+          await queue.enqueue(q, 'far-ahead', {}, { delayMs });
+          await queue.enqueue(q, 'now', {});
+          const ran: string[] = [];
+          const stop = await queue.work(q, async (job) => void ran.push(job.id));
+          try {
+            await until(() => ran.length === 1);
+            await sleep(100);
+            expect(ran).toEqual(['now']);
+            expect(await queue.counts(q)).toMatchObject({ delayed: 1, completed: 1, failed: 0 });
+          } finally {
+            await stop();
+          }
+        }),
+        { numRuns: 4, examples: [[2_591_998_232], [MAX_DELAY_MS]] },
+      );
+    });
+
+    it('refuses a delay beyond the ten-year maximum (or not a number) and records nothing', async () => {
+      const q = queueName();
+      for (const delayMs of [MAX_DELAY_MS + 1, Date.parse('9999-12-31T00:00:00Z'), Number.NaN, Number.POSITIVE_INFINITY])
+        await expect(queue.enqueue(q, `bad-${delayMs}`, {}, { delayMs })).rejects.toBeInstanceOf(RangeError);
+      expect(await queue.counts(q)).toEqual({ waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 });
+    });
+
+    it('parks a job whose attempts ran out (the others go on), lists it, and an operator retry runs it again', async () => {
+      const q = queueName();
+      let healed = false;
+      const ran: string[] = [];
+      await queue.enqueue(q, 'poison', { p: 1 }, { attempts: 2 });
+      await queue.enqueue(q, 'fine', {});
+      const stop = await queue.work(q, async (job) => {
+        ran.push(`${job.id}#${job.attempt}`);
+        if (job.id === 'poison' && !healed) throw new Error('poisoned payload');
+      });
+      try {
+        await until(async () => (await queue.counts(q)).failed === 1 && (await queue.counts(q)).completed === 1);
+        const parked = await queue.parked(q);
+        expect(parked).toEqual([
+          {
+            queue: q,
+            id: 'poison',
+            payload: { p: 1 },
+            attempts: 2,
+            lastError: expect.stringMatching(/poisoned payload/),
+            parkedAt: expect.any(String),
+          },
+        ]);
+        expect(await queue.retryParked(q, 'fine')).toBe(false); // completed, not parked
+        expect(await queue.retryParked(q, 'no-such-job')).toBe(false);
+        healed = true;
+        expect(await queue.retryParked(q, 'poison')).toBe(true);
+        await until(async () => (await queue.counts(q)).completed === 2);
+        expect(ran.filter((r) => r.startsWith('poison'))).toEqual(['poison#1', 'poison#2', 'poison#1']);
+        expect(await queue.parked(q)).toEqual([]);
       } finally {
         await stop();
       }

@@ -89,6 +89,51 @@ function sqlJobQueueSpec(name: string, openDatabase: () => Promise<SqlDatabase>)
       }
     });
 
+    it('runs at most perGroup jobs of one group (a tenant) at once; the rest wait, and groups take turns', async () => {
+      const q = queueName();
+      for (const id of ['a1', 'a2', 'a3', 'a4']) await queue.enqueue(q, id, {}, { group: 'tenant-a' });
+      await queue.enqueue(q, 'b1', {}, { group: 'tenant-b' });
+      await queue.enqueue(q, 'b2', {}, { group: 'tenant-b' });
+      const active = new Map<string, number>();
+      let peak = 0;
+      const started: string[] = [];
+      const stop = await queue.work(
+        q,
+        async (job) => {
+          const group = job.id[0]!;
+          started.push(job.id);
+          active.set(group, (active.get(group) ?? 0) + 1);
+          peak = Math.max(peak, active.get(group)!);
+          await sleep(60);
+          active.set(group, active.get(group)! - 1);
+        },
+        { concurrency: 3, perGroup: 1 },
+      );
+      try {
+        await until(async () => (await queue.counts(q)).completed === 6);
+        expect(peak).toBe(1);
+        expect(started.slice(0, 2).sort()).toEqual(['a1', 'b1']); // b1 is not behind every a job
+        // Every job waited, none was refused.
+        expect([...started].sort()).toEqual(['a1', 'a2', 'a3', 'a4', 'b1', 'b2']);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('gives the group that ran least recently the next turn (one worker, one tenant flooding it)', async () => {
+      const q = queueName();
+      for (const id of ['a1', 'a2', 'a3']) await queue.enqueue(q, id, {}, { group: 'flood' });
+      await queue.enqueue(q, 'b1', {}, { group: 'quiet' });
+      const started: string[] = [];
+      const stop = await queue.work(q, async (job) => void started.push(job.id), { concurrency: 1, perGroup: 1 });
+      try {
+        await until(() => started.length === 4);
+        expect(started.slice(0, 2)).toEqual(['a1', 'b1']);
+      } finally {
+        await stop();
+      }
+    });
+
     it('records the last error of a failed job', async () => {
       const q = queueName();
       await queue.enqueue(q, 'broken', {}, { attempts: 1 });

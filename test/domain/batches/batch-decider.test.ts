@@ -133,6 +133,11 @@ describe('Batch decider', () => {
         .thenRefuses('batch.operation.unknown', 'invalid', 'operation');
       const past = cleanUpdate(1, { scheduledAt: '2026-11-26T11:59:59.000Z' });
       given().when(past.command).thenRefuses('batch.scheduled_at.past', 'invalid', 'options.scheduledAt');
+      // Beyond a year and a day ahead (year 9999 above all): refused naming the field, never queued.
+      for (const far of ['9999-12-31T00:00:00.000Z', '2027-11-28T12:00:00.001Z'])
+        given()
+          .when(cleanUpdate(1, { scheduledAt: far }).command)
+          .thenRefuses('batch.scheduled_at.too_far', 'invalid', 'options.scheduledAt');
       given()
         .when(cleanUpdate(1, { conflictResolution: 'ignore' }).command)
         .thenRefuses('batch.options.invalid', 'invalid', 'options.conflictResolution');

@@ -24,9 +24,13 @@ describe('backup scheduler on two instances', () => {
     try {
       for (const dir of dirs)
         services.push(
-          await startService(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl }), pino({ level: 'silent' }), {
-            defaultMetrics: false,
-          }),
+          await startService(
+            loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, BACKUP_POLICY_MIN_INTERVAL_SECONDS: '1' }),
+            pino({ level: 'silent' }),
+            {
+              defaultMetrics: false,
+            },
+          ),
         );
       const [a, b] = services as [Service, Service];
       const { apiKey } = await a.apiKeys.create({ tenantId: 'acme', userId: 'ada', name: 'admin', permissions: ['admin'] });
