@@ -77,6 +77,12 @@ export function replicasOf(targets: readonly ServiceTarget[], observed: readonly
   });
 }
 
+/** `replicas` with the services `observed` replaced. */
+const merge = (replicas: readonly ServiceReplicas[], observed: readonly ServiceReplicas[]): ServiceReplicas[] => {
+  const seen = new Map(observed.map((r) => [r.service, r]));
+  return [...replicas.map((r) => seen.get(r.service) ?? r), ...observed.filter((r) => !replicas.some((x) => x.service === r.service))];
+};
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits for the release's instances to be healthy; the outcome, or a failure reason at the deadline. */
@@ -135,9 +141,18 @@ async function runStep(
     case 'remove':
       await orchestrator.removeService(target, step.service);
       return { outcome: { service: step.service } };
-    case 'stop':
+    case 'stop': {
       await orchestrator.stopService(target, step.service);
-      return { outcome: { service: step.service } };
+      // What the orchestrator shows once it is stopped: the status follows observation, not the command.
+      const live = state.live[step.service];
+      const observed = await orchestrator.observe({
+        tenantId: target.tenantId,
+        environmentId: target.environmentId,
+        deploymentId: target.deploymentId,
+      });
+      const services = live ? replicasOf([{ service: step.service, label: live.label, replicas: live.spec.replicas }], observed) : [];
+      return { outcome: { service: step.service, services } as unknown as JsonObject, services: merge(state.replicas, services) };
+    }
     case 'start':
       await orchestrator.startService(target, step.service);
       return { outcome: { service: step.service } };
