@@ -44,6 +44,7 @@ export const deploymentsFeatureWith = (directoryOf: (deps: FeatureDeps) => Envir
       directory,
       orchestrators: deps.orchestrators,
       pollMs: deps.config.DEPLOYMENT_POLL_MS,
+      minReadyMs: deps.config.DEPLOYMENT_MIN_READY_MS,
       observer: monitor,
     };
     const intervalMs = deps.config.DEPLOYMENT_DRIFT_INTERVAL_MS;

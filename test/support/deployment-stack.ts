@@ -55,6 +55,8 @@ export async function createDeploymentStack(
     queuePollMs?: number;
     queueLeaseMs?: number;
     healthyAfterMs?: number;
+    /** The health gate's stability window (default 0 with the in-memory orchestrator, whose instances never crash). */
+    minReadyMs?: number;
     observer?: ReconcilerObserver;
   } = {},
 ): Promise<DeploymentStack> {
@@ -81,6 +83,7 @@ export async function createDeploymentStack(
     directory,
     orchestrators,
     pollMs: options.pollMs ?? 20,
+    minReadyMs: options.minReadyMs ?? (options.orchestrator ? 2000 : 0),
     ...(options.observer ? { observer: options.observer } : {}),
   };
   const driftIntervalMs = options.driftIntervalMs ?? 60_000;
