@@ -54,7 +54,12 @@ describe.skipIf(!docker.url)(`reconciler on Docker ${docker.skipReason ?? ''}`, 
   };
   const state = async (id: string) => (await loadDeployment(stack.commands, TENANT, id))!;
   const waitStatus = (id: string, wanted: string, timeoutMs = 90_000) =>
-    until(async () => statusOf(await state(id)) === wanted, `status ${wanted}`, timeoutMs);
+    until(async () => statusOf(await state(id)) === wanted, `status ${wanted}`, timeoutMs).catch(async (error: Error) => {
+      const s = await state(id);
+      throw new Error(
+        `${error.message}: ${statusOf(s)} ${JSON.stringify([s.releases.map((r) => r.failure), s.lastRollout, s.rollout?.done])}`,
+      );
+    });
   const containers = (id: string) => engine.listContainers({ all: true, filters: { label: [`kyo.dev/deployment=${id}`] } });
   const start = async (services: ServiceInput[], deadline = 60) => {
     const deploymentId = randomUUID();
