@@ -62,7 +62,7 @@ describe.each(cases)('environment teardown: $name', ({ skip, docker: onDocker, d
   const network = async () =>
     engine
       ? (await engine.listNetworks({ filters: { name: [target] } })).filter((n) => n.Name === target).length
-      : stack.memory!.environments().filter((e) => e.includes(environmentId)).length;
+      : stack.memory!.environments().filter((e) => e === target).length;
 
   it.skipIf(skip)(
     'a forced delete removes the deployments, then the network, then records EnvironmentDeleted',
