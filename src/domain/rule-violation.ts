@@ -17,3 +17,41 @@ export class RuleViolation extends Error {
     super(message);
   }
 }
+
+/** Several rules broken at once (a whole spec checked before anything is asked of the world): every one is
+ * listed, and the first decides the answer's kind. */
+export class RuleViolations extends RuleViolation {
+  constructor(readonly violations: readonly RuleViolation[]) {
+    const first = violations[0]!;
+    super(first.rule, `${violations.length} rules broken: ${violations.map((v) => v.message).join('; ')}`, first.kind, first.field);
+  }
+}
+
+/** Collects the violations of independent checks instead of stopping at the first. */
+export interface ViolationCollector {
+  /** Runs a check; a RuleViolation it throws is kept (and `undefined` returned), anything else is rethrown. */
+  attempt<T>(check: () => T): T | undefined;
+  readonly violations: readonly RuleViolation[];
+  /** Throws the one violation, or all of them as RuleViolations; returns when there is none. */
+  throwIfAny(): void;
+}
+
+export function collectViolations(): ViolationCollector {
+  const violations: RuleViolation[] = [];
+  return {
+    attempt<T>(check: () => T): T | undefined {
+      try {
+        return check();
+      } catch (error) {
+        if (!(error instanceof RuleViolation)) throw error;
+        violations.push(...(error instanceof RuleViolations ? error.violations : [error]));
+        return undefined;
+      }
+    },
+    violations,
+    throwIfAny() {
+      if (violations.length === 1) throw violations[0]!;
+      if (violations.length > 1) throw new RuleViolations([...violations]);
+    },
+  };
+}

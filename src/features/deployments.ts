@@ -14,8 +14,13 @@ import {
   deploymentReconciler,
 } from '../processes/deployments/deployment-reconciler.js';
 import { deploymentStepWorker, type ReconcilerDeps } from '../processes/deployments/deployment-steps.js';
+import {
+  ENVIRONMENT_TEARDOWN_QUEUE,
+  environmentTeardownProcess,
+  environmentTeardownWorker,
+} from '../processes/deployments/environment-teardown.js';
 import { deploymentProjector } from '../projections/deployments/deployment-projector.js';
-import { countByStatus, deploymentsUsingConfig } from '../projections/deployments/deployment-queries.js';
+import { countByStatus, deploymentIdsIn, deploymentsUsingConfig } from '../projections/deployments/deployment-queries.js';
 import { deploymentMetrics } from './deployment-metrics.js';
 import { environmentDirectoryFor } from './environment-directory.js';
 import { featureRoutes, type FeatureDeps, type FeatureModule } from './feature-module.js';
@@ -44,12 +49,13 @@ export const deploymentsFeatureWith = (directoryOf: (deps: FeatureDeps) => Envir
       directory,
       orchestrators: deps.orchestrators,
       pollMs: deps.config.DEPLOYMENT_POLL_MS,
+      minReadyMs: deps.config.DEPLOYMENT_MIN_READY_MS,
       observer: monitor,
     };
     const intervalMs = deps.config.DEPLOYMENT_DRIFT_INTERVAL_MS;
     return {
       projectors: [deploymentProjector],
-      processManagers: [deploymentReconciler({ driftIntervalMs: intervalMs })],
+      processManagers: [deploymentReconciler({ driftIntervalMs: intervalMs }), environmentTeardownProcess()],
       jobWorkers: [
         // A health gate holds its job until the release is healthy or late: enough lanes that one slow
         // rollout does not hold up the others.
@@ -62,6 +68,11 @@ export const deploymentsFeatureWith = (directoryOf: (deps: FeatureDeps) => Envir
         {
           queue: DEPLOYMENT_CONFIG_QUEUE,
           handler: deploymentConfigRollWorker(commands, (t, e, n) => deploymentsUsingConfig(deps.db.kysely, t, e, n)),
+          concurrency: 1,
+        },
+        {
+          queue: ENVIRONMENT_TEARDOWN_QUEUE,
+          handler: environmentTeardownWorker({ commands, deploymentsIn: (t, e) => deploymentIdsIn(deps.db.kysely, t, e) }),
           concurrency: 1,
         },
       ],

@@ -83,6 +83,10 @@ export interface ObservedInstance {
   readonly state: 'running' | 'starting' | 'stopped' | 'failed';
   /** `none` when the service has no health check. */
   readonly health: 'healthy' | 'unhealthy' | 'starting' | 'none';
+  /** How often the orchestrator restarted it after it exited (a crash loop grows it); absent when unknown. */
+  readonly restarts?: number;
+  /** Why it is `failed` (`exited with code 1`, `OOM-killed`, `CrashLoopBackOff`), for the health gate's reason. */
+  readonly detail?: string;
 }
 
 export interface OrchestratorReachability {

@@ -244,6 +244,37 @@ describe('deployments over HTTP', () => {
     expect(got.json().detail).toContain('KUBECONFIG');
   });
 
+  it('issue #15 item 15: a spec is checked whole before any orchestrator: every field at fault, orchestrator configured or not', async () => {
+    const head = await service.eventStore.headPosition();
+    for (const environmentId of [kube, env]) {
+      const got = await call('POST', '/v1/deployments', {
+        body: body({ environmentId, version: 'not a version', services: [web({ image: 'NOT AN IMAGE', replicas: -1 })] }),
+      });
+      expect(got.statusCode, got.body).toBe(400);
+      expect(got.headers['content-type']).toContain('application/problem+json');
+      expect(got.json().errors.map((e: { field: string; rule: string }) => [e.field, e.rule])).toEqual([
+        ['body.version', 'deployment.version.format'],
+        ['body.services.0.image', 'deployment.image.reference'],
+        ['body.services.0.replicas', 'deployment.replicas.min'],
+      ]);
+    }
+    expect((await service.eventStore.readAll({ after: head, maxCount: 1000 })).events).toEqual([]);
+  });
+
+  it('issue #15 item 1: scale takes the create rule: 2,147,483,648, 1e308 and 101 are 400 naming body.replicas, nothing written', async () => {
+    const { deploymentId } = (await call('POST', '/v1/deployments', { body: body({ environmentId: prod, services: [web()] }) })).json();
+    await until(deploymentId, 'running');
+    const head = await service.eventStore.headPosition();
+    for (const replicas of [2_147_483_648, 1e308, 101, -1, 1.5]) {
+      const got = await call('POST', `/v1/deployments/${deploymentId}/scale`, { body: { service: 'web', replicas } });
+      expect(got.statusCode, `${replicas}: ${got.body}`).toBe(400);
+      expect(got.json().errors[0]).toMatchObject({ field: 'body.replicas' });
+      expect(got.json().rule).toMatch(/^deployment\.replicas\.(min|max)$/);
+    }
+    expect((await service.eventStore.readAll({ after: head, maxCount: 1000 })).events).toEqual([]);
+    expect((await call('POST', `/v1/deployments/${deploymentId}/scale`, { body: { service: 'web', replicas: 100 } })).statusCode).toBe(202);
+  });
+
   it('rollback to a missing release is 404 naming toRelease; scale of a stopped deployment is 409; tenants see nothing of each other', async () => {
     const { deploymentId } = (await call('POST', '/v1/deployments', { body: body() })).json();
     await until(deploymentId, 'running');

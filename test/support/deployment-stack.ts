@@ -18,9 +18,14 @@ import {
   deploymentReconciler,
 } from '../../src/processes/deployments/deployment-reconciler.js';
 import { deploymentStepWorker, type ReconcilerDeps, type ReconcilerObserver } from '../../src/processes/deployments/deployment-steps.js';
+import {
+  ENVIRONMENT_TEARDOWN_QUEUE,
+  environmentTeardownProcess,
+  environmentTeardownWorker,
+} from '../../src/processes/deployments/environment-teardown.js';
 import { createProcessRuntime, type ProcessRuntime } from '../../src/processes/process-runtime.js';
 import { deploymentProjector } from '../../src/projections/deployments/deployment-projector.js';
-import { deploymentsUsingConfig } from '../../src/projections/deployments/deployment-queries.js';
+import { deploymentIdsIn, deploymentsUsingConfig } from '../../src/projections/deployments/deployment-queries.js';
 import { createProjectionEngine } from '../../src/projections/projection-engine.js';
 import type { ProjectionEngine } from '../../src/projections/projector.js';
 import { fakeEnvironmentDirectory, type FakeEnvironmentDirectory } from './fake-environment-directory.js';
@@ -55,6 +60,8 @@ export async function createDeploymentStack(
     queuePollMs?: number;
     queueLeaseMs?: number;
     healthyAfterMs?: number;
+    /** The health gate's stability window (default 0 with the in-memory orchestrator, whose instances never crash). */
+    minReadyMs?: number;
     observer?: ReconcilerObserver;
   } = {},
 ): Promise<DeploymentStack> {
@@ -81,6 +88,7 @@ export async function createDeploymentStack(
     directory,
     orchestrators,
     pollMs: options.pollMs ?? 20,
+    minReadyMs: options.minReadyMs ?? (options.orchestrator ? 2000 : 0),
     ...(options.observer ? { observer: options.observer } : {}),
   };
   const driftIntervalMs = options.driftIntervalMs ?? 60_000;
@@ -88,7 +96,7 @@ export async function createDeploymentStack(
     db,
     eventStore,
     queue,
-    processes: [deploymentReconciler({ driftIntervalMs })],
+    processes: [deploymentReconciler({ driftIntervalMs }), environmentTeardownProcess()],
     leaseRetryMs: 20,
     retryDelayMs: () => 50,
   });
@@ -114,6 +122,11 @@ export async function createDeploymentStack(
         await queue.work(
           DEPLOYMENT_CONFIG_QUEUE,
           deploymentConfigRollWorker(commands, (t, e, n) => deploymentsUsingConfig(db.kysely, t, e, n)),
+          { concurrency: 1 },
+        ),
+        await queue.work(
+          ENVIRONMENT_TEARDOWN_QUEUE,
+          environmentTeardownWorker({ commands, deploymentsIn: (t, e) => deploymentIdsIn(db.kysely, t, e) }),
           { concurrency: 1 },
         ),
       ];

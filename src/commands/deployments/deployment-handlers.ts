@@ -4,11 +4,13 @@
 import {
   assertDeploymentExists,
   assertWithinQuota,
+  assertWithinQuotas,
+  checkServices,
   configNamesOf,
   deploymentDecider,
   deploymentStreamId,
-  servicesOf,
   validName,
+  validReplicas,
   type DeploymentCommand,
   type DeploymentEvent,
   type DeploymentPolicy,
@@ -17,7 +19,7 @@ import {
   type ServiceInput,
   type ServiceSpec,
 } from '../../domain/deployments/index.js';
-import { RuleViolation } from '../../domain/rule-violation.js';
+import { RuleViolation, collectViolations } from '../../domain/rule-violation.js';
 import type { EnvironmentDirectory, EnvironmentView } from '../../ports/environment-directory.js';
 import { ORCHESTRATOR_SETTING, type OrchestratorRegistry } from '../../ports/orchestrator.js';
 import { deterministicUuid } from '../deterministic-uuid.js';
@@ -192,22 +194,31 @@ export async function deploy(deps: DeploymentCommandDeps, context: CommandContex
   if (alreadyHandled(before, context)) return run(deps, context, { deploymentId }, { type: 'Deploy', data: {} as never });
   if (before.revision !== undefined)
     throw new RuleViolation('deployment.exists', 'this deployment already exists', 'conflict', 'deploymentId');
-  const name = validName(input.name, 'name');
+  // The whole request is checked before anything else is asked (the environment, its orchestrator): one
+  // answer names every field at fault.
+  const found = collectViolations();
+  const name = found.attempt(() => validName(input.name, 'name'));
   if (input.applicationId.length < 1 || input.applicationId.length > 200)
-    throw new RuleViolation('deployment.application_id', 'applicationId must be 1–200 characters', 'invalid', 'applicationId');
-  const version = validVersion(input.version);
-  const environment = await environmentOf(deps, context.tenantId, input.environmentId);
-  assertOrchestrator(deps, environment.orchestrator);
-  const services = servicesOf(input.services, quotasOf(environment));
-  await assertConfigsExist(deps, context.tenantId, environment.environmentId, services);
+    found.attempt(() => {
+      throw new RuleViolation('deployment.application_id', 'applicationId must be 1–200 characters', 'invalid', 'applicationId');
+    });
+  const version = found.attempt(() => validVersion(input.version));
   const deadline = input.policy?.progressDeadlineSeconds ?? deps.progressDeadlineSeconds ?? 300;
   if (!Number.isInteger(deadline) || deadline < 1 || deadline > 86_400)
-    throw new RuleViolation(
-      'deployment.policy.deadline',
-      'progressDeadlineSeconds must be 1–86400',
-      'invalid',
-      'policy.progressDeadlineSeconds',
-    );
+    found.attempt(() => {
+      throw new RuleViolation(
+        'deployment.policy.deadline',
+        'progressDeadlineSeconds must be 1–86400',
+        'invalid',
+        'policy.progressDeadlineSeconds',
+      );
+    });
+  const services = checkServices(input.services, found);
+  found.throwIfAny();
+  const environment = await environmentOf(deps, context.tenantId, input.environmentId);
+  assertOrchestrator(deps, environment.orchestrator);
+  assertWithinQuotas(services!, quotasOf(environment));
+  await assertConfigsExist(deps, context.tenantId, environment.environmentId, services!);
   const policy: DeploymentPolicy = {
     autoRollback: input.policy?.autoRollback ?? environment.type === 'production',
     selfHeal: input.policy?.selfHeal ?? true,
@@ -217,7 +228,7 @@ export async function deploy(deps: DeploymentCommandDeps, context: CommandContex
     type: 'Deploy',
     data: {
       deploymentId,
-      name,
+      name: name!,
       applicationId: input.applicationId,
       environment: {
         environmentId: environment.environmentId,
@@ -225,15 +236,15 @@ export async function deploy(deps: DeploymentCommandDeps, context: CommandContex
         orchestrator: environment.orchestrator,
         target: environment.target,
       },
-      version,
-      services,
+      version: version!,
+      services: services!,
       policy,
       reason: input.reason ?? 'initial deployment',
       rolloutId: rolloutIdOf(deploymentId, context),
       now: now(deps),
     },
   };
-  return claimRunGiveBack(deps, { claim: nameClaim(deps, context, deploymentId, environment.environmentId, name) }, () =>
+  return claimRunGiveBack(deps, { claim: nameClaim(deps, context, deploymentId, environment.environmentId, name!) }, () =>
     run(deps, context, { deploymentId }, command, true),
   );
 }
@@ -252,15 +263,19 @@ export async function updateDeployment(
 ): Promise<DeploymentCommandResult> {
   const { loaded, state } = await existing(deps, context, input);
   if (!alreadyHandled(loaded, context)) {
+    const found = collectViolations();
+    const version = found.attempt(() => validVersion(input.version));
+    const services = checkServices(input.services, found);
+    found.throwIfAny();
     const environment = await environmentOf(deps, context.tenantId, state.environmentId);
-    const services = servicesOf(input.services, quotasOf(environment));
-    await assertConfigsExist(deps, context.tenantId, state.environmentId, services);
     assertOrchestrator(deps, state.orchestrator);
+    assertWithinQuotas(services!, quotasOf(environment));
+    await assertConfigsExist(deps, context.tenantId, state.environmentId, services!);
     const command: DeploymentCommand = {
       type: 'Update',
       data: {
-        version: validVersion(input.version),
-        services,
+        version: version!,
+        services: services!,
         reason: input.reason ?? 'update',
         rolloutId: rolloutIdOf(input.deploymentId, context),
         now: now(deps),
@@ -277,8 +292,7 @@ export async function scaleService(
   input: DeploymentTargetInput & { service: string; replicas: number; reason?: string },
 ): Promise<DeploymentCommandResult> {
   const { state } = await existing(deps, context, input);
-  if (!Number.isInteger(input.replicas) || input.replicas < 0)
-    throw new RuleViolation('deployment.replicas.min', 'replicas must be an integer ≥ 0', 'invalid', 'replicas');
+  validReplicas(input.replicas, 'replicas');
   const environment = await environmentOf(deps, context.tenantId, state.environmentId);
   assertWithinQuota(input, quotasOf(environment), 'replicas');
   assertOrchestrator(deps, state.orchestrator);

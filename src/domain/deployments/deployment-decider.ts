@@ -8,7 +8,7 @@ import { DEPLOYMENT_CATEGORY } from './deployment-streams.js';
 import type { DeploymentCommand } from './deployment-commands.js';
 import type { DeploymentEvent, ReleaseKind } from './deployment-events.js';
 import { planOperation, planRelease, type RolloutOperation } from './deployment-plan.js';
-import { describeChanges, type ServiceSpec } from './deployment-spec.js';
+import { describeChanges, validReplicas, type ServiceSpec } from './deployment-spec.js';
 import { evolveDeployment, releaseOf, type DeploymentState, type ExistingDeployment } from './deployment-state.js';
 
 const conflict = (rule: string, message: string, field?: string) => new RuleViolation(`deployment.${rule}`, message, 'conflict', field);
@@ -107,6 +107,8 @@ function decide(command: DeploymentCommand, state: DeploymentState): DeploymentE
       return release(state, { ...command.data, kind: 'update', rollbackTo: null, automatic: false });
     }
     case 'Scale': {
+      // The same rule as on create: a replica count reaches the orchestrator only through validReplicas.
+      validReplicas(command.data.replicas, 'replicas');
       if (state.stopped) throw conflict('stopped', 'a stopped deployment cannot be scaled; start it first', 'service');
       const index = current.services.findIndex((s) => s.name === command.data.service);
       if (index < 0)

@@ -1,6 +1,6 @@
 // A deployment's services as a release holds them: validated, normalized (every field present, no
 // undefined, so the spec is plain JSON in events), and compared field by field for release diffs.
-import { RuleViolation } from '../rule-violation.js';
+import { RuleViolation, collectViolations, type ViolationCollector } from '../rule-violation.js';
 
 export const SERVICE_TYPES = ['frontend', 'backend', 'database', 'cache', 'queue'] as const;
 export const VOLUME_KINDS = ['persistent', 'configmap', 'secret', 'emptydir'] as const;
@@ -116,75 +116,104 @@ function int(value: number, field: string, min: number, max: number, rule: strin
   return value;
 }
 
-function healthCheckOf(input: NonNullable<ServiceInput['healthCheck']>, field: string, ports: PortSpec[]): HealthCheck {
+/** The one rule for a replica count, wherever one enters (create, update, scale): every number that reaches
+ * an orchestrator passes it, so no request can ask for 2,147,483,648 containers. */
+export function validReplicas(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < 0) throw invalid(field, 'replicas.min', `${field} must be an integer ≥ 0`);
+  if (value > DEPLOYMENT_LIMITS.replicasMax)
+    throw invalid(field, 'replicas.max', `${field} must be at most ${DEPLOYMENT_LIMITS.replicasMax}`);
+  return value;
+}
+
+function healthCheckOf(
+  input: NonNullable<ServiceInput['healthCheck']>,
+  field: string,
+  ports: PortSpec[],
+  found: ViolationCollector,
+): HealthCheck | undefined {
+  const before = found.violations.length;
   const http = input.http ?? null;
   const command = input.command ?? null;
-  if ((http === null) === (command === null)) throw invalid(field, 'health_check.kind', `${field} needs exactly one of http or command`);
+  if ((http === null) === (command === null))
+    found.attempt(() => {
+      throw invalid(field, 'health_check.kind', `${field} needs exactly one of http or command`);
+    });
   if (http) {
     if (!http.path.startsWith('/') || http.path.length > 1024)
-      throw invalid(`${field}.http.path`, 'health_check.path', 'the health check path must start with /');
-    int(http.port, `${field}.http.port`, 1, 65535, 'port.range');
-    if (!ports.some((port) => port.containerPort === http.port)) {
-      throw invalid(`${field}.http.port`, 'health_check.port', `the health check port ${http.port} is not one of the service's ports`);
+      found.attempt(() => {
+        throw invalid(`${field}.http.path`, 'health_check.path', 'the health check path must start with /');
+      });
+    const port = found.attempt(() => int(http.port, `${field}.http.port`, 1, 65535, 'port.range'));
+    if (port !== undefined && !ports.some((p) => p.containerPort === http.port)) {
+      found.attempt(() => {
+        throw invalid(`${field}.http.port`, 'health_check.port', `the health check port ${http.port} is not one of the service's ports`);
+      });
     }
   }
   if (command && (command.length === 0 || command.some((part) => part.length === 0)))
-    throw invalid(`${field}.command`, 'health_check.command', 'the health check command must be non-empty');
+    found.attempt(() => {
+      throw invalid(`${field}.command`, 'health_check.command', 'the health check command must be non-empty');
+    });
+  const number = (value: number | undefined, fallback: number, name: string, min: number, max: number, rule: string) =>
+    found.attempt(() => int(value ?? fallback, `${field}.${name}`, min, max, rule)) ?? fallback;
   const check: HealthCheck = {
     http: http && { path: http.path, port: http.port },
     command: command && [...command],
-    intervalSeconds: int(input.intervalSeconds ?? 10, `${field}.intervalSeconds`, 1, 300, 'health_check.interval'),
-    timeoutSeconds: int(input.timeoutSeconds ?? 5, `${field}.timeoutSeconds`, 1, 300, 'health_check.timeout'),
-    healthyThreshold: int(input.healthyThreshold ?? 1, `${field}.healthyThreshold`, 1, 10, 'health_check.threshold'),
-    unhealthyThreshold: int(input.unhealthyThreshold ?? 3, `${field}.unhealthyThreshold`, 1, 10, 'health_check.threshold'),
+    intervalSeconds: number(input.intervalSeconds, 10, 'intervalSeconds', 1, 300, 'health_check.interval'),
+    timeoutSeconds: number(input.timeoutSeconds, 5, 'timeoutSeconds', 1, 300, 'health_check.timeout'),
+    healthyThreshold: number(input.healthyThreshold, 1, 'healthyThreshold', 1, 10, 'health_check.threshold'),
+    unhealthyThreshold: number(input.unhealthyThreshold, 3, 'unhealthyThreshold', 1, 10, 'health_check.threshold'),
   };
   if (check.timeoutSeconds > check.intervalSeconds)
-    throw invalid(`${field}.timeoutSeconds`, 'health_check.timeout', 'the timeout must not exceed the interval');
-  return check;
+    found.attempt(() => {
+      throw invalid(`${field}.timeoutSeconds`, 'health_check.timeout', 'the timeout must not exceed the interval');
+    });
+  return found.violations.length === before ? check : undefined;
 }
 
-function serviceOf(input: ServiceInput, field: string): ServiceSpec {
-  const name = validName(input.name, `${field}.name`);
+/** One service checked whole: every violation goes to `found`; the spec only when it has none. */
+function serviceOf(input: ServiceInput, field: string, found: ViolationCollector): ServiceSpec | undefined {
+  const before = found.violations.length;
+  const refuse = (at: string, rule: string, message: string) =>
+    found.attempt(() => {
+      throw invalid(at, rule, message);
+    });
+  found.attempt(() => validName(input.name, `${field}.name`));
   if (!(SERVICE_TYPES as readonly string[]).includes(input.type))
-    throw invalid(`${field}.type`, 'service.type', `type must be one of ${SERVICE_TYPES.join(', ')}`);
-  if (!isImageReference(input.image)) throw invalid(`${field}.image`, 'image.reference', `"${input.image}" is not a valid image reference`);
-  const replicas = input.replicas ?? 1;
-  if (!Number.isInteger(replicas) || replicas < 0) throw invalid(`${field}.replicas`, 'replicas.min', 'replicas must be an integer ≥ 0');
-  if (replicas > DEPLOYMENT_LIMITS.replicasMax)
-    throw invalid(`${field}.replicas`, 'replicas.max', `replicas must be at most ${DEPLOYMENT_LIMITS.replicasMax}`);
+    refuse(`${field}.type`, 'service.type', `type must be one of ${SERVICE_TYPES.join(', ')}`);
+  if (!isImageReference(input.image)) refuse(`${field}.image`, 'image.reference', `"${input.image}" is not a valid image reference`);
+  const replicas = found.attempt(() => validReplicas(input.replicas ?? 1, `${field}.replicas`)) ?? 0;
   const ports: PortSpec[] = [];
   const seen = new Set<string>();
   for (const [index, port] of (input.ports ?? []).entries()) {
     const at = `${field}.ports.${index}`;
     const protocol = port.protocol ?? 'tcp';
-    const spec: PortSpec = {
-      containerPort: int(port.containerPort, `${at}.containerPort`, 1, 65535, 'port.range'),
-      hostPort: port.hostPort == null ? null : int(port.hostPort, `${at}.hostPort`, 1, 65535, 'port.range'),
-      protocol,
-    };
-    if (seen.has(`${protocol}/${spec.containerPort}`))
-      throw invalid(`${at}.containerPort`, 'port.clash', `port ${spec.containerPort}/${protocol} is declared twice`);
-    seen.add(`${protocol}/${spec.containerPort}`);
-    ports.push(spec);
+    const containerPort = found.attempt(() => int(port.containerPort, `${at}.containerPort`, 1, 65535, 'port.range'));
+    const hostPort = port.hostPort == null ? null : found.attempt(() => int(port.hostPort!, `${at}.hostPort`, 1, 65535, 'port.range'));
+    if (containerPort === undefined || hostPort === undefined) continue;
+    if (seen.has(`${protocol}/${containerPort}`))
+      refuse(`${at}.containerPort`, 'port.clash', `port ${containerPort}/${protocol} is declared twice`);
+    seen.add(`${protocol}/${containerPort}`);
+    ports.push({ containerPort, hostPort, protocol });
   }
   const env = input.env ?? {};
   if (Object.keys(env).length > DEPLOYMENT_LIMITS.envPerService)
-    throw invalid(`${field}.env`, 'env.count', `at most ${DEPLOYMENT_LIMITS.envPerService} variables`);
+    refuse(`${field}.env`, 'env.count', `at most ${DEPLOYMENT_LIMITS.envPerService} variables`);
   for (const key of Object.keys(env))
-    if (!ENV_NAME.test(key)) throw invalid(`${field}.env.${key}`, 'env.name', `${key} is not a valid variable name`);
+    if (!ENV_NAME.test(key)) refuse(`${field}.env.${key}`, 'env.name', `${key} is not a valid variable name`);
   const volumes: VolumeSpec[] = [];
   const mounts = new Set<string>();
   for (const [index, volume] of (input.volumes ?? []).entries()) {
     const at = `${field}.volumes.${index}`;
-    validName(volume.name, `${at}.name`);
-    if (!volume.mountPath.startsWith('/')) throw invalid(`${at}.mountPath`, 'volume.mount_path', 'mountPath must be absolute');
-    if (mounts.has(volume.mountPath)) throw invalid(`${at}.mountPath`, 'volume.mount_clash', `${volume.mountPath} is mounted twice`);
+    found.attempt(() => validName(volume.name, `${at}.name`));
+    if (!volume.mountPath.startsWith('/')) refuse(`${at}.mountPath`, 'volume.mount_path', 'mountPath must be absolute');
+    else if (mounts.has(volume.mountPath)) refuse(`${at}.mountPath`, 'volume.mount_clash', `${volume.mountPath} is mounted twice`);
     mounts.add(volume.mountPath);
     const needsSource = volume.kind === 'configmap' || volume.kind === 'secret';
     if (needsSource !== Boolean(volume.source))
-      throw invalid(`${at}.source`, 'volume.source', `a ${volume.kind} volume ${needsSource ? 'names' : 'takes no'} source config`);
+      refuse(`${at}.source`, 'volume.source', `a ${volume.kind} volume ${needsSource ? 'names' : 'takes no'} source config`);
     if (volume.size != null && (volume.kind !== 'persistent' || !SIZE.test(volume.size)))
-      throw invalid(`${at}.size`, 'volume.size', 'size is for persistent volumes, e.g. 1Gi');
+      refuse(`${at}.size`, 'volume.size', 'size is for persistent volumes, e.g. 1Gi');
     volumes.push({
       name: volume.name,
       kind: volume.kind,
@@ -193,18 +222,16 @@ function serviceOf(input: ServiceInput, field: string): ServiceSpec {
       size: volume.size ?? null,
     });
   }
+  const resource = (value: number | null | undefined, name: 'cpuMillis' | 'memoryMb', min: number, max: number) =>
+    value == null ? null : (found.attempt(() => int(value, `${field}.resources.${name}`, min, max, 'resources.range')) ?? null);
   const resources = {
-    cpuMillis:
-      input.resources?.cpuMillis == null
-        ? null
-        : int(input.resources.cpuMillis, `${field}.resources.cpuMillis`, 1, 256_000, 'resources.range'),
-    memoryMb:
-      input.resources?.memoryMb == null
-        ? null
-        : int(input.resources.memoryMb, `${field}.resources.memoryMb`, 4, 1_048_576, 'resources.range'),
+    cpuMillis: resource(input.resources?.cpuMillis, 'cpuMillis', 1, 256_000),
+    memoryMb: resource(input.resources?.memoryMb, 'memoryMb', 4, 1_048_576),
   };
+  const healthCheck = input.healthCheck ? healthCheckOf(input.healthCheck, `${field}.healthCheck`, ports, found) : null;
+  if (found.violations.length > before || healthCheck === undefined) return undefined;
   return {
-    name,
+    name: input.name,
     type: input.type,
     image: input.image,
     replicas,
@@ -214,7 +241,7 @@ function serviceOf(input: ServiceInput, field: string): ServiceSpec {
     volumes,
     command: input.command ? [...input.command] : null,
     resources,
-    healthCheck: input.healthCheck ? healthCheckOf(input.healthCheck, `${field}.healthCheck`, ports) : null,
+    healthCheck,
   };
 }
 
@@ -226,30 +253,54 @@ export type Quotas = {
   memoryMb: number | null;
 };
 
-/** Validates and normalizes a release's services; refusals name the field (`services.1.ports.0.hostPort`). */
-export function servicesOf(inputs: readonly ServiceInput[], quotas: Quotas): ServiceSpec[] {
-  if (inputs.length < 1 || inputs.length > DEPLOYMENT_LIMITS.services)
-    throw invalid('services', 'services.count', `a deployment has 1–${DEPLOYMENT_LIMITS.services} services`);
-  const services = inputs.map((input, index) => serviceOf(input, `services.${index}`));
+/** Checks a release's services whole and collects every violation into `found` (naming each field:
+ * `services.1.ports.0.hostPort`); the normalized services when there is none. No quota here: see servicesOf. */
+export function checkServices(inputs: readonly ServiceInput[], found: ViolationCollector): ServiceSpec[] | undefined {
+  const before = found.violations.length;
+  if (inputs.length < 1 || inputs.length > DEPLOYMENT_LIMITS.services) {
+    found.attempt(() => {
+      throw invalid('services', 'services.count', `a deployment has 1–${DEPLOYMENT_LIMITS.services} services`);
+    });
+  }
+  const services = inputs.slice(0, DEPLOYMENT_LIMITS.services).map((input, index) => serviceOf(input, `services.${index}`, found));
   const names = new Set<string>();
   const hostPorts = new Set<string>();
   for (const [index, service] of services.entries()) {
+    if (!service) continue;
     if (names.has(service.name))
-      throw invalid(`services.${index}.name`, 'service.name.unique', `service name ${service.name} is used twice`);
+      found.attempt(() => {
+        throw invalid(`services.${index}.name`, 'service.name.unique', `service name ${service.name} is used twice`);
+      });
     names.add(service.name);
     for (const [portIndex, port] of service.ports.entries()) {
       if (port.hostPort === null) continue;
       const key = `${port.protocol}/${port.hostPort}`;
       if (hostPorts.has(key))
-        throw invalid(
-          `services.${index}.ports.${portIndex}.hostPort`,
-          'port.clash',
-          `host port ${port.hostPort}/${port.protocol} is taken by another port of this deployment`,
-        );
+        found.attempt(() => {
+          throw invalid(
+            `services.${index}.ports.${portIndex}.hostPort`,
+            'port.clash',
+            `host port ${port.hostPort}/${port.protocol} is taken by another port of this deployment`,
+          );
+        });
       hostPorts.add(key);
     }
-    assertWithinQuota(service, quotas, `services.${index}.replicas`);
   }
+  return found.violations.length === before ? (services as ServiceSpec[]) : undefined;
+}
+
+/** Validates and normalizes a release's services, then holds them to the environment's quotas. */
+export function servicesOf(inputs: readonly ServiceInput[], quotas: Quotas): ServiceSpec[] {
+  const found = collectViolations();
+  const services = checkServices(inputs, found);
+  found.throwIfAny();
+  assertWithinQuotas(services!, quotas);
+  return services!;
+}
+
+/** The environment's replica quotas (422: the spec is valid, the environment does not allow it). */
+export function assertWithinQuotas(services: readonly ServiceSpec[], quotas: Quotas): void {
+  for (const [index, service] of services.entries()) assertWithinQuota(service, quotas, `services.${index}.replicas`);
   const total = services.reduce((sum, service) => sum + service.replicas, 0);
   if (quotas.maxTotalReplicas !== null && total > quotas.maxTotalReplicas) {
     throw new RuleViolation(
@@ -259,7 +310,6 @@ export function servicesOf(inputs: readonly ServiceInput[], quotas: Quotas): Ser
       'services',
     );
   }
-  return services;
 }
 
 export function assertWithinQuota(service: Pick<ServiceSpec, 'replicas'>, quotas: Quotas, field: string): void {

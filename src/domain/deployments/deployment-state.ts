@@ -61,14 +61,23 @@ export type DeploymentState = { status: 'absent' } | ExistingDeployment;
 
 export const releaseOf = (state: ExistingDeployment, release: number): ReleaseRecord | undefined => state.releases[release - 1];
 
+/** The status follows what the orchestrator was last seen doing: `deploying` while any rollout runs (a stop
+ * too: its instances run until the reconciler has stopped them), `stopped` once it has, and `rolled_back` only
+ * as long as the rollback's own rollout is the last one (a later stop/start or restart that went well is
+ * `running`). */
 export function statusOf(state: ExistingDeployment): DeploymentStatus {
   if (state.deleted) return 'deleted';
-  if (state.stopped) return 'stopped';
   if (state.rollout) return 'deploying';
+  if (state.stopped) return 'stopped';
   if (state.lastRollout?.outcome === 'failed') return 'failed';
   if (state.drift) return 'degraded';
-  return releaseOf(state, state.desired)?.kind === 'rollback' ? 'rolled_back' : 'running';
+  const rolledBack = releaseOf(state, state.desired)?.kind === 'rollback' && state.lastRollout?.operation === 'release';
+  return rolledBack ? 'rolled_back' : 'running';
 }
+
+/** The replicas a step's outcome observed (the health gate, a stop), if it carries them. */
+const observedIn = (outcome: { services?: unknown }): ServiceReplicas[] | undefined =>
+  Array.isArray(outcome.services) ? (outcome.services as ServiceReplicas[]) : undefined;
 
 function setOutcome(releases: ReleaseRecord[], release: number, outcome: ReleaseRecord['outcome'], failure: string | null = null) {
   return releases.map((r) => (r.release === release ? { ...r, outcome, failure } : r));
@@ -120,8 +129,14 @@ export function evolveDeployment(state: DeploymentState, event: DeploymentEvent)
     }
     case 'RolloutStepCompleted': {
       if (state.rollout?.rolloutId !== event.data.rolloutId) return state;
-      // The health gate reports each service's replicas: the per-service status until the next report.
-      const observed = event.data.kind === 'waitHealthy' ? (event.data.outcome.services as ServiceReplicas[] | undefined) : undefined;
+      // The health gate and each stop report the replicas they observed: the per-service status until the
+      // next report (a stopped service shows 0 ready as soon as it is seen stopped).
+      const observed = observedIn(event.data.outcome);
+      if (observed && event.data.kind !== 'waitHealthy') {
+        const seen = new Map(observed.map((r) => [r.service, r]));
+        const merged = state.replicas.map((r) => seen.get(r.service) ?? r);
+        return { ...state, rollout: { ...state.rollout, done: [...state.rollout.done, event.data.step] }, replicas: merged };
+      }
       return {
         ...state,
         rollout: { ...state.rollout, done: [...state.rollout.done, event.data.step] },
@@ -138,7 +153,9 @@ export function evolveDeployment(state: DeploymentState, event: DeploymentEvent)
         replicas: event.data.services,
       };
       if (operation === 'delete') return { ...base, live: {}, mayExist: [], replicas: [] };
-      if (operation === 'stop') return { ...base, replicas: state.replicas.map((r) => ({ ...r, ready: 0, available: 0 })) };
+      // A stop's services are those its steps observed; a plan with no step observed nothing (nothing runs).
+      if (operation === 'stop' && event.data.services.length === 0)
+        return { ...base, replicas: state.replicas.map((r) => ({ ...r, ready: 0, available: 0 })) };
       if (operation !== 'release') return base;
       const services = releaseOf(state, release)?.services ?? [];
       const labels = labelsFor(state.live, services, release);

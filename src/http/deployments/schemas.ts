@@ -1,5 +1,7 @@
-// The zod schemas of the deployment routes. They check shapes only; the domain checks the rules (image
-// references, port clashes, quotas) and names the field it refuses (`body.services.1.image`).
+// The zod schemas of the deployment routes. They check shapes only and document the domain's bounds
+// (derived from DEPLOYMENT_LIMITS, never restated); the domain checks every rule (replica counts, image
+// references, port clashes, quotas) on the whole request at once, so one 400 names every field at fault
+// (`body.services.1.image`, `body.services.1.replicas`), and a shape check never hides a rule's refusal.
 import { z } from 'zod';
 import {
   DEPLOYMENT_LIMITS,
@@ -14,12 +16,14 @@ import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery } from '../read-your-writes.js';
 
 const text = (max: number) => z.string().max(max);
+/** A replica count: the domain's validReplicas refuses what the bounds say (400 naming the field). */
+const replicaCount = z.number().meta({ type: 'integer', minimum: 0, maximum: DEPLOYMENT_LIMITS.replicasMax });
 
 export const serviceBody = z.strictObject({
   name: text(DEPLOYMENT_LIMITS.nameMax),
   type: z.enum(SERVICE_TYPES),
   image: text(512).describe('an image reference: [registry[:port]/]path[:tag][@digest]'),
-  replicas: z.number().optional().describe('≥ 0 and within the environment quota (default 1)'),
+  replicas: replicaCount.optional().describe(`0–${DEPLOYMENT_LIMITS.replicasMax} and within the environment quota (default 1)`),
   ports: z
     .array(
       z.strictObject({ containerPort: z.number(), hostPort: z.number().nullable().optional(), protocol: z.enum(PROTOCOLS).optional() }),
@@ -81,7 +85,11 @@ export const updateBody = z.strictObject({ version: text(128), services, reason 
 export const rollbackBody = z
   .strictObject({ toRelease: z.number().int().min(1).optional().describe('default: the previous good release'), reason })
   .optional();
-export const scaleBody = z.strictObject({ service: text(DEPLOYMENT_LIMITS.nameMax), replicas: z.number(), reason });
+export const scaleBody = z.strictObject({
+  service: text(DEPLOYMENT_LIMITS.nameMax),
+  replicas: replicaCount.describe(`0–${DEPLOYMENT_LIMITS.replicasMax}, the same rule as on create, and within the environment quota`),
+  reason,
+});
 export const lifecycleBody = z
   .strictObject({ services: z.array(text(DEPLOYMENT_LIMITS.nameMax)).max(DEPLOYMENT_LIMITS.services).optional(), reason })
   .optional();

@@ -36,6 +36,8 @@ export interface ReconcilerDeps {
   readonly orchestrators: OrchestratorRegistry;
   /** How often the health gate and the drift correction look again (default 500 ms). */
   readonly pollMs?: number;
+  /** How long the health gate sees every instance ready, without a crash, before it passes (default 2000 ms). */
+  readonly minReadyMs?: number;
   readonly observer?: ReconcilerObserver;
 }
 
@@ -77,28 +79,65 @@ export function replicasOf(targets: readonly ServiceTarget[], observed: readonly
   });
 }
 
+/** `replicas` with the services `observed` replaced. */
+const merge = (replicas: readonly ServiceReplicas[], observed: readonly ServiceReplicas[]): ServiceReplicas[] => {
+  const seen = new Map(observed.map((r) => [r.service, r]));
+  return [...replicas.map((r) => seen.get(r.service) ?? r), ...observed.filter((r) => !replicas.some((x) => x.service === r.service))];
+};
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits for the release's instances to be healthy; the outcome, or a failure reason at the deadline. */
+/** Instances of the gated services that crashed: exited, restarting, OOM-killed, CrashLoopBackOff, or restarted
+ * by the orchestrator (those `fresh` (labelled with the release that created them in this rollout) since they
+ * were created; others since the gate began). */
+export function crashedIn(
+  targets: readonly ServiceTarget[],
+  observed: readonly ObservedInstance[],
+  fresh: number | null,
+  restartsAtStart: ReadonlyMap<string, number>,
+): ObservedInstance[] {
+  return observed.filter((i) => {
+    if (!targets.some((t) => t.service === i.service && t.label === i.release)) return false;
+    if (i.state === 'failed') return true;
+    const baseline = i.release === fresh ? 0 : (restartsAtStart.get(i.id) ?? i.restarts ?? 0);
+    return (i.restarts ?? 0) > baseline;
+  });
+}
+
+/** Waits for the release's instances to be healthy and to stay so for `minReadyMs` (a process that exits a
+ * moment after it started is not passed); a crashed instance fails the gate at once (the decider then rolls
+ * back when the policy says so). The outcome, or a failure reason. */
 async function healthGate(
   deps: ReconcilerDeps,
   orchestrator: Orchestrator,
   target: DeploymentTarget,
   targets: readonly ServiceTarget[],
+  fresh: number | null,
   deadlineAt: number,
 ): Promise<{ healthy: boolean; services: ServiceReplicas[]; reason: string }> {
+  const minReadyMs = deps.minReadyMs ?? 2000;
+  let restartsAtStart: Map<string, number> | undefined;
+  let readySince: number | undefined;
   for (;;) {
     const observed = await orchestrator.observe({
       tenantId: target.tenantId,
       environmentId: target.environmentId,
       deploymentId: target.deploymentId,
     });
+    restartsAtStart ??= new Map(observed.map((i) => [i.id, i.restarts ?? 0]));
     const services = replicasOf(targets, observed);
-    const healthy = services.every((s) => s.ready === s.desired && s.available === s.desired);
-    if (healthy) return { healthy, services, reason: '' };
-    if (deps.commands.clock().getTime() >= deadlineAt) {
+    const crashed = crashedIn(targets, observed, fresh, restartsAtStart);
+    if (crashed.length > 0) {
+      const what = crashed.map((i) => `${i.service} replica ${i.replica} ${i.detail ?? `restarted ${i.restarts ?? 0} times`}`);
+      return { healthy: false, services, reason: `crashed: ${what.join(', ')}` };
+    }
+    const now = deps.commands.clock().getTime();
+    const ready = services.every((s) => s.ready === s.desired && s.available === s.desired);
+    readySince = ready ? (readySince ?? now) : undefined;
+    if (ready && now - readySince! >= minReadyMs) return { healthy: true, services, reason: '' };
+    if (now >= deadlineAt) {
       const late = services.filter((s) => s.ready !== s.desired).map((s) => `${s.service} ${s.ready}/${s.desired} ready`);
-      return { healthy, services, reason: `not healthy within the progress deadline: ${late.join(', ')}` };
+      return { healthy: false, services, reason: `not healthy within the progress deadline: ${late.join(', ') || 'not stable'}` };
     }
     await sleep(deps.pollMs ?? 500);
   }
@@ -126,7 +165,9 @@ async function runStep(
       return { outcome: { service: step.service, label: step.label, replicas: step.replicas } };
     }
     case 'waitHealthy': {
-      const gate = await healthGate(deps, orchestrator, target, step.services, deadlineAt);
+      // Instances a release rollout created are new: any restart is a crash. A start or restart counts from the gate on.
+      const fresh = state.rollout?.operation === 'release' ? release : null;
+      const gate = await healthGate(deps, orchestrator, target, step.services, fresh, deadlineAt);
       return { outcome: { services: gate.services }, services: gate.services, failure: gate.healthy ? undefined : gate.reason };
     }
     case 'prune':
@@ -135,9 +176,18 @@ async function runStep(
     case 'remove':
       await orchestrator.removeService(target, step.service);
       return { outcome: { service: step.service } };
-    case 'stop':
+    case 'stop': {
       await orchestrator.stopService(target, step.service);
-      return { outcome: { service: step.service } };
+      // What the orchestrator shows once it is stopped: the status follows observation, not the command.
+      const live = state.live[step.service];
+      const observed = await orchestrator.observe({
+        tenantId: target.tenantId,
+        environmentId: target.environmentId,
+        deploymentId: target.deploymentId,
+      });
+      const services = live ? replicasOf([{ service: step.service, label: live.label, replicas: live.spec.replicas }], observed) : [];
+      return { outcome: { service: step.service, services } as unknown as JsonObject, services: merge(state.replicas, services) };
+    }
     case 'start':
       await orchestrator.startService(target, step.service);
       return { outcome: { service: step.service } };

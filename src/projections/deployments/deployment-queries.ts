@@ -124,3 +124,14 @@ export async function countByStatus(db: AnyDb): Promise<Map<string, number>> {
     .execute();
   return new Map(rows.map((row) => [row.status, Number(row.total)]));
 }
+
+/** Every deployment of an environment, deleted ones too (an environment's teardown waits for their removal). */
+export async function deploymentIdsIn(db: AnyDb, tenantId: string, environmentId: string): Promise<string[]> {
+  const rows = await tables(db)
+    .selectFrom('deployments')
+    .select(['deployment_id'])
+    .where('tenant_id', '=', tenantId)
+    .where('environment_id', '=', environmentId)
+    .execute();
+  return rows.map((row) => row.deployment_id);
+}

@@ -54,7 +54,12 @@ describe.skipIf(!docker.url)(`reconciler on Docker ${docker.skipReason ?? ''}`, 
   };
   const state = async (id: string) => (await loadDeployment(stack.commands, TENANT, id))!;
   const waitStatus = (id: string, wanted: string, timeoutMs = 90_000) =>
-    until(async () => statusOf(await state(id)) === wanted, `status ${wanted}`, timeoutMs);
+    until(async () => statusOf(await state(id)) === wanted, `status ${wanted}`, timeoutMs).catch(async (error: Error) => {
+      const s = await state(id);
+      throw new Error(
+        `${error.message}: ${statusOf(s)} ${JSON.stringify([s.releases.map((r) => r.failure), s.lastRollout, s.rollout?.done])}`,
+      );
+    });
   const containers = (id: string) => engine.listContainers({ all: true, filters: { label: [`kyo.dev/deployment=${id}`] } });
   const start = async (services: ServiceInput[], deadline = 60) => {
     const deploymentId = randomUUID();
@@ -101,6 +106,42 @@ describe.skipIf(!docker.url)(`reconciler on Docker ${docker.skipReason ?? ''}`, 
     const left = await containers(id);
     expect(left.map((c) => c.Labels['kyo.dev/release'])).toEqual(['1']);
   });
+
+  // Issue #15 item 12: a process that exits 1 was recorded `succeeded`, then `degraded` and restarted in a loop.
+  it('a release whose command exits 1 crashes the gate and production rolls back to the last good release', async () => {
+    const id = await start([httpService('web', 1)], 60);
+    await waitStatus(id, 'running');
+    const current = (await state(id)).releases[0]!.services;
+    await updateDeployment(stack.commands, contextOf(TENANT, 'alice', randomUUID()), {
+      deploymentId: id,
+      version: '2',
+      services: current.map((s) => ({ ...s, command: ['/bin/sh', '-c', 'exit 1'], healthCheck: null })),
+    });
+    await waitStatus(id, 'rolled_back');
+    const s = await state(id);
+    expect(s.releases.map((r) => [r.kind, r.outcome])).toEqual([
+      ['deploy', 'succeeded'],
+      ['update', 'failed'],
+      ['rollback', 'succeeded'],
+    ]);
+    expect(s.releases[1]!.failure).toMatch(/crashed: web replica 0 (exited with code 1|restart)/);
+    const left = await containers(id);
+    expect(left.map((c) => `${c.Labels['kyo.dev/release']}/${c.State}`)).toEqual(['1/running']);
+  }, 240_000);
+
+  // podman 4.3 re-splits a CMD health check array on blanks: ["/bin/sh","-c","exit 1"] ran `sh -c exit`, healthy.
+  it('a health check command with a blank in an argument is run as given on podman (never healthy here)', async () => {
+    const id = await start([httpService('web', 1)], 8);
+    await waitStatus(id, 'running');
+    const current = (await state(id)).releases[0]!.services;
+    await updateDeployment(stack.commands, contextOf(TENANT, 'alice', randomUUID()), {
+      deploymentId: id,
+      version: '2',
+      services: current.map((s) => ({ ...s, healthCheck: { ...s.healthCheck!, http: null, command: ['/bin/sh', '-c', 'exit 1'] } })),
+    });
+    await waitStatus(id, 'rolled_back');
+    expect((await state(id)).releases.map((r) => r.outcome)).toEqual(['succeeded', 'failed', 'succeeded']);
+  }, 240_000);
 
   it('a container killed behind our back is detected as drift and self-healed', async () => {
     const id = await start([httpService('web', 2)]);

@@ -24,7 +24,13 @@ const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 /** The command the health check runs inside the container (wget from busybox/alpine, else curl). No `wget -T`:
  * busybox's static build crashes on it; the check's timeout is enforced by whoever runs it. */
 export const healthTest = (check: HealthCheckSpec): string[] => {
-  if (check.command) return ['CMD', ...check.command];
+  // podman 4.3's compatibility API joins a CMD array and splits it again on blanks (`["/bin/sh","-c","exit 1"]`
+  // runs `sh -c exit` with `1` as $0: always healthy). An argument holding a blank therefore goes as CMD-SHELL,
+  // each argument quoted, which both engines run as given (it needs /bin/sh in the image, as such a command does).
+  if (check.command)
+    return check.command.some((part) => /\s/.test(part))
+      ? ['CMD-SHELL', check.command.map(shellQuote).join(' ')]
+      : ['CMD', ...check.command];
   if (!check.http) return ['NONE'];
   const url = shellQuote(`http://127.0.0.1:${check.http.port}${check.http.path.startsWith('/') ? '' : '/'}${check.http.path}`);
   const t = Math.max(1, Math.ceil(check.timeoutSeconds));

@@ -155,6 +155,14 @@ export function createDockerOrchestrator(options: DockerOrchestratorOptions): Or
     return STOP_EXIT_CODES.has(state.ExitCode) ? 'stopped' : 'failed';
   };
 
+  const failureOf = (info: Docker.ContainerInspectInfo): string | undefined => {
+    const state = info.State;
+    if (state.OOMKilled) return 'OOM-killed';
+    if (state.Restarting) return `restarting after exiting with code ${state.ExitCode}`;
+    if (stateOf(info) === 'failed') return state.Dead ? 'dead' : `exited with code ${state.ExitCode}`;
+    return undefined;
+  };
+
   async function observe(scope: { tenantId: string; environmentId: string; deploymentId?: string }): Promise<ObservedInstance[]> {
     const labels = {
       [LABEL.tenant]: scope.tenantId,
@@ -178,6 +186,8 @@ export function createDockerOrchestrator(options: DockerOrchestratorOptions): Or
           image: info.Config.Image,
           state: stateOf(info),
           health: await healthOf(info),
+          restarts: info.RestartCount ?? 0,
+          ...(failureOf(info) ? { detail: failureOf(info) } : {}),
         };
       }),
     );

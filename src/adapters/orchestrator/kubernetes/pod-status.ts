@@ -70,6 +70,8 @@ export function instancesOf(pods: readonly V1Pod[], deployments: readonly V1Depl
         image: container?.image ?? '',
         state,
         health,
+        restarts: status?.restartCount ?? 0,
+        ...(state === 'failed' ? { detail: waiting ?? status?.state?.terminated?.reason ?? pod.status?.phase ?? 'failed' } : {}),
       });
     });
   }

@@ -1,0 +1,76 @@
+// The teardown of a deleted environment (a process manager and its worker). A forced delete records
+// EnvironmentDeletionStarted (`deleting`); a plain one, EnvironmentDeleted at once (nothing was running, but
+// stopped or failed deployments may still hold containers). Either way the worker, until it is done:
+//   1. deletes every deployment of the environment that is not deleted (their delete rollouts remove the
+//      instances through the reconciler), and waits until each delete rollout has finished;
+//   2. removes the environment's target (Docker network, Kubernetes namespace) and what is labelled with it;
+//   3. records EnvironmentDeleted (FinishEnvironmentDeletion) for a `deleting` environment, which frees its
+//      name and target.
+// Each pass is idempotent (command ids derive from the job; the orchestrator calls converge), so a retry or
+// a crash resumes; a pass that finds deployments still being torn down throws to be retried with backoff.
+import { lifecycle, type DeploymentCommandDeps } from '../../commands/deployments/deployment-handlers.js';
+import { deterministicUuid } from '../../commands/deterministic-uuid.js';
+import { finishEnvironmentDeletion } from '../../commands/environments/index.js';
+import { loadAggregate, type CommandContext } from '../../commands/handle-command.js';
+import { environmentDecider, environmentStreamId } from '../../domain/environments/index.js';
+import type { Job, JobHandler } from '../../ports/job-queue.js';
+import type { ProcessManager } from '../process-manager.js';
+import { loadDeployment } from './deployment-steps.js';
+
+export const ENVIRONMENT_TEARDOWN_PROCESS = 'environment_teardown';
+export const ENVIRONMENT_TEARDOWN_QUEUE = 'environment-teardown';
+/** Passes before the job is given up (exponential backoff: long enough for slow delete rollouts). */
+export const TEARDOWN_ATTEMPTS = 20;
+
+export type TeardownJob = { tenantId: string; environmentId: string };
+
+export function environmentTeardownProcess(): ProcessManager {
+  return {
+    name: ENVIRONMENT_TEARDOWN_PROCESS,
+    filter: { eventTypes: ['EnvironmentDeletionStarted', 'EnvironmentDeleted'] },
+    async handle(recorded, context) {
+      const data = recorded.data as { environmentId?: unknown };
+      if (typeof data.environmentId !== 'string') return;
+      // The EnvironmentDeleted that a finished teardown records needs no second one.
+      if (recorded.type === 'EnvironmentDeleted' && recorded.metadata.userId === `process:${ENVIRONMENT_TEARDOWN_PROCESS}`) return;
+      const job: TeardownJob = { tenantId: String(recorded.metadata.tenantId ?? ''), environmentId: data.environmentId };
+      await context.enqueue(ENVIRONMENT_TEARDOWN_QUEUE, job, { attempts: TEARDOWN_ATTEMPTS });
+    },
+  };
+}
+
+export interface TeardownDeps {
+  readonly commands: DeploymentCommandDeps;
+  /** Ids of the environment's deployments, deleted ones too (the deployments read model). */
+  deploymentsIn(tenantId: string, environmentId: string): Promise<string[]>;
+}
+
+export function environmentTeardownWorker(deps: TeardownDeps): JobHandler {
+  return async (job: Job) => {
+    const { tenantId, environmentId } = job.payload as TeardownJob;
+    const context = (what: string): CommandContext => ({
+      tenantId,
+      userId: `process:${ENVIRONMENT_TEARDOWN_PROCESS}`,
+      commandId: deterministicUuid(`teardown:${job.id}`, what),
+      correlationId: environmentId,
+    });
+    const { state: environment } = await loadAggregate(deps.commands, environmentDecider, environmentStreamId(environmentId), { tenantId });
+    if (environment.status === 'absent') return;
+
+    const pending: string[] = [];
+    for (const deploymentId of await deps.deploymentsIn(tenantId, environmentId)) {
+      let state = await loadDeployment(deps.commands, tenantId, deploymentId);
+      if (!state) continue;
+      if (!state.deleted) {
+        await lifecycle(deps.commands, context(`delete:${deploymentId}`), 'Delete', { deploymentId, reason: 'environment deleted' });
+        state = await loadDeployment(deps.commands, tenantId, deploymentId);
+      }
+      if (state && (!state.deleted || state.rollout !== null)) pending.push(deploymentId);
+    }
+    if (pending.length > 0) throw new Error(`waiting for ${pending.length} deployment(s) to be torn down: ${pending.join(', ')}`);
+
+    const { orchestrator: kind, target } = environment.settings;
+    await deps.commands.orchestrators.get(kind)?.removeEnvironment({ tenantId, environmentId, target });
+    if (environment.status === 'deleting') await finishEnvironmentDeletion(deps.commands, context('finish'), { environmentId });
+  };
+}
