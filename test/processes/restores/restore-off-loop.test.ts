@@ -124,7 +124,10 @@ describe.each(stores)('restores and drills off the event loop ($name)', ({ name,
   it.skipIf(skip || name !== 'PGlite')('a restore into a new data directory loads it without a stall of a second', async () => {
     const directory = join(root, `restored-${randomUUID()}`);
     const { result, stallMs } = await longestStall(async () => {
-      const target = await openRestoreTarget({ DATABASE_URL: undefined, DATABASE_CONNECT_TIMEOUT_MS: 5000 }, { kind: 'directory', path: directory });
+      const target = await openRestoreTarget(
+        { DATABASE_URL: undefined, DATABASE_CONNECT_TIMEOUT_MS: 5000 },
+        { kind: 'directory', path: directory },
+      );
       try {
         return await restoreBackup({ storage, clock: () => new Date() }, target, { restoreId: randomUUID(), backupId: 'thirteen' });
       } finally {
