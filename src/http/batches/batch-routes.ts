@@ -37,8 +37,8 @@ export interface BatchRouteDeps {
 
 const PROJECTIONS = ['batches'] as const;
 const tags = ['batches'];
-const write = { permission: 'templates:write' };
-const read = { permission: 'templates:read' };
+const write = { permission: 'templates:write' } as const;
+const read = { permission: 'templates:read' } as const;
 
 const options = z
   .strictObject({

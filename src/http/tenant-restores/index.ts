@@ -22,7 +22,7 @@ export const TENANT_RESTORES_PREFIX = '/v1/tenant-restores';
 /** The most aggregates one request may name. */
 export const TENANT_RESTORE_IDS_MAX = 10_000;
 const tags = ['tenant-restores'];
-const admin = { permission: 'admin' };
+const admin = { permission: 'admin' } as const;
 
 const body = z
   .strictObject({
