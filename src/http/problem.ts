@@ -3,7 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { IdempotencyConflictError, InvalidEventError, StreamNotFoundError, WrongExpectedRevisionError } from '../ports/event-store.js';
-import { RuleViolation, type RuleViolationKind } from '../domain/rule-violation.js';
+import { RuleViolation, fieldLocation, type RuleViolationKind } from '../domain/rule-violation.js';
 import { ProjectionTimeoutError, RebuildInProgressError, UnknownProjectionError } from '../projections/projector.js';
 
 export interface FieldError {
@@ -110,7 +110,7 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     return sendProblem(reply, error.status, error.rule, error.message, error.extensions);
   }
   if (error instanceof RuleViolation) {
-    const errors = error.field ? [{ field: `body.${error.field}`, rule: error.rule, message: error.message }] : undefined;
+    const errors = error.field ? [{ field: fieldLocation(error.field), rule: error.rule, message: error.message }] : undefined;
     return sendProblem(reply, STATUS_OF_KIND[error.kind], error.rule, error.message, { rule: error.rule, ...(errors ? { errors } : {}) });
   }
   if (error instanceof WrongExpectedRevisionError) {

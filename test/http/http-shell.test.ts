@@ -12,7 +12,7 @@ import { createMetrics } from '../../src/adapters/observability/metrics.js';
 import { createPgliteDatabase } from '../../src/adapters/sql/pglite-database.js';
 import type { SqlDatabase } from '../../src/ports/sql-database.js';
 import { InvalidEventError, WrongExpectedRevisionError } from '../../src/ports/event-store.js';
-import { RuleViolation } from '../../src/domain/rule-violation.js';
+import { RuleViolation, resourceState } from '../../src/domain/rule-violation.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { principalOf } from '../../src/http/auth.js';
 import { expectedRevisionFrom } from '../../src/http/preconditions.js';
@@ -48,6 +48,9 @@ async function fixtureRoutes(instance: FastifyInstance): Promise<void> {
   );
   routes.post('/rule', { config: { permission: 'categories:write' } }, async () => {
     throw new RuleViolation('thing.name.unique', 'a thing with this name exists', 'conflict', 'name');
+  });
+  routes.post('/finished', { config: { permission: 'categories:write' } }, async () => {
+    throw new RuleViolation('thing.finished', 'a finished thing cannot be cancelled', 'conflict', resourceState('status'));
   });
   routes.post('/conflict', { config: { permission: 'categories:write' } }, async () => {
     throw new WrongExpectedRevisionError('thing-1', 3n, 5n);
@@ -211,6 +214,12 @@ describe('bad input', () => {
     const response = await app.inject({ method: 'POST', url: '/rule', headers: auth(writerKey) });
     expect(response.statusCode).toBe(409);
     expect(response.json()).toMatchObject({ rule: 'thing.name.unique', errors: [{ field: 'body.name', rule: 'thing.name.unique' }] });
+  });
+
+  it("names the resource's state, not the body, when the state refuses the command (a cancel of a finished batch)", async () => {
+    const response = await app.inject({ method: 'POST', url: '/finished', headers: auth(writerKey) });
+    expect(response.statusCode).toBe(409);
+    expect(response.json()).toMatchObject({ rule: 'thing.finished', errors: [{ field: 'resource.status', rule: 'thing.finished' }] });
   });
 
   it('maps a concurrency conflict to 409 with the current revision as body field and ETag', async () => {

@@ -82,7 +82,7 @@ const progress = z.object({
   queued: z.number(),
   percentage: z.number(),
   throughputPerSecond: z.number().nullable(),
-  etaSeconds: z.number().nullable(),
+  etaSeconds: z.number().int().nullable().describe('Whole seconds left at the current throughput (rounded up); null until known'),
 });
 const batchView = z.object({
   batchId: z.string(),

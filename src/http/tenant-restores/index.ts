@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
-import { loadTenantRestore, runTenantRestore, type RestoreTarget } from '../../commands/tenant-restores/index.js';
+import { loadTenantRestore, recordPosition, runTenantRestore, type RestoreTarget } from '../../commands/tenant-restores/index.js';
 import type { TemplateCommandDeps } from '../../commands/templates/template-access.js';
 import { RESTORABLE_TYPES, RESTORE_ACTIONS, type TenantRestoreState } from '../../domain/tenant-restores/index.js';
 import { parsePosition } from '../../ports/event-store.js';
@@ -69,9 +69,15 @@ const record = z.object({
       finishedAt: z.string(),
     })
     .nullable(),
+  eventPosition: z
+    .string()
+    .nullable()
+    .describe(
+      "The position of the restore record's last event, for read-your-writes (minPosition); the same in the POST's answer and here",
+    ),
 });
 
-const recordView = (state: Exclude<TenantRestoreState, { status: 'absent' }>): z.infer<typeof record> => ({
+const recordView = (state: Exclude<TenantRestoreState, { status: 'absent' }>, eventPosition: string | null): z.infer<typeof record> => ({
   restoreId: state.restoreId,
   status: state.status,
   at: state.at,
@@ -81,6 +87,7 @@ const recordView = (state: Exclude<TenantRestoreState, { status: 'absent' }>): z
   planned: state.planned,
   startedAt: state.startedAt,
   result: 'result' in state ? state.result : null,
+  eventPosition,
 });
 
 export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRestoreRouteDeps): Promise<void> {
@@ -102,7 +109,7 @@ export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRest
         body,
         response: {
           200: dryRunResponse,
-          201: record.extend({ eventPosition: z.string().nullable().describe('for read-your-writes (minPosition)') }),
+          201: record,
         },
       },
     },
@@ -123,10 +130,7 @@ export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRest
         return reply.code(200).send({ dryRun: true as const, changes, unchanged: result.unchanged });
       }
       if (result.position) reply.header('x-event-position', result.position);
-      return reply
-        .code(201)
-        .header('location', `${TENANT_RESTORES_PREFIX}/${restoreId}`)
-        .send({ ...recordView(result.record), eventPosition: result.position });
+      return reply.code(201).header('location', `${TENANT_RESTORES_PREFIX}/${restoreId}`).send(recordView(result.record, result.position));
     },
   );
 
@@ -144,7 +148,7 @@ export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRest
     async (request) => {
       const loaded = await loadTenantRestore(deps.commands, principalOf(request).tenantId, request.params.restoreId);
       if (loaded.state.status === 'absent') throw new HttpProblem(404, 'tenant_restore.not_found', 'no such restore');
-      return recordView(loaded.state);
+      return recordView(loaded.state, recordPosition(loaded));
     },
   );
 }
