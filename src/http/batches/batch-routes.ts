@@ -22,6 +22,7 @@ import { getBatch, listBatchItems, listBatches } from '../../projections/batches
 import { principalOf } from '../auth.js';
 import { commandContextOf } from '../command-context.js';
 import { jsonValue } from '../openapi.js';
+import { itemsPerOperation } from './batch-item-schemas.js';
 import { commandHeaders } from '../preconditions.js';
 import { HttpProblem } from '../problem.js';
 import { pageQuery, pageResponse } from '../paging.js';
@@ -52,17 +53,19 @@ const options = z
   })
   .optional();
 
-const startBody = z.strictObject({
-  batchId: z.uuid().optional(),
-  operation: z.enum(BATCH_OPERATIONS).describe('delete is a soft delete; undo brings the templates back'),
-  items: z
-    .array(z.unknown())
-    .describe(
-      'create: template fields with templateId; update: {templateId, changes, expectedRevision?}; changeParent: {templateId, parentTemplateId, expectedRevision?}; archive: {templateId, expectedRevision?}',
-    ),
-  sharedChanges: z.record(z.string(), jsonValue).optional().describe('update only: one change for every item without its own changes'),
-  options,
-});
+const startBody = z
+  .strictObject({
+    batchId: z.uuid().optional(),
+    operation: z.enum(BATCH_OPERATIONS).describe('delete is a soft delete; undo brings the templates back'),
+    items: z
+      .array(z.unknown())
+      .describe(
+        'Per operation (see oneOf): create: BatchCreateItem (templateId optional, derived from the batch id and the index); update: BatchUpdateItem; changeParent: BatchChangeParentItem; archive, delete: BatchTargetItem',
+      ),
+    sharedChanges: z.record(z.string(), jsonValue).optional().describe('update only: one change for every item without its own changes'),
+    options,
+  })
+  .meta(itemsPerOperation);
 
 const idParams = z.strictObject({ batchId: z.uuid() });
 const accepted = z.object({
