@@ -21,7 +21,7 @@ import { asOfQuery } from '../templates/schemas.js';
 import { getBatch, listBatchItems, listBatches } from '../../projections/batches/batch-queries.js';
 import { principalOf } from '../auth.js';
 import { commandContextOf } from '../command-context.js';
-import { jsonValue } from '../openapi.js';
+import { apiSchemas, jsonValue } from '../openapi.js';
 import { itemsPerOperation } from './batch-item-schemas.js';
 import { commandHeaders } from '../preconditions.js';
 import { HttpProblem } from '../problem.js';
@@ -53,19 +53,19 @@ const options = z
   })
   .optional();
 
-const startBody = z
-  .strictObject({
-    batchId: z.uuid().optional(),
-    operation: z.enum(BATCH_OPERATIONS).describe('delete is a soft delete; undo brings the templates back'),
-    items: z
-      .array(z.unknown())
-      .describe(
-        'Per operation (see oneOf): create: BatchCreateItem (templateId optional, derived from the batch id and the index); update: BatchUpdateItem; changeParent: BatchChangeParentItem; archive, delete: BatchTargetItem',
-      ),
-    sharedChanges: z.record(z.string(), jsonValue).optional().describe('update only: one change for every item without its own changes'),
-    options,
-  })
-  .meta(itemsPerOperation);
+const startBody = z.strictObject({
+  batchId: z.uuid().optional(),
+  operation: z.enum(BATCH_OPERATIONS).describe('delete is a soft delete; undo brings the templates back'),
+  items: z
+    .array(z.unknown())
+    .describe(
+      'Per operation (see oneOf): create: BatchCreateItem (templateId optional, derived from the batch id and the index); update: BatchUpdateItem; changeParent: BatchChangeParentItem; archive, delete: BatchTargetItem',
+    ),
+  sharedChanges: z.record(z.string(), jsonValue).optional().describe('update only: one change for every item without its own changes'),
+  options,
+});
+// The documents' converter reads metadata from apiSchemas only: the per-operation items go there.
+apiSchemas.add(startBody, itemsPerOperation as { description?: string });
 
 const idParams = z.strictObject({ batchId: z.uuid() });
 const accepted = z.object({
