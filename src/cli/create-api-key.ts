@@ -9,7 +9,7 @@ import { DataDirectoryHeldError, lockDataDirectory, type DataDirectoryLock } fro
 import { createPgDatabase } from '../adapters/sql/pg-database.js';
 import { createPgliteDatabase } from '../adapters/sql/pglite-database.js';
 import { loadConfig } from '../config.js';
-import { PERMISSION_PATTERN, TENANT_ID_PATTERN } from '../domain/principal.js';
+import { TENANT_ID_PATTERN, permissionProblem } from '../domain/principal.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,9 +31,9 @@ const permissions = values.permissions
   .split(',')
   .map((p) => p.trim())
   .filter(Boolean);
-const invalid = permissions.filter((p) => !PERMISSION_PATTERN.test(p));
-if (permissions.length === 0 || invalid.length > 0) {
-  console.error(`invalid permissions: ${invalid.join(', ') || '(none)'}; use admin, platform or <area>:read|write`);
+const problems = permissions.map(permissionProblem).filter((problem) => problem !== undefined);
+if (permissions.length === 0 || problems.length > 0) {
+  console.error(`invalid permissions: ${problems.join('; ') || '(none given)'}`);
   process.exit(2);
 }
 

@@ -1,7 +1,8 @@
 /**
  * A command broke a rule of the domain. `kind` says how the HTTP layer answers: invalid → 400,
  * conflict → 409, not_found → 404, forbidden → 403, too_many → 429, unprocessable → 422 (well-formed, but
- * it names something that cannot be used or contradicts what it inherits). `field` names the input at fault.
+ * it names something that cannot be used or contradicts what it inherits). `field` names the input at fault
+ * (relative to the body), or, made with `resourceState`, the state of the resource that refuses the command.
  */
 export type RuleViolationKind = 'invalid' | 'conflict' | 'not_found' | 'forbidden' | 'too_many' | 'unprocessable';
 
@@ -55,3 +56,14 @@ export function collectViolations(): ViolationCollector {
     },
   };
 }
+
+const RESOURCE_STATE = 'resource.';
+
+/**
+ * The `field` of a refusal caused by the resource's current state, not by the input (a cancel of a finished
+ * batch): `resource.status`, never `body.status` when the body holds no status.
+ */
+export const resourceState = (name: string): string => `${RESOURCE_STATE}${name}`;
+
+/** Where a refusal's field is: in the resource's state, or in the body of the request. */
+export const fieldLocation = (field: string): string => (field.startsWith(RESOURCE_STATE) ? field : `body.${field}`);

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { z } from 'zod';
 import type { ApiKeyStore } from '../ports/api-keys.js';
-import { TENANT_ID_PATTERN, hasPermission, type Principal } from '../domain/principal.js';
+import { TENANT_ID_PATTERN, hasPermission, type Permission, type Principal } from '../domain/principal.js';
 import { isStorableText } from './input-guard.js';
 import { HttpProblem } from './problem.js';
 
@@ -16,8 +16,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** No credential needed (health, metrics, docs). */
     public?: boolean;
-    /** The permission a caller needs, e.g. `categories:write`. */
-    permission?: string;
+    /** The permission a caller needs, e.g. `categories:write`: one of the domain's list, nothing else. */
+    permission?: Permission;
   }
 }
 

@@ -3,7 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { IdempotencyConflictError, InvalidEventError, StreamNotFoundError, WrongExpectedRevisionError } from '../ports/event-store.js';
-import { RuleViolation, RuleViolations, type RuleViolationKind } from '../domain/rule-violation.js';
+import { RuleViolation, RuleViolations, fieldLocation, type RuleViolationKind } from '../domain/rule-violation.js';
 import { PartialReplayError, ProjectionTimeoutError, RebuildInProgressError, UnknownProjectionError } from '../projections/projector.js';
 
 export interface FieldError {
@@ -113,7 +113,7 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     // Several at once (a whole spec checked): every one is listed.
     const all = error instanceof RuleViolations ? error.violations : [error];
     const errors = all.some((v) => v.field)
-      ? all.map((v) => ({ field: v.field ? `body.${v.field}` : 'body', rule: v.rule, message: v.message }))
+      ? all.map((v) => ({ field: v.field ? fieldLocation(v.field) : 'body', rule: v.rule, message: v.message }))
       : undefined;
     return sendProblem(reply, STATUS_OF_KIND[error.kind], error.rule, error.message, { rule: error.rule, ...(errors ? { errors } : {}) });
   }

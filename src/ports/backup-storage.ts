@@ -15,7 +15,7 @@ export interface BackupObject {
 
 export interface BackupStorage {
   readonly kind: 'filesystem' | 's3';
-  /** Where a key lives, for people: a file path or `s3://bucket/prefix/key`. */
+  /** Where a key lives, for people, never a host path: the key (filesystem, relative to its root) or `s3://bucket/prefix/key`. */
   location(key: string): string;
   /** Stores the body under `key`, replacing any object there; all or nothing. */
   put(key: string, body: Readable | Uint8Array): Promise<BackupObject>;

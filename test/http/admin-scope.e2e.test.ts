@@ -56,6 +56,25 @@ function adminSuite(label: string, environment: () => Promise<Record<string, str
         await new Promise((r) => setTimeout(r, 50));
     });
 
+    it('refuses a key with a permission no route checks (batches:write): 400 naming the field and the value, no key made', async () => {
+      const before = (await call('GET', '/v1/api-keys', acmeAdmin)).json().total;
+      for (const [permissions, field, named] of [
+        [['templates:read', 'batches:write'], 'body.permissions.1', '`batches`'],
+        [['templates:delete'], 'body.permissions.0', '`delete`'],
+        [['superuser'], 'body.permissions.0', '`superuser`'],
+      ] as const) {
+        const refused = await call('POST', '/v1/api-keys', acmeAdmin, { name: 'bad', permissions });
+        expect(refused.statusCode, refused.body).toBe(400);
+        expect(refused.headers['content-type']).toContain('application/problem+json');
+        const errors = refused.json().errors as { field: string; message: string }[];
+        expect(errors).toEqual([expect.objectContaining({ field })]);
+        expect(errors[0]!.message).toContain(named);
+      }
+      expect((await call('GET', '/v1/api-keys', acmeAdmin)).json().total).toBe(before);
+      const made = await call('POST', '/v1/api-keys', acmeAdmin, { name: 'ok', permissions: ['templates:write', 'audit:read'] });
+      expect(made.statusCode, made.body).toBe(201);
+    });
+
     it('lets a platform key list and revoke the keys it made for another tenant; a tenant admin sees only its own', async () => {
       const made = await call('POST', '/v1/api-keys', platformKey, {
         name: 'globex first key',

@@ -223,6 +223,8 @@ function e2e(label: string, environment: () => Promise<Record<string, string> | 
       expect(platform.statusCode).toBe(201);
       // The bootstrap key's tenant is 'default': the tenant admin sees it but may not change or run it.
       const platformId = platform.json().policyId;
+      const shown = await call('GET', `/v1/backup-policies/${platformId}?minPosition=${platform.json().position}`);
+      expect(shown.json().scope).toEqual({ allTenants: true });
       expect((await call('POST', `/v1/backup-policies/${platformId}/run`, { key: tenantAdminKey })).statusCode).toBe(403);
       expect(
         (await call('PATCH', `/v1/backup-policies/${platformId}`, { key: tenantAdminKey, body: { name: 'mine now' } })).statusCode,

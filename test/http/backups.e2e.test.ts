@@ -79,12 +79,21 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>, 
       expect(status).toBe('running');
       expect(started.headers.location).toBe(`/v1/backups/${backupId}`);
       const done = await finished(backupId);
-      expect(done).toMatchObject({ backupId, name: 'nightly', type: 'database', scope: {}, status: 'completed', lastDrill: null });
+      expect(done).toMatchObject({
+        backupId,
+        name: 'nightly',
+        type: 'database',
+        scope: { allTenants: true },
+        status: 'completed',
+        lastDrill: null,
+      });
       expect(done.eventCount).toBeGreaterThanOrEqual(120);
       expect(done.chunks).toBeGreaterThanOrEqual(2);
       expect(done.size).toBeGreaterThan(0);
       expect(done.checksum).toMatch(/^[0-9a-f]{64}$/);
-      expect(done.location).toContain(`${backupId}/manifest.json`);
+      // The manifest's key under the storage root: no host path leaves the service.
+      expect(done.location).toBe(`${backupId}/manifest.json`);
+      expect(JSON.stringify(done)).not.toContain(dataDir);
       expect(done.durationMs).toBeGreaterThanOrEqual(0);
 
       const validated = await call('POST', `/v1/backups/${backupId}/validate`);

@@ -12,7 +12,7 @@ import { createMetrics } from '../../src/adapters/observability/metrics.js';
 import { createPgliteDatabase } from '../../src/adapters/sql/pglite-database.js';
 import type { SqlDatabase } from '../../src/ports/sql-database.js';
 import { InvalidEventError, WrongExpectedRevisionError } from '../../src/ports/event-store.js';
-import { RuleViolation } from '../../src/domain/rule-violation.js';
+import { RuleViolation, resourceState } from '../../src/domain/rule-violation.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { principalOf } from '../../src/http/auth.js';
 import { expectedRevisionFrom } from '../../src/http/preconditions.js';
@@ -28,14 +28,14 @@ let readerKey: string;
 async function fixtureRoutes(instance: FastifyInstance): Promise<void> {
   const routes = instance.withTypeProvider<ZodTypeProvider>();
   routes.get('/open', { config: { public: true } }, async () => ({ ok: true }));
-  routes.get('/whoami', { config: { permission: 'things:read' } }, async (request) => {
+  routes.get('/whoami', { config: { permission: 'categories:read' } }, async (request) => {
     const p = principalOf(request);
     return { tenantId: p.tenantId, userId: p.userId };
   });
   routes.post(
     '/things',
     {
-      config: { permission: 'things:write' },
+      config: { permission: 'categories:write' },
       schema: {
         body: z.strictObject({
           name: z.string().min(1).max(10),
@@ -46,16 +46,19 @@ async function fixtureRoutes(instance: FastifyInstance): Promise<void> {
     },
     async (request) => ({ expected: String(expectedRevisionFrom(request) ?? 'none'), name: request.body.name }),
   );
-  routes.post('/rule', { config: { permission: 'things:write' } }, async () => {
+  routes.post('/rule', { config: { permission: 'categories:write' } }, async () => {
     throw new RuleViolation('thing.name.unique', 'a thing with this name exists', 'conflict', 'name');
   });
-  routes.post('/conflict', { config: { permission: 'things:write' } }, async () => {
+  routes.post('/finished', { config: { permission: 'categories:write' } }, async () => {
+    throw new RuleViolation('thing.finished', 'a finished thing cannot be cancelled', 'conflict', resourceState('status'));
+  });
+  routes.post('/conflict', { config: { permission: 'categories:write' } }, async () => {
     throw new WrongExpectedRevisionError('thing-1', 3n, 5n);
   });
-  routes.post('/unstorable', { config: { permission: 'things:write' } }, async () => {
+  routes.post('/unstorable', { config: { permission: 'categories:write' } }, async () => {
     throw new InvalidEventError('thing-1', '00000000-0000-4000-8000-000000000000', 'data.name');
   });
-  routes.get('/boom', { config: { permission: 'things:read' } }, async () => {
+  routes.get('/boom', { config: { permission: 'categories:read' } }, async () => {
     throw new Error('database password is hunter2');
   });
 }
@@ -64,8 +67,8 @@ beforeAll(async () => {
   db = await createPgliteDatabase();
   apiKeys = createApiKeyStore(db);
   await apiKeys.migrate();
-  writerKey = (await apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'w', permissions: ['things:write'] })).apiKey;
-  readerKey = (await apiKeys.create({ tenantId: 'acme', userId: 'bob', name: 'r', permissions: ['things:read'] })).apiKey;
+  writerKey = (await apiKeys.create({ tenantId: 'acme', userId: 'alice', name: 'w', permissions: ['categories:write'] })).apiKey;
+  readerKey = (await apiKeys.create({ tenantId: 'acme', userId: 'bob', name: 'r', permissions: ['categories:read'] })).apiKey;
   app = await buildHttpApp({
     logger: pino({ level: 'silent' }),
     apiKeys,
@@ -108,7 +111,7 @@ describe('authentication', () => {
   });
 
   it('refuses a revoked key', async () => {
-    const { keyId, apiKey } = await apiKeys.create({ tenantId: 'acme', userId: 'carol', name: 'tmp', permissions: ['things:read'] });
+    const { keyId, apiKey } = await apiKeys.create({ tenantId: 'acme', userId: 'carol', name: 'tmp', permissions: ['categories:read'] });
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(apiKey) })).statusCode).toBe(200);
     expect(await apiKeys.revoke('acme', keyId)).toBe(true);
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(apiKey) })).statusCode).toBe(401);
@@ -117,13 +120,13 @@ describe('authentication', () => {
   it('answers 403 naming the missing permission; write implies read', async () => {
     const forbidden = await app.inject({ method: 'POST', url: '/things', headers: auth(readerKey), payload: { name: 'x', count: 1 } });
     expect(forbidden.statusCode).toBe(403);
-    expect(forbidden.json()).toMatchObject({ status: 403, permission: 'things:write' });
+    expect(forbidden.json()).toMatchObject({ status: 403, permission: 'categories:write' });
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(writerKey) })).statusCode).toBe(200);
   });
 
   it('accepts a JWT signed with the configured secret and refuses a forged or claim-less one', async () => {
     const sign = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 60_000 });
-    const good = sign({ sub: 'dave', tenant_id: 'globex', permissions: ['things:read'] });
+    const good = sign({ sub: 'dave', tenant_id: 'globex', permissions: ['categories:read'] });
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(good) })).json()).toEqual({
       tenantId: 'globex',
       userId: 'dave',
@@ -134,12 +137,12 @@ describe('authentication', () => {
       permissions: ['admin'],
     });
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(forged) })).statusCode).toBe(401);
-    const noTenant = sign({ sub: 'dave', permissions: ['things:read'] });
+    const noTenant = sign({ sub: 'dave', permissions: ['categories:read'] });
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(noTenant) })).statusCode).toBe(401);
     const expired = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 1 })({
       sub: 'dave',
       tenant_id: 'globex',
-      permissions: ['things:read'],
+      permissions: ['categories:read'],
     });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: auth(expired) })).statusCode).toBe(401);
@@ -153,7 +156,7 @@ describe('authentication', () => {
           await app.inject({
             method: 'GET',
             url: '/whoami',
-            headers: auth(sign({ sub, tenant_id: 'globex', permissions: ['things:read'] })),
+            headers: auth(sign({ sub, tenant_id: 'globex', permissions: ['categories:read'] })),
           })
         ).statusCode,
       ).toBe(401);
@@ -211,6 +214,12 @@ describe('bad input', () => {
     const response = await app.inject({ method: 'POST', url: '/rule', headers: auth(writerKey) });
     expect(response.statusCode).toBe(409);
     expect(response.json()).toMatchObject({ rule: 'thing.name.unique', errors: [{ field: 'body.name', rule: 'thing.name.unique' }] });
+  });
+
+  it("names the resource's state, not the body, when the state refuses the command (a cancel of a finished batch)", async () => {
+    const response = await app.inject({ method: 'POST', url: '/finished', headers: auth(writerKey) });
+    expect(response.statusCode).toBe(409);
+    expect(response.json()).toMatchObject({ rule: 'thing.finished', errors: [{ field: 'resource.status', rule: 'thing.finished' }] });
   });
 
   it('maps a concurrency conflict to 409 with the current revision as body field and ETag', async () => {

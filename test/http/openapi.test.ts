@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { CREATE_ITEM_FIELDS } from '../../src/domain/batches/index.js';
 import { startService, type Service } from '../../src/service.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -82,6 +83,30 @@ describe('the OpenAPI document', () => {
     const refs = refsIn(create.requestBody as Json).map(({ ref }) => ref);
     expect(refs.length).toBeGreaterThan(0);
     for (const ref of refs) expect(resolvePointer(document, ref)).toBeDefined();
+  });
+
+  it("documents a batch's items per operation; a create item's fields are the domain's and its templateId is optional", () => {
+    type Schema = { properties?: Record<string, Json>; required?: string[]; oneOf?: Schema[]; items?: { $ref?: string } };
+    const body = (document.paths['/v1/batches']!.post!.requestBody as { content: Record<string, { schema: Schema }> }).content[
+      'application/json'
+    ]!.schema;
+    const perOperation = Object.fromEntries(
+      (body.oneOf ?? []).map((branch) => [
+        (branch.properties!.operation as { enum: string[] }).enum[0],
+        (branch.properties!.items as Schema).items!.$ref,
+      ]),
+    );
+    expect(perOperation).toEqual({
+      create: '#/components/schemas/BatchCreateItem',
+      update: '#/components/schemas/BatchUpdateItem',
+      changeParent: '#/components/schemas/BatchChangeParentItem',
+      archive: '#/components/schemas/BatchTargetItem',
+      delete: '#/components/schemas/BatchTargetItem',
+    });
+    const create = resolvePointer(document, perOperation.create!) as Schema;
+    expect(Object.keys(create.properties!).sort()).toEqual([...CREATE_ITEM_FIELDS].sort());
+    expect(create.required ?? []).not.toContain('templateId');
+    expect((resolvePointer(document, perOperation.update!) as Schema).required).toEqual(['templateId']);
   });
 
   it('documents problem+json error answers on every route, with one shared Problem schema', () => {

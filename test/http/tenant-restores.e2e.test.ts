@@ -113,11 +113,12 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
 
       const again = await call('POST', '/v1/tenant-restores', { body: { at: '2026-05-01T10:30:00Z' }, headers });
       expect(again.statusCode).toBe(201);
-      expect(again.json()).toMatchObject({ restoreId, status: 'completed' });
+      expect(again.json()).toMatchObject({ restoreId, status: 'completed', eventPosition });
       expect(await logSize()).toBe(after);
 
       const record = await call('GET', `/v1/tenant-restores/${restoreId}`);
-      expect(record.json()).toMatchObject({ restoreId, status: 'completed', at: '2026-05-01T10:30:00.000Z' });
+      // The same answer as the POST's, eventPosition included.
+      expect(record.json()).toEqual(run.json());
       expect((await call('GET', `/v1/tenant-restores/${restoreId}`, { key: globex })).statusCode).toBe(404);
       // The other tenant's category was never touched.
       const theirs = (await call('GET', '/v1/categories', { key: globex })).json().items;

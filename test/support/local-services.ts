@@ -1,7 +1,7 @@
 // Throwaway PostgreSQL and Redis servers for tests and benchmarks, from the Debian packages
 // (`apt-get install postgresql redis-server`), and podman's Docker API. A URL in the environment wins over starting one.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -151,7 +151,9 @@ export async function startDocker(): Promise<Service> {
       '',
     ].join('\n'),
   );
-  const env = { ...process.env, CONTAINERS_CONF: conf };
+  // The service's own temporary files (an image upload lands as api_load.tar* and stays) go under `dir`.
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  const env = { ...process.env, CONTAINERS_CONF: conf, TMPDIR: join(dir, 'tmp') };
   const socketPath = join(dir, 'podman.sock');
   const child = spawn(podman, [...podmanArgs(dir), 'system', 'service', '--time=0', `unix://${socketPath}`], {
     env,
@@ -177,14 +179,28 @@ export async function startDocker(): Promise<Service> {
           // Best effort: what outlives it is deleted through runc below.
         }
       };
+      // This run's networks (named by its tests, unique per test), before their containers go.
+      let networks: string[] = [];
+      try {
+        const listed = execFileSync(podman, [...podmanArgs(dir), 'ps', '--all', '--format', '{{.Networks}}'], {
+          env,
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        networks = [...new Set(listed.split(/[\s,]+/).filter((name) => name && name !== 'podman'))];
+      } catch {
+        // No container listed: no network of ours to clean.
+      }
       // Containers and networks first: a network's bridge and firewall rules live in the host, not in `dir`.
       run('rm', '--all', '--force', '--time', '0');
+      if (networks.length > 0) run('network', 'rm', '--force', ...networks);
       // No `network prune`: the directory is shared, and another run's new network has no container yet.
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
       deleteContainersUnder(dir);
       run('system', 'reset', '--force');
       rmSync(dir, { recursive: true, force: true });
+      stopIdleAardvark(networks);
     },
   };
 }
@@ -203,5 +219,28 @@ function deleteContainersUnder(dir: string): void {
     }
   } catch {
     // No runc on PATH: nothing of this run went through it.
+  }
+}
+
+/** Where netavark keeps aardvark-dns's per-network files: one for the machine (podman 4.3 has no per-run setting). */
+const AARDVARK_DIR = '/run/containers/networks/aardvark-dns';
+
+/**
+ * podman's DNS server (aardvark-dns) serves every run's networks from one machine-wide directory and keeps
+ * running while any network file is there. A container deleted past netavark (runc, above) leaves its
+ * network's file behind, and aardvark-dns then outlives the run. This run's network files go; when no
+ * network of any run is left, the idle server is stopped by its pid (checked to be aardvark-dns).
+ */
+function stopIdleAardvark(networks: readonly string[]): void {
+  try {
+    for (const network of networks) rmSync(join(AARDVARK_DIR, network), { force: true });
+    const left = readdirSync(AARDVARK_DIR).filter((name) => name !== 'aardvark.pid');
+    if (left.length > 0) return; // another run's network is served
+    const pid = Number(readFileSync(join(AARDVARK_DIR, 'aardvark.pid'), 'utf8').trim());
+    if (!Number.isSafeInteger(pid) || pid <= 1) return;
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('aardvark-dns')) return;
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // No aardvark-dns directory or process: nothing was left.
   }
 }

@@ -43,7 +43,11 @@ export function createFilesystemBackupStorage(root: string): BackupStorage {
 
   return {
     kind: 'filesystem',
-    location: (key) => pathOf(key),
+    location(key) {
+      pathOf(key); // refuses a key that leaves the root
+      // The key itself: the root is a host path, which no answer or event carries.
+      return key;
+    },
 
     async put(key, body) {
       const target = pathOf(key);

@@ -12,6 +12,7 @@ import {
   batchDecider,
   planUndo,
   validateBatchPlan,
+  withCreateItemIds,
   type BatchAnalysis,
   type BatchCommand,
   type BatchEvent,
@@ -71,18 +72,26 @@ const now = (deps: CommandDeps) => deps.clock().toISOString();
 export type StartBatchResult =
   { dryRun: false; batchId: string; result: BatchCommandResult } | { dryRun: true; batchId: string; analysis: BatchAnalysis };
 
-/** A client's batch; `batchId` defaults to one derived from the command id (a retry hits the same stream). */
+/** The id of a create item given without one: from the batch and the item's index, the same on every retry. */
+export const batchItemTemplateId = (tenantId: string, batchId: string, index: number): string =>
+  deterministicUuid(`batch-item:${tenantId}`, `${batchId.toLowerCase()}:${index}`);
+
+/**
+ * A client's batch; `batchId` defaults to one derived from the command id (a retry hits the same stream),
+ * and a create item without `templateId` gets one derived from the batch id and its index.
+ */
 export async function startBatch(
   deps: BatchCommandDeps,
   context: CommandContext,
-  input: BatchPlanInput & { batchId?: string },
+  asked: BatchPlanInput & { batchId?: string },
 ): Promise<StartBatchResult> {
   const at = now(deps);
+  const batchId = (asked.batchId ?? deterministicUuid(`batch:${context.tenantId}`, context.commandId)).toLowerCase();
+  const input = withCreateItemIds(asked, (index) => batchItemTemplateId(context.tenantId, batchId, index));
   const plan = validateBatchPlan(input, {
     maxItems: deps.limits.maxItems,
     now: at,
   });
-  const batchId = (input.batchId ?? deterministicUuid(`batch:${context.tenantId}`, context.commandId)).toLowerCase();
   const snapshot = await buildBatchSnapshot(deps, deps.reads, deps.limits, context.tenantId, plan.items);
   if (plan.options.dryRun) return { dryRun: true, batchId, analysis: analyzeBatch(plan, snapshot) };
   const command: BatchCommand = {

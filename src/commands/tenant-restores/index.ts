@@ -1,6 +1,7 @@
 // Tenant point-in-time restore: what the HTTP routes call.
 export {
   loadTenantRestore,
+  recordPosition,
   runTenantRestore,
   type PlannedChange,
   type TenantRestoreRequest,

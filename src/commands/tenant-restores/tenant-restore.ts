@@ -29,7 +29,7 @@ import {
 } from '../../domain/tenant-restores/index.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
 import type { TemplateStatus } from '../../domain/templates/index.js';
-import { formatPosition, type Position } from '../../ports/event-store.js';
+import { formatPosition, type Position, type RecordedEvent } from '../../ports/event-store.js';
 import { deterministicUuid } from '../deterministic-uuid.js';
 import { handleCommand, loadAggregate, type CommandContext } from '../handle-command.js';
 import { assertTargetInLog, foldAggregates, tenantStreams, type FoldedAggregate, type RestoreTarget } from './tenant-restore-scan.js';
@@ -118,7 +118,7 @@ export async function runTenantRestore(
     // be another restore.
     const existing = await loadAggregate(deps, tenantRestoreDecider, recordStream, { tenantId: context.tenantId });
     if (existing.state.status === 'completed' || existing.state.status === 'partially_failed')
-      return { dryRun: false, record: existing.state, position: null };
+      return { dryRun: false, record: existing.state, position: recordPosition(existing) };
   }
 
   const types = request.types ?? RESTORABLE_TYPES;
@@ -219,3 +219,9 @@ export async function runTenantRestore(
 
 export const loadTenantRestore = (deps: TemplateCommandDeps, tenantId: string, restoreId: string) =>
   loadAggregate(deps, tenantRestoreDecider, tenantRestoreStreamId(restoreId), { tenantId });
+
+/** The position of a restore record's last event: what a reader waits for to see the restore's outcome. */
+export const recordPosition = (loaded: { readonly events: readonly RecordedEvent[] }): string | null => {
+  const last = loaded.events.at(-1);
+  return last ? formatPosition(last.position) : null;
+};

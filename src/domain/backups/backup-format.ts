@@ -43,6 +43,12 @@ export type BackupScope = {
   readonly tenantId?: string;
 };
 
+/** A scope as answers show it: one tenant, or every tenant said so (as a create asks for it), never `{}`. */
+export type BackupScopeView = { readonly tenantId: string } | { readonly allTenants: true };
+
+export const backupScopeView = (tenantId: string | null | undefined): BackupScopeView =>
+  tenantId === null || tenantId === undefined ? { allTenants: true } : { tenantId };
+
 /** A position as text, `"<commit>.<prepare>"` (see ports/event-store formatPosition). */
 export type PositionText = string;
 

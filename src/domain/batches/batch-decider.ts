@@ -20,7 +20,7 @@
 //   chunks; the same commandId per item means an item that did get applied is never applied twice.
 import type { Decider } from '../decider.js';
 import { TENANT_ID_PATTERN } from '../principal.js';
-import { RuleViolation } from '../rule-violation.js';
+import { RuleViolation, resourceState } from '../rule-violation.js';
 import { notFoundOf } from '../not-found.js';
 import { BATCH_CATEGORY } from './batch-streams.js';
 import { isUuid } from '../uuid.js';
@@ -127,7 +127,8 @@ function live(state: BatchState): LiveBatchState {
   return state;
 }
 
-const notRunning = (state: LiveBatchState) => new RuleViolation('batch.not_running', `the batch is ${state.status}`, 'conflict', 'status');
+const notRunning = (state: LiveBatchState) =>
+  new RuleViolation('batch.not_running', `the batch is ${state.status}`, 'conflict', resourceState('status'));
 
 function validReport(report: ItemOutcomeReport, i: number, state: LiveBatchState): void {
   const field = (name: string) => `outcomes.${i}.${name}`;
@@ -269,7 +270,12 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
     case 'WithdrawQueuedItems': {
       const batch = live(state);
       if (batch.status !== 'cancelling')
-        throw new RuleViolation('batch.not_cancelling', 'items are withdrawn only while a cancel is under way', 'conflict', 'status');
+        throw new RuleViolation(
+          'batch.not_cancelling',
+          'items are withdrawn only while a cancel is under way',
+          'conflict',
+          resourceState('status'),
+        );
       const indexes = [...new Set(command.data.indexes)]
         .filter((index) => itemAt(batch.items, index)?.status === 'queued')
         .sort((a, b) => a - b);
@@ -282,7 +288,12 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
       const batch = live(state);
       if (batch.status === 'cancelling') return [];
       if (FINISHED_BATCH_STATUSES.includes(batch.status))
-        throw new RuleViolation('batch.cancel.finished', `a ${batch.status} batch cannot be cancelled`, 'conflict', 'status');
+        throw new RuleViolation(
+          'batch.cancel.finished',
+          `a ${batch.status} batch cannot be cancelled`,
+          'conflict',
+          resourceState('status'),
+        );
       const { requestedBy, reason, now } = command.data;
       const requested: BatchEvent = { type: 'BatchCancelRequested', data: { requestedBy, reason: reason ?? null, requestedAt: now } };
       const after = evolveBatch(batch, requested) as LiveBatchState;
@@ -294,7 +305,7 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
       if (batch.counts.failed === 0)
         throw new RuleViolation('batch.retry.no_failed_items', 'the batch has no failed items to retry', 'conflict');
       if (batch.status !== 'failed' && batch.status !== 'partially_completed')
-        throw new RuleViolation('batch.retry.status', `a ${batch.status} batch cannot be retried`, 'conflict', 'status');
+        throw new RuleViolation('batch.retry.status', `a ${batch.status} batch cannot be retried`, 'conflict', resourceState('status'));
       if (batch.undoneBy !== null) throw new RuleViolation('batch.retry.undone', `the batch was undone by ${batch.undoneBy}`, 'conflict');
       const requested = command.data.indexes ?? null;
       let indexes: number[];

@@ -207,6 +207,20 @@ function itemOf(operation: PublicBatchOperation, raw: unknown, index: number, sh
 }
 
 /**
+ * A create item may leave `templateId` out: it gets `idOf(index)`, which the caller derives from the batch
+ * id and the index (commands/batches), so a retried request (the same batch) creates the same templates.
+ * Every other operation names existing templates and still needs the id; anything that is not a list of
+ * objects is left for validateBatchPlan to refuse.
+ */
+export function withCreateItemIds(input: BatchPlanInput, idOf: (index: number) => string): BatchPlanInput {
+  if (input.operation !== 'create' || !Array.isArray(input.items)) return input;
+  const items = (input.items as unknown[]).map((item, index) =>
+    isPlainObject(item) && !Object.hasOwn(item, 'templateId') ? { templateId: idOf(index), ...item } : item,
+  );
+  return { ...input, items };
+}
+
+/**
  * The plan of a client's batch, or a refusal: 'batch.operation.unknown', 'batch.items.empty',
  * 'batch.items.too_many' (more than `maxItems`, the tenant's limit), 'batch.item.shape' (by index and
  * field), 'batch.item.duplicate' (two items on one template: their order would matter and undo could not

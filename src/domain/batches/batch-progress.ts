@@ -16,7 +16,8 @@ export type BatchProgress = {
   /** Items run to an outcome per second since the start (skipped and cancelled ones never ran), or null
    * before the start and in the first instant. */
   throughputPerSecond: number | null;
-  /** Seconds left at the current throughput, or null when it is unknown (no throughput yet). */
+  /** Whole seconds left at the current throughput (rounded up: 0 only when nothing is left), or null when
+   * it is unknown (no throughput yet). */
   etaSeconds: number | null;
 };
 
@@ -30,6 +31,6 @@ export function batchProgress(counts: BatchItemCounts, times: { startedAt: strin
   const ran = counts.succeeded + counts.failed;
   const throughputPerSecond = elapsedSeconds > 0 && Number.isFinite(elapsedSeconds) ? ran / elapsedSeconds : null;
   const etaSeconds =
-    unfinished === 0 ? 0 : throughputPerSecond !== null && throughputPerSecond > 0 ? unfinished / throughputPerSecond : null;
+    unfinished === 0 ? 0 : throughputPerSecond !== null && throughputPerSecond > 0 ? Math.ceil(unfinished / throughputPerSecond) : null;
   return { total, ...counts, pending: counts.pending, queued: counts.queued, percentage, throughputPerSecond, etaSeconds };
 }

@@ -1,6 +1,6 @@
 // Undo, pure: which templates a finished batch changed, what each goes back to, and which template
 // commands bring it there. Undo appends new events (restores); history is never rewritten.
-import { RuleViolation } from '../rule-violation.js';
+import { RuleViolation, resourceState } from '../rule-violation.js';
 import { notFoundOf } from '../not-found.js';
 import { BATCH_CATEGORY } from './batch-streams.js';
 import type { TemplateStatus } from '../templates/template-content.js';
@@ -24,7 +24,7 @@ export function assertUndoable(state: BatchState): asserts state is LiveBatchSta
       'batch.undo.unfinished',
       `a ${state.status} batch cannot be undone; wait until it ends or cancel it`,
       'conflict',
-      'status',
+      resourceState('status'),
     );
   if (state.undoneBy !== null)
     throw new RuleViolation('batch.undo.already_requested', `this batch is already undone by batch ${state.undoneBy}`, 'conflict');

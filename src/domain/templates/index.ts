@@ -11,3 +11,4 @@ export * from './template-tenancy.js';
 export * from './template-usages.js';
 export * from './template-validation.js';
 export * from './template-streams.js';
+export * from './template-search-words.js';

@@ -13,7 +13,7 @@
 // Archived templates cannot be updated, re-parented, restored, tagged, favorited or used ('template.archived').
 // Usage can be recorded for active and deprecated templates (deprecated ones still serve existing course
 // flows; both outcomes allowed); for a draft it is refused with 'template.usage.status' (conflict).
-import { RuleViolation } from '../rule-violation.js';
+import { RuleViolation, resourceState } from '../rule-violation.js';
 import type { TemplateStatus } from './template-content.js';
 
 export const TEMPLATE_STATUS_TRANSITIONS: Readonly<Record<TemplateStatus, readonly TemplateStatus[]>> = {
@@ -35,7 +35,12 @@ export const STATUS_COMMAND = {
 export const USABLE_STATUSES: readonly TemplateStatus[] = ['active', 'deprecated'];
 
 export const templateArchived = () =>
-  new RuleViolation('template.archived', 'an archived template cannot change or be used; unarchive it first', 'conflict', 'status');
+  new RuleViolation(
+    'template.archived',
+    'an archived template cannot change or be used; unarchive it first',
+    'conflict',
+    resourceState('status'),
+  );
 
 export function canTransition(from: TemplateStatus, to: TemplateStatus): boolean {
   return TEMPLATE_STATUS_TRANSITIONS[from].includes(to);
@@ -43,6 +48,6 @@ export function canTransition(from: TemplateStatus, to: TemplateStatus): boolean
 
 export function assertTransition(from: TemplateStatus, to: TemplateStatus): void {
   if (!canTransition(from, to)) {
-    throw new RuleViolation('template.status.transition', `a ${from} template cannot become ${to}`, 'conflict', 'status');
+    throw new RuleViolation('template.status.transition', `a ${from} template cannot become ${to}`, 'conflict', resourceState('status'));
   }
 }

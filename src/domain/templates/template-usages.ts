@@ -4,7 +4,7 @@
 // `assertUsable`, which the command layer runs on the template's state first.
 import type { Decider } from '../decider.js';
 import type { JsonObject } from '../json.js';
-import { RuleViolation } from '../rule-violation.js';
+import { RuleViolation, resourceState } from '../rule-violation.js';
 import { validJsonObject } from './template-json.js';
 import { templateArchived } from './template-lifecycle.js';
 import type { LiveTemplateState, TemplateState } from './template-state.js';
@@ -54,7 +54,12 @@ export function assertUsable(template: TemplateState): asserts template is LiveT
   if (template.status === 'absent') throw templateNotFound();
   if (template.status === 'archived') throw templateArchived();
   if (template.status === 'draft')
-    throw new RuleViolation('template.usage.status', 'a draft template cannot be used; activate it first', 'conflict', 'status');
+    throw new RuleViolation(
+      'template.usage.status',
+      'a draft template cannot be used; activate it first',
+      'conflict',
+      resourceState('status'),
+    );
 }
 
 function decide(command: TemplateUsageCommand): TemplateUsageEvent[] {

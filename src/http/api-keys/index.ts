@@ -4,13 +4,24 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiKeyStore } from '../../ports/api-keys.js';
-import { PERMISSION_PATTERN, PLATFORM_PERMISSION, TENANT_ID_PATTERN, hasPermission } from '../../domain/principal.js';
+import {
+  PERMISSIONS,
+  PLATFORM_PERMISSION,
+  TENANT_ID_PATTERN,
+  hasPermission,
+  permissionProblem,
+  type Permission,
+} from '../../domain/principal.js';
 import { principalOf } from '../auth.js';
 import { pageOf, pageOffset } from '../../projections/paging.js';
 import { pageQuery, pageResponse } from '../paging.js';
 import { HttpProblem } from '../problem.js';
 
-const permission = z.string().regex(PERMISSION_PATTERN, 'must be admin, platform or <area>:read|write');
+// Only the permissions routes check (the domain's one list): a key with `batches:write` would look granted
+// and open nothing. The refusal names the unknown area or action.
+const permission = z.enum(PERMISSIONS as readonly [Permission, ...Permission[]], {
+  error: (issue) => (typeof issue.input === 'string' ? permissionProblem(issue.input) : undefined) ?? 'must be a permission',
+});
 
 export async function apiKeyRoutes(app: FastifyInstance, deps: { apiKeys: ApiKeyStore }): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();

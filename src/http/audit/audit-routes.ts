@@ -18,7 +18,7 @@ export interface AuditRouteDeps {
 
 export const NDJSON = 'application/x-ndjson';
 const tags = ['audit'];
-const read = { permission: 'audit:read' };
+const read = { permission: 'audit:read' } as const;
 
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 

@@ -17,7 +17,7 @@ export interface ReplayRouteDeps {
 }
 
 const tags = ['operations'];
-const platform = { permission: PLATFORM_PERMISSION };
+const platform = { permission: PLATFORM_PERMISSION } as const;
 const nameParams = z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/) });
 const HEARTBEAT_MS = 15_000;
 

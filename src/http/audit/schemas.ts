@@ -86,7 +86,12 @@ export const auditEvent = z.object({
 
 export const auditPage = z.object({
   items: z.array(auditEvent),
-  next: z.string().nullable().describe('Pass as `after` for the next page; null at the end of the range'),
+  next: z
+    .string()
+    .nullable()
+    .describe(
+      'Pass as `after` for the next page; null at the end of the range. The log pages by cursor (no page/pageSize: it has no cheap total)',
+    ),
 });
 
 export const streamParams = z.strictObject({ streamId: id });

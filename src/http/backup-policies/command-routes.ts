@@ -32,7 +32,7 @@ export interface BackupPolicyCommandRouteDeps {
 }
 
 const tags = ['backup-policies'];
-const write = { permission: 'backups:write' };
+const write = { permission: 'backups:write' } as const;
 
 const needsPlatform = (field: string, message: string) =>
   new HttpProblem(403, 'backup_policy.platform_permission', message, {

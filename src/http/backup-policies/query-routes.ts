@@ -17,7 +17,7 @@ export interface BackupPolicyQueryRouteDeps {
 
 const PROJECTIONS = ['backup_policies'] as const;
 const tags = ['backup-policies'];
-const read = { permission: 'backups:read' };
+const read = { permission: 'backups:read' } as const;
 
 export async function backupPolicyQueryRoutes(app: FastifyInstance, deps: BackupPolicyQueryRouteDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();

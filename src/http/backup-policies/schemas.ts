@@ -10,6 +10,7 @@ import {
   type BackupSchedule,
 } from '../../domain/backup-policies/index.js';
 import { BACKUP_TYPES } from '../../domain/backups/index.js';
+import { scopeView } from '../backups/schemas.js';
 import { TENANT_ID_PATTERN } from '../../domain/principal.js';
 import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery } from '../read-your-writes.js';
@@ -105,7 +106,7 @@ const policyView = z.object({
   name: z.string(),
   description: z.string(),
   type: z.string(),
-  scope: z.object({ tenantId: z.string().optional() }),
+  scope: scopeView,
   schedule: z.record(z.string(), z.unknown()),
   retention: z.object({ days: z.number(), minCount: z.number() }),
   incremental: z.boolean(),

@@ -37,8 +37,8 @@ export interface BackupRouteDeps {
 export const BACKUPS_PREFIX = '/v1/backups';
 const PROJECTIONS = ['backups'] as const;
 const tags = ['backups'];
-const write = { permission: 'backups:write' };
-const read = { permission: 'backups:read' };
+const write = { permission: 'backups:write' } as const;
+const read = { permission: 'backups:read' } as const;
 
 const needsPlatform = (field: string, message: string) =>
   new HttpProblem(403, 'backup.platform_permission', message, {

@@ -40,11 +40,16 @@ export const validationResponse = z.object({
   position: z.string(),
 });
 
+/** Who a backup (or policy) covers: one tenant, or `{ "allTenants": true }`, as a create asks for it. */
+export const scopeView = z
+  .union([z.strictObject({ tenantId: z.string() }), z.strictObject({ allTenants: z.literal(true) })])
+  .describe('One tenant, or every tenant ({ "allTenants": true })');
+
 export const backupResponse = z.object({
   backupId: z.string(),
   name: z.string(),
   type: z.string(),
-  scope: z.object({ tenantId: z.string().optional() }),
+  scope: scopeView,
   incremental: z.boolean(),
   policyId: z.string().nullable(),
   status: z.enum(BACKUP_STATUSES),
@@ -54,7 +59,12 @@ export const backupResponse = z.object({
   size: z.number().int().describe('Bytes stored'),
   chunks: z.number().int(),
   checksum: z.string().nullable().describe("sha256 of the published manifest (which holds every chunk's sha256)"),
-  location: z.string().nullable(),
+  location: z
+    .string()
+    .nullable()
+    .describe(
+      'Where the manifest is stored: its key under the backup storage root (filesystem) or s3://bucket/prefix/key; never a host path',
+    ),
   durationMs: z.number().int().nullable(),
   failedItems: z.array(z.object({ item: z.string(), reason: z.string() })),
   reason: z.string().nullable().describe('Why it failed'),

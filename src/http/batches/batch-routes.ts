@@ -22,7 +22,8 @@ import { MAX_SCHEDULE_AHEAD_DAYS } from '../../domain/schedule-horizon.js';
 import { getBatch, listBatchItems, listBatches } from '../../projections/batches/batch-queries.js';
 import { principalOf } from '../auth.js';
 import { commandContextOf } from '../command-context.js';
-import { jsonValue } from '../openapi.js';
+import { apiSchemas, jsonValue } from '../openapi.js';
+import { itemsPerOperation } from './batch-item-schemas.js';
 import { commandHeaders } from '../preconditions.js';
 import { HttpProblem } from '../problem.js';
 import { pageQuery, pageResponse } from '../paging.js';
@@ -40,8 +41,8 @@ export interface BatchRouteDeps {
 
 const PROJECTIONS = ['batches'] as const;
 const tags = ['batches'];
-const write = { permission: 'templates:write' };
-const read = { permission: 'templates:read' };
+const write = { permission: 'templates:write' } as const;
+const read = { permission: 'templates:read' } as const;
 
 const options = z
   .strictObject({
@@ -67,11 +68,13 @@ const startBody = z.strictObject({
   items: z
     .array(z.unknown())
     .describe(
-      'create: template fields with templateId; update: {templateId, changes, expectedRevision?}; changeParent: {templateId, parentTemplateId, expectedRevision?}; archive: {templateId, expectedRevision?}',
+      'Per operation (see oneOf): create: BatchCreateItem (templateId optional, derived from the batch id and the index); update: BatchUpdateItem; changeParent: BatchChangeParentItem; archive, delete: BatchTargetItem',
     ),
   sharedChanges: z.record(z.string(), jsonValue).optional().describe('update only: one change for every item without its own changes'),
   options,
 });
+// The documents' converter reads metadata from apiSchemas only: the per-operation items go there.
+apiSchemas.add(startBody, itemsPerOperation as { description?: string });
 
 const idParams = z.strictObject({ batchId: z.uuid() });
 const accepted = z.object({
@@ -91,7 +94,7 @@ const progress = z.object({
   queued: z.number(),
   percentage: z.number(),
   throughputPerSecond: z.number().nullable(),
-  etaSeconds: z.number().nullable(),
+  etaSeconds: z.number().int().nullable().describe('Whole seconds left at the current throughput (rounded up); null until known'),
 });
 const batchView = z.object({
   batchId: z.string(),

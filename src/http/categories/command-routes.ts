@@ -14,7 +14,7 @@ export interface CategoryCommandRouteDeps {
 }
 
 const tags = ['categories'];
-const write = { permission: 'categories:write' };
+const write = { permission: 'categories:write' } as const;
 
 export async function categoryCommandRoutes(app: FastifyInstance, deps: CategoryCommandRouteDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();

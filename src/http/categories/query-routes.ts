@@ -18,7 +18,7 @@ export interface CategoryQueryRouteDeps {
 
 const PROJECTIONS = ['categories'] as const;
 const tags = ['categories'];
-const read = { permission: 'categories:read' };
+const read = { permission: 'categories:read' } as const;
 
 export async function categoryQueryRoutes(app: FastifyInstance, deps: CategoryQueryRouteDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();

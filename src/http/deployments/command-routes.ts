@@ -24,7 +24,7 @@ export interface DeploymentCommandRouteDeps {
 }
 
 const tags = ['deployments'];
-const write = { permission: 'deployments:write', problems: [404, 409, 422] };
+const write = { permission: 'deployments:write', problems: [404, 409, 422] } as const;
 
 function answer(reply: FastifyReply, deploymentId: string, result: DeploymentCommandResult, code = 202) {
   const state = result.state;

@@ -38,7 +38,7 @@ export interface DeploymentQueryRouteDeps {
 
 const PROJECTIONS = ['deployments'] as const;
 const tags = ['deployments'];
-const read = { permission: 'deployments:read' };
+const read = { permission: 'deployments:read' } as const;
 // The response schema checks the view's shape; the view itself is built as plain JSON.
 const deploymentView = (...args: Parameters<typeof viewOf>) => viewOf(...args) as never as z.infer<typeof deploymentResponse>;
 const notFound = () => notFoundOf(DEPLOYMENT_CATEGORY);

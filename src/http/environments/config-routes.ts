@@ -42,8 +42,8 @@ export interface ConfigRouteDeps {
 }
 
 const tags = ['configs'];
-const write = { permission: 'configs:write' };
-const read = { permission: 'configs:read' };
+const write = { permission: 'configs:write' } as const;
+const read = { permission: 'configs:read' } as const;
 
 export async function configRoutes(app: FastifyInstance, deps: ConfigRouteDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();

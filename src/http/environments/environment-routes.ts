@@ -42,8 +42,8 @@ export interface EnvironmentRouteDeps {
 
 export const PROJECTIONS = ['environments'] as const;
 const tags = ['environments'];
-const write = { permission: 'environments:write' };
-const read = { permission: 'environments:read' };
+const write = { permission: 'environments:write' } as const;
+const read = { permission: 'environments:read' } as const;
 
 /** Optional fields of a group without their undefined members (events hold JSON). */
 const defined = <T extends object>(group: T | undefined): T =>

@@ -46,8 +46,8 @@ export interface TemplateRouteDeps {
 }
 
 const tags = ['config-templates'];
-const write = { permission: 'configs:write' };
-const read = { permission: 'configs:read' };
+const write = { permission: 'configs:write' } as const;
+const read = { permission: 'configs:read' } as const;
 
 /** Variables as events hold them: optional fields absent rather than undefined. */
 const cleanVariables = (variables: ConfigTemplateDefinition['variables']) =>

@@ -31,7 +31,7 @@ const view = (state: SideEffectsState): z.infer<typeof stateSchema> => ({
 
 export async function sideEffectsRoutes(app: FastifyInstance, deps: SideEffectsRouteDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const config = { permission: PLATFORM_PERMISSION };
+  const config = { permission: PLATFORM_PERMISSION } as const;
 
   routes.get(
     '/v1/admin/side-effects',

@@ -34,8 +34,8 @@ export interface TemplateCommandRouteDeps {
 }
 
 const tags = ['templates'];
-const write = { permission: 'templates:write' };
-const read = { permission: 'templates:read' };
+const write = { permission: 'templates:write' } as const;
+const read = { permission: 'templates:read' } as const;
 
 /**
  * One budget per tenant shared by every template command, in the same store as the global limit (the

@@ -56,7 +56,7 @@ const PROJECTIONS = ['templates'] as const;
 const SEARCH_TTL_SECONDS = 60;
 const TEMPLATE_TTL_SECONDS = 300;
 const tags = ['templates'];
-const read = { permission: 'templates:read' };
+const read = { permission: 'templates:read' } as const;
 
 const notFound = () => notFoundOf(TEMPLATE_CATEGORY);
 

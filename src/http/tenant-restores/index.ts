@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
-import { loadTenantRestore, runTenantRestore, type RestoreTarget } from '../../commands/tenant-restores/index.js';
+import { loadTenantRestore, recordPosition, runTenantRestore, type RestoreTarget } from '../../commands/tenant-restores/index.js';
 import type { TemplateCommandDeps } from '../../commands/templates/template-access.js';
 import { RESTORABLE_TYPES, RESTORE_ACTIONS, type TenantRestoreState } from '../../domain/tenant-restores/index.js';
 import { parsePosition } from '../../ports/event-store.js';
@@ -23,7 +23,7 @@ export const TENANT_RESTORES_PREFIX = '/v1/tenant-restores';
 /** The most aggregates one request may name. */
 export const TENANT_RESTORE_IDS_MAX = 10_000;
 const tags = ['tenant-restores'];
-const admin = { permission: 'admin' };
+const admin = { permission: 'admin' } as const;
 
 const body = z
   .strictObject({
@@ -70,9 +70,15 @@ const record = z.object({
       finishedAt: z.string(),
     })
     .nullable(),
+  eventPosition: z
+    .string()
+    .nullable()
+    .describe(
+      "The position of the restore record's last event, for read-your-writes (minPosition); the same in the POST's answer and here",
+    ),
 });
 
-const recordView = (state: Exclude<TenantRestoreState, { status: 'absent' }>): z.infer<typeof record> => ({
+const recordView = (state: Exclude<TenantRestoreState, { status: 'absent' }>, eventPosition: string | null): z.infer<typeof record> => ({
   restoreId: state.restoreId,
   status: state.status,
   at: state.at,
@@ -82,6 +88,7 @@ const recordView = (state: Exclude<TenantRestoreState, { status: 'absent' }>): z
   planned: state.planned,
   startedAt: state.startedAt,
   result: 'result' in state ? state.result : null,
+  eventPosition,
 });
 
 export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRestoreRouteDeps): Promise<void> {
@@ -103,7 +110,7 @@ export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRest
         body,
         response: {
           200: dryRunResponse,
-          201: record.extend({ eventPosition: z.string().nullable().describe('for read-your-writes (minPosition)') }),
+          201: record,
         },
       },
     },
@@ -124,10 +131,7 @@ export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRest
         return reply.code(200).send({ dryRun: true as const, changes, unchanged: result.unchanged });
       }
       if (result.position) reply.header('x-event-position', result.position);
-      return reply
-        .code(201)
-        .header('location', `${TENANT_RESTORES_PREFIX}/${restoreId}`)
-        .send({ ...recordView(result.record), eventPosition: result.position });
+      return reply.code(201).header('location', `${TENANT_RESTORES_PREFIX}/${restoreId}`).send(recordView(result.record, result.position));
     },
   );
 
@@ -145,7 +149,7 @@ export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRest
     async (request) => {
       const loaded = await loadTenantRestore(deps.commands, principalOf(request).tenantId, request.params.restoreId);
       if (loaded.state.status === 'absent') throw notFoundOf(TENANT_RESTORE_CATEGORY);
-      return recordView(loaded.state);
+      return recordView(loaded.state, recordPosition(loaded));
     },
   );
 }

@@ -2,6 +2,7 @@
 // last backup, its last successful drill, the backups retention weighs). Every query filters on the tenant.
 import type { Kysely } from 'kysely';
 import type { BackupSchedule, RetainedBackup } from '../../domain/backup-policies/index.js';
+import { backupScopeView, type BackupScopeView } from '../../domain/backups/index.js';
 import { isUuid } from '../../domain/uuid.js';
 import type { BackupTables } from '../backups/backup-tables.js';
 import { pageOf, pageOffset, type Page, type PageRequest } from '../paging.js';
@@ -13,7 +14,7 @@ export interface BackupPolicyView {
   name: string;
   description: string;
   type: string;
-  scope: { tenantId?: string };
+  scope: BackupScopeView;
   schedule: BackupSchedule;
   retention: { days: number; minCount: number };
   incremental: boolean;
@@ -46,7 +47,7 @@ const view = (row: BackupPolicyRow, lastStatus: string | null): BackupPolicyView
   name: row.name,
   description: row.description,
   type: row.backup_type,
-  scope: row.scope_tenant_id === null ? {} : { tenantId: row.scope_tenant_id },
+  scope: backupScopeView(row.scope_tenant_id),
   schedule: JSON.parse(row.schedule) as BackupSchedule,
   retention: { days: Number(row.retention_days), minCount: Number(row.retention_min_count) },
   incremental: row.incremental,

@@ -1,5 +1,6 @@
 // Queries on the backups read model. Every query filters on the caller's tenant.
 import type { Kysely } from 'kysely';
+import { backupScopeView, manifestKey, type BackupScopeView } from '../../domain/backups/index.js';
 import { isUuid } from '../../domain/uuid.js';
 import { pageOf, pageOffset, type Page, type PageRequest } from '../paging.js';
 import { liveSchema } from '../projector.js';
@@ -9,7 +10,7 @@ export interface BackupView {
   backupId: string;
   name: string;
   type: string;
-  scope: { tenantId?: string };
+  scope: BackupScopeView;
   incremental: boolean;
   policyId: string | null;
   status: BackupRow['status'];
@@ -45,11 +46,16 @@ export interface BackupFilter extends PageRequest {
 const backups = (db: Kysely<any>) => (db as Kysely<BackupTables>).withSchema(liveSchema('backups'));
 const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
 
+// Backups made before locations were storage-relative recorded the manifest's host path: answers show the
+// storage key instead, so no host path leaves the service.
+const storageLocation = (location: string, backupId: string) =>
+  /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(location) ? manifestKey(backupId) : location;
+
 const view = (row: BackupRow): BackupView => ({
   backupId: row.backup_id,
   name: row.name,
   type: row.type,
-  scope: row.scope_tenant_id === null ? {} : { tenantId: row.scope_tenant_id },
+  scope: backupScopeView(row.scope_tenant_id),
   incremental: row.incremental,
   policyId: row.policy_id,
   status: row.status,
@@ -59,7 +65,7 @@ const view = (row: BackupRow): BackupView => ({
   size: Number(row.bytes),
   chunks: Number(row.chunks),
   checksum: row.checksum || null,
-  location: row.location || null,
+  location: row.location ? storageLocation(row.location, row.backup_id) : null,
   durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
   failedItems: JSON.parse(row.failed_items) as BackupView['failedItems'],
   reason: row.reason,

@@ -9,7 +9,7 @@ import type {
   TemplateTag,
   TemplateUsageEvent,
 } from '../../domain/templates/index.js';
-import { inheritEffective, tagKey } from '../../domain/templates/index.js';
+import { inheritEffective, searchWords, tagKey } from '../../domain/templates/index.js';
 import type { EventContext, TemplateFamilyEvent, TemplateOwnEvent } from './template-projection-events.js';
 import {
   DELETED_STATUS,
@@ -46,9 +46,10 @@ export interface TemplateFold {
 /** The templates a batch is about: the rows the fold needs. */
 export const templateIdsOf = (events: readonly TemplateFamilyEvent[]): string[] => [...new Set(events.map((event) => event.templateId))];
 
-function searchText(content: TemplateContent): string {
+/** The keyword search's document: the words of name, description and tags, space-separated (searchWords). */
+export function searchText(content: Pick<TemplateContent, 'name' | 'description' | 'tags'>): string {
   const tags = content.tags.map((tag) => `${tag.name} ${tag.value}`).join(' ');
-  return [content.name, content.description ?? '', tags].join(' ');
+  return searchWords([content.name, content.description ?? '', tags].join(' ')).join(' ');
 }
 
 /** Row columns that mirror the own content (the effective columns are set by effective-templates.ts). */

@@ -6,6 +6,7 @@ import { pageOf, pageOffset, type Page, type PageRequest } from '../paging.js';
 import { liveSchema } from '../projector.js';
 import { DELETED_STATUS, type TemplateRow, type TemplateTables } from './template-tables.js';
 import { isUuid } from '../../domain/uuid.js';
+import { searchWords } from '../../domain/templates/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the shared connection is untyped; narrowed here
 type AnyDb = Kysely<any>;
@@ -101,14 +102,18 @@ export interface TemplateSearch {
 
 export type TemplatePage = Page<TemplateView>;
 
-/** Words of the keyword as a prefix tsquery ('ital:* & cook:*'); only letters and digits survive. */
+/**
+ * The keyword's words (searchWords, as the document was indexed) as a literal prefix tsquery
+ * (`'ital':* & 'cook':*`), read by the tsquery type itself, not by to_tsquery's parser. The words hold
+ * only letters, marks and digits, so quoting them needs no escapes.
+ */
 export function keywordQuery(keyword: string): string | undefined {
-  const words = keyword.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const words = searchWords(keyword);
   return words.length === 0
     ? undefined
     : words
         .slice(0, 16)
-        .map((word) => `${word}:*`)
+        .map((word) => `'${word}':*`)
         .join(' & ');
 }
 
@@ -129,7 +134,8 @@ export async function searchTemplates(db: AnyDb, tenantId: string, search: Templ
   if (search.popularOnly) query = query.where('t.usage_count', '>=', search.popularOnly.minUsage);
   const tsquery = search.keyword ? keywordQuery(search.keyword) : undefined;
   // Same expression as the GIN index, so the index serves it; the query text is a bound parameter.
-  if (tsquery) query = query.where(sql<SqlBool>`to_tsvector('simple', t.search_text) @@ to_tsquery('simple', ${tsquery})`);
+  // The expression of the templates_search_words index (template-schema.ts).
+  if (tsquery) query = query.where(sql<SqlBool>`array_to_tsvector(string_to_array(t.search_text, ' ')) @@ ${tsquery}::tsquery`);
   else if (search.keyword) query = query.where(sql<SqlBool>`false`); // a keyword with no word in it matches nothing
   if (search.favoritesOnly) {
     const { userId } = search.favoritesOnly;

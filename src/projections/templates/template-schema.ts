@@ -1,8 +1,26 @@
-// DDL of the template read models. Keyword search uses PostgreSQL full-text search with the `simple`
-// configuration over name, description and tags: it is built in (PGlite has it too, no extension to
-// install), a GIN expression index serves it, and `simple` keeps words as written (lower-cased, no
-// stemming), which suits names and tags in any language. Prefix matching (`word:*`) covers typing.
+// DDL of the template read models. Keyword search uses PostgreSQL full-text search over name, description
+// and tags: it is built in (PGlite has it too, no extension to install) and a GIN expression index serves
+// it. The words are the domain's (searchWords: runs of letters and digits, lower-cased, no stemming),
+// stored space-separated and turned into a tsvector as they are, so `bar-14066-0`, `ISO-9001` or `v1.2`
+// are found by each part in any language. Prefix matching (`word:*`) covers typing.
 import { sql, type Kysely } from 'kysely';
+import type { TemplateContent } from '../../domain/templates/index.js';
+import { searchText } from './template-fold.js';
+
+/** Recomputes every row's search_text from its own content, a page of rows per statement. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- DDL runs before table types exist
+async function rederiveSearchText(db: Kysely<any>, schema: string): Promise<void> {
+  const s = sql.id(schema);
+  for (let after = '00000000-0000-0000-0000-000000000000'; ;) {
+    const page = await sql<{ template_id: string; content: TemplateContent }>`SELECT template_id, content FROM ${s}.templates
+        WHERE template_id > ${after}::uuid ORDER BY template_id LIMIT 500`.execute(db);
+    if (page.rows.length === 0) return;
+    const texts = page.rows.map((row) => ({ id: row.template_id, text: searchText(row.content) }));
+    await sql`UPDATE ${s}.templates t SET search_text = v.text
+        FROM jsonb_to_recordset(${JSON.stringify(texts)}::jsonb) AS v(id uuid, text text) WHERE t.template_id = v.id`.execute(db);
+    after = page.rows.at(-1)!.template_id;
+  }
+}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- DDL runs before table types exist
 export async function createTemplateSchema(db: Kysely<any>, schema: string): Promise<void> {
@@ -54,7 +72,17 @@ export async function createTemplateSchema(db: Kysely<any>, schema: string): Pro
   await sql`CREATE INDEX IF NOT EXISTS templates_parent ON ${s}.templates (parent_template_id) WHERE parent_template_id IS NOT NULL`.execute(
     db,
   );
-  await sql`CREATE INDEX IF NOT EXISTS templates_keywords ON ${s}.templates USING gin (to_tsvector('simple', search_text))`.execute(db);
+  // Keyword search matches the normalised words of search_text (domain searchWords), never the text-search
+  // parser's tokens. A read model made before holds the raw text under the parser's index: its rows get
+  // their document again from their content, once, and the old index goes last (a crash midway redoes it).
+  const old = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_indexes
+      WHERE schemaname = ${schema} AND indexname = 'templates_keywords'`.execute(db);
+  if ((old.rows[0]?.n ?? 0) > 0) {
+    await rederiveSearchText(db, schema);
+    await sql`DROP INDEX IF EXISTS ${s}.templates_keywords`.execute(db);
+  }
+  await sql`CREATE INDEX IF NOT EXISTS templates_search_words ON ${s}.templates
+      USING gin (array_to_tsvector(string_to_array(search_text, ' ')))`.execute(db);
   await sql`CREATE INDEX IF NOT EXISTS templates_tags ON ${s}.templates USING gin (tag_keys)`.execute(db);
   await sql`CREATE TABLE IF NOT EXISTS ${s}.favorites (
       template_id uuid NOT NULL,

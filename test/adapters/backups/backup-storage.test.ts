@@ -31,9 +31,25 @@ for (const prefix of ['', 'team/kyo']) {
 }
 
 describe('filesystem backup storage', () => {
+  it('names where a key lives by the key itself, never by a host path', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'kyo-fs-backups-'));
+    try {
+      const storage = createFilesystemBackupStorage(root);
+      expect(storage.location('b1/manifest.json')).toBe('b1/manifest.json');
+      expect(() => storage.location('../x')).toThrow(BackupStorageError);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('refuses keys that leave its root', async () => {
-    const storage = createFilesystemBackupStorage(await mkdtemp(join(tmpdir(), 'kyo-fs-backups-')));
-    for (const key of ['../x', '/etc/passwd', 'a//b', 'a/./b', ''])
-      await expect(storage.put(key, Buffer.from('x'))).rejects.toBeInstanceOf(BackupStorageError);
+    const root = await mkdtemp(join(tmpdir(), 'kyo-fs-backups-'));
+    try {
+      const storage = createFilesystemBackupStorage(root);
+      for (const key of ['../x', '/etc/passwd', 'a//b', 'a/./b', ''])
+        await expect(storage.put(key, Buffer.from('x'))).rejects.toBeInstanceOf(BackupStorageError);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -24,10 +24,8 @@ import type { FeatureDeps } from '../../../src/features/feature-module.js';
 import type { EventStore } from '../../../src/ports/event-store.js';
 import { UnknownKeyError } from '../../../src/ports/secret-keyring.js';
 import { contextFor, manualClock, openPgliteStore, type OpenStore } from '../fixtures/store.js';
+import { temporaryDirectory } from '../../support/temporary-directory.js';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 const settings = (overrides: Partial<EnvironmentSettings> = {}): EnvironmentSettings => ({
   name: 'Staging',
@@ -164,7 +162,7 @@ describe('environment and config commands on PGlite', () => {
 
     const featureDeps = {
       commands: { eventStore: store, clock: clock.now },
-      config: { ...loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'kyo-env-')) }), SECRETS_KEY: key.toString('base64') },
+      config: { ...loadConfig({ DATA_DIR: temporaryDirectory('kyo-env-') }), SECRETS_KEY: key.toString('base64') },
       logger: pino({ level: 'silent' }),
     } as unknown as FeatureDeps;
     const directory = environmentDirectoryFor(featureDeps);
@@ -214,7 +212,7 @@ describe('environment and config commands on PGlite', () => {
     });
     const featureDeps = {
       commands: { eventStore: store, clock: clock.now },
-      config: { ...loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'kyo-env-')) }) },
+      config: { ...loadConfig({ DATA_DIR: temporaryDirectory('kyo-env-') }) },
       logger: pino({ level: 'silent' }),
     } as unknown as FeatureDeps;
     const directory = environmentDirectoryFor(featureDeps);

@@ -1,4 +1,5 @@
 // Conflict detection and resolution, dry-run impact, and the undo's template commands.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   analyzeBatch,
@@ -192,7 +193,7 @@ describe('Batch conflict detection', () => {
       );
       expect(result.conflicts.map((c) => [c.index, c.type, c.rule, c.field])).toEqual([
         [0, 'integrity', 'template.participants.order', 'changes.defaultMinParticipants'],
-        [1, 'integrity', 'template.archived', 'status'],
+        [1, 'integrity', 'template.archived', 'resource.status'],
         [2, 'integrity', 'template.price.range', 'changes.defaultPrice.amountMinor'],
       ]);
       expect(result.decisions.map((d) => d.run)).toEqual([false, false, false]);
@@ -381,5 +382,20 @@ describe('Batch progress', () => {
       etaSeconds: 30,
     });
     expect(batchProgress(counts, { startedAt: null, now: NOW })).toMatchObject({ throughputPerSecond: null, etaSeconds: null });
+  });
+
+  it('gives the ETA in whole seconds, rounded up: 0 only when nothing is left', () => {
+    // 40 ran in 3 s: 60 left at 13.3…/s is 4.5 s, answered as 5.
+    const counts = { pending: 50, queued: 10, succeeded: 30, failed: 10, skipped: 0, cancelled: 0 };
+    expect(batchProgress(counts, { startedAt: '2026-11-26T12:00:00.000Z', now: '2026-11-26T12:00:03.000Z' }).etaSeconds).toBe(5);
+    const count = fc.nat({ max: 10_000 });
+    fc.assert(
+      fc.property(count, count, count, count, fc.integer({ min: 0, max: 10_000_000 }), (pending, queued, succeeded, failed, elapsedMs) => {
+        const now = new Date(Date.parse(NOW) + elapsedMs).toISOString();
+        const { etaSeconds } = batchProgress({ pending, queued, succeeded, failed, skipped: 0, cancelled: 0 }, { startedAt: NOW, now });
+        if (etaSeconds !== null) expect(Number.isInteger(etaSeconds)).toBe(true);
+        expect(etaSeconds === 0).toBe(pending + queued === 0);
+      }),
+    );
   });
 });

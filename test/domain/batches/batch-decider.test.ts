@@ -362,7 +362,7 @@ describe('Batch decider', () => {
       expect(stateAfter(cancelling).status).toBe('cancelling');
       given(...cancelling)
         .when(enqueue(2))
-        .thenRefuses('batch.not_running', 'conflict', 'status');
+        .thenRefuses('batch.not_running', 'conflict', 'resource.status');
       const oneDone = run(cancelling, outcomes(success(0)));
       expect(stateAfter(oneDone).status).toBe('cancelling');
       given(...oneDone)
@@ -389,7 +389,7 @@ describe('Batch decider', () => {
     it('refuses to cancel a finished batch', () => {
       given(...run(bothQueued, outcomes(success(0), success(1))))
         .when(cancel)
-        .thenRefuses('batch.cancel.finished', 'conflict', 'status');
+        .thenRefuses('batch.cancel.finished', 'conflict', 'resource.status');
     });
   });
 
@@ -416,7 +416,7 @@ describe('Batch decider', () => {
         .thenRefuses('batch.retry.not_failed', 'conflict', 'indexes.0');
       given(...run(bothQueued, outcomes(failure(0))))
         .when(retry())
-        .thenRefuses('batch.retry.status', 'conflict', 'status');
+        .thenRefuses('batch.retry.status', 'conflict', 'resource.status');
     });
   });
 
@@ -455,7 +455,7 @@ describe('Batch decider', () => {
     it('refuses an unfinished batch, a second undo and the undo of an undo', () => {
       given(...bothQueued)
         .when(undo({}))
-        .thenRefuses('batch.undo.unfinished', 'conflict', 'status');
+        .thenRefuses('batch.undo.unfinished', 'conflict', 'resource.status');
       const undone = run(completed, undo({ [uuid(1)]: 4, [uuid(2)]: 4 }));
       given(...undone)
         .when(undo({}))

@@ -417,7 +417,7 @@ describe('Template decider', () => {
           } else {
             given(...history)
               .when(statusCommand(to))
-              .thenRefuses('template.status.transition', 'conflict', 'status');
+              .thenRefuses('template.status.transition', 'conflict', 'resource.status');
           }
         }
       }

@@ -116,7 +116,7 @@ describe('assertUsable', () => {
     expect(refusal(() => assertUsable(templateAfter(created!)))).toMatchObject({
       rule: 'template.usage.status',
       kind: 'conflict',
-      field: 'status',
+      field: 'resource.status',
     });
     expect(refusal(() => assertUsable(templateAfter(created!, archived)))).toMatchObject({ rule: 'template.archived', kind: 'conflict' });
   });

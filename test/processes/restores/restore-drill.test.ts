@@ -32,6 +32,10 @@ async function readEverything(store: EventStore): Promise<RecordedEvent[]> {
   }
 }
 
+// Other suites run drills on the same server at the same time: each drill here has a name of its own, and
+// the test looks only at the scratch database it made.
+const drillName = (label: string) => `${label}_${randomUUID().replaceAll('-', '')}`;
+
 describe.skipIf(!postgres.url)('restore drill', () => {
   const root = mkdtempSync(join(tmpdir(), 'kyo-drill-'));
   const storage = directoryStorage(root);
@@ -78,17 +82,39 @@ describe.skipIf(!postgres.url)('restore drill', () => {
   });
 
   it('passes for a faithful backup although the live log is ahead, and drops its scratch database', async () => {
-    const outcome = await runRestoreDrill(deps, 'good', 'd1');
+    // Another suite's drill in flight on the same server: its scratch database is not this test's business.
+    const other = await deps.scratchStores(drillName('other'));
+    const name = drillName('d1');
+    const made: string[] = [];
+    const scratchStores = deps.scratchStores;
+    const outcome = await runRestoreDrill(
+      {
+        ...deps,
+        scratchStores: async (n) => {
+          const scratch = await scratchStores(n);
+          made.push(scratch.target.description);
+          return scratch;
+        },
+      },
+      'good',
+      name,
+    );
     expect(outcome).toMatchObject({ passed: true, events: 30, differences: [], position: backedUp.at(-1)!.position });
     expect(outcome.tables).toBeGreaterThanOrEqual(2); // categories per tenant at least
-    const left = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'kyo_drill_%'`);
+    expect(made).toEqual([`kyo_drill_${name}`]);
+    const left = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_database WHERE datname = $1`, [made[0]]);
     expect(left[0]!.n).toBe(0);
+    const untouched = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_database WHERE datname = $1`, [
+      other.target.description,
+    ]);
+    expect(untouched[0]!.n).toBe(1);
+    await other.drop();
   });
 
   it('fails when a chunk was altered', async () => {
     await writeFixtureBackup(storage, { backupId: 'altered', events: backedUp, eventsPerChunk: 8 });
     await alterChunk(root, 'altered', 'database-000002.ndjson.gz');
-    const outcome = await runRestoreDrill(deps, 'altered', 'd2');
+    const outcome = await runRestoreDrill(deps, 'altered', drillName('d2'));
     expect(outcome.passed).toBe(false);
     expect(outcome.reason).toMatch(/restore failed: chunk database-000002.ndjson.gz: sha256/);
   });
@@ -96,7 +122,7 @@ describe.skipIf(!postgres.url)('restore drill', () => {
   it('fails naming the table and tenant when the backup holds a different event (checksums valid)', async () => {
     const changed = backedUp.map((e, i) => (i === 4 ? { ...e, data: { ...e.data, name: 'tampered' } } : e));
     await writeFixtureBackup(storage, { backupId: 'changed', events: changed, eventsPerChunk: 8 });
-    const outcome = await runRestoreDrill(deps, 'changed', 'd3');
+    const outcome = await runRestoreDrill(deps, 'changed', drillName('d3'));
     const tenant = String(backedUp[4]!.metadata.tenantId);
     expect(outcome.passed).toBe(false);
     expect(outcome.differences).toEqual([
@@ -111,7 +137,7 @@ describe.skipIf(!postgres.url)('restore drill', () => {
 
   it('fails when the backup lost an event', async () => {
     await writeFixtureBackup(storage, { backupId: 'lossy', events: backedUp.filter((_, i) => i !== 7), eventsPerChunk: 8 });
-    const outcome = await runRestoreDrill(deps, 'lossy', 'd4');
+    const outcome = await runRestoreDrill(deps, 'lossy', drillName('d4'));
     expect(outcome.passed).toBe(false);
     expect(outcome.differences[0]).toMatchObject({ table: 'categories.categories', tenantId: String(backedUp[7]!.metadata.tenantId) });
     expect(outcome.differences[0]!.live.rows - outcome.differences[0]!.restored.rows).toBe(1);

@@ -98,7 +98,7 @@ describe('template fold', () => {
       version: 1,
       revision: 0,
       tag_keys: ['skill:typescript'],
-      search_text: 'Intro Basics TypeScript advanced',
+      search_text: 'intro basics typescript advanced',
       usage_count: 0,
       favorites_count: 0,
     });
