@@ -41,13 +41,21 @@ export interface OperationsDeps {
 
 const CHECK_TIMEOUT_MS = 2000;
 
+/** Every source `/ready` and `/metrics` ask is bounded: a backing service that hangs (Redis down under BullMQ's
+ * retry-forever client) must not hang the probe. */
+function withinCheckTimeout<T>(work: Promise<T>): Promise<T> {
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref(),
+    ),
+  ]);
+}
+
 async function runCheck(check: ReadinessCheck): Promise<{ name: string; ok: boolean; error?: string; ms: number }> {
   const started = performance.now();
   try {
-    await Promise.race([
-      check.check(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref()),
-    ]);
+    await withinCheckTimeout(check.check());
     return { name: check.name, ok: true, ms: Math.round(performance.now() - started) };
   } catch (error) {
     return { name: check.name, ok: false, error: (error as Error).message, ms: Math.round(performance.now() - started) };
@@ -98,16 +106,18 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
   /** Undefined without a SQL store or when the database does not answer (the checks report that). */
   async function readHorizon(): Promise<(StoreHorizon & { degraded: boolean }) | undefined> {
     if (!deps.horizon) return undefined;
-    const horizon = await deps.horizon.probe.horizon().catch(() => undefined);
+    const horizon = await withinCheckTimeout(deps.horizon.probe.horizon()).catch(() => undefined);
     return horizon && { ...horizon, degraded: horizon.oldestTransactionSeconds > deps.horizon.degradedAfterSeconds };
   }
 
   /** A source that does not answer is left out (its own metrics and checks report why). */
   /** Undefined when the counts cannot be read (the database checks report why). */
-  const readParked = async () => deps.parked?.counts().catch(() => undefined);
+  const readParked = async () => (deps.parked ? withinCheckTimeout(deps.parked.counts()).catch(() => undefined) : undefined);
 
   async function readAlerts(): Promise<Alert[]> {
-    const lists = await Promise.all((deps.alerts ?? []).map((source) => source.alerts().catch(() => [] as readonly Alert[])));
+    const lists = await Promise.all(
+      (deps.alerts ?? []).map((source) => withinCheckTimeout(source.alerts()).catch(() => [] as readonly Alert[])),
+    );
     return lists.flat();
   }
 

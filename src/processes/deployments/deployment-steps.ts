@@ -115,7 +115,9 @@ async function healthGate(
   fresh: number | null,
   deadlineAt: number,
 ): Promise<{ healthy: boolean; services: ServiceReplicas[]; reason: string }> {
-  const minReadyMs = deps.minReadyMs ?? 2000;
+  // The stable window fits inside the progress deadline (at most half of it): a release with a deadline shorter
+  // than DEPLOYMENT_MIN_READY_MS must still be able to pass.
+  const minReadyMs = Math.min(deps.minReadyMs ?? 2000, Math.max(0, (deadlineAt - deps.commands.clock().getTime()) / 2));
   let restartsAtStart: Map<string, number> | undefined;
   let readySince: number | undefined;
   for (;;) {
