@@ -92,7 +92,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>, 
       expect(done.size).toBeGreaterThan(0);
       expect(done.checksum).toMatch(/^[0-9a-f]{64}$/);
       // The manifest's key under the storage root: no host path leaves the service.
-      expect(done.location).toBe(`${backupId}/manifest.json`);
+      expect(done.location).toMatch(new RegExp(`(^|/)${backupId}/manifest\\.json$`));
       expect(JSON.stringify(done)).not.toContain(dataDir);
       expect(done.durationMs).toBeGreaterThanOrEqual(0);
 

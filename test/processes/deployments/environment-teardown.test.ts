@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerOrchestrator } from '../../../src/adapters/orchestrator/docker/docker-orchestrator.js';
+import { targetName } from '../../../src/adapters/orchestrator/naming.js';
 import { deploy } from '../../../src/commands/deployments/deployment-handlers.js';
 import { createEnvironment, deleteEnvironment } from '../../../src/commands/environments/index.js';
 import { loadAggregate } from '../../../src/commands/handle-command.js';
@@ -59,9 +60,11 @@ describe.each(cases)('environment teardown: $name', ({ skip, docker: onDocker, d
     engine
       ? (await engine.listContainers({ all: true, filters: { label: [`kyo.dev/environment=${environmentId}`] } })).length
       : stack.memory!.instances().filter((i) => ids.includes(i.deploymentId)).length;
+  const networkName = targetName({ tenantId: TENANT, target });
   const network = async () =>
     engine
-      ? (await engine.listNetworks({ filters: { name: [target] } })).filter((n) => n.Name === target).length
+      ? // The Docker network is named per tenant (item 5): the target plus a key of (tenant, target).
+        (await engine.listNetworks({ filters: { name: [networkName] } })).filter((n) => n.Name === networkName).length
       : stack.memory!.environments().filter((e) => e === target).length;
 
   it.skipIf(skip)(
