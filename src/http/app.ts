@@ -14,7 +14,7 @@ import { authentication } from './auth.js';
 import { openApiObjectTransform, openApiRouteTransform } from './openapi.js';
 import { idempotencyKeys } from './idempotency.js';
 import { inputGuard } from './input-guard.js';
-import { HttpProblem, registerProblemHandlers } from './problem.js';
+import { HttpProblem, handleFrameworkError, registerProblemHandlers } from './problem.js';
 
 export interface HttpOptions {
   readonly logger: Logger;
@@ -41,6 +41,7 @@ export async function buildHttpApp(options: HttpOptions): Promise<FastifyInstanc
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    frameworkErrors: handleFrameworkError,
     // Building the OpenAPI document of every route took over Fastify's default 10 s on a loaded two-core
     // machine (the start then failed with "Plugin did not start in time: '@fastify/swagger-ui'").
     pluginTimeout: 300_000,

@@ -48,6 +48,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   428: 'Precondition Required',
@@ -178,6 +179,29 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   }
   request.log.error({ err: error }, 'request failed');
   return sendProblem(reply, 500, 'internal', `an internal error occurred; quote request id ${request.id}`);
+}
+
+/**
+ * Errors Fastify meets before routing (a path that is not valid percent-encoded UTF-8, such as an encoded lone
+ * surrogate or NUL-free garbage, or a path parameter past the router's length): problem+json like every other
+ * refusal, never Fastify's own body. Passed to Fastify as `frameworkErrors`.
+ */
+export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.header('x-request-id', request.id);
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return sendProblem(reply, 400, 'url.encoding', 'the path is not valid percent-encoded UTF-8 text', {
+        errors: [
+          { field: 'path', rule: 'url.encoding', message: 'holds a byte sequence that is not UTF-8 (e.g. an encoded lone surrogate)' },
+        ],
+      });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendProblem(reply, 414, 'url.param_too_long', 'a path parameter is longer than the router accepts', {
+        errors: [{ field: 'path', rule: 'url.param_too_long', message: 'a path parameter is too long' }],
+      });
+    default:
+      return handleError(error, request, reply);
+  }
 }
 
 export function registerProblemHandlers(app: FastifyInstance): void {

@@ -46,6 +46,9 @@ async function fixtureRoutes(instance: FastifyInstance): Promise<void> {
     },
     async (request) => ({ expected: String(expectedRevisionFrom(request) ?? 'none'), name: request.body.name }),
   );
+  routes.get('/things/:id', { config: { permission: 'categories:read' } }, async (request) => ({
+    id: (request.params as { id: string }).id,
+  }));
   routes.post('/rule', { config: { permission: 'categories:write' } }, async () => {
     throw new RuleViolation('thing.name.unique', 'a thing with this name exists', 'conflict', 'name');
   });
@@ -241,6 +244,29 @@ describe('bad input', () => {
     expect(response.body).not.toContain('hunter2');
     expect(response.json()).toMatchObject({ requestId: 'req-123' });
     expect(response.headers['x-request-id']).toBe('req-123');
+  });
+
+  it("answers a path that is not UTF-8 (an encoded lone surrogate, a stray byte) with problem+json 400, not Fastify's own body", async () => {
+    for (const raw of ['%ED%A0%80', '%C0', 'a%FFb', '%E0%A4']) {
+      const response = await app.inject({
+        method: 'GET',
+        url: `/things/${raw}`,
+        headers: { ...auth(readerKey), 'x-request-id': 'req-bad-url' },
+      });
+      expect(response.statusCode, raw).toBe(400);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.headers['x-request-id']).toBe('req-bad-url');
+      expect(response.json()).toMatchObject({ status: 400, requestId: 'req-bad-url', errors: [{ field: 'path', rule: 'url.encoding' }] });
+    }
+    const fine = await app.inject({ method: 'GET', url: '/things/%C3%A9t%C3%A9', headers: auth(readerKey) });
+    expect(fine.json()).toEqual({ id: 'été' });
+  });
+
+  it("answers a path parameter past the router's length with problem+json 414", async () => {
+    const response = await app.inject({ method: 'GET', url: `/things/${'x'.repeat(5000)}`, headers: auth(readerKey) });
+    expect(response.statusCode).toBe(414);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.json()).toMatchObject({ errors: [{ field: 'path', rule: 'url.param_too_long' }] });
   });
 
   it('answers an unknown route with a problem+json 404', async () => {
