@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { IdempotencyConflictError, InvalidEventError, StreamNotFoundError, WrongExpectedRevisionError } from '../ports/event-store.js';
 import { RuleViolation, RuleViolations, fieldLocation, type RuleViolationKind } from '../domain/rule-violation.js';
+import { UnknownKeyError } from '../ports/secret-keyring.js';
 import { PartialReplayError, ProjectionTimeoutError, RebuildInProgressError, UnknownProjectionError } from '../projections/projector.js';
 
 export interface FieldError {
@@ -147,6 +148,14 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
         lagging: error.lagging,
       },
     );
+  }
+  // A secret sealed under a key-encryption key this instance no longer has: the operator's fix (set it in
+  // SECRETS_KEY_PREVIOUS), not the client's; the key id is a digest, never the key.
+  if (error instanceof UnknownKeyError) {
+    reply.header('retry-after', '60');
+    return sendProblem(reply, 503, 'secrets.key_unavailable', `${error.message}; ask the operator to configure it`, {
+      rule: 'secrets.key_unavailable',
+    });
   }
   if (error instanceof RebuildInProgressError) return sendProblem(reply, 409, 'rebuild.in_progress', error.message);
   if (error instanceof UnknownProjectionError) return sendProblem(reply, 404, 'projection.unknown', error.message);

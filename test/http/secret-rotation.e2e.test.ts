@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
+import { configTemplateStreamId } from '../../src/domain/environments/index.js';
 import { environmentDirectoryFor } from '../../src/features/environment-directory.js';
 import type { FeatureDeps } from '../../src/features/feature-module.js';
 import { UnknownKeyError } from '../../src/ports/secret-keyring.js';
@@ -32,7 +33,7 @@ describe('secret key rotation with the real service', () => {
       await service.close();
     }
   }
-  const call = (service: Service, key: string, method: 'GET' | 'POST', url: string, body?: object) =>
+  const call = (service: Service, key: string, method: 'GET' | 'POST' | 'PATCH', url: string, body?: object) =>
     service.http.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(body ? { payload: body } : {}) });
   const directory = (service: Service, config: Config) =>
     environmentDirectoryFor({
@@ -61,8 +62,13 @@ describe('secret key rotation with the real service', () => {
       const resolved = await directory(service, config).resolveConfigs('default', environmentId, ['api']);
       expect(resolved.get('api')?.data).toEqual({ TOKEN: 'rotate-me' });
       const rewrap = await call(service, key, 'POST', '/v1/configs/rewrap');
-      expect(rewrap.json()).toEqual({ configs: 1, versions: 1, failed: [] });
-      expect((await call(service, key, 'POST', '/v1/configs/rewrap')).json()).toEqual({ configs: 0, versions: 0, failed: [] });
+      expect(rewrap.json()).toEqual({ configs: 1, versions: 1, templates: 0, failed: [] });
+      expect((await call(service, key, 'POST', '/v1/configs/rewrap')).json()).toEqual({
+        configs: 0,
+        versions: 0,
+        templates: 0,
+        failed: [],
+      });
       return (await service.eventStore.readStream(`config-${configId}`)).map((e) => e.data.sealed);
     });
     await withService({ SECRETS_KEY: keyB }, async (service, config) => {
@@ -98,6 +104,80 @@ describe('secret key rotation with the real service', () => {
       expect((await directory(service, config).resolveConfigs('default', ids.environmentId, ['pw'])).get('pw')?.data).toEqual({
         P: 'kept',
       });
+    });
+  });
+
+  it('keeps a secret config template’s own values and defaults sealed: never in an event, the read model or an answer; rendered and re-wrapped', async () => {
+    const literal = `literal-${randomBytes(6).toString('hex')}`;
+    const fallback = `default-${randomBytes(6).toString('hex')}`;
+    const changed = `changed-${randomBytes(6).toString('hex')}`;
+    const secrets = [literal, fallback, changed];
+    const leaks = (text: string) => secrets.filter((secret) => text.includes(secret));
+    const { templateId, environmentId } = await withService({ SECRETS_KEY: keyA }, async (service, _config, key) => {
+      const env = (await call(service, key, 'POST', '/v1/environments', { name: 'Tpl', type: 'staging', orchestrator: 'docker' })).json();
+      const created = await call(service, key, 'POST', '/v1/config-templates', {
+        name: 'db-credentials',
+        configType: 'secret',
+        variables: [{ name: 'user', type: 'string', required: false, default: fallback }],
+        data: { PASSWORD: literal, USER: '{{ user }}' },
+      });
+      expect(created.statusCode).toBe(201);
+      expect(leaks(created.body)).toEqual([]);
+      const id = created.json().templateId as string;
+      const shown = await call(service, key, 'GET', `/v1/config-templates/${id}?minPosition=${created.json().position}`);
+      expect(shown.json()).toMatchObject({
+        data: { PASSWORD: '********', USER: '********' },
+        variables: [{ name: 'user', defaultSealed: true }],
+      });
+      expect(shown.json().variables[0]).not.toHaveProperty('default');
+      // A partial change (the name) keeps the sealed values; a change of data seals the new value.
+      expect((await call(service, key, 'PATCH', `/v1/config-templates/${id}`, { name: 'db-creds' })).statusCode).toBe(200);
+      const rendered = await call(service, key, 'POST', `/v1/config-templates/${id}/render`, {
+        name: 'db',
+        environmentId: env.environmentId,
+        variables: {},
+      });
+      expect(rendered.statusCode).toBe(201);
+      expect(rendered.json().data).toEqual({ PASSWORD: '********', USER: '********' });
+      const patched = await call(service, key, 'PATCH', `/v1/config-templates/${id}`, { data: { PASSWORD: changed, USER: '{{ user }}' } });
+      expect(patched.statusCode).toBe(200);
+      const list = await call(service, key, 'GET', `/v1/config-templates?minPosition=${patched.json().position}`);
+      for (const answer of [shown, rendered, patched, list]) expect(leaks(answer.body)).toEqual([]);
+      const events = await service.eventStore.readStream(configTemplateStreamId('default', id));
+      expect(events.map((e) => e.type)).toEqual(['ConfigTemplateCreated', 'ConfigTemplateUpdated', 'ConfigTemplateUpdated']);
+      expect(leaks(JSON.stringify(events.map((e) => [e.data, e.metadata])))).toEqual([]);
+      return { templateId: id, environmentId: env.environmentId as string };
+    });
+    await withService({ SECRETS_KEY: keyB, SECRETS_KEY_PREVIOUS: keyA }, async (service, config, key) => {
+      // The config rendered under key A opens with the template's literal and sealed default.
+      expect((await directory(service, config).resolveConfigs('default', environmentId, ['db'])).get('db')?.data).toEqual({
+        PASSWORD: literal,
+        USER: fallback,
+      });
+      const rewrap = await call(service, key, 'POST', '/v1/configs/rewrap');
+      // (The data directory is the other tests' too: a config sealed by the generated key may fail here.)
+      expect(rewrap.json()).toMatchObject({ templates: 1 });
+      expect(rewrap.json().failed.filter((f: { templateId?: string }) => f.templateId)).toEqual([]);
+    });
+    await withService({ SECRETS_KEY: keyB }, async (service, config, key) => {
+      const rendered = await call(service, key, 'POST', `/v1/config-templates/${templateId}/render`, {
+        name: 'db2',
+        environmentId,
+        variables: {},
+      });
+      expect(rendered.statusCode).toBe(201);
+      const position = rendered.json().position as string;
+      await call(service, key, 'GET', `/v1/configs/${rendered.json().configId}?minPosition=${position}`);
+      expect((await directory(service, config).resolveConfigs('default', environmentId, ['db2'])).get('db2')?.data).toEqual({
+        PASSWORD: changed,
+        USER: fallback,
+      });
+    });
+    // Without the key that sealed it, a render is refused with a clear problem, never a 500.
+    await withService({ SECRETS_KEY: randomBytes(32).toString('base64') }, async (service, _config, key) => {
+      const refused = await call(service, key, 'POST', `/v1/config-templates/${templateId}/render`, { dryRun: true, variables: {} });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json()).toMatchObject({ rule: 'secrets.key_unavailable' });
     });
   });
 });

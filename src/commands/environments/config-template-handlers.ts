@@ -3,9 +3,12 @@ import {
   assertTemplateExists,
   configTemplateDecider,
   configTemplateStreamId,
+  openTemplateSecrets,
   renderData,
   resolveVariables,
   riskyConfigData,
+  sealTemplateSecrets,
+  templateSecretContext,
   validConfigData,
   validDefinition,
   type ConfigTemplateDefinition,
@@ -15,6 +18,15 @@ import {
 import { RuleViolation } from '../../domain/rule-violation.js';
 import { alreadyHandled, handleCommand, loadAggregate, type CommandContext, type CommandDeps } from '../handle-command.js';
 import { claimRunGiveBack, normalizeReservedValue, type ReservationRequest } from '../reservations.js';
+import type { ConfigCommandDeps } from './config-handlers.js';
+
+/** A secret template's data and defaults, sealed for this tenant's template (other types unchanged). */
+const sealed = (deps: ConfigCommandDeps, tenantId: string, templateId: string, definition: ConfigTemplateDefinition) =>
+  sealTemplateSecrets(definition, (plaintext) => deps.keyring.seal(plaintext, templateSecretContext(tenantId, templateId)));
+
+/** The template with its secrets open: only for a render or a merge, never for an answer. */
+const opened = (deps: ConfigCommandDeps, tenantId: string, templateId: string, definition: ConfigTemplateDefinition) =>
+  openTemplateSecrets(definition, (value) => deps.keyring.open(value, templateSecretContext(tenantId, templateId)));
 
 export const CONFIG_TEMPLATE_NAME_SCOPE = 'config_template.name';
 const sameName = (a: string, b: string) => normalizeReservedValue(a) === normalizeReservedValue(b);
@@ -61,12 +73,13 @@ const run = (
   });
 
 export async function createConfigTemplate(
-  deps: CommandDeps,
+  deps: ConfigCommandDeps,
   context: CommandContext,
   input: { templateId: string; definition: ConfigTemplateDefinition },
 ) {
   const templateId = input.templateId.toLowerCase();
-  const definition = validDefinition(input.definition); // bad input fails before any claim
+  const plain = validDefinition(plainInput(input.definition)); // bad input fails before any claim or seal
+  const definition = sealed(deps, context.tenantId, templateId, plain);
   const command = { type: 'CreateConfigTemplate', data: { templateId, definition } } as const;
   const exists = (await load(deps, context.tenantId, templateId)).revision !== undefined;
   if (exists) return run(deps, context, { templateId }, command);
@@ -76,17 +89,23 @@ export async function createConfigTemplate(
 
 /** A partial change: the given fields replace the current ones; a new name is claimed first. */
 export async function updateConfigTemplate(
-  deps: CommandDeps,
+  deps: ConfigCommandDeps,
   context: CommandContext,
   input: TemplateTarget & { changes: Partial<ConfigTemplateDefinition> },
 ) {
   const loaded = await load(deps, context.tenantId, input.templateId);
   const { state } = loaded;
   assertTemplateExists(state);
-  const definition = { ...state.definition, ...input.changes };
+  const current = opened(deps, context.tenantId, input.templateId, state.definition);
+  const plain = validDefinition({ ...current, ...plainInput(input.changes) });
+  // Unchanged in the clear: keep the stored (sealed) form, so that the decider sees no change.
+  const definition =
+    JSON.stringify(plain) === JSON.stringify(validDefinition(current)) && current.configType === state.definition.configType
+      ? state.definition
+      : sealed(deps, context.tenantId, input.templateId, plain);
   const command = { type: 'UpdateConfigTemplate', data: { definition } } as const;
   if (alreadyHandled(loaded, context)) return run(deps, context, input, command);
-  const renamed = !sameName(state.definition.name, validDefinition(definition).name);
+  const renamed = !sameName(state.definition.name, plain.name);
   return claimRunGiveBack(
     deps,
     {
@@ -123,14 +142,14 @@ export interface Rendering {
 /** Renders with the given variables: errors for missing/ill-typed variables and for rendered values the
  * config type refuses; warnings for risky values. Writes nothing. */
 export async function renderTemplate(
-  deps: CommandDeps,
+  deps: ConfigCommandDeps,
   tenantId: string,
   templateId: string,
   variables: Record<string, unknown>,
 ): Promise<Rendering> {
   const state = await loadTemplate(deps, tenantId, templateId);
   assertTemplateExists(state);
-  const { definition } = state;
+  const definition = opened(deps, tenantId, templateId, state.definition);
   const { values, errors } = resolveVariables(definition.variables, variables);
   const data = renderData(definition.data, values);
   try {
@@ -140,4 +159,20 @@ export async function renderTemplate(
     errors.push({ field: error.field ?? 'data', rule: error.rule, message: error.message });
   }
   return { definition, data, errors, warnings: riskyConfigData(definition.configType, data) };
+}
+
+/** Sealed fields come only from the service: a client's input never carries them. */
+function plainInput<T extends Partial<ConfigTemplateDefinition>>(input: T): Omit<T, 'sealed' | 'sealedKeys'> {
+  const { sealed: _sealed, sealedKeys: _keys, ...plain } = input;
+  return { ...plain, ...(plain.variables ? { variables: plain.variables.map(({ defaultSealed: _flag, ...spec }) => spec) } : {}) };
+}
+
+/** Re-wraps a secret template's data key with the current key-encryption key (rotation); answers whether it did. */
+export async function rewrapConfigTemplate(deps: ConfigCommandDeps, context: CommandContext, templateId: string): Promise<boolean> {
+  const { state } = await load(deps, context.tenantId, templateId);
+  const stored = state.status === 'active' ? state.definition.sealed : undefined;
+  if (!stored || stored.keyId === deps.keyring.currentKeyId) return false;
+  const { keyId, wrappedKey } = deps.keyring.rewrap(stored, templateSecretContext(context.tenantId, templateId));
+  const result = await run(deps, context, { templateId }, { type: 'RewrapConfigTemplateKey', data: { keyId, wrappedKey } });
+  return result.events.length > 0;
 }

@@ -5,6 +5,7 @@ import { notFoundOf } from '../not-found.js';
 import { CONFIG_TEMPLATE_CATEGORY } from './environment-streams.js';
 import { isUuid } from '../uuid.js';
 import { CONFIG_TYPES, validConfigData, type ConfigType } from './config-data.js';
+import type { SealedData } from './config-events.js';
 import { placeholdersIn, validVariables, type VariableSpec } from './config-variables.js';
 
 export const TEMPLATE_NAME_MAX = 100;
@@ -16,23 +17,31 @@ export type ConfigTemplateDefinition = {
   configType: ConfigType;
   variables: VariableSpec[];
   data: Record<string, string>;
+  /** A secret template as stored: its data and defaults sealed (config-template-secrets.ts); `data` is then `{}`. */
+  sealed?: SealedData;
+  /** With `sealed`: the data keys, which are not secret. */
+  sealedKeys?: string[];
 };
 
 export type ConfigTemplateEvent =
   | { type: 'ConfigTemplateCreated'; data: { templateId: string; definition: ConfigTemplateDefinition } }
   | { type: 'ConfigTemplateUpdated'; data: { templateId: string; definition: ConfigTemplateDefinition } }
-  | { type: 'ConfigTemplateDeleted'; data: { templateId: string; name: string } };
+  | { type: 'ConfigTemplateDeleted'; data: { templateId: string; name: string } }
+  /** A key rotation: the sealed secrets' data key wrapped by the current key-encryption key (ciphertext unchanged). */
+  | { type: 'ConfigTemplateKeyRewrapped'; data: { templateId: string; keyId: string; wrappedKey: string } };
 
 export const CONFIG_TEMPLATE_EVENT_TYPES: readonly ConfigTemplateEvent['type'][] = [
   'ConfigTemplateCreated',
   'ConfigTemplateUpdated',
   'ConfigTemplateDeleted',
+  'ConfigTemplateKeyRewrapped',
 ];
 
 export type ConfigTemplateCommand =
   | { type: 'CreateConfigTemplate'; data: { templateId: string; definition: ConfigTemplateDefinition } }
   | { type: 'UpdateConfigTemplate'; data: { definition: ConfigTemplateDefinition } }
-  | { type: 'DeleteConfigTemplate'; data: Record<string, never> };
+  | { type: 'DeleteConfigTemplate'; data: Record<string, never> }
+  | { type: 'RewrapConfigTemplateKey'; data: { keyId: string; wrappedKey: string } };
 
 export type ConfigTemplateState =
   { status: 'absent' } | { status: 'active' | 'deleted'; templateId: string; definition: ConfigTemplateDefinition };
@@ -83,6 +92,11 @@ function decide(command: ConfigTemplateCommand, state: ConfigTemplateState): Con
   assertTemplateExists(state);
   if (command.type === 'DeleteConfigTemplate')
     return [{ type: 'ConfigTemplateDeleted', data: { templateId: state.templateId, name: state.definition.name } }];
+  if (command.type === 'RewrapConfigTemplateKey') {
+    const sealed = state.definition.sealed;
+    if (!sealed || sealed.keyId === command.data.keyId) return [];
+    return [{ type: 'ConfigTemplateKeyRewrapped', data: { templateId: state.templateId, ...command.data } }];
+  }
   const definition = validDefinition(command.data.definition);
   if (JSON.stringify(definition) === JSON.stringify(state.definition)) return [];
   return [{ type: 'ConfigTemplateUpdated', data: { templateId: state.templateId, definition } }];
@@ -96,6 +110,12 @@ function evolve(state: ConfigTemplateState, event: ConfigTemplateEvent): ConfigT
       return state.status === 'absent' ? state : { ...state, definition: event.data.definition };
     case 'ConfigTemplateDeleted':
       return state.status === 'absent' ? state : { ...state, status: 'deleted' };
+    case 'ConfigTemplateKeyRewrapped': {
+      const sealed = state.status === 'absent' ? undefined : state.definition.sealed;
+      if (state.status === 'absent' || !sealed) return state;
+      const { keyId, wrappedKey } = event.data;
+      return { ...state, definition: { ...state.definition, sealed: { ...sealed, keyId, wrappedKey } } };
+    }
   }
 }
 

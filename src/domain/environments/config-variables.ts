@@ -18,6 +18,8 @@ export type VariableSpec = {
   type: VariableType;
   required: boolean;
   default?: string | number | boolean;
+  /** A secret template's variable whose default is sealed with its data (never shown). */
+  defaultSealed?: boolean;
   pattern?: string;
   /** enum: the allowed values. */
   values?: string[];

@@ -4,6 +4,7 @@ export * from './config-decider.js';
 export * from './config-events.js';
 export * from './config-risks.js';
 export * from './config-template-decider.js';
+export * from './config-template-secrets.js';
 export * from './config-variables.js';
 export * from './environment-commands.js';
 export * from './environment-decider.js';

@@ -7,12 +7,19 @@ import {
   deleteConfig,
   loadConfig,
   rewrapConfig,
+  rewrapConfigTemplate,
   updateConfig,
   type ConfigCommandDeps,
 } from '../../commands/environments/index.js';
 import { UnknownKeyError } from '../../ports/secret-keyring.js';
 import type { SqlDatabase } from '../../ports/sql-database.js';
-import { getConfig, listConfigs, listConfigVersions, maskedData } from '../../projections/environments/environment-queries.js';
+import {
+  getConfig,
+  listConfigTemplates,
+  listConfigs,
+  listConfigVersions,
+  maskedData,
+} from '../../projections/environments/environment-queries.js';
 import { principalOf } from '../auth.js';
 import { commandAccepted, commandContextOf } from '../command-context.js';
 import { commandHeaders, expectedRevisionFrom, setEtag } from '../preconditions.js';
@@ -133,7 +140,8 @@ export async function configRoutes(app: FastifyInstance, deps: ConfigRouteDeps):
       config: write,
       schema: {
         tags,
-        summary: 'Re-wrap every secret’s data keys with the current key-encryption key (after rotating SECRETS_KEY)',
+        summary:
+          'Re-wrap every secret’s data keys (secret configs and secret config templates) with the current key-encryption key (after rotating SECRETS_KEY)',
         description:
           'Run once per tenant after setting a new SECRETS_KEY with the old one in SECRETS_KEY_PREVIOUS; then the old key can go.',
         headers: commandHeaders,
@@ -144,7 +152,8 @@ export async function configRoutes(app: FastifyInstance, deps: ConfigRouteDeps):
       const context = commandContextOf(request);
       let configs = 0;
       let versions = 0;
-      const failed: { configId: string; reason: string }[] = [];
+      let templates = 0;
+      const failed: { configId?: string; templateId?: string; reason: string }[] = [];
       for (let page = 1; ; page++) {
         const { items, hasNext } = await listConfigs(deps.db.kysely, context.tenantId, { type: 'secret', page, pageSize: 100 });
         for (const { configId } of items) {
@@ -163,7 +172,28 @@ export async function configRoutes(app: FastifyInstance, deps: ConfigRouteDeps):
         }
         if (!hasNext) break;
       }
-      return { configs, versions, failed };
+      for (let page = 1; ; page++) {
+        const { items, hasNext } = await listConfigTemplates(deps.db.kysely, context.tenantId, {
+          configType: 'secret',
+          page,
+          pageSize: 100,
+        });
+        for (const { templateId } of items) {
+          try {
+            const rewrapped = await rewrapConfigTemplate(
+              deps.commands,
+              { ...context, commandId: deterministicUuid(context.commandId, `template:${templateId}`) },
+              templateId,
+            );
+            if (rewrapped) templates++;
+          } catch (error) {
+            if (!(error instanceof UnknownKeyError)) throw error;
+            failed.push({ templateId, reason: error.message });
+          }
+        }
+        if (!hasNext) break;
+      }
+      return { configs, versions, templates, failed };
     },
   );
 

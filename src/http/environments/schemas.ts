@@ -191,7 +191,8 @@ export const versionListResponse = pageResponse(
 export const rewrapResponse = z.object({
   configs: z.number().int(),
   versions: z.number().int(),
-  failed: z.array(z.object({ configId: z.string(), reason: z.string() })),
+  templates: z.number().int().describe('Secret config templates whose sealed data and defaults were re-wrapped'),
+  failed: z.array(z.object({ configId: z.string().optional(), templateId: z.string().optional(), reason: z.string() })),
 });
 
 // Config templates
@@ -233,8 +234,15 @@ export const templateResponse = z.object({
   name: z.string(),
   description: z.string(),
   configType: z.enum(CONFIG_TYPES),
-  variables: z.array(variable),
-  data: z.record(z.string(), z.string()),
+  variables: z.array(
+    variable.extend({
+      defaultSealed: z
+        .boolean()
+        .optional()
+        .describe('A secret template’s variable that has a default: the default is sealed with the data and never shown'),
+    }),
+  ),
+  data: z.record(z.string(), z.string()).describe('A secret template’s values are masked (`********`): only its keys show'),
   revision: z.number().int(),
   createdAt: z.string(),
   updatedAt: z.string(),

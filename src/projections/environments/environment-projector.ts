@@ -2,8 +2,8 @@
 // these aggregates change at human pace. Each update is guarded by the row's revision, so a replayed batch
 // changes nothing. A secret's values are never projected (its events hold them only sealed anyway).
 import { sql, type Kysely } from 'kysely';
-import type { ConfigEvent, ConfigTemplateEvent, EnvironmentEvent } from '../../domain/environments/index.js';
-import { CONFIG_CATEGORY, CONFIG_TEMPLATE_CATEGORY, ENVIRONMENT_CATEGORY } from '../../domain/environments/index.js';
+import type { ConfigEvent, ConfigTemplateDefinition, ConfigTemplateEvent, EnvironmentEvent } from '../../domain/environments/index.js';
+import { CONFIG_CATEGORY, CONFIG_TEMPLATE_CATEGORY, ENVIRONMENT_CATEGORY, templateDataKeys } from '../../domain/environments/index.js';
 import { tenantStreamPattern } from '../../domain/tenant-streams.js';
 import type { RecordedEvent } from '../../ports/event-store.js';
 import type { Projector } from '../projector.js';
@@ -168,7 +168,9 @@ async function applyTemplate(db: Kysely<EnvironmentTables>, event: ConfigTemplat
     await db.deleteFrom('config_templates').where('tenant_id', '=', m.tenant).where('template_id', '=', id).execute();
     return;
   }
-  const { name, description, configType, variables, data } = event.data.definition;
+  if (event.type === 'ConfigTemplateKeyRewrapped') return; // nothing shown changes: the read model holds no key material
+  const { name, description, configType } = event.data.definition;
+  const { variables, data } = shownTemplate(event.data.definition);
   const values = { name, description, config_type: configType, variables: jsonb(variables), data: jsonb(data) };
   if (event.type === 'ConfigTemplateCreated') {
     await db
@@ -185,6 +187,17 @@ async function applyTemplate(db: Kysely<EnvironmentTables>, event: ConfigTemplat
       .where('revision', '<', m.revision)
       .execute();
   }
+}
+
+/** What the read model keeps of a template: a secret template's values and defaults never (also one stored
+ * before they were sealed), only its data keys and which variables have a default. */
+function shownTemplate(definition: ConfigTemplateDefinition): Pick<ConfigTemplateDefinition, 'variables' | 'data'> {
+  if (definition.configType !== 'secret') return definition;
+  const data = Object.fromEntries(templateDataKeys(definition).map((key) => [key, '']));
+  const variables = definition.variables.map(({ default: given, ...spec }) =>
+    given === undefined ? spec : { ...spec, defaultSealed: true },
+  );
+  return { variables, data };
 }
 
 const UUID_STREAM = /^(environment|config)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

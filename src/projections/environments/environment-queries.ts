@@ -59,7 +59,8 @@ export const templateView = (row: ConfigTemplateRow) => ({
   description: row.description,
   configType: row.config_type,
   variables: row.variables,
-  data: row.data,
+  // A secret template's values are never in the read model (only its keys); masked like a secret config's.
+  data: maskedData(row.config_type, Object.keys(row.data), row.data),
   ...audit(row),
 });
 

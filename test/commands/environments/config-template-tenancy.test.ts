@@ -2,7 +2,7 @@
 // changes, deletes and renders by two tenants over a few shared ids, each tenant's answers are the ones it
 // would get if the other tenant did not exist (no oracle, no squat), and no command of one tenant writes into
 // the other's stream. On PGlite, and on PostgreSQL when the run has one.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +12,8 @@ import {
   renderTemplate,
   updateConfigTemplate,
 } from '../../../src/commands/environments/index.js';
-import type { CommandDeps } from '../../../src/commands/handle-command.js';
+import type { ConfigCommandDeps } from '../../../src/commands/environments/config-handlers.js';
+import { envelopeKeyring } from '../../../src/adapters/secrets/envelope-keyring.js';
 import { RuleViolation } from '../../../src/domain/rule-violation.js';
 import { postgresService } from '../../support/services.js';
 import { contextFor, manualClock, openPgliteStore, openPostgresStore, type OpenStore } from '../fixtures/store.js';
@@ -38,12 +39,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 function suite(label: string, open: () => Promise<OpenStore>) {
   describe(label, () => {
     let opened: OpenStore;
-    let deps: CommandDeps;
+    let deps: ConfigCommandDeps;
     const clock = manualClock();
 
     beforeAll(async () => {
       opened = await open();
-      deps = { eventStore: opened.store, clock: clock.now };
+      deps = { eventStore: opened.store, clock: clock.now, keyring: envelopeKeyring([randomBytes(32)]) };
     });
     afterAll(async () => opened?.close());
 
