@@ -20,6 +20,7 @@ import {
   environmentTeardownWorker,
 } from '../processes/deployments/environment-teardown.js';
 import { deploymentProjector } from '../projections/deployments/deployment-projector.js';
+import { readCheckpoint } from '../subscriptions/checkpoints.js';
 import { countByStatus, deploymentIdsIn, deploymentsUsingConfig } from '../projections/deployments/deployment-queries.js';
 import { deploymentMetrics } from './deployment-metrics.js';
 import { environmentDirectoryFor } from './environment-directory.js';
@@ -72,7 +73,11 @@ export const deploymentsFeatureWith = (directoryOf: (deps: FeatureDeps) => Envir
         },
         {
           queue: ENVIRONMENT_TEARDOWN_QUEUE,
-          handler: environmentTeardownWorker({ commands, deploymentsIn: (t, e) => deploymentIdsIn(deps.db.kysely, t, e) }),
+          handler: environmentTeardownWorker({
+            commands,
+            deploymentsIn: (t, e) => deploymentIdsIn(deps.db.kysely, t, e),
+            deploymentsProjectedTo: () => readCheckpoint(deps.db, deploymentProjector.name),
+          }),
           concurrency: 1,
         },
       ],

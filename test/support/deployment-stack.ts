@@ -27,6 +27,7 @@ import { createProcessRuntime, type ProcessRuntime } from '../../src/processes/p
 import { deploymentProjector } from '../../src/projections/deployments/deployment-projector.js';
 import { deploymentIdsIn, deploymentsUsingConfig } from '../../src/projections/deployments/deployment-queries.js';
 import { createProjectionEngine } from '../../src/projections/projection-engine.js';
+import { readCheckpoint } from '../../src/subscriptions/checkpoints.js';
 import type { ProjectionEngine } from '../../src/projections/projector.js';
 import { fakeEnvironmentDirectory, type FakeEnvironmentDirectory } from './fake-environment-directory.js';
 import { memoryOrchestrator, memoryRegistry, type MemoryOrchestrator } from './memory-orchestrator.js';
@@ -126,7 +127,11 @@ export async function createDeploymentStack(
         ),
         await queue.work(
           ENVIRONMENT_TEARDOWN_QUEUE,
-          environmentTeardownWorker({ commands, deploymentsIn: (t, e) => deploymentIdsIn(db.kysely, t, e) }),
+          environmentTeardownWorker({
+            commands,
+            deploymentsIn: (t, e) => deploymentIdsIn(db.kysely, t, e),
+            deploymentsProjectedTo: () => readCheckpoint(db, deploymentProjector.name),
+          }),
           { concurrency: 1 },
         ),
       ];

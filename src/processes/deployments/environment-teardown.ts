@@ -13,6 +13,7 @@ import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import { finishEnvironmentDeletion } from '../../commands/environments/index.js';
 import { loadAggregate, type CommandContext } from '../../commands/handle-command.js';
 import { environmentDecider, environmentStreamId } from '../../domain/environments/index.js';
+import { comparePositions, formatPosition, parsePosition, type Position } from '../../ports/event-store.js';
 import type { Job, JobHandler } from '../../ports/job-queue.js';
 import type { ProcessManager } from '../process-manager.js';
 import { loadDeployment } from './deployment-steps.js';
@@ -22,7 +23,8 @@ export const ENVIRONMENT_TEARDOWN_QUEUE = 'environment-teardown';
 /** Passes before the job is given up (exponential backoff: long enough for slow delete rollouts). */
 export const TEARDOWN_ATTEMPTS = 20;
 
-export type TeardownJob = { tenantId: string; environmentId: string };
+/** `after`: the position of the deletion event; the deployments read model must have reached it. */
+export type TeardownJob = { tenantId: string; environmentId: string; after?: string };
 
 export function environmentTeardownProcess(): ProcessManager {
   return {
@@ -33,7 +35,11 @@ export function environmentTeardownProcess(): ProcessManager {
       if (typeof data.environmentId !== 'string') return;
       // The EnvironmentDeleted that a finished teardown records needs no second one.
       if (recorded.type === 'EnvironmentDeleted' && recorded.metadata.userId === `process:${ENVIRONMENT_TEARDOWN_PROCESS}`) return;
-      const job: TeardownJob = { tenantId: String(recorded.metadata.tenantId ?? ''), environmentId: data.environmentId };
+      const job: TeardownJob = {
+        tenantId: String(recorded.metadata.tenantId ?? ''),
+        environmentId: data.environmentId,
+        after: formatPosition(recorded.position),
+      };
       await context.enqueue(ENVIRONMENT_TEARDOWN_QUEUE, job, { attempts: TEARDOWN_ATTEMPTS });
     },
   };
@@ -43,11 +49,14 @@ export interface TeardownDeps {
   readonly commands: DeploymentCommandDeps;
   /** Ids of the environment's deployments, deleted ones too (the deployments read model). */
   deploymentsIn(tenantId: string, environmentId: string): Promise<string[]>;
+  /** How far the deployments read model has projected: a deployment created just before the delete is in
+   * `deploymentsIn` only once it has reached the deletion's position. */
+  deploymentsProjectedTo(): Promise<Position>;
 }
 
 export function environmentTeardownWorker(deps: TeardownDeps): JobHandler {
   return async (job: Job) => {
-    const { tenantId, environmentId } = job.payload as TeardownJob;
+    const { tenantId, environmentId, after: deletedAt } = job.payload as TeardownJob;
     const context = (what: string): CommandContext => ({
       tenantId,
       userId: `process:${ENVIRONMENT_TEARDOWN_PROCESS}`,
@@ -56,6 +65,12 @@ export function environmentTeardownWorker(deps: TeardownDeps): JobHandler {
     });
     const { state: environment } = await loadAggregate(deps.commands, environmentDecider, environmentStreamId(environmentId), { tenantId });
     if (environment.status === 'absent') return;
+
+    // Without this wait, a deployment accepted just before the delete but not yet projected would be missed:
+    // its containers would outlive the environment. A pass that finds the read model behind is retried.
+    const after = deletedAt === undefined ? undefined : parsePosition(deletedAt);
+    if (after && comparePositions(await deps.deploymentsProjectedTo(), after) < 0)
+      throw new Error(`waiting for the deployments read model to reach ${formatPosition(after)}`);
 
     const pending: string[] = [];
     for (const deploymentId of await deps.deploymentsIn(tenantId, environmentId)) {
