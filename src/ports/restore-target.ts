@@ -42,6 +42,8 @@ export interface RestoreTarget {
   readonly description: string;
   /** All or nothing: either every event up to the asked end is committed, or the store is left empty. */
   restore(batches: AsyncIterable<readonly RecordedEvent[]>, options: BulkRestoreOptions): Promise<BulkRestoreResult>;
+  /** Throws RestoreTargetNotEmptyError unless the store is empty (restore checks it too; this is for before files). */
+  assertEmpty?(): Promise<void>;
   /** Present when the target is a data directory: the files part of a files/full backup goes there. */
   readonly files?: RestoreFilesTarget;
   close(): Promise<void>;

@@ -126,6 +126,14 @@ describe('a restored data directory is usable as it stands (PGlite)', () => {
     const again = await start(target, { BACKUP_ENCRYPTION_KEY: backupKey });
     expect((await call(again.service, again.key, 'GET', '/v1/admin/side-effects')).json()).toMatchObject({ state: 'running' });
     await stop(again.service);
+
+    // Restoring again into the now live directory is refused before any file is touched: its files (the
+    // key-encryption key first) are neither overwritten nor removed.
+    const secretsKey = readFileSync(join(target, 'secrets-key'), 'utf8');
+    const refused = await restore(join(source, 'backups'), backupId, target, { BACKUP_ENCRYPTION_KEY: backupKey });
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(/not empty/);
+    expect(readFileSync(join(target, 'secrets-key'), 'utf8')).toBe(secretsKey);
   }, 300_000);
 
   it('an unencrypted backup holds no key: the restore asks for SECRETS_KEY and checks it opens the sealed secrets', async () => {

@@ -36,14 +36,7 @@ export async function bulkRestore(
   batches: AsyncIterable<readonly RecordedEvent[]>,
   options: BulkRestoreOptions,
 ): Promise<BulkRestoreResult> {
-  await applyEventStoreSchema(db);
-  await db.exec(RESTORE_MARKER_SCHEMA);
-  const [counts] = await db.query<{ events: string; streams: string }>(
-    'SELECT (SELECT count(*) FROM es_events)::text AS events, (SELECT count(*) FROM es_streams)::text AS streams',
-  );
-  // A marker on an empty store is what a killed restore leaves (its transaction rolled back): start over.
-  if (Number(counts!.events) > 0 || Number(counts!.streams) > 0)
-    throw new RestoreTargetNotEmptyError(Number(counts!.events), Number(counts!.streams));
+  await assertEmptyStore(db);
   const previous = await readRestoreMarker(db);
   await db.query(
     `INSERT INTO es_restore_in_progress (restore_id, backup_id) VALUES ($1, $2)
@@ -62,6 +55,18 @@ export async function bulkRestore(
     else await db.query('DELETE FROM es_restore_in_progress').catch(() => undefined);
     throw error;
   }
+}
+
+/** Refuses (RestoreTargetNotEmptyError) a store holding events or streams; makes the schema of an empty one. */
+async function assertEmptyStore(db: SqlDatabase): Promise<void> {
+  await applyEventStoreSchema(db);
+  await db.exec(RESTORE_MARKER_SCHEMA);
+  const [counts] = await db.query<{ events: string; streams: string }>(
+    'SELECT (SELECT count(*) FROM es_events)::text AS events, (SELECT count(*) FROM es_streams)::text AS streams',
+  );
+  // A marker on an empty store is what a killed restore leaves (its transaction rolled back): start over.
+  if (Number(counts!.events) > 0 || Number(counts!.streams) > 0)
+    throw new RestoreTargetNotEmptyError(Number(counts!.events), Number(counts!.streams));
 }
 
 async function writeAll(
@@ -178,6 +183,7 @@ export function sqlRestoreTarget(db: SqlDatabase, description: string, files?: R
   return {
     description,
     restore: (batches, options) => bulkRestore(db, batches, options),
+    assertEmpty: () => assertEmptyStore(db),
     ...(files ? { files } : {}),
     close: () => db.close(),
   };

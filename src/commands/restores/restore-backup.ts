@@ -125,6 +125,9 @@ export async function restoreBackup(
   const withFiles = holds(chain, 'files');
   if (withFiles && !target.files)
     notRestored.push({ part: 'files', reason: 'the target is a database: the files part is restored only into a data directory' });
+  // Files go in before the log: first make sure the target is empty, so that no file of a live data
+  // directory is overwritten (and then removed by the undo below).
+  if (withFiles && target.files) await target.assertEmpty?.();
   try {
     if (withFiles && target.files)
       for (const manifest of chain)
