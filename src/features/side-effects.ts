@@ -3,8 +3,9 @@
 // carries a pause (adapters/event-store/side-effects-pause.ts); a service started on it projects and
 // serves reads, and starts the gated parts only when an operator resumes it (POST /v1/admin/side-effects/resume,
 // or `npm run resume`). Every instance on the store holds its own copy of the pause, so a paused instance
-// reads the pause row again every `checkEveryMs` and starts once it is gone, whichever instance (or the CLI)
-// cleared it; once running it stops looking (a running instance is never paused again: only a restore
+// on PostgreSQL reads the pause row again every `checkEveryMs` and starts once it is gone, whichever instance
+// (or the CLI) cleared it (a slow check rather than LISTEN/NOTIFY: it runs only while paused, and a resume
+// is rare); once running it stops looking (a running instance is never paused again: only a restore
 // writes the row, into an empty store).
 import { clearSideEffectsPause, readSideEffectsPause, type SideEffectsPause } from '../adapters/event-store/side-effects-pause.js';
 import type { ReadinessCheck } from '../http/operations/index.js';
@@ -66,7 +67,8 @@ export async function createSideEffectsSwitch(
       { reason: pause.reason },
       'side effects paused (a restored store): POST /v1/admin/side-effects/resume (or npm run resume) to start them',
     );
-    watch = setTimeout(() => void check(), checkEveryMs).unref();
+    // PGlite serves this one process: no other instance or command can clear the pause meanwhile.
+    if (db!.dialect === 'postgres') watch = setTimeout(() => void check(), checkEveryMs).unref();
   } else await start();
   return {
     state,
