@@ -87,6 +87,8 @@ const environmentSchema = z.object({
   DEPLOYMENT_PROGRESS_DEADLINE_SECONDS: integer(1, 86_400, 300),
   /** How often the health gate asks the orchestrator again. */
   DEPLOYMENT_POLL_MS: integer(10, 60_000, 500),
+  /** While side effects are paused (a restored store): how often an instance looks whether another resumed them. */
+  SIDE_EFFECTS_PAUSE_CHECK_MS: integer(100, 600_000, 5000),
   /** How long the health gate sees every instance ready without a crash before a rollout passes it. */
   DEPLOYMENT_MIN_READY_MS: integer(0, 600_000, 2000),
   /** Key-encryption key of secrets: 32 bytes as base64 or 64 hex digits. Unset: generated into DATA_DIR/secrets-key (0600). */

@@ -205,6 +205,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       stopTasks.push(...parts.flatMap((part) => part.backgroundTasks ?? []).map((task) => task.start()));
     },
     logger,
+    { checkEveryMs: config.SIDE_EFFECTS_PAUSE_CHECK_MS },
   );
 
   // Every queue a feature works, whether or not this instance runs its workers (SERVICE_ROLE=api lists too).
@@ -288,6 +289,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     apiKeys,
     metrics,
     async close() {
+      sideEffects.close();
       await http.close();
       // Producers first (process managers enqueue), then the workers finish their running jobs.
       await processes.stop();

@@ -1,9 +1,7 @@
-// What `npm run restore` does beside the log, so that a restored data directory is usable as it stands:
-// the files part of a files/full backup goes back into the data directory (mode kept, never outside it),
-// and the key-encryption key is checked against every sealed secret of the log BEFORE anything is written:
-// the backup's own `secrets-key` (only ever in an encrypted backup), else SECRETS_KEY / SECRETS_KEY_PREVIOUS.
-import { mkdir, open, rm } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+// What `npm run restore` checks before anything is written, so that a restored data directory is usable as
+// it stands: the key-encryption key against every sealed secret of the log — the backup's own `secrets-key`
+// (only ever in an encrypted backup), else SECRETS_KEY / SECRETS_KEY_PREVIOUS. (The files part goes back
+// through the target: adapters/event-store/data-directory-files.ts.)
 import { keyIdOf, parseKey } from '../adapters/secrets/envelope-keyring.js';
 import { readBackupFileChunks, type BackupKey } from '../commands/backups/index.js';
 import { chainEvents } from '../commands/restores/restore-backup.js';
@@ -72,38 +70,4 @@ export async function checkSecretsKey(
       : `the backup holds sealed secrets (key-encryption key ${missing.join(', ')}) but not that key, as it should unless it is ` +
           'encrypted: set SECRETS_KEY to the key of the backed-up instance (kept outside the backup) and run the restore again',
   );
-}
-
-/** Writes the chain's files into `dataDir` (never outside it); answers the paths written. */
-export async function restoreFiles(
-  storage: BackupStorage,
-  chain: readonly BackupManifest[],
-  key: BackupKey | undefined,
-  dataDir: string,
-): Promise<string[]> {
-  const root = resolve(dataDir);
-  const written = new Set<string>();
-  for (const manifest of chain)
-    for await (const { records } of readBackupFileChunks(storage, manifest, key ? { key } : {}))
-      for (const record of records) {
-        const path = resolve(root, ...record.path.split('/'));
-        const inside = relative(root, path);
-        if (!inside || inside.startsWith('..') || inside.split(sep)[0] === 'pglite')
-          throw new Error(`the backup names a file outside the data directory: ${record.path}`);
-        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-        const handle = await open(path, written.has(path) ? 'r+' : 'w', record.mode & 0o777);
-        try {
-          await handle.write(Buffer.from(record.data, 'base64'), 0, undefined, record.offset);
-          await handle.chmod(record.mode & 0o777);
-        } finally {
-          await handle.close();
-        }
-        written.add(path);
-      }
-  return [...written].map((path) => relative(root, path));
-}
-
-/** Removes what restoreFiles wrote (a restore that failed after them leaves the directory as it was). */
-export async function removeFiles(dataDir: string, paths: readonly string[]): Promise<void> {
-  for (const path of paths) await rm(join(dataDir, path), { force: true });
 }

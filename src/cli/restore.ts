@@ -6,8 +6,9 @@
 // left empty; killed half-way, it keeps a marker that a service started on it refuses (run this again).
 // First the key-encryption key is checked against every sealed secret of the log (the backup's own
 // secrets-key, only ever in an encrypted backup, else SECRETS_KEY): refused before anything is written.
-// Into a data directory, the files part of a files/full backup comes back too. The restored store starts
-// with side effects paused (POST /v1/admin/side-effects/resume once it should act).
+// Into a data directory, the files part of a files/full backup comes back too; a full backup's api keys
+// (hashes) come back with the log. The restored store starts with side effects paused
+// (POST /v1/admin/side-effects/resume, or `npm run resume`, once it should act).
 // Exit codes: 0 restored, 1 refused or failed (the reason on stderr), 2 usage.
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,7 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { createFilesystemBackupStorage } from '../adapters/backups/filesystem-backup-storage.js';
 import { sqlRestoreTarget } from '../adapters/event-store/bulk-restore.js';
+import { dataDirectoryFiles } from '../adapters/event-store/data-directory-files.js';
 import { DataDirectoryHeldError, lockDataDirectory, type DataDirectoryLock } from '../adapters/sql/data-directory-lock.js';
 import { createPgDatabase } from '../adapters/sql/pg-database.js';
 import { createPgliteDatabase } from '../adapters/sql/pglite-database.js';
@@ -24,7 +26,7 @@ import { loadConfig } from '../config.js';
 import type { BackupStorage } from '../ports/backup-storage.js';
 import { formatPosition, parsePosition } from '../ports/event-store.js';
 import type { RestoreTarget } from '../ports/restore-target.js';
-import { checkSecretsKey, removeFiles, restoreFiles } from './restore-files.js';
+import { checkSecretsKey } from './restore-files.js';
 import { openS3Storage } from './restore-storage.js';
 
 const USAGE =
@@ -61,7 +63,6 @@ const storage: BackupStorage = values.from.startsWith('s3://')
 
 let lock: DataDirectoryLock | undefined;
 let target: RestoreTarget;
-let filesDir: string | undefined;
 if (/^postgres(ql)?:\/\//.test(values.target)) {
   const url = new URL(values.target);
   url.password = url.password ? '***' : '';
@@ -76,7 +77,6 @@ if (/^postgres(ql)?:\/\//.test(values.target)) {
   );
 } else {
   const dataDir = resolve(values.target);
-  filesDir = dataDir;
   try {
     lock = lockDataDirectory(dataDir, 'restore command');
   } catch (error) {
@@ -84,7 +84,11 @@ if (/^postgres(ql)?:\/\//.test(values.target)) {
     console.error(`${error.message}. Stop it, or restore into a new data directory.`);
     process.exit(1);
   }
-  target = sqlRestoreTarget(await createPgliteDatabase({ dataDir: join(dataDir, 'pglite'), maintenance: false }), dataDir);
+  target = sqlRestoreTarget(
+    await createPgliteDatabase({ dataDir: join(dataDir, 'pglite'), maintenance: false }),
+    dataDir,
+    dataDirectoryFiles(dataDir),
+  );
 }
 
 const bar = new cliProgress.SingleBar(
@@ -99,7 +103,6 @@ const bar = new cliProgress.SingleBar(
 );
 const started = Date.now();
 let exitCode = 0;
-let filesWritten: string[] = [];
 const key = config.BACKUP_ENCRYPTION_KEY ? parseBackupKey(config.BACKUP_ENCRYPTION_KEY) : undefined;
 try {
   console.error(`restoring backup ${values.backup} from ${values.from} into ${target.description}`);
@@ -110,11 +113,6 @@ try {
     previousKeys: config.SECRETS_KEY_PREVIOUS,
   });
   console.error(`sealed secrets: ${keySource === 'none needed' ? 'none' : `open with the key from ${keySource}`}`);
-  const hasFiles = chain.some((manifest) => manifest.chunks.some((chunk) => chunk.item === 'files'));
-  if (hasFiles && filesDir) {
-    filesWritten = await restoreFiles(storage, chain, key, filesDir);
-    console.error(`restored ${filesWritten.length} files into ${filesDir}`);
-  } else if (hasFiles) console.error('the files part is restored only into a data directory target; not into a database');
   const result = await restoreBackup(
     { storage, ...(key ? { key } : {}), clock: () => new Date() },
     target,
@@ -132,20 +130,26 @@ try {
     `restored ${result.events} events in ${result.streams} streams from ${result.chain.join(' → ')} in ${seconds.toFixed(1)} s` +
       (result.lastPosition ? `; last position ${formatPosition(result.lastPosition)}` : ''),
   );
+  if (result.files.length > 0) console.error(`restored ${result.files.length} files into ${target.description}`);
+  if (result.apiKeys !== undefined) console.error(`restored ${result.apiKeys} api keys (hashes; revoked ones stay revoked)`);
+  for (const { part, reason } of result.parts.notRestored) console.error(`not restored: ${part}: ${reason}`);
   console.error(
-    'side effects are paused on the restored store: start the service on it, check it, then POST /v1/admin/side-effects/resume',
+    'side effects are paused on the restored store: start the service on it, check it, then POST /v1/admin/side-effects/resume ' +
+      '(or npm run resume -- --target <the same target> with the service stopped)',
   );
   console.log(
     JSON.stringify({
       events: result.events,
       streams: result.streams,
       lastPosition: result.lastPosition && formatPosition(result.lastPosition),
+      apiKeys: result.apiKeys ?? 0,
+      restored: result.parts.restored,
+      notRestored: result.parts.notRestored,
     }),
   );
 } catch (error) {
   bar.stop();
   console.error(`restore failed: ${(error as Error).message}`);
-  if (filesDir) await removeFiles(filesDir, filesWritten).catch(() => undefined);
   console.error('nothing was restored: the target is as it was.');
   exitCode = 1;
 } finally {

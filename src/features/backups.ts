@@ -1,6 +1,7 @@
 // Backups: the backup aggregate's read model, the process manager and the worker that runs (and deletes)
 // backups, and the routes. Storage is S3 when S3_BUCKET is set, else the filesystem under DATA_DIR/backups.
 import { join } from 'node:path';
+import { exportApiKeys } from '../adapters/auth/api-key-store.js';
 import { createFilesystemBackupStorage } from '../adapters/backups/filesystem-backup-storage.js';
 import { createReadAllEventExport } from '../adapters/backups/read-all-event-export.js';
 import { createS3BackupStorage } from '../adapters/backups/s3-backup-storage.js';
@@ -51,6 +52,7 @@ export function backupRunnerDeps(deps: FeatureDeps, storage: BackupStorage): Bac
     ...(key ? { key } : {}),
     dataDir: deps.config.dataDir,
     excludedFromFiles: FILES_EXCLUDED,
+    apiKeys: (tenantId) => exportApiKeys(deps.db, tenantId),
     chunkEvents: deps.config.BACKUP_CHUNK_EVENTS,
     chunkFileBytes: 16 * 1024 * 1024,
   };

@@ -5,12 +5,14 @@
 // - `{ databaseUrl }`: a PostgreSQL database the platform admin names. Without a password: the URL is
 //   recorded on the restore's stream, so the service connects with DATABASE_URL's credentials (when the
 //   URL names no user or the same user) or libpq's PGPASSWORD.
-// Either must be empty (no events, no streams) when asked and when the run starts; a run interrupted by
+// A data directory also gets the files part of a files/full backup; a database cannot hold it (the restore's
+// `parts.notRestored` says so). Either must be empty (no events, no streams) when asked and when the run starts; a run interrupted by
 // a kill leaves only its marker on an empty store, and the next run starts over there.
 // A data directory's PGlite runs in a worker thread (initdb and the bulk load never hold the event loop).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sqlRestoreTarget } from '../adapters/event-store/bulk-restore.js';
+import { dataDirectoryFiles } from '../adapters/event-store/data-directory-files.js';
 import { lockDataDirectory } from '../adapters/sql/data-directory-lock.js';
 import { createPgDatabase } from '../adapters/sql/pg-database.js';
 import { createWorkerPgliteDatabase } from '../adapters/sql/pglite-worker-database.js';
@@ -97,6 +99,8 @@ export async function openRestoreTarget(
     const inner = sqlRestoreTarget(
       await createWorkerPgliteDatabase({ dataDir: join(target.path, 'pglite'), maintenance: false }),
       target.path,
+      // The files part of a files/full backup goes into the directory too (a database target has none).
+      dataDirectoryFiles(target.path),
     );
     return {
       ...inner,

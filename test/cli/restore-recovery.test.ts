@@ -30,7 +30,8 @@ const tempDir = (prefix: string) => {
 };
 const NO_KEYS = { SECRETS_KEY: '', SECRETS_KEY_PREVIOUS: '', BACKUP_ENCRYPTION_KEY: '', DATABASE_URL: '', REDIS_URL: '' };
 
-async function start(dataDir: string, env: Record<string, string> = {}): Promise<{ service: Service; key: string }> {
+/** `key`: the platform key to use when the data directory holds none (a restore without key material). */
+async function start(dataDir: string, env: Record<string, string> = {}, key?: string): Promise<{ service: Service; key: string }> {
   const service = await startService(
     loadConfig({ ...NO_KEYS, DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env }),
     pino({ level: 'silent' }),
@@ -39,7 +40,8 @@ async function start(dataDir: string, env: Record<string, string> = {}): Promise
     },
   );
   services.push(service);
-  return { service, key: readFileSync(join(dataDir, 'bootstrap-api-key'), 'utf8').trim() };
+  const file = join(dataDir, 'bootstrap-api-key');
+  return { service, key: key ?? readFileSync(file, 'utf8').trim() };
 }
 
 async function stop(service: Service): Promise<void> {
@@ -79,6 +81,10 @@ describe('a restored data directory is usable as it stands (PGlite)', () => {
     const created = await call(service, key, 'POST', '/v1/configs', { name: 'db', type: 'secret', data: { PASSWORD: 'hunter2-recovery' } });
     expect(created.statusCode, created.body).toBe(201);
     const { configId } = created.json();
+    // API keys live beside the log (api_keys): a full backup carries their hashes, revoked ones as revoked.
+    const tenantKey = await service.apiKeys.create({ tenantId: 'acme', userId: 'ada', name: 'acme admin', permissions: ['admin'] });
+    const revokedKey = await service.apiKeys.create({ tenantId: 'acme', userId: 'eve', name: 'gone', permissions: ['admin'] });
+    expect(await service.apiKeys.revoke('acme', revokedKey.keyId)).toBe(true);
     const backupId = await fullBackup(service, key);
     await stop(service);
 
@@ -86,6 +92,7 @@ describe('a restored data directory is usable as it stands (PGlite)', () => {
     const restored = await restore(join(source, 'backups'), backupId, target, { BACKUP_ENCRYPTION_KEY: backupKey });
     expect(restored.output).toMatch(/open with the key from backup/);
     expect(restored.code, restored.output).toBe(0);
+    expect(restored.output).toMatch(/restored 3 api keys/);
     // The encrypted backup carried the key-encryption key: the same one is back.
     expect(readFileSync(join(target, 'secrets-key'), 'utf8')).toBe(readFileSync(join(source, 'secrets-key'), 'utf8'));
 
@@ -103,6 +110,10 @@ describe('a restored data directory is usable as it stands (PGlite)', () => {
     expect(config.body).not.toContain('hunter2-recovery');
     const rewrap = await call(copy.service, copy.key, 'POST', '/v1/configs/rewrap', {});
     expect(rewrap.statusCode, rewrap.body).toBeLessThan(300);
+    // The key made before the backup authenticates on the restored instance; the revoked one stays revoked.
+    expect((await call(copy.service, copy.key, 'GET', '/v1/api-keys')).statusCode).toBe(200);
+    expect((await call(copy.service, tenantKey.apiKey, 'GET', '/v1/configs')).statusCode).toBe(200);
+    expect((await call(copy.service, revokedKey.apiKey, 'GET', '/v1/configs')).statusCode).toBe(401);
 
     const resumed = await call(copy.service, copy.key, 'POST', '/v1/admin/side-effects/resume');
     expect(resumed.json()).toMatchObject({ state: 'running' });
@@ -115,6 +126,14 @@ describe('a restored data directory is usable as it stands (PGlite)', () => {
     const again = await start(target, { BACKUP_ENCRYPTION_KEY: backupKey });
     expect((await call(again.service, again.key, 'GET', '/v1/admin/side-effects')).json()).toMatchObject({ state: 'running' });
     await stop(again.service);
+
+    // Restoring again into the now live directory is refused before any file is touched: its files (the
+    // key-encryption key first) are neither overwritten nor removed.
+    const secretsKey = readFileSync(join(target, 'secrets-key'), 'utf8');
+    const refused = await restore(join(source, 'backups'), backupId, target, { BACKUP_ENCRYPTION_KEY: backupKey });
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(/not empty/);
+    expect(readFileSync(join(target, 'secrets-key'), 'utf8')).toBe(secretsKey);
   }, 300_000);
 
   it('an unencrypted backup holds no key: the restore asks for SECRETS_KEY and checks it opens the sealed secrets', async () => {
@@ -142,7 +161,12 @@ describe('a restored data directory is usable as it stands (PGlite)', () => {
     expect(right.output).toMatch(/open with the key from SECRETS_KEY/);
     expect(right.code, right.output).toBe(0);
     expect(existsSync(join(base, 'c', 'secrets-key'))).toBe(false);
-    const copy = await start(join(base, 'c'), { SECRETS_KEY: secretsKey });
+    // No key material in the clear: the bootstrap key's file stayed out, but its hash came back, so the
+    // platform key of the backed-up instance works on the copy (and no new bootstrap key is made).
+    expect(existsSync(join(base, 'c', 'bootstrap-api-key'))).toBe(false);
+    const copy = await start(join(base, 'c'), { SECRETS_KEY: secretsKey }, key);
+    expect(existsSync(join(base, 'c', 'bootstrap-api-key'))).toBe(false);
+    expect((await call(copy.service, key, 'GET', '/v1/admin/side-effects')).statusCode).toBe(200);
     const rewrap = await call(copy.service, copy.key, 'POST', '/v1/configs/rewrap', {});
     expect(rewrap.statusCode, rewrap.body).toBeLessThan(300);
     await stop(copy.service);

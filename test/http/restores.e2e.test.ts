@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKeyStore } from '../../src/adapters/auth/api-key-store.js';
 import { createPgDatabase } from '../../src/adapters/sql/pg-database.js';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
@@ -87,8 +88,8 @@ describe.skipIf(!postgres.url)('restores API (PostgreSQL)', () => {
     }, `restore ${restoreId}`);
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON answer
-  async function completedBackup(key = adminKey, scope: object | null = { allTenants: true }): Promise<any> {
-    const started = await call('POST', '/v1/backups', { key, body: { name: 'nightly', type: 'database', ...(scope ? { scope } : {}) } });
+  async function completedBackup(key = adminKey, scope: object | null = { allTenants: true }, type = 'database'): Promise<any> {
+    const started = await call('POST', '/v1/backups', { key, body: { name: 'nightly', type, ...(scope ? { scope } : {}) } });
     expect(started.statusCode, started.body).toBe(202);
     const { backupId } = started.json();
     return until(async () => {
@@ -273,4 +274,58 @@ describe.skipIf(!postgres.url)('restores API (PostgreSQL)', () => {
     expect(done.eventsRestored).toBe(0);
     expect(await eventCount(target)).toBe(0);
   });
+
+  it("#15.10: a full backup's api keys and files come back; a tenant's backup carries only its keys; the answer lists the parts", async () => {
+    const kept = await service.apiKeys.create({ tenantId: 'globex', userId: 'grace', name: 'kept', permissions: ['categories:read'] });
+    const revoked = await service.apiKeys.create({ tenantId: 'globex', userId: 'eve', name: 'revoked', permissions: ['admin'] });
+    expect(await service.apiKeys.revoke('globex', revoked.keyId)).toBe(true);
+    writeFileSync(join(dataDir, 'operator-notes.txt'), 'kept beside the database\n');
+    const backup = await completedBackup(adminKey, { tenantId: 'globex' }, 'full');
+
+    // Into a database: the log and the keys, not the files (said so). A key id the target holds is kept as it is.
+    const target = await createTestDatabase(postgres.url!);
+    const targetDb = createPgDatabase({ connectionString: target });
+    try {
+      await createApiKeyStore(targetDb).migrate();
+      await targetDb.query(
+        `INSERT INTO api_keys (key_id, secret_hash, tenant_id, user_id, name, permissions) VALUES ($1, '\\x00', 'globex', 'x', 'already here', '{}')`,
+        [revoked.keyId],
+      );
+      const started = await call('POST', `/v1/backups/${backup.backupId}/restore`, { body: { target: { databaseUrl: target } } });
+      expect(started.statusCode, started.body).toBe(202);
+      const done = await finished(started.json().restoreId);
+      expect(done.status, JSON.stringify(done.error)).toBe('completed');
+      expect(done.parts.restored).toEqual(['log', 'api-keys']);
+      expect(done.parts.notRestored).toEqual([{ part: 'files', reason: expect.stringMatching(/database/) }]);
+      const restoredKeys = createApiKeyStore(targetDb, { cacheTtlMs: 0 });
+      expect(await restoredKeys.authenticate(kept.apiKey)).toMatchObject({ tenantId: 'globex', userId: 'grace' });
+      expect(await restoredKeys.authenticate(revoked.apiKey)).toBeUndefined();
+      // Only globex's keys: the platform key and the default tenant's admin were not in the tenant's backup.
+      expect(await restoredKeys.authenticate(adminKey)).toBeUndefined();
+      expect(await restoredKeys.authenticate(tenantAdminKey)).toBeUndefined();
+      const rows = await targetDb.query<{ tenant_id: string; name: string }>('SELECT tenant_id, name FROM api_keys');
+      expect(new Set(rows.map((row) => row.tenant_id))).toEqual(new Set(['globex']));
+      expect(rows.find((row) => row.name === 'already here')).toBeDefined();
+      expect(rows.some((row) => row.name === 'revoked')).toBe(false);
+    } finally {
+      await targetDb.close();
+    }
+
+    // Into a data directory: the files part too. A tenant admin (no platform) may not restore a backup holding files.
+    const refused = await call('POST', `/v1/backups/${backup.backupId}/restore`, {
+      key: tenantAdminKey,
+      body: { target: { dataDirectory: 'with-files' } },
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().errors[0]).toMatchObject({ field: 'backupId', rule: 'backup.platform_permission' });
+    const started = await call('POST', `/v1/backups/${backup.backupId}/restore`, { body: { target: { dataDirectory: 'with-files' } } });
+    expect(started.statusCode, started.body).toBe(202);
+    const done = await finished(started.json().restoreId);
+    expect(done.status, JSON.stringify(done.error)).toBe('completed');
+    expect(done.parts).toEqual({ restored: ['log', 'files', 'api-keys'], notRestored: [] });
+    const restoredDir = join(dataDir, 'restores', 'default', 'with-files');
+    expect(readFileSync(join(restoredDir, 'operator-notes.txt'), 'utf8')).toBe('kept beside the database\n');
+    // Unencrypted: key material stayed out.
+    expect(existsSync(join(restoredDir, 'bootstrap-api-key'))).toBe(false);
+  }, 180_000);
 });

@@ -2,11 +2,12 @@
 // Keys look like `kyo_<id>_<secret>`; the id lets an operator name a key without holding it.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { BackupApiKeyRecord } from '../../domain/backups/index.js';
 import type { Principal } from '../../domain/principal.js';
 import type { ApiKeyStore } from '../../ports/api-keys.js';
-import type { SqlDatabase } from '../../ports/sql-database.js';
+import type { SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
 
-const SCHEMA = `
+export const API_KEYS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS api_keys (
   key_id text PRIMARY KEY,
   secret_hash bytea NOT NULL,
@@ -39,7 +40,7 @@ export function createApiKeyStore(db: SqlDatabase, options: { cacheTtlMs?: numbe
   }
 
   return {
-    migrate: () => db.exec(SCHEMA),
+    migrate: () => db.exec(API_KEYS_SCHEMA),
     async create(key) {
       const keyId = randomUUID().replaceAll('-', '').slice(0, 12);
       const secret = randomBytes(32).toString('base64url');
@@ -106,4 +107,64 @@ export function createApiKeyStore(db: SqlDatabase, options: { cacheTtlMs?: numbe
       return row?.n ?? 0;
     },
   };
+}
+
+/** The api_keys rows of one tenant (or of every tenant), as a backup holds them: hashes, never a secret. */
+export async function exportApiKeys(db: SqlQueryable, tenantId: string | undefined): Promise<BackupApiKeyRecord[]> {
+  const [table] = await db.query<{ exists: boolean }>(`SELECT to_regclass('api_keys') IS NOT NULL AS exists`);
+  if (!table?.exists) return [];
+  const rows = await db.query<{
+    key_id: string;
+    secret_hash: Uint8Array;
+    tenant_id: string;
+    user_id: string;
+    name: string;
+    permissions: string[];
+    created_at: Date | string;
+    revoked_at: Date | string | null;
+  }>(
+    `SELECT key_id, secret_hash, tenant_id, user_id, name, permissions, created_at, revoked_at FROM api_keys
+      WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY created_at, key_id`,
+    [tenantId ?? null],
+  );
+  return rows.map((row) => ({
+    keyId: row.key_id,
+    secretHash: Buffer.from(row.secret_hash).toString('base64'),
+    tenantId: row.tenant_id,
+    userId: row.user_id,
+    name: row.name,
+    permissions: row.permissions,
+    createdAt: new Date(row.created_at).toISOString(),
+    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at).toISOString(),
+  }));
+}
+
+/**
+ * Writes backed-up keys into a restored store (in the restore's transaction). A key id already present is
+ * left as it is, never overwritten. Answers how many were written.
+ */
+export async function insertRestoredApiKeys(tx: SqlQueryable, keys: readonly BackupApiKeyRecord[]): Promise<number> {
+  // One statement per query: a transaction's query runs one (PGlite's extended protocol).
+  for (const statement of API_KEYS_SCHEMA.split(';').filter((text) => text.trim())) await tx.query(statement);
+  if (keys.length === 0) return 0;
+  const rows = await tx.query<{ key_id: string }>(
+    `INSERT INTO api_keys (key_id, secret_hash, tenant_id, user_id, name, permissions, created_at, revoked_at)
+       SELECT k.key_id, decode(k.secret_hash, 'base64'), k.tenant_id, k.user_id, k.name,
+              ARRAY(SELECT jsonb_array_elements_text(k.permissions::jsonb)), k.created_at::timestamptz, k.revoked_at::timestamptz
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+           AS k(key_id, secret_hash, tenant_id, user_id, name, permissions, created_at, revoked_at)
+       ON CONFLICT (key_id) DO NOTHING
+       RETURNING key_id`,
+    [
+      keys.map((k) => k.keyId),
+      keys.map((k) => k.secretHash),
+      keys.map((k) => k.tenantId),
+      keys.map((k) => k.userId),
+      keys.map((k) => k.name),
+      keys.map((k) => JSON.stringify(k.permissions)),
+      keys.map((k) => k.createdAt),
+      keys.map((k) => k.revokedAt),
+    ],
+  );
+  return rows.length;
 }

@@ -12,6 +12,7 @@
 // its checksum (the reader throws), a crash or a kill roll that transaction back: the store is left empty,
 // and with the marker only when the process died, so a service started on it refuses to start and says why.
 // Rows go in as column arrays through unnest(), thousands per statement: no per-event round trip.
+import { insertRestoredApiKeys } from '../auth/api-key-store.js';
 import { comparePositions, formatPosition, type RecordedEvent } from '../../ports/event-store.js';
 import {
   RestoreRangeError,
@@ -19,6 +20,7 @@ import {
   outOfOrder,
   type BulkRestoreOptions,
   type BulkRestoreResult,
+  type RestoreFilesTarget,
   type RestoreTarget,
 } from '../../ports/restore-target.js';
 import type { SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
@@ -34,14 +36,7 @@ export async function bulkRestore(
   batches: AsyncIterable<readonly RecordedEvent[]>,
   options: BulkRestoreOptions,
 ): Promise<BulkRestoreResult> {
-  await applyEventStoreSchema(db);
-  await db.exec(RESTORE_MARKER_SCHEMA);
-  const [counts] = await db.query<{ events: string; streams: string }>(
-    'SELECT (SELECT count(*) FROM es_events)::text AS events, (SELECT count(*) FROM es_streams)::text AS streams',
-  );
-  // A marker on an empty store is what a killed restore leaves (its transaction rolled back): start over.
-  if (Number(counts!.events) > 0 || Number(counts!.streams) > 0)
-    throw new RestoreTargetNotEmptyError(Number(counts!.events), Number(counts!.streams));
+  await assertEmptyStore(db);
   const previous = await readRestoreMarker(db);
   await db.query(
     `INSERT INTO es_restore_in_progress (restore_id, backup_id) VALUES ($1, $2)
@@ -60,6 +55,18 @@ export async function bulkRestore(
     else await db.query('DELETE FROM es_restore_in_progress').catch(() => undefined);
     throw error;
   }
+}
+
+/** Refuses (RestoreTargetNotEmptyError) a store holding events or streams; makes the schema of an empty one. */
+async function assertEmptyStore(db: SqlDatabase): Promise<void> {
+  await applyEventStoreSchema(db);
+  await db.exec(RESTORE_MARKER_SCHEMA);
+  const [counts] = await db.query<{ events: string; streams: string }>(
+    'SELECT (SELECT count(*) FROM es_events)::text AS events, (SELECT count(*) FROM es_streams)::text AS streams',
+  );
+  // A marker on an empty store is what a killed restore leaves (its transaction rolled back): start over.
+  if (Number(counts!.events) > 0 || Number(counts!.streams) > 0)
+    throw new RestoreTargetNotEmptyError(Number(counts!.events), Number(counts!.streams));
 }
 
 async function writeAll(
@@ -120,6 +127,8 @@ async function writeAll(
     await tx.query(`SELECT setval(pg_get_serial_sequence('es_events', 'global_position'), $1::bigint)`, [last.position.prepare.toString()]);
   await tx.query('SELECT es_realign_positions()');
   await tx.query('DELETE FROM es_restore_in_progress');
+  // The backed-up keys (hashes) with the log: a restored instance authenticates who could before the cut.
+  const apiKeys = options.apiKeys ? await insertRestoredApiKeys(tx, options.apiKeys) : undefined;
   // Committed with the log: a service started on it acts outside only once an operator resumes it.
   await pauseSideEffects(tx, `restored from backup ${options.backupId} (restore ${options.restoreId})`);
   const [streams] = await tx.query<{ n: string }>('SELECT count(*)::text AS n FROM es_streams');
@@ -128,6 +137,7 @@ async function writeAll(
     streams: Number(streams!.n),
     ...(first ? { firstPosition: first.position } : {}),
     ...(last ? { lastPosition: last.position, lastRecordedAt: last.recordedAt } : {}),
+    ...(apiKeys === undefined ? {} : { apiKeys }),
   };
 }
 
@@ -168,7 +178,13 @@ async function insertRows(tx: SqlQueryable, events: readonly RecordedEvent[]): P
   await tx.query(INSERT_ROWS, columns);
 }
 
-/** The port over one database: `description` names it for people (no password). */
-export function sqlRestoreTarget(db: SqlDatabase, description: string): RestoreTarget {
-  return { description, restore: (batches, options) => bulkRestore(db, batches, options), close: () => db.close() };
+/** The port over one database: `description` names it for people (no password); `files` for a data directory. */
+export function sqlRestoreTarget(db: SqlDatabase, description: string, files?: RestoreFilesTarget): RestoreTarget {
+  return {
+    description,
+    restore: (batches, options) => bulkRestore(db, batches, options),
+    assertEmpty: () => assertEmptyStore(db),
+    ...(files ? { files } : {}),
+    close: () => db.close(),
+  };
 }

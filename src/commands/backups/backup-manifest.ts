@@ -18,7 +18,7 @@ const manifestSchema = z.object({
   chunks: z.array(
     z.object({
       item: z.enum(BACKUP_ITEMS),
-      name: z.string().regex(/^[a-z]+-\d{6}\.ndjson\.gz(\.enc)?$/),
+      name: z.string().regex(/^[a-z]+(-[a-z]+)*-\d{6}\.ndjson\.gz(\.enc)?$/),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
       bytes: z.number().int().min(0),
       events: z.number().int().min(0),

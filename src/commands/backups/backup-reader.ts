@@ -1,7 +1,14 @@
 // Reading a backup back: chunk by chunk, each verified (size, sha256, record count, positions in order
 // and within the chunk's stated range) before any of its records is yielded, so a restore never applies
 // part of an altered chunk. The next chunk is fetched while the caller works on the current one.
-import type { BackupChunk, BackupEventRecord, BackupFileRecord, BackupItem, BackupManifest } from '../../domain/backups/index.js';
+import type {
+  BackupApiKeyRecord,
+  BackupChunk,
+  BackupEventRecord,
+  BackupFileRecord,
+  BackupItem,
+  BackupManifest,
+} from '../../domain/backups/index.js';
 import { chunkKey } from '../../domain/backups/index.js';
 import { comparePositions, formatPosition, parsePosition, type Position, type RecordedEvent } from '../../ports/event-store.js';
 import type { BackupStorage } from '../../ports/backup-storage.js';
@@ -92,7 +99,7 @@ export async function* readBackupEventChunks(
   options: ReadBackupOptions = {},
 ): AsyncGenerator<VerifiedChunk<BackupEventRecord>> {
   const items = options.items ?? EVENT_ITEMS;
-  const chunks = manifest.chunks.filter((chunk) => items.includes(chunk.item) && chunk.item !== 'files');
+  const chunks = manifest.chunks.filter((chunk) => items.includes(chunk.item) && EVENT_ITEMS.includes(chunk.item));
   const until = options.until?.getTime();
   for await (const verified of verifiedChunks<BackupEventRecord>(storage, manifest, chunks, options.key, checkEventOrder)) {
     const cut = verified.records.findIndex(
@@ -126,6 +133,23 @@ export async function* readBackupFileChunks(
 ): AsyncGenerator<VerifiedChunk<BackupFileRecord>> {
   const chunks = manifest.chunks.filter((chunk) => chunk.item === 'files');
   yield* verifiedChunks<BackupFileRecord>(storage, manifest, chunks, options.key, () => undefined);
+}
+
+/** The api_keys rows a backup holds (its `api-keys` item), each chunk verified first. */
+export async function readBackupApiKeys(
+  storage: BackupStorage,
+  manifest: BackupManifest,
+  options: Pick<ReadBackupOptions, 'key'> = {},
+): Promise<BackupApiKeyRecord[]> {
+  const chunks = manifest.chunks.filter((chunk) => chunk.item === 'api-keys');
+  const keys: BackupApiKeyRecord[] = [];
+  const check = (chunk: BackupChunk, records: BackupApiKeyRecord[]) => {
+    for (const [index, record] of records.entries())
+      if (typeof record.keyId !== 'string' || typeof record.secretHash !== 'string' || typeof record.tenantId !== 'string')
+        throw new BackupIntegrityError(chunk.name, `record ${index + 1} is not an api key`);
+  };
+  for await (const { records } of verifiedChunks<BackupApiKeyRecord>(storage, manifest, chunks, options.key, check)) keys.push(...records);
+  return keys;
 }
 
 export function toBackupEventRecord(event: RecordedEvent): BackupEventRecord {

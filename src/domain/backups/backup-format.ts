@@ -14,13 +14,14 @@ export const BACKUP_FORMAT_VERSION = 1;
 export const BACKUP_TYPES = ['database', 'files', 'configuration', 'full'] as const;
 export type BackupType = (typeof BACKUP_TYPES)[number];
 
-/** What a backup is made of: `full` is all three. */
-export const BACKUP_ITEMS = ['database', 'configuration', 'files'] as const;
+/** What a backup is made of. `api-keys` is the api_keys table of the backup's scope (hashes, never a secret). */
+export const BACKUP_ITEMS = ['database', 'configuration', 'files', 'api-keys'] as const;
 export type BackupItem = (typeof BACKUP_ITEMS)[number];
 
 export function itemsOfType(type: BackupType): readonly BackupItem[] {
-  // A full backup's database item holds every event, configuration streams included.
-  return type === 'full' ? ['database', 'files'] : [type];
+  // A full backup's database item holds every event, configuration streams included; its api-keys item
+  // lets a restored instance authenticate the keys that worked before (they are not events).
+  return type === 'full' ? ['database', 'files', 'api-keys'] : [type];
 }
 
 /** Stream categories of the configuration item: environments, deployment specs and configs (secret
@@ -118,6 +119,22 @@ export type BackupFileRecord = {
   readonly offset: number;
   /** Base64 of the bytes at `offset`. */
   readonly data: string;
+};
+
+/**
+ * One row of the api_keys table as a backup holds it: the SHA-256 of the secret, never the secret (which
+ * exists only in its holder's hands), so the record authenticates nobody; revoked keys stay revoked.
+ */
+export type BackupApiKeyRecord = {
+  readonly keyId: string;
+  /** Base64 of the SHA-256 of the key's secret part. */
+  readonly secretHash: string;
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly name: string;
+  readonly permissions: readonly string[];
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
 };
 
 export const manifestKey = (backupId: string) => `${backupId}/manifest.json`;

@@ -14,6 +14,12 @@ export const restoreStreamId = (restoreId: string) => `${RESTORE_CATEGORY}-${res
 /** Where the log goes: a PostgreSQL database (URL without password) or a new data directory for PGlite. */
 export type RestoreTargetSpec = { readonly kind: 'database'; readonly url: string } | { readonly kind: 'directory'; readonly path: string };
 
+/** The parts of a backup a restore brought back (`log`, `files`, `api-keys`), and those it did not, with why. */
+export type RestoredPartsData = {
+  restored: string[];
+  notRestored: { part: string; reason: string }[];
+};
+
 export type RestoreStatus = 'none' | 'running' | 'completed' | 'failed';
 
 export type RestoreEvent =
@@ -42,6 +48,10 @@ export type RestoreEvent =
         firstPosition: string | null;
         lastPosition: string | null;
         finishedAt: string;
+        /** What came back beside the log and what did not (absent on restores recorded before parts were). */
+        parts?: RestoredPartsData;
+        /** API keys written (hashes). */
+        apiKeys?: number;
       };
     }
   | { type: 'RestoreFailed'; data: { reason: string; field: string | null; chunk: string | null; finishedAt: string } };

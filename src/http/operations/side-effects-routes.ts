@@ -56,7 +56,9 @@ export async function sideEffectsRoutes(app: FastifyInstance, deps: SideEffectsR
         description:
           'A restore commits a pause with the restored log: a service started on it projects and answers reads, but starts ' +
           'no process manager, job worker, scheduler, reconciler or webhook until this is called. Check first that the ' +
-          'restored instance is the one that should act (the original is stopped), then resume.',
+          'restored instance is the one that should act (the original is stopped), then resume. The pause is cleared in the ' +
+          'store: every other instance on it starts within SIDE_EFFECTS_PAUSE_CHECK_MS. Without a platform key at hand, ' +
+          '`npm run resume -- --target <store>` does the same. Needs the platform permission (a tenant admin: 403).',
         response: { 200: stateSchema },
       },
     },

@@ -104,6 +104,13 @@ async function restoreRoutesPlugin(app: FastifyInstance, deps: RestoreRouteDeps)
           permission: PLATFORM_PERMISSION,
           errors: [{ field: 'backupId', rule: 'backup.platform_permission', message: 'the backup holds every tenant' }],
         });
+      // A files/full backup carries the instance's data directory (key material too, when encrypted): as its
+      // creation, its restore needs the platform permission.
+      if (!platform && (await readManifest(deps.storage, backupId).catch(() => undefined))?.chunks.some((chunk) => chunk.item === 'files'))
+        throw new HttpProblem(403, 'backup.platform_permission', 'a restore of a backup holding files needs the platform permission', {
+          permission: PLATFORM_PERMISSION,
+          errors: [{ field: 'backupId', rule: 'backup.platform_permission', message: 'the backup holds the files part (files or full)' }],
+        });
       let target: RestoreTargetSpec;
       if (asked.databaseUrl !== undefined) {
         const field = 'body.target.databaseUrl';

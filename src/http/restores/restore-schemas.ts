@@ -16,14 +16,18 @@ export const restoreBody = z
           .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'a postgres:// URL')
           .optional()
           .describe(
-            'An empty PostgreSQL database (platform only); no password in it: the service uses its own credentials. One it cannot ' +
+            'An empty PostgreSQL database (platform only; it holds the log and api keys, never the files part: see `parts`); no ' +
+              'password in it: the service uses its own credentials. One it cannot ' +
               'reach within DATABASE_CONNECT_TIMEOUT_MS is refused with 400 `restore.target.unreachable`, saying why without the host or port',
           ),
         dataDirectory: z
           .string()
           .regex(DIRECTORY_NAME, 'a name: lowercase letters, digits, - and _ (1–63), not a path')
           .optional()
-          .describe('A new data directory for the embedded store, made as DATA_DIR/restores/<your tenant>/<name>'),
+          .describe(
+            'A new data directory for the embedded store, made as DATA_DIR/restores/<your tenant>/<name>; the files part of a ' +
+              'files/full backup is restored into it too (a backup holding files needs the platform permission)',
+          ),
       })
       .refine((t) => (t.databaseUrl === undefined) !== (t.dataDirectory === undefined), {
         message: 'give exactly one of databaseUrl or dataDirectory',
@@ -62,6 +66,16 @@ export const restoreResponse = z.object({
   streams: z.number().int().nullable(),
   range: z.object({ first: z.string().nullable(), last: z.string().nullable() }).describe('First and last restored position'),
   chain: z.array(z.string()).describe('The backups restored, full first'),
+  parts: z
+    .object({
+      restored: z.array(z.string()),
+      notRestored: z.array(z.object({ part: z.string(), reason: z.string() })),
+    })
+    .nullable()
+    .describe(
+      'Once completed: the parts of the backup brought back — `log`, `files` (only into a dataDirectory target: a database ' +
+        "target has no files), `api-keys` (a full backup's keys, hashes; revoked ones stay revoked) — and those not, with why",
+    ),
   durationMs: z.number().int().nullable(),
   error: z.object({ reason: z.string(), field: z.string().nullable(), chunk: z.string().nullable() }).nullable(),
   requestedBy: z.string(),

@@ -9,6 +9,7 @@ import {
   chunkKey,
   fileMayBeBackedUp,
   chunkName,
+  type BackupApiKeyRecord,
   type BackupChunk,
   type BackupFileRecord,
   type BackupItem,
@@ -29,6 +30,8 @@ export interface ItemWriterDeps {
   readonly excludedFromFiles: readonly string[];
   readonly chunkEvents: number;
   readonly chunkFileBytes: number;
+  /** The api_keys rows of a tenant (every tenant: undefined), for the api-keys item of a full backup. */
+  readonly apiKeys?: (tenantId: string | undefined) => Promise<readonly BackupApiKeyRecord[]>;
   /** gzip level of the chunks (default 1: see backup-codec.ts). */
   readonly compressionLevel?: number;
   /** Events per export page (default EXPORT_PAGE_EVENTS). */
@@ -247,4 +250,26 @@ export async function writeFilesItem(deps: ItemWriterDeps, state: BackupState, r
     }
   }
   await flush();
+}
+
+/**
+ * api-keys: the api_keys rows of the backup's scope (a tenant's backup holds only that tenant's keys), one
+ * chunk. Rows hold the SHA-256 of each secret, never the secret, so the chunk authenticates nobody; it is
+ * encrypted like every chunk when BACKUP_ENCRYPTION_KEY is set.
+ */
+export async function writeApiKeysItem(deps: ItemWriterDeps, state: BackupState, record: RecordChunk) {
+  if (!deps.apiKeys) throw new Error('this service cannot read its api keys for a backup');
+  const keys = await deps.apiKeys(state.scope.tenantId);
+  const name = chunkName('api-keys', chunksOf(state, 'api-keys') + 1, deps.key !== undefined);
+  const stored = await storeChunk(deps, state.backupId, name, keys.map((key) => JSON.stringify(key)).join('\n'));
+  const chunk: BackupChunk = {
+    item: 'api-keys',
+    name,
+    ...stored,
+    events: 0,
+    records: keys.length,
+    firstPosition: null,
+    lastPosition: null,
+  };
+  await record(chunk, { item: 'api-keys', after: String(keys.length) });
 }

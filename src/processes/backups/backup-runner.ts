@@ -25,7 +25,7 @@ import {
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
 import type { CommandContext, CommandDeps } from '../../commands/handle-command.js';
 import { START, comparePositions, formatPosition, parsePosition } from '../../ports/event-store.js';
-import { writeEventItem, writeFilesItem, type ItemWriterDeps } from './backup-items.js';
+import { writeApiKeysItem, writeEventItem, writeFilesItem, type ItemWriterDeps } from './backup-items.js';
 
 export interface BackupRunnerDeps extends ItemWriterDeps {
   readonly commands: CommandDeps;
@@ -113,7 +113,10 @@ export async function runBackup(deps: BackupRunnerDeps, run: BackupRun): Promise
         state = await step(`chunk:${chunk.name}`, { type: 'RecordChunk', data: { chunk, cursor } });
       };
       if (item === 'files') await writeFilesItem(deps, state, record);
-      else await writeEventItem(deps, state, item, record);
+      else if (item === 'api-keys') {
+        // One chunk: a run that recorded it and died before CompleteItem does not write a second.
+        if (!state.chunks.some((chunk) => chunk.item === 'api-keys')) await writeApiKeysItem(deps, state, record);
+      } else await writeEventItem(deps, state, item, record);
       state = await step(`done:${item}`, { type: 'CompleteItem', data: { item } });
     }
   } catch (error) {

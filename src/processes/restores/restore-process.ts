@@ -118,6 +118,8 @@ export function restoreWorker(deps: RestoreRunnerDeps): JobHandler {
           firstPosition: result.firstPosition ? formatPosition(result.firstPosition) : null,
           lastPosition: result.lastPosition ? formatPosition(result.lastPosition) : null,
           finishedAt: deps.commands.clock().toISOString(),
+          parts: { restored: [...result.parts.restored], notRestored: result.parts.notRestored.map((entry) => ({ ...entry })) },
+          ...(result.apiKeys === undefined ? {} : { apiKeys: result.apiKeys }),
         },
       });
     } catch (error) {

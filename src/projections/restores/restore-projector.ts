@@ -1,7 +1,7 @@
 // Projects restore events into rm_restores.restores: one row per restore with its status, the events
 // restored so far, the range, the duration and the error. Events of a batch are folded per restore, then
 // each changed row is written once.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { RESTORE_CATEGORY, type RestoreEvent } from '../../domain/restores/restore-aggregate.js';
 import type { RecordedEvent } from '../../ports/event-store.js';
 import type { Projector } from '../projector.js';
@@ -23,6 +23,8 @@ export interface RestoreRow {
   first_position: string | null;
   last_position: string | null;
   chain: string;
+  /** JSON of RestoredPartsData, null until completed (or for restores recorded before parts were). */
+  parts: string | null;
   reason: string | null;
   error_field: string | null;
   error_chunk: string | null;
@@ -57,6 +59,7 @@ function apply(row: RestoreRow | undefined, event: RecordedEvent): RestoreRow | 
       first_position: null,
       last_position: null,
       chain: '[]',
+      parts: null,
       reason: null,
       error_field: null,
       error_chunk: null,
@@ -80,6 +83,7 @@ function apply(row: RestoreRow | undefined, event: RecordedEvent): RestoreRow | 
         events_restored: e.data.events,
         streams: e.data.streams,
         chain: JSON.stringify(e.data.chain),
+        parts: e.data.parts ? JSON.stringify(e.data.parts) : null,
         first_position: e.data.firstPosition,
         last_position: e.data.lastPosition,
         finished_at: new Date(e.data.finishedAt),
@@ -125,6 +129,7 @@ export const restoreProjector: Projector = {
       .addColumn('first_position', 'text')
       .addColumn('last_position', 'text')
       .addColumn('chain', 'text', (c) => c.notNull())
+      .addColumn('parts', 'text')
       .addColumn('reason', 'text')
       .addColumn('error_field', 'text')
       .addColumn('error_chunk', 'text')
@@ -142,6 +147,8 @@ export const restoreProjector: Projector = {
       .on('restores')
       .columns(['tenant_id', 'requested_at'])
       .execute();
+    // Tables made before parts were recorded get the column (null: not recorded).
+    await sql`ALTER TABLE ${sql.id(schema)}.restores ADD COLUMN IF NOT EXISTS parts text`.execute(db);
   },
 
   async apply(anyDb, events) {

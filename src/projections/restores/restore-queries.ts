@@ -18,6 +18,7 @@ export interface RestoreView {
   streams: number | null;
   range: { first: string | null; last: string | null };
   chain: string[];
+  parts: { restored: string[]; notRestored: { part: string; reason: string }[] } | null;
   durationMs: number | null;
   error: { reason: string; field: string | null; chunk: string | null } | null;
   requestedBy: string;
@@ -54,6 +55,7 @@ const view = (row: RestoreRow): RestoreView => ({
   streams: row.streams === null ? null : Number(row.streams),
   range: { first: row.first_position, last: row.last_position },
   chain: JSON.parse(row.chain) as string[],
+  parts: row.parts ? (JSON.parse(row.parts) as RestoreView['parts']) : null,
   durationMs: row.finished_at && row.started_at ? new Date(row.finished_at).getTime() - new Date(row.started_at).getTime() : null,
   error: row.reason === null ? null : { reason: row.reason, field: row.error_field, chunk: row.error_chunk },
   requestedBy: row.requested_by,
