@@ -13,6 +13,7 @@ import { environmentDirectoryFor } from '../../src/features/environment-director
 import type { FeatureDeps } from '../../src/features/feature-module.js';
 import { UnknownKeyError } from '../../src/ports/secret-keyring.js';
 import { startService, type Service } from '../../src/service.js';
+import { configStreamId } from '../../src/domain/environments/index.js';
 
 describe('secret key rotation with the real service', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'kyo-rotation-'));
@@ -63,10 +64,10 @@ describe('secret key rotation with the real service', () => {
       const rewrap = await call(service, key, 'POST', '/v1/configs/rewrap');
       expect(rewrap.json()).toEqual({ configs: 1, versions: 1, failed: [] });
       expect((await call(service, key, 'POST', '/v1/configs/rewrap')).json()).toEqual({ configs: 0, versions: 0, failed: [] });
-      return (await service.eventStore.readStream(`config-${configId}`)).map((e) => e.data.sealed);
+      return (await service.eventStore.readStream(configStreamId('default', configId))).map((e) => e.data.sealed);
     });
     await withService({ SECRETS_KEY: keyB }, async (service, config) => {
-      const events = await service.eventStore.readStream(`config-${configId}`);
+      const events = await service.eventStore.readStream(configStreamId('default', configId));
       expect(events.map((e) => e.type)).toEqual(['ConfigCreated', 'ConfigKeyRewrapped']);
       expect((events[0]!.data.sealed as { ciphertext: string }).ciphertext).toBe((sealedBefore as { ciphertext: string }).ciphertext);
       expect((await directory(service, config).resolveConfigs('default', environmentId, ['api'])).get('api')?.data).toEqual({

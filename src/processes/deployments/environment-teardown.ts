@@ -54,7 +54,9 @@ export function environmentTeardownWorker(deps: TeardownDeps): JobHandler {
       commandId: deterministicUuid(`teardown:${job.id}`, what),
       correlationId: environmentId,
     });
-    const { state: environment } = await loadAggregate(deps.commands, environmentDecider, environmentStreamId(environmentId), { tenantId });
+    const { state: environment } = await loadAggregate(deps.commands, environmentDecider, environmentStreamId(tenantId, environmentId), {
+      tenantId,
+    });
     if (environment.status === 'absent') return;
 
     const pending: string[] = [];
