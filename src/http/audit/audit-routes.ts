@@ -127,7 +127,8 @@ export async function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): P
       schema: {
         tags,
         summary: "One aggregate's history: its events in order, with their metadata",
-        description: "404 when the stream does not exist or holds none of your tenant's events.",
+        description:
+          "404 when the stream does not exist or holds none of your tenant's events. With a tenant's key, `<category>-<id>` names your aggregate of that id, whether its stream is `<category>-<tenant>-<id>` or the older `<category>-<id>`; the answer's `streamId` is the stream read.",
         params: streamParams,
         querystring: streamQuery,
         response: { 200: streamPage },
