@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { IdempotencyConflictError, StreamNotFoundError, WrongExpectedRevisionError, type RecordedEvent } from '../ports/event-store.js';
 import type { JsonObject } from '../domain/json.js';
 import { sameAggregateStream } from '../domain/tenant-streams.js';
-import { readIfAny, resolveStreamId } from './stream-resolver.js';
+import { legacyStreamOf, readIfAny } from './stream-resolver.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import { deterministicUuid } from './deterministic-uuid.js';
 import { eventMetadata, type CommandContext, type CommandDeps } from './handle-command.js';
@@ -74,10 +74,8 @@ async function readClaim(deps: CommandDeps, streamId: string): Promise<Claim> {
 
 /** Whether the owner exists: its stream, or for a scoped name the tenant's legacy stream (stream-resolver.ts). */
 async function ownerStreamExists(deps: CommandDeps, tenantId: string, ownerStreamId: string): Promise<boolean> {
-  return (
-    (await resolveStreamId(deps.eventStore, ownerStreamId, tenantId).then((streamId) => readIfAny(deps.eventStore, streamId, 1))) !==
-    undefined
-  );
+  if ((await readIfAny(deps.eventStore, ownerStreamId, 1)) !== undefined) return true;
+  return (await legacyStreamOf(deps.eventStore, ownerStreamId, tenantId)) !== undefined;
 }
 
 const stillHolds = (deps: CommandDeps, request: ReservationRequest, ownerStreamId: string) =>
