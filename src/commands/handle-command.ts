@@ -3,7 +3,6 @@
 import {
   IdempotencyConflictError,
   START,
-  StreamNotFoundError,
   WrongExpectedRevisionError,
   streamCategory,
   type EventStore,
@@ -17,6 +16,7 @@ import type { Decider, DomainEvent } from '../domain/decider.js';
 import { notFoundOf } from '../domain/not-found.js';
 import { deterministicUuid } from './deterministic-uuid.js';
 import { upcast, schemaVersionOf, type Upcasters } from './upcasters.js';
+import { legacyStreamOf, readIfAny } from './stream-resolver.js';
 
 export interface CommandContext {
   readonly tenantId: string;
@@ -77,6 +77,8 @@ export interface CommandRequest<Command, State = unknown> {
 export type StreamAccess<State> = (state: State, tenantId: string) => boolean;
 
 export interface LoadedAggregate<State> {
+  /** The stream that holds the aggregate: the one asked for, or its legacy global stream (stream-resolver.ts). */
+  readonly streamId: string;
   readonly state: State;
   /** Revision of the last folded event; undefined when the stream does not exist (or, with `asOf`, had no
    * event yet at that moment). */
@@ -91,23 +93,25 @@ const NO_REVISION = -1n;
 export const notFound = (streamId: string) => notFoundOf(streamCategory(streamId));
 
 /**
- * Folds a stream into state. Another tenant's stream reads as not found. `asOf` folds the stream's events
- * up to the first one that occurred after that moment (audit, "as of" queries): a prefix, so the result is
- * a state the aggregate really had even if clocks of different writers disagreed slightly.
+ * Folds a stream into state. Another tenant's stream reads as not found. A tenant-scoped stream name that
+ * holds nothing falls back to the tenant's own legacy global stream (stream-resolver.ts), and the result
+ * names the stream it read. `asOf` folds the stream's events up to the first one that occurred after that
+ * moment (audit, "as of" queries): a prefix, so the result is a state the aggregate really had even if
+ * clocks of different writers disagreed slightly.
  */
 export async function loadAggregate<State, Event extends DomainEvent>(
   deps: Pick<CommandDeps, 'eventStore' | 'upcasters'>,
   decider: Pick<Decider<State, never, Event>, 'initialState' | 'evolve'>,
-  streamId: string,
+  requestedStreamId: string,
   options: { tenantId: string; asOf?: Date; access?: StreamAccess<State> },
 ): Promise<LoadedAggregate<State>> {
-  let recorded: RecordedEvent[];
-  try {
-    recorded = await deps.eventStore.readStream(streamId);
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return { state: decider.initialState(), revision: undefined, events: [] };
-    throw error;
+  let recorded = await readIfAny(deps.eventStore, requestedStreamId);
+  let streamId = requestedStreamId;
+  if (recorded === undefined) {
+    const legacy = await legacyStreamOf(deps.eventStore, requestedStreamId, options.tenantId);
+    if (legacy !== undefined) [streamId, recorded] = [legacy, await readIfAny(deps.eventStore, legacy)];
   }
+  if (recorded === undefined) return { streamId, state: decider.initialState(), revision: undefined, events: [] };
   if (!options.access && recorded.some((event) => event.metadata.tenantId !== options.tenantId)) throw notFound(streamId);
   const upcasted = recorded.map((event) => upcast(event, deps.upcasters));
   const fold = (events: readonly RecordedEvent[]) =>
@@ -119,7 +123,7 @@ export async function loadAggregate<State, Event extends DomainEvent>(
   // Access is judged on the current state, also for an `asOf` read: a template made private since is
   // private now. Without a cut, the current state is the one just folded.
   if (options.access && !options.access(cut === -1 ? state : fold(upcasted), options.tenantId)) throw notFound(streamId);
-  return { state, revision: events.at(-1)?.revision, events };
+  return { streamId, state, revision: events.at(-1)?.revision, events };
 }
 
 /**
@@ -163,17 +167,18 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
   decider: Decider<State, Command, Event>,
   request: CommandRequest<Command, State>,
 ): Promise<CommandResult<State, Event>> {
-  const { streamId, context } = request;
+  const { context } = request;
   const maxRetries = deps.maxRetries ?? 3;
   if (request.expectNew && request.expectedRevision === undefined) {
     const created = await createOptimistically(deps, decider, request);
     if (created) return created;
   }
   for (let attempt = 0; ; attempt++) {
-    const loaded = await loadAggregate(deps, decider, streamId, {
+    const loaded = await loadAggregate(deps, decider, request.streamId, {
       tenantId: context.tenantId,
       ...(request.access ? { access: request.access } : {}),
     });
+    const streamId = loaded.streamId;
 
     const earlier = loaded.events.filter((event) => event.metadata.commandId === context.commandId);
     if (earlier.length > 0) {
@@ -273,6 +278,8 @@ async function createOptimistically<State, Command, Event extends DomainEvent>(
     return undefined;
   }
   if (decided.length === 0) return undefined;
+  // The tenant's aggregate may live in its legacy stream: then this is no create, and the full path says so.
+  if ((await legacyStreamOf(deps.eventStore, request.streamId, request.context.tenantId)) !== undefined) return undefined;
   const toAppend = eventsToAppend(deps, request.streamId, request.context, decided);
   let appended: AppendResult;
   try {

@@ -13,6 +13,8 @@
 import { createHash } from 'node:crypto';
 import { IdempotencyConflictError, StreamNotFoundError, WrongExpectedRevisionError, type RecordedEvent } from '../ports/event-store.js';
 import type { JsonObject } from '../domain/json.js';
+import { sameAggregateStream } from '../domain/tenant-streams.js';
+import { legacyStreamOf, readIfAny } from './stream-resolver.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import { deterministicUuid } from './deterministic-uuid.js';
 import { eventMetadata, type CommandContext, type CommandDeps } from './handle-command.js';
@@ -70,18 +72,18 @@ async function readClaim(deps: CommandDeps, streamId: string): Promise<Claim> {
   return { revision: last?.revision, holder };
 }
 
-async function ownerStreamExists(deps: CommandDeps, ownerStreamId: string): Promise<boolean> {
-  try {
-    await deps.eventStore.readStream(ownerStreamId, { maxCount: 1 });
-    return true;
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return false;
-    throw error;
-  }
+/** Whether the owner exists: its stream, or for a scoped name the tenant's legacy stream (stream-resolver.ts). */
+async function ownerStreamExists(deps: CommandDeps, tenantId: string, ownerStreamId: string): Promise<boolean> {
+  if ((await readIfAny(deps.eventStore, ownerStreamId, 1)) !== undefined) return true;
+  return (await legacyStreamOf(deps.eventStore, ownerStreamId, tenantId)) !== undefined;
 }
 
 const stillHolds = (deps: CommandDeps, request: ReservationRequest, ownerStreamId: string) =>
-  (request.stillHolds ?? ((owner) => ownerStreamExists(deps, owner)))(ownerStreamId);
+  (request.stillHolds ?? ((owner) => ownerStreamExists(deps, request.tenantId, owner)))(ownerStreamId);
+
+/** Claims written before ids were per tenant name the owner's legacy stream: the same owner as its scoped name. */
+const heldBy = (holder: { readonly ownerStreamId: string } | undefined, request: ReservationRequest) =>
+  holder !== undefined && sameAggregateStream(holder.ownerStreamId, request.ownerStreamId);
 
 function reservationEvent(deps: CommandDeps, request: ReservationRequest, streamId: string, type: string, revision: bigint | undefined) {
   const { context } = request;
@@ -112,7 +114,7 @@ export async function reserve(deps: CommandDeps, request: ReservationRequest): P
     if (!(error instanceof WrongExpectedRevisionError) && !(error instanceof IdempotencyConflictError)) throw error;
   }
   const { revision, holder } = await readClaim(deps, streamId);
-  if (holder?.ownerStreamId === request.ownerStreamId) return;
+  if (heldBy(holder, request)) return;
   if (holder) {
     const orphaned =
       deps.clock().getTime() - holder.claimedAt > ORPHANED_CLAIM_GRACE_MS && !(await stillHolds(deps, request, holder.ownerStreamId));
@@ -126,7 +128,7 @@ export async function reserve(deps: CommandDeps, request: ReservationRequest): P
     if (!(error instanceof WrongExpectedRevisionError)) throw error;
     // The claim changed since we read it. Only a claim by this same owner (a concurrent copy of this
     // command) lets us through; anything else is someone else's value now.
-    if ((await readClaim(deps, streamId)).holder?.ownerStreamId === request.ownerStreamId) return;
+    if (heldBy((await readClaim(deps, streamId)).holder, request)) return;
     throw refused();
   }
 }
@@ -137,7 +139,7 @@ export async function release(deps: CommandDeps, request: ReservationRequest): P
   // A conflict means someone moved the claim; read again to see whether it is still ours to give back.
   for (let attempt = 0; attempt < 3; attempt++) {
     const { revision, holder } = await readClaim(deps, streamId);
-    if (holder?.ownerStreamId !== request.ownerStreamId || revision === undefined) return;
+    if (!heldBy(holder, request) || revision === undefined) return;
     try {
       await deps.eventStore.append(streamId, [reservationEvent(deps, request, streamId, RESERVATION_RELEASED, revision)], {
         expectedRevision: revision,

@@ -3,7 +3,8 @@
 // command sees an environment or config the moment it was recorded, without waiting for a projection.
 import { configHolderOf, loadConfig, openVersion } from '../commands/environments/index.js';
 import { loadAggregate } from '../commands/handle-command.js';
-import { environmentDecider, environmentStreamId } from '../domain/environments/index.js';
+import { CONFIG_CATEGORY, environmentDecider, environmentStreamId } from '../domain/environments/index.js';
+import { idOfStream } from '../domain/tenant-streams.js';
 import { RuleViolation } from '../domain/rule-violation.js';
 import { isUuid } from '../domain/uuid.js';
 import type { EnvironmentDirectory, EnvironmentView, ResolvedConfig } from '../ports/environment-directory.js';
@@ -18,7 +19,7 @@ export function environmentDirectoryFor(deps: FeatureDeps): EnvironmentDirectory
     if (!isUuid(environmentId)) return undefined;
     let state;
     try {
-      ({ state } = await loadAggregate(commands, environmentDecider, environmentStreamId(environmentId), { tenantId }));
+      ({ state } = await loadAggregate(commands, environmentDecider, environmentStreamId(tenantId, environmentId), { tenantId }));
     } catch (error) {
       if (error instanceof RuleViolation && error.kind === 'not_found') return undefined;
       throw error;
@@ -43,8 +44,9 @@ export function environmentDirectoryFor(deps: FeatureDeps): EnvironmentDirectory
   async function find(tenantId: string, environmentId: string, name: string) {
     for (const scope of [environmentId.toLowerCase(), null]) {
       const holder = await configHolderOf(commands, tenantId, scope, name);
-      if (!holder) continue;
-      const loaded = await loadConfig(commands, tenantId, holder.slice('config-'.length));
+      const configId = holder === undefined ? undefined : idOfStream(CONFIG_CATEGORY, holder);
+      if (configId === undefined) continue;
+      const loaded = await loadConfig(commands, tenantId, configId);
       // A claim can outlive its config for a moment (a crash between the delete and the release).
       if (loaded?.state.status === 'active' && loaded.state.name === name && loaded.state.environmentId === scope) return loaded.state;
     }

@@ -10,8 +10,8 @@ import {
   renameCategory,
   restoreCategory,
 } from '../../src/commands/categories/index.js';
-import { categoryStreamId } from '../../src/domain/categories/index.js';
-import type { CommandContext, CommandDeps } from '../../src/commands/handle-command.js';
+import { categoryDecider, categoryStreamId } from '../../src/domain/categories/index.js';
+import { loadAggregate, type CommandContext, type CommandDeps } from '../../src/commands/handle-command.js';
 import {
   ORPHANED_CLAIM_GRACE_MS,
   RESERVATION_CLAIMED,
@@ -63,9 +63,9 @@ describe('category commands on PGlite', () => {
     tenantId = randomUUID();
     const categoryId = randomUUID();
     const result = await createCategory(deps(), ctx(), { categoryId, name: '  Maths ', description: 'Numbers' });
-    expect(result).toMatchObject({ streamId: `category-${categoryId}`, revision: 0n, idempotent: false });
+    expect(result).toMatchObject({ streamId: categoryStreamId(tenantId, categoryId), revision: 0n, idempotent: false });
     expect(result.state).toEqual({ status: 'active', categoryId, name: 'Maths', description: 'Numbers' });
-    expect(await holderOf('maths')).toBe(categoryStreamId(categoryId));
+    expect(await holderOf('maths')).toBe(categoryStreamId(tenantId, categoryId));
   });
 
   it('keeps names unique per tenant, ignoring case and blanks, and tells which field', async () => {
@@ -74,7 +74,7 @@ describe('category commands on PGlite', () => {
     const duplicate = await refusal(create('  data   SCIENCE'));
     expect(duplicate).toBeInstanceOf(RuleViolation);
     expect(duplicate).toMatchObject({ rule: 'category.name.unique', kind: 'conflict', field: 'name' });
-    expect(await holderOf('data science')).toBe(categoryStreamId(first));
+    expect(await holderOf('data science')).toBe(categoryStreamId(tenantId, first));
 
     const otherTenant = randomUUID();
     await createCategory(deps(), contextFor({ tenantId: otherTenant }), {
@@ -90,7 +90,7 @@ describe('category commands on PGlite', () => {
     const winners = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     expect(winners).toHaveLength(1);
     for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ rule: 'category.name.unique' });
-    expect(await holderOf('physics')).toBe(categoryStreamId(winners[0]!));
+    expect(await holderOf('physics')).toBe(categoryStreamId(tenantId, winners[0]!));
   });
 
   it('claims nothing for input the aggregate refuses, and gives the name back when the append is refused', async () => {
@@ -102,7 +102,7 @@ describe('category commands on PGlite', () => {
     const existing = await create('Chemistry');
     await expect(create('Biology', existing)).rejects.toMatchObject({ rule: 'category.exists', kind: 'conflict' });
     expect(await holderOf('Biology')).toBeUndefined();
-    expect(await holderOf('Chemistry')).toBe(categoryStreamId(existing));
+    expect(await holderOf('Chemistry')).toBe(categoryStreamId(tenantId, existing));
   });
 
   it('answers a retried create with the first result and no new claim', async () => {
@@ -120,7 +120,7 @@ describe('category commands on PGlite', () => {
     const categoryId = randomUUID();
     await create('Art', categoryId.toUpperCase());
     const renamed = await renameCategory(deps(), ctx(), { categoryId, name: 'Fine Art' });
-    expect(renamed.streamId).toBe(`category-${categoryId}`);
+    expect(renamed.streamId).toBe(categoryStreamId(tenantId, categoryId));
     expect(renamed.state).toMatchObject({ categoryId, name: 'Fine Art' });
   });
 
@@ -129,17 +129,17 @@ describe('category commands on PGlite', () => {
     const a = await create('Music');
     const b = await create('Drama');
     await expect(renameCategory(deps(), ctx(), { categoryId: a, name: 'DRAMA' })).rejects.toMatchObject({ rule: 'category.name.unique' });
-    expect(await holderOf('Music')).toBe(categoryStreamId(a));
+    expect(await holderOf('Music')).toBe(categoryStreamId(tenantId, a));
 
     const result = await renameCategory(deps(), ctx(), { categoryId: a, name: 'Sound' });
     expect(result.state).toMatchObject({ name: 'Sound' });
-    expect(await holderOf('Sound')).toBe(categoryStreamId(a));
+    expect(await holderOf('Sound')).toBe(categoryStreamId(tenantId, a));
     expect(await holderOf('Music')).toBeUndefined();
     await create('Music'); // free for others now
 
     // A change of case keeps the claim it already has.
     await renameCategory(deps(), ctx(), { categoryId: b, name: 'drama' });
-    expect(await holderOf('Drama')).toBe(categoryStreamId(b));
+    expect(await holderOf('Drama')).toBe(categoryStreamId(tenantId, b));
   });
 
   it('gives the new name back when a rename fails on a stale expected revision', async () => {
@@ -149,7 +149,7 @@ describe('category commands on PGlite', () => {
     const stale = renameCategory(deps(), ctx(), { categoryId: id, name: 'Earth Sciences', expectedRevision: 0n });
     await expect(stale).rejects.toBeInstanceOf(WrongExpectedRevisionError);
     expect(await holderOf('Earth Sciences')).toBeUndefined();
-    expect(await holderOf('Geography')).toBe(categoryStreamId(id));
+    expect(await holderOf('Geography')).toBe(categoryStreamId(tenantId, id));
     const fresh = await renameCategory(deps(), ctx(), { categoryId: id, name: 'Earth Sciences', expectedRevision: 1n });
     expect(fresh.revision).toBe(2n);
   });
@@ -169,15 +169,15 @@ describe('category commands on PGlite', () => {
       rule: 'category.name.unique',
       field: 'name',
     });
-    expect(await holderOf('Latin')).toBe(categoryStreamId(successor));
+    expect(await holderOf('Latin')).toBe(categoryStreamId(tenantId, successor));
 
     await renameCategory(deps(), ctx(), { categoryId: successor, name: 'Classics' });
     const restored = await restoreCategory(deps(), ctx(), { categoryId: old });
     expect(restored.state).toMatchObject({ status: 'active', name: 'Latin' });
-    expect(await holderOf('Latin')).toBe(categoryStreamId(old));
+    expect(await holderOf('Latin')).toBe(categoryStreamId(tenantId, old));
   });
 
-  it('hides another tenant’s category behind not found, on every command', async () => {
+  it('hides another tenant’s category behind not found, on every command; its id is free for a create', async () => {
     tenantId = randomUUID();
     const theirs = await create('Private');
     const stranger = contextFor({ tenantId: randomUUID() });
@@ -186,12 +186,16 @@ describe('category commands on PGlite', () => {
       describeCategory(deps(), stranger, { categoryId: theirs, description: 'x' }),
       archiveCategory(deps(), stranger, { categoryId: theirs }),
       restoreCategory(deps(), stranger, { categoryId: theirs }),
-      createCategory(deps(), stranger, { categoryId: theirs, name: 'Mine', description: '' }),
     ]) {
       await expect(attempt).rejects.toMatchObject({ kind: 'not_found' });
     }
     expect(await holderOf('Mine', stranger.tenantId)).toBeUndefined();
-    expect((await store.readStream(categoryStreamId(theirs))).map((e) => e.type)).toEqual(['CategoryCreated']);
+    // Ids are per tenant: the stranger's create makes its own category in its own stream.
+    const created = await createCategory(deps(), stranger, { categoryId: theirs, name: 'Mine', description: '' });
+    expect(created).toMatchObject({ streamId: categoryStreamId(stranger.tenantId, theirs), state: { name: 'Mine' } });
+    expect((await store.readStream(categoryStreamId(tenantId, theirs))).map((e) => e.type)).toEqual(['CategoryCreated']);
+    const mine = await loadAggregate(deps(), categoryDecider, categoryStreamId(tenantId, theirs), { tenantId });
+    expect(mine.state).toMatchObject({ name: 'Private' });
   });
 
   it('recovers from a crash between claim and create: the same category re-uses its claim, others take it after the grace period', async () => {
@@ -202,13 +206,13 @@ describe('category commands on PGlite', () => {
       scope: CATEGORY_NAME_SCOPE,
       tenantId,
       value: 'Robotics',
-      ownerStreamId: categoryStreamId(crashed),
+      ownerStreamId: categoryStreamId(tenantId, crashed),
       context: ctx(),
     });
     await expect(create('Robotics')).rejects.toMatchObject({ rule: 'category.name.unique' });
     clock.advance(ORPHANED_CLAIM_GRACE_MS + 1);
     const other = await create('Robotics');
-    expect(await holderOf('Robotics')).toBe(categoryStreamId(other));
+    expect(await holderOf('Robotics')).toBe(categoryStreamId(tenantId, other));
     await expect(create('Robotics', crashed)).rejects.toMatchObject({ rule: 'category.name.unique' });
 
     const retried = randomUUID();
@@ -216,11 +220,11 @@ describe('category commands on PGlite', () => {
       scope: CATEGORY_NAME_SCOPE,
       tenantId,
       value: 'Welding',
-      ownerStreamId: categoryStreamId(retried),
+      ownerStreamId: categoryStreamId(tenantId, retried),
       context: ctx(),
     });
     await create('Welding', retried); // the client's retry of the crashed request
-    expect(await holderOf('Welding')).toBe(categoryStreamId(retried));
+    expect(await holderOf('Welding')).toBe(categoryStreamId(tenantId, retried));
   });
 
   it('succeeds when the release after a rename fails, and the stale claim is taken over later', async () => {
@@ -235,12 +239,12 @@ describe('category commands on PGlite', () => {
     };
     const renamed = await renameCategory({ ...deps(), eventStore: releasesFail }, ctx(), { categoryId: id, name: 'Plant Science' });
     expect(renamed.state).toMatchObject({ name: 'Plant Science' });
-    expect(await holderOf('Botany')).toBe(categoryStreamId(id)); // left behind
+    expect(await holderOf('Botany')).toBe(categoryStreamId(tenantId, id)); // left behind
 
     await expect(create('Botany')).rejects.toMatchObject({ rule: 'category.name.unique' });
     clock.advance(ORPHANED_CLAIM_GRACE_MS + 1);
     const successor = await create('Botany'); // the category no longer holds it: taken over
-    expect(await holderOf('Botany')).toBe(categoryStreamId(successor));
+    expect(await holderOf('Botany')).toBe(categoryStreamId(tenantId, successor));
     // The claim of the name it does hold is never taken over, however old.
     await expect(create('plant science')).rejects.toMatchObject({ rule: 'category.name.unique' });
   });

@@ -186,14 +186,14 @@ function rollbackSuite(label: string, open: () => Promise<OpenStore>) {
       });
       const deps = () => ({ eventStore: wrapped.store, clock: clock.now });
       async function failsCleanly(categoryId: string, command: () => Promise<unknown>) {
-        const before = await eventsOf(categoryStreamId(categoryId));
+        const before = await eventsOf(categoryStreamId(tenantId, categoryId));
         wrapped.switchable.armed = true;
         try {
           await expect(command()).rejects.toThrow(/injected failure/);
         } finally {
           wrapped.switchable.armed = false;
         }
-        expect(await eventsOf(categoryStreamId(categoryId))).toEqual(before);
+        expect(await eventsOf(categoryStreamId(tenantId, categoryId))).toEqual(before);
       }
 
       it('create, rename and restore: the claimed name is free again', async () => {

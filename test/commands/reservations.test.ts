@@ -126,6 +126,39 @@ describe('reservations on PGlite', () => {
     expect((await claimsOf('Teal')).at(-1)).toEqual([RESERVATION_CLAIMED, 'widget-4']);
   });
 
+  it('keeps a claim whose owner lives in its legacy global stream, under either name, and frees one of another tenant', async () => {
+    tenantId = `t-${randomUUID().slice(0, 8)}`;
+    const id = randomUUID();
+    const [legacy, scoped] = [`widget-${id}`, `widget-${tenantId}-${id}`];
+    // An owner written before ids were per tenant: its stream has the old name; so may its claim.
+    await store.append(legacy, [{ id: randomUUID(), type: 'WidgetNamed', data: {}, metadata: { tenantId } }], {
+      expectedRevision: 'no_stream',
+    });
+    await reserve(deps(), request('Indigo', legacy));
+    await reserve(deps(), request('Indigo', scoped)); // the same owner by its new name: no second claim
+    await reserve(deps(), request('Umber', scoped));
+    clock.advance(ORPHANED_CLAIM_GRACE_MS + 1);
+    await expect(reserve(deps(), request('Indigo', 'widget-other'))).rejects.toBeInstanceOf(RuleViolation);
+    await expect(reserve(deps(), request('Umber', 'widget-other'))).rejects.toBeInstanceOf(RuleViolation);
+    expect(await claimsOf('Indigo')).toEqual([[RESERVATION_CLAIMED, legacy]]);
+    await release(deps(), request('Indigo', scoped));
+    expect((await claimsOf('Indigo')).at(-1)?.[0]).toBe(RESERVATION_RELEASED);
+
+    // A scoped name whose legacy stream is another tenant's does not exist for this tenant.
+    const foreignId = randomUUID();
+    await store.append(
+      `widget-${foreignId}`,
+      [{ id: randomUUID(), type: 'WidgetNamed', data: {}, metadata: { tenantId: 'someone-else' } }],
+      {
+        expectedRevision: 'no_stream',
+      },
+    );
+    await reserve(deps(), request('Sienna', `widget-${tenantId}-${foreignId}`));
+    clock.advance(ORPHANED_CLAIM_GRACE_MS + 1);
+    await reserve(deps(), request('Sienna', 'widget-other'));
+    expect((await claimsOf('Sienna')).at(-1)).toEqual([RESERVATION_CLAIMED, 'widget-other']);
+  });
+
   it('releases only what the owner no longer holds', async () => {
     tenantId = randomUUID();
     await reserve(deps(), request('Cyan', 'widget-1'));

@@ -44,7 +44,7 @@ describe('notFoundOf', () => {
   });
 
   it("is the same error for another tenant's stream (the handler) and for no stream (the decider)", () => {
-    const fromHandler = notFound(backupPolicyStreamId('0b6f3f5e-1111-4222-8333-944455556666'));
+    const fromHandler = notFound(backupPolicyStreamId('acme', '0b6f3f5e-1111-4222-8333-944455556666'));
     let fromDecider: unknown;
     try {
       backupPolicyDecider.decide({ type: 'DisableBackupPolicy', data: { at: '2026-01-01T00:00:00Z' } }, backupPolicyDecider.initialState());

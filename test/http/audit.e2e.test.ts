@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
 import { createTestDatabase, postgresService } from '../support/services.js';
+import { categoryStreamId } from '../../src/domain/categories/index.js';
 
 function e2e(label: string, environment: () => Promise<Record<string, string>>) {
   describe(label, () => {
@@ -61,7 +62,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(next).toBeNull();
       expect(items.map((item: { type: string }) => item.type)).toEqual(['CategoryCreated', 'CategoryArchived']);
       expect(items[0]).toMatchObject({
-        streamId: `category-${acmeCategory}`,
+        streamId: categoryStreamId('acme', acmeCategory),
         category: 'category',
         revision: 0,
         tenantId: 'acme',
@@ -102,14 +103,14 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
     it("shows one aggregate's history; another tenant's stream is 404; a platform key sees every tenant", async () => {
       const history = await call('GET', `/v1/audit/streams/category-${acmeCategory}`, acmeKey);
       expect(history.statusCode).toBe(200);
-      expect(history.json()).toMatchObject({ streamId: `category-${acmeCategory}`, category: 'category', next: null });
+      expect(history.json()).toMatchObject({ streamId: categoryStreamId('acme', acmeCategory), category: 'category', next: null });
       expect(history.json().items.map((item: { revision: number }) => item.revision)).toEqual([0, 1]);
       const foreign = await call('GET', `/v1/audit/streams/category-${globexCategory}`, acmeKey);
       expect(foreign.statusCode).toBe(404);
       const missing = await call('GET', '/v1/audit/streams/category-00000000-0000-4000-8000-000000000000', acmeKey);
       const { type, detail } = missing.json();
       expect(foreign.json()).toMatchObject({ type, detail });
-      expect((await call('GET', `/v1/audit/streams/category-${globexCategory}`, platformKey)).statusCode).toBe(200);
+      expect((await call('GET', `/v1/audit/streams/${categoryStreamId('globex', globexCategory)}`, platformKey)).statusCode).toBe(200);
 
       const everyone = (await call('GET', '/v1/audit/events?category=category&limit=1000', platformKey)).json().items;
       expect(new Set(everyone.map((item: { tenantId: string }) => item.tenantId))).toEqual(new Set(['acme', 'globex']));

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
 import { createTestDatabase, postgresService } from '../support/services.js';
+import { categoryStreamId } from '../../src/domain/categories/index.js';
 
 function e2e(label: string, environment: () => Promise<Record<string, string>>) {
   describe(label, () => {
@@ -96,7 +97,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(again.statusCode).toBe(201);
       expect(again.json()).toEqual(first.json());
       expect(again.headers['idempotent-replay']).toBe('true');
-      const events = await service.eventStore.readStream(`category-${first.json().categoryId}`);
+      const events = await service.eventStore.readStream(categoryStreamId('default', first.json().categoryId));
       expect(events).toHaveLength(1);
     });
 

@@ -76,14 +76,14 @@ function patchSuite(label: string, open: () => Promise<OpenStore>) {
       const failed = await call('PATCH', `/v1/categories/${categoryId}`, { name: newName, description: 'hot metal' });
       failOn = undefined;
       expect(failed.statusCode).toBe(500);
-      expect((await eventsOf(categoryStreamId(categoryId))).map((event) => event.type)).toEqual(['CategoryCreated']);
+      expect((await eventsOf(categoryStreamId('acme', categoryId))).map((event) => event.type)).toEqual(['CategoryCreated']);
       const [claim] = (await eventsOf(reservationStreamId(CATEGORY_NAME_SCOPE, 'acme', newName))).slice(-1);
       expect(claim?.type).not.toBe(RESERVATION_CLAIMED);
 
       const both = await call('PATCH', `/v1/categories/${categoryId}`, { name: newName, description: 'hot metal' });
       expect(both.statusCode, both.body).toBe(200);
       expect(both.json().revision).toBe(2); // both events in one append
-      expect((await eventsOf(categoryStreamId(categoryId))).map((event) => event.type)).toEqual([
+      expect((await eventsOf(categoryStreamId('acme', categoryId))).map((event) => event.type)).toEqual([
         'CategoryCreated',
         'CategoryRenamed',
         'CategoryDescribed',

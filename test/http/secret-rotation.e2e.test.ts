@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
-import { configTemplateStreamId } from '../../src/domain/environments/index.js';
+import { configStreamId, configTemplateStreamId } from '../../src/domain/environments/index.js';
 import { environmentDirectoryFor } from '../../src/features/environment-directory.js';
 import type { FeatureDeps } from '../../src/features/feature-module.js';
 import { UnknownKeyError } from '../../src/ports/secret-keyring.js';
@@ -69,10 +69,10 @@ describe('secret key rotation with the real service', () => {
         templates: 0,
         failed: [],
       });
-      return (await service.eventStore.readStream(`config-${configId}`)).map((e) => e.data.sealed);
+      return (await service.eventStore.readStream(configStreamId('default', configId))).map((e) => e.data.sealed);
     });
     await withService({ SECRETS_KEY: keyB }, async (service, config) => {
-      const events = await service.eventStore.readStream(`config-${configId}`);
+      const events = await service.eventStore.readStream(configStreamId('default', configId));
       expect(events.map((e) => e.type)).toEqual(['ConfigCreated', 'ConfigKeyRewrapped']);
       expect((events[0]!.data.sealed as { ciphertext: string }).ciphertext).toBe((sealedBefore as { ciphertext: string }).ciphertext);
       expect((await directory(service, config).resolveConfigs('default', environmentId, ['api'])).get('api')?.data).toEqual({

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
 import { createTestDatabase, postgresService } from '../support/services.js';
+import { categoryStreamId } from '../../src/domain/categories/index.js';
 
 function e2e(label: string, environment: () => Promise<Record<string, string>>) {
   describe(label, () => {
@@ -195,12 +196,12 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
     });
 
     it('refuses whole when an aggregate’s history was pruned', async () => {
-      await service.eventStore.deleteStream(`category-${gamma}`, { expectedRevision: 'any' });
+      await service.eventStore.deleteStream(categoryStreamId('acme', gamma), { expectedRevision: 'any' });
       const before = await logSize();
       const refused = await call('POST', '/v1/tenant-restores', { body: { at: '2026-05-01T10:30:00Z' } });
       expect(refused.statusCode).toBe(409);
       expect(refused.json()).toMatchObject({ rule: 'tenant_restore.log_pruned' });
-      expect(refused.json().detail).toContain(`category-${gamma}`);
+      expect(refused.json().detail).toContain(categoryStreamId('acme', gamma));
       expect(await logSize()).toBe(before);
       // Narrowed to aggregates whose history is whole, it runs.
       const narrowed = await call('POST', '/v1/tenant-restores', { body: { at: '2026-05-01T10:30:00Z', ids: [templateId], dryRun: true } });

@@ -46,7 +46,7 @@ const now = (deps: CommandDeps) => deps.clock().toISOString();
 
 function run(deps: CommandDeps, context: CommandContext, target: BackupPolicyTarget, command: BackupPolicyCommand) {
   return handleCommand(deps, backupPolicyDecider, {
-    streamId: backupPolicyStreamId(target.policyId),
+    streamId: backupPolicyStreamId(context.tenantId, target.policyId),
     command,
     context,
     ...(target.expectedRevision !== undefined ? { expectedRevision: target.expectedRevision } : {}),
@@ -54,7 +54,7 @@ function run(deps: CommandDeps, context: CommandContext, target: BackupPolicyTar
 }
 
 export const loadBackupPolicy = (deps: CommandDeps, tenantId: string, policyId: string) =>
-  loadAggregate(deps, backupPolicyDecider, backupPolicyStreamId(policyId), { tenantId });
+  loadAggregate(deps, backupPolicyDecider, backupPolicyStreamId(tenantId, policyId), { tenantId });
 
 /** What the operator configures about schedules (BACKUP_POLICY_MIN_INTERVAL_SECONDS). */
 export interface BackupPolicyLimits {
@@ -97,7 +97,7 @@ export async function updateBackupPolicy(
   if (!handled) {
     assertBackupPolicyExists(before.state);
     validBackupPolicySettings({ ...before.state, ...input.changes }, deps.clock());
-    assertExpectedRevision(backupPolicyStreamId(input.policyId), input.expectedRevision, before);
+    assertExpectedRevision(before.streamId, input.expectedRevision, before);
   }
   const keepsName = before.state.status === 'active' && samePolicyName(before.state.name, name);
   return claimRunGiveBack(
@@ -183,7 +183,7 @@ export async function runBackupPolicy(
     if (skipped) return { outcome: 'skipped', blockingBackupId: skipped.data.blockingBackupId, result };
   } else {
     assertBackupPolicyExists(loaded.state);
-    assertExpectedRevision(backupPolicyStreamId(target.policyId), target.expectedRevision, loaded);
+    assertExpectedRevision(loaded.streamId, target.expectedRevision, loaded);
     const blocking = await runningBackupOf(deps, context.tenantId, loaded.state);
     const pinned = { ...target, expectedRevision: loaded.revision ?? -1n };
     try {

@@ -24,7 +24,7 @@ export function policyNameClaim(deps: CommandDeps, context: CommandContext, poli
     scope: BACKUP_POLICY_NAME_SCOPE,
     tenantId: context.tenantId,
     value: name.trim(),
-    ownerStreamId: backupPolicyStreamId(policyId),
+    ownerStreamId: backupPolicyStreamId(context.tenantId, policyId),
     context,
     field: 'name',
     stillHolds: (owner) => holdsName(deps, context.tenantId, owner, name),

@@ -58,7 +58,7 @@ function run(
 ): Promise<CategoryCommandResult> {
   const commands = Array.isArray(command) ? command : [command as CategoryCommand];
   return handleCommand(deps, changesDecider, {
-    streamId: categoryStreamId(target.categoryId),
+    streamId: categoryStreamId(context.tenantId, target.categoryId),
     command: commands,
     context,
     ...(target.expectedRevision !== undefined ? { expectedRevision: target.expectedRevision } : {}),
@@ -66,7 +66,7 @@ function run(
 }
 
 const load = (deps: CommandDeps, context: CommandContext, categoryId: string) =>
-  loadAggregate(deps, categoryDecider, categoryStreamId(categoryId), { tenantId: context.tenantId });
+  loadAggregate(deps, categoryDecider, categoryStreamId(context.tenantId, categoryId), { tenantId: context.tenantId });
 
 export async function createCategory(
   deps: CommandDeps,
@@ -107,7 +107,7 @@ export async function changeCategory(
   const handled = alreadyHandled(before, context);
   if (!handled) {
     assertMayChangeCategory(before.state, input); // not found, archived, bad name: before any claim
-    assertExpectedRevision(categoryStreamId(input.categoryId), input.expectedRevision, before);
+    assertExpectedRevision(before.streamId, input.expectedRevision, before);
   }
   const keepsName = before.state.status === 'active' && sameName(before.state.name, name);
   return claimRunGiveBack(
@@ -148,7 +148,7 @@ export async function restoreCategory(deps: CommandDeps, context: CommandContext
   const before = await load(deps, context, input.categoryId);
   if (alreadyHandled(before, context)) return run(deps, context, input, command);
   assertCategoryExists(before.state); // not found before any claim
-  assertExpectedRevision(categoryStreamId(input.categoryId), input.expectedRevision, before);
+  assertExpectedRevision(before.streamId, input.expectedRevision, before);
   const claim = before.state.status === 'archived' ? nameClaim(deps, context, input.categoryId, before.state.name) : undefined;
   return claimRunGiveBack(deps, { claim }, () => run(deps, context, input, command));
 }

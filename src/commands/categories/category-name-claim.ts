@@ -25,7 +25,7 @@ export function nameClaim(deps: CommandDeps, context: CommandContext, categoryId
     scope: CATEGORY_NAME_SCOPE,
     tenantId: context.tenantId,
     value: name.trim(),
-    ownerStreamId: categoryStreamId(categoryId),
+    ownerStreamId: categoryStreamId(context.tenantId, categoryId),
     context,
     field: 'name',
     // A claim is backed while its category is active under that name; otherwise it can be taken over.

@@ -138,7 +138,7 @@ async function assertConfigsExist(
 }
 
 const load = (deps: CommandDeps, context: CommandContext, deploymentId: string) =>
-  loadAggregate(deps, deploymentDecider, deploymentStreamId(deploymentId), { tenantId: context.tenantId });
+  loadAggregate(deps, deploymentDecider, deploymentStreamId(context.tenantId, deploymentId), { tenantId: context.tenantId });
 
 function run(
   deps: CommandDeps,
@@ -148,7 +148,7 @@ function run(
   expectNew = false,
 ): Promise<DeploymentCommandResult> {
   return handleCommand(deps, deploymentDecider, {
-    streamId: deploymentStreamId(target.deploymentId),
+    streamId: deploymentStreamId(context.tenantId, target.deploymentId),
     command,
     context,
     ...(target.expectedRevision !== undefined ? { expectedRevision: target.expectedRevision } : {}),
@@ -167,7 +167,7 @@ function nameClaim(
     scope: DEPLOYMENT_NAME_SCOPE,
     tenantId: context.tenantId,
     value: `${environmentId}/${name}`,
-    ownerStreamId: deploymentStreamId(deploymentId),
+    ownerStreamId: deploymentStreamId(context.tenantId, deploymentId),
     context,
     field: 'name',
     stillHolds: async () => {

@@ -22,7 +22,7 @@ export function configNameClaim(
     scope: CONFIG_NAME_SCOPE,
     tenantId: context.tenantId,
     value: scopeValue(environmentId, name),
-    ownerStreamId: configStreamId(configId),
+    ownerStreamId: configStreamId(context.tenantId, configId),
     context,
     field: 'name',
     stillHolds: async (owner) => {

@@ -56,7 +56,7 @@ function payloadFor(
 async function assertEnvironmentUsable(deps: CommandDeps, tenantId: string, environmentId: string): Promise<void> {
   const missing = () => new RuleViolation('config.environment.unknown', 'no such environment', 'unprocessable', 'environmentId');
   try {
-    const { state } = await loadAggregate(deps, environmentDecider, environmentStreamId(environmentId), { tenantId });
+    const { state } = await loadAggregate(deps, environmentDecider, environmentStreamId(tenantId, environmentId), { tenantId });
     if (state.status === 'absent' || state.status === 'deleted' || state.status === 'deleting') throw missing();
   } catch (error) {
     if (error instanceof RuleViolation && error.kind === 'not_found') throw missing();
@@ -65,7 +65,7 @@ async function assertEnvironmentUsable(deps: CommandDeps, tenantId: string, envi
 }
 
 const load = (deps: CommandDeps, tenantId: string, configId: string, asOf?: Date) =>
-  loadAggregate(deps, configDecider, configStreamId(configId), { tenantId, ...(asOf ? { asOf } : {}) });
+  loadAggregate(deps, configDecider, configStreamId(tenantId, configId), { tenantId, ...(asOf ? { asOf } : {}) });
 
 function run(
   deps: CommandDeps,
@@ -75,7 +75,7 @@ function run(
   expectedRevision?: bigint | 'no_stream',
 ) {
   return handleCommand(deps, configDecider, {
-    streamId: configStreamId(configId),
+    streamId: configStreamId(context.tenantId, configId),
     command,
     context,
     ...(expectedRevision !== undefined ? { expectedRevision } : {}),
@@ -134,7 +134,7 @@ export async function updateConfig(
         'configId',
       );
     if (alreadyHandled(before, context)) return run(deps, context, input.configId, command({ data: {} }));
-    assertExpectedRevision(configStreamId(input.configId), input.expectedRevision, before);
+    assertExpectedRevision(before.streamId, input.expectedRevision, before);
     const payload = payloadFor(deps, context.tenantId, before.state.configId, before.state.version + 1, before.state.type, input.data);
     try {
       return await run(deps, context, input.configId, command(payload), before.revision);
@@ -148,7 +148,7 @@ export async function deleteConfig(deps: CommandDeps, context: CommandContext, i
   const before = await load(deps, context.tenantId, input.configId);
   if (!alreadyHandled(before, context)) {
     assertConfigExists(before.state);
-    assertExpectedRevision(configStreamId(input.configId), input.expectedRevision, before);
+    assertExpectedRevision(before.streamId, input.expectedRevision, before);
   }
   const state = before.state;
   return claimRunGiveBack(

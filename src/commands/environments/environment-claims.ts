@@ -3,6 +3,7 @@
 // backed while its environment exists (not deleted) with that value.
 import { environmentDecider, environmentStreamId, type EnvironmentSettings } from '../../domain/environments/index.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
+import { sameAggregateStream } from '../../domain/tenant-streams.js';
 import { loadAggregate, type CommandContext, type CommandDeps } from '../handle-command.js';
 import { StreamNotFoundError } from '../../ports/event-store.js';
 import { RESERVATION_CLAIMED, normalizeReservedValue, reservationStreamId, type ReservationRequest } from '../reservations.js';
@@ -32,7 +33,7 @@ export function environmentNameClaim(deps: CommandDeps, context: CommandContext,
     scope: ENVIRONMENT_NAME_SCOPE,
     tenantId: context.tenantId,
     value: name.trim(),
-    ownerStreamId: environmentStreamId(environmentId),
+    ownerStreamId: environmentStreamId(context.tenantId, environmentId),
     context,
     field: 'name',
     stillHolds: (owner) => holds(deps, context.tenantId, owner, (s) => normalizeReservedValue(s.name) === normalizeReservedValue(name)),
@@ -49,7 +50,7 @@ export function environmentTargetClaim(
     scope: ENVIRONMENT_TARGET_SCOPE,
     tenantId: context.tenantId,
     value: targetValue(settings),
-    ownerStreamId: environmentStreamId(environmentId),
+    ownerStreamId: environmentStreamId(context.tenantId, environmentId),
     context,
     field: 'target',
     stillHolds: (owner) => holds(deps, context.tenantId, owner, (s) => targetValue(s) === targetValue(settings)),
@@ -72,7 +73,7 @@ export async function assertUnclaimed(deps: CommandDeps, request: ReservationReq
   } catch (error) {
     if (!(error instanceof StreamNotFoundError)) throw error;
   }
-  if (holder === undefined || holder === request.ownerStreamId) return;
+  if (holder === undefined || sameAggregateStream(holder, request.ownerStreamId)) return;
   if (request.stillHolds && !(await request.stillHolds(holder))) return;
   throw new RuleViolation(`${request.scope}.unique`, `"${request.value}" is already taken`, 'conflict', request.field);
 }

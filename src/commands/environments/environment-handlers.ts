@@ -78,11 +78,14 @@ export function mergeSettings(current: EnvironmentSettings, changes: Environment
 }
 
 const load = (deps: CommandDeps, context: CommandContext, environmentId: string, asOf?: Date) =>
-  loadAggregate(deps, environmentDecider, environmentStreamId(environmentId), { tenantId: context.tenantId, ...(asOf ? { asOf } : {}) });
+  loadAggregate(deps, environmentDecider, environmentStreamId(context.tenantId, environmentId), {
+    tenantId: context.tenantId,
+    ...(asOf ? { asOf } : {}),
+  });
 
 function run(deps: CommandDeps, context: CommandContext, target: EnvironmentTarget, command: EnvironmentCommand, expectNew = false) {
   return handleCommand(deps, environmentDecider, {
-    streamId: environmentStreamId(target.environmentId),
+    streamId: environmentStreamId(context.tenantId, target.environmentId),
     command,
     context,
     ...(target.expectedRevision !== undefined ? { expectedRevision: target.expectedRevision } : {}),
@@ -143,7 +146,7 @@ async function updateOnce(
   }
   assertEnvironmentExists(before.state);
   const settings = assertMayUpdateEnvironment(before.state, mergeSettings(before.state.settings, input.changes));
-  assertExpectedRevision(environmentStreamId(input.environmentId), input.expectedRevision, before);
+  assertExpectedRevision(before.streamId, input.expectedRevision, before);
   const oldName = before.state.settings.name;
   const renamed = normalizeReservedValue(oldName) !== normalizeReservedValue(settings.name);
   // Pinned to the revision the merge was computed on: a concurrent change makes this one fail, not undo it.
@@ -169,7 +172,7 @@ export async function deleteEnvironment(
   const runningDeployments = handled ? 0 : await deps.runningDeployments(context.tenantId, input.environmentId.toLowerCase());
   if (!handled) {
     assertMayDeleteEnvironment(before.state, input.force, runningDeployments);
-    assertExpectedRevision(environmentStreamId(input.environmentId), input.expectedRevision, before);
+    assertExpectedRevision(before.streamId, input.expectedRevision, before);
   }
   const settings = before.state.settings;
   return claimRunGiveBack(
@@ -205,7 +208,7 @@ export async function finishEnvironmentDeletion(deps: CommandDeps, context: Comm
  * is another tenant's) is the environment's not-found, so "not at that moment" tells nothing of other tenants.
  */
 export async function environmentAsOf(deps: CommandDeps, context: Pick<CommandContext, 'tenantId'>, environmentId: string, asOf: Date) {
-  const streamId = environmentStreamId(environmentId);
+  const streamId = environmentStreamId(context.tenantId, environmentId);
   const loaded = await loadAggregate(deps, environmentDecider, streamId, { tenantId: context.tenantId, asOf });
   if (loaded.state.status !== 'absent') return { state: loaded.state, revision: loaded.revision!, events: loaded.events };
   const now = await loadAggregate(deps, environmentDecider, streamId, { tenantId: context.tenantId });

@@ -78,7 +78,7 @@ export async function updateTemplate(
   const newName = input.changes.name;
   // A new name is claimed before any write (so a stale If-Match is refused first), and the old one given
   // back after the update.
-  if (!handled && newName !== undefined) assertExpectedRevision(templateStreamId(input.templateId), input.expectedRevision, before);
+  if (!handled && newName !== undefined) assertExpectedRevision(before.streamId, input.expectedRevision, before);
   const movesName = newName !== undefined && !holdsName(before.state, newName);
   return claimRunGiveBack(
     deps,

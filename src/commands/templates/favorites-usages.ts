@@ -10,7 +10,6 @@ import {
   templateFavoriteDecider,
   templateFavoriteStreamId,
   templateNotFound,
-  templateStreamId,
   templateUsageDecider,
   templateUsageStreamId,
   type RecordTemplateUsageData,
@@ -39,7 +38,7 @@ export interface TemplateSideEffectResult {
 async function loadVisibleTemplate(deps: TemplateCommandDeps, context: CommandContext, target: TemplateTarget) {
   const loaded = await loadTemplate(deps, context, target.templateId);
   if (loaded.state.status === 'absent' || loaded.revision === undefined) throw templateNotFound();
-  assertExpectedRevision(templateStreamId(target.templateId), target.expectedRevision, loaded);
+  assertExpectedRevision(loaded.streamId, target.expectedRevision, loaded);
   return { revision: loaded.revision, state: loaded.state };
 }
 

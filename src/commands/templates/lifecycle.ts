@@ -5,7 +5,6 @@ import {
   assertMayChangeTemplateStatus,
   assertTenantMayChange,
   assertTenantMayUndelete,
-  templateStreamId,
   type TemplateCommand,
   type TemplateState,
 } from '../../domain/templates/index.js';
@@ -52,7 +51,7 @@ export async function changeTemplateStatus(
   const before = await loadTemplate(deps, context, input.templateId);
   if (alreadyHandled(before, context)) return run();
   assertTenantMayChange(before.state, context.tenantId);
-  assertExpectedRevision(templateStreamId(input.templateId), input.expectedRevision, before);
+  assertExpectedRevision(before.streamId, input.expectedRevision, before);
   assertMayChangeTemplateStatus(before.state, 'draft');
   const claim = before.state.status === 'archived' ? nameClaim(deps, context, input.templateId, before.state.content.name) : undefined;
   return claimRunGiveBack(deps, { claim }, run);
@@ -68,7 +67,7 @@ export async function restoreTemplateVersion(
   const run = () => runTemplateCommand(deps, context, input, command, ownerOnly(context));
   if (alreadyHandled(before, context)) return run();
   assertTenantMayChange(before.state, context.tenantId);
-  assertExpectedRevision(templateStreamId(input.templateId), input.expectedRevision, before);
+  assertExpectedRevision(before.streamId, input.expectedRevision, before);
   const current = before.state;
   const restored = current.versions[input.version];
   if (restored) await checkInheritedParticipants(deps, context, current.parentTemplateId, restored, 'version');
@@ -102,7 +101,7 @@ export async function deleteTemplate(
   const run = () => runTemplateCommand(deps, context, input, { type: 'DeleteTemplate', data: {} }, ownerOnly(context));
   if (alreadyHandled(before, context)) return run();
   assertTenantMayChange(before.state, context.tenantId);
-  assertExpectedRevision(templateStreamId(input.templateId), input.expectedRevision, before);
+  assertExpectedRevision(before.streamId, input.expectedRevision, before);
   const children = input.checkChildren === false ? [] : await deps.activeChildren(input.templateId);
   if (children.length > 0) {
     // Children of other tenants (under a public template) are counted, never named.
@@ -131,7 +130,7 @@ export async function undeleteTemplate(
   const run = () => runTemplateCommand(deps, context, input, { type: 'UndeleteTemplate', data: {} }, authorize);
   if (alreadyHandled(before, context)) return run();
   authorize(before.state);
-  assertExpectedRevision(templateStreamId(input.templateId), input.expectedRevision, before);
+  assertExpectedRevision(before.streamId, input.expectedRevision, before);
   const deleted = before.state.status === 'absent' ? before.state.deleted : undefined;
   const claim = deleted && deleted.status !== 'archived' ? nameClaim(deps, context, input.templateId, deleted.content.name) : undefined;
   return claimRunGiveBack(deps, { claim }, run);

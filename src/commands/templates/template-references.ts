@@ -23,12 +23,12 @@ export async function checkTemplateCategory(
   categoryId: string | null | undefined,
 ): Promise<void> {
   if (categoryId === null || categoryId === undefined) return;
-  const loaded = await loadAggregate(deps, categoryDecider, categoryStreamId(categoryId), { tenantId: context.tenantId }).catch(
-    (error: unknown) => {
-      if (error instanceof RuleViolation && error.kind === 'not_found') return undefined;
-      throw error;
-    },
-  );
+  const loaded = await loadAggregate(deps, categoryDecider, categoryStreamId(context.tenantId, categoryId), {
+    tenantId: context.tenantId,
+  }).catch((error: unknown) => {
+    if (error instanceof RuleViolation && error.kind === 'not_found') return undefined;
+    throw error;
+  });
   const state = loaded?.state ?? { status: 'absent' as const };
   if (state.status === 'absent')
     throw new RuleViolation('template.category.not_found', 'no such category in your tenant', 'unprocessable', 'categoryId');

@@ -1,5 +1,6 @@
 // What a tenant restore works on: the tenant's aggregates of the chosen types, found by walking the log
 // (the log is the history: no read model is trusted to list them), each folded at the target and now.
+import { parseStreamId } from '../../domain/tenant-streams.js';
 import { categoryDecider, type CategoryEvent, type CategoryState } from '../../domain/categories/index.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
 import { templateDecider, type TemplateEvent, type TemplateState } from '../../domain/templates/index.js';
@@ -63,8 +64,8 @@ export async function tenantStreams(
       seen.add(event.streamId);
       if (event.metadata.tenantId !== tenantId) continue;
       first ??= { at: occurredAt(event), position: event.position };
-      const id = event.streamId.slice(event.streamId.indexOf('-') + 1);
-      if (!ids || ids.has(id)) streams.push(event.streamId);
+      const id = parseStreamId(event.streamId)?.id;
+      if (id !== undefined && (!ids || ids.has(id))) streams.push(event.streamId);
     }
     if (page.isEnd) return { streams, ...(first ? { first } : {}) };
     after = page.lastPosition;
@@ -136,8 +137,8 @@ export async function foldAggregates(
     // A prefix, up to the first event past the target: a state the aggregate really had.
     const cut = events.findIndex((event) => !keep(event));
     const prefix = cut === -1 ? events : events.slice(0, cut);
-    const id = streamId.slice(streamId.indexOf('-') + 1);
-    if (streamId.startsWith('category-')) {
+    const { id, category } = parseStreamId(streamId)!;
+    if (category === 'category') {
       const fold = (list: readonly RecordedEvent[]) =>
         list.reduce<CategoryState>(
           (s, e) => categoryDecider.evolve(s, { type: e.type, data: e.data } as CategoryEvent),

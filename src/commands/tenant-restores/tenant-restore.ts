@@ -108,7 +108,7 @@ export async function runTenantRestore(
   context: CommandContext,
   request: TenantRestoreRequest,
 ): Promise<TenantRestoreResult> {
-  const recordStream = tenantRestoreStreamId(request.restoreId);
+  const recordStream = tenantRestoreStreamId(context.tenantId, request.restoreId);
   const recordContext = (step: string): CommandContext => ({
     ...context,
     commandId: deterministicUuid('tenant-restore', `${request.restoreId}:${step}`),
@@ -218,7 +218,7 @@ export async function runTenantRestore(
 }
 
 export const loadTenantRestore = (deps: TemplateCommandDeps, tenantId: string, restoreId: string) =>
-  loadAggregate(deps, tenantRestoreDecider, tenantRestoreStreamId(restoreId), { tenantId });
+  loadAggregate(deps, tenantRestoreDecider, tenantRestoreStreamId(tenantId, restoreId), { tenantId });
 
 /** The position of a restore record's last event: what a reader waits for to see the restore's outcome. */
 export const recordPosition = (loaded: { readonly events: readonly RecordedEvent[] }): string | null => {

@@ -1,9 +1,8 @@
-// The batch stream: one per batch, named and parsed in one place (like template-streams.ts).
-import { UUID_PATTERN } from '../uuid.js';
+// The batch stream: one per batch, named and parsed in one place (domain/tenant-streams.ts).
+import { globalStreamId, idOfStream } from '../tenant-streams.js';
 
 export const BATCH_CATEGORY = 'batch';
-export const batchStreamId = (batchId: string) => `${BATCH_CATEGORY}-${batchId.toLowerCase()}`;
+export const batchStreamId = (batchId: string) => globalStreamId(BATCH_CATEGORY, batchId);
 
-const BATCH_STREAM = new RegExp(`^${BATCH_CATEGORY}-(${UUID_PATTERN})$`, 'i');
 /** The batch id of a batch stream; undefined for any other stream. */
-export const batchIdOfStream = (streamId: string): string | undefined => BATCH_STREAM.exec(streamId)?.[1]?.toLowerCase();
+export const batchIdOfStream = (streamId: string): string | undefined => idOfStream(BATCH_CATEGORY, streamId);

@@ -1,9 +1,9 @@
-// The deployment stream: one per deployment, named and parsed in one place.
-import { UUID_PATTERN } from '../uuid.js';
+// The deployment stream: one per deployment, named and parsed in one place (domain/tenant-streams.ts). Per
+// tenant: a deployment id one tenant chose tells another nothing.
+import { idOfStream, tenantStreamId } from '../tenant-streams.js';
 
 export const DEPLOYMENT_CATEGORY = 'deployment';
-export const deploymentStreamId = (deploymentId: string) => `${DEPLOYMENT_CATEGORY}-${deploymentId.toLowerCase()}`;
+export const deploymentStreamId = (tenantId: string, deploymentId: string) => tenantStreamId(DEPLOYMENT_CATEGORY, tenantId, deploymentId);
 
-const DEPLOYMENT_STREAM = new RegExp(`^${DEPLOYMENT_CATEGORY}-(${UUID_PATTERN})$`, 'i');
-/** The deployment id of a deployment stream; undefined for any other stream. */
-export const deploymentIdOfStream = (streamId: string): string | undefined => DEPLOYMENT_STREAM.exec(streamId)?.[1]?.toLowerCase();
+/** The deployment id of a deployment stream (either shape); undefined for any other stream. */
+export const deploymentIdOfStream = (streamId: string): string | undefined => idOfStream(DEPLOYMENT_CATEGORY, streamId);

@@ -7,9 +7,11 @@
 import type { Decider } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
 import { notFoundOf } from '../not-found.js';
+import { globalStreamId } from '../tenant-streams.js';
 
 export const RESTORE_CATEGORY = 'restore';
-export const restoreStreamId = (restoreId: string) => `${RESTORE_CATEGORY}-${restoreId.toLowerCase()}`;
+/** Global: the server chooses restore ids. */
+export const restoreStreamId = (restoreId: string) => globalStreamId(RESTORE_CATEGORY, restoreId);
 
 /** Where the log goes: a PostgreSQL database (URL without password) or a new data directory for PGlite. */
 export type RestoreTargetSpec = { readonly kind: 'database'; readonly url: string } | { readonly kind: 'directory'; readonly path: string };

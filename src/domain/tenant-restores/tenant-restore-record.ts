@@ -4,9 +4,11 @@ import type { Decider } from '../decider.js';
 import type { JsonObject } from '../json.js';
 import { RuleViolation } from '../rule-violation.js';
 import { notFoundOf } from '../not-found.js';
+import { tenantStreamId } from '../tenant-streams.js';
 
 export const TENANT_RESTORE_CATEGORY = 'tenantrestore';
-export const tenantRestoreStreamId = (restoreId: string) => `${TENANT_RESTORE_CATEGORY}-${restoreId.toLowerCase()}`;
+/** Per tenant (domain/tenant-streams.ts): the client may choose the restore id. */
+export const tenantRestoreStreamId = (tenantId: string, restoreId: string) => tenantStreamId(TENANT_RESTORE_CATEGORY, tenantId, restoreId);
 
 export type TenantRestoreOutcome = 'completed' | 'partially_failed';
 

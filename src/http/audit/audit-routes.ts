@@ -5,10 +5,12 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AUDIT_SCAN_BUDGET, categoryOf, occurredAt, type AuditFilter } from '../../domain/audit/index.js';
-import { PLATFORM_PERMISSION, hasPermission } from '../../domain/principal.js';
+import { PLATFORM_PERMISSION, hasPermission, type Principal } from '../../domain/principal.js';
 import { formatPosition, parsePosition, type EventStore, type RecordedEvent } from '../../ports/event-store.js';
 import { auditEvents, readAuditPage } from '../../projections/audit/audit-log.js';
 import { principalOf } from '../auth.js';
+import { resolveStreamId } from '../../commands/stream-resolver.js';
+import { parseStreamId, tenantStreamId } from '../../domain/tenant-streams.js';
 import { HttpProblem } from '../problem.js';
 import { auditEvent, auditEventsQuery, auditPage, streamPage, streamParams, streamQuery } from './schemas.js';
 
@@ -19,6 +21,17 @@ export interface AuditRouteDeps {
 export const NDJSON = 'application/x-ndjson';
 const tags = ['audit'];
 const read = { permission: 'audit:read' } as const;
+
+/**
+ * The stream a caller means. Clients name an aggregate `<category>-<id>` as they always have: for a tenant's
+ * key that is its own aggregate, in its tenant-scoped stream or its legacy global one (stream-resolver.ts),
+ * never another tenant's. Any other name, and every name a platform key gives, is taken literally.
+ */
+async function streamOfCaller(eventStore: EventStore, streamId: string, principal: Principal): Promise<string> {
+  const name = parseStreamId(streamId);
+  if (hasPermission(principal, PLATFORM_PERMISSION) || !name || name.tenantId !== undefined) return streamId;
+  return resolveStreamId(eventStore, tenantStreamId(name.category, principal.tenantId, name.id), principal.tenantId);
+}
 
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
@@ -81,7 +94,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): P
       const scope = tenantScope(request, tenantId);
       const filter: AuditFilter = {
         ...(scope === 'nothing' ? {} : scope),
-        ...(streamId !== undefined ? { streamId } : {}),
+        ...(streamId !== undefined ? { streamId: await streamOfCaller(deps.eventStore, streamId, principalOf(request)) } : {}),
         ...(category ? { categories: category } : {}),
         ...(eventType ? { eventTypes: eventType } : {}),
         ...(userId !== undefined ? { userId } : {}),
@@ -114,16 +127,17 @@ export async function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): P
       schema: {
         tags,
         summary: "One aggregate's history: its events in order, with their metadata",
-        description: "404 when the stream does not exist or holds none of your tenant's events.",
+        description:
+          "404 when the stream does not exist or holds none of your tenant's events. With a tenant's key, `<category>-<id>` names your aggregate of that id, whether its stream is `<category>-<tenant>-<id>` or the older `<category>-<id>`; the answer's `streamId` is the stream read.",
         params: streamParams,
         querystring: streamQuery,
         response: { 200: streamPage },
       },
     },
     async (request) => {
-      const { streamId } = request.params;
       const { after, limit } = request.query;
       const principal = principalOf(request);
+      const streamId = await streamOfCaller(deps.eventStore, request.params.streamId, principal);
       const filter: AuditFilter = {
         streamId,
         ...(hasPermission(principal, PLATFORM_PERMISSION) ? {} : { tenantId: principal.tenantId }),

@@ -38,7 +38,9 @@ const instant = z.iso.datetime({ offset: true }).describe('ISO 8601 with a time 
 export const auditEventsQuery = z
   .strictObject({
     tenantId: z.string().regex(TENANT_ID_PATTERN).optional().describe('Platform keys only: one tenant (default: all tenants)'),
-    streamId: id.optional().describe("One aggregate's stream, e.g. template-<uuid>"),
+    streamId: id
+      .optional()
+      .describe("One aggregate's stream, e.g. template-<uuid>; for a tenant's key, <category>-<uuid> means its own aggregate of that id"),
     category: nameList('category').optional().describe('Aggregate types (stream categories), comma-separated, e.g. template,category'),
     eventType: nameList('event type').optional().describe('Event types, comma-separated'),
     userId: id.optional().describe('Who issued the command'),

@@ -9,6 +9,7 @@ import { deploymentStreamId } from '../../domain/deployments/index.js';
 import type { EventStore } from '../../ports/event-store.js';
 import { eventsAfter, firstEventOf } from '../stream-reads.js';
 import { principalOf } from '../auth.js';
+import { resolveStreamId } from '../../commands/stream-resolver.js';
 import { notFoundOf } from '../../domain/not-found.js';
 import { DEPLOYMENT_CATEGORY } from '../../domain/deployments/deployment-streams.js';
 
@@ -43,7 +44,7 @@ export async function deploymentEventsRoute(app: FastifyInstance, deps: { eventS
     },
     async (request, reply) => {
       const tenantId = principalOf(request).tenantId;
-      const streamId = deploymentStreamId(request.params.deploymentId);
+      const streamId = await resolveStreamId(deps.eventStore, deploymentStreamId(tenantId, request.params.deploymentId), tenantId);
       const first = await firstEventOf(deps.eventStore, streamId);
       if (!first || first.metadata.tenantId !== tenantId) throw notFoundOf(DEPLOYMENT_CATEGORY);
       let after = request.headers['last-event-id'] === undefined ? -1n : BigInt(request.headers['last-event-id']);

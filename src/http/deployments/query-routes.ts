@@ -82,7 +82,7 @@ export async function deploymentQueryRoutes(app: FastifyInstance, deps: Deployme
       const tenantId = principalOf(request).tenantId;
       if (request.query.asOf) {
         const asOf = new Date(request.query.asOf);
-        const loaded = await loadAggregate(deps.commands, deploymentDecider, deploymentStreamId(request.params.deploymentId), {
+        const loaded = await loadAggregate(deps.commands, deploymentDecider, deploymentStreamId(tenantId, request.params.deploymentId), {
           tenantId,
           asOf,
         }).catch(() => undefined);

@@ -12,6 +12,7 @@
 import type { JsonObject } from '../../domain/json.js';
 import { BACKUP_POLICY_CATEGORY } from '../../domain/backup-policies/index.js';
 import { BACKUP_CATEGORY } from '../../domain/backups/index.js';
+import { idOfStream } from '../../domain/tenant-streams.js';
 import type { ProcessManager } from '../process-manager.js';
 
 export const BACKUP_SCHEDULER_QUEUE = 'backup_scheduler';
@@ -29,8 +30,6 @@ export type SchedulerJob =
   | { readonly action: 'tick'; readonly policyId: string; readonly tenantId: string; readonly slot: string }
   | { readonly action: 'after_backup'; readonly backupId: string; readonly tenantId: string };
 
-const idOfStream = (category: string, streamId: string) => streamId.slice(category.length + 1);
-
 export function backupSchedulerProcess(clock: () => Date): ProcessManager {
   return {
     name: BACKUP_SCHEDULER_NAME,
@@ -38,13 +37,16 @@ export function backupSchedulerProcess(clock: () => Date): ProcessManager {
     async handle(event, context) {
       const tenantId = String(event.metadata.tenantId ?? '');
       if (event.type === 'BackupCompleted') {
-        const job: SchedulerJob = { action: 'after_backup', backupId: idOfStream(BACKUP_CATEGORY, event.streamId), tenantId };
+        const backupId = idOfStream(BACKUP_CATEGORY, event.streamId);
+        if (backupId === undefined) return; // not a backup's stream
+        const job: SchedulerJob = { action: 'after_backup', backupId, tenantId };
         await context.enqueue(BACKUP_SCHEDULER_QUEUE, job as unknown as JsonObject, { attempts: 5 });
         return;
       }
       const nextRunAt = event.data.nextRunAt;
-      if (typeof nextRunAt !== 'string') return; // disabled: no tick until enabled again
-      const job: SchedulerJob = { action: 'tick', policyId: idOfStream(BACKUP_POLICY_CATEGORY, event.streamId), tenantId, slot: nextRunAt };
+      const policyId = idOfStream(BACKUP_POLICY_CATEGORY, event.streamId);
+      if (typeof nextRunAt !== 'string' || policyId === undefined) return; // disabled: no tick until enabled again
+      const job: SchedulerJob = { action: 'tick', policyId, tenantId, slot: nextRunAt };
       await context.enqueue(BACKUP_SCHEDULER_QUEUE, job as unknown as JsonObject, {
         delayMs: Math.max(0, Date.parse(nextRunAt) - clock().getTime()),
         attempts: 10,

@@ -7,6 +7,7 @@ import { BACKUP_CATEGORY, manifestKey } from '../../domain/backups/index.js';
 import type { BackupStorage } from '../../ports/backup-storage.js';
 import type { JobHandler } from '../../ports/job-queue.js';
 import type { ProcessManager } from '../process-manager.js';
+import { idOfStream } from '../../domain/tenant-streams.js';
 import { runBackup, type BackupRunnerDeps } from './backup-runner.js';
 
 export const BACKUP_QUEUE = 'backups';
@@ -47,7 +48,7 @@ export function backupWorker(deps: BackupRunnerDeps, attempts = BACKUP_JOB_ATTEM
   };
 }
 
-const backupIdOfStream = (streamId: string) => streamId.slice(BACKUP_CATEGORY.length + 1);
+const backupIdOfStream = (streamId: string) => idOfStream(BACKUP_CATEGORY, streamId) ?? '';
 
 /** Unpublishes the backup (its manifest first, so it is never listed half-deleted), then its chunks. */
 export async function deleteBackupObjects(storage: BackupStorage, backupId: string): Promise<void> {

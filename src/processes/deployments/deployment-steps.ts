@@ -49,7 +49,7 @@ export const reconcilerContext = (tenantId: string, correlationId: string, comma
 });
 
 export async function loadDeployment(deps: CommandDeps, tenantId: string, deploymentId: string): Promise<ExistingDeployment | undefined> {
-  const { state } = await loadAggregate(deps, deploymentDecider, deploymentStreamId(deploymentId), { tenantId });
+  const { state } = await loadAggregate(deps, deploymentDecider, deploymentStreamId(tenantId, deploymentId), { tenantId });
   return state.status === 'exists' ? state : undefined;
 }
 
@@ -61,7 +61,7 @@ export async function recordOutcome(
   command: DeploymentCommand,
 ): Promise<CommandResult<DeploymentState, DeploymentEvent>> {
   const result = await handleCommand(deps.commands, deploymentDecider, {
-    streamId: deploymentStreamId(deploymentId),
+    streamId: deploymentStreamId(tenantId, deploymentId),
     command,
     context: reconcilerContext(tenantId, deploymentId, commandId),
   });

@@ -63,7 +63,9 @@ export function environmentTeardownWorker(deps: TeardownDeps): JobHandler {
       commandId: deterministicUuid(`teardown:${job.id}`, what),
       correlationId: environmentId,
     });
-    const { state: environment } = await loadAggregate(deps.commands, environmentDecider, environmentStreamId(environmentId), { tenantId });
+    const { state: environment } = await loadAggregate(deps.commands, environmentDecider, environmentStreamId(tenantId, environmentId), {
+      tenantId,
+    });
     if (environment.status === 'absent') return;
 
     // Without this wait, a deployment accepted just before the delete but not yet projected would be missed:

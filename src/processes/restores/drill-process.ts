@@ -8,6 +8,7 @@ import type { CommandContext } from '../../commands/handle-command.js';
 import type { JsonObject } from '../../domain/json.js';
 import { BACKUP_CATEGORY } from '../../domain/backups/index.js';
 import type { JobHandler } from '../../ports/job-queue.js';
+import { idOfStream } from '../../domain/tenant-streams.js';
 import type { ProcessManager } from '../process-manager.js';
 import { runAndRecordDrill, type DrillRecorderDeps } from './drill-recorder.js';
 
@@ -19,7 +20,7 @@ export const drillProcessManager: ProcessManager = {
   filter: { categories: [BACKUP_CATEGORY], eventTypes: ['RestoreDrillStarted'] },
   async handle(event, context) {
     const payload: JsonObject = {
-      backupId: event.streamId.slice(BACKUP_CATEGORY.length + 1),
+      backupId: idOfStream(BACKUP_CATEGORY, event.streamId) ?? '',
       drillId: String(event.data.drillId),
       tenantId: String(event.metadata.tenantId ?? ''),
       userId: String(event.metadata.userId ?? 'process:restore-drills'),

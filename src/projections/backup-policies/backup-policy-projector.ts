@@ -2,13 +2,12 @@
 // for a batch, then upserted; a deleted policy's row is removed.
 import type { Kysely } from 'kysely';
 import type { BackupPolicyEvent } from '../../domain/backup-policies/index.js';
-import { UUID_PATTERN } from '../../domain/uuid.js';
+import { BACKUP_POLICY_CATEGORY } from '../../domain/backup-policies/backup-policy-streams.js';
+import { idOfStream } from '../../domain/tenant-streams.js';
 import type { RecordedEvent } from '../../ports/event-store.js';
 import type { Projector } from '../projector.js';
 import type { BackupPolicyRow, BackupPolicyTables } from './backup-policy-tables.js';
 
-const POLICY_STREAM = new RegExp(`^backuppolicy-(${UUID_PATTERN})$`, 'i');
-const policyIdOf = (streamId: string) => POLICY_STREAM.exec(streamId)?.[1]?.toLowerCase();
 const dateOrNull = (text: string | null) => (text === null ? null : new Date(text));
 
 /** undefined: no row (never created, or deleted). */
@@ -121,14 +120,21 @@ export const backupPolicyProjector: Projector = {
 
   async apply(anyDb, events) {
     const db = anyDb as Kysely<BackupPolicyTables>;
-    const byPolicy = new Map<string, RecordedEvent[]>();
+    // Per stream: two tenants may use one policy id (domain/tenant-streams.ts); rows are keyed by both.
+    const byStream = new Map<string, RecordedEvent[]>();
     for (const event of events) {
-      const policyId = policyIdOf(event.streamId);
-      if (policyId === undefined) continue;
-      byPolicy.set(policyId, [...(byPolicy.get(policyId) ?? []), event]);
+      if (idOfStream(BACKUP_POLICY_CATEGORY, event.streamId) === undefined) continue;
+      byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
     }
-    for (const [policyId, streamEvents] of byPolicy) {
-      const stored = await db.selectFrom('backup_policies').selectAll().where('policy_id', '=', policyId).executeTakeFirst();
+    for (const [streamId, streamEvents] of byStream) {
+      const policyId = idOfStream(BACKUP_POLICY_CATEGORY, streamId)!;
+      const tenantId = String(streamEvents[0]!.metadata.tenantId);
+      const stored = await db
+        .selectFrom('backup_policies')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('policy_id', '=', policyId)
+        .executeTakeFirst();
       let row: BackupPolicyRow | undefined = stored && { ...stored, revision: Number(stored.revision) };
       let gone = false;
       for (const event of streamEvents) {
@@ -139,7 +145,7 @@ export const backupPolicyProjector: Projector = {
         if (!row) gone = true;
       }
       if (!row) {
-        if (stored) await db.deleteFrom('backup_policies').where('policy_id', '=', policyId).execute();
+        if (stored) await db.deleteFrom('backup_policies').where('tenant_id', '=', tenantId).where('policy_id', '=', policyId).execute();
         continue;
       }
       const { tenant_id: _tenant, policy_id: _policy, created_at: _created, created_by: _by, ...changes } = row;

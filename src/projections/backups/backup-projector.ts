@@ -2,14 +2,13 @@
 // validation and the last restore drill of each backup.
 import type { Kysely } from 'kysely';
 import { BACKUP_CATEGORY, type BackupEvent } from '../../domain/backups/index.js';
-import { UUID_PATTERN } from '../../domain/uuid.js';
+import { idOfStream } from '../../domain/tenant-streams.js';
 import type { RecordedEvent } from '../../ports/event-store.js';
 import { chunked, rowsPerStatement } from '../chunks.js';
 import type { Projector } from '../projector.js';
 import type { BackupRow, BackupTables } from './backup-tables.js';
 
-const BACKUP_STREAM = new RegExp(`^${BACKUP_CATEGORY}-(${UUID_PATTERN})$`, 'i');
-const backupIdOf = (streamId: string) => BACKUP_STREAM.exec(streamId)?.[1]?.toLowerCase();
+const backupIdOf = (streamId: string) => idOfStream(BACKUP_CATEGORY, streamId);
 
 /** The row after one event; null: the backup is deleted. */
 function apply(row: BackupRow | undefined, event: RecordedEvent): BackupRow | undefined | null {

@@ -3,15 +3,16 @@
 import type { Kysely } from 'kysely';
 import type { RecordedEvent } from '../../ports/event-store.js';
 import type { CategoryEvent } from '../../domain/categories/index.js';
-import { UUID_PATTERN } from '../../domain/uuid.js';
+import { CATEGORY_CATEGORY } from '../../domain/categories/index.js';
+import { idOfStream } from '../../domain/tenant-streams.js';
 import { chunked, rowsPerStatement } from '../chunks.js';
 import type { Projector } from '../projector.js';
 import type { CategoryRow, CategoryTables } from './category-tables.js';
 
 type Pending = CategoryRow;
 
-const CATEGORY_STREAM = new RegExp(`^category-(${UUID_PATTERN})$`, 'i');
-const categoryIdOf = (streamId: string) => CATEGORY_STREAM.exec(streamId)?.[1]?.toLowerCase();
+// Two tenants may use one category id (per-tenant streams, domain/tenant-streams.ts): rows are keyed by both.
+const rowKey = (tenantId: string, categoryId: string) => `${tenantId}/${categoryId}`;
 
 function apply(categoryId: string, row: Pending | undefined, event: RecordedEvent): Pending | undefined {
   const e = { type: event.type, data: event.data } as CategoryEvent;
@@ -79,25 +80,29 @@ export const categoryProjector: Projector = {
 
   async apply(anyDb, events) {
     const db = anyDb as Kysely<CategoryTables>;
-    const byCategory = new Map<string, RecordedEvent[]>();
+    const byCategory = new Map<string, { categoryId: string; events: RecordedEvent[] }>();
     for (const event of events) {
-      const categoryId = categoryIdOf(event.streamId);
+      const categoryId = idOfStream(CATEGORY_CATEGORY, event.streamId);
       // A stream of the category family that is not a category (no UUID) would fail the uuid column and
       // stall the projection for good; it carries nothing this model shows.
       if (categoryId === undefined) continue;
-      const list = byCategory.get(categoryId);
-      if (list) list.push(event);
-      else byCategory.set(categoryId, [event]);
+      const key = rowKey(String(event.metadata.tenantId), categoryId);
+      const group = byCategory.get(key);
+      if (group) group.events.push(event);
+      else byCategory.set(key, { categoryId, events: [event] });
     }
     if (byCategory.size === 0) return;
     const existing = [];
-    for (const ids of chunked([...byCategory.keys()], rowsPerStatement(1))) {
-      existing.push(...(await db.selectFrom('categories').selectAll().where('category_id', 'in', ids).execute()));
+    const ids = [...new Set([...byCategory.values()].map((group) => group.categoryId))];
+    for (const chunk of chunked(ids, rowsPerStatement(1))) {
+      existing.push(...(await db.selectFrom('categories').selectAll().where('category_id', 'in', chunk).execute()));
     }
-    const rows = new Map<string, Pending>(existing.map((row) => [row.category_id, { ...row, revision: Number(row.revision) }]));
+    const rows = new Map<string, Pending>(
+      existing.map((row) => [rowKey(row.tenant_id, row.category_id), { ...row, revision: Number(row.revision) }]),
+    );
     const changed: Pending[] = [];
-    for (const [categoryId, streamEvents] of byCategory) {
-      const stored = rows.get(categoryId);
+    for (const [key, { categoryId, events: streamEvents }] of byCategory) {
+      const stored = rows.get(key);
       let row = stored;
       for (const event of streamEvents) {
         // Events already in the row are skipped, so a replayed batch changes nothing (the engine's

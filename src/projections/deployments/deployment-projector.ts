@@ -103,13 +103,14 @@ export const deploymentProjector: Projector = {
 
   async apply(anyDb, events) {
     const db = anyDb as Kysely<DeploymentTables>;
-    const byDeployment = new Map<string, RecordedEvent[]>();
+    // Per stream: two tenants may use one deployment id (domain/tenant-streams.ts); rows are keyed by both.
+    const byStream = new Map<string, RecordedEvent[]>();
     for (const event of events) {
-      const id = deploymentIdOfStream(event.streamId);
-      if (id === undefined) continue;
-      byDeployment.set(id, [...(byDeployment.get(id) ?? []), event]);
+      if (deploymentIdOfStream(event.streamId) === undefined) continue;
+      byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
     }
-    for (const [deploymentId, streamEvents] of byDeployment) {
+    for (const [streamId, streamEvents] of byStream) {
+      const deploymentId = deploymentIdOfStream(streamId)!;
       const tenantId = String(streamEvents[0]!.metadata.tenantId ?? '');
       const stored = await db
         .selectFrom('deployments')

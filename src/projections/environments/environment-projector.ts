@@ -4,7 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ConfigEvent, ConfigTemplateDefinition, ConfigTemplateEvent, EnvironmentEvent } from '../../domain/environments/index.js';
 import { CONFIG_CATEGORY, CONFIG_TEMPLATE_CATEGORY, ENVIRONMENT_CATEGORY, templateDataKeys } from '../../domain/environments/index.js';
-import { tenantStreamPattern } from '../../domain/tenant-streams.js';
+import { parseStreamId } from '../../domain/tenant-streams.js';
 import type { RecordedEvent } from '../../ports/event-store.js';
 import type { Projector } from '../projector.js';
 import type { EnvironmentTables } from './environment-tables.js';
@@ -200,10 +200,6 @@ function shownTemplate(definition: ConfigTemplateDefinition): Pick<ConfigTemplat
   return { variables, data };
 }
 
-const UUID_STREAM = /^(environment|config)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** Config templates' streams carry the tenant (domain/tenant-streams.ts). */
-const TEMPLATE_STREAM = tenantStreamPattern(CONFIG_TEMPLATE_CATEGORY);
-
 export const environmentProjector: Projector = {
   name: 'environments',
   filter: { categories: [ENVIRONMENT_CATEGORY, CONFIG_CATEGORY, CONFIG_TEMPLATE_CATEGORY] },
@@ -212,10 +208,11 @@ export const environmentProjector: Projector = {
     const db = anyDb as Kysely<EnvironmentTables>;
     for (const event of events) {
       // A stream of these categories that is not an aggregate (no UUID) would fail the uuid columns and
-      // stall the projection for good; it carries nothing these models show.
-      if (!UUID_STREAM.test(event.streamId) && !TEMPLATE_STREAM.test(event.streamId)) continue;
+      // stall the projection for good; it carries nothing these models show. Both shapes (tenant-scoped and
+      // legacy global, domain/tenant-streams.ts) are aggregates.
+      const category = parseStreamId(event.streamId)?.category;
+      if (category === undefined) continue;
       const m = metaOf(event);
-      const category = event.streamId.slice(0, event.streamId.indexOf('-'));
       const typed = { type: event.type, data: event.data };
       if (category === ENVIRONMENT_CATEGORY) await applyEnvironment(db, typed as EnvironmentEvent, m);
       else if (category === CONFIG_CATEGORY) await applyConfig(db, typed as ConfigEvent, m);

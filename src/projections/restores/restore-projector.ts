@@ -1,6 +1,7 @@
 // Projects restore events into rm_restores.restores: one row per restore with its status, the events
 // restored so far, the range, the duration and the error. Events of a batch are folded per restore, then
 // each changed row is written once.
+import { idOfStream } from '../../domain/tenant-streams.js';
 import { sql, type Kysely } from 'kysely';
 import { RESTORE_CATEGORY, type RestoreEvent } from '../../domain/restores/restore-aggregate.js';
 import type { RecordedEvent } from '../../ports/event-store.js';
@@ -156,7 +157,8 @@ export const restoreProjector: Projector = {
     const rows = new Map<string, RestoreRow | undefined>();
     const changed = new Set<string>();
     for (const event of events) {
-      const restoreId = event.streamId.slice(RESTORE_CATEGORY.length + 1);
+      const restoreId = idOfStream(RESTORE_CATEGORY, event.streamId);
+      if (restoreId === undefined) continue; // not a restore's stream
       if (!rows.has(restoreId)) {
         const stored = await db.selectFrom('restores').selectAll().where('restore_id', '=', restoreId).executeTakeFirst();
         rows.set(restoreId, stored && { ...stored, revision: Number(stored.revision), events_restored: Number(stored.events_restored) });

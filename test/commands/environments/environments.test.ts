@@ -26,6 +26,7 @@ import { UnknownKeyError } from '../../../src/ports/secret-keyring.js';
 import { contextFor, manualClock, openPgliteStore, type OpenStore } from '../fixtures/store.js';
 import { temporaryDirectory } from '../../support/temporary-directory.js';
 import { randomBytes } from 'node:crypto';
+import { configStreamId, environmentStreamId } from '../../../src/domain/environments/index.js';
 
 const settings = (overrides: Partial<EnvironmentSettings> = {}): EnvironmentSettings => ({
   name: 'Staging',
@@ -147,7 +148,7 @@ describe('environment and config commands on PGlite', () => {
       rollServices: true,
     });
     await updateConfig(deps(), ctx(), { configId, data: { PASSWORD: `${plaintext}-v2` }, rollServices: false });
-    const events = await store.readStream(`config-${configId}`);
+    const events = await store.readStream(configStreamId(tenantId, configId));
     expect(events.map((e) => e.type)).toEqual(['ConfigCreated', 'ConfigUpdated']);
     expect(JSON.stringify(events.map((e) => [e.data, e.metadata]))).not.toContain('hunter2');
     expect(events[0]!.data).toMatchObject({
@@ -177,7 +178,7 @@ describe('environment and config commands on PGlite', () => {
     keyring = envelopeKeyring([next, key]);
     expect(await rewrapConfig(deps(), ctx(), configId)).toBe(2);
     expect(await rewrapConfig(deps(), ctx(), configId)).toBe(0);
-    const after = await store.readStream(`config-${configId}`);
+    const after = await store.readStream(configStreamId(tenantId, configId));
     expect(after.slice(2).map((e) => e.type)).toEqual(['ConfigKeyRewrapped', 'ConfigKeyRewrapped']);
     expect(after[0]!.data.sealed).toMatchObject({ ciphertext: (events[0]!.data.sealed as { ciphertext: string }).ciphertext });
     const rotatedDeps = {
@@ -283,7 +284,7 @@ describe('concurrent environment changes without If-Match', () => {
         updateEnvironment(deps, ctx(), { environmentId, changes: { flags: { backup: true } } }),
         updateEnvironment(deps, ctx(), { environmentId, changes: { networking: { dns: 'internal.example' } } }),
       ]);
-      const events = await opened.store.readStream(`environment-${environmentId}`);
+      const events = await opened.store.readStream(environmentStreamId('race', environmentId));
       expect(events.at(-1)!.data.settings).toMatchObject({
         quotas: { cpuMillis: 1000, maxReplicasPerService: 5 },
         flags: { backup: true },

@@ -11,6 +11,7 @@ import { envelopeKeyring } from '../../../src/adapters/secrets/envelope-keyring.
 import { buildHttpApp } from '../../../src/http/app.js';
 import { environmentFeatureRoutes } from '../../../src/http/environments/index.js';
 import { openPgliteStore, type OpenStore } from '../../commands/fixtures/store.js';
+import { environmentStreamId } from '../../../src/domain/environments/index.js';
 
 describe('environment delete against the deployments census (stub)', () => {
   let opened: OpenStore;
@@ -65,11 +66,11 @@ describe('environment delete against the deployments census (stub)', () => {
     expect(await opened.store.headPosition()).toEqual(head);
     const forced = await call('DELETE', `/v1/environments/${environmentId}?force=true`);
     expect(forced.statusCode).toBe(200);
-    const events = await opened.store.readStream(`environment-${environmentId}`);
+    const events = await opened.store.readStream(environmentStreamId('acme', environmentId));
     expect(events.at(-1)).toMatchObject({ type: 'EnvironmentDeletionStarted', data: { force: true, runningDeployments: 3 } });
     running.set(`acme/${environmentId}`, 0);
     const other = (await call('POST', '/v1/environments', { name: 'Idle', type: 'testing', orchestrator: 'docker' })).json();
     expect((await call('DELETE', `/v1/environments/${other.environmentId}`)).statusCode).toBe(200);
-    expect((await opened.store.readStream(`environment-${other.environmentId}`)).at(-1)?.type).toBe('EnvironmentDeleted');
+    expect((await opened.store.readStream(environmentStreamId('acme', other.environmentId))).at(-1)?.type).toBe('EnvironmentDeleted');
   });
 });

@@ -18,6 +18,7 @@ import { liveSchema } from '../../../src/projections/projector.js';
 import { runBackup } from '../../../src/processes/backups/backup-runner.js';
 import { createBackupStack, contextOf, type BackupStack } from '../../support/backup-stack.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
+import { idOfStream } from '../../../src/domain/tenant-streams.js';
 
 const postgres = postgresService();
 
@@ -69,7 +70,9 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
       return events.filter((e) => e.type === 'BackupRequested' && e.data.policyId === policyId).map((e) => String(e.data.backupId));
     }
     const runsOf = async (policyId: string) =>
-      (await stack.readAllEvents()).filter((e) => e.streamId === `backuppolicy-${policyId}` && e.type.startsWith('BackupPolicyRun'));
+      (await stack.readAllEvents()).filter(
+        (e) => idOfStream('backuppolicy', e.streamId) === policyId && e.type.startsWith('BackupPolicyRun'),
+      );
 
     const finish = async (tenantId: string, backupId: string) =>
       runBackup(stack.runner(), { backupId, tenantId, causationId: backupId, correlationId: backupId, lastAttempt: true });
@@ -207,7 +210,7 @@ function suite(label: string, databaseUrl: () => Promise<string | undefined>) {
       const policyId = await policy(tenantId, { frequency: 'hourly', minute: 0 });
       const project = async () => {
         await backupPolicyProjector.createSchema(stack.db.kysely, liveSchema('backup_policies'));
-        const events = (await stack.readAllEvents()).filter((e) => e.streamId === `backuppolicy-${policyId}`);
+        const events = (await stack.readAllEvents()).filter((e) => idOfStream('backuppolicy', e.streamId) === policyId);
         await stack.db.kysely
           .withSchema(liveSchema('backup_policies'))
           .deleteFrom('backup_policies')

@@ -10,6 +10,7 @@ import { loadConfig } from '../../../src/config.js';
 import type { RecordedEvent } from '../../../src/ports/event-store.js';
 import { startService, type Service } from '../../../src/service.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
+import { backupPolicyStreamId } from '../../../src/domain/backup-policies/index.js';
 
 const postgres = postgresService();
 if (postgres.skipReason) console.warn(`[skip] backup scheduler, two instances: ${postgres.skipReason}`);
@@ -63,8 +64,8 @@ describe('backup scheduler on two instances', () => {
         if (page.isEnd) break;
         after = page.lastPosition;
       }
-      const runs = events.filter((e) => e.streamId === `backuppolicy-${policyId}` && e.type === 'BackupPolicyRunRecorded');
-      const skipped = events.filter((e) => e.streamId === `backuppolicy-${policyId}` && e.type === 'BackupPolicyRunSkipped');
+      const runs = events.filter((e) => e.streamId === backupPolicyStreamId('acme', policyId) && e.type === 'BackupPolicyRunRecorded');
+      const skipped = events.filter((e) => e.streamId === backupPolicyStreamId('acme', policyId) && e.type === 'BackupPolicyRunSkipped');
       const requested = events.filter((e) => e.type === 'BackupRequested' && e.data.policyId === policyId);
       const slots = [...runs, ...skipped].map((e) => String(e.data.slot));
       expect(runs.length).toBeGreaterThanOrEqual(2);

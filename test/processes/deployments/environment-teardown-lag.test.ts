@@ -52,7 +52,7 @@ describe('environment teardown waits for the deployments read model', () => {
     });
     // A forced delete while one deployment runs (the census says so): the environment is `deleting`.
     await deleteEnvironment({ ...commands, runningDeployments: async () => 1 }, contextFor({ tenantId }), { environmentId, force: true });
-    const [deletion] = (await opened.store.readStream(environmentStreamId(environmentId))).filter(
+    const [deletion] = (await opened.store.readStream(environmentStreamId(tenantId, environmentId))).filter(
       (e) => e.type === 'EnvironmentDeletionStarted',
     );
     expect(deletion).toBeDefined();
@@ -69,7 +69,7 @@ describe('environment teardown waits for the deployments read model', () => {
     const worker = environmentTeardownWorker({ commands, deploymentsIn: async () => [], deploymentsProjectedTo: async () => projectedTo });
     const job = { id: 'teardown-1', queue: 'environment-teardown', payload: enqueued[0]!, attempt: 1 } as unknown as Job;
     const status = async () =>
-      (await loadAggregate(commands, environmentDecider, environmentStreamId(environmentId), { tenantId })).state.status;
+      (await loadAggregate(commands, environmentDecider, environmentStreamId(tenantId, environmentId), { tenantId })).state.status;
 
     await expect(worker(job)).rejects.toThrow(/deployments read model/);
     expect(await status()).toBe('deleting');

@@ -18,6 +18,7 @@ import { contextOf, until } from '../../support/batch-stack.js';
 import { createDeploymentStack, type DeploymentStack } from '../../support/deployment-stack.js';
 import { httpService } from '../../support/http-service.js';
 import { dockerService, postgresService } from '../../support/services.js';
+import { deploymentStreamId } from '../../../src/domain/deployments/index.js';
 
 const docker = dockerService();
 const postgres = postgresService();
@@ -55,7 +56,7 @@ describe.each(cases)('environment teardown: $name', ({ skip, docker: onDocker, d
   });
 
   const environmentState = async () =>
-    (await loadAggregate(stack.commands, environmentDecider, environmentStreamId(environmentId), { tenantId: TENANT })).state;
+    (await loadAggregate(stack.commands, environmentDecider, environmentStreamId(TENANT, environmentId), { tenantId: TENANT })).state;
   const instances = async (ids: string[]) =>
     engine
       ? (await engine.listContainers({ all: true, filters: { label: [`kyo.dev/environment=${environmentId}`] } })).length
@@ -118,8 +119,8 @@ describe.each(cases)('environment teardown: $name', ({ skip, docker: onDocker, d
       // The order: every deployment's deletion before the environment's.
       const log = (await stack.eventStore.readAll({ maxCount: 100_000 })).events;
       const at = (type: string, stream: string) => log.findIndex((e) => e.type === type && e.streamId === stream);
-      const deletedAt = at('EnvironmentDeleted', environmentStreamId(environmentId));
-      for (const id of ids) expect(at('RolloutSucceeded', `deployment-${id}`)).toBeLessThan(deletedAt);
+      const deletedAt = at('EnvironmentDeleted', environmentStreamId(TENANT, environmentId));
+      for (const id of ids) expect(at('RolloutSucceeded', deploymentStreamId(TENANT, id))).toBeLessThan(deletedAt);
     },
     300_000,
   );

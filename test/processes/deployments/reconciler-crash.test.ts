@@ -14,6 +14,7 @@ import { contextOf, until } from '../../support/batch-stack.js';
 import { createDeploymentStack } from '../../support/deployment-stack.js';
 import { createTestDatabase, dockerService, postgresService } from '../../support/services.js';
 import { httpService } from '../../support/http-service.js';
+import { deploymentStreamId } from '../../../src/domain/deployments/index.js';
 
 const postgres = postgresService();
 const docker = dockerService();
@@ -65,7 +66,7 @@ describe.skipIf(!postgres.url || !docker.url)(
 
         await stack.startWorkers();
         await until(async () => statusOf(await state()) === 'running', 'running after the restart', 120_000);
-        const completed = (await stack.eventStore.readStream(`deployment-${id}`))
+        const completed = (await stack.eventStore.readStream(deploymentStreamId(tenantId, id)))
           .filter((e) => e.type === 'RolloutStepCompleted')
           .map((e) => Number(e.data.step));
         expect(completed.slice(0, doneAtKill.length)).toEqual(doneAtKill);

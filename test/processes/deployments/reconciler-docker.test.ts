@@ -17,6 +17,7 @@ import { contextOf, until } from '../../support/batch-stack.js';
 import { createDeploymentStack, type DeploymentStack } from '../../support/deployment-stack.js';
 import { dockerService } from '../../support/services.js';
 import { socketProxy, type SocketProxy } from '../../support/socket-proxy.js';
+import { deploymentStreamId } from '../../../src/domain/deployments/index.js';
 
 const docker = dockerService();
 const TENANT = 'acme';
@@ -149,11 +150,11 @@ describe.skipIf(!docker.url)(`reconciler on Docker ${docker.skipReason ?? ''}`, 
     const [victim] = await containers(id);
     await engine.getContainer(victim!.Id).kill();
     await until(
-      async () => (await stack.eventStore.readStream(`deployment-${id}`)).some((e) => e.type === 'DriftResolved'),
+      async () => (await stack.eventStore.readStream(deploymentStreamId(TENANT, id))).some((e) => e.type === 'DriftResolved'),
       'drift resolved',
       60_000,
     );
-    const detected = (await stack.eventStore.readStream(`deployment-${id}`)).find((e) => e.type === 'DriftDetected')!;
+    const detected = (await stack.eventStore.readStream(deploymentStreamId(TENANT, id))).find((e) => e.type === 'DriftDetected')!;
     expect(detected.data.findings).toEqual([expect.objectContaining({ service: 'web', kind: 'missing' })]);
     await until(async () => (await containers(id)).filter((c) => c.State === 'running').length === 2, 'two running again', 30_000);
     expect(await containers(id)).toHaveLength(2);

@@ -15,6 +15,7 @@ import { resolveService } from '../../../src/processes/deployments/deployment-re
 import { deploymentStepWorker, loadDeployment } from '../../../src/processes/deployments/deployment-steps.js';
 import { contextOf, until } from '../../support/batch-stack.js';
 import { createDeploymentStack, type DeploymentStack } from '../../support/deployment-stack.js';
+import { deploymentStreamId } from '../../../src/domain/deployments/index.js';
 
 const TENANT = 'acme';
 const SECRET = 'hunter2-very-secret';
@@ -139,7 +140,7 @@ describe('deployment reconciler (memory orchestrator)', () => {
       [2, 'update', 'failed', false],
       [3, 'rollback', 'succeeded', true],
     ]);
-    const events = await stack.eventStore.readStream(`deployment-${id}`);
+    const events = await stack.eventStore.readStream(deploymentStreamId(TENANT, id));
     const rolledBack = events.find((e) => e.type === 'DeploymentRolledBack')!;
     expect(rolledBack.data).toMatchObject({ fromRelease: 2, toRelease: 1, automatic: true });
     expect(String(rolledBack.data.reason)).toContain('web 0/2 ready');
@@ -183,11 +184,11 @@ describe('deployment reconciler (memory orchestrator)', () => {
     const victim = running().find((i) => i.service === 'api')!;
     stack.memory!.kill(victim.id);
     await until(
-      async () => (await stack.eventStore.readStream(`deployment-${id}`)).some((e) => e.type === 'DriftResolved'),
+      async () => (await stack.eventStore.readStream(deploymentStreamId(TENANT, id))).some((e) => e.type === 'DriftResolved'),
       'drift resolved',
       20_000,
     );
-    const events = await stack.eventStore.readStream(`deployment-${id}`);
+    const events = await stack.eventStore.readStream(deploymentStreamId(TENANT, id));
     const detected = events.find((e) => e.type === 'DriftDetected')!;
     expect(detected.data.findings).toEqual([{ service: 'api', kind: 'missing', expected: '2 running', observed: '1 running' }]);
     await until(() => running().filter((i) => i.service === 'api').length === 2, 'api back to 2');
@@ -302,7 +303,7 @@ describe('deployment reconciler: a crash mid-rollout', () => {
       // The restarted service's reconciler finishes the plan from the events.
       await stack.startWorkers();
       await until(async () => statusOf((await loadDeployment(stack.commands, TENANT, id))!) === 'running', 'running');
-      const steps = (await stack.eventStore.readStream(`deployment-${id}`))
+      const steps = (await stack.eventStore.readStream(deploymentStreamId(TENANT, id)))
         .filter((e) => e.type === 'RolloutStepCompleted')
         .map((e) => Number(e.data.step));
       expect(steps).toEqual([...steps].sort((a, b) => a - b));
