@@ -25,7 +25,7 @@ export const drillProcessManager: ProcessManager = {
       userId: String(event.metadata.userId ?? 'process:restore-drills'),
       correlationId: String(event.metadata.correlationId ?? event.id),
     };
-    await context.enqueue(DRILL_QUEUE, payload, { attempts: MAX_DRILL_RUNS + 1 });
+    await context.enqueue(DRILL_QUEUE, payload, { attempts: MAX_DRILL_RUNS + 1, group: payload.tenantId as string });
   },
 };
 
