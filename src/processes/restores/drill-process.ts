@@ -53,6 +53,11 @@ export function drillWorker(deps: DrillRecorderDeps, maxRuns = MAX_DRILL_RUNS): 
       });
       return;
     }
+    // Recorded before the work, so the backup's lastDrill shows `running` from here (`queued` before).
+    await runBackupCommand(deps.commands, { ...context, commandId: `${drillId}:run:${job.attempt}` }, backupId!, {
+      type: 'StartRestoreDrillRun',
+      data: { drillId: drillId!, run: job.attempt, startedAt: deps.commands.clock().toISOString() },
+    });
     await runAndRecordDrill(deps, context, backupId!, drillId!);
   };
 }
