@@ -107,6 +107,11 @@ const environmentSchema = z.object({
   KUBECONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
   /** Backups of one tenant running at once (across instances, SQL queue); the rest wait and tenants take turns. */
   BACKUP_JOBS_PER_TENANT: integer(1, 1000, 1),
+  /** Long jobs of one tenant running at once per kind (restores, drills, batch chunks), across instances;
+   * the rest wait (queued) and tenants take turns. Backups have BACKUP_JOBS_PER_TENANT. */
+  LONG_JOBS_PER_TENANT: integer(1, 1000, 1),
+  /** Long jobs (restores, drills, backups, batch chunks) one instance runs at once, every kind together. */
+  LONG_JOBS_TOTAL: integer(1, 1000, 4),
   /** Times in a row one event may fail in a process manager before it is parked (/v1/admin/parked) and the rest go on. */
   PROCESS_PARK_AFTER: integer(1, 100, 5),
   /** The shortest gap between two runs of one backup policy's schedule (a per-second cron is refused). */

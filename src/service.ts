@@ -35,7 +35,7 @@ import { createProjectionEngine } from './projections/projection-engine.js';
 import type { ProjectionEngine } from './projections/projector.js';
 import { createBullmqJobQueue } from './adapters/queue/bullmq-job-queue.js';
 import { createSqlJobQueue } from './adapters/queue/sql-job-queue.js';
-import type { JobQueue } from './ports/job-queue.js';
+import { createJobSlots, type JobQueue } from './ports/job-queue.js';
 import type { JobWorker } from './processes/job-worker.js';
 import type { ProcessManager } from './processes/process-manager.js';
 import { createProcessRuntime, type ProcessRuntime } from './processes/process-runtime.js';
@@ -185,6 +185,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     parkAfter: config.PROCESS_PARK_AFTER,
   });
   const workers = config.SERVICE_ROLE === 'api' ? [] : [...parts.flatMap((part) => part.jobWorkers ?? []), ...(overrides.workers ?? [])];
+  // One bound for every long job of this instance, across their queues (per tenant, each queue has perGroup).
+  const longJobSlots = createJobSlots(config.LONG_JOBS_TOTAL);
   const stopWorkers: (() => Promise<void>)[] = [];
   const stopTasks: (() => Promise<void>)[] = [];
   // Everything that acts outside starts behind one switch: a restored store keeps it paused until resumed.
@@ -198,6 +200,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
             queue.work(worker.queue, worker.handler, {
               concurrency: worker.concurrency ?? 4,
               ...(worker.perGroup !== undefined ? { perGroup: worker.perGroup } : {}),
+              ...(worker.long ? { slots: longJobSlots } : {}),
             }),
           ),
         )),

@@ -66,7 +66,9 @@ export const backupsFeature: FeatureModule = {
     return {
       projectors: [backupProjector],
       processManagers: [backupProcessManager],
-      jobWorkers: [{ queue: BACKUP_QUEUE, handler: backupWorker(runner), concurrency: 1, perGroup: deps.config.BACKUP_JOBS_PER_TENANT }],
+      jobWorkers: [
+        { queue: BACKUP_QUEUE, handler: backupWorker(runner), concurrency: 1, perGroup: deps.config.BACKUP_JOBS_PER_TENANT, long: true },
+      ],
       routes: ({ readYourWrites }) => [
         featureRoutes(backupRoutes, {
           commands: deps.commands,

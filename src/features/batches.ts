@@ -73,6 +73,9 @@ export const batchesFeature: FeatureModule = {
           queue: BATCH_ITEMS_QUEUE,
           handler: batchItemsWorker(templateCommandDeps(deps), cache, metrics),
           concurrency: 4,
+          // A chunk is the batch's long part: per tenant and in the instance's total, like restores.
+          perGroup: deps.config.LONG_JOBS_PER_TENANT,
+          long: true,
         },
       ],
       routes: ({ readYourWrites }) => [

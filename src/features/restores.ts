@@ -53,8 +53,10 @@ export const restoresFeature: FeatureModule = {
             openTarget: (target) => openRestoreTarget(deps.config, target),
           }),
           concurrency: 1,
+          perGroup: deps.config.LONG_JOBS_PER_TENANT,
+          long: true,
         },
-        { queue: DRILL_QUEUE, handler: drillWorker(drillDeps), concurrency: 1 },
+        { queue: DRILL_QUEUE, handler: drillWorker(drillDeps), concurrency: 1, perGroup: deps.config.LONG_JOBS_PER_TENANT, long: true },
       ],
       alerts: () => status.alerts(),
       routes: ({ readYourWrites }) => [

@@ -17,7 +17,7 @@ export interface EnqueueOptions {
    * on BullMQ. Among equal priorities, the earlier due job first. */
   readonly priority?: number;
   /** The job's group (a tenant): with `work`'s `perGroup`, a group runs at most that many jobs of the queue at
-   * once and groups take turns (the SQL queue; BullMQ ignores it). */
+   * once and groups take turns (the SQL queue; BullMQ bounds it too, without turns). */
   readonly group?: string;
   /** Runs before the job is marked failed (default 5), with exponential backoff between them. */
   readonly attempts?: number;
@@ -36,6 +36,40 @@ export interface WorkOptions {
   /** At most this many jobs of one group (EnqueueOptions.group) active in the queue at once, across every
    * instance; the rest wait (not refused), and the group that ran least recently goes first. */
   readonly perGroup?: number;
+  /** Slots shared with other queues' workers of this process: a job of this queue runs only while it holds
+   * one, so long jobs of every kind together stay within one bound per instance (the rest wait, queued). */
+  readonly slots?: JobSlots;
+}
+
+/** A counting semaphore that never waits: workers take slots before they claim jobs and give them back after. */
+export interface JobSlots {
+  /** Takes up to `wanted` free slots; returns how many. When none was free, `onFree` is called (once) at the
+   * next give-back: only the workers that found none are woken, so idle workers never wake each other in turn. */
+  take(wanted: number, onFree?: () => void): number;
+  /** Gives back `count` slots (default 1). */
+  release(count?: number): void;
+}
+
+export function createJobSlots(total: number): JobSlots {
+  if (!Number.isInteger(total) || total < 1) throw new RangeError(`total slots must be a positive integer, got ${total}`);
+  let taken = 0;
+  let waiting = new Set<() => void>();
+  return {
+    take(wanted, onFree) {
+      const granted = Math.max(0, Math.min(wanted, total - taken));
+      taken += granted;
+      if (granted === 0 && wanted > 0 && onFree) waiting.add(onFree);
+      return granted;
+    },
+    release(count = 1) {
+      if (count > taken) throw new Error(`gave back ${count} slots, only ${taken} taken`);
+      taken -= count;
+      if (count === 0 || waiting.size === 0) return;
+      const woken = waiting;
+      waiting = new Set();
+      for (const onFree of woken) onFree();
+    },
+  };
 }
 
 export interface JobCounts {

@@ -1,9 +1,9 @@
 // The job queue on BullMQ (Redis): what production runs, and what scales workers out across machines.
 import { createHash } from 'node:crypto';
-import { Queue, Worker } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job as BullmqJob } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { JsonObject } from '../../domain/json.js';
-import { DEFAULT_ATTEMPTS, checkedDelayMs, type JobCounts, type JobQueue, type ParkedJob } from '../../ports/job-queue.js';
+import { DEFAULT_ATTEMPTS, checkedDelayMs, type JobCounts, type JobQueue, type JobSlots, type ParkedJob } from '../../ports/job-queue.js';
 
 /**
  * BullMQ 6 refuses ':' in queue names and job ids, and integers as job ids. Safe ids pass through; any
@@ -18,14 +18,42 @@ export function bullmqSafeId(id: string): string {
 interface StoredJob {
   readonly id: string;
   readonly payload: JsonObject;
+  readonly group?: string;
 }
 
 /** How long work() waits for the worker's connection before returning anyway. */
 const READY_WAIT_MS = 3000;
 
+// Open-source BullMQ has no groups. A group's places are a sorted set per (queue, group) in Redis: member the
+// job id, score the instant its hold runs out. A job takes a place when it starts (or finds its group full and
+// goes back to delayed); a running job renews its hold; a crashed worker's place frees itself at expiry.
+const TAKE_GROUP_PLACE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+  return 1
+end
+return 0`;
+const RENEW_GROUP_PLACE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1`;
+
+/** How long a group place outlives its last renewal (a crashed worker's place frees itself after this). */
+const GROUP_HOLD_MS = 60_000;
+/** A job that finds its group (or the instance's slots) full waits this long, plus up to as much again. */
+const POSTPONE_MS = 500;
+
 export interface BullmqJobQueueOptions {
   /** Key prefix in Redis: separates environments (and test runs) sharing one Redis. */
   readonly prefix?: string;
+  /** How long a job that cannot start yet (group or slots full) waits before it asks again (default 500 ms + jitter). */
+  readonly postponeMs?: number;
 }
 
 export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOptions = {}): JobQueue {
@@ -47,13 +75,54 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
     return queue;
   };
 
+  const postponeMs = options.postponeMs ?? POSTPONE_MS;
+  const groupKey = (queue: string, group: string) => `${prefix}:kyo-group:${bullmqSafeId(queue)}:${bullmqSafeId(group)}`;
+
+  /** Runs `run` only with one of `slots` and, for a grouped job, one of its group's `perGroup` places; a job
+   * that finds either full goes back to delayed (not an attempt: BullMQ counts a DelayedError as none). */
+  function bounded(
+    queue: string,
+    run: (job: BullmqJob<StoredJob>) => Promise<void>,
+    perGroup: number | undefined,
+    slots: JobSlots | undefined,
+  ) {
+    return async (job: BullmqJob<StoredJob>, token?: string) => {
+      const postpone = async () => {
+        await job.moveToDelayed(Date.now() + postponeMs + Math.floor(Math.random() * postponeMs), token);
+        throw new DelayedError();
+      };
+      if (slots && slots.take(1) === 0) return postpone();
+      const group = perGroup === undefined ? undefined : job.data.group;
+      const key = group === undefined ? undefined : groupKey(queue, group);
+      try {
+        if (key && (await producerConnection.eval(TAKE_GROUP_PLACE, 1, key, job.id!, perGroup!, GROUP_HOLD_MS)) !== 1)
+          return await postpone();
+        const renewal = key
+          ? setInterval(
+              () => void producerConnection.eval(RENEW_GROUP_PLACE, 1, key, job.id!, GROUP_HOLD_MS).catch(() => undefined),
+              GROUP_HOLD_MS / 3,
+            )
+          : undefined;
+        try {
+          await run(job);
+        } finally {
+          clearInterval(renewal);
+          // If Redis is away now, the place frees itself at expiry.
+          if (key) await producerConnection.zrem(key, job.id!).catch(() => undefined);
+        }
+      } finally {
+        slots?.release();
+      }
+    };
+  }
+
   return {
     async enqueue(queue, jobId, payload, enqueueOptions = {}) {
       const attempts = enqueueOptions.attempts ?? DEFAULT_ATTEMPTS;
       if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
       if (!queue || !jobId) throw new RangeError('queue and job id must be non-empty');
       const delay = checkedDelayMs(enqueueOptions.delayMs);
-      const stored: StoredJob = { id: jobId, payload };
+      const stored: StoredJob = { id: jobId, payload, ...(enqueueOptions.group !== undefined ? { group: enqueueOptions.group } : {}) };
       // A job id already known to BullMQ (waiting, active, or kept completed/failed) makes add a no-op.
       await queueOf(queue).add(queue, stored, {
         jobId: bullmqSafeId(jobId),
@@ -72,11 +141,16 @@ export function createBullmqJobQueue(redisUrl: string, options: BullmqJobQueueOp
       const concurrency = workOptions.concurrency ?? 1;
       if (!Number.isInteger(concurrency) || concurrency < 1)
         throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+      const perGroup = workOptions.perGroup;
+      if (perGroup !== undefined && (!Number.isInteger(perGroup) || perGroup < 1))
+        throw new RangeError(`perGroup must be a positive integer, got ${perGroup}`);
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
       connection.on('error', () => undefined);
+      const run = async (job: BullmqJob<StoredJob>) =>
+        handler({ id: job.data.id, queue, payload: job.data.payload, attempt: job.attemptsMade + 1 });
       const worker = new Worker<StoredJob>(
         bullmqSafeId(queue),
-        async (job) => handler({ id: job.data.id, queue, payload: job.data.payload, attempt: job.attemptsMade + 1 }),
+        perGroup === undefined && !workOptions.slots ? run : bounded(queue, run, perGroup, workOptions.slots),
         { connection, prefix, concurrency },
       );
       worker.on('error', () => undefined); // connection errors are retried by BullMQ; never crash the process

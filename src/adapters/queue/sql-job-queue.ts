@@ -234,20 +234,28 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
           wakeLoop = done;
         });
 
+      const slots = workOptions.slots;
+
       const loop = (async () => {
         while (!stopped) {
           wokenEarly = false;
-          const free = concurrency - running.size;
+          // Slots are taken before the claim, so a claimed job always has one (other queues' workers claim
+          // between our awaits); the ones the claim did not use go back at once.
+          const wanted = Math.max(0, perGroup === undefined ? concurrency - running.size : Math.min(1, concurrency - running.size));
+          // Found none free: the next give-back (another queue's job done) wakes this worker.
+          const held = slots ? slots.take(wanted, wake) : wanted;
           // A failed claim (database briefly unreachable) is retried on the next poll.
           const jobs =
-            free <= 0
+            held <= 0
               ? []
               : perGroup === undefined
-                ? await claim(queue, free).catch((): Job[] => [])
+                ? await claim(queue, held).catch((): Job[] => [])
                 : await claimGrouped(queue, perGroup).catch((): Job[] => []);
+          slots?.release(held - jobs.length);
           for (const job of jobs) {
             const run: Promise<void> = runJob(job, handler).finally(() => {
               running.delete(run);
+              slots?.release();
               wake();
             });
             running.add(run);

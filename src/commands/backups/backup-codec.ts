@@ -118,6 +118,21 @@ export function encodeChunkStream(source: AsyncIterable<string | Buffer>, key: B
   return { output: tap, digest };
 }
 
+/** Throws when an encrypted chunk cannot be decrypted with `key` (none, another key, too short). */
+export function checkDecryptable(
+  chunkName: string,
+  stored: Buffer,
+  encryption: BackupEncryption | null,
+  key: BackupKey | undefined,
+): { ivBytes: number; tagBytes: number } {
+  if (!encryption) return { ivBytes: IV_BYTES, tagBytes: TAG_BYTES };
+  if (!key) throw new BackupIntegrityError(chunkName, `encrypted with key ${encryption.keyId}; set BACKUP_ENCRYPTION_KEY`);
+  if (key.keyId !== encryption.keyId)
+    throw new BackupIntegrityError(chunkName, `encrypted with key ${encryption.keyId}, not with the configured key ${key.keyId}`);
+  if (stored.length < IV_BYTES + TAG_BYTES) throw new BackupIntegrityError(chunkName, 'too short to be encrypted');
+  return { ivBytes: IV_BYTES, tagBytes: TAG_BYTES };
+}
+
 /** The NDJSON text of a stored chunk (already verified against its sha256). */
 export async function decodeChunk(
   chunkName: string,
@@ -126,11 +141,8 @@ export async function decodeChunk(
   key: BackupKey | undefined,
 ): Promise<string> {
   let compressed = stored;
-  if (encryption) {
-    if (!key) throw new BackupIntegrityError(chunkName, `encrypted with key ${encryption.keyId}; set BACKUP_ENCRYPTION_KEY`);
-    if (key.keyId !== encryption.keyId)
-      throw new BackupIntegrityError(chunkName, `encrypted with key ${encryption.keyId}, not with the configured key ${key.keyId}`);
-    if (stored.length < IV_BYTES + TAG_BYTES) throw new BackupIntegrityError(chunkName, 'too short to be encrypted');
+  checkDecryptable(chunkName, stored, encryption, key);
+  if (encryption && key) {
     const decipher = createDecipheriv('aes-256-gcm', key.key, stored.subarray(0, IV_BYTES));
     decipher.setAuthTag(stored.subarray(stored.length - TAG_BYTES));
     try {

@@ -29,6 +29,7 @@ export type BackupCommand =
       data: { valid: boolean; errors: BackupValidationIssue[]; warnings: BackupValidationIssue[]; validatedAt: string };
     }
   | { type: 'StartRestoreDrill'; data: { drillId: string; startedAt: string } }
+  | { type: 'StartRestoreDrillRun'; data: { drillId: string; run: number; startedAt: string } }
   | { type: 'PassRestoreDrill'; data: { drillId: string; position: PositionText; tables: number; finishedAt: string } }
   | {
       type: 'FailRestoreDrill';

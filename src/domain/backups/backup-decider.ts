@@ -157,6 +157,10 @@ function decide(command: BackupCommand, state: BackupState): BackupEvent[] {
         throw new RuleViolation('backup.drill.running', 'a restore drill of this backup is running', 'conflict');
       if (state.drill?.drillId === command.data.drillId) return [];
       return [{ type: 'RestoreDrillStarted', data: command.data }];
+    case 'StartRestoreDrillRun':
+      exists(state);
+      if (state.drill?.drillId !== command.data.drillId || state.drill.status !== 'running') return [];
+      return [{ type: 'RestoreDrillRunStarted', data: command.data }];
     case 'PassRestoreDrill':
     case 'FailRestoreDrill': {
       exists(state);
@@ -199,6 +203,8 @@ function evolve(state: BackupState, event: BackupEvent): BackupState {
       return state;
     case 'RestoreDrillStarted':
       return { ...state, drill: { drillId: event.data.drillId, status: 'running', startedAt: event.data.startedAt } };
+    case 'RestoreDrillRunStarted':
+      return state;
     case 'RestoreDrillPassed':
       return state.drill ? { ...state, drill: { ...state.drill, status: 'passed' } } : state;
     case 'RestoreDrillFailed':

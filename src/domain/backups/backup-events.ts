@@ -83,6 +83,8 @@ export type BackupEvent =
       data: { valid: boolean; errors: BackupValidationIssue[]; warnings: BackupValidationIssue[]; validatedAt: string };
     }
   | { type: 'RestoreDrillStarted'; data: { drillId: string; startedAt: string } }
+  /** A worker began a run of the drill (it waited in the queue until then). */
+  | { type: 'RestoreDrillRunStarted'; data: { drillId: string; run: number; startedAt: string } }
   | {
       type: 'RestoreDrillPassed';
       data: { drillId: string; position: PositionText; tables: number; durationMs: number; finishedAt: string };
@@ -106,6 +108,7 @@ export const BACKUP_EVENT_TYPES: readonly BackupEventType[] = [
   'BackupDeleted',
   'BackupValidated',
   'RestoreDrillStarted',
+  'RestoreDrillRunStarted',
   'RestoreDrillPassed',
   'RestoreDrillFailed',
 ];

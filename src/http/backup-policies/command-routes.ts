@@ -214,7 +214,7 @@ export async function backupPolicyCommandRoutes(app: FastifyInstance, deps: Back
       return reply.code(202).send({
         policyId: policyId.toLowerCase(),
         backupId: outcome.backupId,
-        status: 'running' as const,
+        status: 'queued' as const,
         ...commandAccepted(reply, outcome.result),
       });
     },

@@ -99,7 +99,7 @@ export const changeBody = z
 
 export const idParams = z.strictObject({ policyId: z.uuid() });
 export const accepted = z.object({ policyId: z.string(), revision: z.number().int(), position: z.string() });
-export const runAccepted = accepted.extend({ backupId: z.string(), status: z.literal('running') });
+export const runAccepted = accepted.extend({ backupId: z.string(), status: z.literal('queued') });
 
 const policyView = z.object({
   policyId: z.string(),

@@ -79,7 +79,8 @@ async function backupRoutesPlugin(app: FastifyInstance, deps: BackupRouteDeps): 
         ...(incremental !== undefined ? { incremental } : {}),
       });
       reply.header('location', `${BACKUPS_PREFIX}/${result.backupId}`);
-      return reply.code(202).send({ backupId: result.backupId, status: 'running' as const, ...commandAccepted(reply, result) });
+      // Only recorded here: a worker runs it when its turn comes (BACKUP_JOBS_PER_TENANT, LONG_JOBS_TOTAL).
+      return reply.code(202).send({ backupId: result.backupId, status: 'queued' as const, ...commandAccepted(reply, result) });
     },
   );
 

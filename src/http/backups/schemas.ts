@@ -5,7 +5,7 @@ import { TENANT_ID_PATTERN } from '../../domain/principal.js';
 import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery } from '../read-your-writes.js';
 
-export const BACKUP_STATUSES = ['running', 'completed', 'failed', 'partially_failed'] as const;
+export const BACKUP_STATUSES = ['queued', 'running', 'completed', 'failed', 'partially_failed'] as const;
 
 export const createBody = z.strictObject({
   name: z.string().trim().min(1).max(BACKUP_NAME_MAX),
@@ -76,7 +76,9 @@ export const backupResponse = z.object({
   lastDrill: z
     .record(z.string(), z.unknown())
     .nullable()
-    .describe('The last restore drill: { drillId, status: running | passed | failed, startedAt, … }'),
+    .describe(
+      'The last restore drill: { drillId, status: queued | running | passed | failed, startedAt, … }: `queued` until a worker starts it (LONG_JOBS_PER_TENANT, LONG_JOBS_TOTAL)',
+    ),
   revision: z.number().int(),
 });
 

@@ -25,7 +25,7 @@ const params = z.strictObject({ backupId: z.uuid() });
 const drillAccepted = z.object({
   backupId: z.string(),
   drillId: z.string(),
-  status: z.literal('running'),
+  status: z.literal('queued').describe('A worker runs it when its turn comes; the backup shows lastDrill.status running then'),
   revision: z.number().int(),
   position: z.string(),
 });
@@ -61,7 +61,7 @@ async function drillRoutesPlugin(app: FastifyInstance, deps: DrillRouteDeps): Pr
       // RestoreDrillStarted enqueues the drill's job (processes/restores/drill-process.ts); a replayed request
       // (same Idempotency-Key) finds the drill already started and enqueues nothing again.
       reply.header('location', `/v1/backups/${backupId}`);
-      return reply.code(202).send({ backupId, drillId, status: 'running' as const, ...commandAccepted(reply, result) });
+      return reply.code(202).send({ backupId, drillId, status: 'queued' as const, ...commandAccepted(reply, result) });
     },
   );
 }

@@ -163,7 +163,7 @@ async function restoreRoutesPlugin(app: FastifyInstance, deps: RestoreRouteDeps)
         ...(toTime ? { toTime } : {}),
       });
       reply.header('location', `/v1/restores/${restoreId}`);
-      return reply.code(202).send({ restoreId, backupId, status: 'running' as const, ...commandAccepted(reply, result) });
+      return reply.code(202).send({ restoreId, backupId, status: 'queued' as const, ...commandAccepted(reply, result) });
     },
   );
 

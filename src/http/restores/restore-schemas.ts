@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { pageQuery, pageResponse } from '../paging.js';
 import { minPositionQuery } from '../read-your-writes.js';
 
-export const RESTORE_STATUSES = ['running', 'completed', 'failed'] as const;
+export const RESTORE_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;
 export const DIRECTORY_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export const restoreBody = z
@@ -47,7 +47,11 @@ export const restoreParams = z.strictObject({ restoreId: z.uuid() });
 export const restoreAccepted = z.object({
   restoreId: z.string(),
   backupId: z.string(),
-  status: z.literal('running'),
+  status: z
+    .literal('queued')
+    .describe(
+      'A worker runs it when its turn comes (LONG_JOBS_PER_TENANT per tenant, LONG_JOBS_TOTAL per instance); GET shows `running` once it started',
+    ),
   revision: z.number().int(),
   position: z.string(),
 });

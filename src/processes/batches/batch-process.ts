@@ -79,7 +79,7 @@ export const batchProcessManager: ProcessManager = {
         await context.enqueue(
           BATCH_ITEMS_QUEUE,
           { batchId, tenantId, round, chunkIndex, indexes },
-          { attempts: BATCH_OPTION_LIMITS.maxAttempts.max, priority: event.data.priority },
+          { attempts: BATCH_OPTION_LIMITS.maxAttempts.max, priority: event.data.priority, group: tenantId },
         );
         return;
       }

@@ -93,7 +93,7 @@ export async function requeueBatch(deps: BatchRequeueDeps, tenantId: string, bat
       BATCH_ITEMS_QUEUE,
       processJobId(BATCH_PROCESS, event),
       { batchId, tenantId, round, chunkIndex, indexes },
-      { attempts: BATCH_OPTION_LIMITS.maxAttempts.max, priority },
+      { attempts: BATCH_OPTION_LIMITS.maxAttempts.max, priority, group: tenantId },
     );
     enqueued++;
   }

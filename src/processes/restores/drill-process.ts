@@ -26,7 +26,7 @@ export const drillProcessManager: ProcessManager = {
       userId: String(event.metadata.userId ?? 'process:restore-drills'),
       correlationId: String(event.metadata.correlationId ?? event.id),
     };
-    await context.enqueue(DRILL_QUEUE, payload, { attempts: MAX_DRILL_RUNS + 1 });
+    await context.enqueue(DRILL_QUEUE, payload, { attempts: MAX_DRILL_RUNS + 1, group: payload.tenantId as string });
   },
 };
 
@@ -54,6 +54,11 @@ export function drillWorker(deps: DrillRecorderDeps, maxRuns = MAX_DRILL_RUNS): 
       });
       return;
     }
+    // Recorded before the work, so the backup's lastDrill shows `running` from here (`queued` before).
+    await runBackupCommand(deps.commands, { ...context, commandId: `${drillId}:run:${job.attempt}` }, backupId!, {
+      type: 'StartRestoreDrillRun',
+      data: { drillId: drillId!, run: job.attempt, startedAt: deps.commands.clock().toISOString() },
+    });
     await runAndRecordDrill(deps, context, backupId!, drillId!);
   };
 }

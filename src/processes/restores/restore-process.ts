@@ -31,7 +31,8 @@ export const restoreProcessManager: ProcessManager = {
       tenantId: String(event.metadata.tenantId ?? ''),
       correlationId: String(event.metadata.correlationId ?? event.id),
     };
-    await context.enqueue(RESTORE_QUEUE, payload, { attempts: MAX_RESTORE_RUNS + 1 });
+    // The tenant is the job's group: its restores wait their turn (LONG_JOBS_PER_TENANT), others' go on.
+    await context.enqueue(RESTORE_QUEUE, payload, { attempts: MAX_RESTORE_RUNS + 1, group: payload.tenantId as string });
   },
 };
 

@@ -23,7 +23,7 @@ function apply(row: BackupRow | undefined, event: RecordedEvent): BackupRow | un
       scope_tenant_id: e.data.scope.tenantId ?? null,
       incremental: e.data.incremental,
       policy_id: e.data.policyId,
-      status: 'running',
+      status: 'queued',
       parent_backup_id: null,
       position_from: null,
       position_to: null,
@@ -49,6 +49,7 @@ function apply(row: BackupRow | undefined, event: RecordedEvent): BackupRow | un
   switch (e.type) {
     case 'BackupStarted':
       return next({
+        status: 'running',
         parent_backup_id: e.data.parentBackupId,
         position_from: e.data.from,
         position_to: e.data.to,
@@ -84,7 +85,10 @@ function apply(row: BackupRow | undefined, event: RecordedEvent): BackupRow | un
     case 'BackupValidated':
       return next({ last_validation: JSON.stringify(e.data) });
     case 'RestoreDrillStarted':
-      return next({ last_drill: JSON.stringify({ drillId: e.data.drillId, status: 'running', startedAt: e.data.startedAt }) });
+      // Queued until a worker starts it: drills wait their turn per tenant and per instance (LONG_JOBS_*).
+      return next({ last_drill: JSON.stringify({ drillId: e.data.drillId, status: 'queued', startedAt: e.data.startedAt }) });
+    case 'RestoreDrillRunStarted':
+      return next({ last_drill: drill({ status: 'running', runs: e.data.run, runStartedAt: e.data.startedAt }) });
     case 'RestoreDrillPassed':
       return next({ last_drill: drill({ status: 'passed', ...e.data }) });
     case 'RestoreDrillFailed':

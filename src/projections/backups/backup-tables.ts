@@ -8,7 +8,8 @@ export interface BackupRow {
   scope_tenant_id: string | null;
   incremental: boolean;
   policy_id: string | null;
-  status: 'running' | 'completed' | 'failed' | 'partially_failed';
+  /** `queued` until a worker starts it (BackupStarted): backups wait their turn per tenant and per instance. */
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'partially_failed';
   parent_backup_id: string | null;
   position_from: string | null;
   position_to: string | null;

@@ -16,7 +16,8 @@ export interface RestoreRow {
   target: string;
   to_position: string | null;
   to_time: string | null;
-  status: 'running' | 'completed' | 'failed';
+  /** `queued` until a worker starts its first run (long jobs wait their turn per tenant and per instance). */
+  status: 'queued' | 'running' | 'completed' | 'failed';
   runs: number;
   events_restored: number;
   total_events: number | null;
@@ -52,7 +53,7 @@ function apply(row: RestoreRow | undefined, event: RecordedEvent): RestoreRow | 
       target: e.data.target.kind === 'database' ? e.data.target.url : e.data.target.path,
       to_position: e.data.toPosition,
       to_time: e.data.toTime,
-      status: 'running',
+      status: 'queued',
       runs: 0,
       events_restored: 0,
       total_events: null,
@@ -75,7 +76,13 @@ function apply(row: RestoreRow | undefined, event: RecordedEvent): RestoreRow | 
   switch (e.type) {
     case 'RestoreRunStarted':
       // A new run starts over: nothing of an interrupted one was kept.
-      return next({ runs: e.data.run, events_restored: 0, last_position: null, started_at: row.started_at ?? new Date(e.data.startedAt) });
+      return next({
+        status: 'running',
+        runs: e.data.run,
+        events_restored: 0,
+        last_position: null,
+        started_at: row.started_at ?? new Date(e.data.startedAt),
+      });
     case 'RestoreProgressed':
       return next({ events_restored: e.data.events, total_events: e.data.totalEvents, last_position: e.data.lastPosition });
     case 'RestoreCompleted':

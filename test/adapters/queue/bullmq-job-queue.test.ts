@@ -21,7 +21,7 @@ describe('bullmqSafeId', () => {
 describe.skipIf(!redis.url)('BullMQ on Redis', () => {
   jobQueueContract('BullMQ', async () => {
     // A prefix per run: runs sharing one Redis never see each other's jobs.
-    const queue = createBullmqJobQueue(redis.url!, { prefix: `test${randomUUID().slice(0, 8)}` });
+    const queue = createBullmqJobQueue(redis.url!, { prefix: `test${randomUUID().slice(0, 8)}`, postponeMs: 30 });
     return { queue, cleanup: () => queue.close() };
   });
 });

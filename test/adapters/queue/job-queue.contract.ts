@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_DELAY_MS, type Job, type JobQueue } from '../../../src/ports/job-queue.js';
+import { MAX_DELAY_MS, createJobSlots, type Job, type JobQueue } from '../../../src/ports/job-queue.js';
 
 export const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 15_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -214,6 +214,65 @@ export function jobQueueContract(name: string, open: () => Promise<{ queue: JobQ
       } finally {
         await stop();
       }
+    });
+
+    it('runs at most perGroup jobs of a group at once; the rest wait without using an attempt, another group is not behind them', async () => {
+      const q = queueName();
+      for (const id of ['a1', 'a2', 'a3', 'a4', 'a5']) await queue.enqueue(q, id, {}, { group: 'tenant-a', attempts: 1 });
+      await queue.enqueue(q, 'b1', {}, { group: 'tenant-b', attempts: 1 });
+      const active = new Map<string, number>();
+      let peak = 0;
+      const started: Job[] = [];
+      const stop = await queue.work(
+        q,
+        async (job) => {
+          const group = job.id[0]!;
+          started.push(job);
+          active.set(group, (active.get(group) ?? 0) + 1);
+          peak = Math.max(peak, active.get(group)!);
+          await sleep(60);
+          active.set(group, active.get(group)! - 1);
+        },
+        { concurrency: 3, perGroup: 1 },
+      );
+      try {
+        await until(async () => (await queue.counts(q)).completed === 6);
+        expect(peak).toBe(1);
+        // One attempt each was enough: waiting for the group's place is not a failed attempt.
+        expect(started.map((job) => [job.id, job.attempt]).sort()).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'b1'].map((id) => [id, 1]));
+        expect(started.findIndex((job) => job.id === 'b1')).toBeLessThan(3);
+      } finally {
+        await stop();
+      }
+    });
+
+    it('slots shared by two queues bound their jobs together (LONG_JOBS_TOTAL), and every job still runs', async () => {
+      const [q1, q2] = [queueName(), queueName()];
+      const slots = createJobSlots(2);
+      let running = 0;
+      let peak = 0;
+      let finished = 0;
+      const handler = async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await sleep(50);
+        running--;
+        finished++;
+      };
+      for (let i = 0; i < 4; i++) await queue.enqueue(q1, `x${i}`, {}, { attempts: 1 });
+      for (let i = 0; i < 4; i++) await queue.enqueue(q2, `y${i}`, {}, { group: `t${i % 2}`, attempts: 1 });
+      const stops = await Promise.all([
+        queue.work(q1, handler, { concurrency: 3, slots }),
+        queue.work(q2, handler, { concurrency: 3, perGroup: 2, slots }),
+      ]);
+      try {
+        await until(() => finished === 8);
+        expect(peak).toBe(2);
+      } finally {
+        await Promise.all(stops.map((stop) => stop()));
+      }
+      // Every slot came back once the workers stopped.
+      expect(slots.take(3)).toBe(2);
     });
 
     it('stop waits for the running jobs and takes no new ones', async () => {

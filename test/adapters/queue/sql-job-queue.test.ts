@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlJobQueue, enqueueInTransaction, type SqlJobQueue } from '../../../src/adapters/queue/sql-job-queue.js';
@@ -132,6 +133,35 @@ function sqlJobQueueSpec(name: string, openDatabase: () => Promise<SqlDatabase>)
       } finally {
         await stop();
       }
+    });
+
+    it('property: groups take turns, so no group waits behind the backlog of another (claim order is round by round)', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          // The enqueue order: a sequence of group labels, e.g. a tenant that queued many jobs first.
+          fc.array(fc.constantFrom('g0', 'g1', 'g2', 'g3'), { minLength: 1, maxLength: 24 }),
+          async (groups) => {
+            const q = queueName();
+            for (const [i, group] of groups.entries()) await queue.enqueue(q, `${group}-${i}`, { group }, { group });
+            const started: string[] = [];
+            const stop = await queue.work(q, async (job) => void started.push(String(job.payload.group)), { perGroup: 1 });
+            try {
+              await until(() => started.length === groups.length);
+            } finally {
+              await stop();
+            }
+            const total = (group: string) => groups.filter((g) => g === group).length;
+            const ran = new Map<string, number>();
+            for (const group of started) {
+              // The group that starts has run no more often than any group that still has a job waiting.
+              for (const other of new Set(groups))
+                if ((ran.get(other) ?? 0) < total(other)) expect(ran.get(group) ?? 0).toBeLessThanOrEqual(ran.get(other) ?? 0);
+              ran.set(group, (ran.get(group) ?? 0) + 1);
+            }
+          },
+        ),
+        { numRuns: 25 },
+      );
     });
 
     it('records the last error of a failed job', async () => {

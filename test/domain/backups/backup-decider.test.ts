@@ -101,4 +101,26 @@ describe('backup decider', () => {
       ]);
     expect(spec.stateAfter([requested, started, done, drill]).drill?.status).toBe('running');
   });
+
+  it('records the start of a queued drill run once per run, and none for another or a finished drill', () => {
+    const done: BackupEvent = {
+      type: 'BackupCompleted',
+      data: { eventCount: 5, bytes: 10, checksum: 'c', location: 'l', durationMs: 1, completedAt: 'x' },
+    };
+    const drill: BackupEvent = { type: 'RestoreDrillStarted', data: { drillId: 'd1', startedAt: '2026-01-01T00:00:00.000Z' } };
+    const run = { drillId: 'd1', run: 1, startedAt: '2026-01-01T00:00:01.000Z' };
+    spec
+      .given(requested, started, done, drill)
+      .when({ type: 'StartRestoreDrillRun', data: run })
+      .then([{ type: 'RestoreDrillRunStarted', data: run }]);
+    spec
+      .given(requested, started, done, drill)
+      .when({ type: 'StartRestoreDrillRun', data: { ...run, drillId: 'd2' } })
+      .then([]);
+    const passed: BackupEvent = {
+      type: 'RestoreDrillPassed',
+      data: { drillId: 'd1', position: '9.9', tables: 3, finishedAt: 'x', durationMs: 1 },
+    };
+    spec.given(requested, started, done, drill, passed).when({ type: 'StartRestoreDrillRun', data: run }).then([]);
+  });
 });

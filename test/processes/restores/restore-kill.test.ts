@@ -113,7 +113,7 @@ describe.skipIf(!postgres.url)('restores and drills survive a killed service (re
     const done = await until(
       async () => {
         const { body } = await second.call('GET', `/v1/restores/${restoreId}`);
-        return body && body.status !== 'running' ? body : undefined;
+        return body && !['queued', 'running'].includes(body.status) ? body : undefined;
       },
       'the restore to finish after the restart',
       240_000,
@@ -155,7 +155,7 @@ describe.skipIf(!postgres.url)('restores and drills survive a killed service (re
     const done = await until(
       async () => {
         const { body } = await second.call('GET', `/v1/backups/${backupId}`);
-        return body?.lastDrill && body.lastDrill.status !== 'running' ? body : undefined;
+        return body?.lastDrill && !['queued', 'running'].includes(body.lastDrill.status) ? body : undefined;
       },
       'the drill to finish after the restart',
       240_000,
