@@ -17,6 +17,7 @@ import { instrumentEventStore } from './adapters/observability/instrumented-even
 import { createMetrics } from './adapters/observability/metrics.js';
 import type { Metrics } from './ports/metrics.js';
 import { createPgDatabase } from './adapters/sql/pg-database.js';
+import { createPgChangeFeed } from './adapters/sql/pg-change-feed.js';
 import { createPgliteDatabase } from './adapters/sql/pglite-database.js';
 import type { SqlDatabase } from './ports/sql-database.js';
 import type { Config } from './config.js';
@@ -85,14 +86,30 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         maxConnections: config.DATABASE_POOL_SIZE,
         connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
       })
-    : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
+    : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite'), sharedBuffersMb: config.PGLITE_SHARED_BUFFERS_MB });
+  // PostgreSQL: other processes' appends and enqueues arrive as notifications. The embedded store needs none:
+  // its data directory is this process's alone, so every write is local and wakes its readers directly.
+  const changeFeed = config.DATABASE_URL
+    ? await createPgChangeFeed({
+        connectionString: config.DATABASE_URL,
+        db,
+        prefix: config.REDIS_KEY_PREFIX,
+        connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+        logger,
+      })
+    : undefined;
+  const wakeOptions = changeFeed ? { changeFeed, listeningPollMs: config.SAFETY_POLL_MS } : { pollIntervalMs: config.SAFETY_POLL_MS };
 
   let rawStore: EventStore;
   if (config.EVENTSTORE_CONNECTION_STRING) {
     rawStore = createEventStoreDbEventStore(config.EVENTSTORE_CONNECTION_STRING);
   } else {
     await migrateEventStore(db);
-    rawStore = createPostgresEventStore(db, { logger, ...(config.DATABASE_URL ? { maxAppendsInFlight: config.APPENDS_IN_FLIGHT } : {}) });
+    rawStore = createPostgresEventStore(db, {
+      logger,
+      ...wakeOptions,
+      ...(config.DATABASE_URL ? { maxAppendsInFlight: config.APPENDS_IN_FLIGHT } : {}),
+    });
   }
   const eventStore = instrumentEventStore(rawStore, metrics);
 
@@ -141,7 +158,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   if (config.REDIS_URL) {
     queue = createBullmqJobQueue(config.REDIS_URL, { prefix: config.REDIS_KEY_PREFIX });
   } else {
-    const sqlQueue = createSqlJobQueue(db);
+    const sqlQueue = createSqlJobQueue(db, wakeOptions);
     await sqlQueue.migrate();
     queue = sqlQueue;
   }
@@ -299,6 +316,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await cache.close();
       await eventStore.close();
       if (redis) await redis.quit().catch(() => redis.disconnect());
+      await changeFeed?.close();
       await db.close();
     },
   };

@@ -41,6 +41,30 @@ function sqlJobQueueSpec(name: string, openDatabase: () => Promise<SqlDatabase>)
       }
     });
 
+    // A poll of a minute: only the due time of the delayed job (or of the retry) can end the worker's wait in time.
+    it(
+      'runs a delayed job when it comes due, and a failed one after its backoff, with a poll of a minute',
+      { timeout: 15_000 },
+      async () => {
+        const slow = createSqlJobQueue(db, { pollIntervalMs: 60_000 });
+        const q = queueName();
+        const attempts: number[] = [];
+        const stop = await slow.work(q, async (job) => {
+          attempts.push(job.attempt);
+          if (job.attempt === 1) throw new Error('first attempt fails');
+        });
+        try {
+          await sleep(100); // the worker has looked, found nothing and sleeps
+          await slow.enqueue(q, 'later', {}, { delayMs: 300, attempts: 2 });
+          await until(async () => (await slow.counts(q)).completed === 1, 8000);
+          expect(attempts).toEqual([1, 2]);
+        } finally {
+          await stop();
+          await slow.close();
+        }
+      },
+    );
+
     it('leaves a job alone while its lease is live', async () => {
       const q = queueName();
       await queue.enqueue(q, 'busy-elsewhere', {});
