@@ -110,12 +110,13 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
   /** Milliseconds until the queue's next delayed job (or a lease of a claimed job) comes due; undefined: none. */
   async function nextDueInMs(queue: string): Promise<number | undefined> {
     const [row] = await db.query<{ due_in_ms: number | null }>(
-      `SELECT GREATEST(0, extract(epoch FROM (min(due) - now())) * 1000)::float8 AS due_in_ms FROM (
+      // No GREATEST here: it skips NULLs, so "nothing due" would read as "due now" (a busy loop).
+      `SELECT (extract(epoch FROM (min(due) - now())) * 1000)::float8 AS due_in_ms FROM (
          SELECT min(run_at) AS due FROM jobs WHERE queue = $1 AND state = 'waiting'
          UNION ALL SELECT min(locked_until) FROM jobs WHERE queue = $1 AND state = 'active' AND attempt < max_attempts) d`,
       [queue],
     );
-    return row?.due_in_ms === null || row?.due_in_ms === undefined ? undefined : Number(row.due_in_ms);
+    return row?.due_in_ms === null || row?.due_in_ms === undefined ? undefined : Math.max(0, Number(row.due_in_ms));
   }
 
   // When each queue's orphans that used their last attempt were last failed (see claim).

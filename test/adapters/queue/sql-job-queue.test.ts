@@ -65,6 +65,21 @@ function sqlJobQueueSpec(name: string, openDatabase: () => Promise<SqlDatabase>)
       },
     );
 
+    it('an idle worker on an empty queue looks once and then waits for a wake or the poll (no busy loop)', async () => {
+      let statements = 0;
+      const counted: SqlDatabase = { ...db, query: (text, params) => (statements++, db.query(text, params)) };
+      const slow = createSqlJobQueue(counted, { pollIntervalMs: 60_000 });
+      const stop = await slow.work(queueName(), async () => undefined);
+      try {
+        await sleep(1000);
+        // A claim, the once-a-second reap and the look for the next due job: a handful, not one per tick.
+        expect(statements).toBeGreaterThan(0);
+        expect(statements).toBeLessThanOrEqual(4);
+      } finally {
+        await stop();
+      }
+    });
+
     it('leaves a job alone while its lease is live', async () => {
       const q = queueName();
       await queue.enqueue(q, 'busy-elsewhere', {});
