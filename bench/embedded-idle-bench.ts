@@ -50,7 +50,7 @@ function sample(pid: number): ProcessSample | undefined {
 /** A copy of the project as a fresh clone has it: sources and build configuration, node_modules linked. */
 function freshCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'kyo-idle-project-'));
-  for (const entry of ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json'])
+  for (const entry of ['src', 'scripts', 'package.json', 'tsconfig.json', 'tsconfig.build.json'])
     cpSync(join(projectRoot, entry), join(dir, entry), { recursive: true });
   symlinkSync(join(projectRoot, 'node_modules'), join(dir, 'node_modules'));
   return dir;

@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import { createApiKeyStore } from './adapters/auth/api-key-store.js';
 import type { ApiKeyStore } from './ports/api-keys.js';
 import { createIdempotencyRecordStore } from './adapters/idempotency/idempotency-record-store.js';
-import { createEventStoreDbEventStore } from './adapters/event-store/eventstoredb-event-store.js';
 import { createPostgresEventStore, migrateEventStore } from './adapters/event-store/postgres-event-store.js';
 import { postgresHorizon } from './adapters/event-store/postgres-horizon.js';
 import { postgresLagCounter } from './adapters/event-store/postgres-lag-counter.js';
@@ -34,7 +33,6 @@ import { operationsRoutes, type ReadinessCheck } from './http/operations/index.j
 import type { ParkedWork } from './http/operations/parked-routes.js';
 import { createProjectionEngine } from './projections/projection-engine.js';
 import type { ProjectionEngine } from './projections/projector.js';
-import { createBullmqJobQueue } from './adapters/queue/bullmq-job-queue.js';
 import { createSqlJobQueue } from './adapters/queue/sql-job-queue.js';
 import type { JobQueue } from './ports/job-queue.js';
 import type { JobWorker } from './processes/job-worker.js';
@@ -102,6 +100,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
 
   let rawStore: EventStore;
   if (config.EVENTSTORE_CONNECTION_STRING) {
+    // Client libraries of servers that are not configured are never loaded: each cost the start time.
+    const { createEventStoreDbEventStore } = await import('./adapters/event-store/eventstoredb-event-store.js');
     rawStore = createEventStoreDbEventStore(config.EVENTSTORE_CONNECTION_STRING);
   } else {
     await migrateEventStore(db);
@@ -156,6 +156,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   // write in their checkpoint transaction, so pending work survives a restart.
   let queue: JobQueue;
   if (config.REDIS_URL) {
+    const { createBullmqJobQueue } = await import('./adapters/queue/bullmq-job-queue.js');
     queue = createBullmqJobQueue(config.REDIS_URL, { prefix: config.REDIS_KEY_PREFIX });
   } else {
     const sqlQueue = createSqlJobQueue(db, wakeOptions);
@@ -164,7 +165,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   }
 
   const clock = overrides.clock ?? (() => new Date());
-  const orchestrators = overrides.orchestrators ?? createOrchestratorRegistry(config);
+  const orchestrators = overrides.orchestrators ?? (await createOrchestratorRegistry(config));
   const featureDeps: FeatureDeps = {
     config,
     logger,
