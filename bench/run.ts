@@ -18,6 +18,7 @@ import { benchDeployments, freshDatabase } from './deployment-bench.js';
 import { startDocker } from '../test/support/local-services.js';
 import { ensureBusyboxImage } from '../test/support/busybox-image.js';
 import { benchEmbeddedIdle } from './embedded-idle-bench.js';
+import { benchNotify } from './notify-bench.js';
 
 const rebuildEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite,templates,batches,storm,embedded-idle').split(','));
@@ -174,6 +175,20 @@ if (only.has('restores')) {
   try {
     const events = Number(process.env.BENCH_RESTORE_EVENTS ?? 1_000_000);
     report.restores = await benchRestores(server.url, { events, embeddedEvents: Math.min(events, 200_000) });
+  } finally {
+    await server.stop();
+  }
+}
+
+if (only.has('notify')) {
+  // BENCH_ONLY=notify: single-event appends with and without LISTEN/NOTIFY on a durable PostgreSQL (best of two rounds).
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
+  if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
+  try {
+    log('notify: single-event appends with and without the change feed');
+    report.notify = await benchNotify(server.url, { appends: Number(process.env.BENCH_NOTIFY_APPENDS ?? 2000) });
   } finally {
     await server.stop();
   }
