@@ -17,9 +17,11 @@ import { benchTenantRestore } from './tenant-restore-bench.js';
 import { benchDeployments, freshDatabase } from './deployment-bench.js';
 import { startDocker } from '../test/support/local-services.js';
 import { ensureBusyboxImage } from '../test/support/busybox-image.js';
+import { benchEmbeddedIdle } from './embedded-idle-bench.js';
+import { benchNotify } from './notify-bench.js';
 
 const rebuildEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite,templates,batches,storm').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'postgres,pglite,templates,batches,storm,embedded-idle').split(','));
 const benchTemplatesCount = Number(process.env.BENCH_TEMPLATES ?? 100_000);
 const benchBatchItems = Number(process.env.BENCH_BATCH_ITEMS ?? 10_000);
 const benchBatchLargeItems = Number(process.env.BENCH_BATCH_LARGE_ITEMS ?? 100_000);
@@ -176,6 +178,25 @@ if (only.has('restores')) {
   } finally {
     await server.stop();
   }
+}
+
+if (only.has('notify')) {
+  // BENCH_ONLY=notify: single-event appends with and without LISTEN/NOTIFY on a durable PostgreSQL (best of two rounds).
+  const server = process.env.BENCH_DATABASE_URL
+    ? { url: process.env.BENCH_DATABASE_URL, stop: async () => {} }
+    : await startPostgres({ durable: true });
+  if (!('url' in server)) throw new Error(`PostgreSQL unavailable: ${server.skipReason}`);
+  try {
+    log('notify: single-event appends with and without the change feed');
+    report.notify = await benchNotify(server.url, { appends: Number(process.env.BENCH_NOTIFY_APPENDS ?? 2000) });
+  } finally {
+    await server.stop();
+  }
+}
+
+if (only.has('embedded-idle')) {
+  // `npm start` in a fresh copy of the project: time to /health (first start, then restart), idle CPU and RSS.
+  report.embeddedIdle = await benchEmbeddedIdle({ idleSeconds: Number(process.env.BENCH_IDLE_SECONDS ?? 30), log });
 }
 
 if (only.has('storm')) {

@@ -56,6 +56,12 @@ const environmentSchema = z.object({
   PROJECTION_BATCH_SIZE: integer(1, 100_000, 1000),
   /** PostgreSQL event store: append calls at once; appends beyond wait and commit together as a group. */
   APPENDS_IN_FLIGHT: integer(1, 256, 2),
+  /** How often subscriptions and job workers look for work nobody announced: on the embedded store every
+   * write is this process's own and wakes them; on PostgreSQL other processes announce theirs with
+   * LISTEN/NOTIFY, and the fast poll (100 ms, 250 ms) only runs while that connection is down. */
+  SAFETY_POLL_MS: integer(1_000, 3_600_000, 30_000),
+  /** Embedded PGlite: its buffer cache in MiB (PostgreSQL's own default is 128; PGlite's memory is resident). */
+  PGLITE_SHARED_BUFFERS_MB: integer(1, 4096, 16),
   /** Bytes the in-process read cache may hold (used when REDIS_URL is not set). */
   CACHE_MAX_BYTES: integer(64 * 1024, 64 * 1024 * 1024 * 1024, 32 * 1024 * 1024),
   /** Templates a tenant may have (all statuses). */

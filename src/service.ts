@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import { createApiKeyStore } from './adapters/auth/api-key-store.js';
 import type { ApiKeyStore } from './ports/api-keys.js';
 import { createIdempotencyRecordStore } from './adapters/idempotency/idempotency-record-store.js';
-import { createEventStoreDbEventStore } from './adapters/event-store/eventstoredb-event-store.js';
 import { createPostgresEventStore, migrateEventStore } from './adapters/event-store/postgres-event-store.js';
 import { postgresHorizon } from './adapters/event-store/postgres-horizon.js';
 import { postgresLagCounter } from './adapters/event-store/postgres-lag-counter.js';
@@ -17,6 +16,7 @@ import { instrumentEventStore } from './adapters/observability/instrumented-even
 import { createMetrics } from './adapters/observability/metrics.js';
 import type { Metrics } from './ports/metrics.js';
 import { createPgDatabase } from './adapters/sql/pg-database.js';
+import { createPgChangeFeed } from './adapters/sql/pg-change-feed.js';
 import { createPgliteDatabase } from './adapters/sql/pglite-database.js';
 import type { SqlDatabase } from './ports/sql-database.js';
 import type { Config } from './config.js';
@@ -33,7 +33,6 @@ import { operationsRoutes, type ReadinessCheck } from './http/operations/index.j
 import type { ParkedWork } from './http/operations/parked-routes.js';
 import { createProjectionEngine } from './projections/projection-engine.js';
 import type { ProjectionEngine } from './projections/projector.js';
-import { createBullmqJobQueue } from './adapters/queue/bullmq-job-queue.js';
 import { createSqlJobQueue } from './adapters/queue/sql-job-queue.js';
 import { createJobSlots, type JobQueue } from './ports/job-queue.js';
 import type { JobWorker } from './processes/job-worker.js';
@@ -85,14 +84,32 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         maxConnections: config.DATABASE_POOL_SIZE,
         connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
       })
-    : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
+    : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite'), sharedBuffersMb: config.PGLITE_SHARED_BUFFERS_MB });
+  // PostgreSQL: other processes' appends and enqueues arrive as notifications. The embedded store needs none:
+  // its data directory is this process's alone, so every write is local and wakes its readers directly.
+  const changeFeed = config.DATABASE_URL
+    ? await createPgChangeFeed({
+        connectionString: config.DATABASE_URL,
+        db,
+        prefix: config.REDIS_KEY_PREFIX,
+        connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+        logger,
+      })
+    : undefined;
+  const wakeOptions = changeFeed ? { changeFeed, listeningPollMs: config.SAFETY_POLL_MS } : { pollIntervalMs: config.SAFETY_POLL_MS };
 
   let rawStore: EventStore;
   if (config.EVENTSTORE_CONNECTION_STRING) {
+    // Client libraries of servers that are not configured are never loaded: each cost the start time.
+    const { createEventStoreDbEventStore } = await import('./adapters/event-store/eventstoredb-event-store.js');
     rawStore = createEventStoreDbEventStore(config.EVENTSTORE_CONNECTION_STRING);
   } else {
     await migrateEventStore(db);
-    rawStore = createPostgresEventStore(db, { logger, ...(config.DATABASE_URL ? { maxAppendsInFlight: config.APPENDS_IN_FLIGHT } : {}) });
+    rawStore = createPostgresEventStore(db, {
+      logger,
+      ...wakeOptions,
+      ...(config.DATABASE_URL ? { maxAppendsInFlight: config.APPENDS_IN_FLIGHT } : {}),
+    });
   }
   const eventStore = instrumentEventStore(rawStore, metrics);
 
@@ -139,15 +156,16 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   // write in their checkpoint transaction, so pending work survives a restart.
   let queue: JobQueue;
   if (config.REDIS_URL) {
+    const { createBullmqJobQueue } = await import('./adapters/queue/bullmq-job-queue.js');
     queue = createBullmqJobQueue(config.REDIS_URL, { prefix: config.REDIS_KEY_PREFIX });
   } else {
-    const sqlQueue = createSqlJobQueue(db);
+    const sqlQueue = createSqlJobQueue(db, wakeOptions);
     await sqlQueue.migrate();
     queue = sqlQueue;
   }
 
   const clock = overrides.clock ?? (() => new Date());
-  const orchestrators = overrides.orchestrators ?? createOrchestratorRegistry(config);
+  const orchestrators = overrides.orchestrators ?? (await createOrchestratorRegistry(config));
   const featureDeps: FeatureDeps = {
     config,
     logger,
@@ -304,6 +322,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await cache.close();
       await eventStore.close();
       if (redis) await redis.quit().catch(() => redis.disconnect());
+      await changeFeed?.close();
       await db.close();
     },
   };

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { exportApiKeys } from '../adapters/auth/api-key-store.js';
 import { createFilesystemBackupStorage } from '../adapters/backups/filesystem-backup-storage.js';
 import { createReadAllEventExport } from '../adapters/backups/read-all-event-export.js';
-import { createS3BackupStorage } from '../adapters/backups/s3-backup-storage.js';
+import type { S3BackupStorageOptions } from '../adapters/backups/s3-backup-storage.js';
+import { lazyBackupStorage } from '../adapters/backups/lazy-backup-storage.js';
+import { s3Keys } from '../adapters/backups/s3-keys.js';
 import { createSqlEventExport } from '../adapters/backups/sql-event-export.js';
 import { LOCK_FILE_NAME } from '../adapters/sql/data-directory-lock.js';
 import { parseBackupKey, type BackupKey } from '../commands/backups/index.js';
@@ -22,7 +24,7 @@ export const FILES_EXCLUDED = ['pglite', 'backups', LOCK_FILE_NAME];
 
 export function backupStorageFrom(config: Config): BackupStorage {
   if (!config.S3_BUCKET) return createFilesystemBackupStorage(join(config.dataDir, 'backups'));
-  return createS3BackupStorage({
+  const options: S3BackupStorageOptions = {
     bucket: config.S3_BUCKET,
     prefix: config.S3_PREFIX,
     region: config.S3_REGION,
@@ -33,7 +35,13 @@ export function backupStorageFrom(config: Config): BackupStorage {
       : {}),
     ...(config.S3_SERVER_SIDE_ENCRYPTION === 'none' ? {} : { serverSideEncryption: config.S3_SERVER_SIDE_ENCRYPTION }),
     ...(config.S3_SSE_KMS_KEY_ID ? { kmsKeyId: config.S3_SSE_KMS_KEY_ID } : {}),
-  });
+  };
+  // The AWS SDK is loaded on the first call to S3, not at every start.
+  return lazyBackupStorage(
+    's3',
+    async () => (await import('../adapters/backups/s3-backup-storage.js')).createS3BackupStorage(options),
+    s3Keys(options.bucket, options.prefix).location,
+  );
 }
 
 export const backupKeyFrom = (config: Config): BackupKey | undefined =>

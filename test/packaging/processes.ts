@@ -16,12 +16,12 @@ export interface StartedProcess {
 }
 
 /**
- * Runs an npm script in the project root. It gets a process group of its own (detached) so that a test can
+ * Runs an npm script in the project root (or in `cwd`, a copy of it). It gets a process group of its own (detached) so that a test can
  * clean up everything it left behind even when the behaviour under test is that signals get lost.
  */
-export function runNpm(args: readonly string[], env: Record<string, string>): StartedProcess {
+export function runNpm(args: readonly string[], env: Record<string, string>, cwd: string = projectRoot): StartedProcess {
   const child = spawn('npm', [...args], {
-    cwd: projectRoot,
+    cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env },

@@ -12,6 +12,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { BackupObjectNotFoundError, BackupStorageError, type BackupObject, type BackupStorage } from '../../ports/backup-storage.js';
+import { s3Keys } from './s3-keys.js';
 
 export interface S3BackupStorageOptions {
   readonly bucket: string;
@@ -39,9 +40,7 @@ const isNotFound = (error: unknown) =>
   statusOf(error) === 404 || ['NoSuchKey', 'NotFound'].includes((error as { name?: string }).name ?? '');
 
 export function createS3BackupStorage(options: S3BackupStorageOptions): BackupStorage & { readonly client: S3Client } {
-  const base = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
-  const prefixed = (key: string) => (base ? `${base}/${key}` : key);
-  const unprefixed = (key: string) => (base ? key.slice(base.length + 1) : key);
+  const { prefixed, unprefixed, location } = s3Keys(options.bucket, options.prefix);
   const client =
     options.client ??
     new S3Client({
@@ -68,7 +67,7 @@ export function createS3BackupStorage(options: S3BackupStorageOptions): BackupSt
   return {
     kind: 's3',
     client,
-    location: (key) => `s3://${options.bucket}/${prefixed(key)}`,
+    location,
 
     async put(key, body) {
       const upload = new Upload({

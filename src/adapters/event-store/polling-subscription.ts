@@ -13,13 +13,15 @@ export interface PollingSource {
   readonly readAll: (options: ReadAllOptions) => Promise<ReadAllResult>;
   /** Emits 'appended' with the position after a local append, to skip the wait. */
   readonly appended?: EventEmitter;
-  readonly pollIntervalMs: number;
+  /** The wait for events nobody announced; a function when it changes (slow while LISTEN is up). */
+  readonly pollIntervalMs: number | (() => number);
   /** Where a failed read is logged when the subscriber passes no `onReadError`. */
   readonly logger?: { warn(obj: object, msg?: string): void } | undefined;
 }
 
-/** The first look again at a local append that the horizon still hides; doubled up to the poll interval. */
+/** The first look again at a local append that the horizon still hides; doubled up to 1 s (or the poll interval). */
 const FIRST_RETRY_MS = 1;
+const MAX_RETRY_MS = 1_000;
 /** After a failed read: 50 ms, doubled per failure in a row, at most 5 s. */
 export const FIRST_READ_RETRY_MS = 50;
 export const MAX_READ_RETRY_MS = 5_000;
@@ -75,6 +77,7 @@ export function pollingSubscription(source: PollingSource, options: SubscribeToA
     let caughtUp = false;
     let retryMs = FIRST_RETRY_MS;
     let readRetryMs = FIRST_READ_RETRY_MS;
+    const pollMs = () => (typeof source.pollIntervalMs === 'function' ? source.pollIntervalMs() : source.pollIntervalMs);
     try {
       while (!stopped) {
         signalled = false;
@@ -104,11 +107,11 @@ export function pollingSubscription(source: PollingSource, options: SubscribeToA
             options.onCaughtUp?.();
           }
           if (appendedUpTo && comparePositions(appendedUpTo, checkpoint) > 0) {
-            await sleep(Math.min(retryMs, source.pollIntervalMs));
-            retryMs = Math.min(retryMs * 2, source.pollIntervalMs);
+            await sleep(Math.min(retryMs, pollMs()));
+            retryMs = Math.min(retryMs * 2, pollMs(), MAX_RETRY_MS);
           } else {
             retryMs = FIRST_RETRY_MS;
-            await sleep(source.pollIntervalMs);
+            await sleep(pollMs());
           }
         }
       }

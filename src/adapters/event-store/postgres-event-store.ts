@@ -6,7 +6,6 @@ import {
   StreamNotFoundError,
   WrongExpectedRevisionError,
   comparePositions,
-  type AllFilter,
   type AppendResult,
   type EventStore,
   type EventToAppend,
@@ -19,9 +18,11 @@ import {
 } from '../../ports/event-store.js';
 import type { JsonObject } from '../../domain/json.js';
 import type { SqlDatabase } from '../../ports/sql-database.js';
+import type { ChangeFeed } from '../../ports/change-feed.js';
 import { assertAppendable } from './append-validation.js';
 import { EVENT_STORE_SCHEMA } from './postgres-schema.js';
 import { pollingSubscription } from './polling-subscription.js';
+import { filterClause } from './postgres-all-filter.js';
 import { assertNoUnfinishedRestore } from './restore-marker.js';
 
 interface EventRow {
@@ -127,8 +128,14 @@ const HEAD_POSITION =
   ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`);
 
 export interface PostgresEventStoreOptions {
-  /** How often a caught-up subscription looks for events appended by other processes. */
+  /** How often a caught-up subscription looks for events appended by other processes (no change feed, or it is down). */
   readonly pollIntervalMs?: number;
+  /**
+   * Other processes' appends announced over LISTEN/NOTIFY (PostgreSQL): this store announces its own after
+   * commit, and its subscriptions wake on theirs and only poll every `listeningPollMs` while the feed is up.
+   */
+  readonly changeFeed?: ChangeFeed;
+  readonly listeningPollMs?: number;
   /**
    * Group commit: at most this many append calls run at once; appends that arrive meanwhile wait and go
    * together in one transaction (es_append_many) when a call finishes. Default 2 on PostgreSQL (best
@@ -177,10 +184,15 @@ export async function applyEventStoreSchema(db: SqlDatabase): Promise<void> {
 
 /** The event store on PostgreSQL or PGlite: same SQL, same behaviour. */
 export function createPostgresEventStore(db: SqlDatabase, options: PostgresEventStoreOptions = {}): EventStore {
-  // Wakes this process's subscriptions right after a local append; other processes' appends are found
-  // by polling (LISTEN/NOTIFY would serialize every commit on the notification queue lock).
+  // Wakes this process's subscriptions right after a local append, and on another process's word (the
+  // change feed; its NOTIFY is sent after the append's commit, coalesced, never inside the append).
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
+  const feed = options.changeFeed;
+  const unlisten = feed?.onChange('events', () => appended.emit('appended'));
+  const fastPollMs = options.pollIntervalMs ?? 100;
+  const listeningPollMs = options.listeningPollMs ?? 30_000;
+  const pollIntervalMs = feed ? () => (feed.listening() ? listeningPollMs : fastPollMs) : fastPollMs;
   const prepared = (db as SqlDatabase & PreparedQueries).queryPrepared?.bind(db);
   const run = <R>(stmt: Statement, params: readonly unknown[]): Promise<R[]> =>
     prepared ? prepared<R>(stmt.name, stmt.text, params) : db.query<R>(stmt.text, params);
@@ -263,7 +275,10 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
       }
     }
     const position = { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) };
-    if (!row.idempotent) appended.emit('appended', position);
+    if (!row.idempotent) {
+      appended.emit('appended', position);
+      feed?.announce('events', '');
+    }
     return { nextExpectedRevision: BigInt(row.last_revision), position, idempotent: row.idempotent };
   }
 
@@ -334,29 +349,12 @@ export function createPostgresEventStore(db: SqlDatabase, options: PostgresEvent
     headPosition,
     deleteStream,
     subscribeToAll: (subscribeOptions) =>
-      pollingSubscription({ readAll, appended, pollIntervalMs: options.pollIntervalMs ?? 100, logger: options.logger }, subscribeOptions),
+      pollingSubscription({ readAll, appended, pollIntervalMs, logger: options.logger }, subscribeOptions),
     async close() {
+      unlisten?.();
       appended.removeAllListeners();
     },
   };
-}
-
-function filterClause(filter: AllFilter | undefined, firstParam: number): { clause: string; params: unknown[]; singleCategory: boolean } {
-  const parts: string[] = [];
-  const params: unknown[] = [];
-  const singleCategory = filter?.categories?.length === 1;
-  if (singleCategory) {
-    params.push(filter!.categories![0]);
-    parts.push(`e.category = $${firstParam + params.length - 1}::text`);
-  } else if (filter?.categories) {
-    params.push(filter.categories);
-    parts.push(`e.category = ANY($${firstParam + params.length - 1}::text[])`);
-  }
-  if (filter?.eventTypes) {
-    params.push(filter.eventTypes);
-    parts.push(`e.event_type = ANY($${firstParam + params.length - 1}::text[])`);
-  }
-  return { clause: parts.map((p) => `AND ${p}`).join(' '), params, singleCategory };
 }
 
 function positionOf(row: { commit_position: string; prepare_position: string }): Position {

@@ -1,7 +1,5 @@
 // Builds the orchestrator registry from the configuration. Nothing configured (the embedded default) is a
 // registry with no orchestrator: the service runs, and deploying is refused with a 409 naming the setting.
-import { createDockerOrchestrator } from './docker/docker-orchestrator.js';
-import { createKubernetesOrchestrator } from './kubernetes/kubernetes-orchestrator.js';
 import {
   ORCHESTRATOR_SETTING,
   type Orchestrator,
@@ -57,9 +55,17 @@ export const orchestratorRegistryOf = (orchestrators: readonly Orchestrator[]): 
   };
 };
 
-/** The adapters whose setting is present: DOCKER_HOST for Docker, KUBECONFIG for Kubernetes. */
-export const createOrchestratorRegistry = (config: { readonly DOCKER_HOST?: string; readonly KUBECONFIG?: string }): OrchestratorRegistry =>
+/** The adapters whose setting is present: DOCKER_HOST for Docker, KUBECONFIG for Kubernetes. Each client
+ * library is loaded only when configured (loading them cost the embedded default's start a second). */
+export const createOrchestratorRegistry = async (config: {
+  readonly DOCKER_HOST?: string;
+  readonly KUBECONFIG?: string;
+}): Promise<OrchestratorRegistry> =>
   orchestratorRegistryOf([
-    ...(config.DOCKER_HOST ? [createDockerOrchestrator({ dockerHost: config.DOCKER_HOST })] : []),
-    ...(config.KUBECONFIG ? [createKubernetesOrchestrator({ kubeconfig: config.KUBECONFIG })] : []),
+    ...(config.DOCKER_HOST
+      ? [(await import('./docker/docker-orchestrator.js')).createDockerOrchestrator({ dockerHost: config.DOCKER_HOST })]
+      : []),
+    ...(config.KUBECONFIG
+      ? [(await import('./kubernetes/kubernetes-orchestrator.js')).createKubernetesOrchestrator({ kubeconfig: config.KUBECONFIG })]
+      : []),
   ]);

@@ -14,6 +14,7 @@ import {
   type ParkedJob,
 } from '../../ports/job-queue.js';
 import type { SqlDatabase, SqlQueryable } from '../../ports/sql-database.js';
+import type { ChangeFeed } from '../../ports/change-feed.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -43,8 +44,12 @@ const INSERT_JOB = `INSERT INTO jobs (queue, job_id, payload, max_attempts, run_
   ON CONFLICT (queue, job_id) DO NOTHING`;
 
 export interface SqlJobQueueOptions {
-  /** How often an idle worker looks for due jobs; a local enqueue wakes it at once. */
+  /** How often an idle worker looks for jobs nobody announced; a local enqueue wakes it at once, and a
+   * delayed job's due time ends the wait. */
   readonly pollIntervalMs?: number;
+  /** Other processes' enqueues announced over LISTEN/NOTIFY; while it is up, workers poll every `listeningPollMs`. */
+  readonly changeFeed?: ChangeFeed;
+  readonly listeningPollMs?: number;
   /** A claimed job whose lease is not renewed within this is taken to belong to a dead worker and runs again. */
   readonly leaseMs?: number;
 }
@@ -91,7 +96,28 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
   const wakers = new Map<string, Set<() => void>>();
   const stops = new Set<() => Promise<void>>();
 
-  const wakeWorkers = (queue: string) => wakers.get(queue)?.forEach((wake) => wake());
+  const wakeLocal = (queue: string) => wakers.get(queue)?.forEach((wake) => wake());
+  const feed = options.changeFeed;
+  const listeningPollMs = options.listeningPollMs ?? 30_000;
+  const currentPollMs = () => (feed?.listening() ? listeningPollMs : pollIntervalMs);
+  // After a commit that made jobs runnable: this process's workers at once, the others' through the feed.
+  const wakeWorkers = (queue: string) => {
+    wakeLocal(queue);
+    feed?.announce('jobs', queue);
+  };
+  const unlisten = feed?.onChange('jobs', (queue) => (queue === '*' ? [...wakers.keys()].forEach(wakeLocal) : wakeLocal(queue)));
+
+  /** Milliseconds until the queue's next delayed job (or a lease of a claimed job) comes due; undefined: none. */
+  async function nextDueInMs(queue: string): Promise<number | undefined> {
+    const [row] = await db.query<{ due_in_ms: number | null }>(
+      // No GREATEST here: it skips NULLs, so "nothing due" would read as "due now" (a busy loop).
+      `SELECT (extract(epoch FROM (min(due) - now())) * 1000)::float8 AS due_in_ms FROM (
+         SELECT min(run_at) AS due FROM jobs WHERE queue = $1 AND state = 'waiting'
+         UNION ALL SELECT min(locked_until) FROM jobs WHERE queue = $1 AND state = 'active' AND attempt < max_attempts) d`,
+      [queue],
+    );
+    return row?.due_in_ms === null || row?.due_in_ms === undefined ? undefined : Math.max(0, Number(row.due_in_ms));
+  }
 
   // When each queue's orphans that used their last attempt were last failed (see claim).
   const reapedAt = new Map<string, number>();
@@ -222,10 +248,10 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
       const queueWakers = wakers.get(queue) ?? new Set();
       wakers.set(queue, queueWakers.add(wake));
 
-      const sleep = () =>
+      const sleep = (ms: number) =>
         new Promise<void>((resolve) => {
           if (wokenEarly || stopped) return resolve();
-          const timer = setTimeout(done, pollIntervalMs);
+          const timer = setTimeout(done, ms);
           function done() {
             clearTimeout(timer);
             wakeLoop = undefined;
@@ -260,7 +286,12 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
             });
             running.add(run);
           }
-          if (jobs.length === 0 || running.size >= concurrency) await sleep();
+          if (running.size >= concurrency) await sleep(currentPollMs());
+          else if (jobs.length === 0) {
+            // Nothing due: sleep until the next delayed job is due, or the poll (a failed look: the poll).
+            const dueInMs = await nextDueInMs(queue).catch(() => undefined);
+            await sleep(Math.min(currentPollMs(), dueInMs === undefined ? Infinity : Math.ceil(dueInMs) + 1));
+          }
         }
       })();
 
@@ -322,6 +353,7 @@ export function createSqlJobQueue(db: SqlDatabase, options: SqlJobQueueOptions =
     },
 
     async close() {
+      unlisten?.();
       await Promise.all([...stops].map((stop) => stop()));
     },
   };

@@ -20,6 +20,9 @@ export const INT8_OID = 20;
 export interface PgliteDatabaseOptions {
   /** A directory for the database files; undefined keeps everything in memory (tests). */
   readonly dataDir?: string;
+  /** The buffer cache in MiB. PostgreSQL's 128 (the default) is most of PGlite's resident memory, and the
+   * operating system caches the files beneath it anyway. */
+  readonly sharedBuffersMb?: number;
   /** Analyze and vacuum as autovacuum would (on by default; see pglite-maintenance.ts). */
   readonly maintenance?: PgliteMaintenanceOptions | false;
 }
@@ -44,6 +47,13 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
   const pglite = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     extensions: { pg_trgm },
+    // One session, so no room for 100 connections' shared state (each slot costs memory up front).
+    startParams: [
+      ...PGlite.defaultStartParams,
+      '-c',
+      'max_connections=10',
+      ...(options.sharedBuffersMb ? ['-c', `shared_buffers=${options.sharedBuffersMb}MB`] : []),
+    ],
     // Same convention as the pg adapter: int8 as number; positions are selected as text.
     parsers: { [INT8_OID]: (value: string) => Number(value) },
   });

@@ -42,6 +42,45 @@ function sqlJobQueueSpec(name: string, openDatabase: () => Promise<SqlDatabase>)
       }
     });
 
+    // A poll of a minute: only the due time of the delayed job (or of the retry) can end the worker's wait in time.
+    it(
+      'runs a delayed job when it comes due, and a failed one after its backoff, with a poll of a minute',
+      { timeout: 15_000 },
+      async () => {
+        const slow = createSqlJobQueue(db, { pollIntervalMs: 60_000 });
+        const q = queueName();
+        const attempts: number[] = [];
+        const stop = await slow.work(q, async (job) => {
+          attempts.push(job.attempt);
+          if (job.attempt === 1) throw new Error('first attempt fails');
+        });
+        try {
+          await sleep(100); // the worker has looked, found nothing and sleeps
+          await slow.enqueue(q, 'later', {}, { delayMs: 300, attempts: 2 });
+          await until(async () => (await slow.counts(q)).completed === 1, 8000);
+          expect(attempts).toEqual([1, 2]);
+        } finally {
+          await stop();
+          await slow.close();
+        }
+      },
+    );
+
+    it('an idle worker on an empty queue looks once and then waits for a wake or the poll (no busy loop)', async () => {
+      let statements = 0;
+      const counted: SqlDatabase = { ...db, query: (text, params) => (statements++, db.query(text, params)) };
+      const slow = createSqlJobQueue(counted, { pollIntervalMs: 60_000 });
+      const stop = await slow.work(queueName(), async () => undefined);
+      try {
+        await sleep(1000);
+        // A claim, the once-a-second reap and the look for the next due job: a handful, not one per tick.
+        expect(statements).toBeGreaterThan(0);
+        expect(statements).toBeLessThanOrEqual(4);
+      } finally {
+        await stop();
+      }
+    });
+
     it('leaves a job alone while its lease is live', async () => {
       const q = queueName();
       await queue.enqueue(q, 'busy-elsewhere', {});
