@@ -103,16 +103,31 @@ async function runStep(
   }
 }
 
+/** The context of the restore's own record (start, complete): on behalf of whoever asked for it. */
+export const tenantRestoreRecordContext = (context: CommandContext, restoreId: string, step: string): CommandContext => ({
+  ...context,
+  commandId: deterministicUuid('tenant-restore', `${restoreId}:${step}`),
+});
+
+/** The context of one restoring command (`step` names the aggregate and the step), caused by the restore's start. */
+export const tenantRestoreStepContext = (
+  context: CommandContext,
+  restoreId: string,
+  step: string,
+  causationId: string,
+): CommandContext => ({
+  ...context,
+  commandId: deterministicUuid('tenant-restore', `${restoreId}:${step}`),
+  correlationId: restoreId,
+  causationId,
+});
+
 export async function runTenantRestore(
   deps: TemplateCommandDeps,
   context: CommandContext,
   request: TenantRestoreRequest,
 ): Promise<TenantRestoreResult> {
   const recordStream = tenantRestoreStreamId(request.restoreId);
-  const recordContext = (step: string): CommandContext => ({
-    ...context,
-    commandId: deterministicUuid('tenant-restore', `${request.restoreId}:${step}`),
-  });
   if (!request.dryRun) {
     // A restore id already finished answers with its record: the log has moved on since, a new plan would
     // be another restore.
@@ -145,7 +160,7 @@ export async function runTenantRestore(
 
   const started = await handleCommand(deps, tenantRestoreDecider, {
     streamId: recordStream,
-    context: recordContext('start'),
+    context: tenantRestoreRecordContext(context, request.restoreId, 'start'),
     command: {
       type: 'StartTenantRestore',
       data: {
@@ -175,12 +190,12 @@ export async function runTenantRestore(
         for (let i = next++; i < phase.length; i = next++) {
           const { aggregate, plan } = phase[i]!;
           for (const step of plan.steps) {
-            const stepContext: CommandContext = {
-              ...context,
-              commandId: deterministicUuid('tenant-restore', `${request.restoreId}:${aggregate.streamId}:${stepKey(step)}`),
-              correlationId: request.restoreId,
-              causationId: started.events[0]?.id ?? request.restoreId,
-            };
+            const stepContext = tenantRestoreStepContext(
+              context,
+              request.restoreId,
+              `${aggregate.streamId}:${stepKey(step)}`,
+              started.events[0]?.id ?? request.restoreId,
+            );
             try {
               await runStep(deps, stepContext, aggregate, step);
             } catch (error) {
@@ -199,7 +214,7 @@ export async function runTenantRestore(
   const archived = changes.filter(({ plan }) => plan.action === 'archive').length;
   const completed = await handleCommand(deps, tenantRestoreDecider, {
     streamId: recordStream,
-    context: recordContext('complete'),
+    context: tenantRestoreRecordContext(context, request.restoreId, 'complete'),
     command: {
       type: 'CompleteTenantRestore',
       data: {

@@ -41,7 +41,7 @@ export interface BackupRun {
   readonly lastAttempt: boolean;
 }
 
-const stepContext = (run: BackupRun, step: string): CommandContext => ({
+export const backupStepContext = (run: BackupRun, step: string): CommandContext => ({
   tenantId: run.tenantId,
   userId: 'process:backups',
   commandId: deterministicUuid(`backup-run:${run.backupId}`, `${run.causationId}:${step}`),
@@ -85,7 +85,7 @@ export function manifestOf(state: BackupState): BackupManifest {
 
 export async function runBackup(deps: BackupRunnerDeps, run: BackupRun): Promise<void> {
   const step = async (name: string, command: BackupCommand) => {
-    const result = await runBackupCommand(deps.commands, stepContext(run, name), run.backupId, command);
+    const result = await runBackupCommand(deps.commands, backupStepContext(run, name), run.backupId, command);
     return result.state;
   };
   let state = (await loadBackup(deps.commands, run.tenantId, run.backupId)).state;

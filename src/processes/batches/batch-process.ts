@@ -98,7 +98,7 @@ export const batchProcessManager: ProcessManager = {
   },
 };
 
-const workerContext = (tenantId: string, batchId: string, commandId: string): CommandContext => ({
+export const batchWorkerContext = (tenantId: string, batchId: string, commandId: string): CommandContext => ({
   tenantId,
   userId: `process:${BATCH_PROCESS}`,
   commandId,
@@ -152,7 +152,7 @@ export function batchControlWorker(deps: CommandDeps, cache: BatchStreamCache = 
       await startUndoBatch(
         deps,
         {
-          ...workerContext(tenantId, batchId, `undo:${undoBatchId}`),
+          ...batchWorkerContext(tenantId, batchId, `undo:${undoBatchId}`),
           userId: requestedBy,
         },
         batchId,
@@ -165,7 +165,7 @@ export function batchControlWorker(deps: CommandDeps, cache: BatchStreamCache = 
     if (!state) return;
     if (action === 'begin') {
       if (state.status !== 'scheduled') return;
-      await cache.run(workerContext(tenantId, batchId, `begin:${batchId}`), batchId, {
+      await cache.run(batchWorkerContext(tenantId, batchId, `begin:${batchId}`), batchId, {
         type: 'BeginScheduledBatch',
         data: { now: deps.clock().toISOString() },
       });
@@ -175,7 +175,7 @@ export function batchControlWorker(deps: CommandDeps, cache: BatchStreamCache = 
     while (state.status === 'running' && state.chunksEnqueued < state.chunks.length && chunksInFlight(state) < CHUNKS_IN_FLIGHT) {
       const chunkIndex = state.chunksEnqueued;
       const commandId = deterministicUuid(`batch:${batchId}`, `enqueue:${state.round}:${chunkIndex}`);
-      const result = await cache.run(workerContext(tenantId, batchId, commandId), batchId, {
+      const result = await cache.run(batchWorkerContext(tenantId, batchId, commandId), batchId, {
         type: 'EnqueueChunk',
         data: { chunkIndex, now: deps.clock().toISOString() },
       });
@@ -207,7 +207,7 @@ export function batchItemsWorker(
     if (state.status === 'absent' || state.round !== round) return; // a job of an earlier round: its items were re-chunked
     const queued = indexes.filter((index) => itemAt(state.items, index)?.status === 'queued');
     if (queued.length === 0) return;
-    const context = () => workerContext(tenantId, batchId, randomUUID());
+    const context = () => batchWorkerContext(tenantId, batchId, randomUUID());
     const now = () => deps.clock().toISOString();
     const withdraw = (indexes: number[]) =>
       cache.run(context(), batchId, {
