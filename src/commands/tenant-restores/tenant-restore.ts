@@ -30,7 +30,7 @@ import {
 import { RuleViolation } from '../../domain/rule-violation.js';
 import type { TemplateStatus } from '../../domain/templates/index.js';
 import { formatPosition, type Position, type RecordedEvent } from '../../ports/event-store.js';
-import { deterministicUuid } from '../deterministic-uuid.js';
+import { jobCommandContext } from '../job-command-context.js';
 import { handleCommand, loadAggregate, type CommandContext } from '../handle-command.js';
 import { assertTargetInLog, foldAggregates, tenantStreams, type FoldedAggregate, type RestoreTarget } from './tenant-restore-scan.js';
 
@@ -104,23 +104,23 @@ async function runStep(
 }
 
 /** The context of the restore's own record (start, complete): on behalf of whoever asked for it. */
-export const tenantRestoreRecordContext = (context: CommandContext, restoreId: string, step: string): CommandContext => ({
-  ...context,
-  commandId: deterministicUuid('tenant-restore', `${restoreId}:${step}`),
-});
+export const tenantRestoreRecordContext = (context: CommandContext, restoreId: string, step: string): CommandContext =>
+  tenantRestoreContext(context, `${restoreId}:${step}`, context.correlationId, context.causationId);
 
 /** The context of one restoring command (`step` names the aggregate and the step), caused by the restore's start. */
-export const tenantRestoreStepContext = (
-  context: CommandContext,
-  restoreId: string,
-  step: string,
-  causationId: string,
-): CommandContext => ({
-  ...context,
-  commandId: deterministicUuid('tenant-restore', `${restoreId}:${step}`),
-  correlationId: restoreId,
-  causationId,
-});
+export const tenantRestoreStepContext = (context: CommandContext, restoreId: string, step: string, causationId: string): CommandContext =>
+  tenantRestoreContext(context, `${restoreId}:${step}`, restoreId, causationId);
+
+const tenantRestoreContext = (context: CommandContext, key: string, correlationId: string, causationId: string | undefined) =>
+  jobCommandContext({
+    tenantId: context.tenantId,
+    process: 'tenant-restore',
+    onBehalfOf: context.userId,
+    namespace: 'tenant-restore',
+    key,
+    correlationId,
+    ...(causationId === undefined ? {} : { causationId }),
+  });
 
 export async function runTenantRestore(
   deps: TemplateCommandDeps,

@@ -20,6 +20,7 @@ import type { TemplateCommandDeps } from '../../commands/templates/index.js';
 import { startUndoBatch } from '../../commands/batches/batch-commands.js';
 import { createBatchStreamCache, type BatchStreamCache } from '../../commands/batches/batch-stream-cache.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
+import { jobCommandContext } from '../../commands/job-command-context.js';
 import { randomUUID } from 'node:crypto';
 import type { Job, JobHandler } from '../../ports/job-queue.js';
 import type { ProcessManager } from '../process-manager.js';
@@ -98,12 +99,8 @@ export const batchProcessManager: ProcessManager = {
   },
 };
 
-export const batchWorkerContext = (tenantId: string, batchId: string, commandId: string): CommandContext => ({
-  tenantId,
-  userId: `process:${BATCH_PROCESS}`,
-  commandId,
-  correlationId: batchId,
-});
+export const batchWorkerContext = (tenantId: string, batchId: string, commandId: string): CommandContext =>
+  jobCommandContext({ tenantId, process: BATCH_PROCESS, commandId, correlationId: batchId });
 
 /**
  * Per batch and round, the first chunk that may still hold a queued item: within a round a chunk whose

@@ -3,6 +3,7 @@
 // RestoreDrillFailed with the differences (at most MAX_DIFFERENCES, the count in the reason).
 import { runBackupCommand } from '../../commands/backups/index.js';
 import type { CommandContext, CommandDeps } from '../../commands/handle-command.js';
+import { jobCommandContext } from '../../commands/job-command-context.js';
 import { formatPosition } from '../../ports/event-store.js';
 import { runRestoreDrill, type RestoreDrillDeps, type RestoreDrillOutcome } from './restore-drill.js';
 
@@ -15,11 +16,15 @@ export interface DrillRecorderDeps extends RestoreDrillDeps {
 }
 
 /** The context of a drill's outcome: the drill's own command, on behalf of whoever started it. */
-export const drillRecordContext = (context: CommandContext, drillId: string, step: string): CommandContext => ({
-  ...context,
-  commandId: `${drillId}:${step}`,
-  causationId: drillId,
-});
+export const drillRecordContext = (context: CommandContext, drillId: string, step: string): CommandContext =>
+  jobCommandContext({
+    tenantId: context.tenantId,
+    process: 'restore-drills',
+    onBehalfOf: context.userId,
+    commandId: `${drillId}:${step}`,
+    correlationId: context.correlationId,
+    causationId: drillId,
+  });
 
 /** Runs the drill that `drillId` names (already started on the stream) and records how it ended. */
 export async function runAndRecordDrill(
