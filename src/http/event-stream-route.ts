@@ -85,7 +85,7 @@ export async function pumpServerSentEvents(
   return 'closed';
 }
 
-export interface EventStreamRouteOptions<Deps, Params extends z.ZodObject> {
+export interface EventStreamRouteOptions<Deps, Params extends z.ZodObject, Query extends z.ZodObject> {
   /** Fastify's path syntax, e.g. `/v1/batches/:batchId/events`. */
   readonly path: string;
   readonly permission: Permission;
@@ -93,11 +93,13 @@ export interface EventStreamRouteOptions<Deps, Params extends z.ZodObject> {
   readonly summary: string;
   /** The OpenAPI description of the 200 answer (which events, when it ends). */
   readonly description: string;
-  readonly params: Params;
+  /** The path's parameters and the query (filters of a stream that is not one aggregate's, such as logs). */
+  readonly params?: Params;
+  readonly querystring?: Query;
   /** What a Last-Event-ID may be (default: a stream revision). */
   readonly lastEventId?: z.ZodString;
   /** The source for this caller, or a thrown 404 (another tenant's resource is as missing as none). */
-  source(deps: Deps, params: z.infer<Params>, principal: Principal): Promise<ReadAfter>;
+  source(deps: Deps, params: z.infer<Params>, principal: Principal, query: z.infer<Query>): Promise<ReadAfter>;
   /** Names the stream in the log line of a failed read. */
   readonly name: string;
 }
@@ -105,7 +107,9 @@ export interface EventStreamRouteOptions<Deps, Params extends z.ZodObject> {
 const REVISION_ID = z.string().regex(/^\d{1,15}$/, 'a revision sent as an SSE id');
 
 /** A Fastify plugin serving one SSE route; `deps.streamBounds` overrides the bounds (tests). */
-export function eventStreamRoute<Deps extends object, Params extends z.ZodObject>(options: EventStreamRouteOptions<Deps, Params>) {
+export function eventStreamRoute<Deps extends object, Params extends z.ZodObject, Query extends z.ZodObject = z.ZodObject>(
+  options: EventStreamRouteOptions<Deps, Params, Query>,
+) {
   return async (app: FastifyInstance, deps: Deps & { streamBounds?: Partial<StreamBounds> }): Promise<void> => {
     const bounds = { ...DEFAULT_BOUNDS, ...deps.streamBounds };
     app.withTypeProvider<ZodTypeProvider>().get(
@@ -115,13 +119,14 @@ export function eventStreamRoute<Deps extends object, Params extends z.ZodObject
         schema: {
           tags: [options.tag],
           summary: options.summary,
-          params: options.params,
+          ...(options.params ? { params: options.params } : {}),
+          ...(options.querystring ? { querystring: options.querystring } : {}),
           headers: z.object({ 'last-event-id': (options.lastEventId ?? REVISION_ID).optional() }),
           response: { 200: z.string().describe(options.description) },
         },
       },
       async (request, reply) => {
-        const read = await options.source(deps, request.params as z.infer<Params>, principalOf(request));
+        const read = await options.source(deps, request.params as z.infer<Params>, principalOf(request), request.query as z.infer<Query>);
         const cursor = (request.headers as { 'last-event-id'?: string })['last-event-id'];
         reply.hijack();
         const raw = reply.raw;
@@ -131,7 +136,7 @@ export function eventStreamRoute<Deps extends object, Params extends z.ZodObject
           connection: 'keep-alive',
           'x-accel-buffering': 'no',
         });
-        // The response's close, not the request's: the request closes once its (empty) body is read.
+        // The client went away (or the response ended): stop at once, even mid-wait for the next poll.
         const left = new AbortController();
         raw.on('close', () => left.abort());
         try {

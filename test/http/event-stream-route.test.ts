@@ -1,11 +1,15 @@
 // The one SSE route's loop and its aggregate source, without HTTP: what a connection writes, in pages,
 // how it ends (the source's end, the lifetime bound, the client leaving), and the tenancy of the source.
+import Fastify from 'fastify';
 import fc from 'fast-check';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { RuleViolation } from '../../src/domain/rule-violation.js';
 import { StreamNotFoundError, type EventStore, type ReadStreamOptions, type RecordedEvent } from '../../src/ports/event-store.js';
 import {
   aggregateEventSource,
+  eventStreamRoute,
   pumpServerSentEvents,
   type ReadAfter,
   type StreamBounds,
@@ -151,5 +155,47 @@ describe('aggregateEventSource', () => {
       event: 'RolloutFailed',
       data: { type: 'RolloutFailed', revision: 1, occurredAt: '2026-01-01T00:00:00.000Z', data: { n: 1 } },
     });
+  });
+});
+
+describe('eventStreamRoute with a source that is not an event stream (the shape of a log stream)', () => {
+  it('passes the query and the caller to the source, resumes after Last-Event-ID and ends with the source', async () => {
+    const lines = ['a', 'b', 'c', 'd', 'e'].map((text, i) => ({ id: `cursor-${i}`, event: 'log', data: { text } }));
+    const asked: unknown[] = [];
+    const route = eventStreamRoute({
+      name: 'lines',
+      path: '/v1/lines/stream',
+      permission: 'audit:read',
+      tag: 'lines',
+      summary: 'lines',
+      description: 'text/event-stream of lines',
+      querystring: z.strictObject({ level: z.enum(['info', 'error']) }),
+      lastEventId: z.string().regex(/^cursor-\d+$/, 'a cursor'),
+      source: async (_deps: object, _params, principal, query) => {
+        asked.push({ tenantId: principal.tenantId, level: query.level });
+        return async (cursor, limit) => {
+          const from = cursor === undefined ? 0 : Number(cursor.slice('cursor-'.length)) + 1;
+          const messages = lines.slice(from, from + limit);
+          return { messages, ended: from + messages.length === lines.length };
+        };
+      },
+    });
+    const app = Fastify();
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    app.addHook('onRequest', async (request) => {
+      request.principal = { tenantId: 'acme', userId: 'alice', permissions: new Set(['audit:read']), via: 'api_key' };
+    });
+    await app.register(route, { streamBounds: { pageSize: 2, pollMs: 1 } });
+    try {
+      const answer = await app.inject({ url: '/v1/lines/stream?level=error', headers: { 'last-event-id': 'cursor-1' } });
+      expect(answer.headers['content-type']).toContain('text/event-stream');
+      expect([...answer.body.matchAll(/^id: (\S+)$/gm)].map((m) => m[1])).toEqual(['cursor-2', 'cursor-3', 'cursor-4']);
+      expect(asked).toEqual([{ tenantId: 'acme', level: 'error' }]);
+      expect((await app.inject({ url: '/v1/lines/stream?level=loud' })).statusCode).toBe(400);
+      expect((await app.inject({ url: '/v1/lines/stream?level=info', headers: { 'last-event-id': '7' } })).statusCode).toBe(400);
+    } finally {
+      await app.close();
+    }
   });
 });
