@@ -8,6 +8,7 @@ import { backupStepContext } from '../../src/processes/backups/backup-runner.js'
 import { schedulerContext } from '../../src/processes/backup-scheduler/backup-scheduler-tick.js';
 import { batchWorkerContext } from '../../src/processes/batches/batch-process.js';
 import { reconcilerContext } from '../../src/processes/deployments/deployment-steps.js';
+import { teardownContext } from '../../src/processes/deployments/environment-teardown.js';
 import { processCommandContext } from '../../src/processes/process-manager.js';
 import { drillRecordContext } from '../../src/processes/restores/drill-recorder.js';
 
@@ -56,6 +57,15 @@ describe('job command contexts keep the command ids they had', () => {
       userId: 'process:deployments',
       commandId: 'cmd-1',
       correlationId: 'd1',
+    });
+  });
+
+  it("an environment's teardown", () => {
+    expect(teardownContext(T, 'env-1', 'environment_teardown.job-1', 'delete:d1')).toStrictEqual({
+      tenantId: T,
+      userId: 'process:environment_teardown',
+      commandId: '8e4d19a7-c52a-565e-91d9-4c49bf279e0d',
+      correlationId: 'env-1',
     });
   });
 
