@@ -53,12 +53,26 @@ const DEFAULT_BOUNDS: StreamBounds = {
 
 export type StreamEnd = 'ended' | 'lifetime' | 'closed';
 
+/** Where frames go: a response. `write` answers false when the client reads slower than we write. */
+export interface StreamSink {
+  write(chunk: string): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+/** Until the sink has sent what it buffered, or the client left. */
+const drained = (out: StreamSink, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    out.once('drain', resolve);
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+
 /**
  * Writes the source's messages as SSE frames until it ends, the lifetime bound passes or `signal` aborts
- * (the client left). A full page is followed by the next read at once; an empty one waits `pollMs`.
+ * (the client left). A full page is followed by the next read at once (once a slow client has taken the
+ * last one: memory holds about a page per connection); an empty one waits `pollMs`.
  */
 export async function pumpServerSentEvents(
-  out: { write(chunk: string): unknown },
+  out: StreamSink,
   read: ReadAfter,
   cursor: string | undefined,
   bounds: StreamBounds,
@@ -68,10 +82,12 @@ export async function pumpServerSentEvents(
   let lastWrite = started;
   while (!signal.aborted) {
     const page = await read(cursor, bounds.pageSize);
+    let flushed = true;
     for (const message of page.messages) {
-      out.write(`id: ${message.id}\nevent: ${message.event}\ndata: ${JSON.stringify(message.data)}\n\n`);
+      flushed = out.write(`id: ${message.id}\nevent: ${message.event}\ndata: ${JSON.stringify(message.data)}\n\n`);
       cursor = message.id;
     }
+    if (!flushed) await drained(out, signal);
     if (page.messages.length > 0) lastWrite = Date.now();
     if (page.ended) return 'ended';
     if (Date.now() - started >= bounds.maxLifetimeMs) return 'lifetime';

@@ -29,9 +29,15 @@ function listSource(count: number, ends: boolean, limits: number[] = []): ReadAf
   };
 }
 
+/** A sink that takes everything at once (a fast client). */
 function collector() {
   const chunks: string[] = [];
-  return { chunks, write: (chunk: string) => chunks.push(chunk), ids: () => chunks.flatMap((c) => /^id: (\S+)/.exec(c)?.[1] ?? []) };
+  return {
+    chunks,
+    write: (chunk: string) => chunks.push(chunk) > 0,
+    once: () => undefined,
+    ids: () => chunks.flatMap((c) => /^id: (\S+)/.exec(c)?.[1] ?? []),
+  };
 }
 
 describe('pumpServerSentEvents', () => {
@@ -50,6 +56,29 @@ describe('pumpServerSentEvents', () => {
       }),
       { numRuns: 50 },
     );
+  });
+
+  it('reads the next page only once a slow client has taken the last one', async () => {
+    const out = collector();
+    let drain: (() => void) | undefined;
+    const slow = {
+      ...out,
+      write: (chunk: string) => (out.write(chunk), false),
+      once: (_: 'drain', listener: () => void) => (drain = listener),
+    };
+    const limits: number[] = [];
+    const pumping = pumpServerSentEvents(slow, listSource(7, true, limits), undefined, BOUNDS, new AbortController().signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(limits).toHaveLength(1);
+    expect(out.ids()).toEqual(['0', '1', '2']);
+    for (let page = 2; page <= 3; page++) {
+      drain!();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(limits).toHaveLength(page);
+    }
+    drain!();
+    expect(await pumping).toBe('ended');
+    expect(out.ids()).toEqual(['0', '1', '2', '3', '4', '5', '6']);
   });
 
   it('frames a message as id, event and JSON data', async () => {
