@@ -2,9 +2,9 @@
 // none yet), and its first event, which carries the tenant the stream belongs to.
 import { StreamNotFoundError, type EventStore, type RecordedEvent } from '../ports/event-store.js';
 
-export async function eventsAfter(store: EventStore, streamId: string, after: bigint): Promise<RecordedEvent[]> {
+export async function eventsAfter(store: EventStore, streamId: string, after: bigint, maxCount?: number): Promise<RecordedEvent[]> {
   try {
-    return await store.readStream(streamId, { fromRevision: after + 1n });
+    return await store.readStream(streamId, { fromRevision: after + 1n, ...(maxCount === undefined ? {} : { maxCount }) });
   } catch (error) {
     if (error instanceof StreamNotFoundError) return [];
     throw error;

@@ -7,7 +7,7 @@ import type { RecordedEvent } from '../ports/event-store.js';
 import type { AllFilter } from '../ports/event-store.js';
 import type { JsonObject } from '../domain/json.js';
 import type { CommandContext } from '../commands/handle-command.js';
-import { deterministicUuid } from '../commands/deterministic-uuid.js';
+import { jobCommandContext } from '../commands/job-command-context.js';
 import type { EnqueueOptions } from '../ports/job-queue.js';
 
 export interface ProcessContext {
@@ -27,11 +27,11 @@ export interface ProcessManager {
 export const processJobId = (processName: string, event: RecordedEvent, key = '') => `${processName}.${event.id}${key ? `.${key}` : ''}`;
 
 export function processCommandContext(processName: string, event: RecordedEvent, key = ''): CommandContext {
-  return {
+  return jobCommandContext({
     tenantId: String(event.metadata.tenantId ?? ''),
-    userId: `process:${processName}`,
-    commandId: deterministicUuid(`process:${processName}`, `${event.id}:${key}`),
+    process: processName,
+    key: `${event.id}:${key}`,
     correlationId: String(event.metadata.correlationId ?? event.id),
     causationId: event.id,
-  };
+  });
 }

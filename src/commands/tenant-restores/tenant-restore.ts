@@ -30,7 +30,7 @@ import {
 import { RuleViolation } from '../../domain/rule-violation.js';
 import type { TemplateStatus } from '../../domain/templates/index.js';
 import { formatPosition, type Position, type RecordedEvent } from '../../ports/event-store.js';
-import { deterministicUuid } from '../deterministic-uuid.js';
+import { jobCommandContext } from '../job-command-context.js';
 import { handleCommand, loadAggregate, type CommandContext } from '../handle-command.js';
 import { assertTargetInLog, foldAggregates, tenantStreams, type FoldedAggregate, type RestoreTarget } from './tenant-restore-scan.js';
 
@@ -103,16 +103,31 @@ async function runStep(
   }
 }
 
+/** The context of the restore's own record (start, complete): on behalf of whoever asked for it. */
+export const tenantRestoreRecordContext = (context: CommandContext, restoreId: string, step: string): CommandContext =>
+  tenantRestoreContext(context, `${restoreId}:${step}`, context.correlationId, context.causationId);
+
+/** The context of one restoring command (`step` names the aggregate and the step), caused by the restore's start. */
+export const tenantRestoreStepContext = (context: CommandContext, restoreId: string, step: string, causationId: string): CommandContext =>
+  tenantRestoreContext(context, `${restoreId}:${step}`, restoreId, causationId);
+
+const tenantRestoreContext = (context: CommandContext, key: string, correlationId: string, causationId: string | undefined) =>
+  jobCommandContext({
+    tenantId: context.tenantId,
+    process: 'tenant-restore',
+    onBehalfOf: context.userId,
+    namespace: 'tenant-restore',
+    key,
+    correlationId,
+    ...(causationId === undefined ? {} : { causationId }),
+  });
+
 export async function runTenantRestore(
   deps: TemplateCommandDeps,
   context: CommandContext,
   request: TenantRestoreRequest,
 ): Promise<TenantRestoreResult> {
   const recordStream = tenantRestoreStreamId(context.tenantId, request.restoreId);
-  const recordContext = (step: string): CommandContext => ({
-    ...context,
-    commandId: deterministicUuid('tenant-restore', `${request.restoreId}:${step}`),
-  });
   if (!request.dryRun) {
     // A restore id already finished answers with its record: the log has moved on since, a new plan would
     // be another restore.
@@ -145,7 +160,7 @@ export async function runTenantRestore(
 
   const started = await handleCommand(deps, tenantRestoreDecider, {
     streamId: recordStream,
-    context: recordContext('start'),
+    context: tenantRestoreRecordContext(context, request.restoreId, 'start'),
     command: {
       type: 'StartTenantRestore',
       data: {
@@ -175,12 +190,12 @@ export async function runTenantRestore(
         for (let i = next++; i < phase.length; i = next++) {
           const { aggregate, plan } = phase[i]!;
           for (const step of plan.steps) {
-            const stepContext: CommandContext = {
-              ...context,
-              commandId: deterministicUuid('tenant-restore', `${request.restoreId}:${aggregate.streamId}:${stepKey(step)}`),
-              correlationId: request.restoreId,
-              causationId: started.events[0]?.id ?? request.restoreId,
-            };
+            const stepContext = tenantRestoreStepContext(
+              context,
+              request.restoreId,
+              `${aggregate.streamId}:${stepKey(step)}`,
+              started.events[0]?.id ?? request.restoreId,
+            );
             try {
               await runStep(deps, stepContext, aggregate, step);
             } catch (error) {
@@ -199,7 +214,7 @@ export async function runTenantRestore(
   const archived = changes.filter(({ plan }) => plan.action === 'archive').length;
   const completed = await handleCommand(deps, tenantRestoreDecider, {
     streamId: recordStream,
-    context: recordContext('complete'),
+    context: tenantRestoreRecordContext(context, request.restoreId, 'complete'),
     command: {
       type: 'CompleteTenantRestore',
       data: {

@@ -343,6 +343,10 @@ function decide(command: BatchCommand, state: BatchState): BatchEvent[] {
         { type: 'BatchUndoPlanned', data: { undoBatchId: id, items, changedSinceBatch } },
       ];
     }
+    default: {
+      const unknownCommand: never = command;
+      throw new Error(`unknown command ${(unknownCommand as { type: string }).type}`);
+    }
   }
 }
 

@@ -5,7 +5,7 @@ import { notFoundOf } from '../not-found.js';
 import { BATCH_CATEGORY } from './batch-streams.js';
 import type { TemplateStatus } from '../templates/template-content.js';
 import type { TemplateCommand } from '../templates/template-commands.js';
-import { STATUS_COMMAND, TEMPLATE_STATUS_TRANSITIONS } from '../templates/template-lifecycle.js';
+import { STATUS_COMMAND, statusPath } from '../templates/template-lifecycle.js';
 import type { TemplateState } from '../templates/template-state.js';
 import type { ChangedSinceBatch } from './batch-events.js';
 import type { BatchItem, RestoreTarget } from './batch-plan.js';
@@ -61,25 +61,6 @@ export function planUndo(
     });
   }
   return { items, changedSinceBatch };
-}
-
-/** The shortest way through the template lifecycle from one status to another (statuses only). */
-export function statusPath(from: TemplateStatus, to: TemplateStatus): TemplateStatus[] {
-  const previous = new Map<TemplateStatus, TemplateStatus>();
-  const queue: TemplateStatus[] = [from];
-  while (queue.length > 0) {
-    const at = queue.shift() as TemplateStatus;
-    if (at === to) break;
-    for (const next of TEMPLATE_STATUS_TRANSITIONS[at]) {
-      if (next !== from && !previous.has(next)) {
-        previous.set(next, at);
-        queue.push(next);
-      }
-    }
-  }
-  const path: TemplateStatus[] = [];
-  for (let at: TemplateStatus | undefined = to; at !== undefined && at !== from; at = previous.get(at)) path.unshift(at);
-  return path;
 }
 
 /**

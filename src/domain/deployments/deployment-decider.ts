@@ -184,6 +184,10 @@ function decide(command: DeploymentCommand, state: DeploymentState): DeploymentE
         { type: 'DeploymentDeleted', data: { reason: command.data.reason } },
         planned(state, command.data.rolloutId, state.desired, 'delete', command.data.now),
       ];
+    default: {
+      const unknownCommand: never = command;
+      throw new Error(`unknown command ${(unknownCommand as { type: string }).type}`);
+    }
   }
 }
 

@@ -71,6 +71,10 @@ function decide(command: ConfigCommand, state: ConfigState): ConfigEvent[] {
         if (!sealed || sealed.keyId === keyId) return [];
         return [{ type: 'ConfigKeyRewrapped', data: { configId, version, keyId, wrappedKey, previousKeyId: sealed.keyId } }];
       });
+    default: {
+      const unknownCommand: never = command;
+      throw new Error(`unknown command ${(unknownCommand as { type: string }).type}`);
+    }
   }
 }
 
@@ -102,6 +106,13 @@ function evolve(state: ConfigState, event: ConfigEvent): ConfigState {
         v.version === version && v.sealed ? { ...v, sealed: { ...v.sealed, keyId, wrappedKey } } : v,
       );
       return { ...state, versions };
+    }
+    default: {
+      // Every event of the union is handled above (checked here); one this version does not know
+      // (written by a newer one) changes nothing, so a fold never fails on it.
+      const unknownEvent: never = event;
+      void unknownEvent;
+      return state;
     }
   }
 }

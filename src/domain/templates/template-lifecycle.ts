@@ -51,3 +51,27 @@ export function assertTransition(from: TemplateStatus, to: TemplateStatus): void
     throw new RuleViolation('template.status.transition', `a ${from} template cannot become ${to}`, 'conflict', resourceState('status'));
   }
 }
+
+/**
+ * The shortest chain of allowed status moves from `from` to `to` (the lifecycle is a small graph): what
+ * a restore or a batch undo runs to bring a template back to an earlier status.
+ */
+export function statusPath(from: TemplateStatus, to: TemplateStatus): TemplateStatus[] {
+  if (from === to) return [];
+  const previous = new Map<TemplateStatus, TemplateStatus>([[from, from]]);
+  const queue: TemplateStatus[] = [from];
+  while (queue.length > 0) {
+    const at = queue.shift()!;
+    for (const next of TEMPLATE_STATUS_TRANSITIONS[at]) {
+      if (previous.has(next)) continue;
+      previous.set(next, at);
+      if (next === to) {
+        const path: TemplateStatus[] = [];
+        for (let step: TemplateStatus = to; step !== from; step = previous.get(step)!) path.unshift(step);
+        return path;
+      }
+      queue.push(next);
+    }
+  }
+  return [];
+}

@@ -2,7 +2,7 @@
 // now, the steps (existing commands of the aggregate) that bring it back, in an order every step's rules
 // accept. Pure: the command layer folds the states and runs the steps; history is only ever appended to.
 import type { CategoryState } from '../categories/category-decider.js';
-import { TEMPLATE_STATUS_TRANSITIONS } from '../templates/template-lifecycle.js';
+import { statusPath } from '../templates/template-lifecycle.js';
 import type { TemplateStatus } from '../templates/template-content.js';
 import type { TemplateState } from '../templates/template-state.js';
 
@@ -55,27 +55,6 @@ export function planCategoryRestore(atTarget: CategoryState, now: CategoryState)
   steps.push(...edits);
   if (atTarget.status === 'archived' && (now.status !== 'archived' || edits.length > 0)) steps.push({ type: 'archive' });
   return { action: 'restore', steps, changed };
-}
-
-/** The shortest chain of allowed status moves from `from` to `to` (the lifecycle is a small graph). */
-export function statusPath(from: TemplateStatus, to: TemplateStatus): TemplateStatus[] {
-  if (from === to) return [];
-  const previous = new Map<TemplateStatus, TemplateStatus>([[from, from]]);
-  const queue: TemplateStatus[] = [from];
-  while (queue.length > 0) {
-    const at = queue.shift()!;
-    for (const next of TEMPLATE_STATUS_TRANSITIONS[at]) {
-      if (previous.has(next)) continue;
-      previous.set(next, at);
-      if (next === to) {
-        const path: TemplateStatus[] = [];
-        for (let step: TemplateStatus = to; step !== from; step = previous.get(step)!) path.unshift(step);
-        return path;
-      }
-      queue.push(next);
-    }
-  }
-  return [];
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);

@@ -3,7 +3,7 @@
 // and the slot, so a re-delivered tick, a tick enqueued twice for one slot, or two instances running the
 // same tick start one backup. A slot whose previous backup still runs is recorded as skipped.
 import { runBackupPolicy, loadBackupPolicy, type PolicyRunOutcome } from '../../commands/backup-policies/index.js';
-import { deterministicUuid } from '../../commands/deterministic-uuid.js';
+import { jobCommandContext } from '../../commands/job-command-context.js';
 import type { CommandContext, CommandDeps } from '../../commands/handle-command.js';
 import { dueRun } from '../../domain/backup-policies/index.js';
 import type { JobQueue } from '../../ports/job-queue.js';
@@ -15,15 +15,8 @@ export interface SchedulerTickDeps {
   readonly queue: Pick<JobQueue, 'enqueue'>;
 }
 
-export const schedulerContext = (tenantId: string, key: string, correlationId?: string): CommandContext => {
-  const commandId = deterministicUuid(`process:${BACKUP_SCHEDULER_NAME}`, key);
-  return {
-    tenantId,
-    userId: `process:${BACKUP_SCHEDULER_NAME}`,
-    commandId,
-    correlationId: correlationId ?? commandId,
-  };
-};
+export const schedulerContext = (tenantId: string, key: string, correlationId?: string): CommandContext =>
+  jobCommandContext({ tenantId, process: BACKUP_SCHEDULER_NAME, key, ...(correlationId === undefined ? {} : { correlationId }) });
 
 export type TickOutcome = PolicyRunOutcome['outcome'] | 'inactive' | 'early';
 

@@ -22,7 +22,7 @@ import {
   readManifest,
   runBackupCommand,
 } from '../../commands/backups/index.js';
-import { deterministicUuid } from '../../commands/deterministic-uuid.js';
+import { jobCommandContext } from '../../commands/job-command-context.js';
 import type { CommandContext, CommandDeps } from '../../commands/handle-command.js';
 import { START, comparePositions, formatPosition, parsePosition } from '../../ports/event-store.js';
 import { writeApiKeysItem, writeEventItem, writeFilesItem, type ItemWriterDeps } from './backup-items.js';
@@ -41,13 +41,15 @@ export interface BackupRun {
   readonly lastAttempt: boolean;
 }
 
-const stepContext = (run: BackupRun, step: string): CommandContext => ({
-  tenantId: run.tenantId,
-  userId: 'process:backups',
-  commandId: deterministicUuid(`backup-run:${run.backupId}`, `${run.causationId}:${step}`),
-  correlationId: run.correlationId,
-  causationId: run.causationId,
-});
+export const backupStepContext = (run: BackupRun, step: string): CommandContext =>
+  jobCommandContext({
+    tenantId: run.tenantId,
+    process: 'backups',
+    namespace: `backup-run:${run.backupId}`,
+    key: `${run.causationId}:${step}`,
+    correlationId: run.correlationId,
+    causationId: run.causationId,
+  });
 
 /** The newest published backup this incremental continues: same type, same scope, highest end position. */
 export async function findParent(deps: Pick<BackupRunnerDeps, 'storage'>, state: BackupState): Promise<BackupManifest | undefined> {
@@ -85,7 +87,7 @@ export function manifestOf(state: BackupState): BackupManifest {
 
 export async function runBackup(deps: BackupRunnerDeps, run: BackupRun): Promise<void> {
   const step = async (name: string, command: BackupCommand) => {
-    const result = await runBackupCommand(deps.commands, stepContext(run, name), run.backupId, command);
+    const result = await runBackupCommand(deps.commands, backupStepContext(run, name), run.backupId, command);
     return result.state;
   };
   let state = (await loadBackup(deps.commands, run.tenantId, run.backupId)).state;

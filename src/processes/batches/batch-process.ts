@@ -20,6 +20,7 @@ import type { TemplateCommandDeps } from '../../commands/templates/index.js';
 import { startUndoBatch } from '../../commands/batches/batch-commands.js';
 import { createBatchStreamCache, type BatchStreamCache } from '../../commands/batches/batch-stream-cache.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
+import { jobCommandContext } from '../../commands/job-command-context.js';
 import { randomUUID } from 'node:crypto';
 import type { Job, JobHandler } from '../../ports/job-queue.js';
 import type { ProcessManager } from '../process-manager.js';
@@ -98,12 +99,8 @@ export const batchProcessManager: ProcessManager = {
   },
 };
 
-const workerContext = (tenantId: string, batchId: string, commandId: string): CommandContext => ({
-  tenantId,
-  userId: `process:${BATCH_PROCESS}`,
-  commandId,
-  correlationId: batchId,
-});
+export const batchWorkerContext = (tenantId: string, batchId: string, commandId: string): CommandContext =>
+  jobCommandContext({ tenantId, process: BATCH_PROCESS, commandId, correlationId: batchId });
 
 /**
  * Per batch and round, the first chunk that may still hold a queued item: within a round a chunk whose
@@ -152,7 +149,7 @@ export function batchControlWorker(deps: CommandDeps, cache: BatchStreamCache = 
       await startUndoBatch(
         deps,
         {
-          ...workerContext(tenantId, batchId, `undo:${undoBatchId}`),
+          ...batchWorkerContext(tenantId, batchId, `undo:${undoBatchId}`),
           userId: requestedBy,
         },
         batchId,
@@ -165,7 +162,7 @@ export function batchControlWorker(deps: CommandDeps, cache: BatchStreamCache = 
     if (!state) return;
     if (action === 'begin') {
       if (state.status !== 'scheduled') return;
-      await cache.run(workerContext(tenantId, batchId, `begin:${batchId}`), batchId, {
+      await cache.run(batchWorkerContext(tenantId, batchId, `begin:${batchId}`), batchId, {
         type: 'BeginScheduledBatch',
         data: { now: deps.clock().toISOString() },
       });
@@ -175,7 +172,7 @@ export function batchControlWorker(deps: CommandDeps, cache: BatchStreamCache = 
     while (state.status === 'running' && state.chunksEnqueued < state.chunks.length && chunksInFlight(state) < CHUNKS_IN_FLIGHT) {
       const chunkIndex = state.chunksEnqueued;
       const commandId = deterministicUuid(`batch:${batchId}`, `enqueue:${state.round}:${chunkIndex}`);
-      const result = await cache.run(workerContext(tenantId, batchId, commandId), batchId, {
+      const result = await cache.run(batchWorkerContext(tenantId, batchId, commandId), batchId, {
         type: 'EnqueueChunk',
         data: { chunkIndex, now: deps.clock().toISOString() },
       });
@@ -207,7 +204,7 @@ export function batchItemsWorker(
     if (state.status === 'absent' || state.round !== round) return; // a job of an earlier round: its items were re-chunked
     const queued = indexes.filter((index) => itemAt(state.items, index)?.status === 'queued');
     if (queued.length === 0) return;
-    const context = () => workerContext(tenantId, batchId, randomUUID());
+    const context = () => batchWorkerContext(tenantId, batchId, randomUUID());
     const now = () => deps.clock().toISOString();
     const withdraw = (indexes: number[]) =>
       cache.run(context(), batchId, {

@@ -18,6 +18,7 @@ import {
 } from '../../domain/deployments/index.js';
 import type { JsonObject } from '../../domain/json.js';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
+import { jobCommandContext } from '../../commands/job-command-context.js';
 import { handleCommand, loadAggregate, type CommandContext, type CommandDeps, type CommandResult } from '../../commands/handle-command.js';
 import type { EnvironmentDirectory } from '../../ports/environment-directory.js';
 import type { Job, JobHandler } from '../../ports/job-queue.js';
@@ -41,12 +42,8 @@ export interface ReconcilerDeps {
   readonly observer?: ReconcilerObserver;
 }
 
-export const reconcilerContext = (tenantId: string, correlationId: string, commandId: string): CommandContext => ({
-  tenantId,
-  userId: `process:${DEPLOYMENT_PROCESS}`,
-  commandId,
-  correlationId,
-});
+export const reconcilerContext = (tenantId: string, correlationId: string, commandId: string): CommandContext =>
+  jobCommandContext({ tenantId, process: DEPLOYMENT_PROCESS, commandId, correlationId });
 
 export async function loadDeployment(deps: CommandDeps, tenantId: string, deploymentId: string): Promise<ExistingDeployment | undefined> {
   const { state } = await loadAggregate(deps, deploymentDecider, deploymentStreamId(tenantId, deploymentId), { tenantId });

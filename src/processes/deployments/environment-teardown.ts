@@ -9,7 +9,7 @@
 // Each pass is idempotent (command ids derive from the job; the orchestrator calls converge), so a retry or
 // a crash resumes; a pass that finds deployments still being torn down throws to be retried with backoff.
 import { lifecycle, type DeploymentCommandDeps } from '../../commands/deployments/deployment-handlers.js';
-import { deterministicUuid } from '../../commands/deterministic-uuid.js';
+import { jobCommandContext } from '../../commands/job-command-context.js';
 import { finishEnvironmentDeletion } from '../../commands/environments/index.js';
 import { loadAggregate, type CommandContext } from '../../commands/handle-command.js';
 import { environmentDecider, environmentStreamId } from '../../domain/environments/index.js';
@@ -54,15 +54,20 @@ export interface TeardownDeps {
   deploymentsProjectedTo(): Promise<Position>;
 }
 
+/** The teardown's commands (`what`: a deployment's delete, the finish), idempotent per teardown job. */
+export const teardownContext = (tenantId: string, environmentId: string, jobId: string, what: string): CommandContext =>
+  jobCommandContext({
+    tenantId,
+    process: ENVIRONMENT_TEARDOWN_PROCESS,
+    namespace: `teardown:${jobId}`,
+    key: what,
+    correlationId: environmentId,
+  });
+
 export function environmentTeardownWorker(deps: TeardownDeps): JobHandler {
   return async (job: Job) => {
     const { tenantId, environmentId, after: deletedAt } = job.payload as TeardownJob;
-    const context = (what: string): CommandContext => ({
-      tenantId,
-      userId: `process:${ENVIRONMENT_TEARDOWN_PROCESS}`,
-      commandId: deterministicUuid(`teardown:${job.id}`, what),
-      correlationId: environmentId,
-    });
+    const context = (what: string) => teardownContext(tenantId, environmentId, job.id, what);
     const { state: environment } = await loadAggregate(deps.commands, environmentDecider, environmentStreamId(tenantId, environmentId), {
       tenantId,
     });

@@ -10,7 +10,7 @@ import { BACKUP_CATEGORY } from '../../domain/backups/index.js';
 import type { JobHandler } from '../../ports/job-queue.js';
 import { idOfStream } from '../../domain/tenant-streams.js';
 import type { ProcessManager } from '../process-manager.js';
-import { runAndRecordDrill, type DrillRecorderDeps } from './drill-recorder.js';
+import { drillRecordContext, runAndRecordDrill, type DrillRecorderDeps } from './drill-recorder.js';
 
 export const DRILL_QUEUE = 'restore-drills';
 export const MAX_DRILL_RUNS = 2;
@@ -43,7 +43,7 @@ export function drillWorker(deps: DrillRecorderDeps, maxRuns = MAX_DRILL_RUNS): 
     const { state } = await loadBackup(deps.commands, tenantId!, backupId!);
     if (!state.drill || state.drill.drillId !== drillId || state.drill.status !== 'running') return; // recorded already
     if (job.attempt > maxRuns) {
-      await runBackupCommand(deps.commands, { ...context, commandId: `${drillId}:finish` }, backupId!, {
+      await runBackupCommand(deps.commands, drillRecordContext(context, drillId!, 'finish'), backupId!, {
         type: 'FailRestoreDrill',
         data: {
           drillId: drillId!,

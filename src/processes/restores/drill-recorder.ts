@@ -3,6 +3,7 @@
 // RestoreDrillFailed with the differences (at most MAX_DIFFERENCES, the count in the reason).
 import { runBackupCommand } from '../../commands/backups/index.js';
 import type { CommandContext, CommandDeps } from '../../commands/handle-command.js';
+import { jobCommandContext } from '../../commands/job-command-context.js';
 import { formatPosition } from '../../ports/event-store.js';
 import { runRestoreDrill, type RestoreDrillDeps, type RestoreDrillOutcome } from './restore-drill.js';
 
@@ -14,6 +15,17 @@ export interface DrillRecorderDeps extends RestoreDrillDeps {
   readonly onError?: (error: unknown) => void;
 }
 
+/** The context of a drill's outcome: the drill's own command, on behalf of whoever started it. */
+export const drillRecordContext = (context: CommandContext, drillId: string, step: string): CommandContext =>
+  jobCommandContext({
+    tenantId: context.tenantId,
+    process: 'restore-drills',
+    onBehalfOf: context.userId,
+    commandId: `${drillId}:${step}`,
+    correlationId: context.correlationId,
+    causationId: drillId,
+  });
+
 /** Runs the drill that `drillId` names (already started on the stream) and records how it ended. */
 export async function runAndRecordDrill(
   deps: DrillRecorderDeps,
@@ -21,7 +33,6 @@ export async function runAndRecordDrill(
   backupId: string,
   drillId: string,
 ): Promise<void> {
-  const recordContext = (step: string): CommandContext => ({ ...context, commandId: `${drillId}:${step}`, causationId: drillId });
   let outcome: RestoreDrillOutcome;
   try {
     outcome = await runRestoreDrill(deps, backupId, drillId.replaceAll('-', ''));
@@ -40,7 +51,7 @@ export async function runAndRecordDrill(
   try {
     await runBackupCommand(
       deps.commands,
-      recordContext('finish'),
+      drillRecordContext(context, drillId, 'finish'),
       backupId,
       outcome.passed
         ? { type: 'PassRestoreDrill', data: { drillId, position: formatPosition(outcome.position), tables: outcome.tables, finishedAt } }

@@ -7,14 +7,13 @@ import {
   detectConflicts,
   batchItemCommandId,
   restoreCommands,
-  statusPath,
   templateCommandsForItem,
   validateBatchPlan,
   type BatchPlanInput,
   type BatchSnapshot,
   type ConflictResolution,
 } from '../../../src/domain/batches/index.js';
-import { templateDecider, type TemplateState } from '../../../src/domain/templates/index.js';
+import { statusPath, templateDecider, type TemplateState } from '../../../src/domain/templates/index.js';
 import { NOW, TENANT, snapshot, template, uuid } from './batch-fixtures.js';
 
 function report(request: BatchPlanInput, snap: BatchSnapshot, conflictResolution: ConflictResolution = 'skip') {

@@ -5,11 +5,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { categoryDecider, type CategoryCommand, type CategoryState } from '../../../src/domain/categories/index.js';
 import { RuleViolation } from '../../../src/domain/rule-violation.js';
-import { STATUS_COMMAND, templateDecider, type TemplateCommand, type TemplateState } from '../../../src/domain/templates/index.js';
+import {
+  STATUS_COMMAND,
+  statusPath,
+  templateDecider,
+  type TemplateCommand,
+  type TemplateState,
+} from '../../../src/domain/templates/index.js';
 import {
   planCategoryRestore,
   planTemplateRestore,
-  statusPath,
   stepKey,
   type CategoryRestoreStep,
   type TemplateRestoreStep,
