@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
+import { formatPosition } from '../src/ports/event-store.js';
 import { startService } from '../src/service.js';
 
 export async function benchTenantRestore(options: { aggregates: number; databaseUrl?: string }) {
@@ -62,13 +63,22 @@ export async function benchTenantRestore(options: { aggregates: number; database
     const runMs = Math.round(performance.now() - started);
     if (run.status !== 'completed' || run.result.restored !== options.aggregates)
       throw new Error(`restore incomplete: ${JSON.stringify(run.result)}`);
+    // Readers stop below transactions still open (the worker's may be), so count once the record's last event reads back.
+    const appendedThrough = async (last: string) => {
+      for (;;) {
+        const events = (await service.eventStore.readAll({ after: before, maxCount: 1_000_000 })).events;
+        if (events.some((event) => formatPosition(event.position) === last)) return events.length;
+        if (Date.now() > deadline) throw new Error(`the restore's last event ${last} never read back`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
     return {
       aggregates: options.aggregates,
       changesListed: dry.changes.length,
       dryRunMs,
       runMs,
       aggregatesPerSecond: Math.round((options.aggregates / runMs) * 1000),
-      eventsAppended: (await service.eventStore.readAll({ after: before, maxCount: 1_000_000 })).events.length,
+      eventsAppended: await appendedThrough(run.eventPosition),
     };
   } finally {
     await service.close();
