@@ -275,7 +275,7 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
       expect(narrowed.statusCode, narrowed.body).toBe(200);
     });
 
-    it('runs a job twice (at once, then again) without appending any step twice', async () => {
+    it('retries a job that died after its steps (twice at once, then again) without appending any step twice', async () => {
       now = new Date('2026-05-01T18:00:00Z');
       expect((await call('PATCH', `/v1/categories/${alpha}`, { body: { name: 'Alpha retried' } })).statusCode).toBe(200);
       expect((await call('PATCH', `/v1/categories/${beta}`, { body: { description: 'retried' } })).statusCode).toBe(200);
@@ -295,8 +295,23 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
           queue: TENANT_RESTORE_QUEUE,
           payload: { restoreId, tenantId: 'acme', userId: 'ann', correlationId: restoreId },
         };
-        await Promise.all([gated.held.worker!({ ...job, attempt: 1 }), gated.held.worker!({ ...job, attempt: 1 })]);
-        await gated.held.worker!({ ...job, attempt: 2 });
+        // The first attempt dies after its steps, before it records the outcome (the service stopped).
+        const append = service.eventStore.append;
+        service.eventStore.append = async (streamId, events, options) => {
+          if (events.some((event) => event.type === 'TenantRestoreCompleted')) throw new Error('the service stopped');
+          return append(streamId, events, options);
+        };
+        try {
+          await expect(gated.held.worker!({ ...job, attempt: 1 })).rejects.toThrow('the service stopped');
+        } finally {
+          service.eventStore.append = append;
+        }
+        expect((await call('GET', `/v1/tenant-restores/${restoreId}`)).json()).toMatchObject({ status: 'running', planned: 2 });
+        // Then two attempts at once, then one more.
+        await Promise.all([gated.held.worker!({ ...job, attempt: 2 }), gated.held.worker!({ ...job, attempt: 2 })]);
+        await gated.held.worker!({ ...job, attempt: 3 });
+        // The outcome counts what the first attempt did: the retries planned the same steps.
+        expect((await finished(restoreId)).json()).toMatchObject({ status: 'completed', result: { restored: 2, failures: [] } });
       } finally {
         gated.held.open();
       }
