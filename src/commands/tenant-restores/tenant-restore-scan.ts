@@ -43,6 +43,13 @@ const inTarget = (target: RestoreTarget) =>
     ? (event: RecordedEvent) => occurredAt(event) <= target.at.getTime()
     : (event: RecordedEvent) => comparePositions(event.position, target.position) <= 0;
 
+/** Where a scan may stop early: once it found the tenant's first event (`firstOnly`, what the POST checks
+ * the target against), or once it found more than `stopAfter` streams (`truncated`: a bounded dry run). */
+export interface ScanBounds {
+  readonly firstOnly?: boolean;
+  readonly stopAfter?: number;
+}
+
 /**
  * The streams of the tenant's aggregates (the tenant wrote their first event), in log order, and when the
  * tenant's first event of those types happened. `ids` narrows to those aggregates.
@@ -52,7 +59,8 @@ export async function tenantStreams(
   tenantId: string,
   types: readonly RestorableType[],
   ids?: ReadonlySet<string>,
-): Promise<{ streams: string[]; first?: { at: number; position: Position } }> {
+  bounds: ScanBounds = {},
+): Promise<{ streams: string[]; first?: { at: number; position: Position }; truncated?: true }> {
   const seen = new Set<string>();
   const streams: string[] = [];
   let first: { at: number; position: Position } | undefined;
@@ -64,8 +72,10 @@ export async function tenantStreams(
       seen.add(event.streamId);
       if (event.metadata.tenantId !== tenantId) continue;
       first ??= { at: occurredAt(event), position: event.position };
+      if (bounds.firstOnly) return { streams, first };
       const id = parseStreamId(event.streamId)?.id;
       if (id !== undefined && (!ids || ids.has(id))) streams.push(event.streamId);
+      if (bounds.stopAfter !== undefined && streams.length > bounds.stopAfter) return { streams, first, truncated: true };
     }
     if (page.isEnd) return { streams, ...(first ? { first } : {}) };
     after = page.lastPosition;
@@ -99,7 +109,8 @@ export function assertTargetInLog(
 }
 
 /**
- * Folds each stream at the target and now. A stream whose history no longer reads from its first event
+ * Folds each stream at the target and now (`nowAt`: the state at that position instead, so that a retried
+ * restore plans what its first attempt planned, not what it had already done). A stream whose history no longer reads from its first event
  * (soft-deleted, or truncated by a delete and later appends) cannot say what it was at the target: the
  * restore is refused whole, naming them, before anything is written.
  */
@@ -108,8 +119,10 @@ export async function foldAggregates(
   upcasters: Upcasters | undefined,
   streams: readonly string[],
   target: RestoreTarget,
+  nowAt?: Position,
 ): Promise<FoldedAggregate[]> {
   const keep = inTarget(target);
+  const untilNow = (list: RecordedEvent[]) => (nowAt ? list.filter((event) => comparePositions(event.position, nowAt) <= 0) : list);
   const pruned: string[] = [];
   const folded: FoldedAggregate[] = [];
   const read = async (streamId: string) => {
@@ -129,11 +142,12 @@ export async function foldAggregates(
     }),
   );
   streams.forEach((streamId, index) => {
-    const events = all[index];
-    if (!events || events[0]?.revision !== 0n) {
+    const whole = all[index];
+    if (!whole || whole[0]?.revision !== 0n) {
       pruned.push(streamId);
       return;
     }
+    const events = untilNow(whole);
     // A prefix, up to the first event past the target: a state the aggregate really had.
     const cut = events.findIndex((event) => !keep(event));
     const prefix = cut === -1 ? events : events.slice(0, cut);

@@ -1,8 +1,9 @@
 // Tenant point-in-time restore, in place: brings the tenant's categories and templates back to their state
 // at a moment or position BY APPENDING EVENTS through each aggregate's own commands (the same handlers the
 // HTTP routes use: name claims, ownership, lifecycle rules). Aggregates created after the target are
-// archived, changed ones restored, unchanged ones left alone. Every step's command id derives from the
-// restore id, the stream and the step, so a retried restore (same id) appends nothing twice.
+// archived, changed ones restored, unchanged ones left alone. The POST records the request; a job runs it
+// (processes/tenant-restores). Every step's command id derives from the restore id, the stream and the
+// step, so a retried job appends nothing twice.
 import { archiveCategory, describeCategory, renameCategory, restoreCategory } from '../categories/index.js';
 import {
   changeTemplateParent,
@@ -29,7 +30,7 @@ import {
 } from '../../domain/tenant-restores/index.js';
 import { RuleViolation } from '../../domain/rule-violation.js';
 import type { TemplateStatus } from '../../domain/templates/index.js';
-import { formatPosition, type Position, type RecordedEvent } from '../../ports/event-store.js';
+import { formatPosition, parsePosition, type Position, type RecordedEvent } from '../../ports/event-store.js';
 import { jobCommandContext } from '../job-command-context.js';
 import { handleCommand, loadAggregate, type CommandContext } from '../handle-command.js';
 import { assertTargetInLog, foldAggregates, tenantStreams, type FoldedAggregate, type RestoreTarget } from './tenant-restore-scan.js';
@@ -41,7 +42,6 @@ export interface TenantRestoreRequest {
   readonly types?: readonly RestorableType[];
   /** Aggregate ids (UUIDs); default: all of the tenant's. */
   readonly ids?: readonly string[];
-  readonly dryRun: boolean;
 }
 
 export interface PlannedChange {
@@ -52,9 +52,10 @@ export interface PlannedChange {
   readonly steps: readonly string[];
 }
 
-export type TenantRestoreResult =
-  | { readonly dryRun: true; readonly changes: readonly PlannedChange[]; readonly unchanged: number }
-  | { readonly dryRun: false; readonly record: Exclude<TenantRestoreState, { status: 'absent' }>; readonly position: string | null };
+export interface TenantRestorePlan {
+  readonly changes: readonly PlannedChange[];
+  readonly unchanged: number;
+}
 
 const STATUS_ACTION: Record<TemplateStatus, TemplateStatusAction> = {
   active: 'activate',
@@ -122,59 +123,121 @@ const tenantRestoreContext = (context: CommandContext, key: string, correlationI
     ...(causationId === undefined ? {} : { causationId }),
   });
 
-export async function runTenantRestore(
-  deps: TemplateCommandDeps,
-  context: CommandContext,
-  request: TenantRestoreRequest,
-): Promise<TenantRestoreResult> {
-  const recordStream = tenantRestoreStreamId(context.tenantId, request.restoreId);
-  if (!request.dryRun) {
-    // A restore id already finished answers with its record: the log has moved on since, a new plan would
-    // be another restore.
-    const existing = await loadAggregate(deps, tenantRestoreDecider, recordStream, { tenantId: context.tenantId });
-    if (existing.state.status === 'completed' || existing.state.status === 'partially_failed')
-      return { dryRun: false, record: existing.state, position: recordPosition(existing) };
-  }
+/** The checks the POST makes before queueing, cheap: the target against the clock and the head, and against
+ * the tenant's first event (the scan stops there). */
+async function checkTarget(deps: TemplateCommandDeps, tenantId: string, target: RestoreTarget, types: readonly RestorableType[]) {
+  const { first } = await tenantStreams(deps.eventStore, tenantId, types, undefined, { firstOnly: true });
+  assertTargetInLog(target, first, deps.clock(), await deps.eventStore.headPosition());
+}
 
+const targetOf = (record: { at: string | null; position: string | null }): RestoreTarget =>
+  record.at !== null ? { at: new Date(record.at) } : { position: parsePosition(record.position ?? '')! };
+
+/**
+ * The dry run: what a restore would change, planned now, writing nothing. Bounded: more than
+ * `maxAggregates` aggregates of the asked types and ids is a 422 before any of them is folded.
+ */
+export async function planTenantRestore(
+  deps: TemplateCommandDeps,
+  tenantId: string,
+  request: TenantRestoreRequest,
+  maxAggregates: number,
+): Promise<TenantRestorePlan> {
   const types = request.types ?? RESTORABLE_TYPES;
   const ids = request.ids ? new Set(request.ids.map((id) => id.toLowerCase())) : undefined;
-  const { streams, first } = await tenantStreams(deps.eventStore, context.tenantId, types, ids);
+  const { streams, first, truncated } = await tenantStreams(deps.eventStore, tenantId, types, ids, { stopAfter: maxAggregates });
   assertTargetInLog(request.target, first, deps.clock(), await deps.eventStore.headPosition());
+  if (truncated)
+    throw new RuleViolation(
+      'tenant_restore.dry_run.too_many',
+      `a dry run plans at most ${maxAggregates} aggregates; narrow it with types or ids`,
+      'unprocessable',
+      'ids',
+    );
   const folded = await foldAggregates(deps.eventStore, deps.upcasters, streams, request.target);
-  const planned: Planned[] = folded.map((aggregate) => ({ aggregate, plan: planOf(aggregate, context.tenantId) }));
+  const planned = folded.map((aggregate) => ({ aggregate, plan: planOf(aggregate, tenantId) }));
   const changes = planned.filter(({ plan }) => plan.action !== 'unchanged');
+  return {
+    unchanged: planned.length - changes.length,
+    changes: changes.map(({ aggregate, plan }) => ({
+      aggregateType: aggregate.type,
+      aggregateId: aggregate.id,
+      action: plan.action,
+      changed: plan.changed,
+      steps: plan.steps.map(stepKey),
+    })),
+  };
+}
 
-  if (request.dryRun) {
-    return {
-      dryRun: true,
-      unchanged: planned.length - changes.length,
-      changes: changes.map(({ aggregate, plan }) => ({
-        aggregateType: aggregate.type,
-        aggregateId: aggregate.id,
-        action: plan.action,
-        changed: plan.changed,
-        steps: plan.steps.map(stepKey),
-      })),
-    };
-  }
-
-  const started = await handleCommand(deps, tenantRestoreDecider, {
-    streamId: recordStream,
-    context: tenantRestoreRecordContext(context, request.restoreId, 'start'),
+/** Records the request (`queued`); a job runs it (processes/tenant-restores). The same restore id again
+ * appends nothing and answers with the record as it is. */
+export async function requestTenantRestore(deps: TemplateCommandDeps, context: CommandContext, request: TenantRestoreRequest) {
+  const types = request.types ?? RESTORABLE_TYPES;
+  await checkTarget(deps, context.tenantId, request.target, types);
+  return handleCommand(deps, tenantRestoreDecider, {
+    streamId: tenantRestoreStreamId(context.tenantId, request.restoreId),
+    context: tenantRestoreRecordContext(context, request.restoreId, 'request'),
     command: {
-      type: 'StartTenantRestore',
+      type: 'RequestTenantRestore',
       data: {
         restoreId: request.restoreId,
         tenantId: context.tenantId,
         at: 'at' in request.target ? request.target.at.toISOString() : null,
         position: 'position' in request.target ? formatPosition(request.target.position) : null,
         types: [...types],
-        ids: [...(ids ?? [])],
-        planned: changes.length,
-        startedAt: deps.clock().toISOString(),
+        ids: (request.ids ?? []).map((id) => id.toLowerCase()),
+        requestedAt: deps.clock().toISOString(),
       },
     },
   });
+}
+
+/**
+ * Runs a requested restore (the job's work): plans it, records the start, runs every step, records the
+ * outcome. A finished restore is left as it is. A retried job plans at the position its first attempt
+ * recorded, so it plans the same steps, and every step's command id is the one of the first attempt: the
+ * steps already done append nothing again.
+ */
+export async function runTenantRestore(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  restoreId: string,
+): Promise<Exclude<TenantRestoreState, { status: 'absent' }> | undefined> {
+  const recordStream = tenantRestoreStreamId(context.tenantId, restoreId);
+  const record = (await loadAggregate(deps, tenantRestoreDecider, recordStream, { tenantId: context.tenantId })).state;
+  if (record.status === 'absent') return undefined;
+  if (record.status !== 'queued' && record.status !== 'running') return record;
+
+  const target = targetOf(record);
+  const types = record.types as RestorableType[];
+  const ids = record.ids.length > 0 ? new Set(record.ids) : undefined;
+  const planAt = (record.planPosition ? parsePosition(record.planPosition) : undefined) ?? (await deps.eventStore.headPosition());
+  const { streams } = await tenantStreams(deps.eventStore, context.tenantId, types, ids);
+  const folded = await foldAggregates(deps.eventStore, deps.upcasters, streams, target, planAt);
+  const planned: Planned[] = folded.map((aggregate) => ({ aggregate, plan: planOf(aggregate, context.tenantId) }));
+  const changes = planned.filter(({ plan }) => plan.action !== 'unchanged');
+
+  const started = await handleCommand(deps, tenantRestoreDecider, {
+    streamId: recordStream,
+    context: tenantRestoreRecordContext(context, restoreId, 'start'),
+    command: {
+      type: 'StartTenantRestore',
+      data: {
+        restoreId,
+        tenantId: context.tenantId,
+        at: record.at,
+        position: record.position,
+        types: [...types],
+        ids: [...(ids ?? [])],
+        planned: changes.length,
+        startedAt: deps.clock().toISOString(),
+        planPosition: formatPosition(planAt),
+      },
+    },
+  });
+  // Another attempt started first (at another position): plan again at the one it recorded.
+  if (started.state.status === 'running' && started.state.planPosition !== null && started.state.planPosition !== formatPosition(planAt))
+    return runTenantRestore(deps, context, restoreId);
 
   const failures: TenantRestoreFailure[] = [];
   // Archives first, all of them: an aggregate created after the target may hold a name that a restored one
@@ -192,9 +255,9 @@ export async function runTenantRestore(
           for (const step of plan.steps) {
             const stepContext = tenantRestoreStepContext(
               context,
-              request.restoreId,
+              restoreId,
               `${aggregate.streamId}:${stepKey(step)}`,
-              started.events[0]?.id ?? request.restoreId,
+              started.events[0]?.id ?? restoreId,
             );
             try {
               await runStep(deps, stepContext, aggregate, step);
@@ -214,7 +277,7 @@ export async function runTenantRestore(
   const archived = changes.filter(({ plan }) => plan.action === 'archive').length;
   const completed = await handleCommand(deps, tenantRestoreDecider, {
     streamId: recordStream,
-    context: tenantRestoreRecordContext(context, request.restoreId, 'complete'),
+    context: tenantRestoreRecordContext(context, restoreId, 'complete'),
     command: {
       type: 'CompleteTenantRestore',
       data: {
@@ -227,9 +290,22 @@ export async function runTenantRestore(
       },
     },
   });
-  const record = completed.state;
-  if (record.status === 'absent') throw new Error('the restore record vanished');
-  return { dryRun: false, record, position: formatPosition(completed.position) };
+  if (completed.state.status === 'absent') throw new Error('the restore record vanished');
+  return completed.state;
+}
+
+/** The whole restore could not run: recorded as `failed` with the rule and the reason (a finished one is kept). */
+export async function failTenantRestore(
+  deps: TemplateCommandDeps,
+  context: CommandContext,
+  restoreId: string,
+  error: { rule: string; reason: string },
+) {
+  return handleCommand(deps, tenantRestoreDecider, {
+    streamId: tenantRestoreStreamId(context.tenantId, restoreId),
+    context: tenantRestoreRecordContext(context, restoreId, 'fail'),
+    command: { type: 'FailTenantRestore', data: { ...error, finishedAt: deps.clock().toISOString() } },
+  });
 }
 
 export const loadTenantRestore = (deps: TemplateCommandDeps, tenantId: string, restoreId: string) =>

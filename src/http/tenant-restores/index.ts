@@ -1,22 +1,31 @@
-// Tenant point-in-time restore over HTTP: POST /v1/tenant-restores (dry run, or run) and GET its record.
-// A tenant admin restores its own tenant; another tenant's restore is 404.
+// Tenant point-in-time restore over HTTP: POST /v1/tenant-restores (a bounded dry run answered at once, or a
+// request a job runs: 202 queued) and GET its record (queued → running → completed / partially_failed /
+// failed). A tenant admin restores its own tenant; another tenant's restore is 404.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deterministicUuid } from '../../commands/deterministic-uuid.js';
-import { loadTenantRestore, recordPosition, runTenantRestore, type RestoreTarget } from '../../commands/tenant-restores/index.js';
+import {
+  loadTenantRestore,
+  planTenantRestore,
+  recordPosition,
+  requestTenantRestore,
+  type RestoreTarget,
+} from '../../commands/tenant-restores/index.js';
 import type { TemplateCommandDeps } from '../../commands/templates/template-access.js';
 import { RESTORABLE_TYPES, RESTORE_ACTIONS, type TenantRestoreState } from '../../domain/tenant-restores/index.js';
 import { parsePosition } from '../../ports/event-store.js';
 import { positionText } from '../audit/schemas.js';
 import { principalOf } from '../auth.js';
-import { commandContextOf } from '../command-context.js';
+import { commandAccepted, commandContextOf } from '../command-context.js';
 import { commandHeaders } from '../preconditions.js';
 import { notFoundOf } from '../../domain/not-found.js';
 import { TENANT_RESTORE_CATEGORY } from '../../domain/tenant-restores/tenant-restore-record.js';
 
 export interface TenantRestoreRouteDeps {
   readonly commands: TemplateCommandDeps;
+  /** TENANT_RESTORE_DRY_RUN_MAX: the most aggregates one dry run plans. */
+  readonly dryRunMaxAggregates: number;
 }
 
 export const TENANT_RESTORES_PREFIX = '/v1/tenant-restores';
@@ -35,7 +44,10 @@ const body = z
     position: positionText.optional().describe('Or: restore to the state at this global position (inclusive)'),
     types: z.array(z.enum(RESTORABLE_TYPES)).min(1).max(RESTORABLE_TYPES.length).optional().describe('Aggregate types (default: all)'),
     ids: z.array(z.uuid()).min(1).max(TENANT_RESTORE_IDS_MAX).optional().describe('Only these aggregates (default: all of the types)'),
-    dryRun: z.boolean().default(false).describe('List what would change; write nothing'),
+    dryRun: z
+      .boolean()
+      .default(false)
+      .describe('List what would change, at once; write nothing. At most TENANT_RESTORE_DRY_RUN_MAX aggregates (422 beyond)'),
   })
   .superRefine((value, context) => {
     if ((value.at === undefined) === (value.position === undefined))
@@ -51,15 +63,31 @@ const change = z.object({
 });
 const dryRunResponse = z.object({ dryRun: z.literal(true), changes: z.array(change), unchanged: z.number().int() });
 
+const TENANT_RESTORE_STATUSES = ['queued', 'running', 'completed', 'partially_failed', 'failed'] as const;
+const status = z
+  .enum(TENANT_RESTORE_STATUSES)
+  .describe(
+    '`queued` until a worker starts it (LONG_JOBS_PER_TENANT per tenant, LONG_JOBS_TOTAL per instance), then `running`, then ' +
+      '`completed`, `partially_failed` (see result.failures) or `failed` (refused whole, or its job ran out of attempts: see error)',
+  );
+
+const accepted = z.object({
+  restoreId: z.string(),
+  status: status.describe('`queued` for a new restore; the same restore id again answers its status as it is'),
+  revision: z.number().int(),
+  position: z.string().describe('The position of the request, for read-your-writes'),
+});
+
 const record = z.object({
   restoreId: z.string(),
-  status: z.enum(['running', 'completed', 'partially_failed']),
+  status,
   at: z.string().nullable(),
   position: z.string().nullable(),
   types: z.array(z.string()),
   ids: z.array(z.string()),
-  planned: z.number().int(),
-  startedAt: z.string(),
+  planned: z.number().int().nullable().describe('Aggregates that change; null until the worker planned it'),
+  requestedAt: z.string().nullable().describe('Null for a restore recorded before restores were queued'),
+  startedAt: z.string().nullable(),
   result: z
     .object({
       outcome: z.string(),
@@ -70,6 +98,7 @@ const record = z.object({
       finishedAt: z.string(),
     })
     .nullable(),
+  error: z.object({ rule: z.string(), reason: z.string(), finishedAt: z.string() }).nullable(),
   eventPosition: z
     .string()
     .nullable()
@@ -86,8 +115,10 @@ const recordView = (state: Exclude<TenantRestoreState, { status: 'absent' }>, ev
   types: state.types,
   ids: state.ids,
   planned: state.planned,
+  requestedAt: state.requestedAt,
   startedAt: state.startedAt,
   result: 'result' in state ? state.result : null,
+  error: 'error' in state ? state.error : null,
   eventPosition,
 });
 
@@ -100,17 +131,20 @@ export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRest
       config: { ...admin, problems: [409, 422] },
       schema: {
         tags,
-        summary: "Restore your tenant's categories and templates to a moment or position, by appending events",
+        summary: "Restore your tenant's categories and templates to a moment or position, by appending events (202; a job runs it)",
         description:
           'Aggregates created after the target are archived, changed ones get restore events carrying their state at the target; ' +
-          'history is never rewritten. `dryRun` lists the changes. 400 for a target in the future or before your first event; ' +
-          '409 `tenant_restore.log_pruned` when an aggregate’s history was pruned (deleted streams). Per-aggregate refusals ' +
-          '(a name taken since) are reported in `result.failures` with status `partially_failed`.',
+          'history is never rewritten. 400 for a target in the future or before your first event, checked here. The restore runs ' +
+          'as a job when its turn comes (202 `queued`, `Location`; GET shows `running`, then the outcome): per-aggregate refusals ' +
+          '(a name taken since) are in `result.failures` with status `partially_failed`; a pruned history (deleted streams) fails it ' +
+          'whole (`failed`, error.rule `tenant_restore.log_pruned`). `dryRun` answers 200 with the changes at once, for at most ' +
+          'TENANT_RESTORE_DRY_RUN_MAX aggregates (422 `tenant_restore.dry_run.too_many` beyond: narrow with types or ids; 409 ' +
+          '`tenant_restore.log_pruned`).',
         headers: commandHeaders,
         body,
         response: {
           200: dryRunResponse,
-          201: record,
+          202: accepted,
         },
       },
     },
@@ -119,19 +153,16 @@ export async function tenantRestoreRoutes(app: FastifyInstance, deps: TenantRest
       const { at, position, types, ids, dryRun } = request.body;
       const target: RestoreTarget = at ? { at: new Date(at) } : { position: parsePosition(position!)! };
       const restoreId = request.body.restoreId ?? deterministicUuid('tenant-restore-request', context.commandId);
-      const result = await runTenantRestore(deps.commands, context, {
-        restoreId,
-        target,
-        dryRun,
-        ...(types ? { types } : {}),
-        ...(ids ? { ids } : {}),
-      });
-      if (result.dryRun) {
-        const changes = result.changes.map((entry) => ({ ...entry, changed: [...entry.changed], steps: [...entry.steps] }));
-        return reply.code(200).send({ dryRun: true as const, changes, unchanged: result.unchanged });
+      const asked = { restoreId, target, ...(types ? { types } : {}), ...(ids ? { ids } : {}) };
+      if (dryRun) {
+        const plan = await planTenantRestore(deps.commands, context.tenantId, asked, deps.dryRunMaxAggregates);
+        const changes = plan.changes.map((entry) => ({ ...entry, changed: [...entry.changed], steps: [...entry.steps] }));
+        return reply.code(200).send({ dryRun: true as const, changes, unchanged: plan.unchanged });
       }
-      if (result.position) reply.header('x-event-position', result.position);
-      return reply.code(201).header('location', `${TENANT_RESTORES_PREFIX}/${restoreId}`).send(recordView(result.record, result.position));
+      const result = await requestTenantRestore(deps.commands, context, asked);
+      if (result.state.status === 'absent') throw notFoundOf(TENANT_RESTORE_CATEGORY);
+      reply.header('location', `${TENANT_RESTORES_PREFIX}/${restoreId}`);
+      return reply.code(202).send({ restoreId, status: result.state.status, ...commandAccepted(reply, result) });
     },
   );
 
