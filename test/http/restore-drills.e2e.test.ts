@@ -64,7 +64,7 @@ describe.skipIf(!postgres.url)('restore drills (PostgreSQL)', () => {
       const response = await call('GET', `/v1/backups/${backupId}`);
       if (response.statusCode !== 200) return undefined; // the read model has not seen it yet
       const body = response.json();
-      if (field === 'status') return body.status !== 'running' ? body : undefined;
+      if (field === 'status') return ['queued', 'running'].includes(body.status) ? undefined : body;
       return body.lastDrill && !['queued', 'running'].includes(body.lastDrill.status) ? body : undefined;
     }, `backup ${backupId} ${field}`);
 

@@ -19,9 +19,14 @@ export interface PollingSource {
   readonly logger?: { warn(obj: object, msg?: string): void } | undefined;
 }
 
-/** The first look again at a local append that the horizon still hides; doubled up to 1 s (or the poll interval). */
+/**
+ * The first look again at a local append that the horizon still hides; doubled up to 100 ms (or the poll
+ * interval). Only while such an append is hidden (an older transaction holds the horizon back), so it costs
+ * nothing at idle; a longer cap made a reader wait up to a second after the holder ended, past a short
+ * read-your-writes timeout.
+ */
 const FIRST_RETRY_MS = 1;
-const MAX_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 100;
 /** After a failed read: 50 ms, doubled per failure in a row, at most 5 s. */
 export const FIRST_READ_RETRY_MS = 50;
 export const MAX_READ_RETRY_MS = 5_000;
