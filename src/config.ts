@@ -105,6 +105,8 @@ const environmentSchema = z.object({
   KUBECONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
   /** Backups of one tenant running at once (across instances, SQL queue); the rest wait and tenants take turns. */
   BACKUP_JOBS_PER_TENANT: integer(1, 1000, 1),
+  /** SQL job queue: a claimed job whose lease is not renewed within this (its worker died) runs again. */
+  JOB_LEASE_MS: integer(1_000, 3_600_000, 60_000),
   /** Times in a row one event may fail in a process manager before it is parked (/v1/admin/parked) and the rest go on. */
   PROCESS_PARK_AFTER: integer(1, 100, 5),
   /** The shortest gap between two runs of one backup policy's schedule (a per-second cron is refused). */

@@ -141,7 +141,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   if (config.REDIS_URL) {
     queue = createBullmqJobQueue(config.REDIS_URL, { prefix: config.REDIS_KEY_PREFIX });
   } else {
-    const sqlQueue = createSqlJobQueue(db);
+    const sqlQueue = createSqlJobQueue(db, { leaseMs: config.JOB_LEASE_MS });
     await sqlQueue.migrate();
     queue = sqlQueue;
   }
