@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SlowestFirstSequencer } from './test/support/slowest-first.js';
 
 export default defineConfig({
   test: {
@@ -12,5 +13,7 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: more workers only fight the database for CPU.
     maxWorkers: 2,
+    // Longest files first (recorded in test/durations.json), so the run does not end with one long file alone.
+    sequence: { sequencer: SlowestFirstSequencer },
   },
 });

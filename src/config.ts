@@ -121,6 +121,8 @@ const environmentSchema = z.object({
   /** The most aggregates one tenant-restore dry run folds and plans (it answers synchronously); beyond, a 422
    * asks to narrow it with types or ids. The restore itself runs as a job and has no such bound. */
   TENANT_RESTORE_DRY_RUN_MAX: integer(1, 100_000, 1000),
+  /** SQL job queue: a claimed job whose lease is not renewed within this (its worker died) runs again. */
+  JOB_LEASE_MS: integer(1_000, 3_600_000, 60_000),
   /** Times in a row one event may fail in a process manager before it is parked (/v1/admin/parked) and the rest go on. */
   PROCESS_PARK_AFTER: integer(1, 100, 5),
   /** The shortest gap between two runs of one backup policy's schedule (a per-second cron is refused). */

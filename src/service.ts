@@ -159,7 +159,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     const { createBullmqJobQueue } = await import('./adapters/queue/bullmq-job-queue.js');
     queue = createBullmqJobQueue(config.REDIS_URL, { prefix: config.REDIS_KEY_PREFIX });
   } else {
-    const sqlQueue = createSqlJobQueue(db, wakeOptions);
+    const sqlQueue = createSqlJobQueue(db, { ...wakeOptions, leaseMs: config.JOB_LEASE_MS });
     await sqlQueue.migrate();
     queue = sqlQueue;
   }

@@ -2,12 +2,11 @@
 // that opens the same data directory writes where the running service never looks (and may corrupt it), so
 // a key it printed never worked. The rule: a key printed with exit code 0 authenticates; while the service
 // holds the directory the command refuses, names the directory and the service's pid, and prints no key.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, killGroup, projectRoot, runNpm, waitForHealth, type StartedProcess } from '../packaging/processes.js';
+import { freePort, killGroup, runBuilt, runNpm, waitForHealth, type StartedProcess } from '../packaging/processes.js';
 
 const started: StartedProcess[] = [];
 const dataDirs: string[] = [];
@@ -16,21 +15,9 @@ afterAll(() => {
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The service from source (node with the tsx loader: one process, so SIGTERM reaches it directly). */
-function startService(dataDir: string, port: number): StartedProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: projectRoot,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const service = { child, output: () => output, exited };
+/** The service compiled (test/support/built-source.ts) and run by node: one process, so SIGTERM reaches it directly. */
+async function startService(dataDir: string, port: number): Promise<StartedProcess> {
+  const service = await runBuilt('main', [], { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
   started.push(service);
   return service;
 }
@@ -51,7 +38,7 @@ describe('npm run keys:create with the embedded database', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kyo-keys-'));
     dataDirs.push(dataDir);
     const port = await freePort();
-    const service = startService(dataDir, port);
+    const service = await startService(dataDir, port);
     await waitForHealth(port, Date.now(), 120_000, service);
 
     const whileRunning = await createKey(dataDir);
@@ -72,7 +59,7 @@ describe('npm run keys:create with the embedded database', () => {
     expect(whileStopped.code, whileStopped.output).toBe(0);
     expect(whileStopped.key).toMatch(/^kyo_/);
 
-    const restarted = startService(dataDir, port);
+    const restarted = await startService(dataDir, port);
     await waitForHealth(port, Date.now(), 120_000, restarted);
     const response = await fetch(`http://127.0.0.1:${port}/v1/categories`, { headers: { authorization: `Bearer ${whileStopped.key}` } });
     expect(response.status).toBe(200);

@@ -1,7 +1,6 @@
 // `npm run replay` as a real process against a real service (embedded PGlite, listening on a port): it
 // starts the replay, follows the SSE progress to the swap and exits 0; a key without the platform
 // permission and an unknown projection exit 1 with the reason; bad arguments exit 2.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,18 +9,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
-import { projectRoot } from '../packaging/processes.js';
+import { runBuilt } from '../packaging/processes.js';
 
-function replay(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/replay.ts', ...args], {
-    cwd: projectRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KYO_API_KEY: '', DATA_DIR: join(tmpdir(), 'kyo-replay-none') },
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
+/** The CLI `npm run replay` runs, compiled once (test/support/built-source.ts) instead of through tsx per run. */
+async function replay(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = await runBuilt('cli/replay', args, { KYO_API_KEY: '', DATA_DIR: join(tmpdir(), 'kyo-replay-none') });
+  const { code } = await child.exited;
+  return { code, output: child.output() };
 }
 
 describe('npm run replay', () => {

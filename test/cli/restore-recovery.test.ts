@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/service.js';
-import { killGroup, runNpm, type StartedProcess } from '../packaging/processes.js';
+import { killGroup, runBuilt, type StartedProcess } from '../packaging/processes.js';
 
 const started: StartedProcess[] = [];
 const dirs: string[] = [];
@@ -67,7 +67,8 @@ async function fullBackup(service: Service, key: string): Promise<string> {
 }
 
 async function restore(from: string, backupId: string, target: string, env: Record<string, string>) {
-  const run = runNpm(['run', 'restore', '--', '--from', from, '--backup', backupId, '--target', target], { ...NO_KEYS, ...env });
+  // The CLI `npm run restore` runs, compiled (test/cli/restore.test.ts runs it through npm once).
+  const run = await runBuilt('cli/restore', ['--from', from, '--backup', backupId, '--target', target], { ...NO_KEYS, ...env });
   started.push(run);
   const { code } = await run.exited;
   return { code, output: run.output() };

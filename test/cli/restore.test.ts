@@ -1,7 +1,6 @@
 // `npm run restore` as a real process, against real PostgreSQL and a new PGlite data directory: a chain
 // restored with a progress bar; an altered chunk refused with nothing restored; a restore killed with
 // SIGKILL half-way leaves a store that the service refuses to start on, and a second run completes it.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import { createPgliteDatabase } from '../../src/adapters/sql/pglite-database.js'
 import { START, formatPosition, type RecordedEvent } from '../../src/ports/event-store.js';
 import { alterChunk, directoryStorage, writeFixtureBackup } from '../support/backup-fixtures.js';
 import { createTestDatabase, postgresService } from '../support/services.js';
-import { killGroup, projectRoot, runNpm, type StartedProcess } from '../packaging/processes.js';
+import { killGroup, runBuilt, runNpm, type StartedProcess } from '../packaging/processes.js';
 import { createS3BackupStorage } from '../../src/adapters/backups/s3-backup-storage.js';
 import { startS3rver } from '../support/s3rver.js';
 
@@ -51,8 +50,9 @@ function syntheticEvents(count: number, firstCommit = 900_000n): RecordedEvent[]
   });
 }
 
-function restore(args: string[], env: Record<string, string> = {}): StartedProcess {
-  const run = runNpm(['run', 'restore', '--', ...args], env);
+/** The CLI compiled, run by node as `npm run restore` ends up running it; `npm` runs the script itself (once). */
+async function restore(args: string[], env: Record<string, string> = {}, via: 'node' | 'npm' = 'node'): Promise<StartedProcess> {
+  const run = via === 'npm' ? runNpm(['run', 'restore', '--', ...args], env) : await runBuilt('cli/restore', args, env);
   started.push(run);
   return run;
 }
@@ -87,7 +87,7 @@ describe.skipIf(!postgres.url)('npm run restore', () => {
 
   it('restores a chain into an empty PostgreSQL database, with progress, and the service starts on it', { timeout: 120_000 }, async () => {
     const url = await createTestDatabase(postgres.url!);
-    const run = restore(['--from', root, '--backup', 'incr', '--target', url]);
+    const run = await restore(['--from', root, '--backup', 'incr', '--target', url], {}, 'npm');
     const { code } = await run.exited;
     expect(run.output()).toMatch(/restoring backup incr/);
     expect(run.output()).toMatch(/restored 3000 events in 97 streams from full → incr/);
@@ -103,7 +103,16 @@ describe.skipIf(!postgres.url)('npm run restore', () => {
 
   it('restores up to a point in time into a new PGlite data directory', { timeout: 120_000 }, async () => {
     const dataDir = tempDir('kyo-cli-restore-pglite-');
-    const run = restore(['--from', root, '--backup', 'incr', '--target', dataDir, '--to-time', events[2499]!.recordedAt.toISOString()]);
+    const run = await restore([
+      '--from',
+      root,
+      '--backup',
+      'incr',
+      '--target',
+      dataDir,
+      '--to-time',
+      events[2499]!.recordedAt.toISOString(),
+    ]);
     const { code } = await run.exited;
     expect(run.output()).toMatch(/restored 2500 events/);
     expect(code).toBe(0);
@@ -126,7 +135,7 @@ describe.skipIf(!postgres.url)('npm run restore', () => {
       });
       await writeFixtureBackup(storage, { backupId: 'full', events: events.slice(0, 1200), eventsPerChunk: 500 });
       const url = await createTestDatabase(postgres.url!);
-      const run = restore(['--from', `s3://${s3.bucket}/nightly`, '--backup', 'full', '--target', url], {
+      const run = await restore(['--from', `s3://${s3.bucket}/nightly`, '--backup', 'full', '--target', url], {
         S3_ENDPOINT: s3.endpoint,
         S3_FORCE_PATH_STYLE: 'true',
         S3_ACCESS_KEY_ID: 'S3RVER',
@@ -147,16 +156,16 @@ describe.skipIf(!postgres.url)('npm run restore', () => {
     await writeFixtureBackup(copy, { backupId: 'full', events: events.slice(0, 2000), eventsPerChunk: 500 });
     await alterChunk(altered, 'full', 'database-000003.ndjson.gz');
     const url = await createTestDatabase(postgres.url!);
-    const run = restore(['--from', altered, '--backup', 'full', '--target', url]);
+    const run = await restore(['--from', altered, '--backup', 'full', '--target', url]);
     expect((await run.exited).code).toBe(1);
     expect(run.output()).toMatch(/restore failed: chunk database-000003.ndjson.gz: sha256 [0-9a-f]{64}, the manifest says/);
     expect(await eventCount(url)).toBe(0);
 
-    const missing = restore(['--from', root, '--backup', 'nope', '--target', url]);
+    const missing = await restore(['--from', root, '--backup', 'nope', '--target', url]);
     expect((await missing.exited).code).toBe(1);
     expect(missing.output()).toMatch(/backup nope is not in the backup storage/);
 
-    const bad = restore(['--from', root, '--backup', 'full', '--target', url, '--to-position', 'yesterday']);
+    const bad = await restore(['--from', root, '--backup', 'full', '--target', url, '--to-position', 'yesterday']);
     expect((await bad.exited).code).toBe(2);
     expect(bad.output()).toMatch(/--to-position must be <commit>.<prepare>/);
   });
@@ -166,7 +175,7 @@ describe.skipIf(!postgres.url)('npm run restore', () => {
     const big = syntheticEvents(300_000);
     await writeFixtureBackup(directoryStorage(bigRoot), { backupId: 'big', events: big, eventsPerChunk: 20_000 });
     const url = await createTestDatabase(postgres.url!);
-    const run = restore(['--from', bigRoot, '--backup', 'big', '--target', url]);
+    const run = await restore(['--from', bigRoot, '--backup', 'big', '--target', url]);
     // Wait until the restore is writing (the progress bar has moved), then kill it.
     const deadline = Date.now() + 60_000;
     while (!/restoring .*\| [1-9]\d*\/300000 events/.test(run.output()) && Date.now() < deadline)
@@ -175,21 +184,20 @@ describe.skipIf(!postgres.url)('npm run restore', () => {
     killGroup(run);
     await run.exited;
 
-    const service = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: projectRoot,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: tempDir('kyo-cli-svc-') },
+    const service = await runBuilt('main', [], {
+      DATABASE_URL: url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: tempDir('kyo-cli-svc-'),
     });
-    let output = '';
-    service.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
-    service.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
-    const code = await new Promise<number | null>((resolve) => service.on('exit', resolve));
+    started.push(service);
+    const { code } = await service.exited;
     expect(code).not.toBe(0);
-    expect(output).toMatch(/target of restore .* which has not finished/);
+    expect(service.output()).toMatch(/target of restore .* which has not finished/);
     expect(await eventCount(url)).toBe(0);
 
-    const again = restore(['--from', bigRoot, '--backup', 'big', '--target', url]);
+    const again = await restore(['--from', bigRoot, '--backup', 'big', '--target', url]);
     expect((await again.exited).code).toBe(0);
     expect(again.output()).toMatch(/restored 300000 events/);
     expect(await eventCount(url)).toBe(300_000);

@@ -98,6 +98,10 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
     it('refuses duplicate names and targets, bad targets and other bad input, writing nothing', async () => {
       await newEnvironment({ name: 'Dup', target: 'dup-net' });
       const before = await service.eventStore.headPosition();
+      // Each request is tagged: what it wrote would carry the tag as correlation id (an earlier test's background
+      // work, e.g. a teardown, may append meanwhile, so the log's head is not the measure).
+      const tag = `refused-${Date.now()}`;
+      const headers = { 'x-correlation-id': tag };
       const cases: [unknown, number, string][] = [
         [{ name: ' dup ', type: 'staging', orchestrator: 'docker', target: 'other-net' }, 409, 'body.name'],
         [{ name: 'Another', type: 'staging', orchestrator: 'docker', target: 'dup-net' }, 409, 'body.target'],
@@ -127,16 +131,22 @@ function e2e(label: string, environment: () => Promise<Record<string, string>>) 
         [{ name: 'Bad\u0000', type: 'staging', orchestrator: 'docker' }, 400, ''],
       ];
       for (const [body, status, field] of cases) {
-        const response = await call('POST', '/v1/environments', { body });
+        const response = await call('POST', '/v1/environments', { body, headers });
         expect([JSON.stringify(body), response.statusCode]).toEqual([JSON.stringify(body), status]);
         expect(response.headers['content-type']).toContain('application/problem+json');
         if (field) expect(JSON.stringify(response.json().errors)).toContain(field);
       }
       expect(
-        (await call('POST', '/v1/environments', { key: readerKey, body: { name: 'Nope', type: 'staging', orchestrator: 'docker' } }))
-          .statusCode,
+        (
+          await call('POST', '/v1/environments', {
+            key: readerKey,
+            headers,
+            body: { name: 'Nope', type: 'staging', orchestrator: 'docker' },
+          })
+        ).statusCode,
       ).toBe(403);
-      expect(await service.eventStore.headPosition()).toEqual(before);
+      const since = await service.eventStore.readAll({ after: before, maxCount: 10_000 });
+      expect(since.events.filter((event) => event.metadata.correlationId === tag).map((event) => event.type)).toEqual([]);
     });
 
     it('lets exactly one of several racing creates take a name', async () => {

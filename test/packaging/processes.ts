@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { builtEntry } from '../support/built-source.js';
 
 export { freePort } from '../support/local-services.js';
 
@@ -20,7 +21,20 @@ export interface StartedProcess {
  * clean up everything it left behind even when the behaviour under test is that signals get lost.
  */
 export function runNpm(args: readonly string[], env: Record<string, string>, cwd: string = projectRoot): StartedProcess {
-  const child = spawn('npm', [...args], {
+  return runDetached('npm', args, env, cwd);
+}
+
+/**
+ * Runs `src/<entry>.ts` compiled (test/support/built-source.ts) with plain node, the way `npm start` ends up
+ * running the service (`exec node dist/main.js`), for tests about the service rather than about npm: no npm, no
+ * tsc check and no tsx per process. Same process group and output capture as runNpm.
+ */
+export async function runBuilt(entry: string, args: readonly string[], env: Record<string, string>): Promise<StartedProcess> {
+  return runDetached(process.execPath, [await builtEntry(entry), ...args], env);
+}
+
+function runDetached(command: string, args: readonly string[], env: Record<string, string>, cwd: string = projectRoot): StartedProcess {
+  const child = spawn(command, [...args], {
     cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -108,6 +108,20 @@ async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
 /** Shared by every run (see startDocker): networks are named by the tests, unique per test. */
 const SHARED_NETWORK_DIR = join(tmpdir(), 'kyo-podman-networks');
 
+/** No ulimits (the container may not raise them), cgroupfs and file events (no systemd here). */
+function containersConf(networkDir: string): string {
+  return [
+    '[containers]',
+    'default_ulimits = []',
+    '[engine]',
+    'cgroup_manager = "cgroupfs"',
+    'events_logger = "file"',
+    '[network]',
+    `network_config_dir = "${networkDir}"`,
+    '',
+  ].join('\n');
+}
+
 function podmanArgs(dir: string): string[] {
   return ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--runtime', 'runc'];
 }
@@ -135,22 +149,13 @@ export async function startDocker(): Promise<Service> {
   const dir = mkdtempSync(join(tmpdir(), 'kyo-podman-'));
   mkdirSync(SHARED_NETWORK_DIR, { recursive: true });
   const conf = join(dir, 'containers.conf');
-  // No ulimits (the container may not raise them), cgroupfs and file events (no systemd here).
-  writeFileSync(
-    conf,
-    [
-      '[containers]',
-      'default_ulimits = []',
-      '[engine]',
-      'cgroup_manager = "cgroupfs"',
-      'events_logger = "file"',
-      // One network directory for every run on the machine: podman picks bridge names and subnets under its
-      // lock there, so concurrent runs never pick the same ones (each run's own directory raced: same bridge).
-      '[network]',
-      `network_config_dir = "${SHARED_NETWORK_DIR}"`,
-      '',
-    ].join('\n'),
-  );
+  // One network directory for every run on the machine: podman picks bridge names and subnets under its
+  // lock there, so concurrent runs never pick the same ones (each run's own directory raced: same bridge).
+  writeFileSync(conf, containersConf(SHARED_NETWORK_DIR));
+  // `system reset` removes every network in its network directory, whoever made it: pointed at the shared one it
+  // deleted the networks of runs still going ("network not found" on their next restart). It gets a private one.
+  const resetConf = join(dir, 'reset.conf');
+  writeFileSync(resetConf, containersConf(join(dir, 'reset-networks')));
   // The service's own temporary files (an image upload lands as api_load.tar* and stays) go under `dir`.
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   const env = { ...process.env, CONTAINERS_CONF: conf, TMPDIR: join(dir, 'tmp') };
@@ -172,13 +177,14 @@ export async function startDocker(): Promise<Service> {
   return {
     url: `unix://${socketPath}`,
     async stop() {
-      const run = (...args: string[]) => {
+      const runWith = (runEnv: NodeJS.ProcessEnv, ...args: string[]) => {
         try {
-          execFileSync(podman, [...podmanArgs(dir), ...args], { env, stdio: 'pipe', timeout: 60_000 });
+          execFileSync(podman, [...podmanArgs(dir), ...args], { env: runEnv, stdio: 'pipe', timeout: 60_000 });
         } catch {
           // Best effort: what outlives it is deleted through runc below.
         }
       };
+      const run = (...args: string[]) => runWith(env, ...args);
       // This run's networks (named by its tests, unique per test), before their containers go.
       let networks: string[] = [];
       try {
@@ -198,7 +204,7 @@ export async function startDocker(): Promise<Service> {
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
       deleteContainersUnder(dir);
-      run('system', 'reset', '--force');
+      runWith({ ...env, CONTAINERS_CONF: resetConf }, 'system', 'reset', '--force');
       rmSync(dir, { recursive: true, force: true });
       stopIdleAardvark(networks);
     },

@@ -76,8 +76,7 @@ export function environmentTeardownWorker(deps: TeardownDeps): JobHandler {
     // Without this wait, a deployment accepted just before the delete but not yet projected would be missed:
     // its containers would outlive the environment. A pass that finds the read model behind is retried.
     const after = deletedAt === undefined ? undefined : parsePosition(deletedAt);
-    if (after && comparePositions(await deps.deploymentsProjectedTo(), after) < 0)
-      throw new Error(`waiting for the deployments read model to reach ${formatPosition(after)}`);
+    if (after) await projectedPast(deps, after);
 
     const pending: string[] = [];
     for (const deploymentId of await deps.deploymentsIn(tenantId, environmentId)) {
@@ -95,4 +94,17 @@ export function environmentTeardownWorker(deps: TeardownDeps): JobHandler {
     await deps.commands.orchestrators.get(kind)?.removeEnvironment({ tenantId, environmentId, target });
     if (environment.status === 'deleting') await finishEnvironmentDeletion(deps.commands, context('finish'), { environmentId });
   };
+}
+
+/** The job usually runs while the projection of the very append that enqueued it is under way: a short wait
+ * here, rather than a failed attempt and a backoff that keeps the environment `deleting` for seconds. */
+const PROJECTION_WAIT_MS = 5_000;
+const PROJECTION_LOOK_MS = 25;
+
+async function projectedPast(deps: TeardownDeps, position: Position): Promise<void> {
+  const deadline = Date.now() + PROJECTION_WAIT_MS;
+  while (comparePositions(await deps.deploymentsProjectedTo(), position) < 0) {
+    if (Date.now() >= deadline) throw new Error(`waiting for the deployments read model to reach ${formatPosition(position)}`);
+    await new Promise((resolve) => setTimeout(resolve, PROJECTION_LOOK_MS));
+  }
 }

@@ -1,4 +1,4 @@
-// The service killed (SIGKILL, a real `npm start` process) in the middle of a restore and of a restore
+// The service killed (SIGKILL, a real process: the built service as `npm start` runs it) in the middle of a restore and of a restore
 // drill, on real PostgreSQL. The restore's target is left empty with only its marker (nothing
 // half-restored is served); once the service is back, the job's lease runs out, a second run starts over
 // into the same target and completes. The drill, killed with its scratch database made, is run again by
@@ -13,7 +13,7 @@ import { createPgDatabase } from '../../../src/adapters/sql/pg-database.js';
 import type { RecordedEvent } from '../../../src/ports/event-store.js';
 import { writeFixtureBackup } from '../../support/backup-fixtures.js';
 import { createTestDatabase, postgresService } from '../../support/services.js';
-import { freePort, killGroup, runNpm, waitForHealth, type StartedProcess } from '../../packaging/processes.js';
+import { freePort, killGroup, runBuilt, waitForHealth, type StartedProcess } from '../../packaging/processes.js';
 
 const postgres = postgresService();
 const started: StartedProcess[] = [];
@@ -65,7 +65,14 @@ async function query<T>(url: string, sql: string): Promise<T[]> {
 describe.skipIf(!postgres.url)('restores and drills survive a killed service (real processes, PostgreSQL)', () => {
   async function service(dataDir: string, databaseUrl: string) {
     const port = await freePort();
-    const npm = runNpm(['start'], { DATA_DIR: dataDir, PORT: String(port), DATABASE_URL: databaseUrl, BACKUP_CHUNK_EVENTS: '100' });
+    const npm = await runBuilt('main', [], {
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      BACKUP_CHUNK_EVENTS: '100',
+      // The killed run's job is taken up again once its lease runs out: 15 s instead of the default minute.
+      JOB_LEASE_MS: '15000',
+    });
     started.push(npm);
     await waitForHealth(port, Date.now(), 150_000, npm);
     const key = readFileSync(join(dataDir, 'bootstrap-api-key'), 'utf8').trim();
