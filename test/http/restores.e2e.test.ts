@@ -156,7 +156,9 @@ describe.skipIf(!postgres.url)('restores API (PostgreSQL)', () => {
     expect(started.statusCode).toBe(202);
     const done = await finished(started.json().restoreId, tenantAdminKey);
     expect(done).toMatchObject({ status: 'completed', eventsRestored: backup.eventCount });
-    expect(done.target).toEqual({ kind: 'directory', location: join(dataDir, 'restores', 'default', 'copy-1') });
+    // The name as given: the host path (DATA_DIR/restores/<tenant>/<name>) stays the service's.
+    expect(done.target).toEqual({ kind: 'directory', location: 'copy-1' });
+    expect(JSON.stringify(done)).not.toContain(dataDir);
     expect(existsSync(join(dataDir, 'restores', 'default', 'copy-1', 'pglite'))).toBe(true);
     // The same directory again: not empty any more.
     const again = await call('POST', `/v1/backups/${backup.backupId}/restore`, {

@@ -59,8 +59,10 @@ export const restoreAccepted = z.object({
 export const restoreResponse = z.object({
   restoreId: z.string(),
   backupId: z.string(),
-  backupScope: z.object({ tenantId: z.string().optional() }),
-  target: z.object({ kind: z.string(), location: z.string() }),
+  backupScope: z.object({ tenantId: z.string().optional(), allTenants: z.literal(true).optional() }),
+  target: z
+    .object({ kind: z.string(), location: z.string() })
+    .describe('`location`: the data directory’s name as given (never a host path), or the database URL (never a password)'),
   toPosition: z.string().nullable(),
   toTime: z.string().nullable(),
   status: z.enum(RESTORE_STATUSES),

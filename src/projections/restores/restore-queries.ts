@@ -1,4 +1,5 @@
 // Queries on the restores read model. Every query filters on the caller's tenant.
+import { basename } from 'node:path';
 import type { Kysely } from 'kysely';
 import { pageOf, pageOffset, type Page, type PageRequest } from '../paging.js';
 import { liveSchema } from '../projector.js';
@@ -7,7 +8,7 @@ import type { RestoreRow, RestoreTables } from './restore-projector.js';
 export interface RestoreView {
   restoreId: string;
   backupId: string;
-  backupScope: { tenantId?: string };
+  backupScope: { tenantId?: string; allTenants?: true };
   target: { kind: string; location: string };
   toPosition: string | null;
   toTime: string | null;
@@ -44,8 +45,10 @@ const iso = (value: Date | null) => (value ? new Date(value).toISOString() : nul
 const view = (row: RestoreRow): RestoreView => ({
   restoreId: row.restore_id,
   backupId: row.backup_id,
-  backupScope: row.backup_tenant_id === null ? {} : { tenantId: row.backup_tenant_id },
-  target: { kind: row.target_kind, location: row.target },
+  // Said as a backup says it (an all-tenants backup is not an empty scope).
+  backupScope: row.backup_tenant_id === null ? { allTenants: true } : { tenantId: row.backup_tenant_id },
+  // A data directory is shown by the name the caller gave, never as a path on the service's host.
+  target: { kind: row.target_kind, location: row.target_kind === 'directory' ? basename(row.target) : row.target },
   toPosition: row.to_position,
   toTime: row.to_time,
   status: row.status,
