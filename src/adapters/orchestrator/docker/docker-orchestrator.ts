@@ -41,6 +41,9 @@ export interface DockerOrchestratorOptions {
 
 const STOP_EXIT_CODES = new Set([0, 137, 143]);
 
+/** Looks for a container another call is creating under the same name (50, 100, … ms apart). */
+const CONCURRENT_CREATE_LOOKS = 8;
+
 export function createDockerOrchestrator(options: DockerOrchestratorOptions): Orchestrator {
   const docker = dockerClient(options.dockerHost);
   const stopSeconds = options.stopTimeoutSeconds ?? 5;
@@ -74,15 +77,38 @@ export function createDockerOrchestrator(options: DockerOrchestratorOptions): Or
     }
   }
 
-  async function createReplica(deployment: DeploymentTarget, service: ResolvedService, replica: number, user: string | undefined) {
+  /**
+   * The container a concurrent call is creating under `name`: podman answers 409 as soon as the name is taken,
+   * before the container can be found by it (and frees the name again if that creation fails). Looks a few
+   * times; undefined when the name is free again.
+   */
+  async function createdElsewhere(name: string): Promise<Docker.Container | undefined> {
+    for (let attempt = 1; attempt <= CONCURRENT_CREATE_LOOKS; attempt++) {
+      const found = await ignoring([404], () => docker.getContainer(name).inspect());
+      if (found) return docker.getContainer(found.Id);
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+    return undefined;
+  }
+
+  async function createReplica(
+    deployment: DeploymentTarget,
+    service: ResolvedService,
+    replica: number,
+    user: string | undefined,
+    tries = 3,
+  ): Promise<Docker.Container> {
     const { name, options: create } = replicaSpec(deployment, deployment, service, replica, user);
     let container: Docker.Container;
     try {
       container = await docker.createContainer(create);
     } catch (error) {
-      // A concurrent call created it first: same name, same spec.
-      if (statusOf(error) === 409 || /already in use/i.test(messageOf(error))) return docker.getContainer(name);
-      throw error;
+      if (!(statusOf(error) === 409 || /already in use/i.test(messageOf(error)))) throw error;
+      // A concurrent call created it first: same name, same spec (its own call puts the files in place).
+      const theirs = await createdElsewhere(name);
+      if (theirs) return theirs;
+      if (tries <= 1) throw error;
+      return createReplica(deployment, service, replica, user, tries - 1);
     }
     for (const volume of service.volumes) {
       if ((volume.kind === 'configmap' || volume.kind === 'secret') && volume.files) {
