@@ -7,7 +7,7 @@
 // STREAM_MAX_LIFETIME_MS: then the response ends and the client reconnects with its last id, losing
 // nothing, so a forgotten tab cannot hold a poller forever.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { JsonValue } from '../domain/json.js';
@@ -144,14 +144,7 @@ export function eventStreamRoute<Deps extends object, Params extends z.ZodObject
       async (request, reply) => {
         const read = await options.source(deps, request.params as z.infer<Params>, principalOf(request), request.query as z.infer<Query>);
         const cursor = (request.headers as { 'last-event-id'?: string })['last-event-id'];
-        reply.hijack();
-        const raw = reply.raw;
-        raw.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-        });
+        const raw = openEventStream(reply);
         // The client went away (or the response ended): stop at once, even mid-wait for the next poll.
         const left = new AbortController();
         raw.on('close', () => left.abort());
@@ -200,4 +193,16 @@ export async function aggregateEventSource(eventStore: EventStore, options: Aggr
     newestType = events.at(-1)?.type ?? newestType;
     return { messages, ended: events.length < limit && newestType !== undefined && options.endEvents.has(newestType) };
   };
+}
+
+/** Takes the response over from Fastify and starts a Server-Sent Events stream on it (every SSE route's head). */
+export function openEventStream(reply: FastifyReply): FastifyReply['raw'] {
+  reply.hijack();
+  reply.raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  return reply.raw;
 }

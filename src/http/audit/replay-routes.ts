@@ -1,6 +1,7 @@
 // Replay into a projection: rebuild one projection from position 0 into fresh tables beside the live ones (the engine's blue/green rebuild), and follow its progress as
 // Server-Sent Events. Platform only: a projection holds every tenant's rows.
 import type { FastifyInstance } from 'fastify';
+import { openEventStream } from '../event-stream-route.js';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PLATFORM_PERMISSION } from '../../domain/principal.js';
@@ -116,14 +117,7 @@ export async function replayRoutes(app: FastifyInstance, deps: ReplayRouteDeps):
       if (!current) throw new HttpProblem(404, 'replay.none', `no replay of ${name} ran on this instance`);
       if (!(request.headers.accept ?? '').includes('text/event-stream')) return view(name, current, await head());
 
-      reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
+      const raw = openEventStream(reply);
       let open = true;
       request.raw.on('close', () => (open = false));
       let lastWrite = 0;
